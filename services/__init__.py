@@ -1,0 +1,1 @@
+"""The four bounded contexts of medoffice, each a service with the same rooms."""

@@ -1,0 +1,77 @@
+"""The `medoffice` command: serve the suite, mint development tokens."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+
+from shared.clock import SystemClock
+from shared.http.identity import ROLES, mint_token
+from shared.observability import configure
+from shared.settings import Settings
+
+cli = typer.Typer(add_completion=False, no_args_is_help=True, help="medoffice back office suite")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        typer.echo(f"medoffice: bad settings: {exc.errors()[0]['msg']}", err=True)
+        raise typer.Exit(2) from exc
+
+
+async def _serve(settings: Settings) -> None:
+    from services.demo import seed_demo
+    from services.suite import build_suite
+
+    suite = await build_suite(settings)
+    await suite.start()
+    try:
+        if settings.seed_demo:
+            await seed_demo(suite.app, settings)
+        config = uvicorn.Config(
+            suite.app, host=settings.host, port=settings.port, log_config=None, access_log=False
+        )
+        await uvicorn.Server(config).serve()
+    finally:
+        await suite.stop()
+
+
+@cli.command()
+def serve() -> None:
+    """Run every service in this process on the configured backends."""
+    settings = _settings()
+    configure(settings.log_level, settings.log_json)
+    backend = "Kafka + MongoDB" if settings.scale_out else f"SQLite in {settings.data_dir}"
+    typer.echo(f"medoffice on http://{settings.host}:{settings.port} ({backend})", err=True)
+    asyncio.run(_serve(settings))
+
+
+@cli.command()
+def token(
+    tenant: Annotated[str, typer.Option(help="tenant id, e.g. demo")],
+    role: Annotated[list[str], typer.Option(help="one or more roles")],
+    site: Annotated[list[str] | None, typer.Option(help="sites (default: all)")] = None,
+    subject: Annotated[str, typer.Option(help="who the token is for")] = "dev-user",
+) -> None:
+    """Print a development bearer token."""
+    unknown = [r for r in role if r not in ROLES]
+    if unknown:
+        typer.echo(f"medoffice: unknown role {unknown[0]!r}; one of {', '.join(ROLES)}", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    typer.echo(
+        mint_token(
+            settings.jwt_secret, issuer=settings.jwt_issuer, subject=subject, tenant=tenant,
+            roles=role, sites=site, now=SystemClock().now(),
+        )
+    )
+
+
+def main() -> None:
+    cli()

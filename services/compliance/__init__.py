@@ -1,0 +1,1 @@
+"""Compliance: the audit trail of every event of every context."""

@@ -1,0 +1,48 @@
+"""The audit log: one entry per event of any context: who did what, when, to which stream.
+
+Entries keep the event's metadata and a digest of its data, not the data itself, so the log
+holds no patient details yet can prove what an event said.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from shared.documents.port import Document
+from shared.events import DomainEvent, Envelope
+from shared.projections import View
+
+PROJECTION = "compliance.audit_log"
+ENTRIES = "audit_entries"
+CONTEXTS = ("scheduling", "staffing", "billing", "compliance")
+
+
+def data_digest(envelope: Envelope) -> str:
+    canonical = json.dumps(envelope.data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class AuditLogProjection:
+    name = PROJECTION
+    contexts = CONTEXTS
+    collections = (ENTRIES,)
+
+    async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
+        def record(_: Document | None) -> Document:
+            return {
+                "tenant": envelope.tenant,
+                "event_id": envelope.id,
+                "type": envelope.type,
+                "context": envelope.context,
+                "stream": envelope.stream,
+                "stream_version": envelope.stream_version,
+                "subject": envelope.subject,
+                "site": envelope.site,
+                "actor": envelope.actor,
+                "correlation_id": envelope.correlation_id,
+                "time": envelope.time.isoformat(),
+                "data_sha256": data_digest(envelope),
+            }
+
+        await view.change(ENTRIES, f"{envelope.tenant}:{envelope.id}", envelope, record)

@@ -1,0 +1,1 @@
+"""Scheduling: sites, rooms, providers, visit types and appointments."""

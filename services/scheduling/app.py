@@ -1,0 +1,47 @@
+"""The one place that wires the scheduling service."""
+
+from __future__ import annotations
+
+from services.scheduling.api import build_router
+from services.scheduling.application.commands import Scheduling
+from services.scheduling.domain.events import registry
+from services.scheduling.projections.appointments import AppointmentsProjection
+from services.scheduling.projections.directory import DirectoryProjection
+from services.scheduling.projections.provider_schedule import ProviderScheduleProjection
+from shared.backends import Backends
+from shared.clock import Clock, Ids
+from shared.commands import CommandHandler
+from shared.outbox import OutboxRelay
+from shared.projections import ProjectionRunner
+from shared.readmodels import ReadModels
+from shared.service import Service
+
+NAME = "scheduling"
+
+
+async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
+    settings = backends.settings
+    store = await backends.event_store(NAME)
+    read_models = ReadModels(await backends.documents(NAME))
+    relay = OutboxRelay(store, backends.bus, settings.topic)
+    handler = CommandHandler(store, registry, clock, ids, on_commit=relay.notify)
+    scheduling = Scheduling(handler, read_models, settings.read_your_writes_timeout)
+    runners = [
+        ProjectionRunner(projection, read_models, backends.bus, registry, settings.topic)
+        for projection in (
+            AppointmentsProjection(), ProviderScheduleProjection(), DirectoryProjection()
+        )
+    ]
+    service = Service(
+        name=NAME,
+        router=build_router(scheduling, read_models, settings.read_your_writes_timeout),
+        runners=runners,
+        relay=relay,
+        event_store=store,
+    )
+    service.checks = {
+        "scheduling.event_store": store.ping,
+        "scheduling.read_models": read_models.store.ping,
+        "scheduling.workers": service.workers_running,
+    }
+    return service

@@ -1,0 +1,1 @@
+"""Scheduling use cases: load what a command needs, decide, append."""

@@ -1,0 +1,142 @@
+"""The scheduling use cases, each one command handled against the event store."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from services.scheduling.domain import directory, streams
+from services.scheduling.domain.events import (
+    ProviderRegistered,
+    RoomAdded,
+    SiteRegistered,
+    VisitTypeDefined,
+)
+from services.scheduling.domain.provider_day import BookAppointment, CancelAppointment, provider_day
+from services.scheduling.projections.appointments import APPOINTMENTS
+from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
+from shared.commands import CommandHandler, Outcome
+from shared.domain import Decider, Invalid, NotFound
+from shared.events import Metadata
+from shared.readmodels import ReadModels
+
+T = TypeVar("T")
+
+
+class Scheduling:
+    def __init__(
+        self, handler: CommandHandler, read_models: ReadModels, locate_timeout: float = 5.0
+    ) -> None:
+        self._handler = handler
+        self._read_models = read_models
+        self._locate_timeout = locate_timeout
+
+    def new_id(self) -> str:
+        return self._handler.ids.new_id()
+
+    async def register_site(self, meta: Metadata, c: directory.RegisterSite) -> Outcome[Any]:
+        stream = streams.site(meta.tenant, c.site_id)
+        return await self._handler.handle(stream, directory.site, c, meta, subject=c.site_id)
+
+    async def add_room(self, meta: Metadata, c: directory.AddRoom) -> Outcome[Any]:
+        await self._site(meta.tenant, c.site_id)
+        stream = streams.room(meta.tenant, c.room_id)
+        return await self._handler.handle(stream, directory.room, c, meta, subject=c.room_id)
+
+    async def register_provider(
+        self, meta: Metadata, c: directory.RegisterProvider
+    ) -> Outcome[Any]:
+        for site_id in c.site_ids:
+            await self._site(meta.tenant, site_id)
+        stream = streams.provider(meta.tenant, c.provider_id)
+        return await self._handler.handle(
+            stream, directory.provider, c, meta, subject=c.provider_id
+        )
+
+    async def define_visit_type(
+        self, meta: Metadata, c: directory.DefineVisitType
+    ) -> Outcome[Any]:
+        stream = streams.visit_type(meta.tenant, c.visit_type_id)
+        return await self._handler.handle(
+            stream, directory.visit_type, c, meta, subject=c.visit_type_id
+        )
+
+    async def book(
+        self,
+        meta: Metadata,
+        *,
+        appointment_id: str,
+        patient_id: str,
+        provider_id: str,
+        site_id: str,
+        room_id: str | None,
+        visit_type_id: str,
+        start: datetime,
+        end: datetime | None,
+    ) -> Outcome[Any]:
+        site = await self._site(meta.tenant, site_id)
+        provider = await self._registered(
+            streams.provider(meta.tenant, provider_id), directory.provider, ProviderRegistered,
+            f"provider {provider_id}",
+        )
+        if site_id not in provider.site_ids:
+            raise Invalid(f"provider {provider_id} does not work at site {site_id}")
+        visit = await self._registered(
+            streams.visit_type(meta.tenant, visit_type_id), directory.visit_type,
+            VisitTypeDefined, f"visit type {visit_type_id}",
+        )
+        if room_id is not None:
+            room = await self._registered(
+                streams.room(meta.tenant, room_id), directory.room, RoomAdded, f"room {room_id}"
+            )
+            if room.site_id != site_id:
+                raise Invalid(f"room {room_id} is not at site {site_id}")
+        end = end or start + timedelta(minutes=visit.duration_minutes)
+        day = start.astimezone(ZoneInfo(site.time_zone)).date()
+        command = BookAppointment(
+            appointment_id=appointment_id,
+            patient_id=patient_id,
+            provider_id=provider_id,
+            site_id=site_id,
+            room_id=room_id,
+            visit_type_id=visit_type_id,
+            start=start,
+            end=end,
+            booked_at=self._handler.clock.now(),
+        )
+        stream = streams.provider_day(meta.tenant, provider_id, day)
+        meta = meta.model_copy(update={"site": site_id})
+        return await self._handler.handle(
+            stream, provider_day, command, meta, subject=appointment_id
+        )
+
+    async def cancel(self, meta: Metadata, appointment_id: str, reason: str) -> Outcome[Any]:
+        # The appointment's home stream comes from the appointments read model; right after
+        # booking it may lag a few milliseconds behind, so give it a bounded moment.
+        located = await self._read_models.wait_exists(
+            APPOINTMENTS_PROJECTION, APPOINTMENTS, f"{meta.tenant}:{appointment_id}",
+            self._locate_timeout,
+        )
+        if located is None:
+            raise NotFound(f"appointment {appointment_id} not found")
+        command = CancelAppointment(
+            appointment_id=appointment_id, reason=reason, cancelled_at=self._handler.clock.now()
+        )
+        meta = meta.model_copy(update={"site": located["site_id"]})
+        return await self._handler.handle(
+            located["stream"], provider_day, command, meta, subject=appointment_id
+        )
+
+    async def _site(self, tenant: str, site_id: str) -> SiteRegistered:
+        return await self._registered(
+            streams.site(tenant, site_id), directory.site, SiteRegistered, f"site {site_id}"
+        )
+
+    async def _registered(
+        self, stream: str, decider: Decider[directory.Registered, Any], kind: type[T], what: str
+    ) -> T:
+        state, _ = await self._handler.load(stream, decider)
+        if not isinstance(state.event, kind):
+            raise NotFound(f"{what} not found")
+        return state.event

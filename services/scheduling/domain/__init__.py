@@ -1,0 +1,1 @@
+"""Pure scheduling domain: events, commands and deciders. No I/O here."""

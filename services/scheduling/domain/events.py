@@ -1,0 +1,67 @@
+"""Scheduling events: what happened at the front desk, in the past tense."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import AwareDatetime
+
+from shared.events import DomainEvent, EventRegistry
+
+
+class SchedulingEvent(DomainEvent):
+    context: ClassVar[str] = "scheduling"
+
+
+class SiteRegistered(SchedulingEvent):
+    site_id: str
+    name: str
+    time_zone: str
+
+
+class RoomAdded(SchedulingEvent):
+    room_id: str
+    site_id: str
+    name: str
+
+
+class ProviderRegistered(SchedulingEvent):
+    provider_id: str
+    name: str
+    site_ids: tuple[str, ...]
+
+
+class VisitTypeDefined(SchedulingEvent):
+    visit_type_id: str
+    name: str
+    duration_minutes: int
+
+
+class AppointmentBooked(SchedulingEvent):
+    appointment_id: str
+    patient_id: str
+    provider_id: str
+    site_id: str
+    room_id: str | None
+    visit_type_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+    booked_at: AwareDatetime
+
+
+class AppointmentCancelled(SchedulingEvent):
+    appointment_id: str
+    reason: str
+    cancelled_at: AwareDatetime
+
+
+registry = EventRegistry(
+    [
+        SiteRegistered,
+        RoomAdded,
+        ProviderRegistered,
+        VisitTypeDefined,
+        AppointmentBooked,
+        AppointmentCancelled,
+    ]
+)

@@ -1,0 +1,25 @@
+"""Stream names. Each invariant lives in one stream: no double-booking in a provider's day."""
+
+from __future__ import annotations
+
+from datetime import date
+
+
+def site(tenant: str, site_id: str) -> str:
+    return f"{tenant}:site:{site_id}"
+
+
+def room(tenant: str, room_id: str) -> str:
+    return f"{tenant}:room:{room_id}"
+
+
+def provider(tenant: str, provider_id: str) -> str:
+    return f"{tenant}:provider:{provider_id}"
+
+
+def visit_type(tenant: str, visit_type_id: str) -> str:
+    return f"{tenant}:visit-type:{visit_type_id}"
+
+
+def provider_day(tenant: str, provider_id: str, day: date) -> str:
+    return f"{tenant}:provider-day:{provider_id}:{day.isoformat()}"

@@ -1,0 +1,1 @@
+"""Scheduling read models."""

@@ -1,0 +1,1 @@
+"""The suite's common core: events, ports and their adapters, HTTP plumbing."""

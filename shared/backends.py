@@ -1,0 +1,79 @@
+"""Opening the backends the settings name: SQLite and the in-process bus, or MongoDB and Kafka."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from shared.bus.inprocess import InProcessBus
+from shared.bus.port import Bus
+from shared.documents.port import DocumentStore
+from shared.documents.sqlite import SqliteDocumentStore
+from shared.eventstore.port import EventStore
+from shared.eventstore.sqlite import SqliteEventStore
+from shared.settings import Settings
+from shared.sqlite import SqliteDatabase
+
+
+@dataclass
+class Backends:
+    """Stores per service and the one bus of this process. Closing closes what it opened."""
+
+    settings: Settings
+    bus: Bus
+    _closers: list[object] = field(default_factory=list)
+
+    async def event_store(self, service: str) -> EventStore:
+        if self.settings.scale_out:
+            from shared.eventstore.mongo import open_mongo_event_store
+
+            store: EventStore = await open_mongo_event_store(
+                self._mongo_url(), self._database(service)
+            )
+        else:
+            store = SqliteEventStore(self._sqlite(service, "events.db"))
+        self._closers.append(store)
+        return store
+
+    async def documents(self, service: str) -> DocumentStore:
+        if self.settings.scale_out:
+            from shared.documents.mongo import open_mongo_document_store
+
+            docs: DocumentStore = await open_mongo_document_store(
+                self._mongo_url(), self._database(service)
+            )
+        else:
+            docs = SqliteDocumentStore(self._sqlite(service, "readmodels.db"))
+        self._closers.append(docs)
+        return docs
+
+    async def close(self) -> None:
+        await self.bus.stop()
+        for closer in reversed(self._closers):
+            await closer.close()  # type: ignore[attr-defined]
+        self._closers.clear()
+
+    def _sqlite(self, service: str, name: str) -> SqliteDatabase:
+        return SqliteDatabase(
+            self.settings.data_dir / service / name, self.settings.sqlite_durability
+        )
+
+    def _mongo_url(self) -> str:
+        assert self.settings.mongo_url is not None
+        return self.settings.mongo_url
+
+    def _database(self, service: str) -> str:
+        return f"{self.settings.mongo_database}_{service}"
+
+
+async def open_backends(settings: Settings) -> Backends:
+    bus: Bus
+    if settings.scale_out:
+        from shared.bus.kafka import KafkaBus
+
+        assert settings.kafka_bootstrap is not None
+        bus = KafkaBus(settings.kafka_bootstrap, client_id="medoffice")
+    else:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        bus = InProcessBus(SqliteDatabase(settings.data_dir / "bus.db", settings.sqlite_durability))
+    await bus.start()
+    return Backends(settings, bus)

@@ -1,0 +1,185 @@
+"""The embedded bus: an append-only log per topic in SQLite, with durable group offsets.
+
+It behaves like a one-partition Kafka topic: ordered, durable, replayable from the start, and
+several processes on one machine may share the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import sqlite3
+from collections.abc import Sequence
+
+import structlog
+
+from shared.bus.port import MessageHandler
+from shared.cloudevents import Message
+from shared.sqlite import SqliteDatabase, transaction
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    topic TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (topic, offset)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS group_offsets (
+    grp TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    next_offset INTEGER NOT NULL,
+    PRIMARY KEY (grp, topic)
+) WITHOUT ROWID;
+"""
+
+log = structlog.get_logger(__name__)
+
+
+class InProcessSubscription:
+    def __init__(self, task: asyncio.Task[None]) -> None:
+        self._task = task
+
+    @property
+    def running(self) -> bool:
+        return not self._task.done()
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+class InProcessBus:
+    def __init__(
+        self, db: SqliteDatabase, poll_interval: float = 0.5, retry_delay: float = 1.0
+    ) -> None:
+        self._db = db
+        self._poll_interval = poll_interval
+        self._retry_delay = retry_delay
+        self._published = asyncio.Condition()
+        db.run_sync(lambda conn: conn.executescript(_SCHEMA))
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        await self._db.close()
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        if not messages:
+            return
+
+        def append(conn: sqlite3.Connection) -> None:
+            next_offsets: dict[str, int] = {}
+            for m in messages:
+                if m.topic not in next_offsets:
+                    row = conn.execute(
+                        "SELECT COALESCE(MAX(offset) + 1, 0) FROM records WHERE topic = ?",
+                        (m.topic,),
+                    ).fetchone()
+                    next_offsets[m.topic] = row[0]
+                conn.execute(
+                    "INSERT INTO records VALUES (?, ?, ?, ?, ?)",
+                    (m.topic, next_offsets[m.topic], m.key, json.dumps(m.headers), m.value),
+                )
+                next_offsets[m.topic] += 1
+
+        await self._db.run(lambda conn: transaction(conn, append))
+        async with self._published:
+            self._published.notify_all()
+
+    async def subscribe(
+        self,
+        group: str,
+        topics: Sequence[str],
+        handler: MessageHandler,
+        *,
+        max_batch: int = 500,
+    ) -> InProcessSubscription:
+        task = asyncio.create_task(self._consume(group, list(topics), handler, max_batch))
+        return InProcessSubscription(task)
+
+    async def lag(self, group: str, topics: Sequence[str]) -> int:
+        def count(conn: sqlite3.Connection) -> int:
+            total = 0
+            for topic in topics:
+                committed = _committed(conn, group, topic)
+                row = conn.execute(
+                    "SELECT COUNT(*) FROM records WHERE topic = ? AND offset >= ?",
+                    (topic, committed),
+                ).fetchone()
+                total += row[0]
+            return total
+
+        return await self._db.run(count)
+
+    async def ping(self) -> None:
+        await self._db.run(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    async def _consume(
+        self, group: str, topics: list[str], handler: MessageHandler, max_batch: int
+    ) -> None:
+        while True:
+            batch = await self._db.run(lambda conn: _fetch(conn, group, topics, max_batch))
+            if not batch:
+                async with self._published:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._published.wait(), self._poll_interval)
+                continue
+            try:
+                await handler(batch)
+            except Exception as exc:  # noqa: BLE001 - not acked: the batch comes again
+                log.warning("consumer_batch_failed", group=group, error_type=type(exc).__name__)
+                await asyncio.sleep(self._retry_delay)
+                continue
+            await self._db.run(functools.partial(_commit, group=group, batch=batch))
+
+
+def _committed(conn: sqlite3.Connection, group: str, topic: str) -> int:
+    row = conn.execute(
+        "SELECT next_offset FROM group_offsets WHERE grp = ? AND topic = ?", (group, topic)
+    ).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def _fetch(
+    conn: sqlite3.Connection, group: str, topics: list[str], max_batch: int
+) -> list[Message]:
+    batch: list[Message] = []
+    for topic in topics:
+        rows = conn.execute(
+            "SELECT offset, key, headers, value FROM records"
+            " WHERE topic = ? AND offset >= ? ORDER BY offset LIMIT ?",
+            (topic, _committed(conn, group, topic), max_batch - len(batch)),
+        ).fetchall()
+        batch += [
+            Message(
+                topic=topic, key=key, headers=json.loads(headers), value=value,
+                partition=0, offset=offset,
+            )
+            for offset, key, headers, value in rows
+        ]
+        if len(batch) >= max_batch:
+            break
+    return batch
+
+
+def _commit(conn: sqlite3.Connection, *, group: str, batch: Sequence[Message]) -> None:
+    last: dict[str, int] = {}
+    for m in batch:
+        assert m.offset is not None
+        last[m.topic] = max(last.get(m.topic, -1), m.offset)
+
+    def write(c: sqlite3.Connection) -> None:
+        for topic, offset in last.items():
+            c.execute(
+                "INSERT INTO group_offsets VALUES (?, ?, ?)"
+                " ON CONFLICT (grp, topic) DO UPDATE SET next_offset = excluded.next_offset",
+                (group, topic, offset + 1),
+            )
+
+    transaction(conn, write)

@@ -1,0 +1,98 @@
+"""CloudEvents 1.0 Kafka protocol binding, binary mode: attributes in `ce_*` headers, data as value.
+
+Extension attribute names follow the spec (lower-case letters and digits only), so any CloudEvents
+SDK or a plain Kafka client reads them: tenant, site, stream, streamversion, position,
+correlationid, causationid, actor, traceparent.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.events import Envelope
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/json"
+
+_EXTENSIONS = {
+    "tenant": "tenant",
+    "site": "site",
+    "stream": "stream",
+    "streamversion": "stream_version",
+    "position": "position",
+    "correlationid": "correlation_id",
+    "causationid": "causation_id",
+    "actor": "actor",
+    "traceparent": "traceparent",
+}
+
+
+class Message(BaseModel):
+    """A record on the bus, as Kafka holds it: topic, key, string headers, bytes value."""
+
+    model_config = ConfigDict(frozen=True)
+
+    topic: str
+    key: str
+    headers: dict[str, str]
+    value: bytes
+    partition: int | None = None
+    offset: int | None = None
+
+
+class MalformedMessage(Exception):
+    """A bus record that is not a CloudEvent we can read."""
+
+
+def events_topic(context: str, namespace: str = "") -> str:
+    return f"{namespace}medoffice.{context}.events"
+
+
+def dead_letter_topic(topic: str) -> str:
+    return topic.removesuffix(".events") + ".dlq"
+
+
+def to_message(envelope: Envelope, topic: str) -> Message:
+    headers = {
+        "ce_specversion": SPEC_VERSION,
+        "ce_id": envelope.id,
+        "ce_source": envelope.source,
+        "ce_type": envelope.type,
+        "ce_time": envelope.time.isoformat(),
+        "content-type": CONTENT_TYPE,
+    }
+    if envelope.subject is not None:
+        headers["ce_subject"] = envelope.subject
+    for name, field in _EXTENSIONS.items():
+        value = getattr(envelope, field)
+        if value is not None:
+            headers[f"ce_{name}"] = str(value)
+    return Message(
+        topic=topic,
+        key=envelope.stream,
+        headers=headers,
+        value=json.dumps(envelope.data, separators=(",", ":")).encode(),
+    )
+
+
+def from_message(message: Message) -> Envelope:
+    headers = message.headers
+    if headers.get("ce_specversion") != SPEC_VERSION:
+        raise MalformedMessage("not a CloudEvents 1.0 binary-mode record")
+    fields: dict[str, Any] = {
+        "id": headers.get("ce_id"),
+        "type": headers.get("ce_type"),
+        "source": headers.get("ce_source"),
+        "subject": headers.get("ce_subject"),
+        "time": headers.get("ce_time"),
+    }
+    for name, field in _EXTENSIONS.items():
+        fields[field] = headers.get(f"ce_{name}")
+    try:
+        fields["data"] = json.loads(message.value)
+        return Envelope.model_validate(fields)
+    except (ValueError, ValidationError) as exc:
+        raise MalformedMessage(f"unreadable CloudEvent: {type(exc).__name__}") from exc

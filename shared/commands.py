@@ -1,0 +1,98 @@
+"""Handling a command: load the stream, fold, decide, append with optimistic concurrency.
+
+A conflict means someone else appended first: reload and decide again, a bounded number of
+times. The decision is re-made on fresh state, so an invariant checked in `decide` holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from opentelemetry import trace
+
+from shared.clock import Clock, Ids
+from shared.domain import Decider
+from shared.events import DomainEvent, EventRegistry, Metadata, seal
+from shared.eventstore.port import ConcurrencyConflict, EventStore
+
+S = TypeVar("S")
+C = TypeVar("C")
+
+tracer = trace.get_tracer("medoffice.commands")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[S]):
+    """What a handled command did: the stream's new version and the events it recorded."""
+
+    stream: str
+    stream_version: int
+    events: tuple[DomainEvent, ...]
+    state: S
+
+
+class CommandHandler:
+    """Runs deciders against the event store. One per service, wired in its app.py."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        registry: EventRegistry,
+        clock: Clock,
+        ids: Ids,
+        on_commit: Callable[[], None] = lambda: None,
+        attempts: int = 3,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.clock = clock
+        self.ids = ids
+        self._on_commit = on_commit
+        self._attempts = attempts
+
+    async def load(self, stream: str, decider: Decider[S, C]) -> tuple[S, int]:
+        envelopes = await self.store.load(stream)
+        state = decider.fold(self.registry.decode(e) for e in envelopes)
+        return state, (envelopes[-1].stream_version if envelopes else 0)
+
+    async def handle(
+        self,
+        stream: str,
+        decider: Decider[S, C],
+        command: C,
+        meta: Metadata,
+        subject: str | None = None,
+    ) -> Outcome[S]:
+        with tracer.start_as_current_span("command " + type(command).__name__) as span:
+            span.set_attribute("medoffice.stream", stream)
+            for attempt in range(1, self._attempts + 1):
+                state, version = await self.load(stream, decider)
+                events = tuple(decider.decide(state, command))
+                if not events:
+                    return Outcome(stream, version, (), state)
+                envelopes = [
+                    seal(
+                        event,
+                        stream=stream,
+                        stream_version=version + n,
+                        meta=meta,
+                        event_id=self.ids.new_id(),
+                        time=self.clock.now(),
+                        subject=subject,
+                    )
+                    for n, event in enumerate(events, start=1)
+                ]
+                try:
+                    await self.store.append(stream, envelopes, version)
+                except ConcurrencyConflict:
+                    if attempt == self._attempts:
+                        raise
+                    continue
+                self._on_commit()
+                new_state = state
+                for event in events:
+                    new_state = decider.evolve(new_state, event)
+                return Outcome(stream, version + len(events), events, new_state)
+        raise AssertionError("unreachable")

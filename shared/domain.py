@@ -1,0 +1,47 @@
+"""Building blocks for pure domain code: deciders and the errors a decision may raise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from shared.events import DomainEvent
+
+S = TypeVar("S")
+C = TypeVar("C")
+
+
+class DomainError(Exception):
+    """A command the domain refuses. Entry points map subclasses to HTTP statuses."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Rejected(DomainError):
+    """The command conflicts with the current state (HTTP 409)."""
+
+
+class NotFound(DomainError):
+    """The command names something that does not exist (HTTP 404, or 422 inside a body)."""
+
+
+class Invalid(DomainError):
+    """The command is well-formed but makes no sense (HTTP 422)."""
+
+
+@dataclass(frozen=True)
+class Decider(Generic[S, C]):
+    """An aggregate as three pure functions: state = fold(evolve, initial, events)."""
+
+    initial: S
+    evolve: Callable[[S, DomainEvent], S]
+    decide: Callable[[S, C], Sequence[DomainEvent]]
+
+    def fold(self, events: Iterable[DomainEvent]) -> S:
+        state = self.initial
+        for event in events:
+            state = self.evolve(state, event)
+        return state

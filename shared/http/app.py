@@ -1,0 +1,86 @@
+"""The HTTP shell every process shares: problems, correlation ids, health and readiness."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
+from opentelemetry import trace
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from shared.documents.port import DocumentStore
+from shared.events import Metadata
+from shared.http import problems
+from shared.http.idempotency import IdempotencyMiddleware
+from shared.http.identity import Principal
+from shared.observability import current_traceparent
+from shared.settings import Settings
+
+Check = Callable[[], Awaitable[None]]
+
+tracer = trace.get_tracer("medoffice.http")
+
+
+class CorrelationMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+        request.state.correlation_id = correlation_id
+        structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+        try:
+            with tracer.start_as_current_span(f"{request.method} {request.url.path}"):
+                response = await call_next(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("correlation_id")
+        response.headers["x-correlation-id"] = correlation_id
+        return response
+
+
+def metadata(request: Request, principal: Principal) -> Metadata:
+    """What every event caused by this request records about it."""
+    return Metadata(
+        tenant=principal.tenant,
+        actor=principal.sub,
+        correlation_id=getattr(request.state, "correlation_id", None) or str(uuid.uuid4()),
+        traceparent=current_traceparent(),
+    )
+
+
+def create_http_app(
+    settings: Settings,
+    routers: Sequence[APIRouter],
+    idempotency: DocumentStore,
+    readiness: dict[str, Check],
+    title: str = "medoffice",
+    lifespan: Any = None,
+) -> FastAPI:
+    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.idempotency = idempotency
+    problems.install(app)
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(CorrelationMiddleware)
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/ready", tags=["operations"], response_model=None)
+    async def ready() -> Response | dict[str, Any]:
+        failing = {}
+        for name, check in readiness.items():
+            try:
+                await check()
+            except Exception as exc:  # noqa: BLE001 - any failure means not ready
+                failing[name] = type(exc).__name__
+        if failing:
+            return problems.problem(
+                503, "Not ready", headers={"Retry-After": "5"}, failing=failing
+            )
+        return {"status": "ready", "checks": sorted(readiness)}
+
+    for router in routers:
+        app.include_router(router)
+    return app

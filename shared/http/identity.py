@@ -1,0 +1,87 @@
+"""Who is calling: bearer JWTs carrying tenant, sites and roles.
+
+Development tokens are HS256 with the configured secret (`medoffice token` mints one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Literal
+
+import jwt
+from fastapi import HTTPException, Request
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+Role = Literal["front_desk", "clinician", "biller", "manager", "hr", "auditor", "admin"]
+ROLES: tuple[Role, ...] = (
+    "front_desk", "clinician", "biller", "manager", "hr", "auditor", "admin",
+)
+ALL_SITES = "*"
+
+
+class Principal(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    sub: str
+    tenant: str
+    sites: list[str] | Literal["*"]
+    roles: list[Role]
+
+    def at_site(self, site_id: str) -> bool:
+        return self.sites == ALL_SITES or site_id in self.sites
+
+
+def mint_token(
+    secret: str,
+    *,
+    issuer: str,
+    subject: str,
+    tenant: str,
+    roles: list[str],
+    sites: list[str] | None,
+    now: datetime,
+    lifetime: timedelta = timedelta(hours=8),
+) -> str:
+    claims = {
+        "iss": issuer,
+        "sub": subject,
+        "tenant": tenant,
+        "roles": roles,
+        "sites": sites if sites else ALL_SITES,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def read_principal(request: Request) -> Principal:
+    settings = request.app.state.settings
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("Missing bearer token")
+    try:
+        claims = jwt.decode(
+            token, settings.jwt_secret, algorithms=["HS256"], issuer=settings.jwt_issuer,
+            options={"require": ["exp", "sub", "iss"]},
+        )
+        return Principal.model_validate(claims)
+    except (jwt.PyJWTError, ValidationError) as exc:
+        raise _unauthorized("Invalid bearer token") from exc
+
+
+def require(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency admitting callers with any of `roles` (admin is always admitted)."""
+
+    async def check(request: Request) -> Principal:
+        principal = read_principal(request)
+        if not set(principal.roles) & {*roles, "admin"}:
+            raise HTTPException(403, "Your role does not allow this")
+        return principal
+
+    return check

@@ -1,0 +1,62 @@
+"""Structured logs and traces. Logs are events with fields, JSON, with trace and correlation ids."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace import TracerProvider
+
+_configured = False
+
+
+def _trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event["trace_id"] = format(context.trace_id, "032x")
+        event["span_id"] = format(context.span_id, "016x")
+    return event
+
+
+def configure(level: str = "info", json_logs: bool = True) -> None:
+    """Set up structlog and an OpenTelemetry tracer provider, once per process."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    logging.basicConfig(stream=sys.stderr, format="%(message)s", level=level.upper())
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _trace_ids,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    trace.set_tracer_provider(TracerProvider())
+
+
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the active span, to travel inside events."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def context_from(traceparent: str | None) -> Any:
+    """The trace context an event carried, to continue its trace in a consumer."""
+    return propagate.extract({"traceparent": traceparent} if traceparent else {})

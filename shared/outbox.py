@@ -1,0 +1,90 @@
+"""The outbox relay: commits reach the bus in position order, at least once.
+
+The event store is the outbox. The relay publishes unpublished commits, then marks them. A crash
+between the two publishes the same commit again after restart; consumers are idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import structlog
+
+from shared.bus.port import Bus
+from shared.cloudevents import to_message
+from shared.eventstore.port import EventStore
+
+log = structlog.get_logger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        store: EventStore,
+        bus: Bus,
+        topic_for: Callable[[str], str],
+        *,
+        batch: int = 500,
+        poll_interval: float = 0.5,
+        retry_delay: float = 1.0,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._topic_for = topic_for
+        self._batch = batch
+        self._poll_interval = poll_interval
+        self._retry_delay = retry_delay
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def notify(self) -> None:
+        """Something was appended: publish it now instead of at the next poll."""
+        self._wake.set()
+
+    async def relay_once(self) -> int:
+        """Publish one batch of unpublished commits; return how many commits went out."""
+        commits = await self._store.unpublished(self._batch)
+        if not commits:
+            return 0
+        messages = [
+            to_message(event, self._topic_for(event.context))
+            for commit in commits
+            for event in commit.events
+        ]
+        await self._bus.publish(messages)
+        await self._store.mark_published([c.position for c in commits])
+        log.debug("outbox_relayed", commits=len(commits), events=len(messages))
+        return len(commits)
+
+    async def drain(self) -> None:
+        while await self.relay_once():
+            pass
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                if await self.relay_once():
+                    continue
+            except Exception as exc:  # noqa: BLE001 - backend down: keep the outbox, retry
+                log.warning("outbox_relay_failed", error_type=type(exc).__name__, error=str(exc))
+                await asyncio.sleep(self._retry_delay)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="outbox-relay")
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

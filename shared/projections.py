@@ -1,0 +1,231 @@
+"""Projections: pure event handlers over a batch unit of work, fed by the bus.
+
+A projection declares the contexts it reads and the collections it owns, and changes documents
+only through `View.change`, which skips an event the document has already seen (a per-stream
+version kept inside the document). One batch is loaded once, changed in memory and written with
+conditional writes, then acknowledged. Redelivery changes nothing; a concurrent writer makes the
+batch run again on fresh documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import structlog
+
+from shared.bus.delivery import with_dead_letters
+from shared.bus.port import Bus, Subscription
+from shared.documents.port import Document, DocumentStore, Write
+from shared.errors import RetryLater
+from shared.events import DomainEvent, Envelope, EventRegistry
+from shared.readmodels import ReadModels, physical, seen_key, seen_version
+
+log = structlog.get_logger(__name__)
+
+Change = Callable[[Document | None], Document | None]
+
+
+class Projection(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def contexts(self) -> tuple[str, ...]:
+        """The contexts whose events it reads."""
+        ...
+
+    @property
+    def collections(self) -> tuple[str, ...]:
+        """The collections it owns: rebuilt together, switched together."""
+        ...
+
+    async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None: ...
+
+
+class StaleBatch(RetryLater):
+    """Another writer changed a document this batch read; run the batch again."""
+
+
+class View:
+    """A projection's unit of work for one batch, over the collections of one generation."""
+
+    def __init__(self, store: DocumentStore, generation: int) -> None:
+        self._store = store
+        self._generation = generation
+        self._docs: dict[tuple[str, str], Document | None] = {}
+        self._revs: dict[tuple[str, str], int] = {}
+        self._dirty: set[tuple[str, str]] = set()
+
+    async def get(self, collection: str, doc_id: str) -> Document | None:
+        key = (collection, doc_id)
+        if key not in self._docs:
+            doc = await self._store.get(physical(collection, self._generation), doc_id)
+            self._docs[key] = doc
+            self._revs[key] = 0 if doc is None else int(doc["_rev"])
+        return self._docs[key]
+
+    async def find(self, collection: str, where: dict[str, Any]) -> list[Document]:
+        """Read committed documents (not this batch's pending changes)."""
+        return await self._store.find(physical(collection, self._generation), where)
+
+    async def change(
+        self, collection: str, doc_id: str, envelope: Envelope, change: Change
+    ) -> None:
+        """Apply `change` to the document unless it has already seen this event."""
+        current = await self.get(collection, doc_id)
+        if seen_version(current, envelope.stream) >= envelope.stream_version:
+            return
+        updated = change(copy.deepcopy(current))
+        if updated is None:
+            return
+        seen = dict(updated.get("_seen", {}))
+        seen[seen_key(envelope.stream)] = envelope.stream_version
+        updated["_seen"] = seen
+        self._docs[(collection, doc_id)] = updated
+        self._dirty.add((collection, doc_id))
+
+    async def flush(self) -> None:
+        by_collection: dict[str, list[Write]] = {}
+        for collection, doc_id in sorted(self._dirty):
+            by_collection.setdefault(collection, []).append(
+                Write(
+                    doc_id=doc_id,
+                    doc=self._docs[(collection, doc_id)],
+                    expected_rev=self._revs[(collection, doc_id)],
+                )
+            )
+        stale: list[str] = []
+        for collection, writes in by_collection.items():
+            stale += await self._store.write(physical(collection, self._generation), writes)
+        self._dirty.clear()
+        if stale:
+            raise StaleBatch(f"{len(stale)} documents changed concurrently")
+
+
+class ProjectionRunner:
+    """Feeds one projection from the bus, one consumer group per generation."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        read_models: ReadModels,
+        bus: Bus,
+        registry: EventRegistry,
+        topic_for: Callable[[str], str],
+        *,
+        max_batch: int = 500,
+        attempts: int = 5,
+    ) -> None:
+        self.projection = projection
+        self._read_models = read_models
+        self._store = read_models.store
+        self._bus = bus
+        self._registry = registry
+        self._topics = [topic_for(c) for c in projection.contexts]
+        self._max_batch = max_batch
+        self._attempts = attempts
+        self._generation = 0
+        self._subscription: Subscription | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self.rebuilding: int | None = None
+
+    def group(self, generation: int) -> str:
+        return f"projection.{self.projection.name}.g{generation}"
+
+    async def start(self) -> None:
+        self._generation = await self._read_models.generation(self.projection.name)
+        self._subscription = await self._subscribe(self._generation)
+        self._watch = asyncio.create_task(self._follow_switches())
+
+    async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        if self._subscription is not None:
+            await self._subscription.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._subscription is not None and self._subscription.running
+
+    async def lag(self) -> int:
+        return await self._bus.lag(self.group(self._generation), self._topics)
+
+    async def status(self) -> dict[str, Any]:
+        return {
+            "name": self.projection.name,
+            "generation": self._generation,
+            "running": self.running,
+            "lag": await self.lag(),
+            "rebuilding": self.rebuilding,
+        }
+
+    async def rebuild(self, timeout: float = 600.0, poll: float = 0.2) -> int:
+        """Replay everything into the next generation, then switch to it atomically."""
+        target = await self._read_models.generation(self.projection.name) + 1
+        for collection in self.projection.collections:
+            await self._store.drop(physical(collection, target))
+        self.rebuilding = target
+        shadow = await self._subscribe(target)
+        try:
+            async with asyncio.timeout(timeout):
+                while await self._bus.lag(self.group(target), self._topics) > 0:  # noqa: ASYNC110
+                    await asyncio.sleep(poll)
+        except BaseException:
+            await shadow.stop()
+            self.rebuilding = None
+            raise
+        await self._read_models.set_generation(self.projection.name, target)
+        old, self._subscription, old_generation = self._subscription, shadow, self._generation
+        self._generation, self.rebuilding = target, None
+        if old is not None:
+            await old.stop()
+        for collection in self.projection.collections:
+            await self._store.drop(physical(collection, old_generation))
+        log.info("projection_rebuilt", projection=self.projection.name, generation=target)
+        return target
+
+    async def _subscribe(self, generation: int) -> Subscription:
+        group = self.group(generation)
+
+        async def handle(envelopes: Sequence[Envelope]) -> None:
+            await self._apply(envelopes, generation)
+
+        return await self._bus.subscribe(
+            group, self._topics, with_dead_letters(self._bus, group, handle),
+            max_batch=self._max_batch,
+        )
+
+    async def _apply(self, envelopes: Sequence[Envelope], generation: int) -> None:
+        for attempt in range(1, self._attempts + 1):
+            view = View(self._store, generation)
+            for envelope in envelopes:
+                event = self._registry.decode(envelope)
+                await self.projection.apply(event, envelope, view)
+            try:
+                await view.flush()
+                break
+            except StaleBatch:
+                if attempt == self._attempts:
+                    raise
+        await self._read_models.notify()
+
+    async def _follow_switches(self, every: float = 2.0) -> None:
+        """Another process may have rebuilt this projection: move to the generation it chose."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                active = await self._read_models.generation(self.projection.name)
+            except Exception:  # noqa: BLE001 - backend down: look again next time
+                continue
+            if active > self._generation and self.rebuilding is None:
+                old = self._subscription
+                self._subscription = await self._subscribe(active)
+                self._generation = active
+                if old is not None:
+                    await old.stop()

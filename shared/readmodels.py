@@ -1,0 +1,115 @@
+"""Read models by name: which physical collection serves a projection now, and waiting for it.
+
+A projection's collections live under a generation (`schedule__g2`). Rebuilding fills the next
+generation while the current one keeps serving; the switch is one write of the projection's
+registry document, which every process reads before it queries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from shared.documents.port import Document, DocumentStore, Filter, Sort, put
+
+REGISTRY = "_projections"
+
+
+def physical(collection: str, generation: int) -> str:
+    return f"{collection}__g{generation}"
+
+
+def seen_key(stream: str) -> str:
+    """Stream ids as field names: MongoDB forbids dots and a leading dollar in keys."""
+    return stream.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+
+
+def seen_version(doc: Document | None, stream: str) -> int:
+    if doc is None:
+        return 0
+    return int(doc.get("_seen", {}).get(seen_key(stream), 0))
+
+
+class ReadModels:
+    """Queries read models through this: it resolves generations and waits for catch-up."""
+
+    def __init__(self, store: DocumentStore) -> None:
+        self.store = store
+        self._changed = asyncio.Condition()
+
+    async def generation(self, projection: str) -> int:
+        doc = await self.store.get(REGISTRY, projection)
+        return 1 if doc is None else int(doc["active"])
+
+    async def set_generation(self, projection: str, generation: int) -> None:
+        doc = await self.store.get(REGISTRY, projection)
+        rev = 0 if doc is None else int(doc["_rev"])
+        await put(self.store, REGISTRY, projection, {"active": generation}, expected_rev=rev)
+
+    async def collection(self, projection: str, collection: str) -> str:
+        return physical(collection, await self.generation(projection))
+
+    async def get(self, projection: str, collection: str, doc_id: str) -> Document | None:
+        return await self.store.get(await self.collection(projection, collection), doc_id)
+
+    async def find(
+        self,
+        projection: str,
+        collection: str,
+        where: Filter | None = None,
+        sort: Sort = (),
+        limit: int | None = None,
+    ) -> list[Document]:
+        name = await self.collection(projection, collection)
+        return await self.store.find(name, where, sort, limit)
+
+    async def notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_exists(
+        self, projection: str, collection: str, doc_id: str, timeout: float
+    ) -> Document | None:
+        """The document, waiting up to `timeout` for it to appear; None if it does not."""
+        deadline = time.monotonic() + timeout
+        while True:
+            doc = await self.get(projection, collection, doc_id)
+            remaining = deadline - time.monotonic()
+            if doc is not None or remaining <= 0:
+                return doc
+            await self._changed_or(remaining)
+
+    async def _changed_or(self, remaining: float) -> None:
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.1))
+            except TimeoutError:
+                pass
+
+    async def wait_for(
+        self,
+        projection: str,
+        collection: str,
+        doc_id: str,
+        stream: str,
+        version: int,
+        timeout: float,
+    ) -> bool:
+        """Wait until the document has seen `stream` up to `version`; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            doc = await self.get(projection, collection, doc_id)
+            if seen_version(doc, stream) >= version:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            await self._changed_or(remaining)
+
+
+def public(doc: Document | None) -> dict[str, Any] | None:
+    """A read-model document without its bookkeeping fields, for an API response."""
+    if doc is None:
+        return None
+    return {k: v for k, v in doc.items() if k not in ("_id", "_rev", "_seen")}

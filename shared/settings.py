@@ -1,0 +1,46 @@
+"""Settings from the environment (prefix MEDOFFICE_). Nothing reads them at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_JWT_SECRET = "development-only-jwt-secret-not-for-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDOFFICE_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("./var")
+    # Scale-out backends: when both are set the suite runs on Kafka and MongoDB.
+    kafka_bootstrap: str | None = None
+    mongo_url: str | None = None
+    mongo_database: str = "medoffice"
+    # Prefixed to every topic name; tests use it to get topics of their own.
+    topic_namespace: str = ""
+    sqlite_durability: Literal["full", "normal"] = "full"
+    jwt_secret: str = DEVELOPMENT_JWT_SECRET
+    jwt_issuer: str = "medoffice"
+    seed_demo: bool = True
+    read_your_writes_timeout: float = 5.0
+    log_level: str = "info"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _no_development_secrets_in_production(self) -> Settings:
+        if self.env == "production" and self.jwt_secret == DEVELOPMENT_JWT_SECRET:
+            raise ValueError("MEDOFFICE_JWT_SECRET must be set in production")
+        return self
+
+    @property
+    def scale_out(self) -> bool:
+        return bool(self.kafka_bootstrap and self.mongo_url)
+
+    def topic(self, context: str) -> str:
+        return f"{self.topic_namespace}medoffice.{context}.events"
