@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from shared.documents.port import Document, DocumentStore, Filter, Sort, put
@@ -69,14 +70,20 @@ class ReadModels:
             self._changed.notify_all()
 
     async def wait_exists(
-        self, projection: str, collection: str, doc_id: str, timeout: float
+        self,
+        projection: str,
+        collection: str,
+        doc_id: str,
+        timeout: float,
+        behind: Callable[[], Awaitable[bool]],
     ) -> Document | None:
-        """The document, waiting up to `timeout` for it to appear; None if it does not."""
+        """The document, waiting up to `timeout` for it to appear while the projection is
+        `behind`; None once it is caught up and the document is still missing."""
         deadline = time.monotonic() + timeout
         while True:
             doc = await self.get(projection, collection, doc_id)
             remaining = deadline - time.monotonic()
-            if doc is not None or remaining <= 0:
+            if doc is not None or remaining <= 0 or not await behind():
                 return doc
             await self._changed_or(remaining)
 

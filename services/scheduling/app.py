@@ -25,13 +25,19 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
     read_models = ReadModels(await backends.documents(NAME))
     relay = OutboxRelay(store, backends.bus, settings.topic)
     handler = CommandHandler(store, registry, clock, ids, on_commit=relay.notify)
-    scheduling = Scheduling(handler, read_models, settings.read_your_writes_timeout)
     runners = [
         ProjectionRunner(projection, read_models, backends.bus, registry, settings.topic)
         for projection in (
             AppointmentsProjection(), ProviderScheduleProjection(), DirectoryProjection()
         )
     ]
+
+    async def appointments_behind() -> bool:
+        return bool(await store.unpublished(1)) or await runners[0].lag() > 0
+
+    scheduling = Scheduling(
+        handler, read_models, appointments_behind, settings.read_your_writes_timeout
+    )
     service = Service(
         name=NAME,
         router=build_router(scheduling, read_models, settings.read_your_writes_timeout),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -26,10 +27,15 @@ T = TypeVar("T")
 
 class Scheduling:
     def __init__(
-        self, handler: CommandHandler, read_models: ReadModels, locate_timeout: float = 5.0
+        self,
+        handler: CommandHandler,
+        read_models: ReadModels,
+        appointments_behind: Callable[[], Awaitable[bool]],
+        locate_timeout: float = 5.0,
     ) -> None:
         self._handler = handler
         self._read_models = read_models
+        self._appointments_behind = appointments_behind
         self._locate_timeout = locate_timeout
 
     def new_id(self) -> str:
@@ -92,7 +98,9 @@ class Scheduling:
             )
             if room.site_id != site_id:
                 raise Invalid(f"room {room_id} is not at site {site_id}")
-        end = end or start + timedelta(minutes=visit.duration_minutes)
+        # Events hold UTC; the site's zone decides which local day (and stream) it belongs to.
+        start = start.astimezone(UTC)
+        end = (end or start + timedelta(minutes=visit.duration_minutes)).astimezone(UTC)
         day = start.astimezone(ZoneInfo(site.time_zone)).date()
         command = BookAppointment(
             appointment_id=appointment_id,
@@ -116,7 +124,7 @@ class Scheduling:
         # booking it may lag a few milliseconds behind, so give it a bounded moment.
         located = await self._read_models.wait_exists(
             APPOINTMENTS_PROJECTION, APPOINTMENTS, f"{meta.tenant}:{appointment_id}",
-            self._locate_timeout,
+            self._locate_timeout, self._appointments_behind,
         )
         if located is None:
             raise NotFound(f"appointment {appointment_id} not found")

@@ -1,0 +1,106 @@
+"""The whole suite behind an HTTP client, on the embedded backends and on Kafka + MongoDB."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from services.suite import Suite, build_suite
+from shared.clock import SystemClock
+from shared.http.identity import mint_token
+from shared.settings import Settings
+
+TokenFor = Callable[..., dict[str, str]]
+
+
+@pytest.fixture(
+    params=["embedded", pytest.param("scale-out", marks=pytest.mark.integration)]
+)
+def settings(request: pytest.FixtureRequest, tmp_path: Path, unique: str) -> Settings:
+    base = Settings(data_dir=tmp_path, seed_demo=False, env="test", read_your_writes_timeout=15)
+    if request.param == "embedded":
+        return base
+    return base.model_copy(
+        update={
+            "kafka_bootstrap": request.getfixturevalue("kafka_bootstrap"),
+            "mongo_url": request.getfixturevalue("mongo_url"),
+            "mongo_database": unique,
+            "topic_namespace": f"{unique}.",
+        }
+    )
+
+
+@pytest.fixture
+async def suite(settings: Settings) -> AsyncIterator[Suite]:
+    suite = await build_suite(settings)
+    await suite.start()
+    try:
+        yield suite
+    finally:
+        await suite.stop()
+        if settings.scale_out:
+            assert settings.mongo_url is not None
+            client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(settings.mongo_url)
+            for name in await client.list_database_names():
+                if name.startswith(settings.mongo_database + "_"):
+                    await client.drop_database(name)
+            await client.close()
+
+
+@pytest.fixture
+def token_for(settings: Settings) -> TokenFor:
+    def headers(
+        *roles: str, tenant: str = "acme", sites: list[str] | None = None, sub: str = "tester"
+    ) -> dict[str, str]:
+        token = mint_token(
+            settings.jwt_secret, issuer=settings.jwt_issuer, subject=sub, tenant=tenant,
+            roles=list(roles) or ["admin"], sites=sites, now=SystemClock().now(),
+        )
+        return {"authorization": f"Bearer {token}"}
+
+    return headers
+
+
+@pytest.fixture
+async def client(suite: Suite, token_for: TokenFor) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=suite.app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://medoffice", headers=token_for("admin"),
+        timeout=60,
+    ) as client:
+        yield client
+
+
+async def post_ok(client: httpx.AsyncClient, path: str, body: dict[str, object]) -> dict[str, object]:
+    response = await client.post(path, json=body)
+    assert response.status_code == 201, response.text
+    result: dict[str, object] = response.json()
+    return result
+
+
+@pytest.fixture
+async def clinic(client: httpx.AsyncClient) -> dict[str, str]:
+    """One site in New York with a room, a provider and a 30-minute visit type."""
+    await post_ok(
+        client, "/scheduling/sites",
+        {"site_id": "north", "name": "North", "time_zone": "America/New_York"},
+    )
+    await post_ok(client, "/scheduling/sites/north/rooms", {"room_id": "exam-1", "name": "Exam 1"})
+    await post_ok(
+        client, "/scheduling/providers",
+        {"provider_id": "dr-a", "name": "Dr. A", "site_ids": ["north"]},
+    )
+    await post_ok(
+        client, "/scheduling/visit-types",
+        {"visit_type_id": "follow-up", "name": "Follow-up", "duration_minutes": 30},
+    )
+    return {"site_id": "north", "room_id": "exam-1", "provider_id": "dr-a",
+            "visit_type_id": "follow-up"}
+
+
+def booking(clinic: dict[str, str], start: str = "2026-12-01T09:00:00-05:00", **extra: object) -> dict[str, object]:
+    return {"patient_id": "pat-1", **clinic, "start": start, **extra}

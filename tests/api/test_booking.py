@@ -1,0 +1,105 @@
+"""Booking and cancelling through the HTTP API, with read-your-writes on the schedule."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from services.suite import Suite
+from tests.api.conftest import booking, post_ok
+from tests.support import wait_until
+
+
+async def test_a_booking_shows_on_the_providers_schedule_when_asked_for_its_version(
+    client: httpx.AsyncClient, clinic: dict[str, str]
+) -> None:
+    booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
+    assert booked["stream"] == "acme:provider-day:dr-a:2026-12-01"
+
+    response = await client.get(
+        "/scheduling/providers/dr-a/schedule/2026-12-01",
+        params={"after_version": booked["stream_version"]},
+    )
+
+    assert response.status_code == 200
+    [appointment] = response.json()["appointments"]
+    assert appointment["appointment_id"] == booked["id"]
+    assert appointment["start"] == "2026-12-01T14:00:00+00:00"
+    assert appointment["end"] == "2026-12-01T14:30:00+00:00"
+    assert appointment["status"] == "booked"
+
+
+async def test_cancel_frees_the_slot(client: httpx.AsyncClient, clinic: dict[str, str]) -> None:
+    first = await post_ok(client, "/scheduling/appointments", booking(clinic))
+    clash = await client.post("/scheduling/appointments", json=booking(clinic))
+    assert clash.status_code == 409
+    assert clash.headers["content-type"] == "application/problem+json"
+
+    cancelled = await client.post(
+        f"/scheduling/appointments/{first['id']}/cancel", json={"reason": "patient called"}
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    again = await client.post(
+        f"/scheduling/appointments/{first['id']}/cancel", json={"reason": "twice"}
+    )
+    assert again.status_code == 409
+
+    rebooked = await post_ok(client, "/scheduling/appointments", booking(clinic))
+    schedule = (
+        await client.get(
+            "/scheduling/providers/dr-a/schedule/2026-12-01",
+            params={"after_version": rebooked["stream_version"]},
+        )
+    ).json()
+    assert [(a["appointment_id"], a["status"]) for a in schedule["appointments"]] == [
+        (first["id"], "cancelled"), (rebooked["id"], "booked"),
+    ]
+    details = await client.get(f"/scheduling/appointments/{first['id']}")
+    assert details.json()["status"] == "cancelled"
+
+
+async def test_fifty_concurrent_bookings_of_one_slot_give_one_success(
+    client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
+) -> None:
+    requests = [
+        client.post("/scheduling/appointments", json=booking(clinic, patient_id=f"pat-{n}"))
+        for n in range(50)
+    ]
+    statuses = sorted(r.status_code for r in await asyncio.gather(*requests))
+
+    assert statuses == [201] + [409] * 49
+    store = suite.service("scheduling").event_store
+    assert store is not None
+    events = await store.load("acme:provider-day:dr-a:2026-12-01")
+    assert len(events) == 1
+
+
+async def test_the_audit_log_holds_every_event(
+    client: httpx.AsyncClient, clinic: dict[str, str]
+) -> None:
+    booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
+
+    async def logged() -> list[dict[str, object]]:
+        entries: list[dict[str, object]] = (
+            await client.get("/compliance/audit-log", params={"subject": booked["id"]})
+        ).json()
+        return entries
+
+    [entry] = await wait_until(logged, message="the booking in the audit log")
+    assert entry["type"] == "medoffice.scheduling.AppointmentBooked.v1"
+    assert entry["actor"] == "tester"
+    assert entry["stream"] == booked["stream"]
+    everything = (await client.get("/compliance/audit-log", params={"limit": 1000})).json()
+    assert len(everything) == 5  # site, room, provider, visit type, booking
+
+
+async def test_another_tenant_sees_nothing(
+    client: httpx.AsyncClient, clinic: dict[str, str], token_for: object
+) -> None:
+    booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
+    assert callable(token_for)
+    other = token_for("admin", tenant="globex")
+    response = await client.get(f"/scheduling/appointments/{booked['id']}", headers=other)
+    assert response.status_code == 404
+    assert (await client.get("/scheduling/sites", headers=other)).json() == []
