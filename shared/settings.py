@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     jwt_secret: str = DEVELOPMENT_JWT_SECRET
     jwt_issuer: str = "medoffice"
     seed_demo: bool = True
+    # Off for a process that should only serve while another one relays the outbox.
+    outbox_relay: bool = True
     read_your_writes_timeout: float = 5.0
     log_level: str = "info"
     log_json: bool = True

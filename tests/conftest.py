@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
+
+from shared.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +36,25 @@ def kafka_bootstrap() -> str:
 def unique() -> str:
     """A name no other test uses: for databases, topic namespaces and consumer groups."""
     return "t" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture(
+    params=["embedded", pytest.param("scale-out", marks=pytest.mark.integration)]
+)
+def settings(request: pytest.FixtureRequest, tmp_path: Path, unique: str) -> Settings:
+    """Suite settings for one test, on each backend. The environment's servers are used only
+    by the scale-out variant, with a database and topics of the test's own."""
+    base = Settings(
+        data_dir=tmp_path, seed_demo=False, env="test", read_your_writes_timeout=15,
+        kafka_bootstrap=None, mongo_url=None,
+    )
+    if request.param == "embedded":
+        return base
+    return base.model_copy(
+        update={
+            "kafka_bootstrap": request.getfixturevalue("kafka_bootstrap"),
+            "mongo_url": request.getfixturevalue("mongo_url"),
+            "mongo_database": unique,
+            "topic_namespace": f"{unique}.",
+        }
+    )

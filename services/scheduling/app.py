@@ -42,7 +42,7 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
         name=NAME,
         router=build_router(scheduling, read_models, settings.read_your_writes_timeout),
         runners=runners,
-        relay=relay,
+        relay=relay if settings.outbox_relay else None,
         event_store=store,
     )
     service.checks = {

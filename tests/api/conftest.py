@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,23 +14,6 @@ from shared.http.identity import mint_token
 from shared.settings import Settings
 
 TokenFor = Callable[..., dict[str, str]]
-
-
-@pytest.fixture(
-    params=["embedded", pytest.param("scale-out", marks=pytest.mark.integration)]
-)
-def settings(request: pytest.FixtureRequest, tmp_path: Path, unique: str) -> Settings:
-    base = Settings(data_dir=tmp_path, seed_demo=False, env="test", read_your_writes_timeout=15)
-    if request.param == "embedded":
-        return base
-    return base.model_copy(
-        update={
-            "kafka_bootstrap": request.getfixturevalue("kafka_bootstrap"),
-            "mongo_url": request.getfixturevalue("mongo_url"),
-            "mongo_database": unique,
-            "topic_namespace": f"{unique}.",
-        }
-    )
 
 
 @pytest.fixture

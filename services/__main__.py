@@ -1,0 +1,5 @@
+"""`python -m services` is the `medoffice` command."""
+
+from services.cli import main
+
+main()

@@ -1,0 +1,139 @@
+"""The projection runner on real backends: redelivery, poison events, rebuild and switch."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.scheduling.domain.events import AppointmentBooked, registry
+from services.scheduling.projections.appointments import APPOINTMENTS, AppointmentsProjection
+from shared.backends import Backends, open_backends
+from shared.cloudevents import Message, dead_letter_topic, to_message
+from shared.events import Envelope, Metadata, seal
+from shared.projections import ProjectionRunner
+from shared.readmodels import ReadModels, public
+from shared.settings import Settings
+from tests.support import wait_until
+
+T0 = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+
+
+def booking(n: int, stream: str | None = None, version: int = 1) -> Envelope:
+    event = AppointmentBooked(
+        appointment_id=f"a{n}", patient_id="p", provider_id="dr-a", site_id="north",
+        room_id=None, visit_type_id="v", start=T0 + timedelta(hours=n),
+        end=T0 + timedelta(hours=n, minutes=30), booked_at=T0,
+    )
+    return seal(
+        event, stream=stream or f"acme:provider-day:dr-a:day{n}", stream_version=version,
+        meta=Metadata(tenant="acme", correlation_id="c"), event_id=f"e{n}-{version}", time=T0,
+    )
+
+
+@pytest.fixture
+async def backends(settings: Settings) -> AsyncIterator[Backends]:
+    backends = await open_backends(settings)
+    yield backends
+    await backends.close()
+
+
+@pytest.fixture
+async def runner(backends: Backends) -> AsyncIterator[ProjectionRunner]:
+    read_models = ReadModels(await backends.documents("scheduling"))
+    runner = ProjectionRunner(
+        AppointmentsProjection(), read_models, backends.bus, registry, backends.settings.topic
+    )
+    await runner.start()
+    yield runner
+    await runner.stop()
+
+
+async def publish(backends: Backends, *envelopes: Envelope) -> None:
+    topic = backends.settings.topic("scheduling")
+    await backends.bus.publish([to_message(e, topic) for e in envelopes])
+
+
+async def caught_up(runner: ProjectionRunner) -> None:
+    await wait_until(lambda: _zero_lag(runner), message="the projection to catch up")
+
+
+async def _zero_lag(runner: ProjectionRunner) -> bool:
+    return await runner.lag() == 0
+
+
+async def documents(backends: Backends) -> list[dict[str, object]]:
+    read_models = ReadModels(await backends.documents("scheduling"))
+    docs = await read_models.find("scheduling.appointments", APPOINTMENTS)
+    return [d for d in map(public, docs) if d is not None]
+
+
+async def test_redelivered_events_change_nothing(
+    backends: Backends, runner: ProjectionRunner
+) -> None:
+    await publish(backends, booking(1), booking(2))
+    await caught_up(runner)
+    before = await documents(backends)
+
+    await publish(backends, booking(1), booking(2), booking(1))
+    await caught_up(runner)
+
+    assert await documents(backends) == before
+    assert len(before) == 2
+
+
+async def test_poison_and_unknown_events_go_to_the_dead_letter_topic(
+    backends: Backends, runner: ProjectionRunner
+) -> None:
+    topic = backends.settings.topic("scheduling")
+    unknown = to_message(booking(3), topic)
+    unknown = unknown.model_copy(
+        update={"headers": {**unknown.headers, "ce_type": "medoffice.scheduling.Teleported.v1"}}
+    )
+    garbage = Message(topic=topic, key="k", headers={"x": "y"}, value=b"not json")
+    malformed = to_message(booking(4), topic).model_copy(update={"value": b'{"start": 1}'})
+    await backends.bus.publish([unknown, garbage, malformed])
+    await publish(backends, booking(5))
+    await caught_up(runner)
+
+    dead: list[Message] = []
+
+    async def collect(messages: object) -> None:
+        assert isinstance(messages, list | tuple)
+        dead.extend(messages)
+
+    subscription = await backends.bus.subscribe("dlq-reader", [dead_letter_topic(topic)], collect)
+    try:
+        await wait_until(_enough(dead, 3), message="three dead letters")
+    finally:
+        await subscription.stop()
+    reasons = sorted(m.headers["dlq_error_type"] for m in dead)
+    assert reasons == ["MalformedEvent", "MalformedMessage", "UnknownEventType"]
+    assert all(m.headers["dlq_group"] == runner.group(1) for m in dead)
+    assert [d["appointment_id"] for d in await documents(backends)] == ["a5"]
+
+
+def _enough(items: list[Message], n: int):  # type: ignore[no-untyped-def]
+    async def probe() -> bool:
+        return len(items) >= n
+
+    return probe
+
+
+async def test_rebuild_fills_a_shadow_generation_and_switches(
+    backends: Backends, runner: ProjectionRunner
+) -> None:
+    await publish(backends, *(booking(n) for n in range(1, 21)))
+    await caught_up(runner)
+    before = await documents(backends)
+
+    generation = await runner.rebuild(timeout=60)
+
+    assert generation == 2
+    assert await documents(backends) == before
+    read_models = ReadModels(await backends.documents("scheduling"))
+    assert await read_models.generation("scheduling.appointments") == 2
+    await publish(backends, booking(21))
+    await caught_up(runner)
+    assert len(await documents(backends)) == 21
