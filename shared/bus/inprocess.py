@@ -61,12 +61,17 @@ class InProcessBus:
         self._poll_interval = poll_interval
         self._retry_delay = retry_delay
         self._published = asyncio.Condition()
+        self._subscriptions: set[InProcessSubscription] = set()
         db.run_sync(lambda conn: conn.executescript(_SCHEMA))
 
     async def start(self) -> None:
         return None
 
     async def stop(self) -> None:
+        # Consumers first: they read the database that closes next.
+        for subscription in list(self._subscriptions):
+            await subscription.stop()
+        self._subscriptions.clear()
         await self._db.close()
 
     async def publish(self, messages: Sequence[Message]) -> None:
@@ -101,7 +106,9 @@ class InProcessBus:
         max_batch: int = 500,
     ) -> InProcessSubscription:
         task = asyncio.create_task(self._consume(group, list(topics), handler, max_batch))
-        return InProcessSubscription(task)
+        subscription = InProcessSubscription(task)
+        self._subscriptions.add(subscription)
+        return subscription
 
     async def lag(self, group: str, topics: Sequence[str]) -> int:
         def count(conn: sqlite3.Connection) -> int:

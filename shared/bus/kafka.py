@@ -1,0 +1,411 @@
+"""The scale-out bus: Apache Kafka through FastStream.
+
+FastStream's `KafkaBroker` holds the connection, publishes, and runs one batch subscriber per
+`subscribe` call. Subscribers are added after the broker started (`persistent=False`, so the
+broker forgets a subscription once it is stopped) with `AckPolicy.MANUAL`, which gives explicit
+ack-after-process: a batch is committed (`KafkaMessage.ack()`: the positions just consumed) only
+once the handler returned. When the handler raises, every partition of the batch is rewound to
+its first record and the subscriber pauses before fetching again. The rewind is ours rather than
+`KafkaMessage.nack()`, which stops at the first partition a rebalance took away meanwhile and
+leaves the others unrewound.
+
+aiokafka, FastStream's driver, is used directly only where FastStream has no API: the admin
+client creates topics with their configs (FastStream's `Topic` cannot carry `retention.ms`) and
+reads a group's committed offsets, and a group-less consumer reads end offsets for `lag`.
+
+Records go out as given: value bytes untouched (FastStream's codec passes bytes through), key =
+stream id, our headers. FastStream's own `correlation_id` header is switched off (the event's
+correlation id travels as `ce_correlationid`); the one header it still adds is an empty
+`content-type` on a record that has none, which no record of ours lacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, NoReturn
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import (
+    IllegalStateError,
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    TopicAlreadyExistsError,
+    for_code,
+)
+from faststream.kafka import KafkaBroker, Topic
+from faststream.kafka.message import ConsumerProtocol, KafkaMessage
+from faststream.kafka.subscriber.usecase import BatchSubscriber
+from faststream.message import StreamMessage
+from faststream.middlewares import AckPolicy
+
+from shared.bus.port import BusUnavailable, MessageHandler
+from shared.cloudevents import Message
+
+log = structlog.get_logger(__name__)
+
+Records = tuple["ConsumerRecord[bytes, bytes]", ...]
+RecordsParser = Callable[[Records], Awaitable[StreamMessage[Any]]]
+
+# Topics the bus creates keep their records forever: the event log is the history.
+TOPIC_CONFIG = {"retention.ms": "-1"}
+
+
+class KafkaSubscription:
+    """One consumer group member: a FastStream batch subscriber and the handler it feeds."""
+
+    def __init__(self, group: str, handler: MessageHandler, retry_delay: float) -> None:
+        self.group = group
+        self._handler = handler
+        self._retry_delay = retry_delay
+        self._stopping = asyncio.Event()
+        self._subscriber: BatchSubscriber | None = None
+
+    @property
+    def running(self) -> bool:
+        subscriber = self._subscriber
+        return subscriber is not None and subscriber.running and not self._stopping.is_set()
+
+    def bind(self, subscriber: BatchSubscriber) -> None:
+        self._subscriber = subscriber
+
+    async def stop(self) -> None:
+        """Finish the batch in hand (bounded by the graceful timeout), then leave the group."""
+        self._stopping.set()
+        subscriber, self._subscriber = self._subscriber, None
+        if subscriber is not None:
+            await subscriber.stop()
+
+    async def on_batch(self, message: KafkaMessage) -> None:
+        raw = message.raw_message
+        records: Records = raw if isinstance(raw, tuple) else (raw,)
+        try:
+            await self._handler([_to_message(record) for record in records])
+        except Exception as exc:  # noqa: BLE001 - not acked: the batch comes again after a pause
+            log.warning(
+                "consumer_batch_failed",
+                group=self.group,
+                records=len(records),
+                error_type=type(exc).__name__,
+            )
+            _rewind(message.consumer, records)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._retry_delay)
+            return
+        try:
+            await message.ack()
+        except KafkaError as exc:
+            # A rebalance took the partitions: their next owner starts at the last commit.
+            log.warning("consumer_commit_failed", group=self.group, error_type=type(exc).__name__)
+
+
+class KafkaBus:
+    """The Bus port on Kafka. Nothing connects before `start()` (or the first call needing it)."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str | Sequence[str],
+        client_id: str = "medoffice",
+        *,
+        retry_delay: float = 1.0,
+        poll_timeout: float = 0.2,
+        connect_timeout: float = 5.0,
+        publish_timeout: float = 10.0,
+        ping_timeout: float = 2.0,
+        request_timeout: float = 30.0,
+        session_timeout: float = 10.0,
+        heartbeat_interval: float = 1.0,
+        graceful_timeout: float = 10.0,
+        partitions: int = 3,
+        replication_factor: int = 1,
+        create_topics: bool = True,
+    ) -> None:
+        if isinstance(bootstrap_servers, str):
+            bootstrap_servers = bootstrap_servers.split(",")
+        servers = [server.strip() for server in bootstrap_servers if server.strip()]
+        self._servers = servers
+        self._client_id = client_id
+        self._retry_delay = retry_delay
+        self._poll_timeout_ms = int(poll_timeout * 1000)
+        self._connect_timeout = connect_timeout
+        self._publish_timeout = publish_timeout
+        self._ping_timeout = ping_timeout
+        self._request_timeout_ms = int(request_timeout * 1000)
+        self._session_timeout_ms = int(session_timeout * 1000)
+        self._heartbeat_interval_ms = int(heartbeat_interval * 1000)
+        self._partitions = partitions
+        self._replication_factor = replication_factor
+        self._create_topics = create_topics
+        self._broker = KafkaBroker(
+            servers,
+            client_id=client_id,
+            acks="all",
+            enable_idempotence=True,
+            request_timeout_ms=self._request_timeout_ms,
+            graceful_timeout=graceful_timeout,
+            # Handlers get the FastStream message itself (see `_as_is`), not a decoded body.
+            apply_types=False,
+            id_generator=_no_correlation_id,
+            logger=logging.getLogger(__name__),
+            log_level=logging.DEBUG,
+        )
+        self._admin: AIOKafkaAdminClient | None = None
+        self._offsets: AIOKafkaConsumer | None = None
+        self._known_topics: set[str] = set()
+        self._subscriptions: set[KafkaSubscription] = set()
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        async with self._lock:
+            if self._admin is not None:
+                return
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=self._servers,
+                client_id=self._client_id,
+                request_timeout_ms=self._request_timeout_ms,
+            )
+            offsets = AIOKafkaConsumer(
+                bootstrap_servers=self._servers,
+                client_id=self._client_id,
+                group_id=None,
+                enable_auto_commit=False,
+                request_timeout_ms=self._request_timeout_ms,
+            )
+            try:
+                # The admin client goes first: when the cluster is unreachable it fails, within
+                # the connect timeout, before FastStream builds a producer it could not close.
+                async with asyncio.timeout(self._connect_timeout):
+                    await admin.start()
+                await self._broker.start()
+                await offsets.start()
+            except (KafkaError, OSError, TimeoutError) as exc:
+                await offsets.stop()
+                await self._broker.stop()
+                await admin.close()
+                raise BusUnavailable(f"Kafka unreachable: {type(exc).__name__}") from exc
+            self._admin, self._offsets = admin, offsets
+
+    async def stop(self) -> None:
+        for subscription in list(self._subscriptions):
+            await subscription.stop()
+        self._subscriptions.clear()
+        async with self._lock:
+            admin, offsets, self._admin, self._offsets = self._admin, self._offsets, None, None
+            if admin is None or offsets is None:
+                return
+            await self._broker.stop()
+            await offsets.stop()
+            await admin.close()
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        if not messages:
+            return
+        await self._clients()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._publish_timeout
+        sent: list[asyncio.Future[Any]] = []
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._ensure_topics({m.topic for m in messages})
+                # Queue every record first (one key stays on one partition, in order), then wait
+                # for the acks=all acknowledgements of all of them.
+                for m in messages:
+                    future = await self._broker.publish(
+                        m.value,
+                        m.topic,
+                        key=m.key.encode(),
+                        headers=dict(m.headers),
+                        no_confirm=True,
+                    )
+                    future.add_done_callback(_observe)
+                    sent.append(future)
+            _, pending = await asyncio.wait(sent, timeout=max(0.0, deadline - loop.time()))
+        except TimeoutError as exc:
+            raise BusUnavailable("Kafka did not take the records in time") from exc
+        except KafkaError as exc:
+            _raise_unavailable_or(exc)
+        if pending:
+            raise BusUnavailable("Kafka did not acknowledge the records in time")
+        for future in sent:
+            if (error := future.exception()) is not None:
+                _raise_unavailable_or(error)
+
+    async def subscribe(
+        self,
+        group: str,
+        topics: Sequence[str],
+        handler: MessageHandler,
+        *,
+        max_batch: int = 500,
+    ) -> KafkaSubscription:
+        await self._ensure_topics(topics)
+        subscription = KafkaSubscription(group, handler, self._retry_delay)
+        subscriber = self._broker.subscriber(
+            # declare=False: the topics exist already, made by `_ensure_topics` with our configs.
+            *(Topic(topic, declare=False) for topic in topics),
+            batch=True,
+            group_id=group,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+            max_records=max_batch,
+            batch_timeout_ms=self._poll_timeout_ms,
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=self._heartbeat_interval_ms,
+            parser=_readable_headers,
+            decoder=_as_is,
+            persistent=False,
+            include_in_schema=False,
+        )
+        subscriber(subscription.on_batch)
+        subscription.bind(subscriber)
+        try:
+            await subscriber.start()
+        except (KafkaError, OSError) as exc:
+            await subscription.stop()
+            _raise_unavailable_or(exc)
+        # Remember the live ones only, for `stop()`: rebuilds come and go.
+        self._subscriptions = {s for s in self._subscriptions if s.running} | {subscription}
+        return subscription
+
+    async def lag(self, group: str, topics: Sequence[str]) -> int:
+        await self._ensure_topics(topics)
+        admin, offsets = await self._clients()
+        try:
+            described = await admin.describe_topics(list(topics))
+            partitions = [
+                TopicPartition(topic["topic"], partition["partition"])
+                for topic in described
+                for partition in topic["partitions"]
+            ]
+            if not partitions:
+                return 0
+            committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+            beginning = await offsets.beginning_offsets(partitions)
+            end = await offsets.end_offsets(partitions)
+        except KafkaError as exc:
+            _raise_unavailable_or(exc)
+        total = 0
+        for tp in partitions:
+            done = committed[tp].offset if tp in committed else -1
+            total += end[tp] - max(done, beginning[tp])
+        return total
+
+    async def ping(self) -> None:
+        await self._clients()
+        if not await self._broker.ping(self._ping_timeout):
+            raise BusUnavailable("Kafka cluster metadata unavailable")
+
+    async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
+        if self._admin is None or self._offsets is None:
+            await self.start()
+        if self._admin is None or self._offsets is None:
+            raise BusUnavailable("Kafka bus stopped")
+        return self._admin, self._offsets
+
+    async def _ensure_topics(self, topics: Iterable[str]) -> None:
+        """Create topics the first time the bus meets them; one that exists already is fine."""
+        missing = sorted(set(topics) - self._known_topics)
+        admin, _ = await self._clients()
+        if not missing:
+            return
+        if not self._create_topics:
+            self._known_topics.update(missing)
+            return
+        new = [
+            NewTopic(topic, self._partitions, self._replication_factor, topic_configs=TOPIC_CONFIG)
+            for topic in missing
+        ]
+        try:
+            response = await admin.create_topics(new)
+        except KafkaError as exc:
+            _raise_unavailable_or(exc)
+        for topic, code, message in _topic_errors(response):
+            if code:
+                error = for_code(code)(message or f"error code {code}")
+                if not isinstance(error, TopicAlreadyExistsError):
+                    raise error
+            self._known_topics.add(topic)
+
+
+def _topic_errors(response: Any) -> list[tuple[str, int, str | None]]:
+    return [
+        (entry["topic"], entry["error_code"], entry.get("error_message"))
+        for entry in response.to_object()["topic_errors"]
+    ]
+
+
+def _to_message(record: ConsumerRecord[bytes, bytes]) -> Message:
+    return Message(
+        topic=record.topic,
+        key=(record.key or b"").decode("utf-8", "replace"),
+        headers={name: value.decode("utf-8", "replace") for name, value in record.headers},
+        value=record.value or b"",
+        partition=record.partition,
+        offset=record.offset,
+    )
+
+
+def _rewind(consumer: ConsumerProtocol, records: Records) -> None:
+    """Seek each partition of the batch back to its first record, so it is fetched again."""
+    first: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        first[tp] = min(first.get(tp, record.offset), record.offset)
+    for tp, offset in first.items():
+        # Revoked by a rebalance meanwhile: its new owner starts at the last commit anyway.
+        with contextlib.suppress(IllegalStateError):
+            consumer.seek(tp, offset)
+
+
+async def _readable_headers(records: Records, parse: RecordsParser) -> StreamMessage[Any]:
+    """FastStream decodes every header as strict UTF-8 before any handler runs, and a record it
+    cannot parse is neither acked nor rewound: it would be skipped. A null or non-UTF-8 header
+    value from a foreign producer is made readable here instead."""
+    return await parse(tuple(_with_text_headers(record) for record in records))
+
+
+def _with_text_headers(record: ConsumerRecord[bytes, bytes]) -> ConsumerRecord[bytes, bytes]:
+    headers = tuple((name, _text(value)) for name, value in record.headers)
+    if all(new is old for (_, new), (_, old) in zip(headers, record.headers, strict=True)):
+        return record
+    return dataclasses.replace(record, headers=headers)
+
+
+def _text(value: bytes | None) -> bytes:
+    if value is None:
+        return b""
+    try:
+        value.decode()
+    except UnicodeDecodeError:
+        return value.decode("utf-8", "replace").encode()
+    return value
+
+
+async def _as_is(message: StreamMessage[Any]) -> StreamMessage[Any]:
+    """The 'decoded body' a handler gets is the message: records plus ack, nothing parsed."""
+    return message
+
+
+def _no_correlation_id() -> str:
+    return ""
+
+
+def _observe(future: asyncio.Future[Any]) -> None:
+    # A publish that gave up early leaves later futures unawaited: retrieve their errors.
+    if not future.cancelled():
+        future.exception()
+
+
+def _raise_unavailable_or(error: BaseException) -> NoReturn:
+    """Connection trouble becomes BusUnavailable; any other Kafka error is a real fault."""
+    if isinstance(error, KafkaConnectionError | KafkaTimeoutError | OSError) or getattr(
+        error, "retriable", False
+    ):
+        raise BusUnavailable(f"Kafka unavailable: {type(error).__name__}") from error
+    raise error
