@@ -14,6 +14,7 @@ from shared.backends import Backends, open_backends
 from shared.clock import Clock, Ids, SystemClock, UuidIds
 from shared.http.app import create_http_app
 from shared.http.identity import Principal, require
+from shared.observability import configure_tracing
 from shared.service import Check, Service
 from shared.settings import Settings
 
@@ -63,6 +64,7 @@ def _operations_router(services: list[Service]) -> APIRouter:
 async def build_suite(
     settings: Settings, clock: Clock | None = None, ids: Ids | None = None
 ) -> Suite:
+    configure_tracing()
     clock, ids = clock or SystemClock(), ids or UuidIds()
     backends = await open_backends(settings)
     scheduling = await create_scheduling(backends, clock, ids)

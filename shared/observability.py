@@ -47,7 +47,13 @@ def configure(level: str = "info", json_logs: bool = True) -> None:
         cache_logger_on_first_use=True,
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    trace.set_tracer_provider(TracerProvider())
+    configure_tracing()
+
+
+def configure_tracing() -> None:
+    """Install an SDK tracer provider unless the process has one (a test's, an exporter's)."""
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(TracerProvider())
 
 
 def current_traceparent() -> str | None:

@@ -16,15 +16,18 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import structlog
+from opentelemetry import trace
 
 from shared.bus.delivery import with_dead_letters
 from shared.bus.port import Bus, Subscription
 from shared.documents.port import Document, DocumentStore, Write
 from shared.errors import RetryLater
 from shared.events import DomainEvent, Envelope, EventRegistry
+from shared.observability import context_from
 from shared.readmodels import ReadModels, physical, seen_key, seen_version
 
 log = structlog.get_logger(__name__)
+tracer = trace.get_tracer("medoffice.projections")
 
 Change = Callable[[Document | None], Document | None]
 
@@ -206,7 +209,12 @@ class ProjectionRunner:
             view = View(self._store, generation)
             for envelope in envelopes:
                 event = self._registry.decode(envelope)
-                await self.projection.apply(event, envelope, view)
+                # The span continues the trace of the request that caused the event.
+                with tracer.start_as_current_span(
+                    f"project {self.projection.name}", context=context_from(envelope.traceparent)
+                ) as span:
+                    span.set_attribute("medoffice.event_type", envelope.type)
+                    await self.projection.apply(event, envelope, view)
             try:
                 await view.flush()
                 break

@@ -1,0 +1,35 @@
+"""One trace from the HTTP request through the command and the bus to the projections."""
+
+from __future__ import annotations
+
+import httpx
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from tests.api.conftest import booking
+from tests.support import wait_until
+
+PROJECTIONS = {
+    "project scheduling.appointments",
+    "project scheduling.provider_schedule",
+    "project compliance.audit_log",
+}
+
+
+async def test_the_projections_continue_the_requests_trace(
+    client: httpx.AsyncClient, clinic: dict[str, str], spans: InMemorySpanExporter
+) -> None:
+    spans.clear()
+    response = await client.post("/scheduling/appointments", json=booking(clinic))
+    assert response.status_code == 201
+    [request_span] = [
+        s for s in spans.get_finished_spans()
+        if s.name == "POST /scheduling/appointments" and s.parent is None
+    ]
+    trace_id = request_span.context.trace_id
+
+    async def in_trace() -> set[str] | None:
+        names = {s.name for s in spans.get_finished_spans() if s.context.trace_id == trace_id}
+        return names if PROJECTIONS <= names else None
+
+    names = await wait_until(in_trace, message="projection spans in the request's trace")
+    assert "command BookAppointment" in names
