@@ -20,6 +20,7 @@ class Backends:
 
     settings: Settings
     bus: Bus
+    databases: set[str] = field(default_factory=set)  # the MongoDB databases it used
     _closers: list[object] = field(default_factory=list)
 
     async def event_store(self, service: str) -> EventStore:
@@ -62,7 +63,9 @@ class Backends:
         return self.settings.mongo_url
 
     def _database(self, service: str) -> str:
-        return f"{self.settings.mongo_database}_{service}"
+        name = f"{self.settings.mongo_database}_{service}"
+        self.databases.add(name)
+        return name
 
 
 async def open_backends(settings: Settings) -> Backends:

@@ -7,6 +7,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from pymongo import AsyncMongoClient
+
+from shared.settings import Settings
+
 T = TypeVar("T")
 
 
@@ -26,3 +30,66 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         await asyncio.sleep(interval)
+
+
+async def drop_databases(settings: Settings, names: set[str]) -> None:
+    """Drop a test's MongoDB databases by name (FerretDB's listDatabases can stall)."""
+    if not settings.scale_out or not names:
+        return
+    assert settings.mongo_url is not None
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(settings.mongo_url)
+    try:
+        for name in names:
+            await client.drop_database(name)
+    finally:
+        await client.close()
+
+
+class TcpProxy:
+    """A loopback TCP proxy a test can cut and restore, to take a real backend "down"."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self._target = (target_host, target_port)
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.port = 0
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        """Refuse new connections and drop the open ones."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        for task in list(self._pipes):
+            task.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self._target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers |= {writer, up_writer}
+        for src, dst in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pipe(src, dst))
+            self._pipes.add(task)
+            task.add_done_callback(self._pipes.discard)
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (OSError, asyncio.CancelledError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.transport.abort()

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
 
 from services.suite import Suite, build_suite
 from shared.clock import SystemClock
 from shared.http.identity import mint_token
 from shared.settings import Settings
+from tests.support import drop_databases
 
 TokenFor = Callable[..., dict[str, str]]
 
@@ -24,13 +24,7 @@ async def suite(settings: Settings) -> AsyncIterator[Suite]:
         yield suite
     finally:
         await suite.stop()
-        if settings.scale_out:
-            assert settings.mongo_url is not None
-            client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(settings.mongo_url)
-            for name in await client.list_database_names():
-                if name.startswith(settings.mongo_database + "_"):
-                    await client.drop_database(name)
-            await client.close()
+        await drop_databases(settings, suite.backends.databases)
 
 
 @pytest.fixture

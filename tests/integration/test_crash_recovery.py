@@ -12,7 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -21,7 +21,7 @@ import pytest
 from shared.clock import SystemClock
 from shared.http.identity import mint_token
 from shared.settings import Settings
-from tests.support import wait_until
+from tests.support import drop_databases, wait_until
 
 
 def free_port() -> int:
@@ -90,10 +90,13 @@ class Server:
 
 
 @pytest.fixture
-def server(settings: Settings, tmp_path: Path) -> Iterator[Server]:
+async def server(settings: Settings, tmp_path: Path) -> AsyncIterator[Server]:
     server = Server(settings, tmp_path)
     yield server
     server.stop()
+    await server.client.aclose()
+    services = ("scheduling", "compliance", "gateway")
+    await drop_databases(settings, {f"{settings.mongo_database}_{s}" for s in services})
 
 
 async def post(server: Server, path: str, body: dict[str, object]) -> dict[str, object]:
@@ -154,4 +157,3 @@ async def test_a_commit_that_was_never_published_is_relayed_once_after_a_crash(
         assert rebuilt.status_code == 200, rebuilt.text
 
     assert await read_models(server, str(booked["id"])) == before
-    await server.client.aclose()

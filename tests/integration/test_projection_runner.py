@@ -15,7 +15,7 @@ from shared.events import Envelope, Metadata, seal
 from shared.projections import ProjectionRunner
 from shared.readmodels import ReadModels, public
 from shared.settings import Settings
-from tests.support import wait_until
+from tests.support import drop_databases, wait_until
 
 T0 = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 
@@ -37,6 +37,7 @@ async def backends(settings: Settings) -> AsyncIterator[Backends]:
     backends = await open_backends(settings)
     yield backends
     await backends.close()
+    await drop_databases(settings, backends.databases)
 
 
 @pytest.fixture
