@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -55,6 +56,7 @@ def create_http_app(
     readiness: dict[str, Check],
     title: str = "medoffice",
     lifespan: Any = None,
+    ready_timeout: float = 3.0,
 ) -> FastAPI:
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
@@ -67,14 +69,19 @@ def create_http_app(
     async def health() -> dict[str, str]:
         return {"status": "alive"}
 
+    async def probe(check: Check) -> str | None:
+        try:
+            async with asyncio.timeout(ready_timeout):
+                await check()
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            return type(exc).__name__
+        return None
+
     @app.get("/ready", tags=["operations"], response_model=None)
     async def ready() -> Response | dict[str, Any]:
-        failing = {}
-        for name, check in readiness.items():
-            try:
-                await check()
-            except Exception as exc:  # noqa: BLE001 - any failure means not ready
-                failing[name] = type(exc).__name__
+        """Every backend answers and every worker runs; checks run at once, each bounded."""
+        results = await asyncio.gather(*(probe(check) for check in readiness.values()))
+        failing = {name: error for name, error in zip(readiness, results) if error}
         if failing:
             return problems.problem(
                 503, "Not ready", headers={"Retry-After": "5"}, failing=failing
