@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from shared.documents.filters import check_document, conditions, sort_keys
 from shared.documents.port import Document, Filter, Sort, Write
 from shared.eventstore.port import StoreUnavailable
 from shared.sqlite import SqliteDatabase, transaction
@@ -22,48 +22,34 @@ CREATE TABLE IF NOT EXISTS documents (
 ) WITHOUT ROWID;
 """
 
-_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
-_OPERATORS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<=", "$ne": "IS NOT"}
-
-
-def _path(field: str) -> str:
-    if not _FIELD.match(field):
-        raise ValueError(f"bad field name {field!r}")
-    return "$." + field
+_OPERATORS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<=", "$ne": "IS NOT", "$eq": "IS"}
 
 
 def _sql_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    return value
+    return int(value) if isinstance(value, bool) else value
 
 
 def _column(field: str) -> tuple[str, list[Any]]:
-    if field == "_id":
-        return "id", []
-    return "json_extract(body, ?)", [_path(field)]
+    if field in ("_id", "_rev"):
+        return field[1:], []
+    return "json_extract(body, ?)", ["$." + field]
 
 
 def _where(where: Filter | None) -> tuple[str, list[Any]]:
     clauses, params = ["collection = ?"], []
-    for field, condition in (where or {}).items():
+    for field, op, value in conditions(where):
         column, column_params = _column(field)
-        tests = condition if isinstance(condition, dict) else {"$eq": condition}
-        for op, value in tests.items():
-            if op == "$in":
-                marks = ",".join("?" * len(value)) or "NULL"
-                clauses.append(f"{column} IN ({marks})")
-                params += column_params + [_sql_value(v) for v in value]
-            elif op == "$eq":
-                clauses.append(f"{column} IS ?")
-                params += column_params + [_sql_value(value)]
-            elif op in _OPERATORS:
-                clauses.append(f"{column} {_OPERATORS[op]} ?")
-                params += column_params + [_sql_value(value)]
-            else:
-                raise ValueError(f"unsupported operator {op!r}")
+        if op == "$in":
+            present = [_sql_value(v) for v in value if v is not None]
+            test = f"{column} IN ({','.join('?' * len(present)) or 'NULL'})"
+            params += column_params + present
+            if len(present) < len(value):  # like MongoDB, null also matches a missing field
+                test = f"({test} OR {column} IS NULL)"
+                params += column_params
+            clauses.append(test)
+        else:
+            clauses.append(f"{column} {_OPERATORS[op]} ?")
+            params += column_params + [_sql_value(value)]
     return " AND ".join(clauses), params
 
 
@@ -100,13 +86,15 @@ class SqliteDocumentStore:
     ) -> list[Document]:
         clause, params = _where(where)
         params = [collection, *params]
+        keys = sort_keys(sort)
+        if all(field != "_id" for field, _ in keys):  # ties, and no sort, go by id everywhere
+            keys.append(("_id", 1))
         order = []
-        for field, direction in sort:
+        for field, direction in keys:
             column, column_params = _column(field)
             order.append(f"{column} {'DESC' if direction < 0 else 'ASC'}")
             params += column_params
-        sql = f"SELECT id, rev, body FROM documents WHERE {clause}"
-        sql += f" ORDER BY {', '.join(order)}" if order else " ORDER BY id"
+        sql = f"SELECT id, rev, body FROM documents WHERE {clause} ORDER BY {', '.join(order)}"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
@@ -123,6 +111,10 @@ class SqliteDocumentStore:
         return int(row[0])
 
     async def write(self, collection: str, writes: Sequence[Write]) -> list[str]:
+        for w in writes:
+            if w.doc is not None:
+                check_document(w.doc)
+
         def apply(conn: sqlite3.Connection) -> list[str]:
             failed = []
             for w in writes:

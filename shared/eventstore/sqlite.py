@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 
 from shared.events import Envelope
+from shared.eventstore.codec import check_versions, decode_events, encode_events
 from shared.eventstore.port import Commit, ConcurrencyConflict, StoreUnavailable
 from shared.sqlite import SqliteDatabase, transaction
 
@@ -22,26 +22,6 @@ CREATE TABLE IF NOT EXISTS commits (
 );
 CREATE INDEX IF NOT EXISTS commits_unpublished ON commits (position) WHERE published = 0;
 """
-
-
-def check_versions(stream: str, events: Sequence[Envelope], expected_version: int) -> None:
-    """Refuse envelopes that do not continue the stream from `expected_version`."""
-    if not events:
-        raise ValueError("a commit needs at least one event")
-    for offset, event in enumerate(events, start=1):
-        if event.stream != stream or event.stream_version != expected_version + offset:
-            raise ValueError(
-                f"event {event.id} is {event.stream}@{event.stream_version}, "
-                f"expected {stream}@{expected_version + offset}"
-            )
-
-
-def encode_events(events: Sequence[Envelope]) -> str:
-    return json.dumps([e.model_dump(mode="json", exclude={"position"}) for e in events])
-
-
-def decode_events(raw: str, position: int) -> tuple[Envelope, ...]:
-    return tuple(Envelope.model_validate({**e, "position": position}) for e in json.loads(raw))
 
 
 class SqliteEventStore:

@@ -1,0 +1,247 @@
+"""EventStore on MongoDB (or FerretDB 1.24) through PyMongo's native async API.
+
+One document per commit in `<prefix>commits`:
+`{_id: position, stream, first_version, last_version, events: [...], published}`.
+Each event is its envelope without the position; its `data` is kept as JSON text, because event
+data may hold keys (say an ICD-10 code "E11.9") that FerretDB refuses as field names and that
+MongoDB stores only with caveats. Nothing queries inside `data`.
+
+Only inserts (and one idempotent `$set` for the published flag) ever write: FerretDB 1.24 on
+SQLite runs an update as query-then-write without isolation (FerretDB issue #3040), so a counter
+bumped with `$inc`, or any compare-and-set through an update, loses updates under concurrency
+there. A unique index, on the other hand, is atomic on every backend, and everything rests on it:
+
+- Optimistic concurrency: make sure the expected version ends a commit of the stream (or is 0),
+  then insert the commit with `first_version = expected + 1`. The unique index on
+  (stream, first_version) turns any append that is not at the head into DuplicateKeyError: the
+  commit that follows the expected version already starts there. So two commits never start at
+  the same version and a stream's versions stay one chain. Whether the expected version ends a
+  commit is known without a read when this store saw it as a head (it appended or loaded up to
+  there: versions that end a commit always will), which makes the load-decide-append cycle one
+  query and one insert; otherwise the stream's last version is read first.
+- Global position: the commit's `_id` is the highest position seen + 1. A duplicate `_id` means
+  another append took that position: if the stream is still where it was expected, take the
+  highest position again and retry, else it is a ConcurrencyConflict. As a commit is only
+  written right after its predecessor position exists, positions have no gaps and become
+  visible in order: `read_all(after_position)` never skips a commit that appears later.
+  Appends of one store take positions one at a time (an asyncio lock around the insert), so the
+  store's own appends never race each other for a position.
+
+On FerretDB 1.24 (SQLite) only `_id` equality is answered from an index; any other query, and
+every update, scans the collection. Appends (an insert when the head is known) stay as fast as a
+plain insert_one there, while load, read_all, unpublished and mark_published grow with the number
+of commits. On MongoDB the indexes above serve them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError
+
+from shared.events import Envelope
+from shared.eventstore.codec import check_versions, envelope_from_record, envelope_record
+from shared.eventstore.port import Commit, ConcurrencyConflict, StoreUnavailable
+from shared.mongo import MongoClient, MongoDatabase, MongoDoc, connect, ping, unavailable
+
+_MAX_POSITION_ATTEMPTS = 100  # other processes taking the next position before us, in a row
+_HEADS = 10_000  # streams whose last seen head this store remembers
+
+
+def _stored(event: Envelope) -> MongoDoc:
+    record = envelope_record(event)
+    record["data"] = json.dumps(record["data"])
+    return record
+
+
+def _loaded(record: MongoDoc, position: int) -> Envelope:
+    return envelope_from_record({**record, "data": json.loads(record["data"])}, position)
+
+
+def _commit(doc: MongoDoc) -> Commit:
+    position = int(doc["_id"])
+    return Commit(
+        position=position,
+        stream=doc["stream"],
+        first_version=doc["first_version"],
+        events=tuple(_loaded(e, position) for e in doc["events"]),
+        published=bool(doc["published"]),
+    )
+
+
+class MongoEventStore:
+    """Commits in `<prefix>commits` of `db`. Call `ensure_indexes()` once before appending.
+
+    `client` is the client this store owns and closes; leave it None when the caller owns the
+    database's client (several stores may share one).
+    """
+
+    def __init__(
+        self, db: MongoDatabase, *, prefix: str = "", client: MongoClient | None = None
+    ) -> None:
+        self._db = db
+        self._commits = db[f"{prefix}commits"]
+        self._client = client
+        self._last_position: int | None = None  # highest position known to exist
+        self._positions = asyncio.Lock()
+        self._heads: OrderedDict[str, int] = OrderedDict()  # a version that ends a commit
+
+    @classmethod
+    async def create(cls, db: MongoDatabase, *, prefix: str = "") -> MongoEventStore:
+        """A store on a database whose client the caller owns, with its indexes in place."""
+        store = cls(db, prefix=prefix)
+        await store.ensure_indexes()
+        return store
+
+    async def ensure_indexes(self) -> None:
+        """Create the indexes (idempotent)."""
+        with unavailable():
+            await self._commits.create_index(
+                [("stream", ASCENDING), ("first_version", ASCENDING)],
+                unique=True,
+                name="stream_version",
+            )
+            await self._commits.create_index(
+                [("published", ASCENDING), ("_id", ASCENDING)], name="unpublished"
+            )
+
+    async def append(
+        self, stream: str, events: Sequence[Envelope], expected_version: int
+    ) -> Commit:
+        check_versions(stream, events, expected_version)
+        first, last = expected_version + 1, expected_version + len(events)
+        stored = [_stored(e) for e in events]
+        commit = {
+            "stream": stream,
+            "first_version": first,
+            "last_version": last,
+            "events": stored,
+            "published": False,
+        }
+        with unavailable():
+            if expected_version and self._heads.get(stream) != expected_version:
+                actual = await self._version(stream)
+                if actual != expected_version:
+                    raise ConcurrencyConflict(stream, expected_version, actual)
+            position = await self._insert(commit, expected_version)
+        self._saw(stream, last)
+        return Commit(
+            position=position,
+            stream=stream,
+            first_version=first,
+            events=tuple(e.model_copy(update={"position": position}) for e in events),
+        )
+
+    async def load(self, stream: str, after_version: int = 0) -> list[Envelope]:
+        with unavailable():
+            cursor = self._commits.find(
+                {"stream": stream, "last_version": {"$gt": after_version}},
+                {"events": 1},
+                sort=[("first_version", ASCENDING)],
+            )
+            docs = await cursor.to_list()
+        events = [
+            event
+            for doc in docs
+            for event in (_loaded(e, int(doc["_id"])) for e in doc["events"])
+            if event.stream_version > after_version
+        ]
+        if events:
+            self._saw(stream, events[-1].stream_version)
+        return events
+
+    async def version(self, stream: str) -> int:
+        with unavailable():
+            return await self._version(stream)
+
+    async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[Commit]:
+        return await self._find({"_id": {"$gt": after_position}}, limit)
+
+    async def unpublished(self, limit: int = 1000) -> list[Commit]:
+        return await self._find({"published": False}, limit)
+
+    async def mark_published(self, positions: Sequence[int]) -> None:
+        if not positions:
+            return
+        with unavailable():
+            await self._commits.update_many(
+                {"_id": {"$in": list(positions)}}, {"$set": {"published": True}}
+            )
+
+    async def ping(self) -> None:
+        await ping(self._db)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+    async def _version(self, stream: str) -> int:
+        doc = await self._commits.find_one(
+            {"stream": stream}, {"last_version": 1}, sort=[("first_version", DESCENDING)]
+        )
+        version = 0 if doc is None else int(doc["last_version"])
+        self._saw(stream, version)
+        return version
+
+    def _saw(self, stream: str, head: int) -> None:
+        """Remember that `head` ends a commit of `stream` (true forever once true)."""
+        if head > 0:
+            self._heads[stream] = head
+            self._heads.move_to_end(stream)
+            if len(self._heads) > _HEADS:
+                self._heads.popitem(last=False)
+
+    async def _insert(self, commit: MongoDoc, expected_version: int) -> int:
+        """Insert the commit at the next free position; return that position."""
+        stream = commit["stream"]
+        async with self._positions:
+            for _ in range(_MAX_POSITION_ATTEMPTS):
+                if self._last_position is None:
+                    self._last_position = await self._max_position()
+                position = self._last_position + 1
+                try:
+                    await self._commits.insert_one({"_id": position, **commit})
+                except DuplicateKeyError as exc:
+                    actual = await self._version(stream)
+                    if actual != expected_version:
+                        raise ConcurrencyConflict(stream, expected_version, actual) from exc
+                    self._last_position = None  # someone else took it: look again
+                    continue
+                self._last_position = position
+                return position
+        raise StoreUnavailable(f"no free commit position after {_MAX_POSITION_ATTEMPTS} tries")
+
+    async def _max_position(self) -> int:
+        last = await self._commits.find_one({}, {"_id": 1}, sort=[("_id", DESCENDING)])
+        return 0 if last is None else int(last["_id"])
+
+    async def _find(self, where: MongoDoc, limit: int) -> list[Commit]:
+        if limit < 0:
+            raise ValueError(f"limit {limit} is negative")
+        if limit == 0:  # MongoDB reads limit 0 as "no limit"
+            return []
+        with unavailable():
+            cursor = self._commits.find(where, sort=[("_id", ASCENDING)], limit=limit)
+            docs = await cursor.to_list()
+        if docs and (self._last_position or 0) < docs[-1]["_id"]:
+            self._last_position = int(docs[-1]["_id"])
+        return [_commit(doc) for doc in docs]
+
+
+async def open_mongo_event_store(
+    url: str, database: str, *, prefix: str = "", **client_options: Any
+) -> MongoEventStore:
+    """A store with its own client (closed by `close()`), indexes in place."""
+    client = connect(url, **client_options)
+    store = MongoEventStore(client[database], prefix=prefix, client=client)
+    try:
+        await store.ensure_indexes()
+    except BaseException:
+        await client.close()
+        raise
+    return store
