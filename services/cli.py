@@ -67,8 +67,13 @@ def token(
     settings = _settings()
     typer.echo(
         mint_token(
-            settings.jwt_secret, issuer=settings.jwt_issuer, subject=subject, tenant=tenant,
-            roles=role, sites=site, now=SystemClock().now(),
+            settings.jwt_secret,
+            issuer=settings.jwt_issuer,
+            subject=subject,
+            tenant=tenant,
+            roles=role,
+            sites=site,
+            now=SystemClock().now(),
         )
     )
 

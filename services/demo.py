@@ -22,8 +22,11 @@ SITES = [
     {"site_id": "lake", "name": "Lakeview Pediatrics", "time_zone": "America/Chicago"},
     {"site_id": "bay", "name": "Bayside Internal Medicine", "time_zone": "America/Los_Angeles"},
 ]
-ROOMS = {"north": ["Exam 1", "Exam 2", "Procedure"], "lake": ["Exam A", "Exam B"],
-         "bay": ["Room 101", "Room 102"]}
+ROOMS = {
+    "north": ["Exam 1", "Exam 2", "Procedure"],
+    "lake": ["Exam A", "Exam B"],
+    "bay": ["Room 101", "Room 102"],
+}
 PROVIDERS = [
     {"provider_id": "dr-okafor", "name": "Dr. Ada Okafor", "site_ids": ["north", "lake"]},
     {"provider_id": "dr-lindqvist", "name": "Dr. Erik Lindqvist", "site_ids": ["north"]},
@@ -48,8 +51,13 @@ async def seed_demo(app: FastAPI, settings: Settings, today: datetime | None = N
         return False
     now = today or datetime.now(UTC)
     token = mint_token(
-        settings.jwt_secret, issuer=settings.jwt_issuer, subject="demo-seed", tenant=TENANT,
-        roles=["admin"], sites=None, now=now,
+        settings.jwt_secret,
+        issuer=settings.jwt_issuer,
+        subject="demo-seed",
+        tenant=TENANT,
+        roles=["admin"],
+        sites=None,
+        now=now,
     )
     headers = {"authorization": f"Bearer {token}"}
     transport = httpx.ASGITransport(app=app)

@@ -200,7 +200,9 @@ class ProjectionRunner:
             await self._apply(envelopes, generation)
 
         return await self._bus.subscribe(
-            group, self._topics, with_dead_letters(self._bus, group, handle),
+            group,
+            self._topics,
+            with_dead_letters(self._bus, group, handle),
             max_batch=self._max_batch,
         )
 

@@ -52,15 +52,17 @@ def unique() -> str:
     return "t" + uuid.uuid4().hex[:12]
 
 
-@pytest.fixture(
-    params=["embedded", pytest.param("scale-out", marks=pytest.mark.integration)]
-)
+@pytest.fixture(params=["embedded", pytest.param("scale-out", marks=pytest.mark.integration)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path, unique: str) -> Settings:
     """Suite settings for one test, on each backend. The environment's servers are used only
     by the scale-out variant, with a database and topics of the test's own."""
     base = Settings(
-        data_dir=tmp_path, seed_demo=False, env="test", read_your_writes_timeout=15,
-        kafka_bootstrap=None, mongo_url=None,
+        data_dir=tmp_path,
+        seed_demo=False,
+        env="test",
+        read_your_writes_timeout=15,
+        kafka_bootstrap=None,
+        mongo_url=None,
     )
     if request.param == "embedded":
         return base

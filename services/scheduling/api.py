@@ -172,7 +172,9 @@ def build_router(scheduling: Scheduling, read_models: ReadModels, wait_timeout: 
                 )
         doc = await read_models.get(SCHEDULE_PROJECTION, PROVIDER_DAYS, doc_id)
         schedule = public(doc) or {
-            "tenant": who.tenant, "provider_id": provider_id, "date": day.isoformat(),
+            "tenant": who.tenant,
+            "provider_id": provider_id,
+            "date": day.isoformat(),
             "appointments": [],
         }
         schedule["appointments"] = [
@@ -181,7 +183,9 @@ def build_router(scheduling: Scheduling, read_models: ReadModels, wait_timeout: 
         return schedule
 
     for collection in (
-        directory_view.SITES, directory_view.ROOMS, directory_view.PROVIDERS,
+        directory_view.SITES,
+        directory_view.ROOMS,
+        directory_view.PROVIDERS,
         directory_view.VISIT_TYPES,
     ):
         _add_listing(router, read_models, collection)
@@ -192,9 +196,7 @@ def _add_listing(router: APIRouter, read_models: ReadModels, collection: str) ->
     path = "/" + collection.replace("_", "-")
 
     async def listing(who: Principal = Readers) -> list[dict[str, Any]]:
-        docs = await read_models.find(
-            directory_view.PROJECTION, collection, {"tenant": who.tenant}
-        )
+        docs = await read_models.find(directory_view.PROJECTION, collection, {"tenant": who.tenant})
         return [d for d in (public(doc) for doc in docs) if d is not None]
 
     router.add_api_route(path, listing, methods=["GET"], name=f"list_{collection}")

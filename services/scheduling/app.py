@@ -28,7 +28,9 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
     runners = [
         ProjectionRunner(projection, read_models, backends.bus, registry, settings.topic)
         for projection in (
-            AppointmentsProjection(), ProviderScheduleProjection(), DirectoryProjection()
+            AppointmentsProjection(),
+            ProviderScheduleProjection(),
+            DirectoryProjection(),
         )
     ]
 

@@ -165,8 +165,12 @@ def _fetch(
         ).fetchall()
         batch += [
             Message(
-                topic=topic, key=key, headers=json.loads(headers), value=value,
-                partition=0, offset=offset,
+                topic=topic,
+                key=key,
+                headers=json.loads(headers),
+                value=value,
+                partition=0,
+                offset=offset,
             )
             for offset, key, headers, value in rows
         ]

@@ -69,7 +69,9 @@ class SqliteEventStore:
             ).fetchall()
         )
         return [
-            e for position, raw in rows for e in decode_events(raw, position)
+            e
+            for position, raw in rows
+            for e in decode_events(raw, position)
             if e.stream_version > after_version
         ]
 
@@ -93,9 +95,10 @@ class SqliteEventStore:
         rows = [(p,) for p in positions]
         await self._db.run(
             lambda conn: transaction(
-                conn, lambda c: c.executemany(
+                conn,
+                lambda c: c.executemany(
                     "UPDATE commits SET published = 1 WHERE position = ?", rows
-                )
+                ),
             )
         )
 

@@ -81,11 +81,9 @@ def create_http_app(
     async def ready() -> Response | dict[str, Any]:
         """Every backend answers and every worker runs; checks run at once, each bounded."""
         results = await asyncio.gather(*(probe(check) for check in readiness.values()))
-        failing = {name: error for name, error in zip(readiness, results) if error}
+        failing = {name: error for name, error in zip(readiness, results, strict=True) if error}
         if failing:
-            return problems.problem(
-                503, "Not ready", headers={"Retry-After": "5"}, failing=failing
-            )
+            return problems.problem(503, "Not ready", headers={"Retry-After": "5"}, failing=failing)
         return {"status": "ready", "checks": sorted(readiness)}
 
     for router in routers:

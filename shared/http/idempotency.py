@@ -34,9 +34,7 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
             return await call_next(request)  # the endpoint answers 401 itself
         store: DocumentStore = request.app.state.idempotency
         body = await request.body()
-        fingerprint = hashlib.sha256(
-            request.url.path.encode() + b"\n" + body
-        ).hexdigest()
+        fingerprint = hashlib.sha256(request.url.path.encode() + b"\n" + body).hexdigest()
         doc_id = f"{tenant}:{hashlib.sha256(key.encode()).hexdigest()}"
         claim = {"state": "running", "fingerprint": fingerprint}
         if await store.write(COLLECTION, [Write(doc_id=doc_id, doc=claim, expected_rev=0)]):
@@ -64,9 +62,7 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
             await put(store, COLLECTION, doc_id, done, expected_rev=1)
         except DocumentConflict:
             pass
-        return Response(
-            content, status_code=response.status_code, headers=dict(response.headers)
-        )
+        return Response(content, status_code=response.status_code, headers=dict(response.headers))
 
 
 async def _replay(store: DocumentStore, doc_id: str, fingerprint: str) -> Response:
@@ -74,16 +70,18 @@ async def _replay(store: DocumentStore, doc_id: str, fingerprint: str) -> Respon
     if first is None:
         return problem(409, "Conflict", "a request with this Idempotency-Key just failed; retry")
     if first["fingerprint"] != fingerprint:
-        return problem(
-            422, "Idempotency-Key reused", "this key was used for a different request"
-        )
+        return problem(422, "Idempotency-Key reused", "this key was used for a different request")
     if first["state"] != "done":
         return problem(
-            409, "Conflict", "a request with this Idempotency-Key is still being processed",
+            409,
+            "Conflict",
+            "a request with this Idempotency-Key is still being processed",
             headers={"Retry-After": "1"},
         )
     headers = {"idempotent-replayed": "true"}
     return Response(
-        first["body"], status_code=int(first["status"]), media_type=first["media_type"],
+        first["body"],
+        status_code=int(first["status"]),
+        media_type=first["media_type"],
         headers=headers,
     )

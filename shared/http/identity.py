@@ -15,7 +15,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 Role = Literal["front_desk", "clinician", "biller", "manager", "hr", "auditor", "admin"]
 ROLES: tuple[Role, ...] = (
-    "front_desk", "clinician", "biller", "manager", "hr", "auditor", "admin",
+    "front_desk",
+    "clinician",
+    "biller",
+    "manager",
+    "hr",
+    "auditor",
+    "admin",
 )
 ALL_SITES = "*"
 
@@ -67,7 +73,10 @@ def read_principal(request: Request) -> Principal:
         raise _unauthorized("Missing bearer token")
     try:
         claims = jwt.decode(
-            token, settings.jwt_secret, algorithms=["HS256"], issuer=settings.jwt_issuer,
+            token,
+            settings.jwt_secret,
+            algorithms=["HS256"],
+            issuer=settings.jwt_issuer,
             options={"require": ["exp", "sub", "iss"]},
         )
         return Principal.model_validate(claims)

@@ -20,7 +20,10 @@ log = structlog.get_logger(__name__)
 
 
 def problem(
-    status: int, title: str, detail: str | None = None, headers: dict[str, str] | None = None,
+    status: int,
+    title: str,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
@@ -66,7 +69,9 @@ def _conflict(_: Request, exc: Exception) -> JSONResponse:
 def _unavailable(_: Request, exc: Exception) -> JSONResponse:
     log.warning("backend_unavailable", error_type=type(exc).__name__)
     return problem(
-        503, "Service unavailable", "a backend is unreachable; try again shortly",
+        503,
+        "Service unavailable",
+        "a backend is unreachable; try again shortly",
         headers={"Retry-After": "5"},
     )
 

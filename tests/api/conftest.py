@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -33,8 +34,13 @@ def token_for(settings: Settings) -> TokenFor:
         *roles: str, tenant: str = "acme", sites: list[str] | None = None, sub: str = "tester"
     ) -> dict[str, str]:
         token = mint_token(
-            settings.jwt_secret, issuer=settings.jwt_issuer, subject=sub, tenant=tenant,
-            roles=list(roles) or ["admin"], sites=sites, now=SystemClock().now(),
+            settings.jwt_secret,
+            issuer=settings.jwt_issuer,
+            subject=sub,
+            tenant=tenant,
+            roles=list(roles) or ["admin"],
+            sites=sites,
+            now=SystemClock().now(),
         )
         return {"authorization": f"Bearer {token}"}
 
@@ -45,16 +51,18 @@ def token_for(settings: Settings) -> TokenFor:
 async def client(suite: Suite, token_for: TokenFor) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=suite.app)
     async with httpx.AsyncClient(
-        transport=transport, base_url="http://medoffice", headers=token_for("admin"),
+        transport=transport,
+        base_url="http://medoffice",
+        headers=token_for("admin"),
         timeout=60,
     ) as client:
         yield client
 
 
-async def post_ok(client: httpx.AsyncClient, path: str, body: dict[str, object]) -> dict[str, object]:
+async def post_ok(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
     response = await client.post(path, json=body)
     assert response.status_code == 201, response.text
-    result: dict[str, object] = response.json()
+    result: dict[str, Any] = response.json()
     return result
 
 
@@ -62,21 +70,29 @@ async def post_ok(client: httpx.AsyncClient, path: str, body: dict[str, object])
 async def clinic(client: httpx.AsyncClient) -> dict[str, str]:
     """One site in New York with a room, a provider and a 30-minute visit type."""
     await post_ok(
-        client, "/scheduling/sites",
+        client,
+        "/scheduling/sites",
         {"site_id": "north", "name": "North", "time_zone": "America/New_York"},
     )
     await post_ok(client, "/scheduling/sites/north/rooms", {"room_id": "exam-1", "name": "Exam 1"})
     await post_ok(
-        client, "/scheduling/providers",
+        client,
+        "/scheduling/providers",
         {"provider_id": "dr-a", "name": "Dr. A", "site_ids": ["north"]},
     )
     await post_ok(
-        client, "/scheduling/visit-types",
+        client,
+        "/scheduling/visit-types",
         {"visit_type_id": "follow-up", "name": "Follow-up", "duration_minutes": 30},
     )
-    return {"site_id": "north", "room_id": "exam-1", "provider_id": "dr-a",
-            "visit_type_id": "follow-up"}
+    return {
+        "site_id": "north",
+        "room_id": "exam-1",
+        "provider_id": "dr-a",
+        "visit_type_id": "follow-up",
+    }
 
 
-def booking(clinic: dict[str, str], start: str = "2026-12-01T09:00:00-05:00", **extra: object) -> dict[str, object]:
-    return {"patient_id": "pat-1", **clinic, "start": start, **extra}
+def booking(clinic: dict[str, str], **change: Any) -> dict[str, Any]:
+    """A booking request at the clinic, 9:00 New York time on 1 December, with `change`s."""
+    return {"patient_id": "pat-1", **clinic, "start": "2026-12-01T09:00:00-05:00", **change}

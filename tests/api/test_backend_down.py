@@ -34,11 +34,15 @@ def settings(
 ) -> Settings:
     query = urlsplit(mongo_url).query
     return Settings(
-        data_dir=tmp_path, seed_demo=False, env="test", read_your_writes_timeout=15,
+        data_dir=tmp_path,
+        seed_demo=False,
+        env="test",
+        read_your_writes_timeout=15,
         kafka_bootstrap=kafka_bootstrap,
         mongo_url=f"mongodb://127.0.0.1:{proxy.port}/?serverSelectionTimeoutMS=2000&heartbeatFrequencyMS=500"
         + (f"&{query}" if query else ""),
-        mongo_database=unique, topic_namespace=f"{unique}.",
+        mongo_database=unique,
+        topic_namespace=f"{unique}.",
     )
 
 

@@ -20,8 +20,11 @@ async def events_written(suite: Suite) -> int:
 @pytest.mark.parametrize(
     ("change", "status", "detail"),
     [
-        ({"start": "2026-12-01T09:00:00-05:00", "end": "2026-12-01T08:00:00-05:00"}, 422,
-         "an appointment must end after it starts"),
+        (
+            {"start": "2026-12-01T09:00:00-05:00", "end": "2026-12-01T08:00:00-05:00"},
+            422,
+            "an appointment must end after it starts",
+        ),
         ({"start": "tomorrow morning"}, 422, None),
         ({"start": "2026-12-01T09:00:00"}, 422, None),  # no time zone
         ({"provider_id": 42}, 422, None),

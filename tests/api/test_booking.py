@@ -53,7 +53,8 @@ async def test_cancel_frees_the_slot(client: httpx.AsyncClient, clinic: dict[str
         )
     ).json()
     assert [(a["appointment_id"], a["status"]) for a in schedule["appointments"]] == [
-        (first["id"], "cancelled"), (rebooked["id"], "booked"),
+        (first["id"], "cancelled"),
+        (rebooked["id"], "booked"),
     ]
     details = await client.get(f"/scheduling/appointments/{first['id']}")
     assert details.json()["status"] == "cancelled"

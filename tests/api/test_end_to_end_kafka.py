@@ -20,8 +20,13 @@ from tests.support import wait_until
 @pytest.fixture
 def settings(kafka_bootstrap: str, mongo_url: str, tmp_path: Path, unique: str) -> Settings:
     return Settings(
-        data_dir=tmp_path, seed_demo=False, env="test", read_your_writes_timeout=15,
-        kafka_bootstrap=kafka_bootstrap, mongo_url=mongo_url, mongo_database=unique,
+        data_dir=tmp_path,
+        seed_demo=False,
+        env="test",
+        read_your_writes_timeout=15,
+        kafka_bootstrap=kafka_bootstrap,
+        mongo_url=mongo_url,
+        mongo_database=unique,
         topic_namespace=f"{unique}.",
     )
 
@@ -81,6 +86,8 @@ async def test_a_booking_travels_as_a_cloudevent_to_mongodb_and_the_audit_log(
             return await db[collection].find_one({"appointment_id": booked["id"]})
 
         doc = await wait_until(stored, message="the appointment document in MongoDB")
+
+        assert doc is not None
         assert doc["status"] == "booked"
     finally:
         await mongo.close()
@@ -93,4 +100,3 @@ async def test_a_booking_travels_as_a_cloudevent_to_mongodb_and_the_audit_log(
 
     [entry] = await wait_until(audited, message="the audit entry")
     assert entry["type"] == "medoffice.scheduling.AppointmentBooked.v1"
-

@@ -22,7 +22,8 @@ async def test_the_projections_continue_the_requests_trace(
     response = await client.post("/scheduling/appointments", json=booking(clinic))
     assert response.status_code == 201
     [request_span] = [
-        s for s in spans.get_finished_spans()
+        s
+        for s in spans.get_finished_spans()
         if s.name == "POST /scheduling/appointments" and s.parent is None
     ]
     trace_id = request_span.context.trace_id
@@ -32,4 +33,5 @@ async def test_the_projections_continue_the_requests_trace(
         return names if PROJECTIONS <= names else None
 
     names = await wait_until(in_trace, message="projection spans in the request's trace")
+    assert names is not None
     assert "command BookAppointment" in names

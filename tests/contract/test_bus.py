@@ -452,4 +452,3 @@ async def test_an_unreachable_kafka_is_reported_as_unavailable_within_a_bound() 
 
 async def _lag_is(bus: Bus, group: str, topics: Sequence[str], expected: int) -> bool:
     return await bus.lag(group, topics) == expected
-

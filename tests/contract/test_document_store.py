@@ -26,16 +26,41 @@ from tests.contract.conftest import UNREACHABLE, Stores
 C = "things"
 
 PEOPLE: dict[str, Document] = {
-    "p1": {"name": "Ada", "age": 36, "score": 9.5, "active": True, "site": "north",
-           "address": {"city": "Leeds", "zip": "LS1"}, "tags": ["a"], "note": None},
-    "p2": {"name": "Bea", "age": 41, "score": 7.25, "active": False, "site": "south",
-           "address": {"city": "York", "zip": "YO1"}, "note": "vip"},
-    "p3": {"name": "Cem", "age": 29, "score": 8.0, "active": True, "site": "north",
-           "address": {"city": "York"}},
-    "p4": {"name": "Dee", "age": 41, "active": False,
-           "address": {"city": "Hull", "zip": "HU1"}, "note": None},
-    "p5": {"name": "Éva", "age": 52, "score": 6.0, "active": True, "site": "east",
-           "address": {}},
+    "p1": {
+        "name": "Ada",
+        "age": 36,
+        "score": 9.5,
+        "active": True,
+        "site": "north",
+        "address": {"city": "Leeds", "zip": "LS1"},
+        "tags": ["a"],
+        "note": None,
+    },
+    "p2": {
+        "name": "Bea",
+        "age": 41,
+        "score": 7.25,
+        "active": False,
+        "site": "south",
+        "address": {"city": "York", "zip": "YO1"},
+        "note": "vip",
+    },
+    "p3": {
+        "name": "Cem",
+        "age": 29,
+        "score": 8.0,
+        "active": True,
+        "site": "north",
+        "address": {"city": "York"},
+    },
+    "p4": {
+        "name": "Dee",
+        "age": 41,
+        "active": False,
+        "address": {"city": "Hull", "zip": "HU1"},
+        "note": None,
+    },
+    "p5": {"name": "Éva", "age": 52, "score": 6.0, "active": True, "site": "east", "address": {}},
 }
 
 
@@ -90,8 +115,18 @@ async def test_id_and_rev_in_the_body_are_the_stores_not_the_callers(
 
 
 async def test_values_come_back_with_their_json_types(document_store: DocumentStore) -> None:
-    doc: Document = {"i": 7, "f": 7.0, "neg": -2**63, "big": 2**63 - 1, "t": True, "n": None,
-           "s": "Zoë 漢字", "empty": {}, "list": [], "deep": {"a": {"b": {"c": [{"d": 1}]}}}}
+    doc: Document = {
+        "i": 7,
+        "f": 7.0,
+        "neg": -(2**63),
+        "big": 2**63 - 1,
+        "t": True,
+        "n": None,
+        "s": "Zoë 漢字",
+        "empty": {},
+        "list": [],
+        "deep": {"a": {"b": {"c": [{"d": 1}]}}},
+    }
     await put(document_store, C, "d", doc)
 
     got = await document_store.get(C, "d")
@@ -281,8 +316,9 @@ FILTERS: list[tuple[str, Filter, list[str]]] = [
 ]
 
 
-@pytest.mark.parametrize(("where", "expected"), [f[1:] for f in FILTERS],
-                         ids=[f[0] for f in FILTERS])
+@pytest.mark.parametrize(
+    ("where", "expected"), [f[1:] for f in FILTERS], ids=[f[0] for f in FILTERS]
+)
 async def test_find_and_count_answer_every_operator_alike(
     document_store: DocumentStore, where: Filter, expected: list[str]
 ) -> None:
@@ -312,8 +348,9 @@ SORTS: list[tuple[str, Sort, int | None, list[str]]] = [
 ]
 
 
-@pytest.mark.parametrize(("sort", "limit", "expected"), [s[1:] for s in SORTS],
-                         ids=[s[0] for s in SORTS])
+@pytest.mark.parametrize(
+    ("sort", "limit", "expected"), [s[1:] for s in SORTS], ids=[s[0] for s in SORTS]
+)
 async def test_find_sorts_and_limits_alike(
     document_store: DocumentStore, sort: Sort, limit: int | None, expected: list[str]
 ) -> None:
@@ -325,9 +362,7 @@ async def test_find_sorts_and_limits_alike(
 async def test_find_filters_sorts_and_limits_together(document_store: DocumentStore) -> None:
     await people(document_store)
 
-    found = await document_store.find(
-        C, {"age": {"$gte": 36}}, sort=[("score", -1)], limit=2
-    )
+    found = await document_store.find(C, {"age": {"$gte": 36}}, sort=[("score", -1)], limit=2)
 
     assert ids(found) == ["p1", "p2"]
 
@@ -337,8 +372,9 @@ async def test_find_sees_the_latest_revision(document_store: DocumentStore) -> N
     await put(document_store, C, "p3", {"name": "Cem", "age": 60}, expected_rev=1)
 
     assert ids(await document_store.find(C, {"age": {"$gt": 50}})) == ["p3", "p5"]
-    assert await document_store.find(C, {"_rev": 2}) == [stored("p3", 2, {"name": "Cem",
-                                                                          "age": 60})]
+    assert await document_store.find(C, {"_rev": 2}) == [
+        stored("p3", 2, {"name": "Cem", "age": 60})
+    ]
     assert await document_store.count(C, {"address.city": "York"}) == 1
 
 
@@ -459,9 +495,7 @@ async def test_ping_answers_while_the_backend_is_up(document_store: DocumentStor
 
 
 async def test_an_unreachable_mongodb_is_reported_as_unavailable() -> None:
-    store = await open_mongo_document_store(
-        UNREACHABLE, "nowhere", serverSelectionTimeoutMS=300
-    )
+    store = await open_mongo_document_store(UNREACHABLE, "nowhere", serverSelectionTimeoutMS=300)
     try:
         calls: list[Callable[[], Awaitable[object]]] = [
             store.ping,
@@ -488,7 +522,9 @@ async def test_a_store_on_a_shared_client_leaves_the_client_open(
         await put(store, C, "d", {"v": 1})
         await store.close()
         assert await client[unique][f"rm_{C}"].find_one({"_id": "d"}) == {
-            "_id": "d", "_rev": 1, "v": 1
+            "_id": "d",
+            "_rev": 1,
+            "v": 1,
         }
     finally:
         await client.drop_database(unique)

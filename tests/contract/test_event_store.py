@@ -61,7 +61,7 @@ async def test_append_returns_the_commit_and_load_gives_back_every_field(
         1,
         time=datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=-5))),
         data={
-            "text": "Zoë — 漢字 \"quoted\" \\ back",
+            "text": 'Zoë — 漢字 "quoted" \\ back',
             "cents": 12345,
             "big": 2**70,
             "ratio": 0.1,
@@ -72,7 +72,13 @@ async def test_append_returns_the_commit_and_load_gives_back_every_field(
         },
     )
     bare = envelope(
-        "appt-1", 2, subject=None, site=None, causation_id=None, actor=None, traceparent=None,
+        "appt-1",
+        2,
+        subject=None,
+        site=None,
+        causation_id=None,
+        actor=None,
+        traceparent=None,
         data={},
     )
 
@@ -117,7 +123,9 @@ async def test_load_keeps_streams_apart(event_store: EventStore) -> None:
     await event_store.append("a", run("a", 3), 2)
 
     assert [(e.stream, e.stream_version) for e in await event_store.load("a")] == [
-        ("a", 1), ("a", 2), ("a", 3)
+        ("a", 1),
+        ("a", 2),
+        ("a", 3),
     ]
     assert [e.id for e in await event_store.load("b")] == ["b-1"]
 
@@ -125,8 +133,7 @@ async def test_load_keeps_streams_apart(event_store: EventStore) -> None:
 @pytest.mark.parametrize(
     ("stream_at", "expected"),
     [(0, 1), (0, 4), (2, 0), (2, 1), (2, 3), (2, 7)],
-    ids=["new-expected-1", "new-expected-4", "existing-expected-0", "stale", "ahead-by-1",
-         "ahead"],
+    ids=["new-expected-1", "new-expected-4", "existing-expected-0", "stale", "ahead-by-1", "ahead"],
 )
 async def test_append_at_another_version_conflicts_and_writes_nothing(
     event_store: EventStore, stream_at: int, expected: int
@@ -184,8 +191,9 @@ async def test_concurrent_appends_at_the_same_version_let_exactly_one_win(
 async def test_concurrent_appends_to_different_streams_all_succeed_with_distinct_positions(
     event_store: EventStore,
 ) -> None:
-    commits = await asyncio.gather(*(event_store.append(f"s{i}", run(f"s{i}", 1), 0)
-                                     for i in range(10)))
+    commits = await asyncio.gather(
+        *(event_store.append(f"s{i}", run(f"s{i}", 1), 0) for i in range(10))
+    )
 
     assert len(set(positions(commits))) == 10
     assert sorted(positions(await event_store.read_all())) == sorted(positions(commits))
@@ -316,8 +324,11 @@ async def test_two_stores_racing_keep_positions_distinct_and_one_winner_per_vers
         return_exceptions=True,
     )
     same = await asyncio.gather(
-        *(store.append("hot", [envelope("hot", 1, id=f"hot-{i}")], 0)
-          for i in range(6) for store in (one, two)),
+        *(
+            store.append("hot", [envelope("hot", 1, id=f"hot-{i}")], 0)
+            for i in range(6)
+            for store in (one, two)
+        ),
         return_exceptions=True,
     )
 
@@ -338,9 +349,7 @@ async def test_ping_answers_while_the_backend_is_up(event_store: EventStore) -> 
 
 async def test_an_unreachable_mongodb_is_reported_as_unavailable() -> None:
     with pytest.raises(StoreUnavailable):
-        await open_mongo_event_store(
-            UNREACHABLE, "nowhere", serverSelectionTimeoutMS=300
-        )
+        await open_mongo_event_store(UNREACHABLE, "nowhere", serverSelectionTimeoutMS=300)
     client = connect(UNREACHABLE, serverSelectionTimeoutMS=300)
     store = MongoEventStore(client["nowhere"], client=client)
     try:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -47,19 +48,27 @@ class Server:
         self.log = tmp_path / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
         token = mint_token(
-            settings.jwt_secret, issuer=settings.jwt_issuer, subject="crash-test",
-            tenant="acme", roles=["admin"], sites=None, now=SystemClock().now(),
+            settings.jwt_secret,
+            issuer=settings.jwt_issuer,
+            subject="crash-test",
+            tenant="acme",
+            roles=["admin"],
+            sites=None,
+            now=SystemClock().now(),
         )
         self.client = httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{self.port}",
-            headers={"authorization": f"Bearer {token}"}, timeout=30,
+            headers={"authorization": f"Bearer {token}"},
+            timeout=30,
         )
 
     def start(self, **env: str) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "services", "serve"],
-                env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT,
+                env={**self.env, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
 
     async def ready(self) -> None:
@@ -99,10 +108,10 @@ async def server(settings: Settings, tmp_path: Path) -> AsyncIterator[Server]:
     await drop_databases(settings, {f"{settings.mongo_database}_{s}" for s in services})
 
 
-async def post(server: Server, path: str, body: dict[str, object]) -> dict[str, object]:
+async def post(server: Server, path: str, body: dict[str, Any]) -> dict[str, Any]:
     response = await server.client.post(path, json=body)
     assert response.status_code == 201, response.text
-    result: dict[str, object] = response.json()
+    result: dict[str, Any] = response.json()
     return result
 
 
@@ -121,16 +130,32 @@ async def test_a_commit_that_was_never_published_is_relayed_once_after_a_crash(
 ) -> None:
     server.start(MEDOFFICE_OUTBOX_RELAY="false")
     await server.ready()
-    await post(server, "/scheduling/sites",
-               {"site_id": "north", "name": "North", "time_zone": "America/New_York"})
-    await post(server, "/scheduling/providers",
-               {"provider_id": "dr-a", "name": "Dr. A", "site_ids": ["north"]})
-    await post(server, "/scheduling/visit-types",
-               {"visit_type_id": "v", "name": "Visit", "duration_minutes": 30})
-    booked = await post(server, "/scheduling/appointments", {
-        "patient_id": "p1", "provider_id": "dr-a", "site_id": "north", "visit_type_id": "v",
-        "start": "2026-12-01T09:00:00-05:00",
-    })
+    await post(
+        server,
+        "/scheduling/sites",
+        {"site_id": "north", "name": "North", "time_zone": "America/New_York"},
+    )
+    await post(
+        server,
+        "/scheduling/providers",
+        {"provider_id": "dr-a", "name": "Dr. A", "site_ids": ["north"]},
+    )
+    await post(
+        server,
+        "/scheduling/visit-types",
+        {"visit_type_id": "v", "name": "Visit", "duration_minutes": 30},
+    )
+    booked = await post(
+        server,
+        "/scheduling/appointments",
+        {
+            "patient_id": "p1",
+            "provider_id": "dr-a",
+            "site_id": "north",
+            "visit_type_id": "v",
+            "start": "2026-12-01T09:00:00-05:00",
+        },
+    )
     server.kill()
 
     server.start()
@@ -150,7 +175,9 @@ async def test_a_commit_that_was_never_published_is_relayed_once_after_a_crash(
     before = await read_models(server, str(booked["id"]))
 
     for projection in (
-        "scheduling.appointments", "scheduling.provider_schedule", "scheduling.directory",
+        "scheduling.appointments",
+        "scheduling.provider_schedule",
+        "scheduling.directory",
         "compliance.audit_log",
     ):
         rebuilt = await server.client.post(f"/ops/projections/{projection}/rebuild")

@@ -22,13 +22,23 @@ T0 = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 
 def booking(n: int, stream: str | None = None, version: int = 1) -> Envelope:
     event = AppointmentBooked(
-        appointment_id=f"a{n}", patient_id="p", provider_id="dr-a", site_id="north",
-        room_id=None, visit_type_id="v", start=T0 + timedelta(hours=n),
-        end=T0 + timedelta(hours=n, minutes=30), booked_at=T0,
+        appointment_id=f"a{n}",
+        patient_id="p",
+        provider_id="dr-a",
+        site_id="north",
+        room_id=None,
+        visit_type_id="v",
+        start=T0 + timedelta(hours=n),
+        end=T0 + timedelta(hours=n, minutes=30),
+        booked_at=T0,
     )
     return seal(
-        event, stream=stream or f"acme:provider-day:dr-a:day{n}", stream_version=version,
-        meta=Metadata(tenant="acme", correlation_id="c"), event_id=f"e{n}-{version}", time=T0,
+        event,
+        stream=stream or f"acme:provider-day:dr-a:day{n}",
+        stream_version=version,
+        meta=Metadata(tenant="acme", correlation_id="c"),
+        event_id=f"e{n}-{version}",
+        time=T0,
     )
 
 

@@ -31,10 +31,18 @@ class PatientArrived(DomainEvent):
 def envelope(type_name: str, data: dict[str, Any]) -> Any:
     return seal(
         PatientArrived(appointment_id="a", arrived_at=T0, kiosk="k"),
-        stream="acme:x", stream_version=3,
-        meta=Metadata(tenant="acme", correlation_id="c", actor="u", site="north",
-                      traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
-        event_id="e1", time=T0, subject="a",
+        stream="acme:x",
+        stream_version=3,
+        meta=Metadata(
+            tenant="acme",
+            correlation_id="c",
+            actor="u",
+            site="north",
+            traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        ),
+        event_id="e1",
+        time=T0,
+        subject="a",
     ).model_copy(update={"type": type_name, "data": data})
 
 
@@ -49,8 +57,10 @@ def test_an_old_version_is_upcast_on_read() -> None:
         "medoffice.scheduling.PatientArrived.v2",
         lambda old: {**old, "kiosk": "front desk"},
     )
-    v1 = envelope("medoffice.scheduling.PatientArrived.v1",
-                  {"appointment_id": "a", "arrived_at": T0.isoformat()})
+    v1 = envelope(
+        "medoffice.scheduling.PatientArrived.v1",
+        {"appointment_id": "a", "arrived_at": T0.isoformat()},
+    )
 
     assert registry.decode(v1) == PatientArrived(
         appointment_id="a", arrived_at=T0, kiosk="front desk"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -24,8 +25,15 @@ def at(hour: int, minute: int = 0) -> datetime:
 
 def book(appointment_id: str, start: datetime, end: datetime) -> BookAppointment:
     return BookAppointment(
-        appointment_id=appointment_id, patient_id="p1", provider_id="dr-a", site_id="north",
-        room_id=None, visit_type_id="follow-up", start=start, end=end, booked_at=NOW,
+        appointment_id=appointment_id,
+        patient_id="p1",
+        provider_id="dr-a",
+        site_id="north",
+        room_id=None,
+        visit_type_id="follow-up",
+        start=start,
+        end=end,
+        booked_at=NOW,
     )
 
 
@@ -33,7 +41,9 @@ def booked(appointment_id: str, start: datetime, end: datetime) -> AppointmentBo
     return AppointmentBooked(**book(appointment_id, start, end).model_dump())
 
 
-def when(given: list[DomainEvent], command: BookAppointment | CancelAppointment) -> list[DomainEvent]:
+def when(
+    given: Sequence[DomainEvent], command: BookAppointment | CancelAppointment
+) -> list[DomainEvent]:
     return list(provider_day.decide(provider_day.fold(given), command))
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -60,9 +60,7 @@ class Scheduling:
             stream, directory.provider, c, meta, subject=c.provider_id
         )
 
-    async def define_visit_type(
-        self, meta: Metadata, c: directory.DefineVisitType
-    ) -> Outcome[Any]:
+    async def define_visit_type(self, meta: Metadata, c: directory.DefineVisitType) -> Outcome[Any]:
         stream = streams.visit_type(meta.tenant, c.visit_type_id)
         return await self._handler.handle(
             stream, directory.visit_type, c, meta, subject=c.visit_type_id
@@ -83,14 +81,18 @@ class Scheduling:
     ) -> Outcome[Any]:
         site = await self._site(meta.tenant, site_id)
         provider = await self._registered(
-            streams.provider(meta.tenant, provider_id), directory.provider, ProviderRegistered,
+            streams.provider(meta.tenant, provider_id),
+            directory.provider,
+            ProviderRegistered,
             f"provider {provider_id}",
         )
         if site_id not in provider.site_ids:
             raise Invalid(f"provider {provider_id} does not work at site {site_id}")
         visit = await self._registered(
-            streams.visit_type(meta.tenant, visit_type_id), directory.visit_type,
-            VisitTypeDefined, f"visit type {visit_type_id}",
+            streams.visit_type(meta.tenant, visit_type_id),
+            directory.visit_type,
+            VisitTypeDefined,
+            f"visit type {visit_type_id}",
         )
         if room_id is not None:
             room = await self._registered(
@@ -123,8 +125,11 @@ class Scheduling:
         # The appointment's home stream comes from the appointments read model; right after
         # booking it may lag a few milliseconds behind, so give it a bounded moment.
         located = await self._read_models.wait_exists(
-            APPOINTMENTS_PROJECTION, APPOINTMENTS, f"{meta.tenant}:{appointment_id}",
-            self._locate_timeout, self._appointments_behind,
+            APPOINTMENTS_PROJECTION,
+            APPOINTMENTS,
+            f"{meta.tenant}:{appointment_id}",
+            self._locate_timeout,
+            self._appointments_behind,
         )
         if located is None:
             raise NotFound(f"appointment {appointment_id} not found")
