@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 from opentelemetry import trace
@@ -49,6 +49,28 @@ class Projection(Protocol):
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None: ...
 
 
+@runtime_checkable
+class Prefetching(Protocol):
+    """A projection that can name, before applying a batch, the documents it will read."""
+
+    def keys(self, event: DomainEvent, envelope: Envelope) -> Iterable[tuple[str, str]]:
+        """(collection, doc id) of every document `apply` reads for this event."""
+        ...
+
+
+_MAX_LINKS = 128  # the SDK's default span link limit
+_SPAN_PER_EVENT_UP_TO = 16  # events in a batch; larger batches get one span with links
+
+
+def _span_contexts(envelopes: Sequence[Envelope], limit: int) -> list[trace.SpanContext]:
+    seen: dict[str, trace.SpanContext] = {}
+    for envelope in envelopes:
+        if envelope.traceparent and envelope.traceparent not in seen and len(seen) < limit:
+            context = trace.get_current_span(context_from(envelope.traceparent))
+            seen[envelope.traceparent] = context.get_span_context()
+    return [c for c in seen.values() if c.is_valid]
+
+
 class StaleBatch(RetryLater):
     """Another writer changed a document this batch read; run the batch again."""
 
@@ -70,6 +92,19 @@ class View:
             self._docs[key] = doc
             self._revs[key] = 0 if doc is None else int(doc["_rev"])
         return self._docs[key]
+
+    async def prefetch(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Load these documents with one read per collection instead of one per document."""
+        wanted: dict[str, list[str]] = {}
+        for collection, doc_id in keys:
+            if (collection, doc_id) not in self._docs:
+                wanted.setdefault(collection, []).append(doc_id)
+        for collection, ids in wanted.items():
+            found = await self._store.get_many(physical(collection, self._generation), ids)
+            for doc_id in ids:
+                doc = found.get(doc_id)
+                self._docs[(collection, doc_id)] = doc
+                self._revs[(collection, doc_id)] = 0 if doc is None else int(doc["_rev"])
 
     async def find(self, collection: str, where: dict[str, Any]) -> list[Document]:
         """Read committed documents (not this batch's pending changes)."""
@@ -95,7 +130,7 @@ class View:
         by_collection: dict[str, list[Write]] = {}
         for collection, doc_id in sorted(self._dirty):
             by_collection.setdefault(collection, []).append(
-                Write(
+                Write.model_construct(
                     doc_id=doc_id,
                     doc=self._docs[(collection, doc_id)],
                     expected_rev=self._revs[(collection, doc_id)],
@@ -209,14 +244,33 @@ class ProjectionRunner:
     async def _apply(self, envelopes: Sequence[Envelope], generation: int) -> None:
         for attempt in range(1, self._attempts + 1):
             view = View(self._store, generation)
-            for envelope in envelopes:
-                event = self._registry.decode(envelope)
-                # The span continues the trace of the request that caused the event.
+            events = [self._registry.decode(envelope) for envelope in envelopes]
+            if isinstance(self.projection, Prefetching):
+                projection = self.projection
+                await view.prefetch(
+                    key
+                    for e, env in zip(events, envelopes, strict=True)
+                    for key in projection.keys(e, env)
+                )
+            if len(envelopes) <= _SPAN_PER_EVENT_UP_TO:
+                # Live traffic: each event's span continues the trace of its request.
+                for event, envelope in zip(events, envelopes, strict=True):
+                    with tracer.start_as_current_span(
+                        f"project {self.projection.name}",
+                        context=context_from(envelope.traceparent),
+                    ) as span:
+                        span.set_attribute("medoffice.event_type", envelope.type)
+                        await self.projection.apply(event, envelope, view)
+            else:
+                # Catching up (replay, rebuild, backlog): one span for the batch, linked to
+                # the requests' traces; a span per event would cost more than the projecting.
+                links = [trace.Link(c) for c in _span_contexts(envelopes, limit=_MAX_LINKS)]
                 with tracer.start_as_current_span(
-                    f"project {self.projection.name}", context=context_from(envelope.traceparent)
+                    f"project {self.projection.name}", links=links
                 ) as span:
-                    span.set_attribute("medoffice.event_type", envelope.type)
-                    await self.projection.apply(event, envelope, view)
+                    span.set_attribute("medoffice.events", len(envelopes))
+                    for event, envelope in zip(events, envelopes, strict=True):
+                        await self.projection.apply(event, envelope, view)
             try:
                 await view.flush()
                 break

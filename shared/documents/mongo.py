@@ -118,6 +118,14 @@ class MongoDocumentStore:
         with unavailable():
             return await self._collection(collection).find_one({"_id": doc_id})
 
+    async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]:
+        ids = list(dict.fromkeys(doc_ids))
+        if not ids:
+            return {}
+        with unavailable():
+            cursor = self._collection(collection).find({"_id": {"$in": ids}})
+            return {doc["_id"]: doc async for doc in cursor}
+
     async def find(
         self,
         collection: str,

@@ -44,6 +44,10 @@ class DocumentStore(Protocol):
 
     async def get(self, collection: str, doc_id: str) -> Document | None: ...
 
+    async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]:
+        """The documents of these ids that exist, by id: one round trip for a batch."""
+        ...
+
     async def find(
         self,
         collection: str,

@@ -77,6 +77,22 @@ class SqliteDocumentStore:
         )
         return None if row is None else _load(doc_id, row[0], row[1])
 
+    async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]:
+        ids = list(dict.fromkeys(doc_ids))
+
+        def select(conn: sqlite3.Connection) -> list[tuple[str, int, str]]:
+            rows: list[tuple[str, int, str]] = []
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                rows += conn.execute(
+                    "SELECT id, rev, body FROM documents WHERE collection = ?"
+                    f" AND id IN ({','.join('?' * len(chunk))})",
+                    [collection, *chunk],
+                ).fetchall()
+            return rows
+
+        return {row[0]: _load(*row) for row in await self._db.run(select)}
+
     async def find(
         self,
         collection: str,

@@ -529,3 +529,17 @@ async def test_a_store_on_a_shared_client_leaves_the_client_open(
     finally:
         await client.drop_database(unique)
         await client.close()
+
+
+async def test_get_many_returns_the_documents_that_exist_by_id(
+    document_store: DocumentStore,
+) -> None:
+    await put(document_store, C, "a", {"n": 1})
+    await put(document_store, C, "b", {"n": 2})
+    await put(document_store, "elsewhere", "c", {"n": 3})
+
+    found = await document_store.get_many(C, ["a", "b", "c", "a", "missing"])
+
+    assert sorted(found) == ["a", "b"]
+    assert found["a"] == {"_id": "a", "_rev": 1, "n": 1}
+    assert await document_store.get_many(C, []) == {}

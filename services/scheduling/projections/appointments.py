@@ -16,6 +16,11 @@ class AppointmentsProjection:
     contexts = ("scheduling",)
     collections = (APPOINTMENTS,)
 
+    def keys(self, event: DomainEvent, envelope: Envelope) -> list[tuple[str, str]]:
+        if isinstance(event, AppointmentBooked | AppointmentCancelled):
+            return [(APPOINTMENTS, _id(envelope, event.appointment_id))]
+        return []
+
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
         match event:
             case AppointmentBooked():

@@ -20,6 +20,12 @@ class ProviderScheduleProjection:
     contexts = ("scheduling",)
     collections = (PROVIDER_DAYS,)
 
+    def keys(self, event: DomainEvent, envelope: Envelope) -> list[tuple[str, str]]:
+        if not isinstance(event, AppointmentBooked | AppointmentCancelled):
+            return []
+        _, _, provider_id, day = envelope.stream.rsplit(":", 3)
+        return [(PROVIDER_DAYS, day_id(envelope.tenant, provider_id, day))]
+
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
         if not isinstance(event, AppointmentBooked | AppointmentCancelled):
             return
