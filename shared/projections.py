@@ -130,7 +130,7 @@ class View:
         by_collection: dict[str, list[Write]] = {}
         for collection, doc_id in sorted(self._dirty):
             by_collection.setdefault(collection, []).append(
-                Write.model_construct(
+                Write(
                     doc_id=doc_id,
                     doc=self._docs[(collection, doc_id)],
                     expected_rev=self._revs[(collection, doc_id)],

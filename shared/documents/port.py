@@ -8,9 +8,8 @@ Filters are a small MongoDB-shaped subset that every backend answers the same wa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
-
-from pydantic import BaseModel, ConfigDict
 
 Document = dict[str, Any]
 Filter = Mapping[str, Any]
@@ -26,10 +25,12 @@ class DocumentConflict(Exception):
         self.doc_id = doc_id
 
 
-class Write(BaseModel):
-    """One conditional write: `expected_rev` 0 = must not exist, None = unconditional."""
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One conditional write: `expected_rev` 0 = must not exist, None = unconditional.
 
-    model_config = ConfigDict(frozen=True)
+    A plain dataclass: a projection builds one per changed document, on the replay hot path.
+    """
 
     doc_id: str
     doc: Document | None  # None deletes

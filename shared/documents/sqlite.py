@@ -63,6 +63,21 @@ def _body(doc: Document) -> str:
     return json.dumps({k: v for k, v in doc.items() if k not in ("_id", "_rev")})
 
 
+def _revisions(conn: sqlite3.Connection, collection: str, ids: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            conn.execute(
+                f"SELECT id, rev FROM documents WHERE collection = ? AND id IN ({marks})",
+                [collection, *chunk],
+            ).fetchall()
+        )
+    return found
+
+
 class SqliteDocumentStore:
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
@@ -132,26 +147,28 @@ class SqliteDocumentStore:
                 check_document(w.doc)
 
         def apply(conn: sqlite3.Connection) -> list[str]:
-            failed = []
+            # Later writes to one id in the batch see the revisions earlier ones made.
+            revs = _revisions(conn, collection, {w.doc_id for w in writes})
+            failed: list[str] = []
+            upserts: list[tuple[str, str, int, str]] = []
+            deletes: list[tuple[str, str]] = []
             for w in writes:
-                row = conn.execute(
-                    "SELECT rev FROM documents WHERE collection = ? AND id = ?",
-                    (collection, w.doc_id),
-                ).fetchone()
-                current = 0 if row is None else row[0]
+                current = revs.get(w.doc_id, 0)
                 if w.expected_rev is not None and w.expected_rev != current:
                     failed.append(w.doc_id)
                 elif w.doc is None:
-                    conn.execute(
-                        "DELETE FROM documents WHERE collection = ? AND id = ?",
-                        (collection, w.doc_id),
-                    )
+                    deletes.append((collection, w.doc_id))
+                    upserts = [u for u in upserts if u[1] != w.doc_id]
+                    revs[w.doc_id] = 0
                 else:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO documents (collection, id, rev, body)"
-                        " VALUES (?, ?, ?, ?)",
-                        (collection, w.doc_id, current + 1, _body(w.doc)),
-                    )
+                    deletes = [d for d in deletes if d[1] != w.doc_id]
+                    upserts.append((collection, w.doc_id, current + 1, _body(w.doc)))
+                    revs[w.doc_id] = current + 1
+            conn.executemany("DELETE FROM documents WHERE collection = ? AND id = ?", deletes)
+            conn.executemany(
+                "INSERT OR REPLACE INTO documents (collection, id, rev, body) VALUES (?, ?, ?, ?)",
+                upserts,
+            )
             return failed
 
         try:
