@@ -106,7 +106,8 @@ def plan(requested: str | None) -> Plan:
         if backend in wanted and not value:
             result.skipped.append(f"{backend}: {env} is not set")
     result.backends = [
-        b for b in BACKENDS
+        b
+        for b in BACKENDS
         if b in wanted and (b == "embedded" or (b == "mongo" and mongo) or (b == "kafka" and kafka))
     ]
     return result

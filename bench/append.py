@@ -70,7 +70,10 @@ async def ours_sqlite(
     finally:
         await store.close()
     return Figure(
-        "append, 1 event/commit", "embedded: ours SqliteEventStore", len(envelopes), seconds,
+        "append, 1 event/commit",
+        "embedded: ours SqliteEventStore",
+        len(envelopes),
+        seconds,
         f"WAL, synchronous={SYNCHRONOUS[mode]}",
     )
 
@@ -129,8 +132,11 @@ def library_recorder(
         seconds = time.perf_counter() - started
         datastore.close()
     return Figure(
-        "append, 1 event/commit", "eventsourcing SQLiteApplicationRecorder", len(envelopes),
-        seconds, f"WAL, synchronous={mode}; pre-encoded, {_mean(stored)} B/event",
+        "append, 1 event/commit",
+        "eventsourcing SQLiteApplicationRecorder",
+        len(envelopes),
+        seconds,
+        f"WAL, synchronous={mode}; pre-encoded, {_mean(stored)} B/event",
     )
 
 
@@ -198,7 +204,10 @@ def library_application(
         size = _stored_size(path, skip=len(days))
         app.close()
     return Figure(
-        "append, 1 event/commit", "eventsourcing Application.save", len(envelopes), seconds,
+        "append, 1 event/commit",
+        "eventsourcing Application.save",
+        len(envelopes),
+        seconds,
         f"WAL, synchronous={mode}; {size} B/event",
     )
 

@@ -112,7 +112,9 @@ async def embedded(
             "embedded",
             Figure("publish", "embedded: ours InProcessBus", n, seconds, f"batches of {BATCH}"),
             Figure(
-                "publish", "embedded: raw sqlite3 executemany", n,
+                "publish",
+                "embedded: raw sqlite3 executemany",
+                n,
                 raw_sqlite_publish(messages, directory / "raw-bus.db", durability),
                 f"batches of {BATCH}",
             ),
@@ -122,7 +124,10 @@ async def embedded(
             seconds = await replay(make(), store, bus, topic)
             result.documents[name] = await store.count(physical(collection, 1))
             result.replays[name] = Figure(
-                f"replay -> {name}", "embedded: ours ProjectionRunner", n, seconds,
+                f"replay -> {name}",
+                "embedded: ours ProjectionRunner",
+                n,
+                seconds,
                 f"{result.documents[name]:,} docs",
             )
         if "appointments" in projections:
@@ -135,7 +140,9 @@ async def embedded(
             by_id = {row[0]: row for row in bodies}
             rows = [by_id[f"{e.tenant}:{e.data['appointment_id']}"] for e in envelopes]
             result.raw_replay = Figure(
-                "replay -> appointments", "embedded: raw sqlite3 read + executemany", n,
+                "replay -> appointments",
+                "embedded: raw sqlite3 read + executemany",
+                n,
                 raw_sqlite_replay(directory / "bus.db", topic, rows, directory, durability),
                 f"{len(rows):,} docs",
             )

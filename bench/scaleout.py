@@ -71,7 +71,10 @@ async def append_mongo(envelopes: Sequence[Envelope], url: str) -> list[Figure]:
             await store.close()
         figures = [
             Figure(
-                "append, 1 event/commit", "mongo: ours MongoEventStore", n, seconds,
+                "append, 1 event/commit",
+                "mongo: ours MongoEventStore",
+                n,
+                seconds,
                 "default write concern",
             )
         ]
@@ -94,8 +97,11 @@ async def append_mongo(envelopes: Sequence[Envelope], url: str) -> list[Figure]:
             await raw.insert_one(document)
         figures.append(
             Figure(
-                "append, 1 event/commit", "mongo: raw pymongo insert_one", n,
-                time.perf_counter() - started, "default write concern",
+                "append, 1 event/commit",
+                "mongo: raw pymongo insert_one",
+                n,
+                time.perf_counter() - started,
+                "default write concern",
             )
         )
     return figures
@@ -124,7 +130,9 @@ async def replay_scale_out(
                 "scale-out",
                 Figure("publish", "kafka: ours KafkaBus", n, seconds, f"batches of {BATCH}"),
                 Figure(
-                    "publish", "kafka: raw aiokafka producer", n,
+                    "publish",
+                    "kafka: raw aiokafka producer",
+                    n,
                     await raw_produce(bootstrap, raw_topic, messages),
                     f"batches of {BATCH}, acks=all, idempotent",
                 ),
@@ -136,7 +144,10 @@ async def replay_scale_out(
                     seconds = await replay(make(), store, bus, topic)
                     result.documents[name] = await store.count(physical(collection, 1))
                     result.replays[name] = Figure(
-                        f"replay -> {name}", "kafka+mongo: ours ProjectionRunner", n, seconds,
+                        f"replay -> {name}",
+                        "kafka+mongo: ours ProjectionRunner",
+                        n,
+                        seconds,
                         f"{result.documents[name]:,} docs",
                     )
                 if "appointments" in projections:
@@ -149,8 +160,11 @@ async def replay_scale_out(
                     bootstrap, raw_topic, by_subject, client[database]["raw_appointments"], n
                 )
                 result.raw_replay = Figure(
-                    "replay -> appointments", "kafka+mongo: raw aiokafka + insert_many", n,
-                    seconds, f"{len(by_subject):,} docs",
+                    "replay -> appointments",
+                    "kafka+mongo: raw aiokafka + insert_many",
+                    n,
+                    seconds,
+                    f"{len(by_subject):,} docs",
                 )
     finally:
         await bus.stop()
@@ -162,12 +176,9 @@ async def replay_scale_out(
 async def raw_produce(bootstrap: str, topic: str, messages: Sequence[Message]) -> float:
     """The same records with a plain producer at the bus's settings: send a batch, await it."""
     records = [
-        (m.value, m.key.encode(), [(k, v.encode()) for k, v in m.headers.items()])
-        for m in messages
+        (m.value, m.key.encode(), [(k, v.encode()) for k, v in m.headers.items()]) for m in messages
     ]
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True
-    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
         started = time.perf_counter()
