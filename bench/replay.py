@@ -94,6 +94,28 @@ async def replay(projection: Projection, store: DocumentStore, bus: Bus, topic: 
     return seconds
 
 
+async def replay_each(
+    projections: Sequence[str],
+    store: DocumentStore,
+    bus: Bus,
+    topic: str,
+    label: str,
+    result: ReplayFigures,
+) -> None:
+    """Replay the topic into each named projection in turn, recording figures in `result`."""
+    for name in projections:
+        make, collection = PROJECTIONS[name]
+        seconds = await replay(make(), store, bus, topic)
+        result.documents[name] = await store.count(physical(collection, 1))
+        result.replays[name] = Figure(
+            f"replay -> {name}",
+            label,
+            result.publish.events,
+            seconds,
+            f"{result.documents[name]:,} docs",
+        )
+
+
 async def embedded(
     envelopes: Sequence[Envelope],
     durability: Durability,
@@ -119,17 +141,7 @@ async def embedded(
                 f"batches of {BATCH}",
             ),
         )
-        for name in projections:
-            make, collection = PROJECTIONS[name]
-            seconds = await replay(make(), store, bus, topic)
-            result.documents[name] = await store.count(physical(collection, 1))
-            result.replays[name] = Figure(
-                f"replay -> {name}",
-                "embedded: ours ProjectionRunner",
-                n,
-                seconds,
-                f"{result.documents[name]:,} docs",
-            )
+        await replay_each(projections, store, bus, topic, "embedded: ours ProjectionRunner", result)
         if "appointments" in projections:
             bodies = docs_db.run_sync(
                 lambda conn: conn.execute(

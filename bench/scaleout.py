@@ -19,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import ASCENDING, AsyncMongoClient
 
 from bench.append import ours
-from bench.replay import BATCH, PROJECTIONS, ReplayFigures, batches, publish, replay
+from bench.replay import BATCH, ReplayFigures, batches, publish, replay_each
 from bench.report import Figure
 from services.scheduling.projections.appointments import APPOINTMENTS
 from shared.cloudevents import Message, events_topic, to_message
@@ -139,17 +139,9 @@ async def replay_scale_out(
             )
             store = await open_mongo_document_store(url, database)
             try:
-                for name in projections:
-                    make, collection = PROJECTIONS[name]
-                    seconds = await replay(make(), store, bus, topic)
-                    result.documents[name] = await store.count(physical(collection, 1))
-                    result.replays[name] = Figure(
-                        f"replay -> {name}",
-                        "kafka+mongo: ours ProjectionRunner",
-                        n,
-                        seconds,
-                        f"{result.documents[name]:,} docs",
-                    )
+                await replay_each(
+                    projections, store, bus, topic, "kafka+mongo: ours ProjectionRunner", result
+                )
                 if "appointments" in projections:
                     written = await store.find(physical(APPOINTMENTS, 1))
             finally:
@@ -241,4 +233,4 @@ async def delete_topics(admin: AIOKafkaAdminClient, namespace: str) -> None:
             await admin.delete_topics(ours_only)
 
 
-__all__ = ["PROJECTIONS", "append_mongo", "replay_scale_out"]
+__all__ = ["append_mongo", "replay_scale_out"]
