@@ -22,6 +22,20 @@ def _trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMappi
     return event
 
 
+def log_processors(json_logs: bool = True) -> list[Any]:
+    """How a log event becomes a line: context (correlation id), level, time, trace ids."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer()
+    )
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _trace_ids,
+        renderer,
+    ]
+
+
 def configure(level: str = "info", json_logs: bool = True) -> None:
     """Set up structlog and an OpenTelemetry tracer provider, once per process."""
     global _configured
@@ -29,17 +43,8 @@ def configure(level: str = "info", json_logs: bool = True) -> None:
         return
     _configured = True
     logging.basicConfig(stream=sys.stderr, format="%(message)s", level=level.upper())
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer()
-    )
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _trace_ids,
-            renderer,
-        ],
+        processors=log_processors(json_logs),
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
