@@ -202,12 +202,14 @@ def run_replay(args: argparse.Namespace, chosen: Plan, envelopes: list[Envelope]
     figures: list[Figure] = []
     lines: list[tuple[str, Figure, Figure]] = []
     for r in results:
-        figures += [r.publish, r.raw_publish, *r.replays.values()]
+        figures += [r.publish, r.raw_publish, *r.replays.values(), *r.rebuilds.values()]
         lines.append((f"{r.backend} publish vs raw", r.publish, r.raw_publish))
         if r.raw_replay is not None:
             figures.append(r.raw_replay)
             ours = r.replays["appointments"]
-            lines.append((f"{r.backend} replay vs raw (target >= 0.50x)", ours, r.raw_replay))
+            lines.append((f"{r.backend} catch-up vs raw (target >= 0.50x)", ours, r.raw_replay))
+            rebuilt = r.rebuilds["appointments"]
+            lines.append((f"{r.backend} rebuild vs raw (target >= 0.50x)", rebuilt, r.raw_replay))
     report.table(figures)
     print()
     report.comparisons(lines)

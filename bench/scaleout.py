@@ -19,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import ASCENDING, AsyncMongoClient
 
 from bench.append import ours
-from bench.replay import BATCH, ReplayFigures, batches, publish, replay_each
+from bench.replay import BATCH, REBUILT, ReplayFigures, batches, publish, replay_each
 from bench.report import Figure
 from services.scheduling.projections.appointments import APPOINTMENTS
 from shared.cloudevents import Message, events_topic, to_message
@@ -143,7 +143,7 @@ async def replay_scale_out(
                     projections, store, bus, topic, "kafka+mongo: ours ProjectionRunner", result
                 )
                 if "appointments" in projections:
-                    written = await store.find(physical(APPOINTMENTS, 1))
+                    written = await store.find(physical(APPOINTMENTS, REBUILT))
             finally:
                 await store.close()
             if "appointments" in projections:

@@ -75,18 +75,53 @@ class StaleBatch(RetryLater):
     """Another writer changed a document this batch read; run the batch again."""
 
 
+Key = tuple[str, str]  # (collection, document id)
+
+
+class NewDocuments:
+    """The documents of a generation this runner knows to be absent without reading them.
+
+    While a generation that started empty has been written by this runner alone, every document
+    the runner has not written is absent: a replay or rebuild then reads nothing back. Another
+    writer shows up as a failed insert-must-not-exist; from then on every document is read.
+    """
+
+    def __init__(self, fresh: bool, limit: int = 1_000_000) -> None:
+        self._fresh = fresh
+        self._written: set[Key] = set()
+        self._limit = limit
+
+    def absent(self, key: Key) -> bool:
+        return self._fresh and key not in self._written
+
+    def wrote(self, keys: Iterable[Key]) -> None:
+        if self._fresh:
+            self._written.update(keys)
+            if len(self._written) > self._limit:
+                self.contested()
+
+    def contested(self) -> None:
+        self._fresh = False
+        self._written.clear()
+
+
 class View:
     """A projection's unit of work for one batch, over the collections of one generation."""
 
-    def __init__(self, store: DocumentStore, generation: int) -> None:
+    def __init__(
+        self, store: DocumentStore, generation: int, new: NewDocuments | None = None
+    ) -> None:
         self._store = store
         self._generation = generation
-        self._docs: dict[tuple[str, str], Document | None] = {}
-        self._revs: dict[tuple[str, str], int] = {}
-        self._dirty: set[tuple[str, str]] = set()
+        self._new = new or NewDocuments(fresh=False)
+        self._docs: dict[Key, Document | None] = {}
+        self._revs: dict[Key, int] = {}
+        self._dirty: set[Key] = set()
 
     async def get(self, collection: str, doc_id: str) -> Document | None:
         key = (collection, doc_id)
+        if key not in self._docs and self._new.absent(key):
+            self._docs[key], self._revs[key] = None, 0
         if key not in self._docs:
             doc = await self._store.get(physical(collection, self._generation), doc_id)
             self._docs[key] = doc
@@ -96,9 +131,13 @@ class View:
     async def prefetch(self, keys: Iterable[tuple[str, str]]) -> None:
         """Load these documents with one read per collection instead of one per document."""
         wanted: dict[str, list[str]] = {}
-        for collection, doc_id in keys:
-            if (collection, doc_id) not in self._docs:
-                wanted.setdefault(collection, []).append(doc_id)
+        for key in keys:
+            if key in self._docs:
+                continue
+            if self._new.absent(key):
+                self._docs[key], self._revs[key] = None, 0
+            else:
+                wanted.setdefault(key[0], []).append(key[1])
         for collection, ids in wanted.items():
             found = await self._store.get_many(physical(collection, self._generation), ids)
             for doc_id in ids:
@@ -126,7 +165,8 @@ class View:
         self._docs[(collection, doc_id)] = updated
         self._dirty.add((collection, doc_id))
 
-    async def flush(self) -> None:
+    async def flush(self) -> set[Key]:
+        """Write the changed documents; return their keys, or raise StaleBatch."""
         by_collection: dict[str, list[Write]] = {}
         for collection, doc_id in sorted(self._dirty):
             by_collection.setdefault(collection, []).append(
@@ -139,9 +179,10 @@ class View:
         stale: list[str] = []
         for collection, writes in by_collection.items():
             stale += await self._store.write(physical(collection, self._generation), writes)
-        self._dirty.clear()
+        written, self._dirty = self._dirty, set()
         if stale:
             raise StaleBatch(f"{len(stale)} documents changed concurrently")
+        return written
 
 
 class ProjectionRunner:
@@ -168,6 +209,7 @@ class ProjectionRunner:
         self._attempts = attempts
         self._generation = 0
         self._subscription: Subscription | None = None
+        self._new: dict[int, NewDocuments] = {}
         self._watch: asyncio.Task[None] | None = None
         self.rebuilding: int | None = None
 
@@ -209,7 +251,7 @@ class ProjectionRunner:
         for collection in self.projection.collections:
             await self._store.drop(physical(collection, target))
         self.rebuilding = target
-        shadow = await self._subscribe(target)
+        shadow = await self._subscribe(target, alone=True)
         try:
             async with asyncio.timeout(timeout):
                 while await self._bus.lag(self.group(target), self._topics) > 0:  # noqa: ASYNC110
@@ -218,6 +260,8 @@ class ProjectionRunner:
             await shadow.stop()
             self.rebuilding = None
             raise
+        # Other processes follow the switch and write here too: stop assuming absence first.
+        self._new[target].contested()
         await self._read_models.set_generation(self.projection.name, target)
         old, self._subscription, old_generation = self._subscription, shadow, self._generation
         self._generation, self.rebuilding = target, None
@@ -228,8 +272,11 @@ class ProjectionRunner:
         log.info("projection_rebuilt", projection=self.projection.name, generation=target)
         return target
 
-    async def _subscribe(self, generation: int) -> Subscription:
+    async def _subscribe(self, generation: int, *, alone: bool = False) -> Subscription:
+        """Consume into `generation`. `alone`: this runner is its only writer (a rebuild's
+        shadow), so documents it has not written yet need not be read."""
         group = self.group(generation)
+        self._new[generation] = NewDocuments(fresh=alone)
 
         async def handle(envelopes: Sequence[Envelope]) -> None:
             await self._apply(envelopes, generation)
@@ -242,8 +289,9 @@ class ProjectionRunner:
         )
 
     async def _apply(self, envelopes: Sequence[Envelope], generation: int) -> None:
+        new = self._new.setdefault(generation, NewDocuments(fresh=False))
         for attempt in range(1, self._attempts + 1):
-            view = View(self._store, generation)
+            view = View(self._store, generation, new)
             events = [self._registry.decode(envelope) for envelope in envelopes]
             if isinstance(self.projection, Prefetching):
                 projection = self.projection
@@ -272,9 +320,10 @@ class ProjectionRunner:
                     for event, envelope in zip(events, envelopes, strict=True):
                         await self.projection.apply(event, envelope, view)
             try:
-                await view.flush()
+                new.wrote(await view.flush())
                 break
             except StaleBatch:
+                new.contested()  # someone else writes here too: read before writing
                 if attempt == self._attempts:
                     raise
         await self._read_models.notify()

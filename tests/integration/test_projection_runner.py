@@ -12,7 +12,7 @@ from services.scheduling.projections.appointments import APPOINTMENTS, Appointme
 from shared.backends import Backends, open_backends
 from shared.cloudevents import Message, dead_letter_topic, to_message
 from shared.events import Envelope, Metadata, seal
-from shared.projections import ProjectionRunner
+from shared.projections import NewDocuments, ProjectionRunner, StaleBatch, View
 from shared.readmodels import ReadModels, public
 from shared.settings import Settings
 from tests.support import drop_databases, wait_until
@@ -148,3 +148,25 @@ async def test_rebuild_fills_a_shadow_generation_and_switches(
     await publish(backends, booking(21))
     await caught_up(runner)
     assert len(await documents(backends)) == 21
+
+
+async def test_a_rebuild_that_meets_another_writer_reads_before_writing(
+    backends: Backends,
+) -> None:
+    store = await backends.documents("scheduling")
+    projection = AppointmentsProjection()
+    first = booking(1)
+    other_writer = View(store, 2)
+    await projection.apply(registry.decode(first), first, other_writer)
+    await other_writer.flush()
+
+    new = NewDocuments(fresh=True)
+    assuming = View(store, 2, new)
+    await projection.apply(registry.decode(first), first, assuming)
+    with pytest.raises(StaleBatch):
+        await assuming.flush()  # it took the document for absent: the insert must fail
+
+    new.contested()
+    reading = View(store, 2, new)
+    await projection.apply(registry.decode(first), first, reading)
+    assert await reading.flush() == set()  # it read the document and saw the event applied
