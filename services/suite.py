@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException
 
 from services.compliance.app import create_service as create_compliance
 from services.scheduling.app import create_service as create_scheduling
@@ -13,12 +13,13 @@ from services.scheduling.domain.events import registry as scheduling_events
 from shared.backends import Backends, open_backends
 from shared.clock import Clock, Ids, SystemClock, UuidIds
 from shared.http.app import create_http_app
-from shared.http.identity import Principal, require
+from shared.http.identity import Principal, policy
 from shared.observability import configure_tracing
 from shared.service import Check, Service
 from shared.settings import Settings
 
-Admins = Annotated[Principal, Depends(require("admin"))]
+Admins = Annotated[Principal, policy("admin")]
+AdminChanges = Annotated[Principal, policy("admin", changes_state=True)]
 
 
 @dataclass
@@ -50,7 +51,7 @@ def _operations_router(services: list[Service]) -> APIRouter:
         return [await runner.status() for runner in runners.values()]
 
     @router.post("/projections/{name}/rebuild")
-    async def rebuild(name: str, who: Admins) -> dict[str, Any]:
+    async def rebuild(name: str, who: AdminChanges) -> dict[str, Any]:
         """Replay from the start into a shadow read model, then switch to it atomically."""
         runner = runners.get(name)
         if runner is None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from services.compliance.projections.audit_log import ENTRIES, PROJECTION
-from shared.http.identity import Principal, require
+from shared.http.identity import Principal, policy
 from shared.readmodels import ReadModels, public
 
-Auditors = Depends(require("auditor", "manager"))
+Auditors = policy("auditor", "manager")
 
 
 def build_router(read_models: ReadModels) -> APIRouter:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.scheduling.application.commands import Scheduling
@@ -17,15 +17,17 @@ from services.scheduling.projections.provider_schedule import PROJECTION as SCHE
 from services.scheduling.projections.provider_schedule import PROVIDER_DAYS, day_id
 from shared.commands import Outcome
 from shared.http.app import metadata
-from shared.http.identity import Principal, require
+from shared.http.identity import Principal, policy
 from shared.readmodels import ReadModels, public
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
-Staff = Depends(require("front_desk", "manager", "clinician"))
-Managers = Depends(require("manager"))
-Readers = Depends(require("front_desk", "manager", "clinician", "auditor"))
+# Front-desk work at one's own sites; set-up of sites and providers is for managers.
+Booking = policy("front_desk", "manager", "clinician", site_scoped=True, changes_state=True)
+Managers = policy("manager", changes_state=True)
+SiteManagers = policy("manager", site_scoped=True, changes_state=True)
+Readers = policy("front_desk", "manager", "clinician", "auditor", site_scoped=True)
 
 
 class Body(BaseModel):
@@ -97,7 +99,7 @@ def build_router(scheduling: Scheduling, read_models: ReadModels, wait_timeout: 
 
     @router.post("/sites/{site_id}/rooms", status_code=201)
     async def add_room(
-        request: Request, site_id: Id, body: RoomIn, who: Principal = Managers
+        request: Request, site_id: Id, body: RoomIn, who: Principal = SiteManagers
     ) -> Recorded:
         _check_site(who, site_id)
         room_id = body.room_id or scheduling.new_id()
@@ -127,7 +129,7 @@ def build_router(scheduling: Scheduling, read_models: ReadModels, wait_timeout: 
         return _recorded(visit_type_id, outcome)
 
     @router.post("/appointments", status_code=201)
-    async def book(request: Request, body: AppointmentIn, who: Principal = Staff) -> Recorded:
+    async def book(request: Request, body: AppointmentIn, who: Principal = Booking) -> Recorded:
         _check_site(who, body.site_id)
         appointment_id = scheduling.new_id()
         outcome = await scheduling.book(
@@ -137,9 +139,11 @@ def build_router(scheduling: Scheduling, read_models: ReadModels, wait_timeout: 
 
     @router.post("/appointments/{appointment_id}/cancel")
     async def cancel(
-        request: Request, appointment_id: Id, body: CancelIn, who: Principal = Staff
+        request: Request, appointment_id: Id, body: CancelIn, who: Principal = Booking
     ) -> Recorded:
-        outcome = await scheduling.cancel(metadata(request, who), appointment_id, body.reason)
+        outcome = await scheduling.cancel(
+            metadata(request, who), appointment_id, body.reason, may_see_site=who.at_site
+        )
         return _recorded(appointment_id, outcome)
 
     @router.get("/appointments/{appointment_id}")
@@ -192,11 +196,19 @@ def build_router(scheduling: Scheduling, read_models: ReadModels, wait_timeout: 
     return router
 
 
+def _visible(who: Principal, doc: dict[str, Any]) -> bool:
+    """Site-scoped callers list only what belongs to their sites (visit types are group-wide)."""
+    if "site_ids" in doc:
+        return any(who.at_site(site) for site in doc["site_ids"])
+    site = doc.get("site_id")
+    return site is None or who.at_site(site)
+
+
 def _add_listing(router: APIRouter, read_models: ReadModels, collection: str) -> None:
     path = "/" + collection.replace("_", "-")
 
     async def listing(who: Principal = Readers) -> list[dict[str, Any]]:
         docs = await read_models.find(directory_view.PROJECTION, collection, {"tenant": who.tenant})
-        return [d for d in (public(doc) for doc in docs) if d is not None]
+        return [d for d in (public(doc) for doc in docs) if d is not None and _visible(who, d)]
 
     router.add_api_route(path, listing, methods=["GET"], name=f"list_{collection}")

@@ -9,14 +9,17 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from opentelemetry import trace
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.routing import BaseRoute
 
 from shared.documents.port import DocumentStore
 from shared.events import Metadata
 from shared.http import problems
 from shared.http.idempotency import IdempotencyMiddleware
-from shared.http.identity import Principal
+from shared.http.identity import Policy, Principal
 from shared.observability import current_traceparent
 from shared.settings import Settings
 
@@ -87,5 +90,24 @@ def create_http_app(
         return {"status": "ready", "checks": sorted(readiness)}
 
     for router in routers:
+        _publish_policies(router.routes)
         app.include_router(router)
     return app
+
+
+def _policies(dependant: Dependant) -> list[Policy]:
+    found = [d.call for d in dependant.dependencies if isinstance(d.call, Policy)]
+    for sub in dependant.dependencies:
+        found += _policies(sub)
+    return found
+
+
+def _publish_policies(routes: Sequence[BaseRoute]) -> None:
+    """Copy each endpoint's policy into the OpenAPI document, where a test can check it."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            policies = _policies(route.dependant)
+            if len(policies) == 1:
+                extra = dict(route.openapi_extra or {})
+                extra["x-medoffice-policy"] = policies[0].describe()
+                route.openapi_extra = extra

@@ -5,12 +5,12 @@ Development tokens are HS256 with the configured secret (`medoffice token` mints
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import jwt
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 Role = Literal["front_desk", "clinician", "biller", "manager", "hr", "auditor", "admin"]
@@ -84,13 +84,38 @@ def read_principal(request: Request) -> Principal:
         raise _unauthorized("Invalid bearer token") from exc
 
 
-def require(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
-    """A dependency admitting callers with any of `roles` (admin is always admitted)."""
+@dataclass(frozen=True)
+class Policy:
+    """Who may call an endpoint: declared once, as the endpoint's `Principal` dependency.
 
-    async def check(request: Request) -> Principal:
+    `site_scoped`: callers limited to some sites see and change only those sites' data.
+    `changes_state`: the endpoint writes; auditors are never admitted to one.
+    Admin is admitted everywhere. The app copies each policy into the OpenAPI document
+    (`x-medoffice-policy`), and a test fails for any endpoint without one.
+    """
+
+    roles: frozenset[Role]
+    site_scoped: bool = False
+    changes_state: bool = False
+
+    def __post_init__(self) -> None:
+        if self.changes_state and "auditor" in self.roles:
+            raise ValueError("auditors change nothing")
+
+    async def __call__(self, request: Request) -> Principal:
         principal = read_principal(request)
-        if not set(principal.roles) & {*roles, "admin"}:
+        if not set(principal.roles) & {*self.roles, "admin"}:
             raise HTTPException(403, "Your role does not allow this")
         return principal
 
-    return check
+    def describe(self) -> dict[str, object]:
+        return {
+            "roles": sorted({*self.roles, "admin"}),
+            "site_scoped": self.site_scoped,
+            "changes_state": self.changes_state,
+        }
+
+
+def policy(*roles: Role, site_scoped: bool = False, changes_state: bool = False) -> Any:
+    """The `Principal` dependency of an endpoint, carrying its policy."""
+    return Depends(Policy(frozenset(roles), site_scoped, changes_state))

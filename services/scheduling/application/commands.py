@@ -121,7 +121,14 @@ class Scheduling:
             stream, provider_day, command, meta, subject=appointment_id
         )
 
-    async def cancel(self, meta: Metadata, appointment_id: str, reason: str) -> Outcome[Any]:
+    async def cancel(
+        self,
+        meta: Metadata,
+        appointment_id: str,
+        reason: str,
+        may_see_site: Callable[[str], bool] = lambda _: True,
+    ) -> Outcome[Any]:
+        """Cancel an appointment; one at a site the caller may not see is not found."""
         # The appointment's home stream comes from the appointments read model; right after
         # booking it may lag a few milliseconds behind, so give it a bounded moment.
         located = await self._read_models.wait_exists(
@@ -131,7 +138,7 @@ class Scheduling:
             self._locate_timeout,
             self._appointments_behind,
         )
-        if located is None:
+        if located is None or not may_see_site(located["site_id"]):
             raise NotFound(f"appointment {appointment_id} not found")
         command = CancelAppointment(
             appointment_id=appointment_id, reason=reason, cancelled_at=self._handler.clock.now()
