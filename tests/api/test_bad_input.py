@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import jwt
 import pytest
 
 from services.suite import Suite
+from shared.clock import SystemClock
+from shared.settings import Settings
 from tests.api.conftest import booking
 
 PROBLEM = "application/problem+json"
@@ -106,3 +109,49 @@ async def test_a_role_without_the_right_is_403(
         headers=token_for("front_desk"),
     )
     assert response.status_code == 403
+
+
+def _token(secret: str, **claims: object) -> str:
+    now = int(SystemClock().now().timestamp())
+    base: dict[str, object] = {
+        "iss": "medoffice",
+        "sub": "u",
+        "tenant": "acme",
+        "roles": ["admin"],
+        "sites": "*",
+        "iat": now,
+        "exp": now + 600,
+    }
+    base.update(claims)
+    return jwt.encode({k: v for k, v in base.items() if v is not None}, secret, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"exp": 1},  # expired long ago
+        {"tenant": None},  # no tenant claim
+        {"roles": ["wizard"]},  # a role that does not exist
+        {"iss": "someone-else"},
+        {"secret": "a-different-secret-of-the-same-good-length!"},
+    ],
+)
+async def test_expired_wrongly_signed_or_claimless_tokens_are_401(
+    client: httpx.AsyncClient, settings: Settings, change: dict[str, object]
+) -> None:
+    claims = dict(change)
+    secret = str(claims.pop("secret", settings.jwt_secret))
+    client.headers["authorization"] = f"Bearer {_token(secret, **claims)}"
+    response = await client.get("/scheduling/sites")
+    assert response.status_code == 401
+    assert response.headers["content-type"] == PROBLEM
+
+
+async def test_an_unsigned_token_is_401(client: httpx.AsyncClient) -> None:
+    unsigned = jwt.encode(
+        {"iss": "medoffice", "sub": "u", "tenant": "acme", "roles": ["admin"], "exp": 2**31},
+        key=None,
+        algorithm="none",
+    )
+    client.headers["authorization"] = f"Bearer {unsigned}"
+    assert (await client.get("/scheduling/sites")).status_code == 401
