@@ -22,6 +22,56 @@ def _trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMappi
     return event
 
 
+# Keys that hold patient-identifying data wherever they appear in a log event's fields.
+PHI_KEYS = frozenset(
+    {
+        "name",
+        "first_name",
+        "last_name",
+        "given_name",
+        "family_name",
+        "patient_name",
+        "birth_date",
+        "date_of_birth",
+        "dob",
+        "phone",
+        "mobile",
+        "email",
+        "address",
+        "street",
+        "postal_code",
+        "zip",
+        "member_id",
+        "subscriber_id",
+        "ssn",
+        "mrn",
+        "notes",
+        "note",
+        "reason_for_visit",
+        "answers",
+    }
+)
+MASK = "[phi]"
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: MASK if k.lower() in PHI_KEYS else _mask(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask(v) for v in value]
+    return value
+
+
+def mask_phi(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Mask known PHI keys, also inside nested fields, before a line is written."""
+    for key, value in list(event.items()):
+        if key.lower() in PHI_KEYS:
+            event[key] = MASK
+        elif isinstance(value, dict | list | tuple):
+            event[key] = _mask(value)
+    return event
+
+
 def log_processors(json_logs: bool = True) -> list[Any]:
     """How a log event becomes a line: context (correlation id), level, time, trace ids."""
     renderer: Any = (
@@ -32,6 +82,7 @@ def log_processors(json_logs: bool = True) -> list[Any]:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _trace_ids,
+        mask_phi,
         renderer,
     ]
 

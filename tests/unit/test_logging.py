@@ -35,3 +35,21 @@ def test_a_log_line_carries_the_correlation_and_trace_ids() -> None:
     assert line["trace_id"] == trace_id
     assert line["level"] == "info"
     assert line["timestamp"].endswith("Z")
+
+
+def test_phi_keys_are_masked_wherever_they_appear() -> None:
+    line = render(
+        {
+            "event": "patient_registered",
+            "patient_id": "pat-9",
+            "name": "Zebulon Quarrington",
+            "details": {"birth_date": "1961-02-03", "phone": "+1 555 0199", "site": "north"},
+            "contacts": [{"email": "zq@example.org"}],
+        }
+    )
+    text = json.dumps(line)
+    for secret in ("Zebulon", "1961-02-03", "555 0199", "zq@example.org"):
+        assert secret not in text
+    assert line["patient_id"] == "pat-9"
+    assert line["details"]["site"] == "north"
+    assert line["name"] == "[phi]"
