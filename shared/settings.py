@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     sqlite_durability: Literal["full", "normal"] = "full"
     jwt_secret: str = DEVELOPMENT_JWT_SECRET
     jwt_issuer: str = "medoffice"
+    # A JWKS file path or URL: RS256 tokens are checked against its keys (required in production,
+    # where HS256 tokens are refused).
+    jwt_jwks: str | None = None
     seed_demo: bool = True
     # Off for a process that should only serve while another one relays the outbox.
     outbox_relay: bool = True
@@ -38,6 +41,8 @@ class Settings(BaseSettings):
     def _no_development_secrets_in_production(self) -> Settings:
         if self.env == "production" and self.jwt_secret == DEVELOPMENT_JWT_SECRET:
             raise ValueError("MEDOFFICE_JWT_SECRET must be set in production")
+        if self.env == "production" and not self.jwt_jwks:
+            raise ValueError("MEDOFFICE_JWT_JWKS must name the JWKS of the token issuer")
         return self
 
     @property

@@ -19,7 +19,7 @@ from shared.documents.port import DocumentStore
 from shared.events import Metadata
 from shared.http import problems
 from shared.http.idempotency import IdempotencyMiddleware
-from shared.http.identity import Policy, Principal
+from shared.http.identity import Policy, Principal, TokenVerifier
 from shared.observability import current_traceparent
 from shared.settings import Settings
 
@@ -64,6 +64,7 @@ def create_http_app(
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.idempotency = idempotency
+    app.state.verifier = TokenVerifier(settings)
     problems.install(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(CorrelationMiddleware)

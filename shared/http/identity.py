@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 import jwt
 from fastapi import Depends, HTTPException, Request
+from jwt import PyJWK, PyJWKClient, PyJWKSet
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.settings import Settings
 
 Role = Literal["front_desk", "clinician", "biller", "manager", "hr", "auditor", "admin"]
 ROLES: tuple[Role, ...] = (
@@ -65,23 +69,59 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+class TokenVerifier:
+    """Checks bearer tokens: RS256 against a JWKS (file or URL), and HS256 with the shared
+    secret outside production."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._secret = settings.jwt_secret
+        self._issuer = settings.jwt_issuer
+        self._hs256 = settings.env != "production"
+        self._jwks_url: PyJWKClient | None = None
+        self._jwks_file: dict[str, PyJWK] = {}
+        source = settings.jwt_jwks
+        if source and source.startswith(("http://", "https://")):
+            self._jwks_url = PyJWKClient(source, cache_keys=True)
+        elif source:
+            keys = PyJWKSet.from_json(Path(source).read_text()).keys
+            self._jwks_file = {key.key_id or "": key for key in keys}
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            algorithm = header.get("alg")
+            key: Any
+            if algorithm == "RS256" and (self._jwks_url or self._jwks_file):
+                kid = header.get("kid") or ""
+                if self._jwks_url is not None:
+                    key = self._jwks_url.get_signing_key(kid).key
+                elif kid in self._jwks_file:
+                    key = self._jwks_file[kid].key
+                else:
+                    raise _unauthorized("Unknown signing key")
+            elif algorithm == "HS256" and self._hs256:
+                key = self._secret
+            else:
+                raise _unauthorized("Token algorithm not accepted")
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                issuer=self._issuer,
+                options={"require": ["exp", "sub", "iss"]},
+            )
+            return Principal.model_validate(claims)
+        except (jwt.PyJWTError, ValidationError) as exc:
+            raise _unauthorized("Invalid bearer token") from exc
+
+
 def read_principal(request: Request) -> Principal:
-    settings = request.app.state.settings
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("Missing bearer token")
-    try:
-        claims = jwt.decode(
-            token,
-            settings.jwt_secret,
-            algorithms=["HS256"],
-            issuer=settings.jwt_issuer,
-            options={"require": ["exp", "sub", "iss"]},
-        )
-        return Principal.model_validate(claims)
-    except (jwt.PyJWTError, ValidationError) as exc:
-        raise _unauthorized("Invalid bearer token") from exc
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier.verify(token)
 
 
 @dataclass(frozen=True)

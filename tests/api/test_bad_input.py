@@ -150,7 +150,7 @@ async def test_expired_wrongly_signed_or_claimless_tokens_are_401(
 async def test_an_unsigned_token_is_401(client: httpx.AsyncClient) -> None:
     unsigned = jwt.encode(
         {"iss": "medoffice", "sub": "u", "tenant": "acme", "roles": ["admin"], "exp": 2**31},
-        key=None,
+        key="",
         algorithm="none",
     )
     client.headers["authorization"] = f"Bearer {unsigned}"

@@ -1,0 +1,92 @@
+"""Production tokens: RS256, checked against the issuer's JWKS; HS256 refused there."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from services.suite import build_suite
+from shared.clock import SystemClock
+from shared.http.identity import mint_token
+from shared.settings import Settings
+
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+OTHER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+SECRET = "a-production-secret-that-is-long-enough-for-hs256"
+
+
+def rs256(private_key: rsa.RSAPrivateKey, kid: str) -> str:
+    now = int(SystemClock().now().timestamp())
+    claims = {
+        "iss": "medoffice",
+        "sub": "svc",
+        "tenant": "acme",
+        "roles": ["auditor"],
+        "sites": "*",
+        "iat": now,
+        "exp": now + 600,
+    }
+    return jwt.encode(claims, private_key, algorithm="RS256", headers={"kid": kid})
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    jwk = json.loads(RSAAlgorithm.to_jwk(KEY.public_key()))
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}))
+    settings = Settings(
+        env="production",
+        data_dir=tmp_path,
+        seed_demo=False,
+        kafka_bootstrap=None,
+        mongo_url=None,
+        jwt_secret=SECRET,
+        jwt_jwks=str(jwks),
+    )
+    suite = await build_suite(settings)
+    await suite.start()
+    transport = httpx.ASGITransport(app=suite.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://medoffice") as client:
+        yield client
+    await suite.stop()
+
+
+async def sites(client: httpx.AsyncClient, token: str) -> int:
+    response = await client.get("/scheduling/sites", headers={"authorization": f"Bearer {token}"})
+    return response.status_code
+
+
+async def test_a_token_signed_by_the_issuers_key_is_accepted(client: httpx.AsyncClient) -> None:
+    assert await sites(client, rs256(KEY, "k1")) == 200
+
+
+async def test_a_token_signed_by_another_key_is_refused(client: httpx.AsyncClient) -> None:
+    assert await sites(client, rs256(OTHER, "k1")) == 401
+    assert await sites(client, rs256(KEY, "unknown-kid")) == 401
+
+
+async def test_shared_secret_tokens_are_refused_in_production(
+    client: httpx.AsyncClient,
+) -> None:
+    token = mint_token(
+        SECRET,
+        issuer="medoffice",
+        subject="u",
+        tenant="acme",
+        roles=["admin"],
+        sites=None,
+        now=SystemClock().now(),
+    )
+    assert await sites(client, token) == 401
+
+
+def test_production_needs_a_jwks() -> None:
+    with pytest.raises(ValueError, match="MEDOFFICE_JWT_JWKS"):
+        Settings(env="production", jwt_secret=SECRET, jwt_jwks=None)
