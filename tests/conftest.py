@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from shared.settings import Settings
+from tests.support import suite_settings
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -56,21 +57,11 @@ def unique() -> str:
 def settings(request: pytest.FixtureRequest, tmp_path: Path, unique: str) -> Settings:
     """Suite settings for one test, on each backend. The environment's servers are used only
     by the scale-out variant, with a database and topics of the test's own."""
-    base = Settings(
-        data_dir=tmp_path,
-        seed_demo=False,
-        env="test",
-        read_your_writes_timeout=15,
-        kafka_bootstrap=None,
-        mongo_url=None,
-    )
     if request.param == "embedded":
-        return base
-    return base.model_copy(
-        update={
-            "kafka_bootstrap": request.getfixturevalue("kafka_bootstrap"),
-            "mongo_url": request.getfixturevalue("mongo_url"),
-            "mongo_database": unique,
-            "topic_namespace": f"{unique}.",
-        }
+        return suite_settings(tmp_path)
+    return suite_settings(
+        tmp_path,
+        request.getfixturevalue("kafka_bootstrap"),
+        request.getfixturevalue("mongo_url"),
+        namespace=unique,
     )

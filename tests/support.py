@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 from pymongo import AsyncMongoClient
@@ -30,6 +31,26 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         await asyncio.sleep(interval)
+
+
+def suite_settings(
+    data_dir: Path,
+    kafka_bootstrap: str | None = None,
+    mongo_url: str | None = None,
+    namespace: str = "",
+) -> Settings:
+    """Settings for a test's own suite: embedded unless servers are named, then with a
+    database and topics of the test's own (`namespace`)."""
+    return Settings(
+        data_dir=data_dir,
+        seed_demo=False,
+        env="test",
+        read_your_writes_timeout=15,
+        kafka_bootstrap=kafka_bootstrap,
+        mongo_url=mongo_url,
+        mongo_database=namespace or "medoffice",
+        topic_namespace=f"{namespace}." if namespace else "",
+    )
 
 
 async def drop_databases(settings: Settings, names: set[str]) -> None:

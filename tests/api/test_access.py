@@ -22,6 +22,7 @@ import pytest
 from shared.http.identity import ROLES
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, post_ok
+from tests.support import suite_settings
 
 DOC = Path(__file__).parents[2] / "docs" / "security.md"
 BEGIN, END = "<!-- access-matrix:begin -->", "<!-- access-matrix:end -->"
@@ -132,7 +133,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """The matrix is about the HTTP layer: the embedded backend is enough."""
-    return Settings(data_dir=tmp_path, seed_demo=False, kafka_bootstrap=None, mongo_url=None)
+    return suite_settings(tmp_path)
 
 
 async def _group(client: httpx.AsyncClient) -> None:

@@ -13,7 +13,7 @@ import pytest
 from services.suite import Suite
 from shared.settings import Settings
 from tests.api.conftest import booking, post_ok
-from tests.support import TcpProxy
+from tests.support import TcpProxy, suite_settings
 
 pytestmark = pytest.mark.integration
 
@@ -33,17 +33,12 @@ def settings(
     kafka_bootstrap: str, proxy: TcpProxy, tmp_path: Path, unique: str, mongo_url: str
 ) -> Settings:
     query = urlsplit(mongo_url).query
-    return Settings(
-        data_dir=tmp_path,
-        seed_demo=False,
-        env="test",
-        read_your_writes_timeout=15,
-        kafka_bootstrap=kafka_bootstrap,
-        mongo_url=f"mongodb://127.0.0.1:{proxy.port}/?serverSelectionTimeoutMS=2000&heartbeatFrequencyMS=500"
-        + (f"&{query}" if query else ""),
-        mongo_database=unique,
-        topic_namespace=f"{unique}.",
+    # Short timeouts so that "down" shows within the test's patience, and "up" again soon.
+    through_proxy = (
+        f"mongodb://127.0.0.1:{proxy.port}/?serverSelectionTimeoutMS=2000&heartbeatFrequencyMS=500"
+        + (f"&{query}" if query else "")
     )
+    return suite_settings(tmp_path, kafka_bootstrap, through_proxy, namespace=unique)
 
 
 async def test_an_unreachable_database_is_a_503_and_recovers(

@@ -14,21 +14,12 @@ from pymongo import AsyncMongoClient
 from services.suite import Suite
 from shared.settings import Settings
 from tests.api.conftest import booking, post_ok
-from tests.support import wait_until
+from tests.support import suite_settings, wait_until
 
 
 @pytest.fixture
 def settings(kafka_bootstrap: str, mongo_url: str, tmp_path: Path, unique: str) -> Settings:
-    return Settings(
-        data_dir=tmp_path,
-        seed_demo=False,
-        env="test",
-        read_your_writes_timeout=15,
-        kafka_bootstrap=kafka_bootstrap,
-        mongo_url=mongo_url,
-        mongo_database=unique,
-        topic_namespace=f"{unique}.",
-    )
+    return suite_settings(tmp_path, kafka_bootstrap, mongo_url, namespace=unique)
 
 
 @pytest.mark.integration
