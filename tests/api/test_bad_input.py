@@ -75,6 +75,7 @@ async def test_an_unknown_time_zone_is_refused(client: httpx.AsyncClient, suite:
         "/scheduling/sites", json={"site_id": "x", "name": "X", "time_zone": "Mars/Base"}
     )
     assert response.status_code == 422
+    assert response.json()["detail"] == "unknown time zone 'Mars/Base'"
     assert await events_written(suite) == 0
 
 

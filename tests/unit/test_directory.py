@@ -17,12 +17,6 @@ def test_a_site_is_registered_with_its_time_zone() -> None:
     ]
 
 
-def test_an_unknown_time_zone_is_invalid() -> None:
-    bad = NORTH.model_copy(update={"time_zone": "Mars/Olympus"})
-    with pytest.raises(Invalid, match="time zone"):
-        directory.site.decide(directory.site.initial, bad)
-
-
 def test_registering_the_same_site_again_changes_nothing() -> None:
     state = directory.site.fold(directory.site.decide(directory.site.initial, NORTH))
     assert directory.site.decide(state, NORTH) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.scheduling.domain import directory, streams
 from services.scheduling.domain.events import (
@@ -42,6 +42,10 @@ class Scheduling:
         return self._handler.ids.new_id()
 
     async def register_site(self, meta: Metadata, c: directory.RegisterSite) -> Outcome[Any]:
+        try:
+            ZoneInfo(c.time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise Invalid(f"unknown time zone {c.time_zone!r}") from exc
         stream = streams.site(meta.tenant, c.site_id)
         return await self._handler.handle(stream, directory.site, c, meta, subject=c.site_id)
 
