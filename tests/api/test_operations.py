@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import structlog.testing
 
 from tests.api.conftest import TokenFor
 from tests.support import wait_until
@@ -57,3 +58,16 @@ async def test_the_correlation_id_is_recorded_in_the_events_it_caused(
 
     [logged] = await wait_until(entry, message="the audit entry")
     assert logged["correlation_id"] == "req-43"
+
+
+async def test_changes_only_an_admin_may_make_are_logged(
+    client: httpx.AsyncClient, token_for: TokenFor
+) -> None:
+    site = {"site_id": "east", "name": "East", "time_zone": "UTC"}
+    with structlog.testing.capture_logs() as logs:
+        await client.post("/scheduling/sites", json=site, headers=token_for("manager"))
+        await client.post("/ops/projections/scheduling.directory/rebuild")
+    actions = [entry for entry in logs if entry["event"] == "admin_action"]
+    assert [(a["method"], a["path"], a["actor"]) for a in actions] == [
+        ("POST", "/ops/projections/scheduling.directory/rebuild", "tester")
+    ]
