@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,7 @@ from services.scheduling.domain.events import AppointmentBooked, registry
 from services.scheduling.projections.appointments import APPOINTMENTS, AppointmentsProjection
 from shared.backends import Backends, open_backends
 from shared.cloudevents import Message, dead_letter_topic, to_message
-from shared.events import Envelope, Metadata, seal
+from shared.events import DomainEvent, Envelope, Metadata, seal
 from shared.projections import NewDocuments, ProjectionRunner, StaleBatch, View
 from shared.readmodels import ReadModels, public
 from shared.settings import Settings
@@ -170,3 +171,46 @@ async def test_a_rebuild_that_meets_another_writer_reads_before_writing(
     reading = View(store, 2, new)
     await projection.apply(registry.decode(first), first, reading)
     assert await reading.flush() == set()  # it read the document and saw the event applied
+
+
+class GatedAppointments(AppointmentsProjection):
+    """The appointments projection, held at a gate the test opens."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
+        await self.gate.wait()
+        await super().apply(event, envelope, view)
+
+
+async def test_the_old_read_model_serves_until_the_rebuild_switches(backends: Backends) -> None:
+    read_models = ReadModels(await backends.documents("scheduling"))
+    projection = GatedAppointments()
+    runner = ProjectionRunner(
+        projection, read_models, backends.bus, registry, backends.settings.topic
+    )
+    await runner.start()
+    try:
+        await publish(backends, *(booking(n) for n in range(1, 6)))
+        await caught_up(runner)
+        before = await documents(backends)
+
+        projection.gate.clear()
+        rebuilding = asyncio.create_task(runner.rebuild(timeout=60))
+
+        async def started() -> bool:
+            return runner.rebuilding == 2
+
+        await wait_until(started, message="the rebuild to start")
+        assert await read_models.generation("scheduling.appointments") == 1
+        assert await documents(backends) == before
+
+        projection.gate.set()
+        assert await rebuilding == 2
+        assert await read_models.generation("scheduling.appointments") == 2
+        assert await documents(backends) == before
+    finally:
+        projection.gate.set()
+        await runner.stop()
