@@ -16,6 +16,7 @@ from shared.clock import Clock, Ids
 from shared.domain import Decider
 from shared.events import DomainEvent, EventRegistry, Metadata, seal
 from shared.eventstore.port import ConcurrencyConflict, EventStore
+from shared.phivault import PhiVault
 
 S = TypeVar("S")
 C = TypeVar("C")
@@ -44,6 +45,7 @@ class CommandHandler:
         ids: Ids,
         on_commit: Callable[[], None] = lambda: None,
         attempts: int = 3,
+        vault: PhiVault | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -51,6 +53,7 @@ class CommandHandler:
         self.ids = ids
         self._on_commit = on_commit
         self._attempts = attempts
+        self.vault = vault
 
     async def load(self, stream: str, decider: Decider[S, C]) -> tuple[S, int]:
         envelopes = await self.store.load(stream)
@@ -72,6 +75,10 @@ class CommandHandler:
                 events = tuple(decider.decide(state, command))
                 if not events:
                     return Outcome(stream, version, (), state)
+                # PHI leaves the service sealed: the store and the bus never see plaintext.
+                stored = [
+                    await self.vault.seal_event(e, meta.tenant) if self.vault else e for e in events
+                ]
                 envelopes = [
                     seal(
                         event,
@@ -82,7 +89,7 @@ class CommandHandler:
                         time=self.clock.now(),
                         subject=subject,
                     )
-                    for n, event in enumerate(events, start=1)
+                    for n, event in enumerate(stored, start=1)
                 ]
                 try:
                     await self.store.append(stream, envelopes, version)

@@ -9,6 +9,8 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_JWT_SECRET = "development-only-jwt-secret-not-for-production"
+# 32 bytes, base64: the key-encryption key that wraps patients' data keys in development.
+DEVELOPMENT_PHI_KEK = "ZGV2ZWxvcG1lbnQtb25seS1waGkta2V5LTMyYnl0ZXM="
 
 
 class Settings(BaseSettings):
@@ -30,6 +32,8 @@ class Settings(BaseSettings):
     # A JWKS file path or URL: RS256 tokens are checked against its keys (required in production,
     # where HS256 tokens are refused).
     jwt_jwks: str | None = None
+    # Base64 of 32 bytes: wraps every patient's data key (PHI is sealed under those).
+    phi_kek: str = DEVELOPMENT_PHI_KEK
     seed_demo: bool = True
     # Off for a process that should only serve while another one relays the outbox.
     outbox_relay: bool = True
@@ -41,6 +45,8 @@ class Settings(BaseSettings):
     def _no_development_secrets_in_production(self) -> Settings:
         if self.env == "production" and self.jwt_secret == DEVELOPMENT_JWT_SECRET:
             raise ValueError("MEDOFFICE_JWT_SECRET must be set in production")
+        if self.env == "production" and self.phi_kek == DEVELOPMENT_PHI_KEK:
+            raise ValueError("MEDOFFICE_PHI_KEK must be set in production")
         if self.env == "production" and not self.jwt_jwks:
             raise ValueError("MEDOFFICE_JWT_JWKS must name the JWKS of the token issuer")
         return self

@@ -18,6 +18,7 @@ from services.scheduling.projections.provider_schedule import PROVIDER_DAYS, day
 from shared.commands import Outcome
 from shared.http.app import metadata
 from shared.http.identity import Principal, policy
+from shared.phivault import PhiVault
 from shared.readmodels import ReadModels, public
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -27,6 +28,7 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 Booking = policy("front_desk", "manager", "clinician", site_scoped=True, changes_state=True)
 Managers = policy("manager", changes_state=True)
 SiteManagers = policy("manager", site_scoped=True, changes_state=True)
+Admins = policy(changes_state=True)  # admin only
 Readers = policy("front_desk", "manager", "clinician", "auditor", site_scoped=True)
 
 
@@ -71,6 +73,10 @@ class CancelIn(Body):
     reason: Name
 
 
+class ForgetIn(Body):
+    reason: Name
+
+
 class Recorded(BaseModel):
     """What a command did: the new resource's id and where its stream now stands."""
 
@@ -88,7 +94,9 @@ def _check_site(principal: Principal, site_id: str) -> None:
         raise HTTPException(403, f"You do not work at site {site_id}")
 
 
-def build_router(scheduling: Scheduling, read_models: ReadModels, wait_timeout: float) -> APIRouter:
+def build_router(
+    scheduling: Scheduling, read_models: ReadModels, vault: PhiVault, wait_timeout: float
+) -> APIRouter:
     router = APIRouter(prefix="/scheduling", tags=["scheduling"])
 
     @router.post("/sites", status_code=201)
@@ -153,7 +161,17 @@ def build_router(scheduling: Scheduling, read_models: ReadModels, wait_timeout: 
         )
         if doc is None or not who.at_site(doc["site_id"]):
             raise HTTPException(404, "Appointment not found")
-        return public(doc) or {}
+        appointment = public(doc) or {}
+        await vault.reveal_fields(who.tenant, appointment, "cancel_reason")
+        return appointment
+
+    @router.post("/patients/{patient_id}/forget")
+    async def forget_patient(
+        request: Request, patient_id: Id, body: ForgetIn, who: Principal = Admins
+    ) -> Recorded:
+        """Destroy the patient's data key: all their PHI, everywhere, reads back redacted."""
+        outcome = await scheduling.forget_patient(metadata(request, who), patient_id, body.reason)
+        return _recorded(patient_id, outcome)
 
     @router.get("/providers/{provider_id}/schedule/{day}")
     async def provider_schedule(

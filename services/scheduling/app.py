@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from services.scheduling.api import build_router
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.domain.events import registry
@@ -12,6 +14,7 @@ from shared.backends import Backends
 from shared.clock import Clock, Ids
 from shared.commands import CommandHandler
 from shared.outbox import OutboxRelay
+from shared.phivault import PhiVault
 from shared.projections import ProjectionRunner
 from shared.readmodels import ReadModels
 from shared.service import Service
@@ -24,7 +27,8 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
     store = await backends.event_store(NAME)
     read_models = ReadModels(await backends.documents(NAME))
     relay = OutboxRelay(store, backends.bus, settings.topic)
-    handler = CommandHandler(store, registry, clock, ids, on_commit=relay.notify)
+    vault = PhiVault(read_models.store, base64.b64decode(settings.phi_kek))
+    handler = CommandHandler(store, registry, clock, ids, on_commit=relay.notify, vault=vault)
     runners = [
         ProjectionRunner(projection, read_models, backends.bus, registry, settings.topic)
         for projection in (
@@ -42,7 +46,7 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
     )
     service = Service(
         name=NAME,
-        router=build_router(scheduling, read_models, settings.read_your_writes_timeout),
+        router=build_router(scheduling, read_models, vault, settings.read_your_writes_timeout),
         runners=runners,
         relay=relay if settings.outbox_relay else None,
         event_store=store,

@@ -105,6 +105,10 @@ async def _appointment(admin: httpx.AsyncClient, site: str) -> Call:
     return Call("GET", f"/scheduling/appointments/{await _book(admin, site)}")
 
 
+async def _forget(_: httpx.AsyncClient, site: str) -> Call:
+    return Call("POST", f"/scheduling/patients/pat-{next(counter)}/forget", {"reason": "asked"})
+
+
 async def _rebuild(_: httpx.AsyncClient, site: str) -> Call:
     return Call("POST", "/ops/projections/scheduling.directory/rebuild")
 
@@ -124,6 +128,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/providers/{provider_id}/schedule/{day}"): _fixed(
         "GET", "/scheduling/providers/dr-{site}/schedule/2027-01-05"
     ),
+    ("POST", "/scheduling/patients/{patient_id}/forget"): _forget,
     ("GET", "/compliance/audit-log"): _fixed("GET", "/compliance/audit-log"),
     ("GET", "/ops/projections"): _fixed("GET", "/ops/projections"),
     ("POST", "/ops/projections/{name}/rebuild"): _rebuild,

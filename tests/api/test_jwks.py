@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from shared.settings import Settings
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 SECRET = "a-production-secret-that-is-long-enough-for-hs256"
+KEK = base64.b64encode(bytes(range(32))).decode()
 
 
 def rs256(private_key: rsa.RSAPrivateKey, kid: str) -> str:
@@ -49,6 +51,7 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         mongo_url=None,
         jwt_secret=SECRET,
         jwt_jwks=str(jwks),
+        phi_kek=KEK,
     )
     suite = await build_suite(settings)
     await suite.start()
@@ -89,4 +92,4 @@ async def test_shared_secret_tokens_are_refused_in_production(
 
 def test_production_needs_a_jwks() -> None:
     with pytest.raises(ValueError, match="MEDOFFICE_JWT_JWKS"):
-        Settings(env="production", jwt_secret=SECRET, jwt_jwks=None)
+        Settings(env="production", jwt_secret=SECRET, jwt_jwks=None, phi_kek=KEK)

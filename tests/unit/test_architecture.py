@@ -27,7 +27,7 @@ FORBIDDEN_MODULES = {
     "structlog",
     "opentelemetry",
 }
-ALLOWED_SHARED = {"shared.domain", "shared.events"}
+ALLOWED_SHARED = {"shared.domain", "shared.events", "shared.phi"}
 FORBIDDEN_CALLS = {"now", "utcnow", "today", "uuid4", "uuid1", "time", "open"}
 
 

@@ -91,7 +91,7 @@ def test_reusing_an_appointment_id_for_another_time_is_refused() -> None:
 def test_cancel_records_the_reason() -> None:
     cancel = CancelAppointment(appointment_id="a1", reason="sick", cancelled_at=NOW)
     assert when([booked("a1", at(9), at(9, 30))], cancel) == [
-        AppointmentCancelled(appointment_id="a1", reason="sick", cancelled_at=NOW)
+        AppointmentCancelled(appointment_id="a1", reason="sick", cancelled_at=NOW, patient_id="p1")
     ]
 
 

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from services.scheduling.domain import directory, streams
+from services.scheduling.domain import directory, patients, streams
 from services.scheduling.domain.events import (
     ProviderRegistered,
     RoomAdded,
     SiteRegistered,
     VisitTypeDefined,
 )
+from services.scheduling.domain.patients import ForgetPatient
 from services.scheduling.domain.provider_day import BookAppointment, CancelAppointment, provider_day
 from services.scheduling.projections.appointments import APPOINTMENTS
 from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
@@ -151,6 +152,22 @@ class Scheduling:
         return await self._handler.handle(
             located["stream"], provider_day, command, meta, subject=appointment_id
         )
+
+    async def forget_patient(self, meta: Metadata, patient_id: str, reason: str) -> Outcome[Any]:
+        """Destroy the patient's data key, then record that it was done and why.
+
+        The key goes first: a crash in between leaves the PHI unreadable (the privacy promise
+        kept) and the client's retry records the event.
+        """
+        vault = self._handler.vault
+        if vault is None:
+            raise Invalid("this service keeps no PHI keys")
+        await vault.forget(meta.tenant, patient_id)
+        command = ForgetPatient(
+            patient_id=patient_id, reason=reason, forgotten_at=self._handler.clock.now()
+        )
+        stream = streams.patient(meta.tenant, patient_id)
+        return await self._handler.handle(stream, patients.forgetting, command, meta)
 
     async def _site(self, tenant: str, site_id: str) -> SiteRegistered:
         return await self._registered(

@@ -7,6 +7,7 @@ from typing import ClassVar
 from pydantic import AwareDatetime
 
 from shared.events import DomainEvent, EventRegistry
+from shared.phi import Phi, PhiEvent
 
 
 class SchedulingEvent(DomainEvent):
@@ -49,10 +50,18 @@ class AppointmentBooked(SchedulingEvent):
     booked_at: AwareDatetime
 
 
-class AppointmentCancelled(SchedulingEvent):
+class AppointmentCancelled(SchedulingEvent, PhiEvent):
     appointment_id: str
-    reason: str
+    # Free text about the patient: PHI, sealed under the patient's key.
+    reason: Phi
     cancelled_at: AwareDatetime
+    patient_id: str | None = None  # None only in events recorded before PHI was sealed
+
+
+class PatientForgotten(SchedulingEvent):
+    patient_id: str
+    reason: str
+    forgotten_at: AwareDatetime
 
 
 registry = EventRegistry(
@@ -63,5 +72,6 @@ registry = EventRegistry(
         VisitTypeDefined,
         AppointmentBooked,
         AppointmentCancelled,
+        PatientForgotten,
     ]
 )

@@ -105,7 +105,8 @@ def _cancel(state: ProviderDay, c: CancelAppointment) -> Sequence[DomainEvent]:
         raise NotFound(f"appointment {c.appointment_id} not found")
     if booking.cancelled:
         raise Rejected("the appointment is already cancelled")
-    return [AppointmentCancelled(**c.model_dump())]
+    patient = booking.booked.patient_id if booking.booked is not None else None
+    return [AppointmentCancelled(**c.model_dump(), patient_id=patient)]
 
 
 provider_day = Decider[ProviderDay, ProviderDayCommand](ProviderDay(), evolve, decide)

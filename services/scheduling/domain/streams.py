@@ -23,3 +23,7 @@ def visit_type(tenant: str, visit_type_id: str) -> str:
 
 def provider_day(tenant: str, provider_id: str, day: date) -> str:
     return f"{tenant}:provider-day:{provider_id}:{day.isoformat()}"
+
+
+def patient(tenant: str, patient_id: str) -> str:
+    return f"{tenant}:patient:{patient_id}"

@@ -43,9 +43,10 @@ class AppointmentsProjection:
                 def cancel(doc: Document | None) -> Document | None:
                     if doc is None:
                         return None
+                    fields = cancelled.model_dump(mode="json")
                     doc.update(
                         status="cancelled",
-                        cancel_reason=cancelled.reason,
+                        cancel_reason=fields["reason"],  # sealed PHI, opened by the API
                         cancelled_at=cancelled.cancelled_at.isoformat(),
                     )
                     return doc

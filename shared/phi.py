@@ -1,0 +1,46 @@
+"""Protected health information in schemas: the `Phi` field type and what marks it.
+
+A PHI field holds either its plaintext (inside the service, before storage) or a `Sealed`
+value: AES-256-GCM under the patient's data key (see shared.phivault). Pure: domain events
+import it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.events import DomainEvent
+
+
+class PhiMark:
+    """Marks a model field as PHI (see `Phi`)."""
+
+
+class Sealed(BaseModel):
+    """A PHI value encrypted under its patient's data key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phi: Literal[1] = 1
+    subject: str
+    nonce: str
+    ct: str
+
+
+Phi = Annotated[str | Sealed, PhiMark()]
+
+
+class PhiEvent(DomainEvent):
+    """An event with PHI fields; `phi_subject` names the field holding the patient's id."""
+
+    phi_subject: ClassVar[str] = "patient_id"
+
+
+def phi_fields(cls: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name, info in cls.model_fields.items()
+        if any(isinstance(m, PhiMark) for m in info.metadata)
+    )

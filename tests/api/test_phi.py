@@ -1,0 +1,130 @@
+"""PHI never rests in plaintext, and forgetting a patient makes it unreadable everywhere.
+
+A cancellation reason (free text about the patient) is sealed under the patient's data key
+before it is stored. The raw bytes of the event store, the bus and the read models (SQLite
+files; MongoDB documents and Kafka records) never hold it; after the patient is forgotten
+the API shows it redacted, also after the read models are rebuilt from the log.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from bson import encode
+from pymongo import AsyncMongoClient
+
+from services.suite import Suite
+from shared.settings import Settings
+from tests.api.conftest import booking, post_ok
+from tests.support import wait_until
+
+REASON = "Zebulon Quarrington: chest pain since 1961-02-03, call +1 555 0199"
+NEEDLES = (b"Zebulon", b"Quarrington", b"1961-02-03", b"555 0199")
+
+
+def _files(directory: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in directory.rglob("*") if p.is_file())
+
+
+async def raw_bytes(suite: Suite, settings: Settings) -> bytes:
+    """Everything the suite has stored or published, as raw bytes."""
+    if not settings.scale_out:
+        return _files(Path(settings.data_dir))
+    chunks: list[bytes] = []
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(settings.mongo_url)
+    try:
+        for name in suite.backends.databases:
+            db = client[name]
+            for collection in await db.list_collection_names():
+                async for doc in db[collection].find():
+                    chunks.append(encode(doc))
+    finally:
+        await client.close()
+    contexts = ("scheduling", "staffing", "billing", "compliance")
+    topics = [settings.topic(c) for c in contexts]
+    topics += [t.removesuffix(".events") + ".dlq" for t in topics]
+    probe = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
+    await probe.start()
+    try:
+        present = [t for t in topics if t in await probe.topics()]
+    finally:
+        await probe.stop()
+    assert settings.topic("scheduling") in present
+    consumer = AIOKafkaConsumer(
+        *present,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+
+        async def assigned() -> set[TopicPartition]:
+            partitions: set[TopicPartition] = consumer.assignment()
+            return partitions
+
+        partitions = await wait_until(assigned, message="the topics' partitions")
+        ends = await consumer.end_offsets(list(partitions))
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    chunks.append(record.value or b"")
+                    chunks += [value for _, value in record.headers]
+    finally:
+        await consumer.stop()
+    return b"".join(chunks)
+
+
+async def test_a_forgotten_patients_phi_is_unreadable_everywhere(
+    client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite, settings: Settings
+) -> None:
+    booked = await post_ok(client, "/scheduling/appointments", booking(clinic, patient_id="pat-zq"))
+    cancelled = await client.post(
+        f"/scheduling/appointments/{booked['id']}/cancel", json={"reason": REASON}
+    )
+    assert cancelled.status_code == 200, cancelled.text
+
+    async def shown() -> str | None:
+        doc = (await client.get(f"/scheduling/appointments/{booked['id']}")).json()
+        reason: str | None = doc.get("cancel_reason")
+        return reason
+
+    assert await wait_until(shown, message="the cancellation in the read model") == REASON
+
+    async def audited() -> bool:
+        entries = (await client.get("/compliance/audit-log", params={"limit": 1000})).json()
+        return len(entries) == 6
+
+    await wait_until(audited, message="six audit entries")
+    stored = await raw_bytes(suite, settings)
+    assert str(booked["id"]).encode() in stored  # the scan does reach the stored events
+    assert not [n for n in NEEDLES if n in stored]
+
+    forgotten = await client.post(
+        "/scheduling/patients/pat-zq/forget", json={"reason": "erasure request"}
+    )
+    assert forgotten.status_code == 200, forgotten.text
+
+    assert await shown() == "[redacted]"
+    rebuilt = await client.post("/ops/projections/scheduling.appointments/rebuild")
+    assert rebuilt.status_code == 200
+    after = (await client.get(f"/scheduling/appointments/{booked['id']}")).json()
+    assert after["cancel_reason"] == "[redacted]"
+    assert (after["status"], after["patient_id"]) == ("cancelled", "pat-zq")
+
+    again = await post_ok(
+        client,
+        "/scheduling/appointments",
+        booking(clinic, patient_id="pat-zq", start="2026-12-03T09:00:00-05:00"),
+    )
+    refused = await client.post(
+        f"/scheduling/appointments/{again['id']}/cancel", json={"reason": "more notes"}
+    )
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == "patient pat-zq was forgotten"
+
+    stored = await raw_bytes(suite, settings)
+    assert not [n for n in NEEDLES if n in stored]
