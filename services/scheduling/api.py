@@ -89,6 +89,12 @@ def _recorded(resource_id: str, outcome: Outcome[Any]) -> Recorded:
     return Recorded(id=resource_id, stream=outcome.stream, stream_version=outcome.stream_version)
 
 
+def _purpose(request: Request) -> str | None:
+    """Why the caller reads patient data, when it says (`X-Purpose-Of-Use`, as in FHIR)."""
+    purpose = request.headers.get("x-purpose-of-use")
+    return purpose[:100] if purpose else None
+
+
 def _check_site(principal: Principal, site_id: str) -> None:
     if not principal.at_site(site_id):
         raise HTTPException(403, f"You do not work at site {site_id}")
@@ -155,7 +161,9 @@ def build_router(
         return _recorded(appointment_id, outcome)
 
     @router.get("/appointments/{appointment_id}")
-    async def appointment(appointment_id: Id, who: Principal = Readers) -> dict[str, Any]:
+    async def appointment(
+        request: Request, appointment_id: Id, who: Principal = Readers
+    ) -> dict[str, Any]:
         doc = await read_models.get(
             APPOINTMENTS_PROJECTION, APPOINTMENTS, f"{who.tenant}:{appointment_id}"
         )
@@ -163,6 +171,9 @@ def build_router(
             raise HTTPException(404, "Appointment not found")
         appointment = public(doc) or {}
         await vault.reveal_fields(who.tenant, appointment, "cancel_reason")
+        await scheduling.record_access(
+            metadata(request, who), [doc["patient_id"]], request.url.path, _purpose(request)
+        )
         return appointment
 
     @router.post("/patients/{patient_id}/forget")
@@ -175,6 +186,7 @@ def build_router(
 
     @router.get("/providers/{provider_id}/schedule/{day}")
     async def provider_schedule(
+        request: Request,
         provider_id: Id,
         day: date,
         who: Principal = Readers,
@@ -202,6 +214,12 @@ def build_router(
         schedule["appointments"] = [
             a for a in schedule["appointments"] if who.at_site(a["site_id"])
         ]
+        await scheduling.record_access(
+            metadata(request, who),
+            [a["patient_id"] for a in schedule["appointments"]],
+            request.url.path,
+            _purpose(request),
+        )
         return schedule
 
     for collection in (

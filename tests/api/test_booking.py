@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 
 from services.suite import Suite
 from tests.api.conftest import booking, post_ok
-from tests.support import wait_until
+from tests.support import ACCESS, wait_until
 
 
 async def test_a_booking_shows_on_the_providers_schedule_when_asked_for_its_version(
@@ -104,3 +105,29 @@ async def test_another_tenant_sees_nothing(
     response = await client.get(f"/scheduling/appointments/{booked['id']}", headers=other)
     assert response.status_code == 404
     assert (await client.get("/scheduling/sites", headers=other)).json() == []
+
+
+async def test_reading_a_patients_appointment_is_on_the_record(
+    client: httpx.AsyncClient, clinic: dict[str, str]
+) -> None:
+    booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
+
+    async def read() -> bool:
+        response = await client.get(
+            f"/scheduling/appointments/{booked['id']}", headers={"x-purpose-of-use": "TREAT"}
+        )
+        return response.status_code == 200
+
+    await wait_until(read, message="the appointment in its read model")
+
+    async def accesses() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = (
+            await client.get("/compliance/audit-log", params={"subject": "pat-1", "type": ACCESS})
+        ).json()
+        return found
+
+    [entry] = await wait_until(accesses, message="the record of the read")
+    assert entry["actor"] == "tester"
+    assert entry["data"]["endpoint"] == f"/scheduling/appointments/{booked['id']}"
+    assert entry["data"]["purpose"] == "TREAT"
+    assert entry["data"]["outcome"] == "disclosed"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,7 +14,7 @@ from services.scheduling.domain.events import (
     SiteRegistered,
     VisitTypeDefined,
 )
-from services.scheduling.domain.patients import ForgetPatient
+from services.scheduling.domain.patients import ForgetPatient, RecordAccess
 from services.scheduling.domain.provider_day import BookAppointment, CancelAppointment, provider_day
 from services.scheduling.projections.appointments import APPOINTMENTS
 from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
@@ -168,6 +168,22 @@ class Scheduling:
         )
         stream = streams.patient(meta.tenant, patient_id)
         return await self._handler.handle(stream, patients.forgetting, command, meta)
+
+    async def record_access(
+        self, meta: Metadata, patient_ids: Iterable[str], endpoint: str, purpose: str | None
+    ) -> None:
+        """Put on the record that a response disclosed these patients' data."""
+        now = self._handler.clock.now()
+        for patient_id in dict.fromkeys(patient_ids):
+            command = RecordAccess(
+                patient_id=patient_id,
+                endpoint=endpoint,
+                purpose=purpose,
+                outcome="disclosed",
+                accessed_at=now,
+            )
+            stream = streams.record_access(meta.tenant, self.new_id())
+            await self._handler.handle(stream, patients.access, command, meta, subject=patient_id)
 
     async def _site(self, tenant: str, site_id: str) -> SiteRegistered:
         return await self._registered(

@@ -58,6 +58,16 @@ class AppointmentCancelled(SchedulingEvent, PhiEvent):
     patient_id: str | None = None  # None only in events recorded before PHI was sealed
 
 
+class PatientRecordAccessed(SchedulingEvent):
+    """A response disclosed a patient's record: who (the actor), which patient, where, why."""
+
+    patient_id: str
+    endpoint: str
+    purpose: str | None
+    outcome: str
+    accessed_at: AwareDatetime
+
+
 class PatientForgotten(SchedulingEvent):
     patient_id: str
     reason: str
@@ -73,5 +83,6 @@ registry = EventRegistry(
         AppointmentBooked,
         AppointmentCancelled,
         PatientForgotten,
+        PatientRecordAccessed,
     ]
 )

@@ -1,4 +1,7 @@
-"""Patients: for now, only forgetting one (registration comes with the scheduling issue)."""
+"""Patients: forgetting one, and the record of every disclosure of one's data.
+
+Registration comes with the scheduling issue.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from services.scheduling.domain.events import PatientForgotten
+from services.scheduling.domain.events import PatientForgotten, PatientRecordAccessed
 from shared.domain import Decider, Invalid
 from shared.events import DomainEvent
 
@@ -32,3 +35,21 @@ def _decide(forgotten: bool, command: ForgetPatient) -> Sequence[DomainEvent]:
 
 
 forgetting = Decider[bool, ForgetPatient](False, _evolve, _decide)
+
+
+class RecordAccess(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    patient_id: str
+    endpoint: str
+    purpose: str | None
+    outcome: str
+    accessed_at: AwareDatetime
+
+
+def _record(_: None, command: RecordAccess) -> Sequence[DomainEvent]:
+    return [PatientRecordAccessed(**command.model_dump())]
+
+
+# Each disclosure is a stream of its own: recording one never waits for another.
+access = Decider[None, RecordAccess](None, lambda state, _: state, _record)

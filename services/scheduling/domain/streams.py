@@ -27,3 +27,7 @@ def provider_day(tenant: str, provider_id: str, day: date) -> str:
 
 def patient(tenant: str, patient_id: str) -> str:
     return f"{tenant}:patient:{patient_id}"
+
+
+def record_access(tenant: str, access_id: str) -> str:
+    return f"{tenant}:record-access:{access_id}"
