@@ -8,9 +8,12 @@ the API shows it redacted, also after the read models are rebuilt from the log.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
+import pytest
+import structlog.testing
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from bson import encode
 from pymongo import AsyncMongoClient
@@ -79,6 +82,21 @@ async def raw_bytes(suite: Suite, settings: Settings) -> bytes:
 
 
 async def test_a_forgotten_patients_phi_is_unreadable_everywhere(
+    client: httpx.AsyncClient,
+    clinic: dict[str, str],
+    suite: Suite,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with structlog.testing.capture_logs() as events:
+        await forget_and_check(client, clinic, suite, settings)
+    lines = [json.dumps(e, default=str) for e in events]
+    lines += [record.getMessage() for record in caplog.records]
+    assert lines, "the run logs something"
+    assert not [line for line in lines if any(n.decode() in line for n in NEEDLES)]
+
+
+async def forget_and_check(
     client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite, settings: Settings
 ) -> None:
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic, patient_id="pat-zq"))
