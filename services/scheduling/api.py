@@ -13,6 +13,9 @@ from services.scheduling.domain import directory, streams
 from services.scheduling.projections import directory as directory_view
 from services.scheduling.projections.appointments import APPOINTMENTS
 from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
+from services.scheduling.projections.patients import PATIENTS
+from services.scheduling.projections.patients import PHI_FIELDS as PATIENT_PHI
+from services.scheduling.projections.patients import PROJECTION as PATIENTS_PROJECTION
 from services.scheduling.projections.provider_schedule import PROJECTION as SCHEDULE_PROJECTION
 from services.scheduling.projections.provider_schedule import PROVIDER_DAYS, day_id
 from shared.commands import Outcome
@@ -29,6 +32,8 @@ Booking = policy("front_desk", "manager", "clinician", site_scoped=True, changes
 Managers = policy("manager", changes_state=True)
 SiteManagers = policy("manager", site_scoped=True, changes_state=True)
 Admins = policy(changes_state=True)  # admin only
+# Patients belong to the group, not to a site: any site's front desk may register one.
+Registration = policy("front_desk", "manager", "clinician", changes_state=True)
 Readers = policy("front_desk", "manager", "clinician", "auditor", site_scoped=True)
 
 
@@ -75,6 +80,13 @@ class CancelIn(Body):
 
 class ForgetIn(Body):
     reason: Name
+
+
+class PatientIn(Body):
+    patient_id: Id | None = None
+    name: Name
+    birth_date: date
+    phone: Annotated[str, Field(max_length=40)] = ""
 
 
 class Recorded(BaseModel):
@@ -175,6 +187,34 @@ def build_router(
             metadata(request, who), [doc["patient_id"]], request.url.path, _purpose(request)
         )
         return appointment
+
+    @router.post("/patients", status_code=201)
+    async def register_patient(
+        request: Request, body: PatientIn, who: Principal = Registration
+    ) -> Recorded:
+        """Register a patient; name, birth date and phone are sealed under the patient's key."""
+        patient_id = body.patient_id or scheduling.new_id()
+        outcome = await scheduling.register_patient(
+            metadata(request, who),
+            patient_id=patient_id,
+            name=body.name,
+            birth_date=body.birth_date,
+            phone=body.phone,
+        )
+        return _recorded(patient_id, outcome)
+
+    @router.get("/patients/{patient_id}")
+    async def patient(request: Request, patient_id: Id, who: Principal = Readers) -> dict[str, Any]:
+        """A patient's demographics; the read is recorded as PatientRecordAccessed."""
+        doc = await read_models.get(PATIENTS_PROJECTION, PATIENTS, f"{who.tenant}:{patient_id}")
+        if doc is None:
+            raise HTTPException(404, "Patient not found")
+        record = public(doc) or {}
+        await vault.reveal_fields(who.tenant, record, *PATIENT_PHI)
+        await scheduling.record_access(
+            metadata(request, who), [patient_id], request.url.path, _purpose(request)
+        )
+        return record
 
     @router.post("/patients/{patient_id}/forget")
     async def forget_patient(

@@ -9,6 +9,7 @@ from services.scheduling.application.commands import Scheduling
 from services.scheduling.domain.events import registry
 from services.scheduling.projections.appointments import AppointmentsProjection
 from services.scheduling.projections.directory import DirectoryProjection
+from services.scheduling.projections.patients import PatientsProjection
 from services.scheduling.projections.provider_schedule import ProviderScheduleProjection
 from shared.backends import Backends
 from shared.clock import Clock, Ids
@@ -35,6 +36,7 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
             AppointmentsProjection(),
             ProviderScheduleProjection(),
             DirectoryProjection(),
+            PatientsProjection(),
         )
     ]
 

@@ -22,7 +22,7 @@ import pytest
 from shared.http.identity import ROLES
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, post_ok
-from tests.support import suite_settings
+from tests.support import suite_settings, wait_until
 
 DOC = Path(__file__).parents[2] / "docs" / "security.md"
 BEGIN, END = "<!-- access-matrix:begin -->", "<!-- access-matrix:end -->"
@@ -105,6 +105,23 @@ async def _appointment(admin: httpx.AsyncClient, site: str) -> Call:
     return Call("GET", f"/scheduling/appointments/{await _book(admin, site)}")
 
 
+async def _new_patient(_: httpx.AsyncClient, site: str) -> Call:
+    body = {"patient_id": f"pat-{next(counter)}", "name": "P", "birth_date": "1980-01-01"}
+    return Call("POST", "/scheduling/patients", body)
+
+
+async def _patient(admin: httpx.AsyncClient, site: str) -> Call:
+    patient_id = f"pat-{next(counter)}"
+    body = {"patient_id": patient_id, "name": "P", "birth_date": "1980-01-01"}
+    await post_ok(admin, "/scheduling/patients", body)
+
+    async def projected() -> bool:
+        return (await admin.get(f"/scheduling/patients/{patient_id}")).status_code == 200
+
+    await wait_until(projected, message="the patient in its read model")
+    return Call("GET", f"/scheduling/patients/{patient_id}")
+
+
 async def _forget(_: httpx.AsyncClient, site: str) -> Call:
     return Call("POST", f"/scheduling/patients/pat-{next(counter)}/forget", {"reason": "asked"})
 
@@ -128,6 +145,8 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/providers/{provider_id}/schedule/{day}"): _fixed(
         "GET", "/scheduling/providers/dr-{site}/schedule/2027-01-05"
     ),
+    ("POST", "/scheduling/patients"): _new_patient,
+    ("GET", "/scheduling/patients/{patient_id}"): _patient,
     ("POST", "/scheduling/patients/{patient_id}/forget"): _forget,
     ("GET", "/compliance/audit-log"): _fixed("GET", "/compliance/audit-log"),
     ("GET", "/ops/projections"): _fixed("GET", "/ops/projections"),

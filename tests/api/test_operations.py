@@ -28,6 +28,7 @@ async def test_projections_report_their_lag_and_generation(
         "scheduling.appointments",
         "scheduling.provider_schedule",
         "scheduling.directory",
+        "scheduling.patients",
         "compliance.audit_log",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)

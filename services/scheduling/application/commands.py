@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,7 +14,7 @@ from services.scheduling.domain.events import (
     SiteRegistered,
     VisitTypeDefined,
 )
-from services.scheduling.domain.patients import ForgetPatient, RecordAccess
+from services.scheduling.domain.patients import ForgetPatient, RecordAccess, RegisterPatient
 from services.scheduling.domain.provider_day import BookAppointment, CancelAppointment, provider_day
 from services.scheduling.projections.appointments import APPOINTMENTS
 from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
@@ -167,7 +167,24 @@ class Scheduling:
             patient_id=patient_id, reason=reason, forgotten_at=self._handler.clock.now()
         )
         stream = streams.patient(meta.tenant, patient_id)
-        return await self._handler.handle(stream, patients.forgetting, command, meta)
+        return await self._handler.handle(
+            stream, patients.patient, command, meta, subject=patient_id
+        )
+
+    async def register_patient(
+        self, meta: Metadata, *, patient_id: str, name: str, birth_date: date, phone: str
+    ) -> Outcome[Any]:
+        command = RegisterPatient(
+            patient_id=patient_id,
+            name=name,
+            birth_date=birth_date,
+            phone=phone,
+            registered_at=self._handler.clock.now(),
+        )
+        stream = streams.patient(meta.tenant, patient_id)
+        return await self._handler.handle(
+            stream, patients.patient, command, meta, subject=patient_id
+        )
 
     async def record_access(
         self, meta: Metadata, patient_ids: Iterable[str], endpoint: str, purpose: str | None

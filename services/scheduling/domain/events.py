@@ -58,6 +58,14 @@ class AppointmentCancelled(SchedulingEvent, PhiEvent):
     patient_id: str | None = None  # None only in events recorded before PHI was sealed
 
 
+class PatientRegistered(SchedulingEvent, PhiEvent):
+    patient_id: str
+    name: Phi
+    birth_date: Phi
+    phone: Phi  # "" when the patient gave none
+    registered_at: AwareDatetime
+
+
 class PatientRecordAccessed(SchedulingEvent):
     """A response disclosed a patient's record: who (the actor), which patient, where, why."""
 
@@ -82,6 +90,7 @@ registry = EventRegistry(
         VisitTypeDefined,
         AppointmentBooked,
         AppointmentCancelled,
+        PatientRegistered,
         PatientForgotten,
         PatientRecordAccessed,
     ]

@@ -1,17 +1,33 @@
-"""Patients: forgetting one, and the record of every disclosure of one's data.
+"""Patients: registration (demographics are PHI), forgetting, and every disclosure recorded.
 
-Registration comes with the scheduling issue.
+Intake, triage and coverage come with the scheduling issue.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from services.scheduling.domain.events import PatientForgotten, PatientRecordAccessed
-from shared.domain import Decider, Invalid
+from services.scheduling.domain.events import (
+    PatientForgotten,
+    PatientRecordAccessed,
+    PatientRegistered,
+)
+from shared.domain import Decider, Invalid, Rejected
 from shared.events import DomainEvent
+
+
+class RegisterPatient(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    patient_id: str
+    name: str
+    birth_date: date
+    phone: str
+    registered_at: AwareDatetime
 
 
 class ForgetPatient(BaseModel):
@@ -22,19 +38,41 @@ class ForgetPatient(BaseModel):
     forgotten_at: AwareDatetime
 
 
-def _evolve(forgotten: bool, event: DomainEvent) -> bool:
-    return forgotten or isinstance(event, PatientForgotten)
+@dataclass(frozen=True)
+class PatientRecord:
+    registered: bool = False
+    forgotten: bool = False
 
 
-def _decide(forgotten: bool, command: ForgetPatient) -> Sequence[DomainEvent]:
+def _evolve(record: PatientRecord, event: DomainEvent) -> PatientRecord:
+    if isinstance(event, PatientRegistered):
+        return PatientRecord(registered=True, forgotten=record.forgotten)
+    if isinstance(event, PatientForgotten):
+        return PatientRecord(registered=record.registered, forgotten=True)
+    return record
+
+
+def _decide(
+    record: PatientRecord, command: RegisterPatient | ForgetPatient
+) -> Sequence[DomainEvent]:
+    if isinstance(command, RegisterPatient):
+        if record.forgotten:
+            raise Rejected(f"patient {command.patient_id} was forgotten")
+        if record.registered:
+            raise Rejected(f"patient {command.patient_id} is already registered")
+        if command.birth_date > command.registered_at.date():
+            raise Invalid("a birth date cannot be in the future")
+        fields = command.model_dump()
+        fields["birth_date"] = command.birth_date.isoformat()
+        return [PatientRegistered(**fields)]
     if not command.reason.strip():
         raise Invalid("forgetting a patient needs a reason")
-    if forgotten:
+    if record.forgotten:
         return []  # forgotten already: asking again changes nothing
     return [PatientForgotten(**command.model_dump())]
 
 
-forgetting = Decider[bool, ForgetPatient](False, _evolve, _decide)
+patient = Decider[PatientRecord, RegisterPatient | ForgetPatient](PatientRecord(), _evolve, _decide)
 
 
 class RecordAccess(BaseModel):
