@@ -29,7 +29,7 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
         if not 1 <= len(key) <= 200:
             return problem(400, "Bad Idempotency-Key", "the key must have 1 to 200 characters")
         try:
-            tenant = read_principal(request).tenant
+            tenant = (await read_principal(request)).tenant
         except HTTPException:
             return await call_next(request)  # the endpoint answers 401 itself
         store: DocumentStore = request.app.state.idempotency

@@ -5,6 +5,7 @@ Development tokens are HS256 with the configured secret (`medoffice token` mints
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -89,6 +90,10 @@ class TokenVerifier:
             keys = PyJWKSet.from_json(Path(source).read_text()).keys
             self._jwks_file = {key.key_id or "": key for key in keys}
 
+    @property
+    def fetches_keys(self) -> bool:
+        return self._jwks_url is not None
+
     def verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
@@ -118,12 +123,15 @@ class TokenVerifier:
             raise _unauthorized("Invalid bearer token") from exc
 
 
-def read_principal(request: Request) -> Principal:
+async def read_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("Missing bearer token")
     verifier: TokenVerifier = request.app.state.verifier
+    if verifier.fetches_keys:
+        # Fetching the issuer's keys (first use, or a new kid) is blocking network I/O.
+        return await asyncio.to_thread(verifier.verify, token)
     return verifier.verify(token)
 
 
@@ -146,7 +154,7 @@ class Policy:
             raise ValueError("auditors change nothing")
 
     async def __call__(self, request: Request) -> Principal:
-        principal = read_principal(request)
+        principal = await read_principal(request)
         admitted = (set(principal.roles) - {"admin"}) & self.roles
         if not admitted and "admin" not in principal.roles:
             raise HTTPException(403, "Your role does not allow this")

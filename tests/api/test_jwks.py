@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -38,11 +41,29 @@ def rs256(private_key: rsa.RSAPrivateKey, kid: str) -> str:
     return jwt.encode(claims, private_key, algorithm="RS256", headers={"kid": kid})
 
 
-@pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+@pytest.fixture(params=["file", "url"])
+def jwks(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The issuer's JWKS, as a file or served over HTTP on loopback."""
     jwk = json.loads(RSAAlgorithm.to_jwk(KEY.public_key()))
-    jwks = tmp_path / "jwks.json"
-    jwks.write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}))
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}))
+    if request.param == "file":
+        yield str(path)
+        return
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+async def client(tmp_path: Path, jwks: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(
         env="production",
         data_dir=tmp_path,
@@ -50,7 +71,7 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         kafka_bootstrap=None,
         mongo_url=None,
         jwt_secret=SECRET,
-        jwt_jwks=str(jwks),
+        jwt_jwks=jwks,
         phi_kek=KEK,
     )
     suite = await build_suite(settings)
