@@ -83,8 +83,11 @@ class ReadModels:
         while True:
             doc = await self.get(projection, collection, doc_id)
             remaining = deadline - time.monotonic()
-            if doc is not None or remaining <= 0 or not await behind():
+            if doc is not None or remaining <= 0:
                 return doc
+            if not await behind():
+                # It may have caught up between the read above and now: read once more.
+                return await self.get(projection, collection, doc_id)
             await self._changed_or(remaining)
 
     async def _changed_or(self, remaining: float) -> None:
