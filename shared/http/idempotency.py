@@ -14,8 +14,9 @@ from fastapi import HTTPException, Request, Response
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from shared.documents.port import DocumentConflict, DocumentStore, Write, put
+from shared.errors import RetryLater
 from shared.http.identity import read_principal
-from shared.http.problems import problem
+from shared.http.problems import problem, unavailable
 
 COLLECTION = "_idempotency"
 HEADER = "idempotency-key"
@@ -23,6 +24,13 @@ HEADER = "idempotency-key"
 
 class IdempotencyMiddleware(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        # Middleware sits outside the app's exception handlers: answer "backend down" here.
+        try:
+            return await self._dispatch(request, call_next)
+        except RetryLater as exc:
+            return unavailable(exc)
+
+    async def _dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         key = request.headers.get(HEADER)
         if request.method != "POST" or key is None:
             return await call_next(request)

@@ -67,6 +67,11 @@ def _conflict(_: Request, exc: Exception) -> JSONResponse:
 
 
 def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return unavailable(exc)
+
+
+def unavailable(exc: Exception) -> JSONResponse:
+    """503 with Retry-After: a backend is down, nothing was done."""
     log.warning("backend_unavailable", error_type=type(exc).__name__)
     return problem(
         503,

@@ -54,6 +54,11 @@ async def test_an_unreachable_database_is_a_503_and_recovers(
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"]
     assert (await client.get("/ready")).status_code == 503
+    keyed = await client.post(
+        "/scheduling/appointments", json=booking(clinic), headers={"idempotency-key": "down-1"}
+    )
+    assert keyed.status_code == 503, keyed.text
+    assert keyed.headers["content-type"] == "application/problem+json"
 
     await proxy.start()
     assert (await client.get("/ready")).status_code == 200
