@@ -66,8 +66,9 @@ class CommandHandler:
         decider: Decider[S, C],
         command: C,
         meta: Metadata,
-        subject: str | None = None,
+        subject: str | Callable[[DomainEvent], str | None] | None = None,
     ) -> Outcome[S]:
+        """Decide and append. `subject` (CloudEvents) is one for all events, or per event."""
         with tracer.start_as_current_span("command " + type(command).__name__) as span:
             span.set_attribute("medoffice.stream", stream)
             for attempt in range(1, self._attempts + 1):
@@ -87,7 +88,7 @@ class CommandHandler:
                         meta=meta,
                         event_id=self.ids.new_id(),
                         time=self.clock.now(),
-                        subject=subject,
+                        subject=subject(event) if callable(subject) else subject,
                     )
                     for n, event in enumerate(stored, start=1)
                 ]

@@ -20,10 +20,14 @@ from services.scheduling.projections.appointments import APPOINTMENTS
 from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
 from shared.commands import CommandHandler, Outcome
 from shared.domain import Decider, Invalid, NotFound
-from shared.events import Metadata
+from shared.events import DomainEvent, Metadata
 from shared.readmodels import ReadModels
 
 T = TypeVar("T")
+
+
+def _patient_of(event: DomainEvent) -> str | None:
+    return getattr(event, "patient_id", None)
 
 
 class Scheduling:
@@ -190,17 +194,17 @@ class Scheduling:
         self, meta: Metadata, patient_ids: Iterable[str], endpoint: str, purpose: str | None
     ) -> None:
         """Put on the record that a response disclosed these patients' data."""
-        now = self._handler.clock.now()
-        for patient_id in dict.fromkeys(patient_ids):
-            command = RecordAccess(
-                patient_id=patient_id,
-                endpoint=endpoint,
-                purpose=purpose,
-                outcome="disclosed",
-                accessed_at=now,
-            )
-            stream = streams.record_access(meta.tenant, self.new_id())
-            await self._handler.handle(stream, patients.access, command, meta, subject=patient_id)
+        command = RecordAccess(
+            patient_ids=tuple(patient_ids),
+            endpoint=endpoint,
+            purpose=purpose,
+            outcome="disclosed",
+            accessed_at=self._handler.clock.now(),
+        )
+        if not command.patient_ids:
+            return
+        stream = streams.record_access(meta.tenant, self.new_id())
+        await self._handler.handle(stream, patients.access, command, meta, subject=_patient_of)
 
     async def _site(self, tenant: str, site_id: str) -> SiteRegistered:
         return await self._registered(

@@ -78,7 +78,7 @@ patient = Decider[PatientRecord, RegisterPatient | ForgetPatient](PatientRecord(
 class RecordAccess(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    patient_id: str
+    patient_ids: tuple[str, ...]
     endpoint: str
     purpose: str | None
     outcome: str
@@ -86,8 +86,13 @@ class RecordAccess(BaseModel):
 
 
 def _record(_: None, command: RecordAccess) -> Sequence[DomainEvent]:
-    return [PatientRecordAccessed(**command.model_dump())]
+    fields = command.model_dump(exclude={"patient_ids"})
+    return [
+        PatientRecordAccessed(patient_id=patient_id, **fields)
+        for patient_id in dict.fromkeys(command.patient_ids)
+    ]
 
 
-# Each disclosure is a stream of its own: recording one never waits for another.
+# Each response's disclosures are a stream of their own, written in one commit: recording one
+# never waits for another.
 access = Decider[None, RecordAccess](None, lambda state, _: state, _record)
