@@ -131,3 +131,30 @@ async def test_reading_a_patients_appointment_is_on_the_record(
     assert entry["data"]["endpoint"] == f"/scheduling/appointments/{booked['id']}"
     assert entry["data"]["purpose"] == "TREAT"
     assert entry["data"]["outcome"] == "disclosed"
+
+
+async def test_reading_a_schedule_records_each_patient_on_it(
+    client: httpx.AsyncClient, clinic: dict[str, str]
+) -> None:
+    first = await post_ok(client, "/scheduling/appointments", booking(clinic, patient_id="pat-a"))
+    await post_ok(
+        client,
+        "/scheduling/appointments",
+        booking(clinic, patient_id="pat-b", start="2026-12-01T10:00:00-05:00"),
+    )
+    schedule = await client.get(
+        "/scheduling/providers/dr-a/schedule/2026-12-01",
+        params={"after_version": first["stream_version"] + 1},
+    )
+    assert len(schedule.json()["appointments"]) == 2
+
+    async def accesses() -> list[dict[str, Any]] | None:
+        found: list[dict[str, Any]] = (
+            await client.get("/compliance/audit-log", params={"type": ACCESS})
+        ).json()
+        return found if len(found) >= 2 else None
+
+    entries = await wait_until(accesses, message="the records of the read")
+    assert entries is not None
+    assert sorted(e["subject"] for e in entries) == ["pat-a", "pat-b"]
+    assert len({e["stream"] for e in entries}) == 1  # one commit for the whole response
