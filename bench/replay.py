@@ -24,10 +24,7 @@ from typing import Any
 from bench.report import Figure
 from services.scheduling.domain.events import registry
 from services.scheduling.projections.appointments import APPOINTMENTS, AppointmentsProjection
-from services.scheduling.projections.provider_schedule import (
-    PROVIDER_DAYS,
-    ProviderScheduleProjection,
-)
+from services.scheduling.projections.day_views import PROVIDER_DAYS, ProviderScheduleProjection
 from shared.bus.inprocess import InProcessBus
 from shared.bus.port import Bus
 from shared.cloudevents import Message, events_topic, to_message

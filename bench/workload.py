@@ -50,13 +50,15 @@ def appointments(count: int, seed: int = 2026) -> Workload:
     days = -(-count // BOOKINGS_PER_DAY)
     arrivals = [d for d in range(days) for _ in range(BOOKINGS_PER_DAY)][:count]
     rng.shuffle(arrivals)
-    versions: dict[int, int] = {}
+    versions: dict[tuple[str, int], int] = {}
     envelopes = []
     for n, stream_day in enumerate(arrivals):
-        version = versions[stream_day] = versions.get(stream_day, 0) + 1
         provider = stream_day % PROVIDERS
         day = FIRST_DAY + timedelta(days=stream_day // PROVIDERS)
         site = f"site-{provider % SITES:02d}"
+        # One stream per site and day, as the site-day decider writes them.
+        key = (site, stream_day // PROVIDERS)
+        version = versions[key] = versions.get(key, 0) + 1
         start = datetime(day.year, day.month, day.day, 13, 0, tzinfo=UTC) + timedelta(
             minutes=30 * (version - 1)
         )
@@ -83,7 +85,7 @@ def appointments(count: int, seed: int = 2026) -> Workload:
         envelopes.append(
             seal(
                 event,
-                stream=streams.provider_day(TENANT, f"prov-{provider:04d}", day),
+                stream=streams.site_day(TENANT, site, day),
                 stream_version=version,
                 meta=meta,
                 event_id=new_id(),

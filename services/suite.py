@@ -76,7 +76,7 @@ async def build_suite(
         checks.update(service.checks)
     app = create_http_app(
         settings,
-        [*(s.router for s in services), _operations_router(services)],
+        [*(r for s in services for r in s.routers), _operations_router(services)],
         idempotency=await backends.documents("gateway"),
         readiness=checks,
     )

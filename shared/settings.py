@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     # Off for a process that should only serve while another one relays the outbox.
     outbox_relay: bool = True
     read_your_writes_timeout: float = 5.0
+    no_show_timer_seconds: float = 30.0  # how often overdue appointments are looked for
     log_level: str = "info"
     log_json: bool = True
 

@@ -19,7 +19,7 @@ async def create_service(backends: Backends, registry: EventRegistry) -> Service
     runner = ProjectionRunner(
         AuditLogProjection(), read_models, backends.bus, registry, backends.settings.topic
     )
-    service = Service(name=NAME, router=build_router(read_models), runners=[runner])
+    service = Service(name=NAME, routers=[build_router(read_models)], runners=[runner])
     service.checks = {
         "compliance.read_models": read_models.store.ping,
         "compliance.workers": service.workers_running,

@@ -5,19 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.scheduling.application.commands import Scheduling
-from services.scheduling.domain import directory, streams
+from services.scheduling.domain import directory, providers
+from services.scheduling.domain.events import WEEKDAYS_8_TO_6, Hours
 from services.scheduling.projections import directory as directory_view
-from services.scheduling.projections.appointments import APPOINTMENTS
-from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
 from services.scheduling.projections.patients import PATIENTS
 from services.scheduling.projections.patients import PHI_FIELDS as PATIENT_PHI
 from services.scheduling.projections.patients import PROJECTION as PATIENTS_PROJECTION
-from services.scheduling.projections.provider_schedule import PROJECTION as SCHEDULE_PROJECTION
-from services.scheduling.projections.provider_schedule import PROVIDER_DAYS, day_id
 from shared.commands import Outcome
 from shared.http.app import metadata
 from shared.http.identity import Principal, policy
@@ -26,6 +23,7 @@ from shared.readmodels import ReadModels, public
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+Kind = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
 
 # Front-desk work at one's own sites; set-up of sites and providers is for managers.
 Booking = policy("front_desk", "manager", "clinician", site_scoped=True, changes_state=True)
@@ -45,37 +43,30 @@ class SiteIn(Body):
     site_id: Id | None = None
     name: Name
     time_zone: Name
+    opening_hours: list[Hours] = Field(default_factory=lambda: list(WEEKDAYS_8_TO_6), max_length=21)
+    late_cancel_hours: int = Field(default=24, ge=0, le=168)
+    no_show_grace_minutes: int = Field(default=30, ge=0, le=240)
 
 
 class RoomIn(Body):
     room_id: Id | None = None
     name: Name
+    room_type: Kind = "exam"
 
 
 class ProviderIn(Body):
     provider_id: Id | None = None
     name: Name
     site_ids: list[Id] = Field(min_length=1)
+    role: Kind = "physician"
 
 
 class VisitTypeIn(Body):
     visit_type_id: Id | None = None
     name: Name
     duration_minutes: int = Field(ge=5, le=480)
-
-
-class AppointmentIn(Body):
-    patient_id: Id
-    provider_id: Id
-    site_id: Id
-    room_id: Id | None = None
-    visit_type_id: Id
-    start: AwareDatetime
-    end: AwareDatetime | None = None
-
-
-class CancelIn(Body):
-    reason: Name
+    room_type: Kind | None = "exam"
+    provider_roles: list[Kind] = Field(default_factory=list, max_length=10)
 
 
 class ForgetIn(Body):
@@ -97,51 +88,54 @@ class Recorded(BaseModel):
     stream_version: int
 
 
-def _recorded(resource_id: str, outcome: Outcome[Any]) -> Recorded:
+def recorded(resource_id: str, outcome: Outcome[Any]) -> Recorded:
     return Recorded(id=resource_id, stream=outcome.stream, stream_version=outcome.stream_version)
 
 
-def _purpose(request: Request) -> str | None:
+def purpose(request: Request) -> str | None:
     """Why the caller reads patient data, when it says (`X-Purpose-Of-Use`, as in FHIR)."""
     purpose = request.headers.get("x-purpose-of-use")
     return purpose[:100] if purpose else None
 
 
-def _check_site(principal: Principal, site_id: str) -> None:
+def check_site(principal: Principal, site_id: str) -> None:
     if not principal.at_site(site_id):
         raise HTTPException(403, f"You do not work at site {site_id}")
 
 
-def build_router(
-    scheduling: Scheduling, read_models: ReadModels, vault: PhiVault, wait_timeout: float
-) -> APIRouter:
+def build_router(scheduling: Scheduling, read_models: ReadModels, vault: PhiVault) -> APIRouter:
     router = APIRouter(prefix="/scheduling", tags=["scheduling"])
 
     @router.post("/sites", status_code=201)
     async def register_site(request: Request, body: SiteIn, who: Principal = Managers) -> Recorded:
         site_id = body.site_id or scheduling.new_id()
-        command = directory.RegisterSite(site_id=site_id, name=body.name, time_zone=body.time_zone)
-        return _recorded(site_id, await scheduling.register_site(metadata(request, who), command))
+        fields = body.model_dump(exclude={"site_id", "opening_hours"})
+        command = directory.RegisterSite(
+            site_id=site_id, opening_hours=tuple(body.opening_hours), **fields
+        )
+        return recorded(site_id, await scheduling.register_site(metadata(request, who), command))
 
     @router.post("/sites/{site_id}/rooms", status_code=201)
     async def add_room(
         request: Request, site_id: Id, body: RoomIn, who: Principal = SiteManagers
     ) -> Recorded:
-        _check_site(who, site_id)
+        check_site(who, site_id)
         room_id = body.room_id or scheduling.new_id()
-        command = directory.AddRoom(room_id=room_id, site_id=site_id, name=body.name)
-        return _recorded(room_id, await scheduling.add_room(metadata(request, who), command))
+        command = directory.AddRoom(
+            room_id=room_id, site_id=site_id, name=body.name, room_type=body.room_type
+        )
+        return recorded(room_id, await scheduling.add_room(metadata(request, who), command))
 
     @router.post("/providers", status_code=201)
     async def register_provider(
         request: Request, body: ProviderIn, who: Principal = Managers
     ) -> Recorded:
         provider_id = body.provider_id or scheduling.new_id()
-        command = directory.RegisterProvider(
-            provider_id=provider_id, name=body.name, site_ids=tuple(body.site_ids)
+        command = providers.RegisterProvider(
+            provider_id=provider_id, name=body.name, site_ids=tuple(body.site_ids), role=body.role
         )
         outcome = await scheduling.register_provider(metadata(request, who), command)
-        return _recorded(provider_id, outcome)
+        return recorded(provider_id, outcome)
 
     @router.post("/visit-types", status_code=201)
     async def define_visit_type(
@@ -149,44 +143,14 @@ def build_router(
     ) -> Recorded:
         visit_type_id = body.visit_type_id or scheduling.new_id()
         command = directory.DefineVisitType(
-            visit_type_id=visit_type_id, name=body.name, duration_minutes=body.duration_minutes
+            visit_type_id=visit_type_id,
+            name=body.name,
+            duration_minutes=body.duration_minutes,
+            room_type=body.room_type,
+            provider_roles=tuple(body.provider_roles),
         )
         outcome = await scheduling.define_visit_type(metadata(request, who), command)
-        return _recorded(visit_type_id, outcome)
-
-    @router.post("/appointments", status_code=201)
-    async def book(request: Request, body: AppointmentIn, who: Principal = Booking) -> Recorded:
-        _check_site(who, body.site_id)
-        appointment_id = scheduling.new_id()
-        outcome = await scheduling.book(
-            metadata(request, who), appointment_id=appointment_id, **body.model_dump()
-        )
-        return _recorded(appointment_id, outcome)
-
-    @router.post("/appointments/{appointment_id}/cancel")
-    async def cancel(
-        request: Request, appointment_id: Id, body: CancelIn, who: Principal = Booking
-    ) -> Recorded:
-        outcome = await scheduling.cancel(
-            metadata(request, who), appointment_id, body.reason, may_see_site=who.at_site
-        )
-        return _recorded(appointment_id, outcome)
-
-    @router.get("/appointments/{appointment_id}")
-    async def appointment(
-        request: Request, appointment_id: Id, who: Principal = Readers
-    ) -> dict[str, Any]:
-        doc = await read_models.get(
-            APPOINTMENTS_PROJECTION, APPOINTMENTS, f"{who.tenant}:{appointment_id}"
-        )
-        if doc is None or not who.at_site(doc["site_id"]):
-            raise HTTPException(404, "Appointment not found")
-        appointment = public(doc) or {}
-        await vault.reveal_fields(who.tenant, appointment, "cancel_reason")
-        await scheduling.record_access(
-            metadata(request, who), [doc["patient_id"]], request.url.path, _purpose(request)
-        )
-        return appointment
+        return recorded(visit_type_id, outcome)
 
     @router.post("/patients", status_code=201)
     async def register_patient(
@@ -201,7 +165,7 @@ def build_router(
             birth_date=body.birth_date,
             phone=body.phone,
         )
-        return _recorded(patient_id, outcome)
+        return recorded(patient_id, outcome)
 
     @router.get("/patients/{patient_id}")
     async def patient(request: Request, patient_id: Id, who: Principal = Readers) -> dict[str, Any]:
@@ -212,7 +176,7 @@ def build_router(
         record = public(doc) or {}
         await vault.reveal_fields(who.tenant, record, *PATIENT_PHI)
         await scheduling.record_access(
-            metadata(request, who), [patient_id], request.url.path, _purpose(request)
+            metadata(request, who), [patient_id], request.url.path, purpose(request)
         )
         return record
 
@@ -222,45 +186,7 @@ def build_router(
     ) -> Recorded:
         """Destroy the patient's data key: all their PHI, everywhere, reads back redacted."""
         outcome = await scheduling.forget_patient(metadata(request, who), patient_id, body.reason)
-        return _recorded(patient_id, outcome)
-
-    @router.get("/providers/{provider_id}/schedule/{day}")
-    async def provider_schedule(
-        request: Request,
-        provider_id: Id,
-        day: date,
-        who: Principal = Readers,
-        after_version: Annotated[int | None, Query(ge=1)] = None,
-    ) -> dict[str, Any]:
-        """A provider's appointments on a local date. `after_version` (from a booking's
-        `stream_version`) waits until the schedule includes that change: read-your-writes."""
-        doc_id = day_id(who.tenant, provider_id, day.isoformat())
-        if after_version is not None:
-            stream = streams.provider_day(who.tenant, provider_id, day)
-            caught_up = await read_models.wait_for(
-                SCHEDULE_PROJECTION, PROVIDER_DAYS, doc_id, stream, after_version, wait_timeout
-            )
-            if not caught_up:
-                raise HTTPException(
-                    503, "The schedule has not caught up yet", headers={"Retry-After": "1"}
-                )
-        doc = await read_models.get(SCHEDULE_PROJECTION, PROVIDER_DAYS, doc_id)
-        schedule = public(doc) or {
-            "tenant": who.tenant,
-            "provider_id": provider_id,
-            "date": day.isoformat(),
-            "appointments": [],
-        }
-        schedule["appointments"] = [
-            a for a in schedule["appointments"] if who.at_site(a["site_id"])
-        ]
-        await scheduling.record_access(
-            metadata(request, who),
-            [a["patient_id"] for a in schedule["appointments"]],
-            request.url.path,
-            _purpose(request),
-        )
-        return schedule
+        return recorded(patient_id, outcome)
 
     for collection in (
         directory_view.SITES,

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import base64
 
-from services.scheduling.api import build_router
+from services.scheduling import api, appointments_api, providers_api
+from services.scheduling.application.appointments import Appointments
 from services.scheduling.application.commands import Scheduling
+from services.scheduling.application.directory import Directory
+from services.scheduling.application.open_slots import OpenSlots
+from services.scheduling.application.reactions import FinishMoves, FinishSeries, NoShowTimer
 from services.scheduling.domain.events import registry
 from services.scheduling.projections.appointments import AppointmentsProjection
+from services.scheduling.projections.day_views import (
+    ProviderScheduleProjection,
+    SiteBoardProjection,
+)
 from services.scheduling.projections.directory import DirectoryProjection
+from services.scheduling.projections.no_show_rates import NoShowRatesProjection
 from services.scheduling.projections.patients import PatientsProjection
-from services.scheduling.projections.provider_schedule import ProviderScheduleProjection
 from shared.backends import Backends
 from shared.clock import Clock, Ids
 from shared.commands import CommandHandler
 from shared.outbox import OutboxRelay
 from shared.phivault import PhiVault
 from shared.projections import ProjectionRunner
+from shared.reactions import Reactor
 from shared.readmodels import ReadModels
 from shared.service import Service
 
@@ -35,23 +44,41 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
         for projection in (
             AppointmentsProjection(),
             ProviderScheduleProjection(),
+            SiteBoardProjection(),
             DirectoryProjection(),
             PatientsProjection(),
+            NoShowRatesProjection(),
         )
     ]
 
     async def appointments_behind() -> bool:
         return bool(await store.unpublished(1)) or await runners[0].lag() > 0
 
-    scheduling = Scheduling(
-        handler, read_models, appointments_behind, settings.read_your_writes_timeout
+    directory = Directory(handler)
+    scheduling = Scheduling(handler, directory)
+    appointments = Appointments(
+        handler, directory, read_models, appointments_behind, settings.read_your_writes_timeout
     )
+    slots = OpenSlots(directory, read_models, clock)
+    reactors = [
+        Reactor(reaction, backends.bus, registry, settings.topic)
+        for reaction in (FinishMoves(appointments), FinishSeries(appointments))
+    ]
+    timer = NoShowTimer(appointments, directory, read_models, settings.no_show_timer_seconds)
+    routers = [
+        api.build_router(scheduling, read_models, vault),
+        appointments_api.build_router(
+            scheduling, appointments, slots, read_models, vault, settings.read_your_writes_timeout
+        ),
+        providers_api.build_router(scheduling),
+    ]
     service = Service(
         name=NAME,
-        router=build_router(scheduling, read_models, vault, settings.read_your_writes_timeout),
+        routers=routers,
         runners=runners,
         relay=relay if settings.outbox_relay else None,
         event_store=store,
+        workers=[*reactors, timer],
     )
     service.checks = {
         "scheduling.event_store": store.ping,

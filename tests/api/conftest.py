@@ -85,12 +85,36 @@ async def clinic(client: httpx.AsyncClient) -> dict[str, str]:
         "/scheduling/visit-types",
         {"visit_type_id": "follow-up", "name": "Follow-up", "duration_minutes": 30},
     )
+    await make_bookable(client, "dr-a", "north")
     return {
         "site_id": "north",
         "room_id": "exam-1",
         "provider_id": "dr-a",
         "visit_type_id": "follow-up",
     }
+
+
+WEEKDAYS_8_TO_5 = [{"weekday": d, "start": "08:00", "end": "17:00"} for d in range(5)]
+
+
+async def make_bookable(
+    client: httpx.AsyncClient, provider_id: str, site_id: str, windows: Any = None
+) -> None:
+    """A licence valid 2026-2030 and a weekday 8:00-17:00 template at the site from 2026."""
+    await post_ok(
+        client,
+        f"/scheduling/providers/{provider_id}/licences",
+        {"kind": "state medical licence", "valid_from": "2026-01-01", "valid_until": "2030-12-31"},
+    )
+    await post_ok(
+        client,
+        f"/scheduling/providers/{provider_id}/availability",
+        {
+            "site_id": site_id,
+            "windows": windows or WEEKDAYS_8_TO_5,
+            "effective_from": "2026-01-01",
+        },
+    )
 
 
 def booking(clinic: dict[str, str], **change: Any) -> dict[str, Any]:

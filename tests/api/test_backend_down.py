@@ -62,5 +62,5 @@ async def test_an_unreachable_database_is_a_503_and_recovers(
 
     await proxy.start()
     assert (await client.get("/ready")).status_code == 200
-    assert await store.load("acme:provider-day:dr-a:2026-12-01") == []
+    assert await store.load("acme:site-day:north:2026-12-01") == []
     await post_ok(client, "/scheduling/appointments", booking(clinic))

@@ -16,18 +16,18 @@ async def test_a_booking_shows_on_the_providers_schedule_when_asked_for_its_vers
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
-    assert booked["stream"] == "acme:provider-day:dr-a:2026-12-01"
+    assert booked["stream"] == "acme:site-day:north:2026-12-01"
 
     response = await client.get(
         "/scheduling/providers/dr-a/schedule/2026-12-01",
-        params={"after_version": booked["stream_version"]},
+        params={"after_stream": booked["stream"], "after_version": booked["stream_version"]},
     )
 
     assert response.status_code == 200
     [appointment] = response.json()["appointments"]
     assert appointment["appointment_id"] == booked["id"]
-    assert appointment["start"] == "2026-12-01T14:00:00+00:00"
-    assert appointment["end"] == "2026-12-01T14:30:00+00:00"
+    assert appointment["start"] == "2026-12-01T14:00:00Z"
+    assert appointment["end"] == "2026-12-01T14:30:00Z"
     assert appointment["status"] == "booked"
 
 
@@ -50,7 +50,10 @@ async def test_cancel_frees_the_slot(client: httpx.AsyncClient, clinic: dict[str
     schedule = (
         await client.get(
             "/scheduling/providers/dr-a/schedule/2026-12-01",
-            params={"after_version": rebooked["stream_version"]},
+            params={
+                "after_stream": rebooked["stream"],
+                "after_version": rebooked["stream_version"],
+            },
         )
     ).json()
     assert [(a["appointment_id"], a["status"]) for a in schedule["appointments"]] == [
@@ -73,7 +76,7 @@ async def test_fifty_concurrent_bookings_of_one_slot_give_one_success(
     assert statuses == [201] + [409] * 49
     store = suite.service("scheduling").event_store
     assert store is not None
-    events = await store.load("acme:provider-day:dr-a:2026-12-01")
+    events = await store.load("acme:site-day:north:2026-12-01")
     assert len(events) == 1
 
 
@@ -93,7 +96,7 @@ async def test_the_audit_log_holds_every_event(
     assert entry["actor"] == "tester"
     assert entry["stream"] == booked["stream"]
     everything = (await client.get("/compliance/audit-log", params={"limit": 1000})).json()
-    assert len(everything) == 5  # site, room, provider, visit type, booking
+    assert len(everything) == 7  # site, room, provider, visit type, licence, template, booking
 
 
 async def test_another_tenant_sees_nothing(
@@ -144,7 +147,7 @@ async def test_reading_a_schedule_records_each_patient_on_it(
     )
     schedule = await client.get(
         "/scheduling/providers/dr-a/schedule/2026-12-01",
-        params={"after_version": first["stream_version"] + 1},
+        params={"after_stream": first["stream"], "after_version": first["stream_version"] + 1},
     )
     assert len(schedule.json()["appointments"]) == 2
 

@@ -48,7 +48,7 @@ async def test_a_booking_travels_as_a_cloudevent_to_mongodb_and_the_audit_log(
         await consumer.stop()
     assert record is not None
     headers = {k: v.decode() for k, v in record.headers}
-    assert record.key == b"acme:provider-day:dr-a:2026-12-01"
+    assert record.key == b"acme:site-day:north:2026-12-01"
     assert headers["ce_specversion"] == "1.0"
     assert headers["ce_type"] == "medoffice.scheduling.AppointmentBooked.v1"
     assert headers["ce_source"] == "/medoffice/scheduling"

@@ -41,7 +41,7 @@ async def test_concurrent_retries_run_once(
     assert all(r.status_code in (201, 409) for r in responses)
     store = suite.service("scheduling").event_store
     assert store is not None
-    assert len(await store.load("acme:provider-day:dr-a:2026-12-01")) == 1
+    assert len(await store.load("acme:site-day:north:2026-12-01")) == 1
 
 
 async def test_the_same_key_for_another_request_is_refused(

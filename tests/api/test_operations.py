@@ -27,8 +27,10 @@ async def test_projections_report_their_lag_and_generation(
     assert {p["name"] for p in status} == {
         "scheduling.appointments",
         "scheduling.provider_schedule",
+        "scheduling.site_board",
         "scheduling.directory",
         "scheduling.patients",
+        "scheduling.no_show_rates",
         "compliance.audit_log",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)

@@ -128,9 +128,9 @@ async def forget_and_check(
         entries = changes(
             (await client.get("/compliance/audit-log", params={"limit": 1000})).json()
         )
-        return len(entries) == 7
+        return len(entries) == 9
 
-    await wait_until(audited, message="seven audit entries")
+    await wait_until(audited, message="nine audit entries")
     stored = await raw_bytes(suite, settings)
     assert str(booked["id"]).encode() in stored  # the scan does reach the stored events
     assert not [n for n in NEEDLES if n in stored]

@@ -143,7 +143,21 @@ async def test_a_commit_that_was_never_published_is_relayed_once_after_a_crash(
     await post(
         server,
         "/scheduling/visit-types",
-        {"visit_type_id": "v", "name": "Visit", "duration_minutes": 30},
+        {"visit_type_id": "v", "name": "Visit", "duration_minutes": 30, "room_type": None},
+    )
+    await post(
+        server,
+        "/scheduling/providers/dr-a/licences",
+        {"kind": "state medical licence", "valid_from": "2026-01-01", "valid_until": "2030-12-31"},
+    )
+    await post(
+        server,
+        "/scheduling/providers/dr-a/availability",
+        {
+            "site_id": "north",
+            "windows": [{"weekday": 1, "start": "08:00", "end": "17:00"}],
+            "effective_from": "2026-01-01",
+        },
     )
     booked = await post(
         server,
@@ -162,16 +176,16 @@ async def test_a_commit_that_was_never_published_is_relayed_once_after_a_crash(
     await server.ready()
     schedule = await server.client.get(
         "/scheduling/providers/dr-a/schedule/2026-12-01",
-        params={"after_version": booked["stream_version"]},
+        params={"after_stream": booked["stream"], "after_version": booked["stream_version"]},
     )
     assert schedule.status_code == 200, schedule.text
     assert [a["appointment_id"] for a in schedule.json()["appointments"]] == [booked["id"]]
 
     async def audited() -> bool:
         entries = changes((await server.client.get("/compliance/audit-log")).json())
-        return len(entries) == 4
+        return len(entries) == 6
 
-    await wait_until(audited, message="four audit entries")
+    await wait_until(audited, message="six audit entries")
     before = await read_models(server, str(booked["id"]))
 
     for projection in (

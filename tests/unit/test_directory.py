@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.scheduling.domain import directory
+from services.scheduling.domain import directory, providers
 from services.scheduling.domain.events import SiteRegistered, VisitTypeDefined
 from shared.domain import Invalid, Rejected
 
@@ -43,6 +43,6 @@ def test_a_visit_type_is_defined() -> None:
 
 
 def test_a_provider_needs_a_site() -> None:
-    command = directory.RegisterProvider(provider_id="p", name="P", site_ids=())
+    command = providers.RegisterProvider(provider_id="p", name="P", site_ids=())
     with pytest.raises(Invalid):
-        directory.provider.decide(directory.provider.initial, command)
+        providers.provider.decide(providers.provider.initial, command)

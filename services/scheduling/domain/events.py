@@ -1,10 +1,15 @@
-"""Scheduling events: what happened at the front desk, in the past tense."""
+"""Scheduling events: what happened at the front desk, in the past tense.
+
+Fields added after an event type was first recorded have defaults, so every stored version
+still decodes.
+"""
 
 from __future__ import annotations
 
+from datetime import date, time
 from typing import ClassVar
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from shared.events import DomainEvent, EventRegistry
 from shared.phi import Phi, PhiEvent
@@ -14,28 +19,111 @@ class SchedulingEvent(DomainEvent):
     context: ClassVar[str] = "scheduling"
 
 
+class Hours(BaseModel):
+    """Open from `opens` to `closes` (local time) on `weekday` (0 = Monday ... 6 = Sunday)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    weekday: int
+    opens: time
+    closes: time
+
+
+WEEKDAYS_8_TO_6 = tuple(
+    Hours(weekday=d, opens=time.fromisoformat("08:00"), closes=time.fromisoformat("18:00"))
+    for d in range(5)
+)
+
+
+# ----------------------------------------------------------------------------- directory
+
+
 class SiteRegistered(SchedulingEvent):
     site_id: str
     name: str
     time_zone: str
+    opening_hours: tuple[Hours, ...] = WEEKDAYS_8_TO_6
+    late_cancel_hours: int = 24  # a cancellation closer than this to the start is "late"
+    no_show_grace_minutes: int = 30  # after start + grace, a patient not arrived is a no-show
 
 
 class RoomAdded(SchedulingEvent):
     room_id: str
     site_id: str
     name: str
-
-
-class ProviderRegistered(SchedulingEvent):
-    provider_id: str
-    name: str
-    site_ids: tuple[str, ...]
+    room_type: str = "exam"
 
 
 class VisitTypeDefined(SchedulingEvent):
     visit_type_id: str
     name: str
     duration_minutes: int
+    room_type: str | None = "exam"  # None: needs no room
+    provider_roles: tuple[str, ...] = ()  # empty: any provider role
+
+
+# ----------------------------------------------------------------------------- providers
+
+
+class ProviderRegistered(SchedulingEvent):
+    provider_id: str
+    name: str
+    site_ids: tuple[str, ...]
+    role: str = "physician"
+
+
+class ProviderLicenceRecorded(SchedulingEvent):
+    provider_id: str
+    licence_id: str
+    kind: str  # e.g. "state medical licence"
+    valid_from: date
+    valid_until: date
+
+
+class ProviderTimeOffApproved(SchedulingEvent):
+    provider_id: str
+    time_off_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class ProviderDeactivated(SchedulingEvent):
+    provider_id: str
+    deactivated_at: AwareDatetime
+
+
+class Window(BaseModel):
+    """From `start` to `end` local time on `weekday` (0 = Monday)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    weekday: int
+    start: time
+    end: time
+
+
+class AvailabilitySet(SchedulingEvent):
+    """A provider's weekly template at one site from `effective_from`, replacing the earlier."""
+
+    provider_id: str
+    site_id: str
+    template_id: str
+    windows: tuple[Window, ...]
+    effective_from: date
+    effective_until: date | None
+
+
+class TimeBlocked(SchedulingEvent):
+    """An exception to the template: the provider takes no bookings from `start` to `end`."""
+
+    provider_id: str
+    block_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: str
+
+
+# -------------------------------------------------------------------------- appointments
 
 
 class AppointmentBooked(SchedulingEvent):
@@ -48,6 +136,39 @@ class AppointmentBooked(SchedulingEvent):
     start: AwareDatetime
     end: AwareDatetime
     booked_at: AwareDatetime
+    series_id: str | None = None
+    rescheduled_from: str | None = None  # the site-day stream it moved from
+
+
+class AppointmentRescheduled(SchedulingEvent):
+    """Moved within the same site and day (possibly to another provider or room)."""
+
+    appointment_id: str
+    provider_id: str
+    previous_provider_id: str
+    room_id: str | None
+    start: AwareDatetime
+    end: AwareDatetime
+    rescheduled_at: AwareDatetime
+
+
+class AppointmentMovedOut(SchedulingEvent):
+    """Rescheduled to another day or site: booked there, and this slot is free again."""
+
+    appointment_id: str
+    provider_id: str
+    to_stream: str
+    moved_at: AwareDatetime
+
+
+class AppointmentWithdrawn(SchedulingEvent):
+    """A booking undone by the process that made it (a series that could not be booked whole,
+    a move that could not finish): the slot is free again, and it never was an appointment."""
+
+    appointment_id: str
+    provider_id: str
+    reason: str
+    withdrawn_at: AwareDatetime
 
 
 class AppointmentCancelled(SchedulingEvent, PhiEvent):
@@ -56,6 +177,81 @@ class AppointmentCancelled(SchedulingEvent, PhiEvent):
     reason: Phi
     cancelled_at: AwareDatetime
     patient_id: str | None = None  # None only in events recorded before PHI was sealed
+    late: bool = False  # inside the site's late-cancellation window
+    # The freed slot, for the waitlist (None in events recorded before they were added).
+    provider_id: str | None = None
+    site_id: str | None = None
+    room_id: str | None = None
+    visit_type_id: str | None = None
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+
+
+class PatientCheckedIn(SchedulingEvent):
+    appointment_id: str
+    patient_id: str
+    provider_id: str
+    checked_in_at: AwareDatetime
+
+
+class PatientRoomed(SchedulingEvent):
+    appointment_id: str
+    provider_id: str
+    room_id: str | None
+    roomed_at: AwareDatetime
+
+
+class VisitCompleted(SchedulingEvent):
+    """The visit took place: what billing charges for (CPT/HCPCS procedures, ICD-10-CM)."""
+
+    appointment_id: str
+    patient_id: str
+    provider_id: str
+    site_id: str
+    visit_type_id: str
+    start: AwareDatetime
+    procedures: tuple[str, ...]
+    diagnoses: tuple[str, ...]
+    completed_at: AwareDatetime
+
+
+class AppointmentNoShow(SchedulingEvent):
+    appointment_id: str
+    patient_id: str
+    provider_id: str
+    recorded_at: AwareDatetime
+    automatic: bool  # by the grace-period timer rather than by staff
+
+
+# ------------------------------------------------------------------------------- series
+
+
+class SeriesRequested(SchedulingEvent):
+    """A recurring series, to be booked whole or not at all."""
+
+    series_id: str
+    patient_id: str
+    provider_id: str
+    site_id: str
+    room_id: str | None
+    visit_type_id: str
+    starts: tuple[AwareDatetime, ...]
+    appointment_ids: tuple[str, ...]
+    requested_at: AwareDatetime
+
+
+class SeriesBooked(SchedulingEvent):
+    series_id: str
+    booked_at: AwareDatetime
+
+
+class SeriesRefused(SchedulingEvent):
+    series_id: str
+    reason: str
+    refused_at: AwareDatetime
+
+
+# ----------------------------------------------------------------------------- patients
 
 
 class PatientRegistered(SchedulingEvent, PhiEvent):
@@ -88,8 +284,23 @@ registry = EventRegistry(
         RoomAdded,
         ProviderRegistered,
         VisitTypeDefined,
+        ProviderLicenceRecorded,
+        ProviderTimeOffApproved,
+        ProviderDeactivated,
+        AvailabilitySet,
+        TimeBlocked,
         AppointmentBooked,
+        AppointmentRescheduled,
+        AppointmentMovedOut,
+        AppointmentWithdrawn,
         AppointmentCancelled,
+        PatientCheckedIn,
+        PatientRoomed,
+        VisitCompleted,
+        AppointmentNoShow,
+        SeriesRequested,
+        SeriesBooked,
+        SeriesRefused,
         PatientRegistered,
         PatientForgotten,
         PatientRecordAccessed,

@@ -1,4 +1,4 @@
-"""Stream names. Each invariant lives in one stream: no double-booking in a provider's day."""
+"""Stream names. Each invariant lives in one stream: no double-booking in a site's day."""
 
 from __future__ import annotations
 
@@ -21,8 +21,18 @@ def visit_type(tenant: str, visit_type_id: str) -> str:
     return f"{tenant}:visit-type:{visit_type_id}"
 
 
-def provider_day(tenant: str, provider_id: str, day: date) -> str:
-    return f"{tenant}:provider-day:{provider_id}:{day.isoformat()}"
+def site_day(tenant: str, site_id: str, day: date) -> str:
+    return f"{tenant}:site-day:{site_id}:{day.isoformat()}"
+
+
+def site_day_parts(stream: str) -> tuple[str, str]:
+    """The site and the local date (ISO) of a site-day stream."""
+    _, _, site_id, day = stream.rsplit(":", 3)
+    return site_id, day
+
+
+def series(tenant: str, series_id: str) -> str:
+    return f"{tenant}:series:{series_id}"
 
 
 def patient(tenant: str, patient_id: str) -> str:

@@ -1,0 +1,65 @@
+"""Looking up what bookings refer to: sites, rooms, visit types and providers, from their streams.
+
+Sites, rooms and visit types never change once registered, so each is read from its stream
+once per process. A provider changes (licences, time off, templates) and is read every time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from services.scheduling.domain import directory, providers, streams
+from services.scheduling.domain.events import RoomAdded, SiteRegistered, VisitTypeDefined
+from shared.commands import CommandHandler
+from shared.domain import Decider, NotFound
+from shared.events import DomainEvent
+
+T = TypeVar("T", bound=DomainEvent)
+
+_REMEMBERED = 10_000
+
+
+class Directory:
+    def __init__(self, handler: CommandHandler) -> None:
+        self._handler = handler
+        self._registered: dict[str, DomainEvent] = {}
+
+    async def site(self, tenant: str, site_id: str) -> SiteRegistered:
+        stream = streams.site(tenant, site_id)
+        return await self._once(stream, directory.site, SiteRegistered, f"site {site_id}")
+
+    async def zone(self, tenant: str, site_id: str) -> ZoneInfo:
+        return ZoneInfo((await self.site(tenant, site_id)).time_zone)
+
+    async def room(self, tenant: str, room_id: str) -> RoomAdded:
+        stream = streams.room(tenant, room_id)
+        return await self._once(stream, directory.room, RoomAdded, f"room {room_id}")
+
+    async def visit_type(self, tenant: str, visit_type_id: str) -> VisitTypeDefined:
+        stream = streams.visit_type(tenant, visit_type_id)
+        what = f"visit type {visit_type_id}"
+        return await self._once(stream, directory.visit_type, VisitTypeDefined, what)
+
+    async def provider(self, tenant: str, provider_id: str) -> providers.Provider:
+        state, _ = await self._handler.load(
+            streams.provider(tenant, provider_id), providers.provider
+        )
+        if state.registered is None:
+            raise NotFound(f"provider {provider_id} not found")
+        return state
+
+    async def _once(
+        self, stream: str, decider: Decider[directory.Registered, Any], kind: type[T], what: str
+    ) -> T:
+        event = self._registered.get(stream)
+        if event is None:
+            state, _ = await self._handler.load(stream, decider)
+            event = state.event
+            if isinstance(event, kind):
+                if len(self._registered) >= _REMEMBERED:
+                    self._registered.clear()
+                self._registered[stream] = event
+        if not isinstance(event, kind):
+            raise NotFound(f"{what} not found")
+        return event

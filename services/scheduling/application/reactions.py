@@ -1,0 +1,153 @@
+"""Scheduling's background work: finishing moves and series a request left halfway, and the
+no-show timer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from services.scheduling.application.appointments import Appointments
+from services.scheduling.application.directory import Directory
+from services.scheduling.domain.events import AppointmentBooked, SeriesRequested
+from services.scheduling.projections.appointments import APPOINTMENTS
+from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
+from shared.domain import DomainError
+from shared.errors import RetryLater
+from shared.events import DomainEvent, Envelope, Metadata
+from shared.readmodels import ReadModels
+
+log = structlog.get_logger(__name__)
+
+
+def utc_text(moment: datetime) -> str:
+    """As read models hold appointment times: UTC, to the second, with `Z`; sorts as text."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+SYSTEM = "system:scheduling"
+
+
+def caused_by(envelope: Envelope) -> Metadata:
+    return Metadata(
+        tenant=envelope.tenant,
+        actor=SYSTEM,
+        site=envelope.site,
+        correlation_id=envelope.correlation_id,
+        causation_id=envelope.id,
+        traceparent=envelope.traceparent,
+    )
+
+
+class FinishMoves:
+    """An appointment booked on its new day frees its old slot (or is withdrawn)."""
+
+    name = "scheduling.finish_moves"
+    contexts = ("scheduling",)
+
+    def __init__(self, appointments: Appointments) -> None:
+        self._appointments = appointments
+
+    async def react(self, event: DomainEvent, envelope: Envelope) -> None:
+        if isinstance(event, AppointmentBooked) and event.rescheduled_from is not None:
+            with contextlib.suppress(DomainError):  # withdrawn: nothing else to do
+                await self._appointments.finish_move(
+                    caused_by(envelope),
+                    event.appointment_id,
+                    event.rescheduled_from,
+                    envelope.stream,
+                )
+
+
+class FinishSeries:
+    """A requested series gets booked whole, or withdrawn whole."""
+
+    name = "scheduling.finish_series"
+    contexts = ("scheduling",)
+
+    def __init__(self, appointments: Appointments) -> None:
+        self._appointments = appointments
+
+    async def react(self, event: DomainEvent, envelope: Envelope) -> None:
+        if isinstance(event, SeriesRequested):
+            with contextlib.suppress(DomainError):  # refused: its bookings are withdrawn
+                await self._appointments.finish_series(caused_by(envelope), event.series_id)
+
+
+class NoShowTimer:
+    """Marks a booked patient who has not arrived by start + the site's grace period as a
+    no-show. The due appointments come from the appointments read model, itself rebuilt from
+    the events, so the timer survives restarts; several processes may fire it at once, and the
+    site-day decider records the no-show once."""
+
+    name = "scheduling.no_show_timer"
+
+    def __init__(
+        self,
+        appointments: Appointments,
+        directory: Directory,
+        read_models: ReadModels,
+        every: float = 30.0,
+        batch: int = 200,
+    ) -> None:
+        self._appointments = appointments
+        self._directory = directory
+        self._read_models = read_models
+        self._every = every
+        self._batch = batch
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.fire_due()
+            except RetryLater as exc:
+                log.warning("no_show_timer_unavailable", error=str(exc))
+            except Exception:  # noqa: BLE001 - a bug must not stop the timer for good
+                log.exception("no_show_timer_failed")
+            await asyncio.sleep(self._every)
+
+    async def fire_due(self) -> int:
+        """Mark every overdue booked appointment; returns how many were marked now."""
+        now = self._appointments.clock_now
+        due = await self._read_models.find(
+            APPOINTMENTS_PROJECTION,
+            APPOINTMENTS,
+            {"status": "booked", "start": {"$lte": utc_text(now)}},
+            limit=self._batch,
+        )
+        fired = 0
+        for doc in due:
+            site = await self._directory.site(doc["tenant"], doc["site_id"])
+            if doc["start"] > utc_text(now - timedelta(minutes=site.no_show_grace_minutes)):
+                continue
+            meta = Metadata(
+                tenant=doc["tenant"],
+                actor=SYSTEM,
+                site=doc["site_id"],
+                correlation_id=f"no-show-timer:{doc['appointment_id']}",
+            )
+            try:
+                outcome = await self._appointments.no_show(
+                    meta, doc["appointment_id"], automatic=True
+                )
+            except DomainError as exc:
+                log.info("no_show_not_marked", appointment=doc["appointment_id"], reason=str(exc))
+                continue
+            fired += len(outcome.events)
+        return fired

@@ -1,0 +1,267 @@
+"""A provider as scheduling sees them: where they work, their licences, time off, and the weekly
+availability templates and blocked times that say when they can be booked.
+
+Until the staffing service exists, registration, licences, time off and deactivation arrive
+through scheduling's own (admin) commands; afterwards they come from staffing's events.
+
+One stream per provider holds all of it, so "a provider's templates at different sites never
+overlap" is decided against every template at once. Together with "a booking lies inside the
+provider's availability at its site", that keeps a provider who works at several sites from
+being booked at two of them at the same time, while each site's day stays its own stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, tzinfo
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from services.scheduling.domain.calendar import Interval, intersect, local_day, subtract
+from services.scheduling.domain.events import (
+    AvailabilitySet,
+    Hours,
+    ProviderDeactivated,
+    ProviderLicenceRecorded,
+    ProviderRegistered,
+    ProviderTimeOffApproved,
+    TimeBlocked,
+    Window,
+)
+from shared.domain import Decider, Invalid, NotFound, Rejected
+from shared.events import DomainEvent
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RegisterProvider(Command):
+    provider_id: str
+    name: str
+    site_ids: tuple[str, ...]
+    role: str = "physician"
+
+
+class RecordLicence(Command):
+    provider_id: str
+    licence_id: str
+    kind: str
+    valid_from: date
+    valid_until: date
+
+
+class ApproveTimeOff(Command):
+    provider_id: str
+    time_off_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class Deactivate(Command):
+    provider_id: str
+    deactivated_at: AwareDatetime
+
+
+class SetAvailability(Command):
+    provider_id: str
+    site_id: str
+    template_id: str
+    windows: tuple[Window, ...]
+    effective_from: date
+    effective_until: date | None
+    opening_hours: tuple[Hours, ...]  # the site's, which the windows must lie within
+
+
+class BlockTime(Command):
+    provider_id: str
+    block_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: str
+
+
+ProviderCommand = (
+    RegisterProvider | RecordLicence | ApproveTimeOff | Deactivate | SetAvailability | BlockTime
+)
+
+
+@dataclass(frozen=True)
+class Provider:
+    registered: ProviderRegistered | None = None
+    active: bool = True
+    licences: tuple[ProviderLicenceRecorded, ...] = ()
+    time_off: tuple[ProviderTimeOffApproved, ...] = ()
+    blocks: tuple[TimeBlocked, ...] = ()
+    templates: tuple[AvailabilitySet, ...] = ()
+
+    def licensed_on(self, day: date) -> bool:
+        return any(lic.valid_from <= day <= lic.valid_until for lic in self.licences)
+
+    def template(self, site_id: str, day: date) -> AvailabilitySet | None:
+        """The template in force at the site on `day`: the latest set that covers the day."""
+        for t in reversed(self.templates):
+            if t.site_id == site_id and _covers(t, day):
+                return t
+        return None
+
+
+def _covers(t: AvailabilitySet, day: date) -> bool:
+    return t.effective_from <= day and (t.effective_until is None or day <= t.effective_until)
+
+
+def evolve(state: Provider, event: DomainEvent) -> Provider:
+    match event:
+        case ProviderRegistered():
+            return replace(state, registered=event)
+        case ProviderLicenceRecorded():
+            return replace(state, licences=(*state.licences, event))
+        case ProviderTimeOffApproved():
+            return replace(state, time_off=(*state.time_off, event))
+        case TimeBlocked():
+            return replace(state, blocks=(*state.blocks, event))
+        case AvailabilitySet():
+            return replace(state, templates=(*state.templates, event))
+        case ProviderDeactivated():
+            return replace(state, active=False)
+    return state
+
+
+def decide(state: Provider, command: ProviderCommand) -> Sequence[DomainEvent]:
+    if isinstance(command, RegisterProvider):
+        return _register(state, command)
+    if state.registered is None:
+        raise NotFound(f"provider {command.provider_id} not found")
+    match command:
+        case RecordLicence():
+            if command.valid_until < command.valid_from:
+                raise Invalid("a licence must end after it starts")
+            event: DomainEvent = ProviderLicenceRecorded(**command.model_dump())
+            return [] if event in state.licences else [event]
+        case ApproveTimeOff():
+            if command.end <= command.start:
+                raise Invalid("time off must end after it starts")
+            event = ProviderTimeOffApproved(**command.model_dump())
+            return [] if event in state.time_off else [event]
+        case Deactivate():
+            return [ProviderDeactivated(**command.model_dump())] if state.active else []
+        case SetAvailability():
+            return _set_availability(state, command)
+        case BlockTime():
+            if command.end <= command.start:
+                raise Invalid("blocked time must end after it starts")
+            event = TimeBlocked(**command.model_dump())
+            return [] if event in state.blocks else [event]
+
+
+def _register(state: Provider, c: RegisterProvider) -> Sequence[DomainEvent]:
+    if not c.site_ids:
+        raise Invalid("a provider works at one site at least")
+    event = ProviderRegistered(**c.model_dump())
+    if state.registered is not None:
+        if state.registered == event:
+            return []  # the same registration again changes nothing
+        raise Rejected("provider already exists")
+    return [event]
+
+
+def _set_availability(state: Provider, c: SetAvailability) -> Sequence[DomainEvent]:
+    assert state.registered is not None
+    if not state.active:
+        raise Rejected(f"provider {c.provider_id} is not active")
+    if c.site_id not in state.registered.site_ids:
+        raise Invalid(f"provider {c.provider_id} does not work at site {c.site_id}")
+    if c.effective_until is not None and c.effective_until < c.effective_from:
+        raise Invalid("a template must end after it starts")
+    for w in c.windows:
+        if not 0 <= w.weekday <= 6 or w.start >= w.end:
+            raise Invalid("each window is on a weekday 0-6 and ends after it starts")
+        if not any(
+            h.weekday == w.weekday and h.opens <= w.start and w.end <= h.closes
+            for h in c.opening_hours
+        ):
+            raise Invalid(
+                f"the window {w.start:%H:%M}-{w.end:%H:%M} on weekday {w.weekday} is outside "
+                f"the opening hours of site {c.site_id}"
+            )
+    for a in c.windows:
+        for b in c.windows:
+            if a is not b and _windows_overlap(a, b):
+                raise Invalid(f"windows on weekday {a.weekday} overlap")
+    for other in state.templates:
+        if other.site_id == c.site_id or not _periods_overlap(other, c):
+            continue
+        for a in c.windows:
+            for b in other.windows:
+                if _windows_overlap(a, b):
+                    raise Rejected(
+                        f"provider {c.provider_id} is available at site {other.site_id} on "
+                        f"weekday {a.weekday} {b.start:%H:%M}-{b.end:%H:%M} in that period"
+                    )
+    event = AvailabilitySet(**c.model_dump(exclude={"opening_hours"}))
+    return [] if event in state.templates else [event]
+
+
+def _windows_overlap(a: Window, b: Window) -> bool:
+    return a.weekday == b.weekday and a.start < b.end and b.start < a.end
+
+
+def _periods_overlap(a: AvailabilitySet, b: SetAvailability) -> bool:
+    a_end, b_end = a.effective_until or date.max, b.effective_until or date.max
+    return a.effective_from <= b_end and b.effective_from <= a_end
+
+
+provider = Decider[Provider, ProviderCommand](Provider(), evolve, decide)
+
+
+def availability(
+    state: Provider,
+    site_id: str,
+    day: date,
+    zone: tzinfo,
+    opening_hours: Sequence[Hours],
+) -> list[Interval]:
+    """When the provider can be booked at the site on the local `day`, as UTC intervals:
+    the template's windows, within opening hours, without time off and blocked time.
+    Empty when the provider is inactive, not at the site, or not licensed that day."""
+    if state.registered is None or not state.active:
+        return []
+    if site_id not in state.registered.site_ids or not state.licensed_on(day):
+        return []
+    template = state.template(site_id, day)
+    if template is None:
+        return []
+    weekday = day.weekday()
+    windows = local_day(
+        day, [(w.start, w.end) for w in template.windows if w.weekday == weekday], zone
+    )
+    opening = local_day(
+        day, [(h.opens, h.closes) for h in opening_hours if h.weekday == weekday], zone
+    )
+    taken = [(t.start, t.end) for t in state.time_off] + [(b.start, b.end) for b in state.blocks]
+    return subtract(intersect(windows, opening), taken)
+
+
+def why_unavailable(
+    state: Provider, site_id: str, day: date, start: datetime, end: datetime
+) -> str:
+    """A reason a front desk can act on, for a booking outside the provider's availability."""
+    pid = state.registered.provider_id if state.registered else "?"
+    if state.registered is None:
+        return f"provider {pid} not found"
+    if not state.active:
+        return f"provider {pid} is not active"
+    if site_id not in state.registered.site_ids:
+        return f"provider {pid} does not work at site {site_id}"
+    if not state.licensed_on(day):
+        return f"provider {pid} has no licence valid on {day.isoformat()}"
+    if state.template(site_id, day) is None:
+        return f"provider {pid} has no availability at site {site_id} on {day.isoformat()}"
+    for t in state.time_off:
+        if t.start < end and start < t.end:
+            return f"provider {pid} is on approved time off then"
+    for b in state.blocks:
+        if b.start < end and start < b.end:
+            return f"provider {pid} has that time blocked ({b.reason})"
+    return f"provider {pid} is not available at that time"
