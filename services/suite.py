@@ -69,7 +69,7 @@ async def build_suite(
     clock, ids = clock or SystemClock(), ids or UuidIds()
     backends = await open_backends(settings)
     scheduling = await create_scheduling(backends, clock, ids)
-    compliance = await create_compliance(backends, scheduling_events)
+    compliance = await create_compliance(backends, scheduling_events, clock, ids)
     services = [scheduling, compliance]
     checks: dict[str, Check] = {"bus": backends.bus.ping}
     for service in services:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from fastapi import APIRouter
 
@@ -14,11 +15,26 @@ from shared.projections import ProjectionRunner
 Check = Callable[[], Awaitable[None]]
 
 
+class Worker(Protocol):
+    """A background consumer other than a projection runner (e.g. the audit ledger's)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def running(self) -> bool: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 @dataclass
 class Service:
     name: str
     router: APIRouter
     runners: list[ProjectionRunner] = field(default_factory=list)
+    workers: list[Worker] = field(default_factory=list)
     relay: OutboxRelay | None = None
     event_store: EventStore | None = None
     checks: dict[str, Check] = field(default_factory=dict)
@@ -26,12 +42,16 @@ class Service:
     async def start(self) -> None:
         for runner in self.runners:
             await runner.start()
+        for worker in self.workers:
+            await worker.start()
         if self.relay is not None:
             self.relay.start()
 
     async def stop(self) -> None:
         if self.relay is not None:
             await self.relay.stop()
+        for worker in reversed(self.workers):
+            await worker.stop()
         for runner in self.runners:
             await runner.stop()
 
@@ -43,6 +63,7 @@ class Service:
 
     async def workers_running(self) -> None:
         stopped = [r.projection.name for r in self.runners if not r.running]
+        stopped += [w.name for w in self.workers if not w.running]
         if self.relay is not None and not self.relay.running:
             stopped.append("outbox-relay")
         if stopped:
