@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
 from pydantic import ValidationError
 
 from shared.clock import SystemClock
-from shared.http.identity import ROLES, mint_token
+from shared.http.identity import OPERATOR, ROLES, mint_operator_token, mint_token
 from shared.observability import configure
 from shared.settings import Settings
 
@@ -52,18 +52,43 @@ def serve() -> None:
     asyncio.run(_serve(settings))
 
 
+def _refuse(message: str) -> NoReturn:
+    typer.echo(f"medoffice: {message}", err=True)
+    raise typer.Exit(2)
+
+
 @cli.command()
 def token(
-    tenant: Annotated[str, typer.Option(help="tenant id, e.g. demo")],
-    role: Annotated[list[str], typer.Option(help="one or more roles")],
+    tenant: Annotated[str | None, typer.Option(help="tenant id, e.g. demo")] = None,
+    role: Annotated[list[str] | None, typer.Option(help="one or more roles")] = None,
     site: Annotated[list[str] | None, typer.Option(help="sites (default: all)")] = None,
+    operator: Annotated[
+        bool, typer.Option("--operator", help="a platform operator's token, for /ops only")
+    ] = False,
     subject: Annotated[str, typer.Option(help="who the token is for")] = "dev-user",
 ) -> None:
-    """Print a development bearer token."""
+    """Print a development bearer token: a tenant member's, or with --operator a platform
+    operator's (no tenant, no roles inside tenants)."""
+    if operator:
+        if tenant is not None or role or site:
+            _refuse("an operator token names no tenant, role or site")
+        settings = _settings()
+        typer.echo(
+            mint_operator_token(
+                settings.jwt_secret,
+                issuer=settings.jwt_issuer,
+                subject=subject,
+                now=SystemClock().now(),
+            )
+        )
+        return
+    if tenant is None or not role:
+        _refuse("name a --tenant and at least one --role, or ask for an --operator token")
+    if OPERATOR in role:
+        _refuse("'operator' is not a role inside a tenant; use --operator")
     unknown = [r for r in role if r not in ROLES]
     if unknown:
-        typer.echo(f"medoffice: unknown role {unknown[0]!r}; one of {', '.join(ROLES)}", err=True)
-        raise typer.Exit(2)
+        _refuse(f"unknown role {unknown[0]!r}; one of {', '.join(ROLES)}")
     settings = _settings()
     typer.echo(
         mint_token(

@@ -13,13 +13,14 @@ from services.scheduling.domain.events import registry as scheduling_events
 from shared.backends import Backends, open_backends
 from shared.clock import Clock, Ids, SystemClock, UuidIds
 from shared.http.app import create_http_app
-from shared.http.identity import Principal, policy
+from shared.http.identity import Operator, operator_policy
 from shared.observability import configure_tracing
 from shared.service import Check, Service
 from shared.settings import Settings
 
-Admins = Annotated[Principal, policy("admin")]
-AdminChanges = Annotated[Principal, policy("admin", changes_state=True)]
+# /ops acts on every tenant's read models at once: platform operators only, no tenant's admin.
+Operators = Annotated[Operator, operator_policy()]
+OperatorChanges = Annotated[Operator, operator_policy(changes_state=True)]
 
 
 @dataclass
@@ -46,12 +47,12 @@ def _operations_router(services: list[Service]) -> APIRouter:
     runners = {r.projection.name: r for s in services for r in s.runners}
 
     @router.get("/projections")
-    async def projections(who: Admins) -> list[dict[str, Any]]:
+    async def projections(who: Operators) -> list[dict[str, Any]]:
         """Every projection of this process: generation, lag, whether it is rebuilding."""
         return [await runner.status() for runner in runners.values()]
 
     @router.post("/projections/{name}/rebuild")
-    async def rebuild(name: str, who: AdminChanges) -> dict[str, Any]:
+    async def rebuild(name: str, who: OperatorChanges) -> dict[str, Any]:
         """Replay from the start into a shadow read model, then switch to it atomically."""
         runner = runners.get(name)
         if runner is None:
@@ -69,7 +70,7 @@ async def build_suite(
     clock, ids = clock or SystemClock(), ids or UuidIds()
     backends = await open_backends(settings)
     scheduling = await create_scheduling(backends, clock, ids)
-    compliance = await create_compliance(backends, scheduling_events)
+    compliance = await create_compliance(backends, scheduling_events, clock, ids)
     services = [scheduling, compliance]
     checks: dict[str, Check] = {"bus": backends.bus.ping}
     for service in services:

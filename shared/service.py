@@ -16,7 +16,8 @@ Check = Callable[[], Awaitable[None]]
 
 
 class Worker(Protocol):
-    """A background task of a service besides projections: a reactor, a timer."""
+    """A background task of a service besides projection runners: a reactor, a timer, the
+    audit ledger's consumer."""
 
     @property
     def name(self) -> str: ...
@@ -34,10 +35,10 @@ class Service:
     name: str
     routers: list[APIRouter]
     runners: list[ProjectionRunner] = field(default_factory=list)
+    workers: list[Worker] = field(default_factory=list)
     relay: OutboxRelay | None = None
     event_store: EventStore | None = None
     checks: dict[str, Check] = field(default_factory=dict)
-    workers: list[Worker] = field(default_factory=list)
 
     async def start(self) -> None:
         for runner in self.runners:

@@ -1,4 +1,4 @@
-"""Compliance HTTP API: the audit log, for auditors."""
+"""Compliance HTTP API: the audit log and the audit ledger, for auditors."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from services.compliance.application.ledger import AuditLedger
 from services.compliance.projections.audit_log import ENTRIES, PROJECTION
 from shared.http.identity import Principal, policy
 from shared.readmodels import ReadModels, public
 
 Auditors = policy("auditor", "manager")
+LedgerAuditors = policy("auditor")  # and admin; read-only
+
+Hash = Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")]
 
 
-def build_router(read_models: ReadModels) -> APIRouter:
+def build_router(read_models: ReadModels, ledger: AuditLedger) -> APIRouter:
     router = APIRouter(prefix="/compliance", tags=["compliance"])
 
     @router.get("/audit-log")
@@ -36,5 +40,28 @@ def build_router(read_models: ReadModels) -> APIRouter:
             PROJECTION, ENTRIES, where, sort=[("time", 1), ("stream_version", 1)], limit=limit
         )
         return [d for d in (public(doc) for doc in docs) if d is not None]
+
+    @router.get("/audit-ledger/verify")
+    async def verify_ledger(
+        who: Principal = LedgerAuditors,
+        known_head: Hash = None,
+        cross_check: bool = False,
+    ) -> dict[str, Any]:
+        """Recompute the tenant's hash chain. `known_head`: a head hash seen before, which
+        must still be in the chain (a chain cut short leaves no other trace). `cross_check`:
+        also compare every audit-log entry's digest with the one the chain holds."""
+        return await ledger.verify(who.tenant, known_head, cross_check)
+
+    @router.get("/audit-ledger/blocks")
+    async def ledger_blocks(
+        who: Principal = LedgerAuditors,
+        after: Annotated[int, Query(ge=0, le=10**15)] = 0,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> dict[str, Any]:
+        """The tenant's blocks after sequence `after`, as stored, oldest first; page on with
+        `next_after` until it is null."""
+        blocks = await ledger.blocks(who.tenant, after, limit)
+        more = len(blocks) == limit
+        return {"blocks": blocks, "next_after": blocks[-1]["stream_version"] if more else None}
 
     return router

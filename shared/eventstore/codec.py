@@ -21,6 +21,11 @@ def check_versions(stream: str, events: Sequence[Envelope], expected_version: in
             )
 
 
+def check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit {limit} is not positive")
+
+
 def envelope_record(event: Envelope) -> dict[str, Any]:
     """The stored form of an envelope: JSON-compatible, without its position."""
     return event.model_dump(mode="json", exclude={"position"})

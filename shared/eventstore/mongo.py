@@ -45,7 +45,12 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from shared.events import Envelope
-from shared.eventstore.codec import check_versions, envelope_from_record, envelope_record
+from shared.eventstore.codec import (
+    check_limit,
+    check_versions,
+    envelope_from_record,
+    envelope_record,
+)
 from shared.eventstore.port import Commit, ConcurrencyConflict, StoreUnavailable
 from shared.mongo import MongoClient, MongoDatabase, MongoDoc, connect, ping, unavailable
 
@@ -137,12 +142,17 @@ class MongoEventStore:
             events=tuple(e.model_copy(update={"position": position}) for e in events),
         )
 
-    async def load(self, stream: str, after_version: int = 0) -> list[Envelope]:
+    async def load(
+        self, stream: str, after_version: int = 0, limit: int | None = None
+    ) -> list[Envelope]:
+        check_limit(limit)
         with unavailable():
+            # Every commit holds at least one event: `limit` commits hold all the events wanted.
             cursor = self._commits.find(
                 {"stream": stream, "last_version": {"$gt": after_version}},
                 {"events": 1},
                 sort=[("first_version", ASCENDING)],
+                limit=limit or 0,
             )
             docs = await cursor.to_list()
         events = [
@@ -153,7 +163,7 @@ class MongoEventStore:
         ]
         if events:
             self._saw(stream, events[-1].stream_version)
-        return events
+        return events[:limit]
 
     async def version(self, stream: str) -> int:
         with unavailable():

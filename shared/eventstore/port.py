@@ -59,8 +59,11 @@ class EventStore(Protocol):
         """
         ...
 
-    async def load(self, stream: str, after_version: int = 0) -> list[Envelope]:
-        """The stream's events after `after_version`, in version order, positions filled in."""
+    async def load(
+        self, stream: str, after_version: int = 0, limit: int | None = None
+    ) -> list[Envelope]:
+        """The stream's events after `after_version`, in version order, positions filled in;
+        the first `limit` of them when a limit (at least 1) is given."""
         ...
 
     async def version(self, stream: str) -> int:

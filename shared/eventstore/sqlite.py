@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from shared.events import Envelope
-from shared.eventstore.codec import check_versions, decode_events, encode_events
+from shared.eventstore.codec import check_limit, check_versions, decode_events, encode_events
 from shared.eventstore.port import Commit, ConcurrencyConflict, StoreUnavailable
 from shared.sqlite import SqliteDatabase, transaction
 
@@ -60,20 +60,25 @@ class SqliteEventStore:
             events=tuple(e.model_copy(update={"position": position}) for e in events),
         )
 
-    async def load(self, stream: str, after_version: int = 0) -> list[Envelope]:
+    async def load(
+        self, stream: str, after_version: int = 0, limit: int | None = None
+    ) -> list[Envelope]:
+        check_limit(limit)
+        # Every commit holds at least one event: `limit` commits hold all the events wanted.
         rows = await self._db.run(
             lambda conn: conn.execute(
                 "SELECT position, events FROM commits WHERE stream = ? AND last_version > ?"
-                " ORDER BY first_version",
-                (stream, after_version),
+                " ORDER BY first_version LIMIT ?",
+                (stream, after_version, -1 if limit is None else limit),
             ).fetchall()
         )
-        return [
+        events = [
             e
             for position, raw in rows
             for e in decode_events(raw, position)
             if e.stream_version > after_version
         ]
+        return events[:limit]
 
     async def version(self, stream: str) -> int:
         row = await self._db.run(

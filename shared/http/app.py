@@ -19,7 +19,7 @@ from shared.documents.port import DocumentStore
 from shared.events import Metadata
 from shared.http import problems
 from shared.http.idempotency import IdempotencyMiddleware
-from shared.http.identity import Policy, Principal, TokenVerifier
+from shared.http.identity import OperatorPolicy, Policy, Principal, TokenVerifier
 from shared.observability import current_traceparent
 from shared.settings import Settings
 
@@ -96,8 +96,8 @@ def create_http_app(
     return app
 
 
-def _policies(dependant: Dependant) -> list[Policy]:
-    found = [d.call for d in dependant.dependencies if isinstance(d.call, Policy)]
+def _policies(dependant: Dependant) -> list[Policy | OperatorPolicy]:
+    found = [d.call for d in dependant.dependencies if isinstance(d.call, Policy | OperatorPolicy)]
     for sub in dependant.dependencies:
         found += _policies(sub)
     return found

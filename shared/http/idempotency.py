@@ -15,10 +15,11 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from shared.documents.port import DocumentConflict, DocumentStore, Write, put
 from shared.errors import RetryLater
-from shared.http.identity import read_principal
+from shared.http.identity import Operator, read_identity
 from shared.http.problems import problem, unavailable
 
 COLLECTION = "_idempotency"
+OPERATORS = "_idempotency_operators"  # operators' keys: apart from every tenant's
 HEADER = "idempotency-key"
 
 
@@ -37,25 +38,29 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
         if not 1 <= len(key) <= 200:
             return problem(400, "Bad Idempotency-Key", "the key must have 1 to 200 characters")
         try:
-            tenant = (await read_principal(request)).tenant
+            caller = await read_identity(request)
         except HTTPException:
             return await call_next(request)  # the endpoint answers 401 itself
         store: DocumentStore = request.app.state.idempotency
         body = await request.body()
         fingerprint = hashlib.sha256(request.url.path.encode() + b"\n" + body).hexdigest()
-        doc_id = f"{tenant}:{hashlib.sha256(key.encode()).hexdigest()}"
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        if isinstance(caller, Operator):
+            collection, doc_id = OPERATORS, f"{caller.sub}:{digest}"
+        else:
+            collection, doc_id = COLLECTION, f"{caller.tenant}:{digest}"
         claim = {"state": "running", "fingerprint": fingerprint}
-        if await store.write(COLLECTION, [Write(doc_id=doc_id, doc=claim, expected_rev=0)]):
-            return await _replay(store, doc_id, fingerprint)
+        if await store.write(collection, [Write(doc_id=doc_id, doc=claim, expected_rev=0)]):
+            return await _replay(store, collection, doc_id, fingerprint)
 
         try:
             response = await call_next(request)
         except Exception:
-            await store.write(COLLECTION, [Write(doc_id=doc_id, doc=None)])
+            await store.write(collection, [Write(doc_id=doc_id, doc=None)])
             raise
         if response.status_code >= 500:
             # Not a result: release the key so the client's retry really runs.
-            await store.write(COLLECTION, [Write(doc_id=doc_id, doc=None)])
+            await store.write(collection, [Write(doc_id=doc_id, doc=None)])
             return response
         chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
         content = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
@@ -67,14 +72,14 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
             "body": content.decode(),
         }
         try:
-            await put(store, COLLECTION, doc_id, done, expected_rev=1)
+            await put(store, collection, doc_id, done, expected_rev=1)
         except DocumentConflict:
             pass
         return Response(content, status_code=response.status_code, headers=dict(response.headers))
 
 
-async def _replay(store: DocumentStore, doc_id: str, fingerprint: str) -> Response:
-    first = await store.get(COLLECTION, doc_id)
+async def _replay(store: DocumentStore, collection: str, doc_id: str, fingerprint: str) -> Response:
+    first = await store.get(collection, doc_id)
     if first is None:
         return problem(409, "Conflict", "a request with this Idempotency-Key just failed; retry")
     if first["fingerprint"] != fingerprint:

@@ -1,6 +1,10 @@
-"""Who is calling: bearer JWTs carrying tenant, sites and roles.
+"""Who is calling: bearer JWTs carrying tenant, sites and roles, or a platform operator.
 
-Development tokens are HS256 with the configured secret (`medoffice token` mints one).
+Tenant tokens name a tenant, its sites and roles inside it. Operator tokens name no tenant and
+carry the one role `operator`: they act on the deployment (`/ops/*`) and on nothing inside a
+tenant. A token mixing the two (a tenant with `operator`, or `operator` beside another role)
+is invalid. Development tokens are HS256 with the configured secret (`medoffice token` mints
+either kind).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import jwt
 import structlog
 from fastapi import Depends, HTTPException, Request
 from jwt import PyJWK, PyJWKClient, PyJWKSet
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from shared.settings import Settings
 
@@ -30,6 +34,7 @@ ROLES: tuple[Role, ...] = (
     "admin",
 )
 ALL_SITES = "*"
+OPERATOR = "operator"
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +49,28 @@ class Principal(BaseModel):
 
     def at_site(self, site_id: str) -> bool:
         return self.sites == ALL_SITES or site_id in self.sites
+
+
+class Operator(BaseModel):
+    """A platform operator: runs the deployment, belongs to no tenant, reads no tenant's data."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    sub: str
+    roles: tuple[Literal["operator"]]
+
+
+Identity = Principal | Operator
+
+
+def identify(claims: dict[str, Any]) -> Identity:
+    """The caller a verified token's claims name; ValueError for a token mixing the kinds."""
+    roles = claims.get("roles")
+    if isinstance(roles, list) and OPERATOR in roles:
+        if roles != [OPERATOR] or "tenant" in claims or "sites" in claims:
+            raise ValueError("an operator token names no tenant, no sites and no other role")
+        return Operator.model_validate(claims)
+    return Principal.model_validate(claims)
 
 
 def mint_token(
@@ -63,6 +90,25 @@ def mint_token(
         "tenant": tenant,
         "roles": roles,
         "sites": sites if sites else ALL_SITES,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def mint_operator_token(
+    secret: str,
+    *,
+    issuer: str,
+    subject: str,
+    now: datetime,
+    lifetime: timedelta = timedelta(hours=1),
+) -> str:
+    """A platform operator's token: no tenant, no sites, the one role `operator`."""
+    claims = {
+        "iss": issuer,
+        "sub": subject,
+        "roles": [OPERATOR],
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
     }
@@ -94,7 +140,7 @@ class TokenVerifier:
     def fetches_keys(self) -> bool:
         return self._jwks_url is not None
 
-    def verify(self, token: str) -> Principal:
+    def verify(self, token: str) -> Identity:
         try:
             header = jwt.get_unverified_header(token)
             algorithm = header.get("alg")
@@ -118,12 +164,13 @@ class TokenVerifier:
                 issuer=self._issuer,
                 options={"require": ["exp", "sub", "iss"]},
             )
-            return Principal.model_validate(claims)
-        except (jwt.PyJWTError, ValidationError) as exc:
+            return identify(claims)
+        except (jwt.PyJWTError, ValueError) as exc:  # ValidationError is a ValueError
             raise _unauthorized("Invalid bearer token") from exc
 
 
-async def read_principal(request: Request) -> Principal:
+async def read_identity(request: Request) -> Identity:
+    """The verified caller, tenant member or operator; 401 for a missing or bad token."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -141,8 +188,9 @@ class Policy:
 
     `site_scoped`: callers limited to some sites see and change only those sites' data.
     `changes_state`: the endpoint writes; auditors are never admitted to one.
-    Admin is admitted everywhere. The app copies each policy into the OpenAPI document
-    (`x-medoffice-policy`), and a test fails for any endpoint without one.
+    Admin is admitted everywhere inside its tenant; operators nowhere. The app copies each
+    policy into the OpenAPI document (`x-medoffice-policy`), and a test fails for any endpoint
+    without one.
     """
 
     roles: frozenset[Role]
@@ -154,7 +202,9 @@ class Policy:
             raise ValueError("auditors change nothing")
 
     async def __call__(self, request: Request) -> Principal:
-        principal = await read_principal(request)
+        principal = await read_identity(request)
+        if isinstance(principal, Operator):
+            raise HTTPException(403, "Operators act on the platform, not inside a tenant")
         admitted = (set(principal.roles) - {"admin"}) & self.roles
         if not admitted and "admin" not in principal.roles:
             raise HTTPException(403, "Your role does not allow this")
@@ -180,3 +230,29 @@ class Policy:
 def policy(*roles: Role, site_scoped: bool = False, changes_state: bool = False) -> Any:
     """The `Principal` dependency of an endpoint, carrying its policy."""
     return Depends(Policy(frozenset(roles), site_scoped, changes_state))
+
+
+@dataclass(frozen=True)
+class OperatorPolicy:
+    """Who may call a platform endpoint (`/ops/*`): operators only, never a tenant's admin,
+    since it acts on every tenant at once. Published like `Policy`."""
+
+    changes_state: bool = False
+
+    async def __call__(self, request: Request) -> Operator:
+        caller = await read_identity(request)
+        if not isinstance(caller, Operator):
+            raise HTTPException(403, "Only platform operators may do this")
+        if self.changes_state:
+            log.info(
+                "operator_action", actor=caller.sub, method=request.method, path=request.url.path
+            )
+        return caller
+
+    def describe(self) -> dict[str, object]:
+        return {"roles": [OPERATOR], "site_scoped": False, "changes_state": self.changes_state}
+
+
+def operator_policy(*, changes_state: bool = False) -> Any:
+    """The `Operator` dependency of a platform endpoint, carrying its policy."""
+    return Depends(OperatorPolicy(changes_state))

@@ -10,7 +10,7 @@ import pytest
 
 from services.suite import Suite, build_suite
 from shared.clock import SystemClock
-from shared.http.identity import mint_token
+from shared.http.identity import mint_operator_token, mint_token
 from shared.settings import Settings
 from tests.support import drop_databases
 
@@ -45,6 +45,15 @@ def token_for(settings: Settings) -> TokenFor:
         return {"authorization": f"Bearer {token}"}
 
     return headers
+
+
+@pytest.fixture
+def operator(settings: Settings) -> dict[str, str]:
+    """Headers of a platform operator: the only caller /ops/* admits."""
+    token = mint_operator_token(
+        settings.jwt_secret, issuer=settings.jwt_issuer, subject="ops", now=SystemClock().now()
+    )
+    return {"authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

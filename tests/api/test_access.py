@@ -3,7 +3,8 @@ docs/security.md is what the API really answers.
 
 The matrix is generated: each endpoint is called by each role, with a token for site `north`
 of tenant `acme`, on a resource at its own site (north), at another site (south), and from
-another tenant (globex, also "north"). A cell reads own/other site/other tenant. Rewrite the
+another tenant (globex, also "north"). A cell reads own/other site/other tenant. The last
+column is a platform operator, whose token names no tenant. Rewrite the
 document's table after a deliberate change with MEDOFFICE_WRITE_ACCESS_MATRIX=1.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.http.identity import ROLES
+from shared.http.identity import OPERATOR, ROLES
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, post_ok
 from tests.support import suite_settings, wait_until
@@ -28,6 +29,7 @@ DOC = Path(__file__).parents[2] / "docs" / "security.md"
 BEGIN, END = "<!-- access-matrix:begin -->", "<!-- access-matrix:end -->"
 PUBLIC = {("GET", "/health"), ("GET", "/ready")}
 SCOPES = ("own", "other", "tenant")
+COLUMNS = (*ROLES, OPERATOR)
 
 counter = itertools.count(1)
 
@@ -102,7 +104,13 @@ async def _cancel(admin: httpx.AsyncClient, site: str) -> Call:
 
 
 async def _appointment(admin: httpx.AsyncClient, site: str) -> Call:
-    return Call("GET", f"/scheduling/appointments/{await _book(admin, site)}")
+    path = f"/scheduling/appointments/{await _book(admin, site)}"
+
+    async def projected() -> bool:
+        return (await admin.get(path)).status_code == 200
+
+    await wait_until(projected, message="the appointment in its read model")
+    return Call("GET", path)
 
 
 async def _new_patient(_: httpx.AsyncClient, site: str) -> Call:
@@ -149,6 +157,8 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/patients/{patient_id}"): _patient,
     ("POST", "/scheduling/patients/{patient_id}/forget"): _forget,
     ("GET", "/compliance/audit-log"): _fixed("GET", "/compliance/audit-log"),
+    ("GET", "/compliance/audit-ledger/verify"): _fixed("GET", "/compliance/audit-ledger/verify"),
+    ("GET", "/compliance/audit-ledger/blocks"): _fixed("GET", "/compliance/audit-ledger/blocks"),
     ("GET", "/ops/projections"): _fixed("GET", "/ops/projections"),
     ("POST", "/ops/projections/{name}/rebuild"): _rebuild,
 }
@@ -194,29 +204,32 @@ async def test_every_endpoint_declares_its_policy(client: httpx.AsyncClient) -> 
 
 
 async def test_the_access_matrix_is_the_documented_one(
-    client: httpx.AsyncClient, token_for: TokenFor
+    client: httpx.AsyncClient, token_for: TokenFor, operator: dict[str, str]
 ) -> None:
     await _group(client)
     rows = []
     for (method, path), prepare in ENDPOINTS.items():
         cells = []
-        for role in ROLES:
+        for role in COLUMNS:
             statuses = []
             for scope in SCOPES:
                 site = "north" if scope == "own" else "south" if scope == "other" else "north"
                 tenant = "globex" if scope == "tenant" else "acme"
                 call = await prepare(client, site)
+                # An operator belongs to no tenant: the same token in every scope.
+                headers = (
+                    operator
+                    if role == OPERATOR
+                    else token_for(role, tenant=tenant, sites=["north"])
+                )
                 response = await client.request(
-                    call.method,
-                    call.path,
-                    json=call.json,
-                    headers=token_for(role, tenant=tenant, sites=["north"]),
+                    call.method, call.path, json=call.json, headers=headers
                 )
                 assert response.status_code < 500, (role, scope, call, response.text)
                 statuses.append(str(response.status_code))
             cells.append("/".join(statuses))
         rows.append(f"| `{method} {path}` | " + " | ".join(cells) + " |")
-    header = "| endpoint | " + " | ".join(ROLES) + " |\n|---|" + "---|" * len(ROLES)
+    header = "| endpoint | " + " | ".join(COLUMNS) + " |\n|---|" + "---|" * len(COLUMNS)
     table = header + "\n" + "\n".join(rows)
 
     document = DOC.read_text()

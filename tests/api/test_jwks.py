@@ -18,7 +18,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from services.suite import build_suite
 from shared.clock import SystemClock
-from shared.http.identity import mint_token
+from shared.http.identity import mint_operator_token, mint_token
 from shared.settings import Settings
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -27,18 +27,15 @@ SECRET = "a-production-secret-that-is-long-enough-for-hs256"
 KEK = base64.b64encode(bytes(range(32))).decode()
 
 
-def rs256(private_key: rsa.RSAPrivateKey, kid: str) -> str:
+TENANT_CLAIMS: dict[str, object] = {"tenant": "acme", "roles": ["auditor"], "sites": "*"}
+OPERATOR_CLAIMS: dict[str, object] = {"roles": ["operator"]}
+
+
+def rs256(private_key: rsa.RSAPrivateKey, kid: str, claims: dict[str, object] | None = None) -> str:
     now = int(SystemClock().now().timestamp())
-    claims = {
-        "iss": "medoffice",
-        "sub": "svc",
-        "tenant": "acme",
-        "roles": ["auditor"],
-        "sites": "*",
-        "iat": now,
-        "exp": now + 600,
-    }
-    return jwt.encode(claims, private_key, algorithm="RS256", headers={"kid": kid})
+    signed = {"iss": "medoffice", "sub": "svc", "iat": now, "exp": now + 600}
+    signed.update(TENANT_CLAIMS if claims is None else claims)
+    return jwt.encode(signed, private_key, algorithm="RS256", headers={"kid": kid})
 
 
 @pytest.fixture(params=["file", "url"])
@@ -114,3 +111,17 @@ async def test_shared_secret_tokens_are_refused_in_production(
 def test_production_needs_a_jwks() -> None:
     with pytest.raises(ValueError, match="MEDOFFICE_JWT_JWKS"):
         Settings(env="production", jwt_secret=SECRET, jwt_jwks=None, phi_kek=KEK)
+
+
+async def test_operators_tokens_from_the_issuer_reach_ops_and_shared_secret_ones_do_not(
+    client: httpx.AsyncClient,
+) -> None:
+    async def ops(token: str) -> int:
+        headers = {"authorization": f"Bearer {token}"}
+        return (await client.get("/ops/projections", headers=headers)).status_code
+
+    assert await ops(rs256(KEY, "k1", OPERATOR_CLAIMS)) == 200
+    assert await ops(rs256(KEY, "k1")) == 403  # a tenant's auditor
+    assert await ops(rs256(OTHER, "k1", OPERATOR_CLAIMS)) == 401
+    hs256 = mint_operator_token(SECRET, issuer="medoffice", subject="u", now=SystemClock().now())
+    assert await ops(hs256) == 401

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import jwt
+import pytest
 import structlog.testing
 
+from shared.clock import SystemClock
+from shared.settings import Settings
 from tests.api.conftest import TokenFor
 from tests.support import wait_until
 
@@ -21,9 +25,9 @@ async def test_health_readiness_and_openapi(client: httpx.AsyncClient) -> None:
 
 
 async def test_projections_report_their_lag_and_generation(
-    client: httpx.AsyncClient, clinic: dict[str, str], token_for: TokenFor
+    client: httpx.AsyncClient, clinic: dict[str, str], operator: dict[str, str]
 ) -> None:
-    status = (await client.get("/ops/projections")).json()
+    status = (await client.get("/ops/projections", headers=operator)).json()
     assert {p["name"] for p in status} == {
         "scheduling.appointments",
         "scheduling.provider_schedule",
@@ -34,8 +38,53 @@ async def test_projections_report_their_lag_and_generation(
         "compliance.audit_log",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)
-    refused = await client.get("/ops/projections", headers=token_for("manager"))
-    assert refused.status_code == 403
+
+
+async def test_only_platform_operators_reach_ops_and_they_reach_nothing_else(
+    client: httpx.AsyncClient, settings: Settings, token_for: TokenFor, operator: dict[str, str]
+) -> None:
+    for tenant_member in (token_for("admin"), token_for("manager"), token_for("auditor")):
+        refused = await client.get("/ops/projections", headers=tenant_member)
+        assert refused.status_code == 403
+        assert refused.json()["title"] == "Only platform operators may do this"
+    rebuild = "/ops/projections/scheduling.directory/rebuild"
+    assert (await client.post(rebuild, headers=token_for("admin"))).status_code == 403
+
+    for method, path in (
+        ("GET", "/scheduling/sites"),
+        ("GET", "/compliance/audit-log"),
+        ("GET", "/compliance/audit-ledger/verify"),
+        ("POST", "/scheduling/patients/pat-1/forget"),
+    ):
+        inside = await client.request(method, path, headers=operator, json={"reason": "x"})
+        assert inside.status_code == 403, (method, path)
+        assert inside.json()["title"] == "Operators act on the platform, not inside a tenant"
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"tenant": "acme", "sites": "*", "roles": ["operator"]},
+        {"roles": ["operator", "admin"]},
+        {"sites": "*", "roles": ["operator"]},
+        {"roles": ["admin"]},
+    ],
+    ids=["operator-in-a-tenant", "operator-and-admin", "operator-with-sites", "no-tenant"],
+)
+async def test_tokens_mixing_operator_and_tenant_claims_are_invalid(
+    client: httpx.AsyncClient, settings: Settings, claims: dict[str, object]
+) -> None:
+    now = int(SystemClock().now().timestamp())
+    token = jwt.encode(
+        {"iss": settings.jwt_issuer, "sub": "mallory", "iat": now, "exp": now + 60, **claims},
+        settings.jwt_secret,
+        algorithm="HS256",
+    )
+    headers = {"authorization": f"Bearer {token}"}
+    for path in ("/ops/projections", "/scheduling/sites"):
+        response = await client.get(path, headers=headers)
+        assert response.status_code == 401, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
 
 
 async def test_every_response_carries_a_correlation_id(client: httpx.AsyncClient) -> None:
@@ -63,14 +112,34 @@ async def test_the_correlation_id_is_recorded_in_the_events_it_caused(
     assert logged["correlation_id"] == "req-43"
 
 
-async def test_changes_only_an_admin_may_make_are_logged(
-    client: httpx.AsyncClient, token_for: TokenFor
+async def test_changes_only_an_admin_may_make_and_operators_changes_are_logged(
+    client: httpx.AsyncClient, token_for: TokenFor, operator: dict[str, str]
 ) -> None:
-    site = {"site_id": "east", "name": "East", "time_zone": "UTC"}
+    east = {"site_id": "east", "name": "East", "time_zone": "UTC"}
+    west = {"site_id": "west", "name": "West", "time_zone": "UTC"}
     with structlog.testing.capture_logs() as logs:
-        await client.post("/scheduling/sites", json=site, headers=token_for("manager"))
-        await client.post("/ops/projections/scheduling.directory/rebuild")
-    actions = [entry for entry in logs if entry["event"] == "admin_action"]
-    assert [(a["method"], a["path"], a["actor"]) for a in actions] == [
-        ("POST", "/ops/projections/scheduling.directory/rebuild", "tester")
+        await client.post("/scheduling/sites", json=east, headers=token_for("manager"))
+        await client.post("/scheduling/sites", json=west)  # the client's token: admin only
+        rebuilt = await client.post(
+            "/ops/projections/scheduling.directory/rebuild", headers=operator
+        )
+    assert rebuilt.status_code == 200
+    admin = [entry for entry in logs if entry["event"] == "admin_action"]
+    assert [(a["method"], a["path"], a["actor"], a["tenant"]) for a in admin] == [
+        ("POST", "/scheduling/sites", "tester", "acme")
     ]
+    ops = [entry for entry in logs if entry["event"] == "operator_action"]
+    assert [(o["method"], o["path"], o["actor"]) for o in ops] == [
+        ("POST", "/ops/projections/scheduling.directory/rebuild", "ops")
+    ]
+
+
+async def test_an_operators_retried_rebuild_is_answered_once(
+    client: httpx.AsyncClient, operator: dict[str, str]
+) -> None:
+    headers = {**operator, "idempotency-key": "rebuild-1"}
+    first = await client.post("/ops/projections/scheduling.directory/rebuild", headers=headers)
+    again = await client.post("/ops/projections/scheduling.directory/rebuild", headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json() == {"name": "scheduling.directory", "generation": 2}

@@ -87,10 +87,11 @@ async def test_a_forgotten_patients_phi_is_unreadable_everywhere(
     clinic: dict[str, str],
     suite: Suite,
     settings: Settings,
+    operator: dict[str, str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with structlog.testing.capture_logs() as events:
-        await forget_and_check(client, clinic, suite, settings)
+        await forget_and_check(client, clinic, suite, settings, operator)
     lines = [json.dumps(e, default=str) for e in events]
     lines += [record.getMessage() for record in caplog.records]
     assert lines, "the run logs something"
@@ -98,7 +99,11 @@ async def test_a_forgotten_patients_phi_is_unreadable_everywhere(
 
 
 async def forget_and_check(
-    client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite, settings: Settings
+    client: httpx.AsyncClient,
+    clinic: dict[str, str],
+    suite: Suite,
+    settings: Settings,
+    operator: dict[str, str],
 ) -> None:
     patient = {"name": NAME, "birth_date": BIRTH_DATE, "phone": PHONE}
     await post_ok(client, "/scheduling/patients", {"patient_id": "pat-zq", **patient})
@@ -143,12 +148,14 @@ async def forget_and_check(
     assert await shown() == "[redacted]"
     redacted = dict.fromkeys(patient, "[redacted]")
     assert await wait_until(demographics, message="the record") == redacted
-    rebuilt = await client.post("/ops/projections/scheduling.appointments/rebuild")
+    rebuilt = await client.post(
+        "/ops/projections/scheduling.appointments/rebuild", headers=operator
+    )
     assert rebuilt.status_code == 200
     after = (await client.get(f"/scheduling/appointments/{booked['id']}")).json()
     assert after["cancel_reason"] == "[redacted]"
     assert (after["status"], after["patient_id"]) == ("cancelled", "pat-zq")
-    rebuilt = await client.post("/ops/projections/scheduling.patients/rebuild")
+    rebuilt = await client.post("/ops/projections/scheduling.patients/rebuild", headers=operator)
     assert rebuilt.status_code == 200
     assert await demographics() == redacted
 

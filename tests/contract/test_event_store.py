@@ -117,6 +117,25 @@ async def test_load_after_a_version_gives_only_later_events_even_inside_a_commit
     assert await event_store.load("s", after_version=6) == []
 
 
+async def test_load_with_a_limit_gives_the_first_events_after_a_version(
+    event_store: EventStore,
+) -> None:
+    await event_store.append("s", run("s", 1, 2), 0)
+    await event_store.append("s", run("s", 3, 3), 2)
+    await event_store.append("s", run("s", 6, 1), 5)
+
+    def versions(events: list[Envelope]) -> list[int]:
+        return [e.stream_version for e in events]
+
+    assert versions(await event_store.load("s", limit=1)) == [1]
+    assert versions(await event_store.load("s", limit=3)) == [1, 2, 3]
+    assert versions(await event_store.load("s", after_version=1, limit=3)) == [2, 3, 4]
+    assert versions(await event_store.load("s", after_version=3, limit=10)) == [4, 5, 6]
+    assert await event_store.load("s", after_version=6, limit=5) == []
+    with pytest.raises(ValueError, match="limit"):
+        await event_store.load("s", limit=0)
+
+
 async def test_load_keeps_streams_apart(event_store: EventStore) -> None:
     await event_store.append("a", run("a", 1, 2), 0)
     await event_store.append("b", run("b", 1), 0)

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from shared.clock import SystemClock
-from shared.http.identity import mint_token
+from shared.http.identity import mint_operator_token, mint_token
 from shared.settings import Settings
 from tests.support import changes, drop_databases, wait_until
 
@@ -56,6 +56,10 @@ class Server:
             sites=None,
             now=SystemClock().now(),
         )
+        operator = mint_operator_token(
+            settings.jwt_secret, issuer=settings.jwt_issuer, subject="ops", now=SystemClock().now()
+        )
+        self.operator = {"authorization": f"Bearer {operator}"}
         self.client = httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{self.port}",
             headers={"authorization": f"Bearer {token}"},
@@ -194,7 +198,9 @@ async def test_a_commit_that_was_never_published_is_relayed_once_after_a_crash(
         "scheduling.directory",
         "compliance.audit_log",
     ):
-        rebuilt = await server.client.post(f"/ops/projections/{projection}/rebuild")
+        rebuilt = await server.client.post(
+            f"/ops/projections/{projection}/rebuild", headers=server.operator
+        )
         assert rebuilt.status_code == 200, rebuilt.text
 
     assert await read_models(server, str(booked["id"])) == before

@@ -43,3 +43,47 @@ def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPat
     result = runner.invoke(cli, ["token", "--tenant", "demo", "--role", "admin"])
     assert result.exit_code == 2
     assert "MEDOFFICE_JWT_SECRET must be set in production" in result.output
+
+
+def test_an_operator_token_names_no_tenant_sites_or_other_role(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MEDOFFICE_JWT_SECRET", raising=False)
+    result = runner.invoke(cli, ["token", "--operator", "--subject", "ops-alice"])
+
+    assert result.exit_code == 0, result.output
+    claims = jwt.decode(
+        result.stdout.strip(), DEVELOPMENT_JWT_SECRET, algorithms=["HS256"], issuer="medoffice"
+    )
+    assert claims["roles"] == ["operator"]
+    assert claims["sub"] == "ops-alice"
+    assert "tenant" not in claims
+    assert "sites" not in claims
+    assert claims["exp"] - claims["iat"] == 3600
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--operator", "--tenant", "demo"], "an operator token names no tenant, role or site"),
+        (["--operator", "--role", "admin"], "an operator token names no tenant, role or site"),
+        (["--tenant", "demo", "--role", "operator"], "'operator' is not a role inside a tenant"),
+        (["--tenant", "demo"], "name a --tenant and at least one --role"),
+        (["--role", "admin"], "name a --tenant and at least one --role"),
+    ],
+)
+def test_operator_and_tenant_tokens_are_not_mixed(args: list[str], message: str) -> None:
+    result = runner.invoke(cli, ["token", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_production_refuses_the_development_secret_for_operators_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEDOFFICE_ENV", "production")
+    monkeypatch.delenv("MEDOFFICE_JWT_SECRET", raising=False)
+    result = runner.invoke(cli, ["token", "--operator"])
+    assert result.exit_code == 2
+    assert "MEDOFFICE_JWT_SECRET must be set in production" in result.output

@@ -7,9 +7,7 @@ the digest of their sealed data, so the log holds no patient details yet proves 
 
 from __future__ import annotations
 
-import hashlib
-import json
-
+from services.compliance.domain.ledger import data_digest
 from shared.documents.port import Document
 from shared.events import DomainEvent, Envelope
 from shared.phi import PhiEvent
@@ -18,11 +16,6 @@ from shared.projections import View
 PROJECTION = "compliance.audit_log"
 ENTRIES = "audit_entries"
 CONTEXTS = ("scheduling", "staffing", "billing", "compliance")
-
-
-def data_digest(envelope: Envelope) -> str:
-    canonical = json.dumps(envelope.data, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class AuditLogProjection:

@@ -145,7 +145,7 @@ class Appointments:
         room_id: str | None,
         visit_type_id: str,
     ) -> Outcome[Any]:
-        """BookAppointment every occurrence, or none: check them all first, then book, then conclude."""
+        """Book every occurrence, or none: check them all first, then book, then conclude."""
         if not 2 <= len(starts) <= series.MAX_OCCURRENCES:
             raise Invalid(f"a series has 2 to {series.MAX_OCCURRENCES} occurrences")
         ids = tuple(f"{series_id}-{n}" for n in range(1, len(starts) + 1))
@@ -188,7 +188,7 @@ class Appointments:
         return await self.finish_series(meta, series_id)
 
     async def finish_series(self, meta: Metadata, series_id: str) -> Outcome[Any]:
-        """BookAppointment the series' occurrences and record the outcome; on refusal, withdraw them all.
+        """Book the series' occurrences and record the outcome; on refusal, withdraw them all.
         Safe to run more than once, and concurrently: the first recorded outcome stands."""
         stream = streams.series(meta.tenant, series_id)
         state, _ = await self._handler.load(stream, series.series)

@@ -1,0 +1,1 @@
+"""Compliance use cases: appending to and verifying the audit ledger."""

@@ -1,0 +1,195 @@
+"""The audit ledger kept in the compliance service's own event store, one stream per tenant.
+
+Appending: a batch's entries become blocks appended to `{tenant}:audit-ledger` at the head this
+process knows, with that version as the expected version. The event store lets exactly one
+append win each version (SQLite: one transaction; MongoDB and FerretDB: the unique index on
+(stream, first_version), the one write FerretDB 1.24 makes atomically), so any number of
+compliance processes serialise on it without a lock or an update: a loser loads the blocks it
+missed and seals again on the new head.
+
+Dedupe: the chain itself says which events it holds. Per tenant, a process keeps the ids of
+every chained event, read from the chain when it first touches the tenant and extended by
+every block it appends or loads. The check is exact because it is made against the very head
+the append expects: had another process chained anything since, the append would conflict and
+the check run again on the blocks it missed. So a redelivered event, whether seconds or years
+later (a reset consumer group), is never entered twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+
+from services.compliance.domain.ledger import (
+    AuditBlockSealed,
+    ChainCheck,
+    Head,
+    LedgerEntry,
+    entry_for,
+    ledger_stream,
+    seal_blocks,
+    unchained,
+)
+from shared.clock import Clock, Ids
+from shared.errors import RetryLater
+from shared.events import Envelope, Metadata, seal
+from shared.eventstore.port import ConcurrencyConflict, EventStore
+
+log = structlog.get_logger(__name__)
+
+BLOCK_TYPE = AuditBlockSealed.type_name()
+ACTOR = "compliance.audit-ledger"
+# (event id, data digest) of every audit-log entry of a tenant, for the cross-check.
+AuditLogDigests = Callable[[str], Awaitable[Iterable[tuple[str, str]]]]
+
+
+class LedgerContended(RetryLater):
+    """Other appenders kept winning; the batch comes again."""
+
+
+class LedgerUnreadable(RetryLater):
+    """A stored block does not read as one: chaining stops (nothing is acknowledged) until an
+    operator has looked, rather than sealing new blocks on a ledger that was tampered with."""
+
+
+@dataclass
+class _Chain:
+    """What this process knows of a tenant's chain: its head and the events in it."""
+
+    head: Head = field(default_factory=Head)
+    event_ids: set[str] = field(default_factory=set)
+
+    def extend(self, blocks: Iterable[AuditBlockSealed]) -> None:
+        for block in blocks:
+            self.event_ids.update(entry.event_id for entry in block.entries)
+            self.head = Head(block.sequence, block.hash)
+
+
+class AuditLedger:
+    def __init__(
+        self,
+        store: EventStore,
+        clock: Clock,
+        ids: Ids,
+        audit_log: AuditLogDigests | None = None,
+        *,
+        attempts: int = 30,
+        page: int = 1000,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._ids = ids
+        self._audit_log = audit_log
+        self._attempts = attempts
+        self._page = page
+        self._chains: dict[str, _Chain] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def record(self, envelopes: Sequence[Envelope]) -> int:
+        """Chain every event not chained yet, in arrival order; return how many were added."""
+        by_tenant: dict[str, list[LedgerEntry]] = {}
+        for envelope in envelopes:
+            if envelope.type == BLOCK_TYPE:
+                continue  # the ledger's own blocks, should they ever be published: no loop
+            by_tenant.setdefault(envelope.tenant, []).append(entry_for(envelope))
+        added = 0
+        for tenant, entries in by_tenant.items():
+            added += await self._append(tenant, entries)
+        return added
+
+    async def _append(self, tenant: str, entries: list[LedgerEntry]) -> int:
+        stream = ledger_stream(tenant)
+        async with self._locks.setdefault(tenant, asyncio.Lock()):
+            chain = self._chains.get(tenant)
+            if chain is None:
+                chain = _Chain()
+                await self._catch_up(stream, chain)
+                self._chains[tenant] = chain
+            for attempt in range(1, self._attempts + 1):
+                fresh = unchained(entries, chain.event_ids)
+                if not fresh:
+                    return 0
+                blocks = seal_blocks(tenant, chain.head, fresh)
+                try:
+                    await self._store.append(
+                        stream, [self._envelope(tenant, b) for b in blocks], chain.head.sequence
+                    )
+                except ConcurrencyConflict:
+                    await self._catch_up(stream, chain)
+                    # Spread the contenders out so that one of them gets through.
+                    await asyncio.sleep(random.uniform(0, 0.002 * attempt))
+                    continue
+                chain.extend(blocks)
+                return len(fresh)
+        log.warning("audit_ledger_contended", tenant=tenant, attempts=self._attempts)
+        raise LedgerContended(f"{stream}: no append won in {self._attempts} attempts")
+
+    async def _catch_up(self, stream: str, chain: _Chain) -> None:
+        """Read the blocks after the known head (appended by other processes)."""
+        while True:
+            page = await self._store.load(stream, chain.head.sequence, limit=self._page)
+            try:
+                chain.extend(AuditBlockSealed.model_validate(e.data) for e in page)
+            except ValidationError as exc:
+                log.error("audit_ledger_unreadable", stream=stream, after=chain.head.sequence)
+                raise LedgerUnreadable(f"{stream}: a block after {chain.head.sequence}") from exc
+            if len(page) < self._page:
+                return
+
+    def _envelope(self, tenant: str, block: AuditBlockSealed) -> Envelope:
+        event_id = self._ids.new_id()
+        return seal(
+            block,
+            stream=ledger_stream(tenant),
+            stream_version=block.sequence,
+            meta=Metadata(tenant=tenant, actor=ACTOR, correlation_id=event_id),
+            event_id=event_id,
+            time=self._clock.now(),
+        )
+
+    async def blocks(self, tenant: str, after: int, limit: int) -> list[dict[str, Any]]:
+        """Blocks after sequence `after`, as stored (a tampered block shows as it now is),
+        each with the stream version it is stored at and when it was sealed."""
+        stored = await self._store.load(ledger_stream(tenant), after, limit=limit)
+        return [
+            {"stream_version": e.stream_version, "sealed_at": e.time.isoformat(), **e.data}
+            for e in stored
+        ]
+
+    async def check(self, tenant: str) -> ChainCheck:
+        """Recompute the tenant's chain from the store, page by page, up to its first fault."""
+        check, after, stream = ChainCheck(tenant), 0, ledger_stream(tenant)
+        while True:
+            page = await self._store.load(stream, after, limit=self._page)
+            for envelope in page:
+                if not check.add(envelope.stream_version, envelope.type, envelope.data):
+                    return check
+            if len(page) < self._page:
+                return check
+            after = page[-1].stream_version
+
+    async def verify(
+        self, tenant: str, known_head: str | None = None, cross_check: bool = False
+    ) -> dict[str, Any]:
+        """The verdict on the tenant's chain; with `cross_check`, whether every audit-log
+        entry's digest is the one the chain holds for its event."""
+        check = await self.check(tenant)
+        report = check.verdict(known_head).report()
+        if cross_check and self._audit_log is not None:
+            logged = await self._audit_log(tenant)
+            audit = check.compare(logged)
+            report["audit_log"] = audit
+            if report["verified"] and audit["mismatched"]:
+                report.update(
+                    verified=False,
+                    broken_at=None,
+                    reason="audit-log entries differ from the ledger: "
+                    + ", ".join(audit["mismatched"][:5]),
+                )
+        return report

@@ -1,0 +1,1 @@
+"""Pure compliance domain: the audit ledger's hash chain. No I/O here."""

@@ -1,0 +1,127 @@
+"""The audit ledger on real event stores and buses: redelivery, several appenders at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from services.compliance.application.ledger import AuditLedger, LedgerUnreadable
+from services.compliance.consumers import LedgerConsumer
+from services.compliance.domain.ledger import ledger_stream
+from services.scheduling.domain.events import SiteRegistered
+from shared.backends import Backends, open_backends
+from shared.clock import SystemClock, UuidIds
+from shared.cloudevents import to_message
+from shared.events import Envelope, Metadata, seal
+from shared.eventstore.port import EventStore
+from shared.settings import Settings
+from tests.support import drop_databases, wait_until
+
+T0 = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+
+
+def registered(n: int, tenant: str = "acme") -> Envelope:
+    event = SiteRegistered(site_id=f"s{n}", name=f"Site {n}", time_zone="UTC")
+    return seal(
+        event,
+        stream=f"{tenant}:site:s{n}",
+        stream_version=1,
+        meta=Metadata(tenant=tenant, actor="tester", correlation_id="c"),
+        event_id=f"{tenant}-e{n}",
+        time=T0,
+    )
+
+
+@pytest.fixture
+async def backends(settings: Settings) -> AsyncIterator[Backends]:
+    backends = await open_backends(settings)
+    yield backends
+    await backends.close()
+    await drop_databases(settings, backends.databases)
+
+
+async def ledger_on(backends: Backends) -> AuditLedger:
+    """A ledger with a store of its own: what another compliance process would have."""
+    return AuditLedger(await backends.event_store("compliance"), SystemClock(), UuidIds())
+
+
+async def chained_ids(ledger: AuditLedger, tenant: str = "acme") -> list[str]:
+    blocks = await ledger.blocks(tenant, after=0, limit=500)
+    return [entry["event_id"] for block in blocks for entry in block["entries"]]
+
+
+async def test_a_redelivered_event_is_chained_once(backends: Backends) -> None:
+    ledger = await ledger_on(backends)
+
+    assert await ledger.record([registered(1), registered(1)]) == 1
+    assert await ledger.record([registered(1), registered(2)]) == 1
+    assert await ledger.record([registered(2)]) == 0
+    # Another process, which has never seen this tenant, gets the same events again.
+    restarted = await ledger_on(backends)
+    assert await restarted.record([registered(2), registered(3), registered(1)]) == 1
+
+    assert await chained_ids(ledger) == ["acme-e1", "acme-e2", "acme-e3"]
+    report = await restarted.verify("acme")
+    assert (report["verified"], report["blocks"], report["entries"]) == (True, 3, 3)
+
+
+async def test_tenants_have_chains_of_their_own(backends: Backends) -> None:
+    ledger = await ledger_on(backends)
+
+    await ledger.record([registered(1), registered(1, "globex"), registered(2)])
+
+    assert await chained_ids(ledger) == ["acme-e1", "acme-e2"]
+    assert await chained_ids(ledger, "globex") == ["globex-e1"]
+    assert (await ledger.verify("globex"))["entries"] == 1
+
+
+async def test_processes_appending_at_once_serialise_on_the_event_store(
+    backends: Backends,
+) -> None:
+    ledgers = [await ledger_on(backends) for _ in range(3)]
+    # Overlapping batches, as a rebalance redelivers them to another member of the group.
+    batches = [[registered(n), registered(n + 1), registered(n + 2)] for n in range(0, 30, 2)]
+
+    added = await asyncio.gather(*(ledger.record(batch) for batch in batches for ledger in ledgers))
+
+    assert sum(added) == 31
+    assert sorted(await chained_ids(ledgers[0])) == sorted(f"acme-e{n}" for n in range(31))
+    report = await ledgers[1].verify("acme")
+    assert (report["verified"], report["entries"]) == (True, 31)
+
+
+async def test_a_block_that_does_not_read_stops_chaining(backends: Backends) -> None:
+    store: EventStore = await backends.event_store("compliance")
+    stranger = registered(9).model_copy(update={"stream": ledger_stream("acme")})
+    await store.append(ledger_stream("acme"), [stranger], 0)
+    ledger = AuditLedger(store, SystemClock(), UuidIds())
+
+    with pytest.raises(LedgerUnreadable):
+        await ledger.record([registered(1)])
+    report = await ledger.verify("acme")
+    assert (report["verified"], report["broken_at"]) == (False, 1)
+
+
+async def test_events_redelivered_by_the_bus_are_chained_once(backends: Backends) -> None:
+    ledger = await ledger_on(backends)
+    topic = backends.settings.topic("scheduling")
+    consumer = LedgerConsumer(ledger, backends.bus, [topic])
+    await consumer.start()
+
+    async def caught_up() -> bool:
+        return await consumer.lag() == 0
+
+    try:
+        await backends.bus.publish([to_message(registered(n), topic) for n in (1, 2)])
+        await wait_until(caught_up, message="the ledger to catch up")
+        again = [registered(1), registered(3), registered(2)]
+        await backends.bus.publish([to_message(e, topic) for e in again])
+        await wait_until(caught_up, message="the ledger to catch up again")
+    finally:
+        await consumer.stop()
+
+    assert await chained_ids(ledger) == ["acme-e1", "acme-e2", "acme-e3"]
+    assert (await ledger.verify("acme"))["verified"]
