@@ -101,7 +101,7 @@ def _recorded(resource_id: str, outcome: Outcome[Any]) -> Recorded:
     return Recorded(id=resource_id, stream=outcome.stream, stream_version=outcome.stream_version)
 
 
-def _purpose(request: Request) -> str | None:
+def purpose_of_use(request: Request) -> str | None:
     """Why the caller reads patient data, when it says (`X-Purpose-Of-Use`, as in FHIR)."""
     purpose = request.headers.get("x-purpose-of-use")
     return purpose[:100] if purpose else None
@@ -184,7 +184,7 @@ def build_router(
         appointment = public(doc) or {}
         await vault.reveal_fields(who.tenant, appointment, "cancel_reason")
         await scheduling.record_access(
-            metadata(request, who), [doc["patient_id"]], request.url.path, _purpose(request)
+            metadata(request, who), [doc["patient_id"]], request.url.path, purpose_of_use(request)
         )
         return appointment
 
@@ -212,7 +212,7 @@ def build_router(
         record = public(doc) or {}
         await vault.reveal_fields(who.tenant, record, *PATIENT_PHI)
         await scheduling.record_access(
-            metadata(request, who), [patient_id], request.url.path, _purpose(request)
+            metadata(request, who), [patient_id], request.url.path, purpose_of_use(request)
         )
         return record
 
@@ -258,7 +258,7 @@ def build_router(
             metadata(request, who),
             [a["patient_id"] for a in schedule["appointments"]],
             request.url.path,
-            _purpose(request),
+            purpose_of_use(request),
         )
         return schedule
 

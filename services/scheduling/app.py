@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 
+from fastapi import APIRouter
+
 from services.scheduling.api import build_router
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.domain.events import registry
+from services.scheduling.fhir.api import build_router as build_fhir_router
 from services.scheduling.projections.appointments import AppointmentsProjection
 from services.scheduling.projections.directory import DirectoryProjection
 from services.scheduling.projections.patients import PatientsProjection
@@ -46,9 +49,14 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
     scheduling = Scheduling(
         handler, read_models, appointments_behind, settings.read_your_writes_timeout
     )
+    router = APIRouter()
+    router.include_router(
+        build_router(scheduling, read_models, vault, settings.read_your_writes_timeout)
+    )
+    router.include_router(build_fhir_router(scheduling, read_models, vault))
     service = Service(
         name=NAME,
-        router=build_router(scheduling, read_models, vault, settings.read_your_writes_timeout),
+        router=router,
         runners=runners,
         relay=relay if settings.outbox_relay else None,
         event_store=store,
