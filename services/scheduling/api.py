@@ -92,7 +92,7 @@ def recorded(resource_id: str, outcome: Outcome[Any]) -> Recorded:
     return Recorded(id=resource_id, stream=outcome.stream, stream_version=outcome.stream_version)
 
 
-def purpose(request: Request) -> str | None:
+def purpose_of_use(request: Request) -> str | None:
     """Why the caller reads patient data, when it says (`X-Purpose-Of-Use`, as in FHIR)."""
     purpose = request.headers.get("x-purpose-of-use")
     return purpose[:100] if purpose else None
@@ -176,7 +176,7 @@ def build_router(scheduling: Scheduling, read_models: ReadModels, vault: PhiVaul
         record = public(doc) or {}
         await vault.reveal_fields(who.tenant, record, *PATIENT_PHI)
         await scheduling.record_access(
-            metadata(request, who), [patient_id], request.url.path, purpose(request)
+            metadata(request, who), [patient_id], request.url.path, purpose_of_use(request)
         )
         return record
 

@@ -11,6 +11,7 @@ from services.scheduling.application.directory import Directory
 from services.scheduling.application.open_slots import OpenSlots
 from services.scheduling.application.reactions import FinishMoves, FinishSeries, NoShowTimer
 from services.scheduling.domain.events import registry
+from services.scheduling.fhir.api import build_router as build_fhir_router
 from services.scheduling.projections.appointments import AppointmentsProjection
 from services.scheduling.projections.day_views import (
     ProviderScheduleProjection,
@@ -71,6 +72,7 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
             scheduling, appointments, slots, read_models, vault, settings.read_your_writes_timeout
         ),
         providers_api.build_router(scheduling),
+        build_fhir_router(scheduling, read_models, vault),
     ]
     service = Service(
         name=NAME,

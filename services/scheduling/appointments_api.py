@@ -16,7 +16,7 @@ from services.scheduling.api import (
     Readers,
     Recorded,
     check_site,
-    purpose,
+    purpose_of_use,
     recorded,
 )
 from services.scheduling.application.appointments import Appointments
@@ -205,7 +205,7 @@ def build_router(
         result = public(doc) or {}
         await vault.reveal_fields(who.tenant, result, "cancel_reason")
         await scheduling.record_access(
-            metadata(request, who), [doc["patient_id"]], request.url.path, purpose(request)
+            metadata(request, who), [doc["patient_id"]], request.url.path, purpose_of_use(request)
         )
         return result
 
@@ -225,7 +225,7 @@ def build_router(
             await vault.reveal_fields(who.tenant, d, "cancel_reason")
         visible.sort(key=lambda d: d["start"], reverse=True)
         await scheduling.record_access(
-            metadata(request, who), [patient_id], request.url.path, purpose(request)
+            metadata(request, who), [patient_id], request.url.path, purpose_of_use(request)
         )
         return visible
 
@@ -264,7 +264,7 @@ def build_router(
             metadata(request, who),
             [a["patient_id"] for a in result["appointments"]],
             request.url.path,
-            purpose(request),
+            purpose_of_use(request),
         )
         return result
 
@@ -307,7 +307,7 @@ def build_router(
             metadata(request, who),
             [a["patient_id"] for a in schedule["appointments"]],
             request.url.path,
-            purpose(request),
+            purpose_of_use(request),
         )
         return schedule
 

@@ -60,7 +60,10 @@ class InProcessBus:
         self._db = db
         self._poll_interval = poll_interval
         self._retry_delay = retry_delay
-        self._published = asyncio.Condition()
+        # Set (and replaced) on every publish. An Event, not a Condition: cancelling a
+        # wait_for on Condition.wait can hang on Python 3.11 while it re-acquires the lock,
+        # which stalled stop().
+        self._published = asyncio.Event()
         self._subscriptions: set[InProcessSubscription] = set()
         db.run_sync(lambda conn: conn.executescript(_SCHEMA))
 
@@ -94,8 +97,8 @@ class InProcessBus:
                 next_offsets[m.topic] += 1
 
         await self._db.run(lambda conn: transaction(conn, append))
-        async with self._published:
-            self._published.notify_all()
+        published, self._published = self._published, asyncio.Event()
+        published.set()
 
     async def subscribe(
         self,
@@ -131,11 +134,13 @@ class InProcessBus:
         self, group: str, topics: list[str], handler: MessageHandler, max_batch: int
     ) -> None:
         while True:
+            # Taken before the fetch: a publish after it sets this very event, so no wake-up
+            # is lost.
+            published = self._published
             batch = await self._db.run(lambda conn: _fetch(conn, group, topics, max_batch))
             if not batch:
-                async with self._published:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._published.wait(), self._poll_interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(published.wait(), self._poll_interval)
                 continue
             try:
                 await handler(batch)

@@ -106,7 +106,11 @@ def _policies(dependant: Dependant) -> list[Policy | OperatorPolicy]:
 def _publish_policies(routes: Sequence[BaseRoute]) -> None:
     """Copy each endpoint's policy into the OpenAPI document, where a test can check it."""
     for route in routes:
-        if isinstance(route, APIRoute):
+        # A router may include routers: FastAPI keeps those as one route that wraps them.
+        included = getattr(route, "original_router", None)
+        if isinstance(included, APIRouter):
+            _publish_policies(included.routes)
+        elif isinstance(route, APIRoute):
             policies = _policies(route.dependant)
             if len(policies) == 1:
                 extra = dict(route.openapi_extra or {})

@@ -130,6 +130,29 @@ async def _patient(admin: httpx.AsyncClient, site: str) -> Call:
     return Call("GET", f"/scheduling/patients/{patient_id}")
 
 
+async def _fhir_patient(admin: httpx.AsyncClient, site: str) -> Call:
+    patient_id = f"pat-{next(counter)}"
+    body = {"patient_id": patient_id, "name": "P", "birth_date": "1980-01-01"}
+    await post_ok(admin, "/scheduling/patients", body)
+    path = f"/fhir/R4/Patient/{patient_id}"
+
+    async def projected() -> bool:
+        return (await admin.get(path)).status_code == 200
+
+    await wait_until(projected, message="the patient in its read model")
+    return Call("GET", path)
+
+
+async def _fhir_appointment(admin: httpx.AsyncClient, site: str) -> Call:
+    path = f"/fhir/R4/Appointment/{await _book(admin, site)}"
+
+    async def projected() -> bool:
+        return (await admin.get(path)).status_code == 200
+
+    await wait_until(projected, message="the appointment in its read model")
+    return Call("GET", path)
+
+
 async def _forget(_: httpx.AsyncClient, site: str) -> Call:
     return Call("POST", f"/scheduling/patients/pat-{next(counter)}/forget", {"reason": "asked"})
 
@@ -156,6 +179,17 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("POST", "/scheduling/patients"): _new_patient,
     ("GET", "/scheduling/patients/{patient_id}"): _patient,
     ("POST", "/scheduling/patients/{patient_id}/forget"): _forget,
+    ("GET", "/fhir/R4/metadata"): _fixed("GET", "/fhir/R4/metadata"),
+    ("GET", "/fhir/R4/Patient/{patient_id}"): _fhir_patient,
+    ("GET", "/fhir/R4/Appointment/{appointment_id}"): _fhir_appointment,
+    ("GET", "/fhir/R4/Appointment"): _fixed("GET", "/fhir/R4/Appointment?date=2027-01-05"),
+    ("GET", "/fhir/R4/Location"): _fixed("GET", "/fhir/R4/Location"),
+    ("GET", "/fhir/R4/Location/{location_id}"): _fixed("GET", "/fhir/R4/Location/site-{site}"),
+    ("GET", "/fhir/R4/Schedule"): _fixed("GET", "/fhir/R4/Schedule"),
+    ("GET", "/fhir/R4/Schedule/{schedule_id}"): _fixed(
+        "GET",
+        "/fhir/R4/Schedule/8-dr-{site}-{site}",  # len("dr-north") == len("dr-south")
+    ),
     ("GET", "/compliance/audit-log"): _fixed("GET", "/compliance/audit-log"),
     ("GET", "/compliance/audit-ledger/verify"): _fixed("GET", "/compliance/audit-ledger/verify"),
     ("GET", "/compliance/audit-ledger/blocks"): _fixed("GET", "/compliance/audit-ledger/blocks"),

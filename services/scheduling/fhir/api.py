@@ -1,0 +1,280 @@
+"""FHIR R4 read views of scheduling: parse, authorize, read the read models, map.
+
+Errors on these endpoints are FHIR OperationOutcomes (`application/fhir+json`), carrying the
+status, detail and headers that the suite's problem+json handlers decide for the same error.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from services.scheduling.api import purpose_of_use
+from services.scheduling.application.commands import Scheduling
+from services.scheduling.fhir import resources, search
+from services.scheduling.fhir.ids import our_id
+from services.scheduling.fhir.resources import Directory, Resource
+from services.scheduling.projections import directory as directory_view
+from services.scheduling.projections.appointments import APPOINTMENTS
+from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
+from services.scheduling.projections.patients import PATIENTS
+from services.scheduling.projections.patients import PHI_FIELDS as PATIENT_PHI
+from services.scheduling.projections.patients import PROJECTION as PATIENTS_PROJECTION
+from shared.documents.port import Document
+from shared.http.app import metadata
+from shared.http.identity import Principal, policy
+from shared.phivault import PhiVault
+from shared.readmodels import ReadModels, public
+
+FHIR_JSON = "application/fhir+json"
+# A search that matches more appointments than this is refused: narrow it (no paging yet).
+MAX_MATCHES = 500
+
+# Patients belong to the group, not to a site; what has a site is shown only at one's sites.
+Readers = policy("front_desk", "manager", "clinician", "auditor")
+SiteReaders = policy("front_desk", "manager", "clinician", "auditor", site_scoped=True)
+
+
+class FhirResponse(JSONResponse):
+    media_type = FHIR_JSON
+
+
+class FhirRoute(APIRoute):
+    """An endpoint whose errors are OperationOutcomes: the suite's problem details, re-dressed."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_as_fhir(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except Exception as exc:
+                return await _outcome(request, exc)
+
+        return handle_as_fhir
+
+
+async def _outcome(request: Request, exc: Exception) -> Response:
+    handlers: dict[Any, Callable[..., Any]] = request.app.exception_handlers
+    handler = next((handlers[c] for c in type(exc).__mro__ if c in handlers), None)
+    if handler is None:
+        raise exc
+    answer = handler(request, exc)
+    if inspect.isawaitable(answer):
+        answer = await answer
+    assert isinstance(answer, JSONResponse)
+    problem = json.loads(bytes(answer.body))
+    messages = [problem.get("detail") or problem["title"]]
+    messages += [
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+        for error in problem.get("errors", ())
+    ]
+    headers = {k: v for k, v in answer.headers.items() if k in ("retry-after", "www-authenticate")}
+    return FhirResponse(
+        resources.operation_outcome(answer.status_code, messages),
+        status_code=answer.status_code,
+        headers=headers,
+    )
+
+
+def _our_id(kind: str, fhir: str) -> str:
+    ours = our_id(fhir)
+    if ours is None:
+        raise HTTPException(400, f"{kind}/{fhir} is not a FHIR id ([A-Za-z0-9-.], 1-64)")
+    return ours
+
+
+def _search(request: Request, *known: str) -> dict[str, list[str]]:
+    try:
+        return search.params(request.query_params.multi_items(), known)
+    except search.BadSearch as exc:
+        raise HTTPException(400, str(exc)) from exc
+
+
+def _base(request: Request) -> str:
+    return f"{request.base_url}fhir/R4/"
+
+
+def _searchset(request: Request, found: list[Resource]) -> FhirResponse:
+    return FhirResponse(resources.searchset(_base(request), str(request.url), found))
+
+
+def build_router(scheduling: Scheduling, read_models: ReadModels, vault: PhiVault) -> APIRouter:
+    router = APIRouter(
+        prefix="/fhir/R4", tags=["fhir"], route_class=FhirRoute, default_response_class=FhirResponse
+    )
+
+    async def directory(tenant: str) -> Directory:
+        async def by_id(collection: str, key: str) -> dict[str, Document]:
+            found = await read_models.find(
+                directory_view.PROJECTION, collection, {"tenant": tenant}
+            )
+            return {doc[key]: doc for doc in found}
+
+        return Directory(
+            sites=await by_id(directory_view.SITES, "site_id"),
+            rooms=await by_id(directory_view.ROOMS, "room_id"),
+            providers=await by_id(directory_view.PROVIDERS, "provider_id"),
+            visit_types=await by_id(directory_view.VISIT_TYPES, "visit_type_id"),
+        )
+
+    async def disclosed(request: Request, who: Principal, patient_ids: list[str]) -> None:
+        await scheduling.record_access(
+            metadata(request, who), patient_ids, request.url.path, purpose_of_use(request)
+        )
+
+    async def appointment(who: Principal, doc: Document, places: Directory) -> Resource:
+        record = public(doc) or {}
+        await vault.reveal_fields(who.tenant, record, "cancel_reason")
+        return resources.appointment(record, places)
+
+    @router.get("/metadata")
+    async def capabilities(request: Request, who: Principal = Readers) -> Response:
+        """The CapabilityStatement: what this FHIR view reads and searches."""
+        return FhirResponse(resources.capability_statement(_base(request)))
+
+    @router.get("/Patient/{patient_id}")
+    async def read_patient(request: Request, patient_id: str, who: Principal = Readers) -> Response:
+        """A patient's demographics; the read is recorded as PatientRecordAccessed."""
+        ours = _our_id("Patient", patient_id)
+        _search(request)
+        doc = await read_models.get(PATIENTS_PROJECTION, PATIENTS, f"{who.tenant}:{ours}")
+        if doc is None:
+            raise HTTPException(404, f"Patient/{patient_id} not found")
+        record = public(doc) or {}
+        await vault.reveal_fields(who.tenant, record, *PATIENT_PHI, "email")
+        resource = resources.patient(record)
+        await disclosed(request, who, [ours])
+        return FhirResponse(resource)
+
+    @router.get("/Appointment/{appointment_id}")
+    async def read_appointment(
+        request: Request, appointment_id: str, who: Principal = SiteReaders
+    ) -> Response:
+        """One appointment; recorded as an access to its patient's record."""
+        ours = _our_id("Appointment", appointment_id)
+        _search(request)
+        doc = await read_models.get(APPOINTMENTS_PROJECTION, APPOINTMENTS, f"{who.tenant}:{ours}")
+        if doc is None or not who.at_site(doc["site_id"]):
+            raise HTTPException(404, f"Appointment/{appointment_id} not found")
+        resource = await appointment(who, doc, await directory(who.tenant))
+        await disclosed(request, who, [doc["patient_id"]])
+        return FhirResponse(resource)
+
+    @router.get("/Appointment")
+    async def search_appointments(request: Request, who: Principal = SiteReaders) -> Response:
+        """Appointments by `patient` and/or `date` (site-local days; eq, gt, lt, ge, le)."""
+        query = _search(request, "patient", "date")
+        if not query:
+            raise HTTPException(400, "search appointments by patient, date or both")
+        try:
+            bounds = search.dates(query.get("date", ()))
+            patients = [
+                search.references(value, ("Patient",), bare="Patient")
+                for value in query.get("patient", ())
+            ]
+        except search.BadSearch as exc:
+            raise HTTPException(400, str(exc)) from exc
+        where = search.appointment_filter(who.tenant, patients, bounds, who.sites)
+        docs = []
+        if where is not None:
+            docs = await read_models.find(
+                APPOINTMENTS_PROJECTION,
+                APPOINTMENTS,
+                where,
+                sort=(("start", 1),),
+                limit=MAX_MATCHES + 1,
+            )
+        if len(docs) > MAX_MATCHES:
+            raise HTTPException(400, f"more than {MAX_MATCHES} appointments match: narrow it")
+        places = await directory(who.tenant)
+
+        def on_the_day(doc: Document) -> bool:
+            site = places.sites.get(doc["site_id"], {})
+            zone = ZoneInfo(site.get("time_zone", "UTC"))
+            local_day = datetime.fromisoformat(doc["start"]).astimezone(zone).date()
+            return all(bound.admits(local_day) for bound in bounds)
+
+        matches = [doc for doc in docs if on_the_day(doc)]
+        found = [await appointment(who, doc, places) for doc in matches]
+        await disclosed(request, who, [doc["patient_id"] for doc in matches])
+        return _searchset(request, found)
+
+    async def locations(who: Principal) -> list[Resource]:
+        places = await directory(who.tenant)
+        sites = [
+            resources.site_location(site)
+            for site_id, site in sorted(places.sites.items())
+            if who.at_site(site_id)
+        ]
+        rooms = [
+            resources.room_location(room, places.sites.get(room["site_id"]))
+            for _, room in sorted(places.rooms.items())
+            if who.at_site(room["site_id"])
+        ]
+        return sites + rooms
+
+    @router.get("/Location")
+    async def search_locations(request: Request, who: Principal = SiteReaders) -> Response:
+        """Every site and room the caller may see; rooms are `partOf` their site."""
+        _search(request)
+        return _searchset(request, await locations(who))
+
+    @router.get("/Location/{location_id}")
+    async def read_location(
+        request: Request, location_id: str, who: Principal = SiteReaders
+    ) -> Response:
+        _our_id("Location", location_id)
+        _search(request)
+        for resource in await locations(who):
+            if resource["id"] == location_id:
+                return FhirResponse(resource)
+        raise HTTPException(404, f"Location/{location_id} not found")
+
+    async def schedules(who: Principal) -> list[Resource]:
+        places = await directory(who.tenant)
+        return [
+            resources.schedule(provider, site_id, places)
+            for _, provider in sorted(places.providers.items())
+            for site_id in provider.get("site_ids", ())
+            if who.at_site(site_id)
+        ]
+
+    @router.get("/Schedule")
+    async def search_schedules(request: Request, who: Principal = SiteReaders) -> Response:
+        """One schedule per provider and site; `actor` is a Practitioner or a Location."""
+        query = _search(request, "actor")
+        try:
+            actors = [
+                search.references(value, ("Practitioner", "Location"))
+                for value in query.get("actor", ())
+            ]
+        except search.BadSearch as exc:
+            raise HTTPException(400, str(exc)) from exc
+        found = [
+            schedule
+            for schedule in await schedules(who)
+            if all({a["reference"] for a in schedule["actor"]} & wanted for wanted in actors)
+        ]
+        return _searchset(request, found)
+
+    @router.get("/Schedule/{schedule_id}")
+    async def read_schedule(
+        request: Request, schedule_id: str, who: Principal = SiteReaders
+    ) -> Response:
+        _our_id("Schedule", schedule_id)
+        _search(request)
+        for resource in await schedules(who):
+            if resource["id"] == schedule_id:
+                return FhirResponse(resource)
+        raise HTTPException(404, f"Schedule/{schedule_id} not found")
+
+    return router

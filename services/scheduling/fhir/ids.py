@@ -1,0 +1,54 @@
+"""FHIR ids for scheduling's records.
+
+A FHIR id is `[A-Za-z0-9\\-.]{1,64}`; ours are `[A-Za-z0-9_-]{1,64}`. The two alphabets are the
+same size, so an id maps one to one by writing `_` as `.` (ours never hold a `.`). We encode
+rather than tighten our ids: stored events are never rewritten, so an id with `_` accepted
+once must stay readable, here and in the native API.
+
+Two of our namespaces (sites and rooms) share the FHIR type Location, and a Schedule stands
+for a pair (provider, site). Neither fits 64 characters one to one, so their ids are readable
+(`site-north`, `room-exam-1`, `5-dr-a-north`) while that is shorter than 64 characters, and a
+64-character digest otherwise: the two forms never meet, and the API finds such a resource by
+listing the tenant's few sites, rooms or providers and mapping them again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+MAX = 64
+
+
+def fhir_id(our_id: str) -> str:
+    """The FHIR id of a patient, appointment or provider."""
+    return our_id.replace("_", ".")
+
+
+def our_id(fhir: str) -> str | None:
+    """Our id for a FHIR id, or None when it is not a well-formed FHIR id."""
+    if not FHIR_ID.fullmatch(fhir):
+        return None
+    return fhir.replace(".", "_")
+
+
+def site_location_id(site_id: str) -> str:
+    return _readable_or_digest(f"site-{fhir_id(site_id)}", "site", site_id)
+
+
+def room_location_id(room_id: str) -> str:
+    return _readable_or_digest(f"room-{fhir_id(room_id)}", "room", room_id)
+
+
+def schedule_id(provider_id: str, site_id: str) -> str:
+    """One provider's schedule at one site: the length prefix keeps the pair unambiguous."""
+    readable = f"{len(provider_id)}-{fhir_id(provider_id)}-{fhir_id(site_id)}"
+    return _readable_or_digest(readable, "schedule", provider_id, site_id)
+
+
+def _readable_or_digest(readable: str, kind: str, *parts: str) -> str:
+    if len(readable) < MAX:
+        return readable
+    digest = hashlib.sha256("\x00".join((kind, *parts)).encode()).hexdigest()
+    return f"{kind}-{digest}"[:MAX]

@@ -1,0 +1,214 @@
+"""Read-model documents map to valid FHIR R4 resources, whatever fields they have yet."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from services.scheduling.fhir import ids, resources, search
+from services.scheduling.fhir.resources import Directory
+from tests.fhir_validation import valid
+
+DIRECTORY = Directory(
+    sites={"north": {"site_id": "north", "name": "North", "time_zone": "America/New_York"}},
+    rooms={"exam_1": {"room_id": "exam_1", "site_id": "north", "name": "Exam 1"}},
+    providers={"dr_a": {"provider_id": "dr_a", "name": "Dr. A", "site_ids": ["north"]}},
+    visit_types={"follow-up": {"visit_type_id": "follow-up", "name": "Follow-up"}},
+)
+
+
+def appointment_doc(**change: Any) -> dict[str, Any]:
+    return {
+        "tenant": "acme",
+        "appointment_id": "appt_1",
+        "stream": "acme:provider-day:dr_a:2026-12-01",
+        "status": "booked",
+        "patient_id": "pat_1",
+        "provider_id": "dr_a",
+        "site_id": "north",
+        "room_id": "exam_1",
+        "visit_type_id": "follow-up",
+        "start": "2026-12-01T14:00:00+00:00",
+        "end": "2026-12-01T14:30:00+00:00",
+        "booked_at": "2026-11-20T10:00:00+00:00",
+        **change,
+    }
+
+
+@pytest.mark.parametrize(
+    ("ours", "fhir"),
+    [
+        ("booked", "booked"),
+        ("checked_in", "checked-in"),
+        ("in_room", "checked-in"),
+        ("completed", "fulfilled"),
+        ("cancelled", "cancelled"),
+        ("no_show", "noshow"),
+    ],
+)
+def test_every_appointment_status_has_its_r4_code(ours: str, fhir: str) -> None:
+    resource = valid(resources.appointment(appointment_doc(status=ours), DIRECTORY))
+    assert resource["status"] == fhir
+
+
+def test_an_unknown_status_is_not_guessed() -> None:
+    with pytest.raises(resources.UnmappedStatus):
+        resources.appointment(appointment_doc(status="rescheduled"), DIRECTORY)
+
+
+def test_an_appointment_names_its_participants_codes_and_times() -> None:
+    doc = appointment_doc(
+        status="completed",
+        procedures=["99213", "G0439"],
+        diagnoses=["E11.9", "I10"],
+        late_cancellation=False,
+        series_id="series-1",
+    )
+    resource = valid(resources.appointment(doc, DIRECTORY))
+
+    assert resource["id"] == "appt.1"
+    assert (resource["start"], resource["end"]) == ("2026-12-01T14:00:00Z", "2026-12-01T14:30:00Z")
+    assert resource["minutesDuration"] == 30
+    assert resource["created"] == "2026-11-20T10:00:00Z"
+    assert [p["actor"] for p in resource["participant"]] == [
+        {"reference": "Patient/pat.1"},
+        {"reference": "Practitioner/dr.a", "display": "Dr. A"},
+        {"reference": "Location/site-north", "display": "North"},
+        {"reference": "Location/room-exam.1", "display": "Exam 1"},
+    ]
+    assert resource["appointmentType"] == {
+        "coding": [
+            {"system": resources.VISIT_TYPE_SYSTEM, "code": "follow-up", "display": "Follow-up"}
+        ],
+        "text": "Follow-up",
+    }
+    assert [c["coding"][0] for c in resource["serviceType"]] == [
+        {"system": resources.CPT, "code": "99213"},
+        {"system": resources.HCPCS, "code": "G0439"},
+    ]
+    assert [c["coding"][0] for c in resource["reasonCode"]] == [
+        {"system": resources.ICD10CM, "code": "E11.9"},
+        {"system": resources.ICD10CM, "code": "I10"},
+    ]
+
+
+def test_a_cancellation_reason_shows_as_text_or_masked() -> None:
+    told = resources.appointment(
+        appointment_doc(status="cancelled", cancel_reason="Feeling better", room_id=None),
+        DIRECTORY,
+    )
+    assert valid(told)["cancelationReason"] == {"text": "Feeling better"}
+    assert len(told["participant"]) == 3
+    withheld = valid(
+        resources.appointment(
+            appointment_doc(status="cancelled", cancel_reason="[redacted]"), DIRECTORY
+        )
+    )
+    assert withheld["cancelationReason"] == {"extension": [resources.MASKED]}
+    assert withheld["meta"]["security"] == [resources.REDACTED_LABEL]
+
+
+def test_a_patient_and_a_forgotten_one() -> None:
+    shown = valid(
+        resources.patient(
+            {
+                "patient_id": "pat_1",
+                "name": "Ada Lovelace",
+                "birth_date": "1815-12-10",
+                "phone": "",
+                "email": "ada@example.org",
+                "forgotten": False,
+            }
+        )
+    )
+    assert shown == {
+        "resourceType": "Patient",
+        "id": "pat.1",
+        "name": [{"text": "Ada Lovelace"}],
+        "telecom": [{"system": "email", "value": "ada@example.org"}],
+        "birthDate": "1815-12-10",
+    }
+    gone = valid(
+        resources.patient(
+            {
+                "patient_id": "pat_1",
+                "name": "[redacted]",
+                "birth_date": "[redacted]",
+                "phone": "[redacted]",
+                "forgotten": True,
+            }
+        )
+    )
+    assert "[redacted]" not in str(gone)
+    assert gone["name"] == [{"extension": [resources.MASKED]}]
+    assert gone["_birthDate"] == {"extension": [resources.MASKED]}
+    assert gone["telecom"] == [{"extension": [resources.MASKED], "system": "phone"}]
+    assert gone["meta"]["security"] == [resources.REDACTED_LABEL]
+
+
+def test_locations_and_schedules() -> None:
+    site = valid(resources.site_location(DIRECTORY.sites["north"]))
+    assert site["extension"] == [{"url": resources.TIMEZONE, "valueCode": "America/New_York"}]
+    room = valid(resources.room_location(DIRECTORY.rooms["exam_1"], DIRECTORY.sites["north"]))
+    assert room["partOf"] == {"reference": f"Location/{site['id']}", "display": "North"}
+    schedule = valid(resources.schedule(DIRECTORY.providers["dr_a"], "north", DIRECTORY))
+    assert schedule["id"] == "4-dr.a-north"
+
+
+def test_the_capability_statement_and_an_operation_outcome_validate() -> None:
+    statement = valid(resources.capability_statement("http://medoffice/fhir/R4/"))
+    assert statement["fhirVersion"] == "4.0.1"
+    valid(resources.operation_outcome(404, ["Patient/x not found"]))
+
+
+def test_our_ids_map_one_to_one_and_fit_fhir() -> None:
+    assert ids.fhir_id("pat_1-a") == "pat.1-a"
+    assert ids.our_id("pat.1-a") == "pat_1-a"
+    assert ids.our_id("pat_1") is None  # not a FHIR id
+    assert ids.our_id("x" * 65) is None
+    longest = "a" * 64
+    located = {ids.site_location_id(longest), ids.room_location_id(longest)}
+    located |= {ids.site_location_id("a" * 58), ids.room_location_id("a" * 58)}
+    assert len(located) == 4
+    assert all(ids.FHIR_ID.fullmatch(i) for i in located)
+    # The length prefix keeps (a-b, c) and (a, b-c) apart.
+    assert ids.schedule_id("a-b", "c") != ids.schedule_id("a", "b-c")
+    assert len(ids.schedule_id(longest, longest)) == 64
+
+
+@pytest.mark.parametrize(
+    "value", ["2026-12-1", "yesterday", "ap2026-12-01", "2026-02-30", "ge2026-12-01T10:00"]
+)
+def test_a_bad_date_is_refused(value: str) -> None:
+    with pytest.raises(search.BadSearch):
+        search.dates([value])
+
+
+def test_date_bounds_compare_site_local_days() -> None:
+    [ge, le] = search.dates(["ge2026-12-01", "le2026-12-02"])
+    assert search.utc_window([ge, le]) == (
+        date(2026, 11, 30),
+        date(2026, 12, 4),
+    )
+    assert ge.admits(date(2026, 12, 1))
+    assert not ge.admits(date(2026, 11, 30))
+    assert le.admits(date(2026, 12, 2))
+    assert not le.admits(date(2026, 12, 3))
+
+
+def test_an_appointment_search_becomes_one_store_filter() -> None:
+    bounds = search.dates(["ge2026-12-01", "lt2026-12-03"])
+    patients = [{"Patient/pat.1", "Patient/pat-2"}, {"Patient/pat.1"}]
+    assert search.appointment_filter("acme", patients, bounds, ["north"]) == {
+        "tenant": "acme",
+        "patient_id": {"$in": ["pat_1"]},
+        "start": {"$gte": "2026-11-30", "$lt": "2026-12-04"},
+        "site_id": {"$in": ["north"]},
+    }
+    assert search.appointment_filter("acme", [], [], "*") == {"tenant": "acme"}
+    assert search.appointment_filter("acme", [{"Patient/a"}, {"Patient/b"}], [], "*") is None
+    assert search.appointment_filter("acme", [], [], []) is None
+    never = search.dates(["lt2026-12-01", "gt2026-12-05"])
+    assert search.appointment_filter("acme", [], never, "*") is None
