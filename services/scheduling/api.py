@@ -9,12 +9,12 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.scheduling.application.commands import Scheduling
+from services.scheduling.application.patients import open_patient
 from services.scheduling.domain import directory, streams
 from services.scheduling.projections import directory as directory_view
 from services.scheduling.projections.appointments import APPOINTMENTS
 from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
 from services.scheduling.projections.patients import PATIENTS
-from services.scheduling.projections.patients import PHI_FIELDS as PATIENT_PHI
 from services.scheduling.projections.patients import PROJECTION as PATIENTS_PROJECTION
 from services.scheduling.projections.provider_schedule import PROJECTION as SCHEDULE_PROJECTION
 from services.scheduling.projections.provider_schedule import PROVIDER_DAYS, day_id
@@ -87,6 +87,8 @@ class PatientIn(Body):
     name: Name
     birth_date: date
     phone: Annotated[str, Field(max_length=40)] = ""
+    email: Annotated[str, Field(max_length=254, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")] = ""
+    address: Annotated[str, Field(max_length=500)] = ""  # postal address, free text
 
 
 class Recorded(BaseModel):
@@ -192,7 +194,7 @@ def build_router(
     async def register_patient(
         request: Request, body: PatientIn, who: Principal = Registration
     ) -> Recorded:
-        """Register a patient; name, birth date and phone are sealed under the patient's key."""
+        """Register a patient; all their details are sealed under the patient's key."""
         patient_id = body.patient_id or scheduling.new_id()
         outcome = await scheduling.register_patient(
             metadata(request, who),
@@ -200,17 +202,20 @@ def build_router(
             name=body.name,
             birth_date=body.birth_date,
             phone=body.phone,
+            email=body.email,
+            address=body.address,
         )
         return _recorded(patient_id, outcome)
 
     @router.get("/patients/{patient_id}")
     async def patient(request: Request, patient_id: Id, who: Principal = Readers) -> dict[str, Any]:
-        """A patient's demographics; the read is recorded as PatientRecordAccessed."""
+        """A patient's demographics, coverages and intakes; the read is recorded as
+        PatientRecordAccessed."""
         doc = await read_models.get(PATIENTS_PROJECTION, PATIENTS, f"{who.tenant}:{patient_id}")
         if doc is None:
             raise HTTPException(404, "Patient not found")
         record = public(doc) or {}
-        await vault.reveal_fields(who.tenant, record, *PATIENT_PHI)
+        await open_patient(vault, who.tenant, record)
         await scheduling.record_access(
             metadata(request, who), [patient_id], request.url.path, _purpose(request)
         )

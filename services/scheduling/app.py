@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import base64
 
+from fastapi import APIRouter
+
 from services.scheduling.api import build_router
 from services.scheduling.application.commands import Scheduling
+from services.scheduling.application.patients import Patients
 from services.scheduling.domain.events import registry
+from services.scheduling.patients_api import build_patients_router
 from services.scheduling.projections.appointments import AppointmentsProjection
 from services.scheduling.projections.directory import DirectoryProjection
 from services.scheduling.projections.patients import PatientsProjection
 from services.scheduling.projections.provider_schedule import ProviderScheduleProjection
+from services.scheduling.projections.triage_queue import TriageQueueProjection
 from shared.backends import Backends
 from shared.clock import Clock, Ids
 from shared.commands import CommandHandler
@@ -37,18 +42,32 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
             ProviderScheduleProjection(),
             DirectoryProjection(),
             PatientsProjection(),
+            TriageQueueProjection(),
         )
     ]
 
     async def appointments_behind() -> bool:
         return bool(await store.unpublished(1)) or await runners[0].lag() > 0
 
+    triage = next(r for r in runners if isinstance(r.projection, TriageQueueProjection))
+
+    async def triage_behind() -> bool:
+        return bool(await store.unpublished(1)) or await triage.lag() > 0
+
     scheduling = Scheduling(
         handler, read_models, appointments_behind, settings.read_your_writes_timeout
     )
+    patients = Patients(
+        handler, read_models, appointments_behind, triage_behind, settings.read_your_writes_timeout
+    )
+    router = APIRouter()
+    router.include_router(
+        build_router(scheduling, read_models, vault, settings.read_your_writes_timeout)
+    )
+    router.include_router(build_patients_router(scheduling, patients, read_models, vault))
     service = Service(
         name=NAME,
-        router=build_router(scheduling, read_models, vault, settings.read_your_writes_timeout),
+        router=router,
         runners=runners,
         relay=relay if settings.outbox_relay else None,
         event_store=store,

@@ -29,6 +29,7 @@ async def test_projections_report_their_lag_and_generation(
         "scheduling.provider_schedule",
         "scheduling.directory",
         "scheduling.patients",
+        "scheduling.triage_queue",
         "compliance.audit_log",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)
