@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import base64
 
-from fastapi import APIRouter
-
 from services.scheduling.api import build_router
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.patients import Patients
 from services.scheduling.domain.events import registry
-from services.scheduling.patients_api import build_patients_router
+from services.scheduling.patients_api import add_patient_routes
 from services.scheduling.projections.appointments import AppointmentsProjection
 from services.scheduling.projections.directory import DirectoryProjection
 from services.scheduling.projections.patients import PatientsProjection
@@ -60,11 +58,8 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
     patients = Patients(
         handler, read_models, appointments_behind, triage_behind, settings.read_your_writes_timeout
     )
-    router = APIRouter()
-    router.include_router(
-        build_router(scheduling, read_models, vault, settings.read_your_writes_timeout)
-    )
-    router.include_router(build_patients_router(scheduling, patients, read_models, vault))
+    router = build_router(scheduling, read_models, vault, settings.read_your_writes_timeout)
+    add_patient_routes(router, scheduling, patients, read_models, vault)
     service = Service(
         name=NAME,
         router=router,

@@ -65,10 +65,15 @@ class RetriageIn(Body):
     urgency: Urgency
 
 
-def build_patients_router(
-    scheduling: Scheduling, patients: Patients, read_models: ReadModels, vault: PhiVault
-) -> APIRouter:
-    router = APIRouter(prefix="/scheduling", tags=["patients"])
+def add_patient_routes(
+    router: APIRouter,
+    scheduling: Scheduling,
+    patients: Patients,
+    read_models: ReadModels,
+    vault: PhiVault,
+) -> None:
+    """Add these endpoints to the scheduling router (prefix /scheduling). Added, not included:
+    the app publishes the policies of a router's own routes."""
 
     @router.post("/patients/{patient_id}/coverage", status_code=201)
     async def record_coverage(
@@ -185,8 +190,6 @@ def build_patients_router(
             _purpose(request),
         )
         return {"site_id": site_id, "date": day.isoformat(), "waiting": waiting}
-
-    return router
 
 
 async def _names(

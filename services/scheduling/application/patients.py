@@ -100,6 +100,7 @@ class Patients:
     ) -> Outcome[Any]:
         """Record an intake; an appointment it names must be the patient's, at a site the
         caller may see."""
+        await self._registered(meta.tenant, patient_id)  # an unknown patient is a 404 first
         if appointment_id is not None:
             located = await self._read_models.wait_exists(
                 APPOINTMENTS_PROJECTION,
@@ -137,13 +138,7 @@ class Patients:
     ) -> Outcome[Any]:
         """Put a registered patient in the site's queue for today (the site's local date)."""
         site = await self.site(meta.tenant, site_id)
-        record, _ = await self._handler.load(
-            streams.patient(meta.tenant, patient_id), patients.patient
-        )
-        if not record.registered:
-            raise NotFound(f"patient {patient_id} not found")
-        if record.forgotten:
-            raise Rejected(f"patient {patient_id} was forgotten")
+        await self._registered(meta.tenant, patient_id)
         now = self._handler.clock.now()
         command = TriagePatient(
             triage_id=triage_id,
@@ -196,6 +191,14 @@ class Patients:
         if not isinstance(state.event, SiteRegistered):
             raise NotFound(f"site {site_id} not found")
         return state.event
+
+    async def _registered(self, tenant: str, patient_id: str) -> None:
+        """Refuse an unknown (404) or forgotten (409) patient."""
+        record, _ = await self._handler.load(streams.patient(tenant, patient_id), patients.patient)
+        if not record.registered:
+            raise NotFound(f"patient {patient_id} not found")
+        if record.forgotten:
+            raise Rejected(f"patient {patient_id} was forgotten")
 
     async def _change_entry(
         self, meta: Metadata, site_id: str, command: Retriage | MarkSeen | MarkLeft
