@@ -102,7 +102,13 @@ async def _cancel(admin: httpx.AsyncClient, site: str) -> Call:
 
 
 async def _appointment(admin: httpx.AsyncClient, site: str) -> Call:
-    return Call("GET", f"/scheduling/appointments/{await _book(admin, site)}")
+    path = f"/scheduling/appointments/{await _book(admin, site)}"
+
+    async def projected() -> bool:
+        return (await admin.get(path)).status_code == 200
+
+    await wait_until(projected, message="the appointment in its read model")
+    return Call("GET", path)
 
 
 async def _new_patient(_: httpx.AsyncClient, site: str) -> Call:
@@ -124,6 +130,59 @@ async def _patient(admin: httpx.AsyncClient, site: str) -> Call:
 
 async def _forget(_: httpx.AsyncClient, site: str) -> Call:
     return Call("POST", f"/scheduling/patients/pat-{next(counter)}/forget", {"reason": "asked"})
+
+
+async def _registered(admin: httpx.AsyncClient) -> str:
+    patient_id = f"pat-{next(counter)}"
+    body = {"patient_id": patient_id, "name": "P", "birth_date": "1980-01-01"}
+    await post_ok(admin, "/scheduling/patients", body)
+    return patient_id
+
+
+async def _coverage(admin: httpx.AsyncClient, site: str) -> Call:
+    body = {
+        "payer_id": "payer",
+        "payer_name": "Payer",
+        "plan": "Plan",
+        "relationship": "self",
+        "member_id": "M1",
+    }
+    return Call("POST", f"/scheduling/patients/{await _registered(admin)}/coverage", body)
+
+
+async def _intake(admin: httpx.AsyncClient, site: str) -> Call:
+    """An intake for a patient's appointment at `site`."""
+    patient_id = await _registered(admin)
+    n = next(counter)
+    booked = await post_ok(
+        admin,
+        "/scheduling/appointments",
+        {
+            "patient_id": patient_id,
+            "provider_id": f"dr-{site}",
+            "site_id": site,
+            "visit_type_id": "v",
+            "start": f"2027-03-{n % 28 + 1:02d}T{8 + n % 9:02d}:00:00+00:00",
+        },
+    )
+    body = {"reason_for_visit": "R", "appointment_id": booked["id"]}
+    return Call("POST", f"/scheduling/patients/{patient_id}/intake", body)
+
+
+async def _triage(admin: httpx.AsyncClient, site: str) -> Call:
+    body = {"patient_id": await _registered(admin), "urgency": 3}
+    return Call("POST", f"/scheduling/sites/{site}/triage", body)
+
+
+def _triaged(action: str, body: dict[str, Any] | None = None) -> Prepare:
+    """`action` on a patient waiting at `site`."""
+
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        call = await _triage(admin, site)
+        triaged = await post_ok(admin, call.path, call.json or {})
+        return Call("POST", f"/scheduling/sites/{site}/triage/{triaged['id']}/{action}", body)
+
+    return prepare
 
 
 async def _rebuild(_: httpx.AsyncClient, site: str) -> Call:
@@ -148,6 +207,17 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("POST", "/scheduling/patients"): _new_patient,
     ("GET", "/scheduling/patients/{patient_id}"): _patient,
     ("POST", "/scheduling/patients/{patient_id}/forget"): _forget,
+    ("POST", "/scheduling/patients/{patient_id}/coverage"): _coverage,
+    ("POST", "/scheduling/patients/{patient_id}/intake"): _intake,
+    ("POST", "/scheduling/sites/{site_id}/triage"): _triage,
+    ("POST", "/scheduling/sites/{site_id}/triage/{triage_id}/retriage"): _triaged(
+        "retriage", {"urgency": 1}
+    ),
+    ("POST", "/scheduling/sites/{site_id}/triage/{triage_id}/seen"): _triaged("seen"),
+    ("POST", "/scheduling/sites/{site_id}/triage/{triage_id}/left"): _triaged("left"),
+    ("GET", "/scheduling/sites/{site_id}/triage-queue"): _fixed(
+        "GET", "/scheduling/sites/{site}/triage-queue"
+    ),
     ("GET", "/compliance/audit-log"): _fixed("GET", "/compliance/audit-log"),
     ("GET", "/ops/projections"): _fixed("GET", "/ops/projections"),
     ("POST", "/ops/projections/{name}/rebuild"): _rebuild,
