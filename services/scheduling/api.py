@@ -9,11 +9,11 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.scheduling.application.commands import Scheduling
+from services.scheduling.application.patients import open_patient
 from services.scheduling.domain import directory, providers
 from services.scheduling.domain.events import WEEKDAYS_8_TO_6, Hours
 from services.scheduling.projections import directory as directory_view
 from services.scheduling.projections.patients import PATIENTS
-from services.scheduling.projections.patients import PHI_FIELDS as PATIENT_PHI
 from services.scheduling.projections.patients import PROJECTION as PATIENTS_PROJECTION
 from shared.commands import Outcome
 from shared.http.app import metadata
@@ -78,6 +78,8 @@ class PatientIn(Body):
     name: Name
     birth_date: date
     phone: Annotated[str, Field(max_length=40)] = ""
+    email: Annotated[str, Field(max_length=254, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")] = ""
+    address: Annotated[str, Field(max_length=500)] = ""  # postal address, free text
 
 
 class Recorded(BaseModel):
@@ -156,7 +158,7 @@ def build_router(scheduling: Scheduling, read_models: ReadModels, vault: PhiVaul
     async def register_patient(
         request: Request, body: PatientIn, who: Principal = Registration
     ) -> Recorded:
-        """Register a patient; name, birth date and phone are sealed under the patient's key."""
+        """Register a patient; all their details are sealed under the patient's key."""
         patient_id = body.patient_id or scheduling.new_id()
         outcome = await scheduling.register_patient(
             metadata(request, who),
@@ -164,17 +166,20 @@ def build_router(scheduling: Scheduling, read_models: ReadModels, vault: PhiVaul
             name=body.name,
             birth_date=body.birth_date,
             phone=body.phone,
+            email=body.email,
+            address=body.address,
         )
         return recorded(patient_id, outcome)
 
     @router.get("/patients/{patient_id}")
     async def patient(request: Request, patient_id: Id, who: Principal = Readers) -> dict[str, Any]:
-        """A patient's demographics; the read is recorded as PatientRecordAccessed."""
+        """A patient's demographics, coverages and intakes; the read is recorded as
+        PatientRecordAccessed."""
         doc = await read_models.get(PATIENTS_PROJECTION, PATIENTS, f"{who.tenant}:{patient_id}")
         if doc is None:
             raise HTTPException(404, "Patient not found")
         record = public(doc) or {}
-        await vault.reveal_fields(who.tenant, record, *PATIENT_PHI)
+        await open_patient(vault, who.tenant, record)
         await scheduling.record_access(
             metadata(request, who), [patient_id], request.url.path, purpose_of_use(request)
         )

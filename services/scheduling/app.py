@@ -9,9 +9,11 @@ from services.scheduling.application.appointments import Appointments
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.directory import Directory
 from services.scheduling.application.open_slots import OpenSlots
+from services.scheduling.application.patients import Patients
 from services.scheduling.application.reactions import FinishMoves, FinishSeries, NoShowTimer
 from services.scheduling.domain.events import registry
 from services.scheduling.fhir.api import build_router as build_fhir_router
+from services.scheduling.patients_api import add_patient_routes
 from services.scheduling.projections.appointments import AppointmentsProjection
 from services.scheduling.projections.day_views import (
     ProviderScheduleProjection,
@@ -20,6 +22,7 @@ from services.scheduling.projections.day_views import (
 from services.scheduling.projections.directory import DirectoryProjection
 from services.scheduling.projections.no_show_rates import NoShowRatesProjection
 from services.scheduling.projections.patients import PatientsProjection
+from services.scheduling.projections.triage_queue import TriageQueueProjection
 from shared.backends import Backends
 from shared.clock import Clock, Ids
 from shared.commands import CommandHandler
@@ -49,6 +52,7 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
             DirectoryProjection(),
             PatientsProjection(),
             NoShowRatesProjection(),
+            TriageQueueProjection(),
         )
     ]
 
@@ -66,8 +70,18 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
         for reaction in (FinishMoves(appointments), FinishSeries(appointments))
     ]
     timer = NoShowTimer(appointments, directory, read_models, settings.no_show_timer_seconds)
+    triage = next(r for r in runners if isinstance(r.projection, TriageQueueProjection))
+
+    async def triage_behind() -> bool:
+        return bool(await store.unpublished(1)) or await triage.lag() > 0
+
+    patients = Patients(
+        handler, read_models, appointments_behind, triage_behind, settings.read_your_writes_timeout
+    )
+    main_router = api.build_router(scheduling, read_models, vault)
+    add_patient_routes(main_router, scheduling, patients, read_models, vault)
     routers = [
-        api.build_router(scheduling, read_models, vault),
+        main_router,
         appointments_api.build_router(
             scheduling, appointments, slots, read_models, vault, settings.read_your_writes_timeout
         ),

@@ -14,6 +14,7 @@ import itertools
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,12 @@ SCOPES = ("own", "other", "tenant")
 COLUMNS = (*ROLES, OPERATOR)
 
 counter = itertools.count(1)
+
+
+def _start(n: int, first_day: str) -> str:
+    """A distinct half hour for call `n`, from `first_day` on: 40 a day, 00:00 to 20:00."""
+    day = datetime.fromisoformat(f"{first_day}T00:00:00+00:00") + timedelta(days=n // 40)
+    return (day + timedelta(minutes=30 * (n % 40))).isoformat()
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ async def _book(admin: httpx.AsyncClient, site: str) -> str:
             "provider_id": f"dr-{site}",
             "site_id": site,
             "visit_type_id": "v",
-            "start": f"2027-01-{n % 28 + 1:02d}T{8 + n % 9:02d}:00:00+00:00",
+            "start": _start(n, "2027-01-01"),
         },
     )
     return str(booked["id"])
@@ -93,7 +100,7 @@ async def _booking(_: httpx.AsyncClient, site: str) -> Call:
         "provider_id": f"dr-{site}",
         "site_id": site,
         "visit_type_id": "v",
-        "start": f"2027-02-{n % 28 + 1:02d}T{8 + n % 9:02d}:00:00+00:00",
+        "start": _start(n, "2027-02-01"),
     }
     return Call("POST", "/scheduling/appointments", body)
 
@@ -157,6 +164,124 @@ async def _forget(_: httpx.AsyncClient, site: str) -> Call:
     return Call("POST", f"/scheduling/patients/pat-{next(counter)}/forget", {"reason": "asked"})
 
 
+async def _registered(admin: httpx.AsyncClient) -> str:
+    patient_id = f"pat-{next(counter)}"
+    body = {"patient_id": patient_id, "name": "P", "birth_date": "1980-01-01"}
+    await post_ok(admin, "/scheduling/patients", body)
+    return patient_id
+
+
+async def _coverage(admin: httpx.AsyncClient, site: str) -> Call:
+    body = {
+        "payer_id": "payer",
+        "payer_name": "Payer",
+        "plan": "Plan",
+        "relationship": "self",
+        "member_id": "M1",
+    }
+    return Call("POST", f"/scheduling/patients/{await _registered(admin)}/coverage", body)
+
+
+async def _intake(admin: httpx.AsyncClient, site: str) -> Call:
+    """An intake for a patient's appointment at `site`."""
+    patient_id = await _registered(admin)
+    n = next(counter)
+    booked = await post_ok(
+        admin,
+        "/scheduling/appointments",
+        {
+            "patient_id": patient_id,
+            "provider_id": f"dr-{site}",
+            "site_id": site,
+            "visit_type_id": "v",
+            "start": _start(n, "2027-03-01"),
+        },
+    )
+    body = {"reason_for_visit": "R", "appointment_id": booked["id"]}
+    return Call("POST", f"/scheduling/patients/{patient_id}/intake", body)
+
+
+async def _triage(admin: httpx.AsyncClient, site: str) -> Call:
+    body = {"patient_id": await _registered(admin), "urgency": 3}
+    return Call("POST", f"/scheduling/sites/{site}/triage", body)
+
+
+def _triaged(action: str, body: dict[str, Any] | None = None) -> Prepare:
+    """`action` on a patient waiting at `site`."""
+
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        call = await _triage(admin, site)
+        triaged = await post_ok(admin, call.path, call.json or {})
+        return Call("POST", f"/scheduling/sites/{site}/triage/{triaged['id']}/{action}", body)
+
+    return prepare
+
+
+def _on_booking(action: str, body: dict[str, Any] | None = None, *before: str) -> Prepare:
+    """`action` on an appointment at `site`, after the admin did the steps `before` it."""
+
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        appointment = await _book(admin, site)
+        for step in before:
+            response = await admin.post(f"/scheduling/appointments/{appointment}/{step}")
+            assert response.status_code == 200, response.text
+        n = next(counter)
+        filled = {
+            k: v.format(start=_start(n, "2027-05-01")) if isinstance(v, str) else v
+            for k, v in (body or {}).items()
+        }
+        return Call("POST", f"/scheduling/appointments/{appointment}/{action}", body and filled)
+
+    return prepare
+
+
+async def _no_show(admin: httpx.AsyncClient, site: str) -> Call:
+    n = next(counter)
+    booked = await post_ok(
+        admin,
+        "/scheduling/appointments",
+        {
+            "patient_id": f"pat-{n}",
+            "provider_id": f"dr-{site}",
+            "site_id": site,
+            "visit_type_id": "v",
+            "start": _start(n, "2026-06-01"),
+        },
+    )
+    return Call("POST", f"/scheduling/appointments/{booked['id']}/no-show")
+
+
+async def _series(_: httpx.AsyncClient, site: str) -> Call:
+    n = next(counter)
+    body = {
+        "patient_id": "pat-s",
+        "provider_id": f"dr-{site}",
+        "site_id": site,
+        "visit_type_id": "v",
+        "first_start": _start(n, "2027-04-01"),
+        "count": 2,
+    }
+    return Call("POST", "/scheduling/appointment-series", body)
+
+
+async def _fresh_provider(admin: httpx.AsyncClient, site: str) -> str:
+    provider_id = f"p{next(counter)}"
+    body = {"provider_id": provider_id, "name": "P", "site_ids": [site]}
+    await post_ok(admin, "/scheduling/providers", body)
+    return provider_id
+
+
+def _provider_change(action: str, body: dict[str, Any] | None = None) -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        provider_id = await _fresh_provider(admin, site)
+        filled = {
+            k: (v.format(site=site) if isinstance(v, str) else v) for k, v in (body or {}).items()
+        }
+        return Call("POST", f"/scheduling/providers/{provider_id}/{action}", filled or None)
+
+    return prepare
+
+
 async def _rebuild(_: httpx.AsyncClient, site: str) -> Call:
     return Call("POST", "/ops/projections/scheduling.directory/rebuild")
 
@@ -190,6 +315,62 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
         "GET",
         "/fhir/R4/Schedule/8-dr-{site}-{site}",  # len("dr-north") == len("dr-south")
     ),
+    ("POST", "/scheduling/patients/{patient_id}/coverage"): _coverage,
+    ("POST", "/scheduling/patients/{patient_id}/intake"): _intake,
+    ("POST", "/scheduling/sites/{site_id}/triage"): _triage,
+    ("POST", "/scheduling/sites/{site_id}/triage/{triage_id}/retriage"): _triaged(
+        "retriage", {"urgency": 1}
+    ),
+    ("POST", "/scheduling/sites/{site_id}/triage/{triage_id}/seen"): _triaged("seen"),
+    ("POST", "/scheduling/sites/{site_id}/triage/{triage_id}/left"): _triaged("left"),
+    ("GET", "/scheduling/sites/{site_id}/triage-queue"): _fixed(
+        "GET", "/scheduling/sites/{site}/triage-queue"
+    ),
+    ("POST", "/scheduling/appointment-series"): _series,
+    ("POST", "/scheduling/appointments/{appointment_id}/reschedule"): _on_booking(
+        "reschedule", {"start": "{start}"}
+    ),
+    ("POST", "/scheduling/appointments/{appointment_id}/check-in"): _on_booking("check-in"),
+    ("POST", "/scheduling/appointments/{appointment_id}/room"): _on_booking("room", {}, "check-in"),
+    ("POST", "/scheduling/appointments/{appointment_id}/complete"): _on_booking(
+        "complete", {"procedures": ["99213"], "diagnoses": ["E11.9"]}, "check-in"
+    ),
+    ("POST", "/scheduling/appointments/{appointment_id}/no-show"): _no_show,
+    ("GET", "/scheduling/patients/{patient_id}/appointments"): _fixed(
+        "GET", "/scheduling/patients/pat-1/appointments"
+    ),
+    ("GET", "/scheduling/sites/{site_id}/board/{day}"): _fixed(
+        "GET", "/scheduling/sites/{site}/board/2027-01-05"
+    ),
+    ("GET", "/scheduling/open-slots"): _fixed(
+        "GET",
+        "/scheduling/open-slots?site_id={site}&visit_type_id=v&start=2027-05-04&end=2027-05-04",
+    ),
+    ("GET", "/scheduling/no-show-rates"): _fixed("GET", "/scheduling/no-show-rates?month=2027-01"),
+    ("POST", "/scheduling/providers/{provider_id}/licences"): _provider_change(
+        "licences", {"kind": "licence", "valid_from": "2026-01-01", "valid_until": "2030-12-31"}
+    ),
+    ("POST", "/scheduling/providers/{provider_id}/time-off"): _provider_change(
+        "time-off", {"start": "2027-06-01T00:00:00Z", "end": "2027-06-02T00:00:00Z"}
+    ),
+    ("POST", "/scheduling/providers/{provider_id}/deactivate"): _provider_change("deactivate"),
+    ("POST", "/scheduling/providers/{provider_id}/availability"): _provider_change(
+        "availability",
+        {
+            "site_id": "{site}",
+            "windows": [{"weekday": 0, "start": "09:00", "end": "12:00"}],
+            "effective_from": "2027-01-01",
+        },
+    ),
+    ("POST", "/scheduling/providers/{provider_id}/blocks"): _provider_change(
+        "blocks",
+        {
+            "site_id": "{site}",
+            "start": "2027-06-01T09:00:00Z",
+            "end": "2027-06-01T10:00:00Z",
+            "reason": "training",
+        },
+    ),
     ("GET", "/compliance/audit-log"): _fixed("GET", "/compliance/audit-log"),
     ("GET", "/compliance/audit-ledger/verify"): _fixed("GET", "/compliance/audit-ledger/verify"),
     ("GET", "/compliance/audit-ledger/blocks"): _fixed("GET", "/compliance/audit-ledger/blocks"),
@@ -204,20 +385,37 @@ def settings(tmp_path: Path) -> Settings:
     return suite_settings(tmp_path)
 
 
+ALL_WEEK = [{"weekday": d, "opens": "00:00", "closes": "23:59"} for d in range(7)]
+ALL_WEEK_WINDOWS = [{"weekday": d, "start": "00:00", "end": "23:59"} for d in range(7)]
+
+
 async def _group(client: httpx.AsyncClient) -> None:
+    """Two sites open around the clock, each with a provider bookable there any time."""
     for site in ("north", "south"):
         await post_ok(
-            client, "/scheduling/sites", {"site_id": site, "name": site, "time_zone": "UTC"}
+            client,
+            "/scheduling/sites",
+            {"site_id": site, "name": site, "time_zone": "UTC", "opening_hours": ALL_WEEK},
         )
         await post_ok(
             client,
             "/scheduling/providers",
             {"provider_id": f"dr-{site}", "name": site, "site_ids": [site]},
         )
+        await post_ok(
+            client,
+            f"/scheduling/providers/dr-{site}/licences",
+            {"kind": "licence", "valid_from": "2026-01-01", "valid_until": "2030-12-31"},
+        )
+        await post_ok(
+            client,
+            f"/scheduling/providers/dr-{site}/availability",
+            {"site_id": site, "windows": ALL_WEEK_WINDOWS, "effective_from": "2026-01-01"},
+        )
     await post_ok(
         client,
         "/scheduling/visit-types",
-        {"visit_type_id": "v", "name": "Visit", "duration_minutes": 30},
+        {"visit_type_id": "v", "name": "Visit", "duration_minutes": 30, "room_type": None},
     )
 
 

@@ -35,6 +35,7 @@ async def test_projections_report_their_lag_and_generation(
         "scheduling.directory",
         "scheduling.patients",
         "scheduling.no_show_rates",
+        "scheduling.triage_queue",
         "compliance.audit_log",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)

@@ -1,15 +1,18 @@
 """PHI never rests in plaintext, and forgetting a patient makes it unreadable everywhere.
 
-A cancellation reason (free text about the patient) is sealed under the patient's data key
-before it is stored. The raw bytes of the event store, the bus and the read models (SQLite
-files; MongoDB documents and Kafka records) never hold it; after the patient is forgotten
-the API shows it redacted, also after the read models are rebuilt from the log.
+A patient's demographics and contact details, a coverage's member id, an intake's reason for
+visit and answers, a triage's chief complaint and a cancellation reason (free text about the
+patient) are sealed under the patient's data key before they are stored. The raw bytes of the
+event store, the bus and the read models (SQLite files; MongoDB documents and Kafka records)
+never hold them; after the patient is forgotten the API shows them redacted, also after the
+read models are rebuilt from the log, and refuses new PHI for the patient.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,8 +27,24 @@ from tests.api.conftest import booking, post_ok
 from tests.support import changes, wait_until
 
 NAME, BIRTH_DATE, PHONE = "Zebulon Quarrington", "1961-02-03", "+1 555 0199"
+EMAIL, ADDRESS = "zebq@example.org", "17 Larkspur Lane, Duluth MN 55802"
+MEMBER_ID = "MBR-77QX-9321"
+REASON_FOR_VISIT = "Recurring migraines with aura"
+ANSWERS = [{"question": "Current medication?", "answer": "Sumatriptan 50 mg"}]
+CHIEF_COMPLAINT = "Left wrist swollen after a fall"
 REASON = "Zebulon has had chest pain since Tuesday"
-NEEDLES = (b"Zebulon", b"Quarrington", b"1961-02-03", b"555 0199")
+NEEDLES = (
+    b"Zebulon",
+    b"Quarrington",
+    b"1961-02-03",
+    b"555 0199",
+    b"zebq@",
+    b"Larkspur",
+    b"77QX-9321",
+    b"migraines",
+    b"Sumatriptan",
+    b"wrist swollen",
+)
 
 
 def _files(directory: Path) -> bytes:
@@ -105,7 +124,13 @@ async def forget_and_check(
     settings: Settings,
     operator: dict[str, str],
 ) -> None:
-    patient = {"name": NAME, "birth_date": BIRTH_DATE, "phone": PHONE}
+    patient = {
+        "name": NAME,
+        "birth_date": BIRTH_DATE,
+        "phone": PHONE,
+        "email": EMAIL,
+        "address": ADDRESS,
+    }
     await post_ok(client, "/scheduling/patients", {"patient_id": "pat-zq", **patient})
 
     async def demographics() -> dict[str, str] | None:
@@ -128,14 +153,33 @@ async def forget_and_check(
         return reason
 
     assert await wait_until(shown, message="the cancellation in the read model") == REASON
+    coverage = {
+        "payer_id": "acme-health",
+        "payer_name": "Acme Health",
+        "plan": "PPO",
+        "relationship": "self",
+        "member_id": MEMBER_ID,
+    }
+    await post_ok(client, "/scheduling/patients/pat-zq/coverage", coverage)
+    intake = {"reason_for_visit": REASON_FOR_VISIT, "answers": ANSWERS}
+    await post_ok(client, "/scheduling/patients/pat-zq/intake", intake)
+    triage = {"patient_id": "pat-zq", "urgency": 2, "chief_complaint": CHIEF_COMPLAINT}
+    await post_ok(client, "/scheduling/sites/north/triage", triage)
+    opened = {
+        "member_id": MEMBER_ID,
+        "reason_for_visit": REASON_FOR_VISIT,
+        "answers": ANSWERS,
+        "chief_complaint": CHIEF_COMPLAINT,
+    }
+    assert await wait_until(lambda: coverage_intake_triage(client), message="the PHI") == opened
 
     async def audited() -> bool:
         entries = changes(
             (await client.get("/compliance/audit-log", params={"limit": 1000})).json()
         )
-        return len(entries) == 9
+        return len(entries) == 12
 
-    await wait_until(audited, message="nine audit entries")
+    await wait_until(audited, message="twelve audit entries")
     stored = await raw_bytes(suite, settings)
     assert str(booked["id"]).encode() in stored  # the scan does reach the stored events
     assert not [n for n in NEEDLES if n in stored]
@@ -148,6 +192,7 @@ async def forget_and_check(
     assert await shown() == "[redacted]"
     redacted = dict.fromkeys(patient, "[redacted]")
     assert await wait_until(demographics, message="the record") == redacted
+    assert await coverage_intake_triage(client) == dict.fromkeys(opened, "[redacted]")
     rebuilt = await client.post(
         "/ops/projections/scheduling.appointments/rebuild", headers=operator
     )
@@ -155,9 +200,13 @@ async def forget_and_check(
     after = (await client.get(f"/scheduling/appointments/{booked['id']}")).json()
     assert after["cancel_reason"] == "[redacted]"
     assert (after["status"], after["patient_id"]) == ("cancelled", "pat-zq")
-    rebuilt = await client.post("/ops/projections/scheduling.patients/rebuild", headers=operator)
-    assert rebuilt.status_code == 200
+    for projection in ("scheduling.patients", "scheduling.triage_queue"):
+        rebuilt = await client.post(f"/ops/projections/{projection}/rebuild", headers=operator)
+        assert rebuilt.status_code == 200
     assert await demographics() == redacted
+    assert await coverage_intake_triage(client) == dict.fromkeys(opened, "[redacted]")
+    queue = (await client.get("/scheduling/sites/north/triage-queue")).json()["waiting"]
+    assert [(e["patient_id"], e["patient_name"]) for e in queue] == [("pat-zq", "[redacted]")]
 
     again = await post_ok(
         client,
@@ -169,6 +218,30 @@ async def forget_and_check(
     )
     assert refused.status_code == 409
     assert refused.json()["detail"] == "patient pat-zq was forgotten"
+    for path, body in [
+        ("/scheduling/patients/pat-zq/coverage", {**coverage, "plan": "HMO"}),
+        ("/scheduling/patients/pat-zq/intake", intake),
+        ("/scheduling/sites/north/triage", {**triage, "patient_id": "pat-zq"}),
+    ]:
+        refused = await client.post(path, json=body)
+        assert refused.status_code == 409, (path, refused.text)
+        assert refused.json()["detail"] == "patient pat-zq was forgotten"
 
     stored = await raw_bytes(suite, settings)
     assert not [n for n in NEEDLES if n in stored]
+
+
+async def coverage_intake_triage(client: httpx.AsyncClient) -> dict[str, Any] | None:
+    """The patient's member id, intake and chief complaint as the API shows them, once all
+    three are in their read models."""
+    record = (await client.get("/scheduling/patients/pat-zq")).json()
+    queue = (await client.get("/scheduling/sites/north/triage-queue")).json()["waiting"]
+    if not (record.get("coverages") and record.get("intakes") and queue):
+        return None
+    [coverage], [intake], [entry] = record["coverages"], record["intakes"], queue
+    return {
+        "member_id": coverage["member_id"],
+        "reason_for_visit": intake["reason_for_visit"],
+        "answers": intake["answers"],
+        "chief_complaint": entry["chief_complaint"],
+    }

@@ -113,13 +113,23 @@ class Scheduling:
         )
 
     async def register_patient(
-        self, meta: Metadata, *, patient_id: str, name: str, birth_date: date, phone: str
+        self,
+        meta: Metadata,
+        *,
+        patient_id: str,
+        name: str,
+        birth_date: date,
+        phone: str,
+        email: str = "",
+        address: str = "",
     ) -> Outcome[Any]:
         command = RegisterPatient(
             patient_id=patient_id,
             name=name,
             birth_date=birth_date,
             phone=phone,
+            email=email,
+            address=address,
             registered_at=self._handler.clock.now(),
         )
         stream = streams.patient(meta.tenant, patient_id)

@@ -260,6 +260,9 @@ class PatientRegistered(SchedulingEvent, PhiEvent):
     birth_date: Phi
     phone: Phi  # "" when the patient gave none
     registered_at: AwareDatetime
+    # Added with intake; events recorded before then have none ("").
+    email: Phi = ""
+    address: Phi = ""  # postal address, free text
 
 
 class PatientRecordAccessed(SchedulingEvent):
@@ -276,6 +279,64 @@ class PatientForgotten(SchedulingEvent):
     patient_id: str
     reason: str
     forgotten_at: AwareDatetime
+
+
+class CoverageRecorded(SchedulingEvent, PhiEvent):
+    """An insurance coverage the patient named: the payer and plan, and their member id."""
+
+    coverage_id: str
+    patient_id: str
+    payer_id: str
+    payer_name: str
+    plan: str
+    relationship: str  # the patient to the subscriber: self, spouse, child, other
+    member_id: Phi
+    recorded_at: AwareDatetime
+
+
+class IntakeRecorded(SchedulingEvent, PhiEvent):
+    """What the patient told us before a visit: why they come, and their answers."""
+
+    intake_id: str
+    patient_id: str
+    appointment_id: str | None
+    reason_for_visit: Phi
+    answers: Phi  # JSON text: a list of {"question", "answer"}
+    recorded_at: AwareDatetime
+
+
+class PatientTriaged(SchedulingEvent, PhiEvent):
+    """A same-day patient joined a site's queue; urgency 1 (most urgent) to 5, as in ESI."""
+
+    triage_id: str
+    patient_id: str
+    site_id: str
+    urgency: int
+    chief_complaint: Phi  # "" when none was given
+    arrived_at: AwareDatetime
+
+
+class PatientRetriaged(SchedulingEvent):
+    triage_id: str
+    patient_id: str
+    urgency: int
+    retriaged_at: AwareDatetime
+
+
+class TriagedPatientSeen(SchedulingEvent):
+    """The patient was called in to be seen: they leave the queue."""
+
+    triage_id: str
+    patient_id: str
+    seen_at: AwareDatetime
+
+
+class TriagedPatientLeft(SchedulingEvent):
+    """The patient left before being seen."""
+
+    triage_id: str
+    patient_id: str
+    left_at: AwareDatetime
 
 
 registry = EventRegistry(
@@ -304,5 +365,11 @@ registry = EventRegistry(
         PatientRegistered,
         PatientForgotten,
         PatientRecordAccessed,
+        CoverageRecorded,
+        IntakeRecorded,
+        PatientTriaged,
+        PatientRetriaged,
+        TriagedPatientSeen,
+        TriagedPatientLeft,
     ]
 )

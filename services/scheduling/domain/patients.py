@@ -1,6 +1,6 @@
 """Patients: registration (demographics are PHI), forgetting, and every disclosure recorded.
 
-Intake, triage and coverage come with the scheduling issue.
+Coverage and intake are in `intake.py`, same-day triage in `triage.py`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ class RegisterPatient(BaseModel):
     birth_date: date
     phone: str
     registered_at: AwareDatetime
+    email: str = ""
+    address: str = ""
 
 
 class ForgetPatient(BaseModel):

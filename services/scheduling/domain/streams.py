@@ -41,3 +41,8 @@ def patient(tenant: str, patient_id: str) -> str:
 
 def record_access(tenant: str, access_id: str) -> str:
     return f"{tenant}:record-access:{access_id}"
+
+
+def triage_day(tenant: str, site_id: str, day: date) -> str:
+    """A site's same-day triage queue on one local date."""
+    return f"{tenant}:triage-day:{site_id}:{day.isoformat()}"

@@ -1,15 +1,23 @@
-"""Patients by id: demographics as stored (sealed PHI, opened by the API), and whether forgotten."""
+"""Patients by id: demographics, coverages and intakes as stored (sealed PHI, opened by the API),
+and whether forgotten."""
 
 from __future__ import annotations
 
-from services.scheduling.domain.events import PatientForgotten, PatientRegistered
+from services.scheduling.domain.events import (
+    CoverageRecorded,
+    IntakeRecorded,
+    PatientForgotten,
+    PatientRegistered,
+)
 from shared.documents.port import Document
 from shared.events import DomainEvent, Envelope
 from shared.projections import View
 
 PROJECTION = "scheduling.patients"
 PATIENTS = "patients"
-PHI_FIELDS = ("name", "birth_date", "phone")
+PHI_FIELDS = ("name", "birth_date", "phone", "email", "address")
+COVERAGE_PHI = ("member_id",)
+INTAKE_PHI = ("reason_for_visit", "answers")
 
 
 class PatientsProjection:
@@ -18,13 +26,20 @@ class PatientsProjection:
     collections = (PATIENTS,)
 
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
+        doc_id = f"{envelope.tenant}:{getattr(event, 'patient_id', '')}"
         if isinstance(event, PatientRegistered):
             fields = event.model_dump(mode="json")
 
             def register(_: Document | None) -> Document:
-                return {"tenant": envelope.tenant, "forgotten": False, **fields}
+                return {
+                    "tenant": envelope.tenant,
+                    "forgotten": False,
+                    **fields,
+                    "coverages": [],
+                    "intakes": [],
+                }
 
-            await view.change(PATIENTS, f"{envelope.tenant}:{event.patient_id}", envelope, register)
+            await view.change(PATIENTS, doc_id, envelope, register)
         elif isinstance(event, PatientForgotten):
             forgotten_at = event.forgotten_at.isoformat()
 
@@ -34,4 +49,17 @@ class PatientsProjection:
                 doc.update(forgotten=True, forgotten_at=forgotten_at)
                 return doc
 
-            await view.change(PATIENTS, f"{envelope.tenant}:{event.patient_id}", envelope, forget)
+            await view.change(PATIENTS, doc_id, envelope, forget)
+        elif isinstance(event, CoverageRecorded | IntakeRecorded):
+            # Sealed PHI stays sealed here; documents of patients registered before coverage and
+            # intake existed get their lists on first use.
+            key = "coverages" if isinstance(event, CoverageRecorded) else "intakes"
+            entry = event.model_dump(mode="json", exclude={"patient_id"})
+
+            def add(doc: Document | None) -> Document | None:
+                if doc is None:
+                    return None
+                doc.setdefault(key, []).append(entry)
+                return doc
+
+            await view.change(PATIENTS, doc_id, envelope, add)

@@ -1,0 +1,240 @@
+"""Patient use cases beyond registration: coverage, intake and same-day triage.
+
+Registration and forgetting are in `commands.py`; every use case here refuses new PHI for a
+forgotten patient (409), in the domain once `PatientForgotten` is recorded and in the vault as
+soon as the patient's key is gone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.scheduling.domain import directory, patients, streams
+from services.scheduling.domain.events import SiteRegistered
+from services.scheduling.domain.intake import (
+    Answer,
+    RecordCoverage,
+    RecordIntake,
+    Relationship,
+    patient_file,
+)
+from services.scheduling.domain.triage import (
+    MarkLeft,
+    MarkSeen,
+    Retriage,
+    TriagePatient,
+    queue_order,
+    triage_day,
+)
+from services.scheduling.projections import triage_queue
+from services.scheduling.projections.appointments import APPOINTMENTS
+from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
+from services.scheduling.projections.patients import COVERAGE_PHI, INTAKE_PHI, PHI_FIELDS
+from shared.commands import CommandHandler, Outcome
+from shared.documents.port import Document
+from shared.domain import Invalid, NotFound, Rejected
+from shared.events import Metadata
+from shared.phivault import REDACTED, PhiVault
+from shared.readmodels import ReadModels
+
+Behind = Callable[[], Awaitable[bool]]
+
+
+class Patients:
+    def __init__(
+        self,
+        handler: CommandHandler,
+        read_models: ReadModels,
+        appointments_behind: Behind,
+        triage_behind: Behind,
+        locate_timeout: float = 5.0,
+    ) -> None:
+        self._handler = handler
+        self._read_models = read_models
+        self._appointments_behind = appointments_behind
+        self._triage_behind = triage_behind
+        self._locate_timeout = locate_timeout
+
+    def new_id(self) -> str:
+        return self._handler.ids.new_id()
+
+    async def record_coverage(
+        self,
+        meta: Metadata,
+        *,
+        coverage_id: str,
+        patient_id: str,
+        payer_id: str,
+        payer_name: str,
+        plan: str,
+        relationship: Relationship,
+        member_id: str,
+    ) -> Outcome[Any]:
+        command = RecordCoverage(
+            coverage_id=coverage_id,
+            patient_id=patient_id,
+            payer_id=payer_id,
+            payer_name=payer_name,
+            plan=plan,
+            relationship=relationship,
+            member_id=member_id,
+            recorded_at=self._handler.clock.now(),
+        )
+        stream = streams.patient(meta.tenant, patient_id)
+        return await self._handler.handle(stream, patient_file, command, meta, subject=patient_id)
+
+    async def record_intake(
+        self,
+        meta: Metadata,
+        *,
+        intake_id: str,
+        patient_id: str,
+        appointment_id: str | None,
+        reason_for_visit: str,
+        answers: Sequence[tuple[str, str]],
+        may_see_site: Callable[[str], bool] = lambda _: True,
+    ) -> Outcome[Any]:
+        """Record an intake; an appointment it names must be the patient's, at a site the
+        caller may see."""
+        await self._registered(meta.tenant, patient_id)  # an unknown patient is a 404 first
+        if appointment_id is not None:
+            located = await self._read_models.wait_exists(
+                APPOINTMENTS_PROJECTION,
+                APPOINTMENTS,
+                f"{meta.tenant}:{appointment_id}",
+                self._locate_timeout,
+                self._appointments_behind,
+            )
+            if (
+                located is None
+                or located["patient_id"] != patient_id
+                or not may_see_site(located["site_id"])
+            ):
+                raise Invalid(f"appointment {appointment_id} is not one of patient {patient_id}'s")
+        command = RecordIntake(
+            intake_id=intake_id,
+            patient_id=patient_id,
+            appointment_id=appointment_id,
+            reason_for_visit=reason_for_visit,
+            answers=tuple(Answer(question=q, answer=a) for q, a in answers),
+            recorded_at=self._handler.clock.now(),
+        )
+        stream = streams.patient(meta.tenant, patient_id)
+        return await self._handler.handle(stream, patient_file, command, meta, subject=patient_id)
+
+    async def triage(
+        self,
+        meta: Metadata,
+        *,
+        triage_id: str,
+        site_id: str,
+        patient_id: str,
+        urgency: int,
+        chief_complaint: str,
+    ) -> Outcome[Any]:
+        """Put a registered patient in the site's queue for today (the site's local date)."""
+        site = await self.site(meta.tenant, site_id)
+        await self._registered(meta.tenant, patient_id)
+        now = self._handler.clock.now()
+        command = TriagePatient(
+            triage_id=triage_id,
+            patient_id=patient_id,
+            site_id=site_id,
+            urgency=urgency,
+            chief_complaint=chief_complaint,
+            arrived_at=now,
+        )
+        stream = streams.triage_day(meta.tenant, site_id, self._local_date(site, now))
+        meta = meta.model_copy(update={"site": site_id})
+        return await self._handler.handle(stream, triage_day, command, meta, subject=triage_id)
+
+    async def retriage(
+        self, meta: Metadata, site_id: str, triage_id: str, urgency: int
+    ) -> Outcome[Any]:
+        command = Retriage(
+            triage_id=triage_id, urgency=urgency, retriaged_at=self._handler.clock.now()
+        )
+        return await self._change_entry(meta, site_id, command)
+
+    async def mark_seen(self, meta: Metadata, site_id: str, triage_id: str) -> Outcome[Any]:
+        command = MarkSeen(triage_id=triage_id, seen_at=self._handler.clock.now())
+        return await self._change_entry(meta, site_id, command)
+
+    async def mark_left(self, meta: Metadata, site_id: str, triage_id: str) -> Outcome[Any]:
+        command = MarkLeft(triage_id=triage_id, left_at=self._handler.clock.now())
+        return await self._change_entry(meta, site_id, command)
+
+    async def triage_queue(
+        self, tenant: str, site_id: str, day: date | None
+    ) -> tuple[date, list[Document]]:
+        """The site's waiting entries on `day` (default: today there), in serving order."""
+        site = await self.site(tenant, site_id)
+        day = day or self._local_date(site, self._handler.clock.now())
+        entries = await self._read_models.find(
+            triage_queue.PROJECTION,
+            triage_queue.TRIAGE,
+            {"tenant": tenant, "site_id": site_id, "date": day.isoformat(), "status": "waiting"},
+        )
+        entries.sort(
+            key=lambda e: queue_order(
+                e["urgency"], datetime.fromisoformat(e["arrived_at"]), e["triage_id"]
+            )
+        )
+        return day, entries
+
+    async def site(self, tenant: str, site_id: str) -> SiteRegistered:
+        state, _ = await self._handler.load(streams.site(tenant, site_id), directory.site)
+        if not isinstance(state.event, SiteRegistered):
+            raise NotFound(f"site {site_id} not found")
+        return state.event
+
+    async def _registered(self, tenant: str, patient_id: str) -> None:
+        """Refuse an unknown (404) or forgotten (409) patient."""
+        record, _ = await self._handler.load(streams.patient(tenant, patient_id), patients.patient)
+        if not record.registered:
+            raise NotFound(f"patient {patient_id} not found")
+        if record.forgotten:
+            raise Rejected(f"patient {patient_id} was forgotten")
+
+    async def _change_entry(
+        self, meta: Metadata, site_id: str, command: Retriage | MarkSeen | MarkLeft
+    ) -> Outcome[Any]:
+        # The entry's home stream (its site and day) comes from the read model; right after
+        # triage it may lag a moment, so give it a bounded one.
+        located = await self._read_models.wait_exists(
+            triage_queue.PROJECTION,
+            triage_queue.TRIAGE,
+            triage_queue.entry_id(meta.tenant, command.triage_id),
+            self._locate_timeout,
+            self._triage_behind,
+        )
+        if located is None or located["site_id"] != site_id:
+            raise NotFound(f"triage {command.triage_id} not found")
+        meta = meta.model_copy(update={"site": site_id})
+        return await self._handler.handle(
+            located["stream"], triage_day, command, meta, subject=command.triage_id
+        )
+
+    @staticmethod
+    def _local_date(site: SiteRegistered, moment: datetime) -> date:
+        return moment.astimezone(ZoneInfo(site.time_zone)).date()
+
+
+async def open_patient(vault: PhiVault, tenant: str, record: dict[str, Any]) -> None:
+    """Open a patient document's PHI in place: demographics, member ids, intakes.
+
+    A forgotten patient's PHI reads "[redacted]", questionnaire answers included.
+    """
+    for name in PHI_FIELDS:
+        record.setdefault(name, "")  # registered before the field existed
+    await vault.reveal_fields(tenant, record, *PHI_FIELDS)
+    for coverage in record.setdefault("coverages", []):
+        await vault.reveal_fields(tenant, coverage, *COVERAGE_PHI)
+    for intake in record.setdefault("intakes", []):
+        await vault.reveal_fields(tenant, intake, *INTAKE_PHI)
+        if intake["answers"] != REDACTED:
+            intake["answers"] = json.loads(intake["answers"])

@@ -1,0 +1,198 @@
+"""Patients through the HTTP API: contact details, coverage and intake, each read on the record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from services.suite import Suite
+from tests.api.conftest import booking, post_ok
+from tests.api.test_bad_input import PROBLEM, events_written
+from tests.support import ACCESS, wait_until
+
+PATIENT = {
+    "patient_id": "pat-1",
+    "name": "Ada Example",
+    "birth_date": "1980-05-06",
+    "phone": "+1 555 0100",
+    "email": "ada@example.org",
+    "address": "1 Main Street\nSpringfield, IL 62701",
+}
+COVERAGE = {
+    "coverage_id": "cov-1",
+    "payer_id": "acme-health",
+    "payer_name": "Acme Health",
+    "plan": "PPO Gold",
+    "relationship": "self",
+    "member_id": "XZ-123-456",
+}
+ANSWERS = [
+    {"question": "Do you smoke?", "answer": "No"},
+    {"question": "Allergies?", "answer": "Penicillin"},
+]
+
+
+async def read_patient(
+    client: httpx.AsyncClient, patient_id: str, until: Any = None
+) -> dict[str, Any]:
+    """The patient once the read model has them (and `until(record)` holds, if given)."""
+
+    async def read() -> dict[str, Any] | None:
+        response = await client.get(f"/scheduling/patients/{patient_id}")
+        if response.status_code != 200:
+            return None
+        record: dict[str, Any] = response.json()
+        return record if until is None or until(record) else None
+
+    record = await wait_until(read, message=f"patient {patient_id} in the read model")
+    assert record is not None
+    return record
+
+
+async def test_registration_keeps_email_and_postal_address(client: httpx.AsyncClient) -> None:
+    registered = await post_ok(client, "/scheduling/patients", PATIENT)
+    assert registered["stream"] == "acme:patient:pat-1"
+    record = await read_patient(client, "pat-1")
+    assert {k: record[k] for k in PATIENT} == PATIENT
+    assert (record["coverages"], record["intakes"]) == ([], [])
+
+    bare = {"patient_id": "pat-2", "name": "Bo", "birth_date": "1990-01-01"}
+    await post_ok(client, "/scheduling/patients", bare)
+    record = await read_patient(client, "pat-2")
+    assert (record["phone"], record["email"], record["address"]) == ("", "", "")
+
+
+async def test_coverages_are_listed_on_the_patient_with_member_ids_opened(
+    client: httpx.AsyncClient,
+) -> None:
+    await post_ok(client, "/scheduling/patients", PATIENT)
+    recorded = await post_ok(client, "/scheduling/patients/pat-1/coverage", COVERAGE)
+    assert (recorded["id"], recorded["stream"]) == ("cov-1", "acme:patient:pat-1")
+    second = {**COVERAGE, "payer_id": "globe", "payer_name": "Globe", "relationship": "spouse"}
+    del second["coverage_id"]
+    other = await post_ok(client, "/scheduling/patients/pat-1/coverage", second)
+
+    record = await read_patient(client, "pat-1", until=lambda r: len(r["coverages"]) == 2)
+    first, then = record["coverages"]
+    assert {k: first[k] for k in COVERAGE} == COVERAGE
+    assert (then["coverage_id"], then["member_id"]) == (other["id"], "XZ-123-456")
+    assert first["recorded_at"]
+
+    again = await client.post(
+        "/scheduling/patients/pat-1/coverage", json={**COVERAGE, "coverage_id": "cov-3"}
+    )
+    assert again.status_code == 409
+    assert again.json()["detail"] == (
+        "patient pat-1 already has coverage with payer acme-health, plan PPO Gold"
+    )
+
+
+async def test_an_intake_is_read_back_with_its_answers(
+    client: httpx.AsyncClient, clinic: dict[str, str]
+) -> None:
+    await post_ok(client, "/scheduling/patients", PATIENT)
+    booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
+    body = {"reason_for_visit": "Cough for a week", "appointment_id": booked["id"]}
+    recorded = await post_ok(
+        client, "/scheduling/patients/pat-1/intake", {**body, "answers": ANSWERS}
+    )
+    await post_ok(client, "/scheduling/patients/pat-1/intake", {"reason_for_visit": "Follow-up"})
+
+    record = await read_patient(client, "pat-1", until=lambda r: len(r["intakes"]) == 2)
+    first, second = record["intakes"]
+    assert first["intake_id"] == recorded["id"]
+    assert first["appointment_id"] == booked["id"]
+    assert first["reason_for_visit"] == "Cough for a week"
+    assert first["answers"] == ANSWERS
+    assert (second["appointment_id"], second["answers"]) == (None, [])
+
+
+async def test_an_intake_naming_another_patients_appointment_is_refused(
+    client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
+) -> None:
+    await post_ok(client, "/scheduling/patients", PATIENT)
+    booked = await post_ok(client, "/scheduling/appointments", booking(clinic, patient_id="pat-9"))
+    before = await events_written(suite)
+    for appointment_id in (booked["id"], "no-such-appointment"):
+        response = await client.post(
+            "/scheduling/patients/pat-1/intake",
+            json={"reason_for_visit": "x", "appointment_id": appointment_id},
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"] == (
+            f"appointment {appointment_id} is not one of patient pat-1's"
+        )
+    assert await events_written(suite) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/scheduling/patients", {**PATIENT, "email": "not-an-email"}, 422),
+        ("/scheduling/patients", {**PATIENT, "address": "x" * 501}, 422),
+        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "relationship": "cousin"}, 422),
+        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "member_id": ""}, 422),
+        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "member_id": "   "}, 422),
+        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "payer_id": "a/b"}, 422),
+        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "group": "x"}, 422),
+        ("/scheduling/patients/nobody/coverage", COVERAGE, 404),
+        ("/scheduling/patients/pat-1/intake", {"reason_for_visit": ""}, 422),
+        ("/scheduling/patients/pat-1/intake", {"reason_for_visit": " "}, 422),
+        ("/scheduling/patients/pat-1/intake", {"reason_for_visit": "x", "answers": "yes"}, 422),
+        (
+            "/scheduling/patients/pat-1/intake",
+            {"reason_for_visit": "x", "answers": [{"question": "Q", "answer": "a"}] * 2},
+            422,
+        ),
+        (
+            "/scheduling/patients/pat-1/intake",
+            {"reason_for_visit": "x", "answers": [{"question": "Q"}]},
+            422,
+        ),
+        (
+            "/scheduling/patients/pat-1/intake",
+            {
+                "reason_for_visit": "x",
+                "answers": [{"question": f"Q{n}", "answer": "a"} for n in range(101)],
+            },
+            422,
+        ),
+        ("/scheduling/patients/nobody/intake", {"reason_for_visit": "x"}, 404),
+    ],
+)
+async def test_bad_patient_input_is_refused_without_writing(
+    client: httpx.AsyncClient, suite: Suite, path: str, body: dict[str, Any], status: int
+) -> None:
+    await post_ok(client, "/scheduling/patients", PATIENT)
+    before = await events_written(suite)
+
+    response = await client.post(path, json=body)
+
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert "Traceback" not in response.text
+    assert await events_written(suite) == before
+
+
+async def test_reading_a_patient_is_on_the_record(client: httpx.AsyncClient) -> None:
+    await post_ok(client, "/scheduling/patients", PATIENT)
+
+    async def read() -> bool:
+        response = await client.get(
+            "/scheduling/patients/pat-1", headers={"x-purpose-of-use": "TREAT"}
+        )
+        return response.status_code == 200
+
+    await wait_until(read, message="the patient in the read model")
+
+    async def accesses() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = (
+            await client.get("/compliance/audit-log", params={"subject": "pat-1", "type": ACCESS})
+        ).json()
+        return found
+
+    [entry] = await wait_until(accesses, message="the record of the read")
+    assert entry["data"]["endpoint"] == "/scheduling/patients/pat-1"
+    assert (entry["data"]["purpose"], entry["data"]["outcome"]) == ("TREAT", "disclosed")
