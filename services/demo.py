@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -82,12 +82,42 @@ async def seed_demo(app: FastAPI, settings: Settings, today: datetime | None = N
             await post("/scheduling/visit-types", visit_type)
         for provider in PROVIDERS:
             await post("/scheduling/providers", provider)
+            provider_id = provider["provider_id"]
+            await post(
+                f"/scheduling/providers/{provider_id}/licences",
+                {
+                    "kind": "state medical licence",
+                    "valid_from": "2024-01-01",
+                    "valid_until": "2030-12-31",
+                },
+            )
+            # Mornings at the first site, afternoons at the second: never two places at once.
+            for n, site_id in enumerate(provider["site_ids"]):
+                opens, closes = ("08:00", "12:30") if n == 0 else ("13:00", "17:30")
+                if len(provider["site_ids"]) == 1:
+                    opens, closes = "08:00", "17:30"
+                await post(
+                    f"/scheduling/providers/{provider_id}/availability",
+                    {
+                        "site_id": site_id,
+                        "windows": [
+                            {"weekday": d, "start": opens, "end": closes} for d in range(5)
+                        ],
+                        "effective_from": "2024-01-01",
+                    },
+                )
         zones = {s["site_id"]: ZoneInfo(s["time_zone"]) for s in SITES}
         for provider in PROVIDERS:
             site_id = provider["site_ids"][0]
-            for day in range(3):
-                local_day = (now + timedelta(days=day + 1)).astimezone(zones[site_id]).date()
-                for slot, hour in enumerate((9, 10, 14)):
+            local_days: list[date] = []
+            ahead = 1
+            while len(local_days) < 3:  # the next three weekdays
+                local_day = (now + timedelta(days=ahead)).astimezone(zones[site_id]).date()
+                ahead += 1
+                if local_day.weekday() < 5:
+                    local_days.append(local_day)
+            for day, local_day in enumerate(local_days):
+                for slot, hour in enumerate((9, 10, 11)):
                     start = datetime.combine(local_day, time(hour), zones[site_id])
                     await post(
                         "/scheduling/appointments",
@@ -95,7 +125,6 @@ async def seed_demo(app: FastAPI, settings: Settings, today: datetime | None = N
                             "patient_id": f"demo-patient-{(day * 3 + slot) % 7 + 1}",
                             "provider_id": provider["provider_id"],
                             "site_id": site_id,
-                            "room_id": f"{site_id}-{slot % 2 + 1}",
                             "visit_type_id": VISIT_TYPES[slot]["visit_type_id"],
                             "start": start.isoformat(),
                         },
