@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,7 +40,110 @@ VISIT_TYPES = [
     {"visit_type_id": "annual", "name": "Annual physical", "duration_minutes": 30},
 ]
 
+# Fictional people: any likeness is chance.
+PATIENTS = [
+    {"patient_id": f"demo-patient-{n}", "name": name, "birth_date": born, "phone": phone}
+    for n, (name, born, phone) in enumerate(
+        [
+            ("Maria Alvarez", "1968-04-12", "555-0101"),
+            ("Tom Becker", "1990-09-30", "555-0102"),
+            ("Aiko Sato", "2015-02-08", "555-0103"),
+            ("Samuel Osei", "1954-11-21", "555-0104"),
+            ("Priya Nair", "1983-06-05", "555-0105"),
+            ("Liam O'Connor", "2019-12-17", "555-0106"),
+            ("Grace Kim", "1977-03-29", "555-0107"),
+        ],
+        start=1,
+    )
+]
+COVERAGES = [
+    ("demo-patient-1", "Blue Harbor Health", "BHH-100234"),
+    ("demo-patient-4", "Medicare", "1EG4-TE5-MK72"),
+    ("demo-patient-5", "Acme Mutual", "AM-88-2231"),
+]
+# What a completed visit recorded: office visit, established patient; its diagnosis.
+VISIT_CODES = {"procedures": ["99213"], "diagnoses": ["I10"]}
+
+Post = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
 log = structlog.get_logger(__name__)
+
+
+def _weekdays(now: datetime, zone: ZoneInfo, step: int, count: int) -> list[date]:
+    """The next `count` weekdays after (step 1) or before (step -1) `now`'s local date."""
+    found: list[date] = []
+    day = now.astimezone(zone).date()
+    while len(found) < count:
+        day += timedelta(days=step)
+        if day.weekday() < 5:
+            found.append(day)
+    return found
+
+
+async def _book(
+    post: Post,
+    provider_id: str,
+    site_id: str,
+    zone: ZoneInfo,
+    day: date,
+    hour: int,
+    slot: int,
+    n: int,
+) -> str:
+    booked = await post(
+        "/scheduling/appointments",
+        {
+            "patient_id": f"demo-patient-{n % 7 + 1}",
+            "provider_id": provider_id,
+            "site_id": site_id,
+            "visit_type_id": VISIT_TYPES[slot]["visit_type_id"],
+            "start": datetime.combine(day, time(hour), zone).isoformat(),
+        },
+    )
+    return str(booked["id"])
+
+
+async def _appointments(post: Post, now: datetime) -> None:
+    """Last weekday's visits (completed, a no-show, a late cancellation), the next three
+    weekdays' bookings, a weekly series, and today's walk-ins in triage."""
+    zones = {s["site_id"]: ZoneInfo(s["time_zone"]) for s in SITES}
+    for provider in PROVIDERS:
+        site_id = provider["site_ids"][0]
+        zone = zones[site_id]
+
+        at = (post, str(provider["provider_id"]), site_id, zone)
+        [last] = _weekdays(now, zone, -1, 1)
+        done, missed, cancelled = [
+            await _book(*at, last, h, s, s) for s, h in enumerate((9, 10, 11))
+        ]
+        for step, body in (("check-in", {}), ("room", {}), ("complete", VISIT_CODES)):
+            await post(f"/scheduling/appointments/{done}/{step}", body)
+        await post(f"/scheduling/appointments/{missed}/no-show", {})
+        await post(f"/scheduling/appointments/{cancelled}/cancel", {"reason": "Car trouble"})
+        for day_n, day in enumerate(_weekdays(now, zone, 1, 3)):
+            for slot, hour in enumerate((9, 10, 11)):
+                await _book(*at, day, hour, slot, day_n * 3 + slot)
+    first = _weekdays(now, zones["north"], 1, 1)[0]
+    await post(
+        "/scheduling/appointment-series",
+        {
+            "patient_id": "demo-patient-4",
+            "provider_id": "dr-lindqvist",
+            "site_id": "north",
+            "visit_type_id": "follow-up",
+            "first_start": datetime.combine(first, time(15), zones["north"]).isoformat(),
+            "every_weeks": 1,
+            "count": 6,
+        },
+    )
+    for patient_id, urgency, complaint in (
+        ("demo-patient-2", 4, "Sore throat for three days"),
+        ("demo-patient-7", 2, "Chest tightness since this morning"),
+    ):
+        await post(
+            "/scheduling/sites/north/triage",
+            {"patient_id": patient_id, "urgency": urgency, "chief_complaint": complaint},
+        )
 
 
 async def seed_demo(app: FastAPI, settings: Settings, today: datetime | None = None) -> bool:
@@ -57,7 +161,7 @@ async def seed_demo(app: FastAPI, settings: Settings, today: datetime | None = N
         tenant=TENANT,
         roles=["admin"],
         sites=None,
-        now=now,
+        now=datetime.now(UTC),  # the token is checked against the real clock
     )
     headers = {"authorization": f"Bearer {token}"}
     transport = httpx.ASGITransport(app=app)
@@ -87,8 +191,8 @@ async def seed_demo(app: FastAPI, settings: Settings, today: datetime | None = N
                 f"/scheduling/providers/{provider_id}/licences",
                 {
                     "kind": "state medical licence",
-                    "valid_from": "2024-01-01",
-                    "valid_until": "2030-12-31",
+                    "valid_from": (now - timedelta(days=730)).date().isoformat(),
+                    "valid_until": (now + timedelta(days=1095)).date().isoformat(),
                 },
             )
             # Mornings at the first site, afternoons at the second: never two places at once.
@@ -103,31 +207,22 @@ async def seed_demo(app: FastAPI, settings: Settings, today: datetime | None = N
                         "windows": [
                             {"weekday": d, "start": opens, "end": closes} for d in range(5)
                         ],
-                        "effective_from": "2024-01-01",
+                        "effective_from": (now - timedelta(days=730)).date().isoformat(),
                     },
                 )
-        zones = {s["site_id"]: ZoneInfo(s["time_zone"]) for s in SITES}
-        for provider in PROVIDERS:
-            site_id = provider["site_ids"][0]
-            local_days: list[date] = []
-            ahead = 1
-            while len(local_days) < 3:  # the next three weekdays
-                local_day = (now + timedelta(days=ahead)).astimezone(zones[site_id]).date()
-                ahead += 1
-                if local_day.weekday() < 5:
-                    local_days.append(local_day)
-            for day, local_day in enumerate(local_days):
-                for slot, hour in enumerate((9, 10, 11)):
-                    start = datetime.combine(local_day, time(hour), zones[site_id])
-                    await post(
-                        "/scheduling/appointments",
-                        {
-                            "patient_id": f"demo-patient-{(day * 3 + slot) % 7 + 1}",
-                            "provider_id": provider["provider_id"],
-                            "site_id": site_id,
-                            "visit_type_id": VISIT_TYPES[slot]["visit_type_id"],
-                            "start": start.isoformat(),
-                        },
-                    )
+        for patient in PATIENTS:
+            await post("/scheduling/patients", patient)
+        for patient_id, payer, member_id in COVERAGES:
+            await post(
+                f"/scheduling/patients/{patient_id}/coverage",
+                {
+                    "payer_id": payer.lower().replace(" ", "-"),
+                    "payer_name": payer,
+                    "plan": "PPO",
+                    "relationship": "self",
+                    "member_id": member_id,
+                },
+            )
+        await _appointments(post, now)
     log.info("demo_seeded", tenant=TENANT)
     return True

@@ -1,0 +1,70 @@
+"""The demo data seeds once and exercises scheduling: a board, a series, triage, no-shows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from services.demo import seed_demo
+from services.suite import Suite
+from shared.settings import Settings
+from tests.api.conftest import TokenFor
+from tests.support import wait_until
+
+FRIDAY = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+
+
+async def test_the_demo_group_seeds_once_and_shows_a_working_week(
+    suite: Suite, settings: Settings, token_for: TokenFor
+) -> None:
+    assert await seed_demo(suite.app, settings, today=FRIDAY) is True
+    assert await seed_demo(suite.app, settings, today=FRIDAY) is False
+    transport = httpx.ASGITransport(app=suite.app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://demo", headers=token_for(tenant="demo")
+    ) as client:
+
+        async def get(path: str, **params: Any) -> Any:
+            response = await client.get(path, params=params)
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        async def last_thursday() -> dict[str, int]:
+            counts: dict[str, int] = (await get("/scheduling/sites/north/board/2026-11-26"))[
+                "counts"
+            ]
+            return counts if sum(counts.values()) == 6 else {}
+
+        thursday = await wait_until(last_thursday, message="Thursday's board at north")
+        assert thursday == {"completed": 2, "no_show": 2, "cancelled": 2}
+
+        async def monday() -> int:
+            board = await get("/scheduling/sites/north/board/2026-11-30")
+            return len(board["appointments"])
+
+        # Okafor's and Lindqvist's three bookings, and the first visit of the weekly series.
+        await wait_until(lambda: _is(monday(), 7), message="Monday's board at north")
+
+        async def series() -> int:
+            rows = await get("/scheduling/patients/demo-patient-4/appointments")
+            return sum(1 for r in rows if r.get("series_id"))
+
+        await wait_until(lambda: _is(series(), 6), message="the weekly series")
+        queue = await wait_until(
+            lambda: get("/scheduling/sites/north/triage-queue"), message="the triage queue"
+        )
+        assert [e["urgency"] for e in queue["waiting"]] == [2, 4]
+        rates = await wait_until(
+            lambda: get("/scheduling/no-show-rates", month="2026-11"), message="no-show rates"
+        )
+        assert {r["no_show_rate"] for r in rates if r["kind"] == "site"} == {0.5}
+        patient = await get("/scheduling/patients/demo-patient-1")
+        assert patient["name"] == "Maria Alvarez"
+        verified = await get("/compliance/audit-ledger/verify")
+        assert verified["verified"] is True
+
+
+async def _is(value: Any, expected: int) -> bool:
+    return bool(await value == expected)
