@@ -50,6 +50,8 @@ def suite_settings(
         mongo_url=mongo_url,
         mongo_database=namespace or "medoffice",
         topic_namespace=f"{namespace}." if namespace else "",
+        # Tests that need the no-show timer fire it themselves: it never races a test's steps.
+        no_show_timer_seconds=86_400,
     )
 
 

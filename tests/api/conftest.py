@@ -77,11 +77,19 @@ async def post_ok(client: httpx.AsyncClient, path: str, body: dict[str, Any]) ->
 
 @pytest.fixture
 async def clinic(client: httpx.AsyncClient) -> dict[str, str]:
-    """One site in New York with a room, a provider and a 30-minute visit type."""
+    """One site in New York, open weekdays 7:00-22:00, with a room, a 30-minute visit type and
+    a provider bookable weekdays 8:00-22:00 there."""
     await post_ok(
         client,
         "/scheduling/sites",
-        {"site_id": "north", "name": "North", "time_zone": "America/New_York"},
+        {
+            "site_id": "north",
+            "name": "North",
+            "time_zone": "America/New_York",
+            "opening_hours": [
+                {"weekday": d, "opens": "07:00", "closes": "22:00"} for d in range(5)
+            ],
+        },
     )
     await post_ok(client, "/scheduling/sites/north/rooms", {"room_id": "exam-1", "name": "Exam 1"})
     await post_ok(
@@ -94,7 +102,7 @@ async def clinic(client: httpx.AsyncClient) -> dict[str, str]:
         "/scheduling/visit-types",
         {"visit_type_id": "follow-up", "name": "Follow-up", "duration_minutes": 30},
     )
-    await make_bookable(client, "dr-a", "north")
+    await make_bookable(client, "dr-a", "north", WEEKDAYS_8_TO_10PM)
     return {
         "site_id": "north",
         "room_id": "exam-1",
@@ -104,6 +112,7 @@ async def clinic(client: httpx.AsyncClient) -> dict[str, str]:
 
 
 WEEKDAYS_8_TO_5 = [{"weekday": d, "start": "08:00", "end": "17:00"} for d in range(5)]
+WEEKDAYS_8_TO_10PM = [{"weekday": d, "start": "08:00", "end": "22:00"} for d in range(5)]
 
 
 async def make_bookable(

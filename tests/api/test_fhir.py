@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tests.api.conftest import TokenFor, booking, post_ok
+from tests.api.conftest import TokenFor, booking, make_bookable, post_ok
 from tests.fhir_validation import valid
 from tests.support import ACCESS, wait_until
 
@@ -77,6 +77,8 @@ async def south(client: httpx.AsyncClient, clinic: dict[str, str]) -> dict[str, 
         "/scheduling/providers",
         {"provider_id": "dr-b", "name": "Dr. B", "site_ids": ["south"]},
     )
+    await post_ok(client, "/scheduling/sites/south/rooms", {"room_id": "exam-s", "name": "Exam S"})
+    await make_bookable(client, "dr-b", "south")
     return {"site_id": "south", "provider_id": "dr-b", "visit_type_id": "follow-up"}
 
 
@@ -190,11 +192,11 @@ async def test_locations_and_schedules(
 ) -> None:
     async def everything() -> dict[str, Any] | None:
         bundle = await fhir_get(client, "Location")
-        return bundle if len(ids(bundle)) == 3 else None
+        return bundle if len(ids(bundle)) == 4 else None
 
     locations = await until(everything, message="sites and rooms")
-    assert ids(locations) == ["site-north", "site-south", "room-exam-1"]
-    north, _, room = (e["resource"] for e in locations["entry"])
+    assert ids(locations) == ["site-north", "site-south", "room-exam-1", "room-exam-s"]
+    north, _, room, _ = (e["resource"] for e in locations["entry"])
     assert north["extension"][0]["valueCode"] == "America/New_York"
     assert room["partOf"]["reference"] == "Location/site-north"
     assert await fhir_get(client, "Location/room-exam-1") == room
