@@ -141,6 +141,9 @@ def build_router(
     async def reschedule(
         request: Request, appointment_id: Id, body: RescheduleIn, who: Principal = Booking
     ) -> Recorded:
+        """Move a booked appointment: to another time, provider, room, day or site."""
+        if body.site_id is not None:
+            check_site(who, body.site_id)
         outcome = await appointments.reschedule(
             metadata(request, who), appointment_id, **body.model_dump(), may_see_site=who.at_site
         )
