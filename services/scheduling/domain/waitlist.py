@@ -340,7 +340,10 @@ def _offer_next(state: Waitlist, slot: Slot, at: datetime, new: NewOffer) -> lis
             appointment_id=new.appointment_id,
             **slot.model_dump(),
             offered_at=at,
-            expires_at=min(at + timedelta(minutes=new.minutes), slot.start),
+            # Whole seconds: read models compare expiries as text (UTC, `Z`).
+            expires_at=min(
+                (at + timedelta(minutes=new.minutes)).replace(microsecond=0), slot.start
+            ),
         )
     ]
 
