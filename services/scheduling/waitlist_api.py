@@ -40,6 +40,7 @@ OFFER_FIELDS = (
     "entry_id",
     "patient_id",
     "appointment_id",
+    "source_appointment_id",  # the cancelled appointment that freed the slot
     "provider_id",
     "room_id",
     "visit_type_id",
