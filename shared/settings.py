@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_JWT_SECRET = "development-only-jwt-secret-not-for-production"
@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     outbox_relay: bool = True
     read_your_writes_timeout: float = 5.0
     no_show_timer_seconds: float = 30.0  # how often overdue appointments are looked for
+    waitlist_offer_minutes: int = Field(default=120, gt=0)  # how long an offer of a slot stays open
+    offer_expiry_timer_seconds: float = 30.0  # how often overdue offers are looked for
     log_level: str = "info"
     log_json: bool = True
 

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import base64
 
-from services.scheduling import api, appointments_api, providers_api
+from services.scheduling import api, appointments_api, providers_api, waitlist_api
 from services.scheduling.application.appointments import Appointments
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.directory import Directory
 from services.scheduling.application.open_slots import OpenSlots
 from services.scheduling.application.patients import Patients
-from services.scheduling.application.reactions import FinishMoves, FinishSeries, NoShowTimer
+from services.scheduling.application.reactions import (
+    FinishMoves,
+    FinishSeries,
+    NoShowTimer,
+    OfferExpiryTimer,
+    OfferFreedSlots,
+)
+from services.scheduling.application.waitlist import Waitlist
 from services.scheduling.domain.events import registry
 from services.scheduling.fhir.api import build_router as build_fhir_router
 from services.scheduling.patients_api import add_patient_routes
@@ -23,6 +30,7 @@ from services.scheduling.projections.directory import DirectoryProjection
 from services.scheduling.projections.no_show_rates import NoShowRatesProjection
 from services.scheduling.projections.patients import PatientsProjection
 from services.scheduling.projections.triage_queue import TriageQueueProjection
+from services.scheduling.projections.waitlist import WaitlistProjection
 from shared.backends import Backends
 from shared.clock import Clock, Ids
 from shared.commands import CommandHandler
@@ -53,6 +61,7 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
             PatientsProjection(),
             NoShowRatesProjection(),
             TriageQueueProjection(),
+            WaitlistProjection(),
         )
     ]
 
@@ -65,11 +74,19 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
         handler, directory, read_models, appointments_behind, settings.read_your_writes_timeout
     )
     slots = OpenSlots(directory, read_models, clock)
+    waitlist = Waitlist(
+        handler, directory, appointments, read_models, settings.waitlist_offer_minutes
+    )
     reactors = [
         Reactor(reaction, backends.bus, registry, settings.topic)
-        for reaction in (FinishMoves(appointments), FinishSeries(appointments))
+        for reaction in (
+            FinishMoves(appointments),
+            FinishSeries(appointments),
+            OfferFreedSlots(waitlist),
+        )
     ]
     timer = NoShowTimer(appointments, directory, read_models, settings.no_show_timer_seconds)
+    offer_timer = OfferExpiryTimer(waitlist, settings.offer_expiry_timer_seconds)
     triage = next(r for r in runners if isinstance(r.projection, TriageQueueProjection))
 
     async def triage_behind() -> bool:
@@ -86,6 +103,7 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
             scheduling, appointments, slots, read_models, vault, settings.read_your_writes_timeout
         ),
         providers_api.build_router(scheduling),
+        waitlist_api.build_router(scheduling, waitlist, read_models, vault),
         build_fhir_router(scheduling, read_models, vault),
     ]
     service = Service(
@@ -94,7 +112,7 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
         runners=runners,
         relay=relay if settings.outbox_relay else None,
         event_store=store,
-        workers=[*reactors, timer],
+        workers=[*reactors, timer, offer_timer],
     )
     service.checks = {
         "scheduling.event_store": store.ping,

@@ -169,7 +169,9 @@ def add_patient_routes(
         if not who.at_site(site_id):
             raise HTTPException(404, f"site {site_id} not found")
         day, entries = await patients.triage_queue(who.tenant, site_id, day)
-        names = await _names(read_models, vault, who.tenant, [e["patient_id"] for e in entries])
+        names = await patient_names(
+            read_models, vault, who.tenant, [e["patient_id"] for e in entries]
+        )
         waiting = []
         for entry in entries:
             await vault.reveal_fields(who.tenant, entry, *triage_queue.PHI_FIELDS)
@@ -192,7 +194,7 @@ def add_patient_routes(
         return {"site_id": site_id, "date": day.isoformat(), "waiting": waiting}
 
 
-async def _names(
+async def patient_names(
     read_models: ReadModels, vault: PhiVault, tenant: str, patient_ids: list[str]
 ) -> dict[str, str]:
     """The patients' names, opened, in one read of the patients read model."""

@@ -282,6 +282,55 @@ def _provider_change(action: str, body: dict[str, Any] | None = None) -> Prepare
     return prepare
 
 
+def _wish(patient_id: str) -> dict[str, Any]:
+    return {
+        "patient_id": patient_id,
+        "visit_type_id": "v",
+        "earliest": "2027-01-01",
+        "latest": "2027-12-31",
+    }
+
+
+async def _join_waitlist(admin: httpx.AsyncClient, site: str) -> Call:
+    return Call("POST", f"/scheduling/sites/{site}/waitlist", _wish(await _registered(admin)))
+
+
+async def _waiting(admin: httpx.AsyncClient, site: str) -> str:
+    """A new entry on `site`'s waitlist."""
+    call = await _join_waitlist(admin, site)
+    return str((await post_ok(admin, call.path, call.json or {}))["id"])
+
+
+async def _leave_waitlist(admin: httpx.AsyncClient, site: str) -> Call:
+    return Call("POST", f"/scheduling/sites/{site}/waitlist/{await _waiting(admin, site)}/remove")
+
+
+def _offered(action: str) -> Prepare:
+    """`action` on an open offer at `site`: of a cancelled appointment's slot to an entry."""
+
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        await _waiting(admin, site)
+        appointment = await _book(admin, site)
+        cancel = f"/scheduling/appointments/{appointment}/cancel"
+        assert (await admin.post(cancel, json={"reason": "x"})).status_code == 200
+
+        async def offer() -> str | None:
+            listing = (await admin.get(f"/scheduling/sites/{site}/waitlist")).json()
+            return next(
+                (
+                    o["offer_id"]
+                    for o in listing["offers"]
+                    if o["source_appointment_id"] == appointment
+                ),
+                None,
+            )
+
+        offer_id = await wait_until(offer, message="the offer of the freed slot")
+        return Call("POST", f"/scheduling/sites/{site}/waitlist/offers/{offer_id}/{action}")
+
+    return prepare
+
+
 async def _rebuild(_: httpx.AsyncClient, site: str) -> Call:
     return Call("POST", "/ops/projections/scheduling.directory/rebuild")
 
@@ -370,6 +419,13 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
             "end": "2027-06-01T10:00:00Z",
             "reason": "training",
         },
+    ),
+    ("POST", "/scheduling/sites/{site_id}/waitlist"): _join_waitlist,
+    ("POST", "/scheduling/sites/{site_id}/waitlist/{entry_id}/remove"): _leave_waitlist,
+    ("POST", "/scheduling/sites/{site_id}/waitlist/offers/{offer_id}/accept"): _offered("accept"),
+    ("POST", "/scheduling/sites/{site_id}/waitlist/offers/{offer_id}/decline"): _offered("decline"),
+    ("GET", "/scheduling/sites/{site_id}/waitlist"): _fixed(
+        "GET", "/scheduling/sites/{site}/waitlist"
     ),
     ("GET", "/compliance/audit-log"): _fixed("GET", "/compliance/audit-log"),
     ("GET", "/compliance/audit-ledger/verify"): _fixed("GET", "/compliance/audit-ledger/verify"),

@@ -36,6 +36,7 @@ async def test_projections_report_their_lag_and_generation(
         "scheduling.patients",
         "scheduling.no_show_rates",
         "scheduling.triage_queue",
+        "scheduling.waitlist",
         "compliance.audit_log",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)

@@ -1,5 +1,5 @@
-"""Scheduling's background work: finishing moves and series a request left halfway, and the
-no-show timer."""
+"""Scheduling's background work: finishing moves and series a request left halfway, offering
+freed slots to the waitlist, and the no-show and offer-expiry timers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ import structlog
 
 from services.scheduling.application.appointments import Appointments
 from services.scheduling.application.directory import Directory
-from services.scheduling.domain.events import AppointmentBooked, SeriesRequested
+from services.scheduling.application.waitlist import Waitlist
+from services.scheduling.domain.events import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    SeriesRequested,
+    WaitlistOfferExpired,
+)
 from services.scheduling.projections.appointments import APPOINTMENTS
 from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
 from shared.domain import DomainError
@@ -76,27 +82,29 @@ class FinishSeries:
                 await self._appointments.finish_series(caused_by(envelope), event.series_id)
 
 
-class NoShowTimer:
-    """Marks a booked patient who has not arrived by start + the site's grace period as a
-    no-show. The due appointments come from the appointments read model, itself rebuilt from
-    the events, so the timer survives restarts; several processes may fire it at once, and the
-    site-day decider records the no-show once."""
+class OfferFreedSlots:
+    """A cancelled appointment's slot is offered to the first matching waitlist entry."""
 
-    name = "scheduling.no_show_timer"
+    name = "scheduling.waitlist_offers"
+    contexts = ("scheduling",)
 
-    def __init__(
-        self,
-        appointments: Appointments,
-        directory: Directory,
-        read_models: ReadModels,
-        every: float = 30.0,
-        batch: int = 200,
-    ) -> None:
-        self._appointments = appointments
-        self._directory = directory
-        self._read_models = read_models
+    def __init__(self, waitlist: Waitlist) -> None:
+        self._waitlist = waitlist
+
+    async def react(self, event: DomainEvent, envelope: Envelope) -> None:
+        if isinstance(event, AppointmentCancelled):
+            with contextlib.suppress(DomainError):  # e.g. its site is unknown: nothing to offer
+                await self._waitlist.offer_freed_slot(caused_by(envelope), event)
+
+
+class Timer:
+    """Runs `fire_due` every `every` seconds until stopped; a failing round is logged and
+    the next one comes all the same."""
+
+    name = "scheduling.timer"
+
+    def __init__(self, every: float) -> None:
         self._every = every
-        self._batch = batch
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -117,10 +125,36 @@ class NoShowTimer:
             try:
                 await self.fire_due()
             except RetryLater as exc:
-                log.warning("no_show_timer_unavailable", error=str(exc))
+                log.warning("timer_unavailable", timer=self.name, error=str(exc))
             except Exception:  # noqa: BLE001 - a bug must not stop the timer for good
-                log.exception("no_show_timer_failed")
+                log.exception("timer_failed", timer=self.name)
             await asyncio.sleep(self._every)
+
+    async def fire_due(self) -> int:
+        raise NotImplementedError
+
+
+class NoShowTimer(Timer):
+    """Marks a booked patient who has not arrived by start + the site's grace period as a
+    no-show. The due appointments come from the appointments read model, itself rebuilt from
+    the events, so the timer survives restarts; several processes may fire it at once, and the
+    site-day decider records the no-show once."""
+
+    name = "scheduling.no_show_timer"
+
+    def __init__(
+        self,
+        appointments: Appointments,
+        directory: Directory,
+        read_models: ReadModels,
+        every: float = 30.0,
+        batch: int = 200,
+    ) -> None:
+        super().__init__(every)
+        self._appointments = appointments
+        self._directory = directory
+        self._read_models = read_models
+        self._batch = batch
 
     async def fire_due(self) -> int:
         """Mark every overdue booked appointment; returns how many were marked now."""
@@ -151,3 +185,35 @@ class NoShowTimer:
                 continue
             fired += len(outcome.events)
         return fired
+
+
+class OfferExpiryTimer(Timer):
+    """Records open waitlist offers past their expiry as expired, which passes each slot on
+    to the next matching entry. The overdue offers come from the waitlist read model, so the
+    timer survives restarts; several processes may fire at once, and the decider records an
+    expiry once. Accepting an overdue offer is refused whether or not the timer came first."""
+
+    name = "scheduling.offer_expiry_timer"
+
+    def __init__(self, waitlist: Waitlist, every: float = 30.0, batch: int = 200) -> None:
+        super().__init__(every)
+        self._waitlist = waitlist
+        self._batch = batch
+
+    async def fire_due(self) -> int:
+        """Expire every overdue open offer; returns how many were expired now."""
+        expired = 0
+        for doc in await self._waitlist.overdue_offers(self._batch):
+            meta = Metadata(
+                tenant=doc["tenant"],
+                actor=SYSTEM,
+                site=doc["site_id"],
+                correlation_id=f"offer-expiry-timer:{doc['offer_id']}",
+            )
+            try:
+                outcome = await self._waitlist.expire(meta, doc["site_id"], doc["offer_id"])
+            except DomainError as exc:
+                log.info("offer_not_expired", offer=doc["offer_id"], reason=str(exc))
+                continue
+            expired += sum(isinstance(e, WaitlistOfferExpired) for e in outcome.events)
+        return expired

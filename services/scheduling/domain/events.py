@@ -339,6 +339,90 @@ class TriagedPatientLeft(SchedulingEvent):
     left_at: AwareDatetime
 
 
+# ----------------------------------------------------------------------------- waitlist
+
+
+class WaitlistEntryAdded(SchedulingEvent):
+    """A patient waits for an earlier slot of a visit type at a site, between two local dates
+    (with one provider, or with any when `provider_id` is None)."""
+
+    entry_id: str
+    patient_id: str
+    site_id: str
+    visit_type_id: str
+    provider_id: str | None
+    earliest: date
+    latest: date
+    added_at: AwareDatetime
+
+
+class WaitlistEntryRemoved(SchedulingEvent):
+    """Staff took the entry off the list: it gets no more offers."""
+
+    entry_id: str
+    patient_id: str
+    removed_at: AwareDatetime
+
+
+class WaitlistOfferMade(SchedulingEvent):
+    """A freed slot is offered to one entry until `expires_at`; accepting it books the
+    appointment `appointment_id`. `source_appointment_id` is the cancelled appointment whose
+    slot this is: one freed slot is offered to one entry at a time, and to each entry once."""
+
+    offer_id: str
+    entry_id: str
+    patient_id: str
+    appointment_id: str
+    source_appointment_id: str
+    site_id: str
+    provider_id: str
+    room_id: str | None
+    visit_type_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+    day: date  # the site's local date of `start`
+    offered_at: AwareDatetime
+    expires_at: AwareDatetime
+
+
+class WaitlistOfferAccepted(SchedulingEvent):
+    """The patient took the slot: booked as `appointment_id`; the entry is closed."""
+
+    offer_id: str
+    entry_id: str
+    patient_id: str
+    appointment_id: str
+    accepted_at: AwareDatetime
+
+
+class WaitlistOfferDeclined(SchedulingEvent):
+    """The patient turned the slot down (or left the list while it was offered)."""
+
+    offer_id: str
+    entry_id: str
+    patient_id: str
+    declined_at: AwareDatetime
+
+
+class WaitlistOfferLapsed(SchedulingEvent):
+    """The patient accepted, but the slot could not be booked any more (someone took it)."""
+
+    offer_id: str
+    entry_id: str
+    patient_id: str
+    reason: str  # why the booking was refused; names no patient
+    lapsed_at: AwareDatetime
+
+
+class WaitlistOfferExpired(SchedulingEvent):
+    """Nobody answered the offer before it expired."""
+
+    offer_id: str
+    entry_id: str
+    patient_id: str
+    expired_at: AwareDatetime
+
+
 registry = EventRegistry(
     [
         SiteRegistered,
@@ -371,5 +455,12 @@ registry = EventRegistry(
         PatientRetriaged,
         TriagedPatientSeen,
         TriagedPatientLeft,
+        WaitlistEntryAdded,
+        WaitlistEntryRemoved,
+        WaitlistOfferMade,
+        WaitlistOfferAccepted,
+        WaitlistOfferDeclined,
+        WaitlistOfferLapsed,
+        WaitlistOfferExpired,
     ]
 )

@@ -46,3 +46,8 @@ def record_access(tenant: str, access_id: str) -> str:
 def triage_day(tenant: str, site_id: str, day: date) -> str:
     """A site's same-day triage queue on one local date."""
     return f"{tenant}:triage-day:{site_id}:{day.isoformat()}"
+
+
+def waitlist(tenant: str, site_id: str) -> str:
+    """A site's waitlist: its entries and the offers of freed slots to them."""
+    return f"{tenant}:waitlist:{site_id}"
