@@ -86,7 +86,7 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
             scheduling, appointments, slots, read_models, vault, settings.read_your_writes_timeout
         ),
         providers_api.build_router(scheduling),
-        build_fhir_router(scheduling, read_models, vault),
+        build_fhir_router(scheduling, read_models, vault, slots, clock),
     ]
     service = Service(
         name=NAME,
