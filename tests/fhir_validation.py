@@ -3,7 +3,7 @@
 `fhir.resources` 8 (native pydantic 2) ships R5, R4B and STU3 models; its pure R4 (4.0.1)
 models are only in releases built on pydantic 1. R4B mostly reworked product and medication
 definitions and kept the resources used here (Patient, Appointment, Location, Schedule,
-Bundle, CapabilityStatement, OperationOutcome) as R4 has them. What the models let through
+Slot, Bundle, CapabilityStatement, OperationOutcome) as R4 has them. What the models let through
 and R4 would not (appointment status codes, ids of at most 64 characters) is checked here.
 """
 

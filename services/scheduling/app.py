@@ -104,7 +104,7 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
         ),
         providers_api.build_router(scheduling),
         waitlist_api.build_router(scheduling, waitlist, read_models, vault),
-        build_fhir_router(scheduling, read_models, vault),
+        build_fhir_router(scheduling, read_models, vault, slots, clock),
     ]
     service = Service(
         name=NAME,

@@ -364,6 +364,9 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
         "GET",
         "/fhir/R4/Schedule/8-dr-{site}-{site}",  # len("dr-north") == len("dr-south")
     ),
+    ("GET", "/fhir/R4/Slot"): _fixed(
+        "GET", "/fhir/R4/Slot?schedule=8-dr-{site}-{site}&start=2027-05-04"
+    ),
     ("POST", "/scheduling/patients/{patient_id}/coverage"): _coverage,
     ("POST", "/scheduling/patients/{patient_id}/intake"): _intake,
     ("POST", "/scheduling/sites/{site_id}/triage"): _triage,

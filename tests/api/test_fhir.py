@@ -4,12 +4,14 @@ on the record, and OperationOutcomes for bad requests."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
-from tests.api.conftest import TokenFor, booking, make_bookable, post_ok
+from tests.api.conftest import WEEKDAYS_8_TO_5, TokenFor, booking, make_bookable, post_ok
 from tests.fhir_validation import valid
 from tests.support import ACCESS, wait_until
 
@@ -66,18 +68,19 @@ def ids(bundle: dict[str, Any]) -> list[str]:
 
 @pytest.fixture
 async def south(client: httpx.AsyncClient, clinic: dict[str, str]) -> dict[str, str]:
-    """A second site in Chicago, with its own provider."""
+    """A second site in Chicago, with a room and its own provider, bookable weekdays 8-5."""
     await post_ok(
         client,
         "/scheduling/sites",
         {"site_id": "south", "name": "South", "time_zone": "America/Chicago"},
     )
+    await post_ok(client, "/scheduling/sites/south/rooms", {"room_id": "exam-s", "name": "S"})
+    await appears(client, "Location/room-exam-s")  # a booking looks for rooms there
     await post_ok(
         client,
         "/scheduling/providers",
         {"provider_id": "dr-b", "name": "Dr. B", "site_ids": ["south"]},
     )
-    await post_ok(client, "/scheduling/sites/south/rooms", {"room_id": "exam-s", "name": "Exam S"})
     await make_bookable(client, "dr-b", "south")
     return {"site_id": "south", "provider_id": "dr-b", "visit_type_id": "follow-up"}
 
@@ -123,11 +126,25 @@ async def test_a_forgotten_patient_reads_redacted_and_still_validates(
 async def test_an_appointment_reads_and_searches_as_fhir(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
-    # 21:00 in New York on 1 December is 2 December in UTC: dates are the site's.
+    # 16:30 in Los Angeles on 1 December is 2 December in UTC: dates are the site's.
+    await post_ok(
+        client,
+        "/scheduling/sites",
+        {"site_id": "west", "name": "West", "time_zone": "America/Los_Angeles"},
+    )
+    await post_ok(client, "/scheduling/sites/west/rooms", {"room_id": "exam-w", "name": "W"})
+    await appears(client, "Location/room-exam-w")  # a booking looks for rooms there
+    await post_ok(
+        client,
+        "/scheduling/providers",
+        {"provider_id": "dr-w", "name": "Dr. W", "site_ids": ["west"]},
+    )
+    await make_bookable(client, "dr-w", "west")
+    west = {"site_id": "west", "provider_id": "dr-w", "visit_type_id": "follow-up"}
     late = await post_ok(
         client,
         "/scheduling/appointments",
-        booking(clinic, patient_id="pat_late", start="2026-12-01T21:00:00-05:00"),
+        booking(west, patient_id="pat_late", start="2026-12-01T16:30:00-08:00"),
     )
     early = await post_ok(client, "/scheduling/appointments", booking(clinic))
     late_id = str(late["id"]).replace("_", ".")
@@ -136,13 +153,13 @@ async def test_an_appointment_reads_and_searches_as_fhir(
     await appears(client, f"Appointment/{early['id']}")
 
     assert appointment["status"] == "booked"
-    assert appointment["start"] == "2026-12-02T02:00:00Z"
+    assert appointment["start"] == "2026-12-02T00:30:00Z"
     assert appointment["appointmentType"]["text"] == "Follow-up"
     assert [p["actor"]["reference"] for p in appointment["participant"]] == [
         "Patient/pat.late",
-        "Practitioner/dr-a",
-        "Location/site-north",
-        "Location/room-exam-1",
+        "Practitioner/dr-w",
+        "Location/site-west",
+        "Location/room-exam-w",
     ]
     on_the_first = await fhir_get(client, "Appointment", params={"date": "2026-12-01"})
     assert ids(on_the_first) == [early["id"], late_id]
@@ -278,6 +295,220 @@ async def test_callers_see_their_tenant_and_their_sites_only(
     assert valid(unsigned.json())["issue"][0]["code"] == "login"
 
 
+def slot_times(bundle: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (start, end) of each free slot, checked to be a searchset of free Slots."""
+    assert bundle["type"] == "searchset"
+    assert "total" not in bundle  # the earliest slots: how many there are in all is not known
+    slots = [e["resource"] for e in bundle.get("entry", [])]
+    assert all(slot["status"] == "free" for slot in slots)
+    return [(slot["start"], slot["end"]) for slot in slots]
+
+
+def half_hours(day: int, *starts: str) -> list[tuple[str, str]]:
+    """30-minute slots on `day` December 2026 starting at the UTC times `starts` (HH:MM)."""
+    out = []
+    for start in starts:
+        begin = datetime.fromisoformat(f"2026-12-{day:02}T{start}:00+00:00")
+        out.append((_z(begin), _z(begin + timedelta(minutes=30))))
+    return out
+
+
+def _z(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def every_quarter(first: str, last: str, day: int = 1) -> list[str]:
+    """HH:MM every 15 minutes from `first` to `last` (UTC)."""
+    at = datetime.fromisoformat(f"2026-12-{day:02}T{first}:00")
+    end = datetime.fromisoformat(f"2026-12-{day:02}T{last}:00")
+    times = []
+    while at <= end:
+        times.append(at.strftime("%H:%M"))
+        at += timedelta(minutes=15)
+    return times
+
+
+NORTH_SCHEDULE = "Schedule/4-dr-a-north"
+
+
+async def test_free_slots_of_a_schedule_leave_out_booked_time(
+    client: httpx.AsyncClient, clinic: dict[str, str]
+) -> None:
+    # dr-a's days end at 17:00 from now on: the latest template in force wins.
+    await post_ok(
+        client,
+        "/scheduling/providers/dr-a/availability",
+        {"site_id": "north", "windows": WEEKDAYS_8_TO_5, "effective_from": "2026-01-01"},
+    )
+    # 9:00-9:30 in New York (14:00-14:30 UTC) with dr-a in the clinic's one exam room.
+    await post_ok(client, "/scheduling/appointments", booking(clinic))
+    on_the_first = {"schedule": NORTH_SCHEDULE, "start": "2026-12-01", "_count": "200"}
+
+    async def booked_time_taken() -> dict[str, Any] | None:
+        bundle = await fhir_get(client, "Slot", params=on_the_first)
+        starts = [start for start, _ in slot_times(bundle)]
+        return bundle if starts and "2026-12-01T14:00:00Z" not in starts else None
+
+    bundle = await until(booked_time_taken, message="the booking on the site's board")
+
+    # 8:00 to 16:30 New York time, every 15 minutes, but for what would overlap 9:00-9:30.
+    taken = {"13:45", "14:00", "14:15"}
+    free = [t for t in every_quarter("13:00", "21:30") if t not in taken]
+    assert slot_times(bundle) == half_hours(1, *free)
+    slot = bundle["entry"][0]["resource"]
+    assert slot["schedule"] == {"reference": NORTH_SCHEDULE}
+    assert slot["appointmentType"] == {
+        "coding": [
+            {
+                "system": "urn:medoffice:scheduling:visit-type",
+                "code": "follow-up",
+                "display": "Follow-up",
+            }
+        ],
+        "text": "Follow-up",
+    }
+    assert slot["id"] == "202612011300-9-follow-up-4-dr-a-north"
+    assert bundle["entry"][0]["fullUrl"] == f"http://medoffice{FHIR}/Slot/{slot['id']}"
+
+    first_five = await fhir_get(client, "Slot", params={**on_the_first, "_count": "5"})
+    assert slot_times(first_five) == half_hours(1, *free[:5])
+    two_days = await fhir_get(
+        client,
+        f"Slot?schedule={NORTH_SCHEDULE}&start=ge2026-12-01&start=lt2026-12-03&_count=200",
+    )
+    assert slot_times(two_days) == [
+        *half_hours(1, *free),
+        *half_hours(2, *every_quarter("13:00", "21:30", day=2)),
+    ]
+    same = [
+        {"appointment-type": "follow-up"},
+        {"appointment-type": "urn:medoffice:scheduling:visit-type|follow-up"},
+        {"status": "free"},
+        {"status": "busy,free"},
+        {"schedule": "4-dr-a-north"},
+    ]
+    for change in same:
+        found = await fhir_get(client, "Slot", params={**on_the_first, **change})
+        assert slot_times(found) == slot_times(bundle), change
+    nothing = [
+        {"status": "busy"},
+        {"appointment-type": "http://example.org/visits|follow-up"},
+        {"appointment-type": "no-such-visit"},
+        {"start": "2026-12-05"},  # a Saturday
+        {"start": "lt2026-11-01"},  # over
+        {"schedule": "Schedule/1-x-north"},
+    ]
+    for change in nothing:
+        found = await fhir_get(client, "Slot", params={**on_the_first, **change})
+        assert slot_times(found) == [], change
+
+
+async def test_slots_are_for_the_shortest_visit_unless_a_type_is_named(
+    client: httpx.AsyncClient, clinic: dict[str, str]
+) -> None:
+    await post_ok(
+        client,
+        "/scheduling/visit-types",
+        {"visit_type_id": "physical", "name": "Physical", "duration_minutes": 60},
+    )
+    # Shorter, but not for a physician: dr-a's default stays the 30-minute follow-up.
+    await post_ok(
+        client,
+        "/scheduling/visit-types",
+        {
+            "visit_type_id": "shot",
+            "name": "Shot",
+            "duration_minutes": 10,
+            "provider_roles": ["nurse"],
+        },
+    )
+    day = {"schedule": NORTH_SCHEDULE, "start": "2026-12-01", "_count": "3"}
+
+    async def both_defined() -> bool:
+        listed = (await client.get("/scheduling/visit-types")).json()
+        return {"physical", "shot"} <= {v["visit_type_id"] for v in listed}
+
+    await until(both_defined, message="the visit types in their read model")
+
+    async def three(params: dict[str, str]) -> dict[str, Any] | None:
+        bundle = await fhir_get(client, "Slot", params=params)
+        return bundle if len(slot_times(bundle)) == 3 else None
+
+    physical = await until(
+        lambda: three({**day, "appointment-type": "physical"}), message="the physical"
+    )
+    assert slot_times(physical) == [
+        ("2026-12-01T13:00:00Z", "2026-12-01T14:00:00Z"),
+        ("2026-12-01T13:15:00Z", "2026-12-01T14:15:00Z"),
+        ("2026-12-01T13:30:00Z", "2026-12-01T14:30:00Z"),
+    ]
+    assert physical["entry"][0]["resource"]["appointmentType"]["text"] == "Physical"
+    default = await fhir_get(client, "Slot", params=day)
+    assert slot_times(default) == half_hours(1, "13:00", "13:15", "13:30")
+    assert default["entry"][0]["resource"]["appointmentType"]["text"] == "Follow-up"
+    not_for_dr_a = await fhir_get(client, "Slot", params={**day, "appointment-type": "shot"})
+    assert slot_times(not_for_dr_a) == []
+
+
+async def test_without_start_slots_are_from_the_site_today_for_a_week(
+    client: httpx.AsyncClient, clinic: dict[str, str]
+) -> None:
+    new_york = ZoneInfo("America/New_York")
+    before = datetime.now(UTC)
+
+    async def twenty() -> list[tuple[str, str]] | None:
+        times = slot_times(await fhir_get(client, "Slot", params={"schedule": NORTH_SCHEDULE}))
+        return times if len(times) == 20 else None
+
+    times = await until(twenty, message="the clinic's rooms and visit types")
+    after = datetime.now(UTC)
+    first_day = before.astimezone(new_york).date()
+    last_day = after.astimezone(new_york).date() + timedelta(days=6)
+    for start, _ in times:
+        moment = datetime.fromisoformat(start)
+        assert moment >= before
+        assert first_day <= moment.astimezone(new_york).date() <= last_day
+    assert times == sorted(times)
+
+
+async def test_another_site_schedule_shows_no_slots(
+    client: httpx.AsyncClient,
+    clinic: dict[str, str],
+    south: dict[str, str],
+    token_for: TokenFor,
+) -> None:
+    south_day = {"schedule": "Schedule/4-dr-b-south", "start": "2026-12-01", "_count": "3"}
+    north_day = {"schedule": NORTH_SCHEDULE, "start": "2026-12-01", "_count": "3"}
+
+    async def three() -> dict[str, Any] | None:
+        bundle = await fhir_get(client, "Slot", params=south_day)
+        return bundle if len(slot_times(bundle)) == 3 else None
+
+    # 8:00 in Chicago is 14:00 UTC.
+    assert slot_times(await until(three, message="dr-b's slots")) == half_hours(
+        1, "14:00", "14:15", "14:30"
+    )
+    south_desk = token_for("front_desk", sites=["south"])
+    north_desk = token_for("front_desk", sites=["north"])
+    other_tenant = token_for("admin", tenant="globex")
+
+    def shown(params: dict[str, str], headers: dict[str, str]) -> Callable[[], Awaitable[bool]]:
+        async def probe() -> bool:
+            bundle = await fhir_get(client, "Slot", params=params, headers=headers)
+            return len(slot_times(bundle)) == 3
+
+        return probe
+
+    await until(shown(south_day, south_desk), message="dr-b's slots to the south desk")
+    await until(shown(north_day, north_desk), message="dr-a's slots to the north desk")
+    assert slot_times(await fhir_get(client, "Slot", params=south_day, headers=north_desk)) == []
+    assert slot_times(await fhir_get(client, "Slot", params=north_day, headers=south_desk)) == []
+    for params in (south_day, north_day):
+        assert slot_times(await fhir_get(client, "Slot", params=params, headers=other_tenant)) == []
+    denied = await fhir_get(client, "Slot", 403, params=north_day, headers=token_for("biller"))
+    assert denied["issue"][0]["code"] == "forbidden"
+
+
 async def test_the_capability_statement_lists_what_is_served(client: httpx.AsyncClient) -> None:
     statement = await fhir_get(client, "metadata")
 
@@ -294,6 +525,7 @@ async def test_the_capability_statement_lists_what_is_served(client: httpx.Async
         "Appointment": (["read", "search-type"], ["date", "patient"]),
         "Location": (["read", "search-type"], []),
         "Schedule": (["read", "search-type"], ["actor"]),
+        "Slot": (["search-type"], ["appointment-type", "schedule", "start", "status"]),
     }
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert sorted(p for p in paths if p.startswith(FHIR)) == sorted(
@@ -306,6 +538,7 @@ async def test_the_capability_statement_lists_what_is_served(client: httpx.Async
             f"{FHIR}/Location/{{location_id}}",
             f"{FHIR}/Schedule",
             f"{FHIR}/Schedule/{{schedule_id}}",
+            f"{FHIR}/Slot",
         ]
     )
 
@@ -327,6 +560,25 @@ async def test_the_capability_statement_lists_what_is_served(client: httpx.Async
         "Patient/pat_1",
         "Appointment/a%20b",
         f"Schedule/{'x' * 65}",
+        "Slot",
+        "Slot?start=2026-12-01",
+        "Slot?schedule=Practitioner/dr-a",
+        "Slot?schedule=4_dr",
+        "Slot?schedule=4-dr-a-north,4-dr-b-south",
+        "Slot?schedule=4-dr-a-north&schedule=4-dr-b-south",
+        "Slot?schedule=4-dr-a-north&start=tomorrow",
+        "Slot?schedule=4-dr-a-north&start=ap2026-12-01",
+        "Slot?schedule=4-dr-a-north&start=2026-02-30",
+        "Slot?schedule=4-dr-a-north&start=ge2026-12-01&start=le2027-03-03",
+        "Slot?schedule=4-dr-a-north&start=le2030-01-01",
+        "Slot?schedule=4-dr-a-north&_count=0",
+        "Slot?schedule=4-dr-a-north&_count=201",
+        "Slot?schedule=4-dr-a-north&_count=ten",
+        "Slot?schedule=4-dr-a-north&_count=5&_count=6",
+        "Slot?schedule=4-dr-a-north&status=open",
+        "Slot?schedule=4-dr-a-north&appointment-type=a,b",
+        "Slot?schedule=4-dr-a-north&appointment-type=urn:x|",
+        "Slot?schedule=4-dr-a-north&service-type=follow-up",
     ],
 )
 async def test_a_bad_request_is_a_400_operation_outcome(

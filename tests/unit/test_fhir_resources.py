@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -212,3 +213,84 @@ def test_an_appointment_search_becomes_one_store_filter() -> None:
     assert search.appointment_filter("acme", [], [], []) is None
     never = search.dates(["lt2026-12-01", "gt2026-12-05"])
     assert search.appointment_filter("acme", [], never, "*") is None
+
+
+def test_a_free_slot_names_its_schedule_and_visit_type() -> None:
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("America/New_York"))
+    slot = valid(
+        resources.slot(
+            "dr_a",
+            "north",
+            DIRECTORY.visit_types["follow-up"],
+            start,
+            start + timedelta(minutes=30),
+        )
+    )
+    assert slot == {
+        "resourceType": "Slot",
+        "id": "202612011400-9-follow-up-4-dr.a-north",
+        "appointmentType": {
+            "coding": [
+                {"system": resources.VISIT_TYPE_SYSTEM, "code": "follow-up", "display": "Follow-up"}
+            ],
+            "text": "Follow-up",
+        },
+        "schedule": {"reference": "Schedule/4-dr.a-north"},
+        "status": "free",
+        "start": "2026-12-01T14:00:00Z",
+        "end": "2026-12-01T14:30:00Z",
+    }
+    bundle = valid(resources.searchset("http://m/fhir/R4/", "http://m/x", [slot], counted=False))
+    assert "total" not in bundle
+
+
+def test_slot_ids_are_unambiguous_and_fit_fhir() -> None:
+    start = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+    # The length prefix keeps (visit a-b, site c) and (visit a, site b-c) apart.
+    assert ids.slot_id("p", "c", "a-b", start) != ids.slot_id("p", "b-c", "a", start)
+    assert ids.slot_id("p", "c", "v", start) != ids.slot_id("p", "c", "v", start.replace(minute=15))
+    longest = ids.slot_id("a" * 64, "b" * 64, "c" * 64, start)
+    assert len(longest) == 64
+    assert ids.FHIR_ID.fullmatch(longest)
+
+
+@pytest.mark.parametrize(
+    ("values", "days"),
+    [
+        ([], (None, None)),
+        (["2026-12-01"], (date(2026, 12, 1), date(2026, 12, 1))),
+        (["ge2026-12-01"], (date(2026, 12, 1), None)),
+        (["gt2026-12-01"], (date(2026, 12, 2), None)),
+        (["le2026-12-01"], (None, date(2026, 12, 1))),
+        (["lt2026-12-01"], (None, date(2026, 11, 30))),
+        (["ge2026-12-01", "lt2026-12-08"], (date(2026, 12, 1), date(2026, 12, 7))),
+        (["ge2026-12-01", "ge2026-12-03", "le2026-12-09"], (date(2026, 12, 3), date(2026, 12, 9))),
+        (["gt2026-12-05", "lt2026-12-01"], (date(2026, 12, 6), date(2026, 11, 30))),
+    ],
+)
+def test_start_bounds_become_a_range_of_days(
+    values: list[str], days: tuple[date | None, date | None]
+) -> None:
+    assert search.day_range(search.dates(values)) == days
+
+
+def test_single_valued_parameters_tokens_codes_and_counts() -> None:
+    assert search.one({"schedule": ["a"]}, "schedule") == "a"
+    assert search.one({}, "schedule") is None
+    for many in (["a", "b"], ["a,b"]):
+        with pytest.raises(search.BadSearch, match="takes one value"):
+            search.one({"schedule": many}, "schedule")
+    assert search.token("follow-up", "urn:x") == "follow-up"
+    assert search.token("urn:x|follow-up", "urn:x") == "follow-up"
+    assert search.token("urn:y|follow-up", "urn:x") is None
+    assert search.token("|follow-up", "urn:x") is None
+    with pytest.raises(search.BadSearch, match="has no code"):
+        search.token("urn:x|", "urn:x")
+    assert search.codes(["free,busy", "free"], ("free", "busy")) == [{"free", "busy"}, {"free"}]
+    with pytest.raises(search.BadSearch, match="unknown code 'open'"):
+        search.codes(["free,open"], ("free", "busy"))
+    assert search.count([], 20, 200) == 20
+    assert search.count(["200"], 20, 200) == 200
+    for bad in (["0"], ["201"], ["-1"], ["1.5"], ["ten"], ["5", "6"]):
+        with pytest.raises(search.BadSearch, match="_count"):
+            search.count(bad, 20, 200)

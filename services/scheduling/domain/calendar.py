@@ -12,14 +12,26 @@ Interval = tuple[datetime, datetime]
 
 
 def local_day(day: date, spans: Iterable[tuple[time, time]], zone: tzinfo) -> list[Interval]:
-    """Local `(from, to)` times on `day` as sorted UTC intervals."""
-    return sorted(
+    """Local `(from, to)` times on `day` as sorted UTC intervals, touching spans joined
+    (09:00-12:00 and 12:00-15:00 are one time to book in)."""
+    return merge(
         (
             datetime.combine(day, start, tzinfo=zone).astimezone(UTC),
             datetime.combine(day, end, tzinfo=zone).astimezone(UTC),
         )
         for start, end in spans
     )
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sorted, with overlapping or touching intervals joined into one."""
+    merged: list[Interval] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
@@ -45,7 +57,8 @@ def subtract(free: Sequence[Interval], taken: Iterable[Interval]) -> list[Interv
 
 
 def within(windows: Iterable[Interval], start: datetime, end: datetime) -> bool:
-    return any(w_start <= start and end <= w_end for w_start, w_end in windows)
+    """Whether `start`-`end` lies inside the windows (touching windows count as one)."""
+    return any(w_start <= start and end <= w_end for w_start, w_end in merge(windows))
 
 
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:

@@ -5,16 +5,18 @@ Until the staffing service exists, registration, licences, time off and deactiva
 through scheduling's own (admin) commands; afterwards they come from staffing's events.
 
 One stream per provider holds all of it, so "a provider's templates at different sites never
-overlap" is decided against every template at once. Together with "a booking lies inside the
-provider's availability at its site", that keeps a provider who works at several sites from
-being booked at two of them at the same time, while each site's day stays its own stream.
+overlap" is decided against every template at once, over the days each is in force (a later
+template at a site replaces the earlier ones for its period). Together with "a booking lies
+inside the provider's availability at its site", that keeps a provider who works at several
+sites from being booked at two of them at the same time, while each site's day stays its own
+stream.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
@@ -189,8 +191,8 @@ def _set_availability(state: Provider, c: SetAvailability) -> Sequence[DomainEve
         for b in c.windows:
             if a is not b and _windows_overlap(a, b):
                 raise Invalid(f"windows on weekday {a.weekday} overlap")
-    for other in state.templates:
-        if other.site_id == c.site_id or not _periods_overlap(other, c):
+    for other in _in_force(state, c.site_id):
+        if not _periods_overlap(other, c):
             continue
         for a in c.windows:
             for b in other.windows:
@@ -201,6 +203,29 @@ def _set_availability(state: Provider, c: SetAvailability) -> Sequence[DomainEve
                     )
     event = AvailabilitySet(**c.model_dump(exclude={"opening_hours"}))
     return [] if event in state.templates else [event]
+
+
+def _in_force(state: Provider, except_site: str) -> list[AvailabilitySet]:
+    """The templates of the provider's other sites, each cut to the days it is in force: a
+    later template at a site replaces the earlier ones over its own period only."""
+    found = []
+    for site_id in sorted({t.site_id for t in state.templates} - {except_site}):
+        mine = [t for t in state.templates if t.site_id == site_id]
+        # Between two of these days no template of the site starts or ends.
+        edges = {t.effective_from for t in mine} | {
+            t.effective_until + timedelta(days=1)
+            for t in mine
+            if t.effective_until is not None and t.effective_until < date.max
+        }
+        days = sorted(edges)
+        for first, after in zip(days, [*days[1:], None], strict=True):
+            t = state.template(site_id, first)
+            if t is not None:
+                last = None if after is None else after - timedelta(days=1)
+                found.append(
+                    t.model_copy(update={"effective_from": first, "effective_until": last})
+                )
+    return found
 
 
 def _windows_overlap(a: Window, b: Window) -> bool:

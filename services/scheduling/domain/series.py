@@ -72,6 +72,10 @@ def decide(state: Series, command: RequestSeries | ConcludeSeries) -> Sequence[D
             raise Invalid(f"a series has 2 to {MAX_OCCURRENCES} occurrences")
         if len(set(command.starts)) != len(command.starts):
             raise Invalid("a series books each start once")
+        # Booking pairs ids and starts one to one: a request that cannot be paired is refused.
+        ids = command.appointment_ids
+        if len(ids) != len(command.starts) or len(set(ids)) != len(ids):
+            raise Invalid("each occurrence has an appointment id of its own")
         requested = SeriesRequested(**command.model_dump())
         if state.requested is not None:
             if state.requested == requested:

@@ -40,8 +40,9 @@ HOLDING: frozenset[str] = frozenset({"booked", "checked_in", "in_room", "complet
 
 # CPT (5 digits, or 4 and F/T/U) or HCPCS Level II (a letter and 4 digits), with modifiers.
 PROCEDURE = re.compile(r"^(\d{4}[0-9FTU]|[A-V]\d{4})(-[A-Z0-9]{2}){0,4}$")
-# ICD-10-CM: letter, digit, alphanumeric, then optionally a dot and up to 4 more.
-DIAGNOSIS = re.compile(r"^[A-TV-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?$")
+# ICD-10-CM: letter, digit, alphanumeric, then optionally a dot and up to 4 more. Any letter:
+# ICD-10-CM uses U codes too (U07.1 COVID-19, U09.9 post-COVID condition).
+DIAGNOSIS = re.compile(r"^[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?$")
 
 
 class Command(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,15 +19,17 @@ from fastapi.routing import APIRoute
 
 from services.scheduling.api import purpose_of_use
 from services.scheduling.application.commands import Scheduling
+from services.scheduling.application.open_slots import MAX_DAYS, MAX_SLOTS, OpenSlots
 from services.scheduling.fhir import resources, search
-from services.scheduling.fhir.ids import our_id
-from services.scheduling.fhir.resources import Directory, Resource
+from services.scheduling.fhir.ids import our_id, schedule_id
+from services.scheduling.fhir.resources import VISIT_TYPE_SYSTEM, Directory, Doc, Resource
 from services.scheduling.projections import directory as directory_view
 from services.scheduling.projections.appointments import APPOINTMENTS
 from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
 from services.scheduling.projections.patients import PATIENTS
 from services.scheduling.projections.patients import PHI_FIELDS as PATIENT_PHI
 from services.scheduling.projections.patients import PROJECTION as PATIENTS_PROJECTION
+from shared.clock import Clock
 from shared.documents.port import Document
 from shared.http.app import metadata
 from shared.http.identity import Principal, policy
@@ -37,6 +39,11 @@ from shared.readmodels import ReadModels, public
 FHIR_JSON = "application/fhir+json"
 # A search that matches more appointments than this is refused: narrow it (no paging yet).
 MAX_MATCHES = 500
+# A slot search without `start` looks at the site's today and the six days after it, and
+# without `_count` answers with the earliest 20 slots.
+DEFAULT_DAYS = 7
+DEFAULT_SLOTS = 20
+SLOT_STATUSES = ("busy", "free", "busy-unavailable", "busy-tentative", "entered-in-error")
 
 # Patients belong to the group, not to a site; what has a site is shown only at one's sites.
 Readers = policy("front_desk", "manager", "clinician", "auditor")
@@ -103,11 +110,46 @@ def _base(request: Request) -> str:
     return f"{request.base_url}fhir/R4/"
 
 
-def _searchset(request: Request, found: list[Resource]) -> FhirResponse:
-    return FhirResponse(resources.searchset(_base(request), str(request.url), found))
+def _searchset(request: Request, found: list[Resource], *, counted: bool = True) -> FhirResponse:
+    return FhirResponse(
+        resources.searchset(_base(request), str(request.url), found, counted=counted)
+    )
 
 
-def build_router(scheduling: Scheduling, read_models: ReadModels, vault: PhiVault) -> APIRouter:
+def _too_long(first: date, last: date) -> None:
+    if first <= last and (last - first).days >= MAX_DAYS:
+        raise HTTPException(400, f"search slots of at most {MAX_DAYS} days at once")
+
+
+def _shortest_visit(places: Directory, provider: Doc) -> Doc | None:
+    """The shortest visit type the provider may see (then the first by id)."""
+    role = provider.get("role")
+    fitting = [
+        v
+        for v in places.visit_types.values()
+        if not v.get("provider_roles") or role in v["provider_roles"]
+    ]
+    return min(fitting, key=lambda v: (v["duration_minutes"], v["visit_type_id"]), default=None)
+
+
+def _schedule(places: Directory, who: Principal, wanted: str) -> tuple[Doc, Doc] | None:
+    """The provider and the site of the schedule with the FHIR id `wanted`, if the caller
+    may see it."""
+    for provider_id, provider in sorted(places.providers.items()):
+        for site_id in provider.get("site_ids", ()):
+            site = places.sites.get(site_id)
+            if site and who.at_site(site_id) and schedule_id(provider_id, site_id) == wanted:
+                return provider, site
+    return None
+
+
+def build_router(
+    scheduling: Scheduling,
+    read_models: ReadModels,
+    vault: PhiVault,
+    slots: OpenSlots,
+    clock: Clock,
+) -> APIRouter:
     router = APIRouter(
         prefix="/fhir/R4", tags=["fhir"], route_class=FhirRoute, default_response_class=FhirResponse
     )
@@ -276,5 +318,63 @@ def build_router(scheduling: Scheduling, read_models: ReadModels, vault: PhiVaul
             if resource["id"] == schedule_id:
                 return FhirResponse(resource)
         raise HTTPException(404, f"Schedule/{schedule_id} not found")
+
+    @router.get("/Slot")
+    async def search_slots(request: Request, who: Principal = SiteReaders) -> Response:
+        """Free slots of one `schedule`: the earliest `_count` (default 20, at most 200)
+        starts, every 15 minutes, where the provider and a suitable room are both free for
+        one visit of the `appointment-type` (a visit type; by default the shortest the
+        provider may see), on the site-local days `start` admits (eq, gt, lt, ge, le; by
+        default the site's today and the six days after, at most 92 days)."""
+        query = _search(request, "schedule", "start", "appointment-type", "status", "_count")
+        try:
+            wanted = search.one(query, "schedule")
+            if wanted is None:
+                raise search.BadSearch("search slots by schedule")
+            [reference] = search.references(wanted, ("Schedule",), bare="Schedule")
+            first, last = search.day_range(search.dates(query.get("start", ())))
+            kind = search.one(query, "appointment-type")
+            visit_type_id = None if kind is None else search.token(kind, VISIT_TYPE_SYSTEM)
+            statuses = search.codes(query.get("status", ()), SLOT_STATUSES)
+            limit = search.count(query.get("_count", ()), DEFAULT_SLOTS, MAX_SLOTS)
+        except search.BadSearch as exc:
+            raise HTTPException(400, str(exc)) from exc
+        # Checked here too, so that the answer does not depend on the schedule: without a
+        # lower bound, UTC's today stands in for the site's.
+        utc_first = first or clock.now().date()
+        _too_long(utc_first, last or utc_first)
+        found: list[Resource] = []
+        # Only free slots are served; a token of another system names no visit type here.
+        if not all("free" in codes for codes in statuses) or (kind and visit_type_id is None):
+            return _searchset(request, found, counted=False)
+        places = await directory(who.tenant)
+        schedule = _schedule(places, who, reference.partition("/")[2])
+        if schedule is None:  # unknown, or another site's: as if it were not there
+            return _searchset(request, found, counted=False)
+        provider, site = schedule
+        visit = (
+            _shortest_visit(places, provider)
+            if visit_type_id is None
+            else places.visit_types.get(visit_type_id)
+        )
+        today = clock.now().astimezone(ZoneInfo(site["time_zone"])).date()
+        first_day = first or today
+        last_day = last or first_day + timedelta(days=DEFAULT_DAYS - 1)
+        _too_long(first_day, last_day)
+        if visit is not None and first_day <= last_day:
+            free = await slots.search(
+                who.tenant,
+                site_id=site["site_id"],
+                visit_type_id=visit["visit_type_id"],
+                first_day=first_day,
+                last_day=last_day,
+                provider_id=provider["provider_id"],
+                limit=limit,
+            )
+            found = [
+                resources.slot(provider["provider_id"], site["site_id"], visit, s.start, s.end)
+                for s in free
+            ]
+        return _searchset(request, found, counted=False)
 
     return router

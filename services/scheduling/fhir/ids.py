@@ -7,15 +7,17 @@ once must stay readable, here and in the native API.
 
 Two of our namespaces (sites and rooms) share the FHIR type Location, and a Schedule stands
 for a pair (provider, site). Neither fits 64 characters one to one, so their ids are readable
-(`site-north`, `room-exam-1`, `5-dr-a-north`) while that is shorter than 64 characters, and a
+(`site-north`, `room-exam-1`, `4-dr-a-north`) while that is shorter than 64 characters, and a
 64-character digest otherwise: the two forms never meet, and the API finds such a resource by
-listing the tenant's few sites, rooms or providers and mapping them again.
+listing the tenant's few sites, rooms or providers and mapping them again. A free Slot is
+(start, visit type, schedule): `202612011400-9-follow-up-4-dr-a-north`, or a digest.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from datetime import UTC, datetime
 
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 MAX = 64
@@ -45,6 +47,15 @@ def schedule_id(provider_id: str, site_id: str) -> str:
     """One provider's schedule at one site: the length prefix keeps the pair unambiguous."""
     readable = f"{len(provider_id)}-{fhir_id(provider_id)}-{fhir_id(site_id)}"
     return _readable_or_digest(readable, "schedule", provider_id, site_id)
+
+
+def slot_id(provider_id: str, site_id: str, visit_type_id: str, start: datetime) -> str:
+    """A free slot: when (UTC, to the minute), for which visit type, in which schedule. Slots
+    are computed, not stored; the same free time has the same id on every search."""
+    when = start.astimezone(UTC).strftime("%Y%m%d%H%M")
+    schedule = schedule_id(provider_id, site_id)
+    readable = f"{when}-{len(visit_type_id)}-{fhir_id(visit_type_id)}-{schedule}"
+    return _readable_or_digest(readable, "slot", provider_id, site_id, visit_type_id, when)
 
 
 def _readable_or_digest(readable: str, kind: str, *parts: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from services.scheduling.fhir.ids import (
@@ -17,6 +17,7 @@ from services.scheduling.fhir.ids import (
     room_location_id,
     schedule_id,
     site_location_id,
+    slot_id,
 )
 from shared.phivault import REDACTED
 
@@ -205,12 +206,39 @@ def schedule(provider: Doc, site_id: str, directory: Directory) -> Resource:
     }
 
 
-def searchset(base: str, self_url: str, resources: Sequence[Resource]) -> Resource:
-    """A search result: every match, in one page."""
+def slot(
+    provider_id: str, site_id: str, visit_type: Doc, start: datetime, end: datetime
+) -> Resource:
+    """Free time in a provider's schedule at a site, long enough for one visit of the type,
+    with the provider and a suitable room both free."""
+    name = visit_type.get("name")
+    return {
+        "resourceType": "Slot",
+        "id": slot_id(provider_id, site_id, visit_type["visit_type_id"], start),
+        "appointmentType": {
+            "coding": [_coding(VISIT_TYPE_SYSTEM, visit_type["visit_type_id"], name)],
+            **({"text": name} if name else {}),
+        },
+        "schedule": reference("Schedule", schedule_id(provider_id, site_id)),
+        "status": "free",
+        "start": _utc_instant(start),
+        "end": _utc_instant(end),
+    }
+
+
+def _utc_instant(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def searchset(
+    base: str, self_url: str, resources: Sequence[Resource], *, counted: bool = True
+) -> Resource:
+    """A search result in one page: every match, or (`counted=False`) the first matches of
+    a search that does not know how many there are in all, so gives no total."""
     return {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": len(resources),
+        **({"total": len(resources)} if counted else {}),
         "link": [{"relation": "self", "url": self_url}],
         "entry": [
             {
@@ -261,8 +289,14 @@ def capability_statement(base: str) -> Resource:
                 "mode": "server",
                 "documentation": (
                     "Read-only. Search parameters are handled strictly: an unknown or malformed "
-                    "one answers 400. Dates in `date` are the site's local dates. Reads that "
-                    "disclose patient data are recorded, with the X-Purpose-Of-Use header."
+                    "one answers 400. Dates in `date` and Slot's `start` are the site's local "
+                    "dates. Slots are computed free time: search them by one `schedule`, "
+                    "optionally one `appointment-type` (a visit type code of "
+                    f"{VISIT_TYPE_SYSTEM}; by default the shortest the provider may see), "
+                    "`start` (by default the site's today and the six days after; at most "
+                    "92 days) and `_count` (by default 20, at most 200): the earliest free "
+                    "starts, every 15 minutes, without a Bundle total. Reads that disclose "
+                    "patient data are recorded, with the X-Purpose-Of-Use header."
                 ),
                 "security": {
                     "cors": False,
@@ -277,15 +311,28 @@ def capability_statement(base: str) -> Resource:
                     ),
                     _capability("Location"),
                     _capability("Schedule", ("actor", "reference", "Schedule-actor")),
+                    _capability(
+                        "Slot",
+                        ("schedule", "reference", "Slot-schedule"),
+                        ("start", "date", "Slot-start"),
+                        ("appointment-type", "token", "Slot-appointment-type"),
+                        ("status", "token", "Slot-status"),
+                        readable=False,
+                    ),
                 ],
             }
         ],
     }
 
 
-def _capability(kind: str, *params: tuple[str, str, str], searchable: bool = True) -> Resource:
+def _capability(
+    kind: str, *params: tuple[str, str, str], searchable: bool = True, readable: bool = True
+) -> Resource:
     """A resource type's interactions; `params` are (name, type, R4 SearchParameter id)."""
-    interactions = [{"code": "read"}, *([{"code": "search-type"}] if searchable else [])]
+    interactions = [
+        *([{"code": "read"}] if readable else []),
+        *([{"code": "search-type"}] if searchable else []),
+    ]
     resource: Resource = {
         "type": kind,
         "interaction": interactions,

@@ -87,6 +87,68 @@ def dates(values: Iterable[str]) -> list[DateBound]:
     return bounds
 
 
+def day_range(bounds: Iterable[DateBound]) -> tuple[date | None, date | None]:
+    """The first and last day (inclusive) that all bounds admit; None where unbounded. The
+    range is empty when the first comes after the last."""
+    first: date | None = None
+    last: date | None = None
+    for bound in bounds:
+        low, high = {
+            "eq": (bound.day, bound.day),
+            "gt": (bound.day + timedelta(days=1), None),
+            "ge": (bound.day, None),
+            "lt": (None, bound.day - timedelta(days=1)),
+            "le": (None, bound.day),
+        }[bound.prefix]
+        if low is not None and (first is None or low > first):
+            first = low
+        if high is not None and (last is None or high < last):
+            last = high
+    return first, last
+
+
+def one(query: dict[str, list[str]], name: str) -> str | None:
+    """The value of a parameter that takes a single value (no repeats, no comma lists)."""
+    values = query.get(name, [])
+    if len(values) > 1 or any("," in value for value in values):
+        raise BadSearch(f"search parameter {name!r} takes one value")
+    return values[0] if values else None
+
+
+def token(value: str, system: str) -> str | None:
+    """The code of a token `[system|]code`, or None when it names another system (or none,
+    as `|code` does): such a token matches nothing here."""
+    named, bar, code = value.rpartition("|")
+    if not code:
+        raise BadSearch(f"token {value!r} has no code")
+    if bar and named != system:
+        return None
+    return code
+
+
+def codes(values: Iterable[str], allowed: Sequence[str]) -> list[set[str]]:
+    """A code parameter: one set per repeat (ANDed) of comma-separated codes (ORed)."""
+    found = []
+    for value in values:
+        wanted = set(value.split(","))
+        unknown = sorted(wanted - set(allowed))
+        if unknown:
+            raise BadSearch(f"unknown code {unknown[0]!r} (use {', '.join(allowed)})")
+        found.append(wanted)
+    return found
+
+
+def count(values: Sequence[str], default: int, most: int) -> int:
+    """`_count`: how many matches one answer holds."""
+    if not values:
+        return default
+    if len(values) > 1:
+        raise BadSearch("_count takes one value")
+    if not re.fullmatch(r"[0-9]{1,6}", values[0]) or not 1 <= int(values[0]) <= most:
+        raise BadSearch(f"_count is a whole number from 1 to {most}")
+    return int(values[0])
+
+
 def utc_window(bounds: Iterable[DateBound]) -> tuple[date | None, date | None]:
     """The narrowest UTC start-date window that all bounds allow."""
     low: date | None = None
