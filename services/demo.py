@@ -69,7 +69,7 @@ Post = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 log = structlog.get_logger(__name__)
 
 
-def _weekdays(now: datetime, zone: ZoneInfo, step: int, count: int) -> list[date]:
+def weekdays(now: datetime, zone: ZoneInfo, step: int, count: int) -> list[date]:
     """The next `count` weekdays after (step 1) or before (step -1) `now`'s local date."""
     found: list[date] = []
     day = now.astimezone(zone).date()
@@ -105,14 +105,15 @@ async def _book(
 
 async def _appointments(post: Post, now: datetime) -> None:
     """Last weekday's visits (completed, a no-show, a late cancellation), the next three
-    weekdays' bookings, a weekly series, and today's walk-ins in triage."""
+    weekdays' bookings, a weekly series, a waitlist with an offer, today's walk-ins."""
     zones = {s["site_id"]: ZoneInfo(s["time_zone"]) for s in SITES}
+    upcoming: dict[str, list[str]] = {}
     for provider in PROVIDERS:
         site_id = provider["site_ids"][0]
         zone = zones[site_id]
 
         at = (post, str(provider["provider_id"]), site_id, zone)
-        [last] = _weekdays(now, zone, -1, 1)
+        [last] = weekdays(now, zone, -1, 1)
         done, missed, cancelled = [
             await _book(*at, last, h, s, s) for s, h in enumerate((9, 10, 11))
         ]
@@ -120,10 +121,24 @@ async def _appointments(post: Post, now: datetime) -> None:
             await post(f"/scheduling/appointments/{done}/{step}", body)
         await post(f"/scheduling/appointments/{missed}/no-show", {})
         await post(f"/scheduling/appointments/{cancelled}/cancel", {"reason": "Car trouble"})
-        for day_n, day in enumerate(_weekdays(now, zone, 1, 3)):
+        for day_n, day in enumerate(weekdays(now, zone, 1, 3)):
             for slot, hour in enumerate((9, 10, 11)):
-                await _book(*at, day, hour, slot, day_n * 3 + slot)
-    first = _weekdays(now, zones["north"], 1, 1)[0]
+                booked = await _book(*at, day, hour, slot, day_n * 3 + slot)
+                upcoming.setdefault(str(provider["provider_id"]), []).append(booked)
+    first = weekdays(now, zones["north"], 1, 1)[0]
+    # Two patients wait for a follow-up at north; a cancellation offers the first one its slot.
+    for patient_id in ("demo-patient-3", "demo-patient-6"):
+        await post(
+            "/scheduling/sites/north/waitlist",
+            {
+                "patient_id": patient_id,
+                "visit_type_id": "follow-up",
+                "earliest": first.isoformat(),
+                "latest": (first + timedelta(days=14)).isoformat(),
+            },
+        )
+    follow_up = upcoming["dr-lindqvist"][1]  # the first weekday's 10:00 follow-up
+    await post(f"/scheduling/appointments/{follow_up}/cancel", {"reason": "Feeling better"})
     await post(
         "/scheduling/appointment-series",
         {

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
-from services.demo import seed_demo
+from services.demo import seed_demo, weekdays
 from services.suite import Suite
 from shared.settings import Settings
 from tests.api.conftest import TokenFor
 from tests.support import wait_until
 
-FRIDAY = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 async def test_the_demo_group_seeds_once_and_shows_a_working_week(
     suite: Suite, settings: Settings, token_for: TokenFor
 ) -> None:
-    assert await seed_demo(suite.app, settings, today=FRIDAY) is True
-    assert await seed_demo(suite.app, settings, today=FRIDAY) is False
+    now = datetime.now(UTC)  # the waitlist offers only slots still ahead: the real clock
+    [last] = weekdays(now, NEW_YORK, -1, 1)
+    [next_day] = weekdays(now, NEW_YORK, 1, 1)
+    assert await seed_demo(suite.app, settings, today=now) is True
+    assert await seed_demo(suite.app, settings, today=now) is False
     transport = httpx.ASGITransport(app=suite.app)
     async with httpx.AsyncClient(
         transport=transport, base_url="http://demo", headers=token_for(tenant="demo")
@@ -32,16 +36,15 @@ async def test_the_demo_group_seeds_once_and_shows_a_working_week(
             return response.json()
 
         async def last_thursday() -> dict[str, int]:
-            counts: dict[str, int] = (await get("/scheduling/sites/north/board/2026-11-26"))[
-                "counts"
-            ]
+            board = await get(f"/scheduling/sites/north/board/{last.isoformat()}")
+            counts: dict[str, int] = board["counts"]
             return counts if sum(counts.values()) == 6 else {}
 
         thursday = await wait_until(last_thursday, message="Thursday's board at north")
         assert thursday == {"completed": 2, "no_show": 2, "cancelled": 2}
 
         async def monday() -> int:
-            board = await get("/scheduling/sites/north/board/2026-11-30")
+            board = await get(f"/scheduling/sites/north/board/{next_day.isoformat()}")
             return len(board["appointments"])
 
         # Okafor's and Lindqvist's three bookings, and the first visit of the weekly series.
@@ -57,9 +60,17 @@ async def test_the_demo_group_seeds_once_and_shows_a_working_week(
         )
         assert [e["urgency"] for e in queue["waiting"]] == [2, 4]
         rates = await wait_until(
-            lambda: get("/scheduling/no-show-rates", month="2026-11"), message="no-show rates"
+            lambda: get("/scheduling/no-show-rates", month=last.isoformat()[:7]),
+            message="no-show rates",
         )
         assert {r["no_show_rate"] for r in rates if r["kind"] == "site"} == {0.5}
+
+        async def offered() -> list[Any]:
+            offers: list[Any] = (await get("/scheduling/sites/north/waitlist"))["offers"]
+            return offers
+
+        [offer] = await wait_until(offered, message="the waitlist offer")
+        assert offer["patient_id"] == "demo-patient-3"
         patient = await get("/scheduling/patients/demo-patient-1")
         assert patient["name"] == "Maria Alvarez"
         verified = await get("/compliance/audit-ledger/verify")
