@@ -12,7 +12,8 @@ Baselines, measured in the same run on the same backend:
 - search: reading the same site-day board documents raw, one by one (sqlite3 / pymongo
   `find_one` by `_id`), for the days the search looked at: the read it cannot do without;
 - booking: a bare `EventStore.append` of one AppointmentBooked event at its expected
-  version, into a scratch store of the same kind (the write a booking cannot do without).
+  version, into a scratch store of the same kind holding as many commits as the suite's (the
+  write a booking cannot do without).
 """
 
 from __future__ import annotations
