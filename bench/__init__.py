@@ -1,9 +1,13 @@
 """Throughput benchmarks: `python -m bench` (or `make bench`, which provides Kafka and MongoDB).
 
-It prints figures and asserts nothing about speed. Two measurements, per backend:
+It prints figures and asserts nothing about speed. Three measurements, per backend:
 
 - append: single-event commits through our EventStore, against the `eventsourcing` library's
   SQLite store at the same durability;
 - replay: a projection catching up on 100,000 CloudEvents from the bus into the document store,
-  against the raw limit of the same path (plain SQLite / aiokafka + pymongo).
+  against the raw limit of the same path (plain SQLite / aiokafka + pymongo);
+- scheduling (`--only scheduling`): a generated group of 6 sites and 60 providers over 90 days,
+  the whole suite in-process: open-slot search latency against reading the same board
+  documents raw, and booking throughput and latency at 16 concurrent clients against a bare
+  one-event append (bench/scheduling.py, bench/clinic.py).
 """

@@ -1,4 +1,4 @@
-"""`python -m bench`: print append and replay throughput per backend (see bench/__init__.py)."""
+"""`python -m bench`: append, replay and scheduling figures per backend (see bench/__init__.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import sqlite3
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
-from bench import append, replay, report
+from bench import append, replay, report, scheduling
 from bench.report import Figure
 from bench.workload import BOOKINGS_PER_DAY, appointments
 from shared.events import Envelope
@@ -42,6 +42,13 @@ def positive(text: str) -> int:
     return value
 
 
+def share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a share from 0 to below 1")
+    return value
+
+
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description="Append and replay throughput, printed."
@@ -63,7 +70,27 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         default=3_000,
         help="Kafka + MongoDB replay (default 3000: see the note printed with the figures)",
     )
-    parser.add_argument("--only", choices=("append", "replay"))
+    parser.add_argument("--only", choices=("append", "replay", "scheduling"))
+    parser.add_argument(
+        "--scheduling-days",
+        type=positive,
+        default=scheduling.EMBEDDED.days,
+        help=f"days of the generated group, embedded (default {scheduling.EMBEDDED.days})",
+    )
+    parser.add_argument(
+        "--scale-out-scheduling-days",
+        type=positive,
+        default=scheduling.SCALE_OUT.days,
+        help=f"days of the generated group on Kafka + MongoDB (default "
+        f"{scheduling.SCALE_OUT.days}: see the note printed with the figures)",
+    )
+    parser.add_argument(
+        "--fill",
+        type=share,
+        default=scheduling.EMBEDDED.fill,
+        help="share of the providers' available time booked beforehand (default "
+        f"{scheduling.EMBEDDED.fill})",
+    )
     parser.add_argument(
         "--backends",
         help="comma-separated, of embedded,mongo,kafka (default: embedded, plus mongo and "
@@ -215,6 +242,22 @@ def run_replay(args: argparse.Namespace, chosen: Plan, envelopes: list[Envelope]
     report.comparisons(lines)
 
 
+def run_scheduling(args: argparse.Namespace, chosen: Plan) -> None:
+    report.heading("Scheduling: a group of 6 sites, 60 providers; open slots and booking")
+    print(scheduling.METHOD)
+    results: list[scheduling.Results] = []
+    if "embedded" in chosen.backends:
+        size = replace(scheduling.EMBEDDED, days=args.scheduling_days, fill=args.fill)
+        results.append(asyncio.run(scheduling.embedded(size)))
+    if "kafka" in chosen.backends and "mongo" in chosen.backends:
+        size = replace(scheduling.SCALE_OUT, days=args.scale_out_scheduling_days, fill=args.fill)
+        print(scheduling.scale_out_note(size.days))
+        results.append(asyncio.run(scheduling.scale_out(size, chosen.kafka, chosen.mongo)))
+    elif "kafka" in chosen.backends or "mongo" in chosen.backends:
+        print("Scale-out scheduling skipped: it needs both kafka and mongo.")
+    scheduling.report_results(results)
+
+
 def scale_out_note(what: str, events: int) -> str:
     return (
         f"{what}: {events:,} events, fewer than embedded because on the MongoDB-wire test "
@@ -243,6 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not chosen.backends:
         return 0
     appending, replaying = args.only in (None, "append"), args.only in (None, "replay")
+    booking = args.only in (None, "scheduling")
     embedded, mongo = "embedded" in chosen.backends, "mongo" in chosen.backends
     sizes = [
         size
@@ -263,6 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_append(args, chosen, envelopes)
     if replaying:
         run_replay(args, chosen, envelopes)
+    if booking:
+        run_scheduling(args, chosen)
     sys.stdout.flush()
     return 0
 

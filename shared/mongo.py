@@ -21,6 +21,9 @@ MongoDatabase = AsyncDatabase[MongoDoc]
 
 # Server answers that mean "not now" rather than "no": shutting down, stepping down, no primary.
 _TRANSIENT_CODES = frozenset({6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436})
+# FerretDB 1.24 on SQLite answers a write that met another connection's lock with InternalError
+# (code 1) "database is locked (5) (SQLITE_BUSY)": the same write succeeds a moment later.
+_BUSY = "(SQLITE_BUSY)"
 
 
 def connect(url: str, **options: Any) -> MongoClient:
@@ -44,7 +47,7 @@ def unavailable() -> Iterator[None]:
     except ConnectionFailure as exc:
         raise StoreUnavailable(f"MongoDB unavailable: {exc}") from exc
     except OperationFailure as exc:
-        if exc.code in _TRANSIENT_CODES:
+        if exc.code in _TRANSIENT_CODES or _BUSY in str(exc):
             raise StoreUnavailable(f"MongoDB unavailable: {exc}") from exc
         raise
 

@@ -154,6 +154,49 @@ async def test_a_room_is_never_double_booked(
     assert (await appointment(client, taken["id"]))["room_id"] == "exam-2"
 
 
+async def test_a_provider_at_sites_in_two_time_zones_is_never_booked_at_both_at_once(
+    client: httpx.AsyncClient, clinic: dict[str, str]
+) -> None:
+    await post_ok(
+        client,
+        "/scheduling/sites",
+        {"site_id": "west", "name": "West", "time_zone": "America/Los_Angeles"},
+    )
+    await post_ok(client, "/scheduling/sites/west/rooms", {"room_id": "west-1", "name": "W 1"})
+    await post_ok(
+        client,
+        "/scheduling/providers",
+        {"provider_id": "dr-w", "name": "Dr. W", "site_ids": ["north", "west"]},
+    )
+    # Tuesdays 12:00-16:00 in New York: 17:00-21:00 UTC in winter.
+    await make_bookable(client, "dr-w", "north", [{"weekday": 1, "start": "12:00", "end": "16:00"}])
+    # Tuesdays 10:00-12:00 in Los Angeles are 13:00-15:00 in New York: the same hours.
+    overlapping = await client.post(
+        "/scheduling/providers/dr-w/availability",
+        json={
+            "site_id": "west",
+            "windows": [{"weekday": 1, "start": "10:00", "end": "12:00"}],
+            "effective_from": "2026-01-01",
+        },
+    )
+    assert overlapping.status_code == 409, overlapping.text
+    assert "available at site north" in overlapping.json()["detail"]
+    same_instant = {"provider_id": "dr-w", "start": "2026-12-01T18:00:00Z"}
+    await post_ok(client, "/scheduling/appointments", booking(clinic, **same_instant))
+    west = booking(clinic, site_id="west", room_id="west-1", patient_id="p2", **same_instant)
+    assert (await client.post("/scheduling/appointments", json=west)).status_code == 409
+    # 08:00-09:00 in Los Angeles is 11:00-12:00 in New York: before the window there.
+    await post_ok(
+        client,
+        "/scheduling/providers/dr-w/availability",
+        {
+            "site_id": "west",
+            "windows": [{"weekday": 1, "start": "08:00", "end": "09:00"}],
+            "effective_from": "2026-01-01",
+        },
+    )
+
+
 async def test_a_series_is_booked_whole_or_not_at_all(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:

@@ -7,107 +7,22 @@ models show it once, and they equal what a clean rebuild gives.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from shared.clock import SystemClock
-from shared.http.identity import mint_operator_token, mint_token
 from shared.settings import Settings
+from tests.integration.servers import Server
 from tests.support import changes, drop_databases, wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Server:
-    def __init__(self, settings: Settings, tmp_path: Path) -> None:
-        self.port = free_port()
-        self.env = {
-            **os.environ,
-            "MEDOFFICE_PORT": str(self.port),
-            "MEDOFFICE_DATA_DIR": str(settings.data_dir),
-            "MEDOFFICE_SEED_DEMO": "false",
-            "MEDOFFICE_TOPIC_NAMESPACE": settings.topic_namespace,
-            "MEDOFFICE_MONGO_DATABASE": settings.mongo_database,
-            "MEDOFFICE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap or "",
-            "MEDOFFICE_MONGO_URL": settings.mongo_url or "",
-        }
-        self.log = tmp_path / "server.log"
-        self.process: subprocess.Popen[bytes] | None = None
-        token = mint_token(
-            settings.jwt_secret,
-            issuer=settings.jwt_issuer,
-            subject="crash-test",
-            tenant="acme",
-            roles=["admin"],
-            sites=None,
-            now=SystemClock().now(),
-        )
-        operator = mint_operator_token(
-            settings.jwt_secret, issuer=settings.jwt_issuer, subject="ops", now=SystemClock().now()
-        )
-        self.operator = {"authorization": f"Bearer {operator}"}
-        self.client = httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{self.port}",
-            headers={"authorization": f"Bearer {token}"},
-            timeout=30,
-        )
-
-    def start(self, **env: str) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "services", "serve"],
-                env={**self.env, **env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    async def ready(self) -> None:
-        async def probe() -> bool:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise AssertionError(f"server exited: {self.log.read_text()[-2000:]}")
-            try:
-                return (await self.client.get("/ready")).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await wait_until(probe, timeout=60, message="the server to be ready")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @pytest.fixture
 async def server(settings: Settings, tmp_path: Path) -> AsyncIterator[Server]:
     server = Server(settings, tmp_path)
     yield server
-    server.stop()
-    await server.client.aclose()
+    await server.close()
     services = ("scheduling", "compliance", "gateway")
     await drop_databases(settings, {f"{settings.mongo_database}_{s}" for s in services})
 

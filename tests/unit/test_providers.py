@@ -3,6 +3,7 @@ templates and blocks, and the availability they leave."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -73,13 +74,15 @@ def template(site_id: str = "north", **change: Any) -> SetAvailability:
         "effective_from": date(2026, 1, 1),
         "effective_until": None,
         "opening_hours": WEEKDAYS_8_TO_6,
+        "time_zones": (("north", NEW_YORK), ("south", NEW_YORK)),
         **change,
     }
     return SetAvailability(**fields)
 
 
 def template_set(site_id: str = "north", **change: Any) -> AvailabilitySet:
-    return AvailabilitySet(**template(site_id, **change).model_dump(exclude={"opening_hours"}))
+    command = template(site_id, **change)
+    return AvailabilitySet(**command.model_dump(exclude={"opening_hours", "time_zones"}))
 
 
 BOOKABLE: list[DomainEvent] = [REGISTERED, LICENSED, template_set()]
@@ -314,7 +317,10 @@ def test_outside_the_windows_the_reason_is_plain() -> None:
 def test_templates_at_two_sites_may_not_overlap_in_overlapping_periods() -> None:
     with pytest.raises(
         Rejected,
-        match="provider dr-a is available at site north on weekday 0 09:00-17:00 in that period",
+        match=re.escape(
+            "provider dr-a is available at site north on weekday 0 09:00-17:00 "
+            "(America/New_York) in that period"
+        ),
     ):
         when(BOOKABLE, template("south", windows=(window(0, "16:00", "18:00"),)))
 

@@ -68,6 +68,11 @@ class Scheduling:
         effective_until: date | None,
     ) -> Outcome[Any]:
         site = await self._directory.site(meta.tenant, site_id)
+        provider = await self._directory.provider(meta.tenant, provider_id)
+        assert provider.registered is not None
+        zones = [
+            (s, await self._directory.zone(meta.tenant, s)) for s in provider.registered.site_ids
+        ]
         command = providers.SetAvailability(
             provider_id=provider_id,
             site_id=site_id,
@@ -76,6 +81,7 @@ class Scheduling:
             effective_from=effective_from,
             effective_until=effective_until,
             opening_hours=site.opening_hours,
+            time_zones=tuple(zones),
         )
         return await self.change_provider(meta.model_copy(update={"site": site_id}), command)
 

@@ -20,7 +20,13 @@ from datetime import date, datetime, timedelta, tzinfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from services.scheduling.domain.calendar import Interval, intersect, local_day, subtract
+from services.scheduling.domain.calendar import (
+    Interval,
+    intersect,
+    local_day,
+    overlaps,
+    subtract,
+)
 from services.scheduling.domain.events import (
     AvailabilitySet,
     Hours,
@@ -67,6 +73,8 @@ class Deactivate(Command):
 
 
 class SetAvailability(Command):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
     provider_id: str
     site_id: str
     template_id: str
@@ -74,6 +82,9 @@ class SetAvailability(Command):
     effective_from: date
     effective_until: date | None
     opening_hours: tuple[Hours, ...]  # the site's, which the windows must lie within
+    # The time zone of every site the provider works at: windows at two sites are compared as
+    # the instants they are, which local times alone do not tell when the zones differ.
+    time_zones: tuple[tuple[str, tzinfo], ...]
 
 
 class BlockTime(Command):
@@ -191,21 +202,22 @@ def _set_availability(state: Provider, c: SetAvailability) -> Sequence[DomainEve
         for b in c.windows:
             if a is not b and _windows_overlap(a, b):
                 raise Invalid(f"windows on weekday {a.weekday} overlap")
-    for other in _in_force(state, c.site_id):
+    zones = dict(c.time_zones)
+    for other in _other_sites_in_force(state, c.site_id):
         if not _periods_overlap(other, c):
             continue
-        for a in c.windows:
-            for b in other.windows:
-                if _windows_overlap(a, b):
-                    raise Rejected(
-                        f"provider {c.provider_id} is available at site {other.site_id} on "
-                        f"weekday {a.weekday} {b.start:%H:%M}-{b.end:%H:%M} in that period"
-                    )
-    event = AvailabilitySet(**c.model_dump(exclude={"opening_hours"}))
+        clash = _clash(c, zones[c.site_id], other, zones[other.site_id])
+        if clash is not None:
+            raise Rejected(
+                f"provider {c.provider_id} is available at site {other.site_id} on "
+                f"weekday {clash.weekday} {clash.start:%H:%M}-{clash.end:%H:%M} "
+                f"({zones[other.site_id]}) in that period"
+            )
+    event = AvailabilitySet(**c.model_dump(exclude={"opening_hours", "time_zones"}))
     return [] if event in state.templates else [event]
 
 
-def _in_force(state: Provider, except_site: str) -> list[AvailabilitySet]:
+def _other_sites_in_force(state: Provider, except_site: str) -> list[AvailabilitySet]:
     """The templates of the provider's other sites, each cut to the days it is in force: a
     later template at a site replaces the earlier ones over its own period only."""
     found = []
@@ -226,6 +238,53 @@ def _in_force(state: Provider, except_site: str) -> list[AvailabilitySet]:
                     t.model_copy(update={"effective_from": first, "effective_until": last})
                 )
     return found
+
+
+_YEAR = 371  # days: the offset between two zones repeats yearly, and every weekday recurs
+
+
+def _clash(
+    c: SetAvailability, here: tzinfo, other: AvailabilitySet, there: tzinfo
+) -> Window | None:
+    """A window of `other` (at a site in zone `there`) that overlaps a window of `c` (in zone
+    `here`) on some day both are in force; None when there is none."""
+    if str(here) == str(there):  # the same local times: the same instants, every day
+        return next((b for a in c.windows for b in other.windows if _windows_overlap(a, b)), None)
+    # Otherwise compare instants day by day (a window here may meet one there on the local
+    # day before or after), over the shared period plus a day each side, at most a year.
+    day, last = _shared_period(c, other)
+    for _ in range(_YEAR):
+        if day > last:
+            break
+        for a in c.windows:
+            if a.weekday != day.weekday():
+                continue
+            a_start, a_end = _instants(day, a, here)
+            for near in (day - timedelta(days=1), day, day + timedelta(days=1)):
+                if not _covers_day(other.effective_from, other.effective_until, near):
+                    continue
+                for b in other.windows:
+                    if b.weekday == near.weekday():
+                        b_start, b_end = _instants(near, b, there)
+                        if overlaps(a_start, a_end, b_start, b_end):
+                            return b
+        day += timedelta(days=1)
+    return None
+
+
+def _shared_period(c: SetAvailability, other: AvailabilitySet) -> tuple[date, date]:
+    first = max(c.effective_from, other.effective_from - timedelta(days=1))
+    c_end = c.effective_until or date.max - timedelta(days=2)
+    other_end = other.effective_until or date.max - timedelta(days=2)
+    return first, min(c_end, other_end + timedelta(days=1))
+
+
+def _covers_day(start: date, until: date | None, day: date) -> bool:
+    return start <= day and (until is None or day <= until)
+
+
+def _instants(day: date, w: Window, zone: tzinfo) -> Interval:
+    return local_day(day, [(w.start, w.end)], zone)[0]
 
 
 def _windows_overlap(a: Window, b: Window) -> bool:
