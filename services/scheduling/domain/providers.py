@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
@@ -72,6 +71,8 @@ class Deactivate(Command):
 
 
 class SetAvailability(Command):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
     provider_id: str
     site_id: str
     template_id: str
@@ -81,7 +82,7 @@ class SetAvailability(Command):
     opening_hours: tuple[Hours, ...]  # the site's, which the windows must lie within
     # The time zone of every site the provider works at: windows at two sites are compared as
     # the instants they are, which local times alone do not tell when the zones differ.
-    time_zones: tuple[tuple[str, ZoneInfo], ...]
+    time_zones: tuple[tuple[str, tzinfo], ...]
 
 
 class BlockTime(Command):
@@ -208,7 +209,7 @@ def _set_availability(state: Provider, c: SetAvailability) -> Sequence[DomainEve
             raise Rejected(
                 f"provider {c.provider_id} is available at site {other.site_id} on "
                 f"weekday {clash.weekday} {clash.start:%H:%M}-{clash.end:%H:%M} "
-                f"({zones[other.site_id].key}) in that period"
+                f"({zones[other.site_id]}) in that period"
             )
     event = AvailabilitySet(**c.model_dump(exclude={"opening_hours", "time_zones"}))
     return [] if event in state.templates else [event]
@@ -218,11 +219,11 @@ _YEAR = 371  # days: the offset between two zones repeats yearly, and every week
 
 
 def _clash(
-    c: SetAvailability, here: ZoneInfo, other: AvailabilitySet, there: ZoneInfo
+    c: SetAvailability, here: tzinfo, other: AvailabilitySet, there: tzinfo
 ) -> Window | None:
     """A window of `other` (at a site in zone `there`) that overlaps a window of `c` (in zone
     `here`) on some day both are in force; None when there is none."""
-    if here.key == there.key:  # the same local times: the same instants, every day
+    if here == there:  # the same local times: the same instants, every day
         return next((b for a in c.windows for b in other.windows if _windows_overlap(a, b)), None)
     # Otherwise compare instants day by day (a window here may meet one there on the local
     # day before or after), over the shared period plus a day each side, at most a year.
@@ -257,7 +258,7 @@ def _in_force(start: date, until: date | None, day: date) -> bool:
     return start <= day and (until is None or day <= until)
 
 
-def _instants(day: date, w: Window, zone: ZoneInfo) -> Interval:
+def _instants(day: date, w: Window, zone: tzinfo) -> Interval:
     return local_day(day, [(w.start, w.end)], zone)[0]
 
 
