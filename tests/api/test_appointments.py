@@ -362,8 +362,11 @@ async def test_open_slots_skip_what_is_taken(
         "/scheduling/sites/north/board/2026-12-01",
         params={"after_version": booked["stream_version"]},
     )
-    slots = (
-        await client.get(
+
+    async def found() -> list[dict[str, Any]]:
+        # The search finds the site's providers and rooms in the directory read model, which
+        # the board's after_version does not wait for.
+        response = await client.get(
             "/scheduling/open-slots",
             params={
                 "site_id": "north",
@@ -373,7 +376,10 @@ async def test_open_slots_skip_what_is_taken(
                 "limit": 6,
             },
         )
-    ).json()
+        result: list[dict[str, Any]] = response.json()
+        return result
+
+    slots = await wait_until(found, message="open slots")
     assert [s["start"] for s in slots] == [
         "2026-12-01T13:00:00+00:00",
         "2026-12-01T13:15:00+00:00",
