@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -9,7 +10,7 @@ import httpx
 import pytest
 
 from services.suite import Suite, build_suite
-from shared.clock import SystemClock
+from shared.clock import Clock, SystemClock
 from shared.http.identity import mint_operator_token, mint_token
 from shared.settings import Settings
 from tests.support import drop_databases
@@ -17,15 +18,22 @@ from tests.support import drop_databases
 TokenFor = Callable[..., dict[str, str]]
 
 
-@pytest.fixture
-async def suite(settings: Settings) -> AsyncIterator[Suite]:
-    suite = await build_suite(settings)
+@contextlib.asynccontextmanager
+async def running_suite(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Suite]:
+    """A started suite (on `clock`, if given), stopped and its databases dropped after."""
+    suite = await build_suite(settings, clock=clock)
     await suite.start()
     try:
         yield suite
     finally:
         await suite.stop()
         await drop_databases(settings, suite.backends.databases)
+
+
+@pytest.fixture
+async def suite(settings: Settings) -> AsyncIterator[Suite]:
+    async with running_suite(settings) as suite:
+        yield suite
 
 
 @pytest.fixture
@@ -133,6 +141,17 @@ async def make_bookable(
             "effective_from": "2026-01-01",
         },
     )
+
+
+async def register(client: httpx.AsyncClient, *patient_ids: str) -> None:
+    """Register each patient, with a made-up name and a 1970 birth date."""
+    for patient_id in patient_ids:
+        body = {
+            "patient_id": patient_id,
+            "name": f"Name of {patient_id}",
+            "birth_date": "1970-01-01",
+        }
+        await post_ok(client, "/scheduling/patients", body)
 
 
 def booking(clinic: dict[str, str], **change: Any) -> dict[str, Any]:

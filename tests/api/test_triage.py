@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from services.suite import Suite, build_suite
+from services.suite import Suite
 from shared.settings import Settings
-from tests.api.conftest import TokenFor, post_ok
+from tests.api.conftest import TokenFor, post_ok, register, running_suite
 from tests.api.test_bad_input import PROBLEM, events_written
-from tests.support import ACCESS, drop_databases, wait_until
+from tests.support import ACCESS, wait_until
 
 QUEUE = "/scheduling/sites/north/triage-queue"
 
@@ -35,25 +35,9 @@ class TickingClock:
 
 @pytest.fixture
 async def suite(settings: Settings) -> AsyncIterator[Suite]:
-    suite = await build_suite(
-        settings, clock=TickingClock(datetime(2026, 12, 2, 3, 30, tzinfo=UTC))
-    )
-    await suite.start()
-    try:
+    clock = TickingClock(datetime(2026, 12, 2, 3, 30, tzinfo=UTC))
+    async with running_suite(settings, clock) as suite:
         yield suite
-    finally:
-        await suite.stop()
-        await drop_databases(settings, suite.backends.databases)
-
-
-async def register(client: httpx.AsyncClient, *patient_ids: str) -> None:
-    for patient_id in patient_ids:
-        body = {
-            "patient_id": patient_id,
-            "name": f"Name of {patient_id}",
-            "birth_date": "1970-01-01",
-        }
-        await post_ok(client, "/scheduling/patients", body)
 
 
 async def triage(

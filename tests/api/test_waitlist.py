@@ -11,13 +11,13 @@ import httpx
 import pytest
 
 from services.scheduling.application.reactions import OfferExpiryTimer
-from services.suite import Suite, build_suite
+from services.suite import Suite
 from shared.clock import SystemClock
 from shared.settings import Settings
-from tests.api.conftest import booking, post_ok
+from tests.api.conftest import booking, post_ok, register, running_suite
 from tests.api.test_appointments import appointment
 from tests.api.test_bad_input import PROBLEM, events_written
-from tests.support import ACCESS, drop_databases, wait_until
+from tests.support import ACCESS, wait_until
 
 WAITLIST = "/scheduling/sites/north/waitlist"
 SLOT_START = "2026-12-01T14:00:00Z"  # 9:00 in New York, where the clinic is
@@ -40,23 +40,8 @@ def clock() -> ShiftedClock:
 
 @pytest.fixture
 async def suite(settings: Settings, clock: ShiftedClock) -> AsyncIterator[Suite]:
-    suite = await build_suite(settings, clock=clock)
-    await suite.start()
-    try:
+    async with running_suite(settings, clock) as suite:
         yield suite
-    finally:
-        await suite.stop()
-        await drop_databases(settings, suite.backends.databases)
-
-
-async def register(client: httpx.AsyncClient, *patient_ids: str) -> None:
-    for patient_id in patient_ids:
-        body = {
-            "patient_id": patient_id,
-            "name": f"Name of {patient_id}",
-            "birth_date": "1970-01-01",
-        }
-        await post_ok(client, "/scheduling/patients", body)
 
 
 def entry(patient_id: str, **change: Any) -> dict[str, Any]:
