@@ -60,8 +60,13 @@ async def test_cancel_frees_the_slot(client: httpx.AsyncClient, clinic: dict[str
         (first["id"], "cancelled"),
         (rebooked["id"], "booked"),
     ]
-    details = await client.get(f"/scheduling/appointments/{first['id']}")
-    assert details.json()["status"] == "cancelled"
+
+    async def cancelled_in_its_read_model() -> bool:
+        # Another projection than the schedule's: it may be a moment behind on Kafka.
+        details = await client.get(f"/scheduling/appointments/{first['id']}")
+        return bool(details.json()["status"] == "cancelled")
+
+    await wait_until(cancelled_in_its_read_model, message="the cancellation on the appointment")
 
 
 async def test_fifty_concurrent_bookings_of_one_slot_give_one_success(
