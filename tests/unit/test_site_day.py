@@ -324,7 +324,9 @@ def test_only_a_booked_appointment_is_rescheduled() -> None:
 
 
 def test_moving_out_frees_the_slot_and_is_idempotent() -> None:
-    move = MoveAppointmentOut(appointment_id="a1", to_stream=OTHER_DAY, moved_at=at(8))
+    move = MoveAppointmentOut(
+        appointment_id="a1", to_stream=OTHER_DAY, moved_at=at(8), booked_there_at=at(8)
+    )
     then = when([booked()], move)
     assert then == [
         AppointmentMovedOut(
@@ -337,8 +339,25 @@ def test_moving_out_frees_the_slot_and_is_idempotent() -> None:
         when([booked(), *then], elsewhere)
 
 
+def test_a_move_finished_late_leaves_an_appointment_that_came_back_booked() -> None:
+    """Moved to another day and back again before the first move's last step ran (a reactor
+    behind): that step must not move out the booking the return made here."""
+    first_move = MoveAppointmentOut(
+        appointment_id="a1", to_stream=OTHER_DAY, moved_at=at(8), booked_there_at=at(8)
+    )
+    gone = when([booked()], first_move)
+    back = booked(booked_at=at(8, 30), rescheduled_from=OTHER_DAY)
+    assert when([booked(), *gone, back], first_move.model_copy(update={"moved_at": at(9)})) == []
+    assert status([booked(), *gone, back]) == "booked"
+    # Moved away again later: that move does free the slot.
+    again = first_move.model_copy(update={"booked_there_at": at(8, 45), "moved_at": at(8, 45)})
+    assert len(when([booked(), *gone, back], again)) == 1
+
+
 def test_only_a_booked_appointment_moves_out() -> None:
-    move = MoveAppointmentOut(appointment_id="a1", to_stream=OTHER_DAY, moved_at=at(8))
+    move = MoveAppointmentOut(
+        appointment_id="a1", to_stream=OTHER_DAY, moved_at=at(8), booked_there_at=at(8)
+    )
     with pytest.raises(Rejected, match="cannot be moved: it was cancelled"):
         when([booked(), cancelled()], move)
 

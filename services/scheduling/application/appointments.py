@@ -409,16 +409,25 @@ class Appointments:
         outcome = await self._handler.handle(
             stream, site_day.site_day, book, meta, subject=appointment_id
         )
-        await self.finish_move(meta, appointment_id, old["stream"], stream)
+        await self.finish_move(meta, appointment_id, old["stream"], stream, book.booked_at)
         return outcome
 
     async def finish_move(
-        self, meta: Metadata, appointment_id: str, from_stream: str, to_stream: str
+        self,
+        meta: Metadata,
+        appointment_id: str,
+        from_stream: str,
+        to_stream: str,
+        booked_there_at: datetime,
     ) -> None:
         """Free the old slot of a moved appointment; if it can no longer move (cancelled or
-        checked in meanwhile), withdraw the new booking instead. Idempotent."""
+        checked in meanwhile), withdraw the new booking instead. Idempotent, and a no-op once
+        the appointment was booked back on its old day after this move."""
         move = site_day.MoveAppointmentOut(
-            appointment_id=appointment_id, to_stream=to_stream, moved_at=self.clock_now
+            appointment_id=appointment_id,
+            to_stream=to_stream,
+            moved_at=self.clock_now,
+            booked_there_at=booked_there_at,
         )
         try:
             await self._handler.handle(

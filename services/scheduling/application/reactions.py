@@ -64,6 +64,7 @@ class FinishMoves:
                     event.appointment_id,
                     event.rescheduled_from,
                     envelope.stream,
+                    event.booked_at,
                 )
 
 

@@ -82,6 +82,9 @@ class MoveAppointmentOut(Command):
     appointment_id: str
     to_stream: str
     moved_at: AwareDatetime
+    # When the booking on the new day was made: a booking here made later (it came back) is
+    # not what this move leaves, and stays.
+    booked_there_at: AwareDatetime
 
 
 class WithdrawBooking(Command):
@@ -222,6 +225,8 @@ def decide(state: SiteDay, command: SiteDayCommand) -> Sequence[DomainEvent]:
         case MoveAppointmentOut():
             if a.status == "moved" and a.moved_to == command.to_stream:
                 return []
+            if a.booked.booked_at > command.booked_there_at:
+                return []  # moved back here since: that move is history
             _require(a, {"booked"}, "moved")
             return [
                 AppointmentMovedOut(
