@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -67,6 +68,15 @@ VISIT_CODES = {"procedures": ["99213"], "diagnoses": ["I10"]}
 Post = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 log = structlog.get_logger(__name__)
+
+
+async def _rooms_listed(client: httpx.AsyncClient, timeout: float = 30.0) -> None:
+    """Bookings that name no room pick one from the directory read model: on Kafka it may
+    trail the rooms just added by a moment, so wait (bounded) until it lists them all."""
+    wanted = sum(len(rooms) for rooms in ROOMS.values())
+    async with asyncio.timeout(timeout):
+        while len((await client.get("/scheduling/rooms")).json()) < wanted:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
 
 
 def weekdays(now: datetime, zone: ZoneInfo, step: int, count: int) -> list[date]:
@@ -225,6 +235,7 @@ async def seed_demo(app: FastAPI, settings: Settings, today: datetime | None = N
                         "effective_from": (now - timedelta(days=730)).date().isoformat(),
                     },
                 )
+        await _rooms_listed(client)
         for patient in PATIENTS:
             await post("/scheduling/patients", patient)
         for patient_id, payer, member_id in COVERAGES:
