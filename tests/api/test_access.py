@@ -110,14 +110,18 @@ async def _cancel(admin: httpx.AsyncClient, site: str) -> Call:
     return Call("POST", f"/scheduling/appointments/{appointment}/cancel", {"reason": "x"})
 
 
-async def _appointment(admin: httpx.AsyncClient, site: str) -> Call:
-    path = f"/scheduling/appointments/{await _book(admin, site)}"
+async def _readable(admin: httpx.AsyncClient, path: str) -> Call:
+    """A GET of `path`, once its read model has it (the admin reads it with 200)."""
 
     async def projected() -> bool:
         return (await admin.get(path)).status_code == 200
 
-    await wait_until(projected, message="the appointment in its read model")
+    await wait_until(projected, message=f"{path} in its read model")
     return Call("GET", path)
+
+
+async def _appointment(admin: httpx.AsyncClient, site: str) -> Call:
+    return await _readable(admin, f"/scheduling/appointments/{await _book(admin, site)}")
 
 
 async def _new_patient(_: httpx.AsyncClient, site: str) -> Call:
@@ -126,38 +130,15 @@ async def _new_patient(_: httpx.AsyncClient, site: str) -> Call:
 
 
 async def _patient(admin: httpx.AsyncClient, site: str) -> Call:
-    patient_id = f"pat-{next(counter)}"
-    body = {"patient_id": patient_id, "name": "P", "birth_date": "1980-01-01"}
-    await post_ok(admin, "/scheduling/patients", body)
-
-    async def projected() -> bool:
-        return (await admin.get(f"/scheduling/patients/{patient_id}")).status_code == 200
-
-    await wait_until(projected, message="the patient in its read model")
-    return Call("GET", f"/scheduling/patients/{patient_id}")
+    return await _readable(admin, f"/scheduling/patients/{await _registered(admin)}")
 
 
 async def _fhir_patient(admin: httpx.AsyncClient, site: str) -> Call:
-    patient_id = f"pat-{next(counter)}"
-    body = {"patient_id": patient_id, "name": "P", "birth_date": "1980-01-01"}
-    await post_ok(admin, "/scheduling/patients", body)
-    path = f"/fhir/R4/Patient/{patient_id}"
-
-    async def projected() -> bool:
-        return (await admin.get(path)).status_code == 200
-
-    await wait_until(projected, message="the patient in its read model")
-    return Call("GET", path)
+    return await _readable(admin, f"/fhir/R4/Patient/{await _registered(admin)}")
 
 
 async def _fhir_appointment(admin: httpx.AsyncClient, site: str) -> Call:
-    path = f"/fhir/R4/Appointment/{await _book(admin, site)}"
-
-    async def projected() -> bool:
-        return (await admin.get(path)).status_code == 200
-
-    await wait_until(projected, message="the appointment in its read model")
-    return Call("GET", path)
+    return await _readable(admin, f"/fhir/R4/Appointment/{await _book(admin, site)}")
 
 
 async def _forget(_: httpx.AsyncClient, site: str) -> Call:
