@@ -203,3 +203,39 @@ async def test_heads_are_anchored_outside_the_ledgers_store(backends: Backends) 
     refused = await wrong.verify("acme")
     assert (refused["verified"], refused["broken_at"]) == (False, 1)
     assert refused["reason"].endswith("(or the ledger key is not the one that sealed it)")
+
+
+async def test_a_chain_sealed_before_the_ledger_had_a_key_verifies_and_grows_keyed(
+    backends: Backends,
+) -> None:
+    """The demo's var/ data: blocks stored without `algorithm`, hashed with plain SHA-256."""
+    store: EventStore = await backends.event_store("compliance")
+    prev = "0" * 64
+    for sequence in (1, 2):
+        entries = (entry_for(registered(sequence)),)
+        old = forged_block(sequence, prev, entries, None)
+        legacy = seal(
+            old,
+            stream=ledger_stream("acme"),
+            stream_version=sequence,
+            meta=Metadata(tenant="acme", actor="compliance.audit-ledger", correlation_id="c"),
+            event_id=f"legacy-{sequence}",
+            time=T0,
+        )
+        stored = {k: v for k, v in legacy.data.items() if k != "algorithm"}
+        await store.append(
+            ledger_stream("acme"), [legacy.model_copy(update={"data": stored})], sequence - 1
+        )
+        prev = old.hash
+    ledger = await ledger_on(backends)
+
+    before = await ledger.verify("acme")
+    assert (before["verified"], before["blocks"], before["unkeyed_blocks"]) == (True, 2, 2)
+    # Redelivered events stay chained once; new ones are sealed with the key after them.
+    assert await ledger.record([registered(1), registered(2), registered(3)]) == 1
+
+    after = await ledger.verify("acme")
+    assert (after["verified"], after["blocks"], after["entries"]) == (True, 3, 3)
+    assert (after["unkeyed_blocks"], after["anchors"]) == (2, 1)
+    [keyed] = await ledger.blocks("acme", after=2, limit=1)
+    assert (keyed["algorithm"], keyed["prev_hash"]) == ("hmac-sha256", prev)
