@@ -389,7 +389,7 @@ def test_a_copy_of_an_earlier_block_is_named_inserted() -> None:
     assert outcome(copied) == (
         False,
         3,
-        "block 1 was inserted again where block 3 belongs (stored at version 3)",
+        "a copy of block 1 was inserted where block 3 belongs (stored at version 3)",
     )
 
 
@@ -423,7 +423,8 @@ def test_an_unkeyed_block_rewritten_before_a_keyed_one_is_caught_by_the_keyed_li
 
     verdict = check([*records, (3, BLOCK, keyed.model_dump(mode="json"))]).verdict()
 
-    assert (verdict.verified, verdict.broken_at) == (False, 2)
+    assert (verdict.verified, verdict.broken_at, verdict.blocks) == (False, 2, 1)
+    assert (verdict.head, verdict.unkeyed) == (legacy[0]["hash"], 1)
     assert verdict.reason == (
         "block 2 was edited: block 3 does not link to it "
         "(its hash was computed again without the ledger key)"

@@ -225,9 +225,9 @@ class ChainCheck:
         self._anchors = dict(sorted(anchors))
         self._head = Head()
         self._hashes: list[str] = [GENESIS]  # by sequence, of the blocks that verified
-        self._entries = 0
+        self._counts: list[int] = [0]  # by sequence: entries up to that block
+        self._unkeyed_counts: list[int] = [0]  # by sequence: unkeyed blocks up to that block
         self._keyed = False  # a keyed block verified: no unkeyed block may follow
-        self._unkeyed = 0
         self._chained: dict[str, _Chained] = {}
         self._tail: list[_Stored] = []  # the first faulty record and those after it
 
@@ -265,8 +265,8 @@ class ChainCheck:
             )
         self._head = Head(block.sequence, block.hash)
         self._hashes.append(block.hash)
-        self._entries += len(block.entries)
-        self._unkeyed += block.algorithm == LEGACY
+        self._counts.append(self._counts[-1] + len(block.entries))
+        self._unkeyed_counts.append(self._unkeyed_counts[-1] + (block.algorithm == LEGACY))
         return True
 
     def _read(self, version: int, type_name: str, data: dict[str, Any]) -> _Stored:
@@ -317,10 +317,11 @@ class ChainCheck:
         return self._verdict(True)
 
     def _verdict(self, verified: bool, at: int | None = None, why: str | None = None) -> Verdict:
-        head = self._head
+        """Blocks, entries and head of the part before `at` (all that verified, without it)."""
+        good = self._head.sequence if at is None else min(self._head.sequence, at - 1)
         return Verdict(
-            verified, head.sequence, self._entries, head.hash, at, why, self._unkeyed,
-            len(self._anchors),
+            verified, good, self._counts[good], self._hashes[good], at, why,
+            self._unkeyed_counts[good], len(self._anchors),
         )  # fmt: skip
 
     def _broken(self, at: int, reason: str) -> Verdict:
@@ -378,14 +379,21 @@ class ChainCheck:
                 repeated = next(e.event_id for e in block.entries if e.event_id in self._chained)
                 earlier = self._chained[repeated].block
                 return expected, f"block {expected} repeats event {repeated} of block {earlier}"
+            if expected == 1:
+                return expected, "block 1 does not link to the start of the chain"
             # It links to another block before it: that one (unkeyed) was rewritten.
             return expected - 1, (
                 f"block {expected - 1} was edited: block {expected} does not link to it "
                 "(its hash was computed again without the ledger key)"
             )
         if block.sequence < expected:
+            what = (
+                f"a copy of block {block.sequence}"
+                if self._hashes[block.sequence] == block.hash
+                else f"a second block {block.sequence}"
+            )
             return expected, (
-                f"block {block.sequence} was inserted again where block {expected} belongs "
+                f"{what} was inserted where block {expected} belongs "
                 f"(stored at version {first.version})"
             )
         later = {
