@@ -70,7 +70,9 @@ async def build_suite(
     clock, ids = clock or SystemClock(), ids or UuidIds()
     backends = await open_backends(settings)
     scheduling = await create_scheduling(backends, clock, ids)
-    compliance = await create_compliance(backends, scheduling_events, clock, ids)
+    # Compliance reads the other services' event stores (read-only) to cross-check its ledger.
+    producers = {s.name: s.event_store for s in [scheduling] if s.event_store is not None}
+    compliance = await create_compliance(backends, scheduling_events, clock, ids, producers)
     services = [scheduling, compliance]
     checks: dict[str, Check] = {"bus": backends.bus.ping}
     for service in services:

@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEVELOPMENT_JWT_SECRET = "development-only-jwt-secret-not-for-production"
 # 32 bytes, base64: the key-encryption key that wraps patients' data keys in development.
 DEVELOPMENT_PHI_KEK = "ZGV2ZWxvcG1lbnQtb25seS1waGkta2V5LTMyYnl0ZXM="
+# 32 bytes, base64: the key the audit ledger's blocks are sealed (HMAC-SHA256) with in development.
+DEVELOPMENT_LEDGER_KEY = "ZGV2ZWxvcG1lbnQtb25seS1sZWRnZXIta2V5LTMyYnk="
 
 
 class Settings(BaseSettings):
@@ -43,6 +45,7 @@ class Settings(BaseSettings):
     offer_expiry_timer_seconds: float = 30.0  # how often overdue offers are looked for
     log_level: str = "info"
     log_json: bool = True
+    ledger_key: str = DEVELOPMENT_LEDGER_KEY  # base64 of 32 bytes: seals the audit ledger's blocks
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:
@@ -52,6 +55,8 @@ class Settings(BaseSettings):
             raise ValueError("MEDOFFICE_PHI_KEK must be set in production")
         if self.env == "production" and not self.jwt_jwks:
             raise ValueError("MEDOFFICE_JWT_JWKS must name the JWKS of the token issuer")
+        if self.env == "production" and self.ledger_key == DEVELOPMENT_LEDGER_KEY:
+            raise ValueError("MEDOFFICE_LEDGER_KEY must be set in production")
         return self
 
     @property

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import base64
+import binascii
+from collections.abc import Iterable, Mapping
 
 from services.compliance.api import build_router
-from services.compliance.application.ledger import AuditLedger
+from services.compliance.application.anchors import LedgerAnchors
+from services.compliance.application.ledger import AuditLedger, EventLog
 from services.compliance.consumers import LedgerConsumer
 from services.compliance.projections.audit_log import (
     CONTEXTS,
@@ -23,11 +26,29 @@ from shared.service import Service
 NAME = "compliance"
 
 
+def ledger_key(encoded: str) -> bytes:
+    """The ledger key from its base64 setting; ValueError unless it is 32 bytes."""
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except binascii.Error as exc:
+        raise ValueError("MEDOFFICE_LEDGER_KEY is not base64") from exc
+    if len(key) != 32:
+        raise ValueError("MEDOFFICE_LEDGER_KEY must be 32 bytes, base64")
+    return key
+
+
 async def create_service(
-    backends: Backends, registry: EventRegistry, clock: Clock, ids: Ids
+    backends: Backends,
+    registry: EventRegistry,
+    clock: Clock,
+    ids: Ids,
+    producers: Mapping[str, EventLog] | None = None,
 ) -> Service:
-    """`registry` knows every context's events: the audit log records them all."""
+    """`registry` knows every context's events: the audit log records them all. `producers`:
+    read-only access to each producing context's event store, for verification to compare
+    what they hold with what the ledger chained."""
     settings = backends.settings
+    key = ledger_key(settings.ledger_key)
     read_models = ReadModels(await backends.documents(NAME))
     # The ledger's blocks are this service's own events. They are not relayed to the bus:
     # nothing else consumes them, and chained in turn they would chain themselves forever.
@@ -37,7 +58,9 @@ async def create_service(
         entries = await read_models.find(PROJECTION, ENTRIES, {"tenant": tenant})
         return [(e["event_id"], e["data_sha256"]) for e in entries]
 
-    ledger = AuditLedger(store, clock, ids, audit_log)
+    # Heads are anchored in a database of their own, outside the ledger's event store.
+    anchors = LedgerAnchors(await backends.documents("compliance_anchors"))
+    ledger = AuditLedger(store, clock, ids, key, anchors, audit_log, producers)
     runner = ProjectionRunner(
         AuditLogProjection(), read_models, backends.bus, registry, settings.topic
     )
@@ -52,6 +75,7 @@ async def create_service(
     service.checks = {
         "compliance.event_store": store.ping,
         "compliance.read_models": read_models.store.ping,
+        "compliance.ledger_anchors": anchors.store.ping,
         "compliance.workers": service.workers_running,
     }
     return service

@@ -524,3 +524,90 @@ async def test_site_scoped_callers_list_only_their_sites(
     assert [p["provider_id"] for p in providers] == ["dr-north"]
     everyone = (await client.get("/scheduling/sites")).json()
     assert sorted(s["site_id"] for s in everyone) == ["north", "south"]
+
+
+AUDIT_LOG_BEGIN, AUDIT_LOG_END = "<!-- audit-log-access:begin -->", "<!-- audit-log-access:end -->"
+AUDIT_LOG_CALLERS: tuple[tuple[str, str, list[str] | None], ...] = (
+    ("manager of north", "manager", ["north"]),
+    ("manager of every site", "manager", None),
+    ("admin of north", "admin", ["north"]),
+    ("admin of every site", "admin", None),
+    ("auditor of north", "auditor", ["north"]),
+    ("auditor of every site", "auditor", None),
+)
+
+
+async def test_the_audit_log_shows_a_caller_only_the_sites_it_may_see(
+    client: httpx.AsyncClient, token_for: TokenFor
+) -> None:
+    """Which audit-log entries each caller reads, unfiltered, by stream and by subject: the
+    table in docs/security.md. An entry at another site would reveal its patients, provider
+    and times; an entry about no site (a patient's registration, a record of access) reveals
+    patients of every site."""
+    await _group(client)
+    patient = await _registered(client)
+    at: dict[str, dict[str, str]] = {}
+    for site in ("north", "south"):
+        appointment = await _book(client, site)
+        checked_in = await client.post(f"/scheduling/appointments/{appointment}/check-in")
+        assert checked_in.status_code == 200, checked_in.text
+        at[site] = {"subject": appointment}
+    read = await client.get(f"/scheduling/patients/{patient}")  # records PatientRecordAccessed
+    assert read.status_code == 200, read.text
+
+    async def everything() -> list[dict[str, Any]] | None:
+        found = (await client.get("/compliance/audit-log", params={"limit": 1000})).json()
+        types = {e["type"].rsplit(".", 2)[-2] for e in found}
+        done = {"PatientCheckedIn", "PatientRecordAccessed"} <= types
+        return found if done and len([e for e in found if "CheckedIn" in e["type"]]) == 2 else None
+
+    entries = await wait_until(everything, message="every audit entry")
+    assert entries is not None
+    for site in ("north", "south"):
+        [booked] = [
+            e
+            for e in entries
+            if e["subject"] == at[site]["subject"] and e["type"].endswith("AppointmentBooked.v1")
+        ]
+        at[site]["stream"] = booked["stream"]
+        # The check-in names no site in its data: it is the site of its day's stream.
+        assert {e["site"] for e in entries if e["stream"] == booked["stream"]} == {site}
+    siteless = [e for e in entries if e["site"] is None]
+    assert {e["subject"] for e in siteless} >= {patient}
+
+    rows = []
+    for label, role, sites in AUDIT_LOG_CALLERS:
+        headers = token_for(role, sites=sites)
+        cells = []
+        for site in ("north", "south"):
+            shown = []
+            for params in ({"limit": 1000}, {"stream": at[site]["stream"]}, at[site]):
+                found = (
+                    await client.get("/compliance/audit-log", headers=headers, params=params)
+                ).json()
+                shown.append(any(e["site"] == site for e in found))
+            assert len(set(shown)) == 1, (label, site, shown)  # the same however it asks
+            cells.append("yes" if shown[0] else "no")
+        found = (
+            await client.get("/compliance/audit-log", headers=headers, params={"limit": 1000})
+        ).json()
+        by_patient = (
+            await client.get("/compliance/audit-log", headers=headers, params={"subject": patient})
+        ).json()
+        without_site = [e for e in found + by_patient if e["site"] is None]
+        cells.append("yes" if without_site else "no")
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    # The issue: a manager of one site read another site's bookings through the audit log.
+    assert rows[0] == "| manager of north | yes | no | no |"
+    table = (
+        "| caller | entries at north | entries at south | entries about no site |\n"
+        "|---|---|---|---|\n" + "\n".join(rows)
+    )
+
+    document = DOC.read_text()
+    before, _, rest = document.partition(AUDIT_LOG_BEGIN)
+    _, _, after = rest.partition(AUDIT_LOG_END)
+    if os.environ.get("MEDOFFICE_WRITE_ACCESS_MATRIX"):
+        DOC.write_text(f"{before}{AUDIT_LOG_BEGIN}\n{table}\n{AUDIT_LOG_END}{after}")
+    documented = rest.partition(AUDIT_LOG_END)[0].strip()
+    assert documented == table, "docs/security.md's audit-log table differs from the API's"

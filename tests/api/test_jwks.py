@@ -70,6 +70,7 @@ async def client(tmp_path: Path, jwks: str) -> AsyncIterator[httpx.AsyncClient]:
         jwt_secret=SECRET,
         jwt_jwks=jwks,
         phi_kek=KEK,
+        ledger_key=KEK,  # production refuses the development ledger key too
     )
     suite = await build_suite(settings)
     await suite.start()

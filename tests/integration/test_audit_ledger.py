@@ -1,4 +1,5 @@
-"""The audit ledger on real event stores and buses: redelivery, several appenders at once."""
+"""The audit ledger on real event stores and buses: redelivery, several appenders at once,
+anchors in a database of their own, blocks forged by someone who can write the store."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ from datetime import UTC, datetime
 
 import pytest
 
+from services.compliance.application.anchors import LedgerAnchors
 from services.compliance.application.ledger import AuditLedger, LedgerUnreadable
 from services.compliance.consumers import LedgerConsumer
-from services.compliance.domain.ledger import ledger_stream
+from services.compliance.domain.ledger import (
+    AuditBlockSealed,
+    LedgerEntry,
+    block_hash,
+    entry_for,
+    ledger_stream,
+)
 from services.scheduling.domain.events import SiteRegistered
 from shared.backends import Backends, open_backends
 from shared.clock import SystemClock, UuidIds
@@ -21,6 +29,7 @@ from shared.settings import Settings
 from tests.support import drop_databases, wait_until
 
 T0 = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+KEY = bytes(range(32))
 
 
 def registered(n: int, tenant: str = "acme") -> Envelope:
@@ -43,9 +52,12 @@ async def backends(settings: Settings) -> AsyncIterator[Backends]:
     await drop_databases(settings, backends.databases)
 
 
-async def ledger_on(backends: Backends) -> AuditLedger:
-    """A ledger with a store of its own: what another compliance process would have."""
-    return AuditLedger(await backends.event_store("compliance"), SystemClock(), UuidIds())
+async def ledger_on(backends: Backends, key: bytes = KEY) -> AuditLedger:
+    """A ledger with stores of its own: what another compliance process would have."""
+    anchors = LedgerAnchors(await backends.documents("compliance_anchors"))
+    return AuditLedger(
+        await backends.event_store("compliance"), SystemClock(), UuidIds(), key, anchors
+    )
 
 
 async def chained_ids(ledger: AuditLedger, tenant: str = "acme") -> list[str]:
@@ -97,7 +109,8 @@ async def test_a_block_that_does_not_read_stops_chaining(backends: Backends) -> 
     store: EventStore = await backends.event_store("compliance")
     stranger = registered(9).model_copy(update={"stream": ledger_stream("acme")})
     await store.append(ledger_stream("acme"), [stranger], 0)
-    ledger = AuditLedger(store, SystemClock(), UuidIds())
+    anchors = LedgerAnchors(await backends.documents("compliance_anchors"))
+    ledger = AuditLedger(store, SystemClock(), UuidIds(), KEY, anchors)
 
     with pytest.raises(LedgerUnreadable):
         await ledger.record([registered(1)])
@@ -125,3 +138,104 @@ async def test_events_redelivered_by_the_bus_are_chained_once(backends: Backends
 
     assert await chained_ids(ledger) == ["acme-e1", "acme-e2", "acme-e3"]
     assert (await ledger.verify("acme"))["verified"]
+
+
+def forged_block(
+    sequence: int, prev_hash: str, entries: tuple[LedgerEntry, ...], key: bytes | None
+) -> AuditBlockSealed:
+    """A block made by someone without the ledger key: unkeyed, or under another key."""
+    digest = block_hash("acme", sequence, prev_hash, entries, key)
+    if key is None:
+        return AuditBlockSealed(
+            tenant="acme", sequence=sequence, prev_hash=prev_hash, entries=entries, hash=digest
+        )
+    return AuditBlockSealed(
+        tenant="acme",
+        sequence=sequence,
+        prev_hash=prev_hash,
+        entries=entries,
+        hash=digest,
+        algorithm="hmac-sha256",
+    )
+
+
+@pytest.mark.parametrize("key", [None, bytes(range(1, 33))], ids=["unkeyed", "wrong-key"])
+async def test_a_block_appended_at_the_head_by_another_writer_is_named(
+    backends: Backends, key: bytes | None
+) -> None:
+    ledger = await ledger_on(backends)
+    await ledger.record([registered(1)])
+    await ledger.record([registered(2)])
+    head = await ledger.verify("acme")
+    assert (head["verified"], head["blocks"], head["anchors"]) == (True, 2, 2)
+    store = await backends.event_store("compliance")
+    block = forged_block(3, head["head"], (entry_for(registered(9)),), key)
+    intruder = seal(
+        block,
+        stream=ledger_stream("acme"),
+        stream_version=3,
+        meta=Metadata(tenant="acme", actor="compliance.audit-ledger", correlation_id="c"),
+        event_id="forged",
+        time=T0,
+    )
+    await store.append(ledger_stream("acme"), [intruder], 2)
+
+    report = await ledger.verify("acme")
+
+    assert (report["verified"], report["broken_at"], report["blocks"]) == (False, 3, 2)
+    assert report["reason"].startswith(
+        "a block was inserted at the head, as block 3 (stored at version 3): "
+    )
+
+
+async def test_heads_are_anchored_outside_the_ledgers_store(backends: Backends) -> None:
+    ledger = await ledger_on(backends)
+    await ledger.record([registered(1)])
+    await ledger.record([registered(2), registered(3)])
+
+    anchors = LedgerAnchors(await backends.documents("compliance_anchors"))
+    report = await ledger.verify("acme")
+    assert await anchors.heads("acme") == [(1, (await ledger.blocks("acme", 0, 1))[0]["hash"]),
+                                           (2, report["head"])]  # fmt: skip
+    assert await anchors.heads("globex") == []
+    # A process with another key: every block reads as not sealed by the ledger.
+    wrong = await ledger_on(backends, key=bytes(range(1, 33)))
+    refused = await wrong.verify("acme")
+    assert (refused["verified"], refused["broken_at"]) == (False, 1)
+    assert refused["reason"].endswith("(or the ledger key is not the one that sealed it)")
+
+
+async def test_a_chain_sealed_before_the_ledger_had_a_key_verifies_and_grows_keyed(
+    backends: Backends,
+) -> None:
+    """The demo's var/ data: blocks stored without `algorithm`, hashed with plain SHA-256."""
+    store: EventStore = await backends.event_store("compliance")
+    prev = "0" * 64
+    for sequence in (1, 2):
+        entries = (entry_for(registered(sequence)),)
+        old = forged_block(sequence, prev, entries, None)
+        legacy = seal(
+            old,
+            stream=ledger_stream("acme"),
+            stream_version=sequence,
+            meta=Metadata(tenant="acme", actor="compliance.audit-ledger", correlation_id="c"),
+            event_id=f"legacy-{sequence}",
+            time=T0,
+        )
+        stored = {k: v for k, v in legacy.data.items() if k != "algorithm"}
+        await store.append(
+            ledger_stream("acme"), [legacy.model_copy(update={"data": stored})], sequence - 1
+        )
+        prev = old.hash
+    ledger = await ledger_on(backends)
+
+    before = await ledger.verify("acme")
+    assert (before["verified"], before["blocks"], before["unkeyed_blocks"]) == (True, 2, 2)
+    # Redelivered events stay chained once; new ones are sealed with the key after them.
+    assert await ledger.record([registered(1), registered(2), registered(3)]) == 1
+
+    after = await ledger.verify("acme")
+    assert (after["verified"], after["blocks"], after["entries"]) == (True, 3, 3)
+    assert (after["unkeyed_blocks"], after["anchors"]) == (2, 1)
+    [keyed] = await ledger.blocks("acme", after=2, limit=1)
+    assert (keyed["algorithm"], keyed["prev_hash"]) == ("hmac-sha256", prev)

@@ -13,24 +13,33 @@ every block it appends or loads. The check is exact because it is made against t
 the append expects: had another process chained anything since, the append would conflict and
 the check run again on the blocks it missed. So a redelivered event, whether seconds or years
 later (a reset consumer group), is never entered twice.
+
+Keys and anchors: blocks are sealed with HMAC-SHA256 under the ledger key (from the settings,
+never stored), and every head appended is anchored outside this store (`anchors.py`).
+
+Cross-check: verification also reads each producing context's event store (read-only, handed
+in by the process that wires the suite: compliance imports no other service) and compares the
+digest of every stored event's data with the digest the chain holds for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from pydantic import ValidationError
 
+from services.compliance.application.anchors import LedgerAnchors
 from services.compliance.domain.ledger import (
     AuditBlockSealed,
     ChainCheck,
     Head,
     LedgerEntry,
+    data_digest,
     entry_for,
     ledger_stream,
     seal_blocks,
@@ -39,7 +48,7 @@ from services.compliance.domain.ledger import (
 from shared.clock import Clock, Ids
 from shared.errors import RetryLater
 from shared.events import Envelope, Metadata, seal
-from shared.eventstore.port import ConcurrencyConflict, EventStore
+from shared.eventstore.port import Commit, ConcurrencyConflict, EventStore
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +56,13 @@ BLOCK_TYPE = AuditBlockSealed.type_name()
 ACTOR = "compliance.audit-ledger"
 # (event id, data digest) of every audit-log entry of a tenant, for the cross-check.
 AuditLogDigests = Callable[[str], Awaitable[Iterable[tuple[str, str]]]]
+
+
+class EventLog(Protocol):
+    """Read-only access to a producing context's event store: all it needs for the cross-check
+    (an EventStore is one)."""
+
+    async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[Commit]: ...
 
 
 class LedgerContended(RetryLater):
@@ -64,6 +80,7 @@ class _Chain:
 
     head: Head = field(default_factory=Head)
     event_ids: set[str] = field(default_factory=set)
+    unanchored: Head | None = None  # appended, its anchor not written yet
 
     def extend(self, blocks: Iterable[AuditBlockSealed]) -> None:
         for block in blocks:
@@ -77,15 +94,23 @@ class AuditLedger:
         store: EventStore,
         clock: Clock,
         ids: Ids,
+        key: bytes,
+        anchors: LedgerAnchors,
         audit_log: AuditLogDigests | None = None,
+        producers: Mapping[str, EventLog] | None = None,
         *,
         attempts: int = 30,
         page: int = 1000,
     ) -> None:
+        if len(key) != 32:
+            raise ValueError("the ledger key must be 32 bytes")
         self._store = store
         self._clock = clock
         self._ids = ids
+        self._key = key
+        self._anchors = anchors
         self._audit_log = audit_log
+        self._producers = dict(producers or {})
         self._attempts = attempts
         self._page = page
         self._chains: dict[str, _Chain] = {}
@@ -111,11 +136,13 @@ class AuditLedger:
                 chain = _Chain()
                 await self._catch_up(stream, chain)
                 self._chains[tenant] = chain
+            if chain.unanchored is not None:  # the anchor write failed last time
+                await self._anchor(tenant, chain)
             for attempt in range(1, self._attempts + 1):
                 fresh = unchained(entries, chain.event_ids)
                 if not fresh:
                     return 0
-                blocks = seal_blocks(tenant, chain.head, fresh)
+                blocks = seal_blocks(tenant, chain.head, fresh, self._key)
                 try:
                     await self._store.append(
                         stream, [self._envelope(tenant, b) for b in blocks], chain.head.sequence
@@ -126,9 +153,16 @@ class AuditLedger:
                     await asyncio.sleep(random.uniform(0, 0.002 * attempt))
                     continue
                 chain.extend(blocks)
+                chain.unanchored = chain.head
+                await self._anchor(tenant, chain)
                 return len(fresh)
         log.warning("audit_ledger_contended", tenant=tenant, attempts=self._attempts)
         raise LedgerContended(f"{stream}: no append won in {self._attempts} attempts")
+
+    async def _anchor(self, tenant: str, chain: _Chain) -> None:
+        if chain.unanchored is not None:
+            await self._anchors.record(tenant, chain.unanchored)
+            chain.unanchored = None
 
     async def _catch_up(self, stream: str, chain: _Chain) -> None:
         """Read the blocks after the known head (appended by other processes)."""
@@ -163,24 +197,60 @@ class AuditLedger:
         ]
 
     async def check(self, tenant: str) -> ChainCheck:
-        """Recompute the tenant's chain from the store, page by page, up to its first fault."""
-        check, after, stream = ChainCheck(tenant), 0, ledger_stream(tenant)
-        while True:
+        """Recompute the tenant's chain from the store, page by page, against its anchors.
+
+        The anchors are read first: a head anchored after the chain was read would otherwise
+        look like blocks cut off its end."""
+        anchors = await self._anchors.heads(tenant)
+        check, after, stream = ChainCheck(tenant, self._key, anchors), 0, ledger_stream(tenant)
+        while not check.settled:
             page = await self._store.load(stream, after, limit=self._page)
             for envelope in page:
-                if not check.add(envelope.stream_version, envelope.type, envelope.data):
-                    return check
+                check.add(envelope.stream_version, envelope.type, envelope.data)
             if len(page) < self._page:
-                return check
+                break
             after = page[-1].stream_version
+        return check
+
+    async def _stored_events(
+        self, producer: EventLog, tenant: str
+    ) -> list[tuple[str, str, int, str]]:
+        """(event id, stream, stream version, data digest) of the tenant's stored events."""
+        found: list[tuple[str, str, int, str]] = []
+        after = 0
+        while True:
+            commits = await producer.read_all(after, self._page)
+            for commit in commits:
+                for event in commit.events:
+                    if event.tenant == tenant:
+                        found.append(
+                            (event.id, event.stream, event.stream_version, data_digest(event))
+                        )
+            if len(commits) < self._page:
+                return found
+            after = commits[-1].position
 
     async def verify(
         self, tenant: str, known_head: str | None = None, cross_check: bool = False
     ) -> dict[str, Any]:
-        """The verdict on the tenant's chain; with `cross_check`, whether every audit-log
-        entry's digest is the one the chain holds for its event."""
+        """The verdict on the tenant's chain, and on each producing context's event store
+        against it; with `cross_check`, also whether every audit-log entry's digest is the one
+        the chain holds for its event."""
         check = await self.check(tenant)
         report = check.verdict(known_head).report()
+        stores: dict[str, Any] = {}
+        for context, producer in self._producers.items():
+            stores[context] = check.compare_store(
+                context, await self._stored_events(producer, tenant)
+            )
+        report["stores"] = stores
+        if report["verified"]:
+            for context, found in stores.items():
+                if found["changed"] or found["missing"]:
+                    report.update(
+                        verified=False, broken_at=None, reason=_store_reason(context, found)
+                    )
+                    break
         if cross_check and self._audit_log is not None:
             logged = await self._audit_log(tenant)
             audit = check.compare(logged)
@@ -193,3 +263,18 @@ class AuditLedger:
                     + ", ".join(audit["mismatched"][:5]),
                 )
         return report
+
+
+def _store_reason(context: str, found: dict[str, Any]) -> str:
+    def named(events: list[dict[str, Any]]) -> str:
+        return ", ".join(
+            f"{e['event_id']} ({e['stream']}@{e['stream_version']}, block {e['block']})"
+            for e in events[:5]
+        )
+
+    parts = []
+    if found["changed"]:
+        parts.append(f"changed since it was chained: {named(found['changed'])}")
+    if found["missing"]:
+        parts.append(f"chained but no longer stored: {named(found['missing'])}")
+    return f"{context}'s event store differs from the ledger: " + "; ".join(parts)
