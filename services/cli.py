@@ -27,13 +27,23 @@ def _settings() -> Settings:
 
 async def _serve(settings: Settings) -> None:
     from services.demo import seed_demo
+    from services.scheduling.application.reactions import Timer
     from services.suite import build_suite
 
     suite = await build_suite(settings)
+    # Timers start once the demo is seeded: after a crash mid-seed, the no-show timer would
+    # otherwise mark a past visit the seeding booked but has not checked in yet.
+    held = [(s, w) for s in suite.services for w in s.workers if isinstance(w, Timer)]
+    if settings.seed_demo:
+        for service, timer in held:
+            service.workers.remove(timer)
     await suite.start()
     try:
         if settings.seed_demo:
             await seed_demo(suite.app, settings)
+            for service, timer in held:
+                service.workers.append(timer)
+                await timer.start()
         config = uvicorn.Config(
             suite.app, host=settings.host, port=settings.port, log_config=None, access_log=False
         )

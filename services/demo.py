@@ -1,9 +1,11 @@
-"""Demo data for a multi-site group, tenant `demo`: seeded once, through the public API."""
+"""Demo data for a multi-site group, tenant `demo`: seeded once, through the public API.
+
+A seeding that a crash cut short is finished by the next start: every step may be sent again.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +14,7 @@ import httpx
 import structlog
 from fastapi import FastAPI
 
-from shared.documents.port import Write
+from shared.documents.port import DocumentStore, Write, put
 from shared.http.identity import mint_token
 from shared.settings import Settings
 
@@ -65,8 +67,6 @@ COVERAGES = [
 # What a completed visit recorded: office visit, established patient; its diagnosis.
 VISIT_CODES = {"procedures": ["99213"], "diagnoses": ["I10"]}
 
-Post = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
-
 log = structlog.get_logger(__name__)
 
 
@@ -90,8 +90,67 @@ def weekdays(now: datetime, zone: ZoneInfo, step: int, count: int) -> list[date]
     return found
 
 
+class _Seeder:
+    """The demo's requests, each safe to send again: a seeding cut short by a crash is
+    finished by the next start. Registrations of the same thing again change nothing (or are
+    refused as done already); bookings are noted as they are made, and one made but not noted
+    before a crash is found again in its provider's schedule."""
+
+    def __init__(self, client: httpx.AsyncClient, store: DocumentStore) -> None:
+        self._client = client
+        self._store = store
+
+    async def post(
+        self, path: str, body: dict[str, Any], *, done_if: str | None = None
+    ) -> dict[str, Any]:
+        """POST; a 409 whose detail contains `done_if` means the step was done before."""
+        response = await self._client.post(path, json=body)
+        if response.status_code == 409 and done_if and done_if in response.json()["detail"]:
+            return {}
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def step(self, appointment_id: str, step: str, body: dict[str, Any]) -> None:
+        """A step of a visit: refused as "cannot be" when it, or a later one, happened."""
+        await self.post(
+            f"/scheduling/appointments/{appointment_id}/{step}", body, done_if="cannot be"
+        )
+
+    async def book(self, body: dict[str, Any], path: str = "/scheduling/appointments") -> str:
+        """The id of the demo's booking `body` (or of a series' first visit), booked once."""
+        key = f"{TENANT}:booked:{body['provider_id']}:{body.get('start') or body['first_start']}"
+        noted = await self._store.get(MARKER, key)
+        if noted is not None:
+            return str(noted["appointment_id"])
+        response = await self._client.post(path, json=body)
+        if response.status_code == 409:  # booked before a crash, not noted: find it
+            appointment_id = await self._find(body)
+        else:
+            response.raise_for_status()
+            answer = response.json()
+            appointment_id = str(answer.get("appointment_ids", [answer.get("id")])[0])
+        await put(self._store, MARKER, key, {"appointment_id": appointment_id})
+        return appointment_id
+
+    async def _find(self, body: dict[str, Any], timeout: float = 30.0) -> str:
+        """The appointment of the demo's patient at the booking's start, once the provider's
+        schedule shows it (after a restart its read model may still be catching up)."""
+        start = datetime.fromisoformat(body.get("start") or body["first_start"])
+        day = start.date().isoformat()
+        path = f"/scheduling/providers/{body['provider_id']}/schedule/{day}"
+        async with asyncio.timeout(timeout):
+            while True:
+                schedule = (await self._client.get(path)).json()
+                for a in schedule.get("appointments", []):
+                    at = datetime.fromisoformat(a["start"])
+                    if at == start and a["patient_id"] == body["patient_id"]:
+                        return str(a["appointment_id"])
+                await asyncio.sleep(0.1)
+
+
 async def _book(
-    post: Post,
+    seeder: _Seeder,
     provider_id: str,
     site_id: str,
     zone: ZoneInfo,
@@ -100,37 +159,36 @@ async def _book(
     slot: int,
     n: int,
 ) -> str:
-    booked = await post(
-        "/scheduling/appointments",
+    return await seeder.book(
         {
             "patient_id": f"demo-patient-{n % 7 + 1}",
             "provider_id": provider_id,
             "site_id": site_id,
             "visit_type_id": VISIT_TYPES[slot]["visit_type_id"],
             "start": datetime.combine(day, time(hour), zone).isoformat(),
-        },
+        }
     )
-    return str(booked["id"])
 
 
-async def _appointments(post: Post, now: datetime) -> None:
+async def _appointments(seeder: _Seeder, now: datetime) -> None:
     """Last weekday's visits (completed, a no-show, a late cancellation), the next three
     weekdays' bookings, a weekly series, a waitlist with an offer, today's walk-ins."""
+    post = seeder.post
     zones = {s["site_id"]: ZoneInfo(s["time_zone"]) for s in SITES}
     upcoming: dict[str, list[str]] = {}
     for provider in PROVIDERS:
         site_id = provider["site_ids"][0]
         zone = zones[site_id]
 
-        at = (post, str(provider["provider_id"]), site_id, zone)
+        at = (seeder, str(provider["provider_id"]), site_id, zone)
         [last] = weekdays(now, zone, -1, 1)
         done, missed, cancelled = [
             await _book(*at, last, h, s, s) for s, h in enumerate((9, 10, 11))
         ]
         for step, body in (("check-in", {}), ("room", {}), ("complete", VISIT_CODES)):
-            await post(f"/scheduling/appointments/{done}/{step}", body)
-        await post(f"/scheduling/appointments/{missed}/no-show", {})
-        await post(f"/scheduling/appointments/{cancelled}/cancel", {"reason": "Car trouble"})
+            await seeder.step(done, step, body)
+        await seeder.step(missed, "no-show", {})
+        await seeder.step(cancelled, "cancel", {"reason": "Car trouble"})
         for day_n, day in enumerate(weekdays(now, zone, 1, 3)):
             for slot, hour in enumerate((9, 10, 11)):
                 booked = await _book(*at, day, hour, slot, day_n * 3 + slot)
@@ -146,11 +204,11 @@ async def _appointments(post: Post, now: datetime) -> None:
                 "earliest": first.isoformat(),
                 "latest": (first + timedelta(days=14)).isoformat(),
             },
+            done_if="already waits",
         )
     follow_up = upcoming["dr-lindqvist"][1]  # the first weekday's 10:00 follow-up
-    await post(f"/scheduling/appointments/{follow_up}/cancel", {"reason": "Feeling better"})
-    await post(
-        "/scheduling/appointment-series",
+    await seeder.step(follow_up, "cancel", {"reason": "Feeling better"})
+    await seeder.book(
         {
             "patient_id": "demo-patient-4",
             "provider_id": "dr-lindqvist",
@@ -160,6 +218,7 @@ async def _appointments(post: Post, now: datetime) -> None:
             "every_weeks": 1,
             "count": 6,
         },
+        path="/scheduling/appointment-series",
     )
     for patient_id, urgency, complaint in (
         ("demo-patient-2", 4, "Sore throat for three days"),
@@ -168,17 +227,28 @@ async def _appointments(post: Post, now: datetime) -> None:
         await post(
             "/scheduling/sites/north/triage",
             {"patient_id": patient_id, "urgency": urgency, "chief_complaint": complaint},
+            done_if="is already waiting",
         )
 
 
 async def seed_demo(app: FastAPI, settings: Settings, today: datetime | None = None) -> bool:
-    """Seed the demo group unless it was seeded before; True when it seeded now."""
-    claimed = await app.state.idempotency.write(
-        MARKER, [Write(doc_id=TENANT, doc={"seeded": True}, expected_rev=0)]
-    )
-    if claimed:
+    """Seed the demo group unless that was done before; True when it seeded now.
+
+    Seeding is marked done only once every step is: a start after a crash mid-seed finishes
+    it, on the days the first attempt chose (the marker keeps its clock reading).
+    """
+    store: DocumentStore = app.state.idempotency
+    marker = await store.get(MARKER, TENANT)
+    if marker is None:
+        began = {"state": "seeding", "now": (today or datetime.now(UTC)).isoformat()}
+        if await store.write(MARKER, [Write(doc_id=TENANT, doc=began, expected_rev=0)]):
+            marker = await store.get(MARKER, TENANT)  # another process began first
+        else:
+            marker = began
+    assert marker is not None
+    if marker.get("seeded") or marker.get("state") == "done":  # "seeded": the old marker
         return False
-    now = today or datetime.now(UTC)
+    now = datetime.fromisoformat(marker["now"])
     token = mint_token(
         settings.jwt_secret,
         issuer=settings.jwt_issuer,
@@ -193,62 +263,62 @@ async def seed_demo(app: FastAPI, settings: Settings, today: datetime | None = N
     async with httpx.AsyncClient(
         transport=transport, base_url="http://demo", headers=headers
     ) as client:
-
-        async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-            response = await client.post(path, json=body)
-            response.raise_for_status()
-            result: dict[str, Any] = response.json()
-            return result
-
-        for site in SITES:
-            await post("/scheduling/sites", site)
-            for n, room in enumerate(ROOMS[site["site_id"]], start=1):
-                await post(
-                    f"/scheduling/sites/{site['site_id']}/rooms",
-                    {"room_id": f"{site['site_id']}-{n}", "name": room},
-                )
-        for visit_type in VISIT_TYPES:
-            await post("/scheduling/visit-types", visit_type)
-        for provider in PROVIDERS:
-            await post("/scheduling/providers", provider)
-            provider_id = provider["provider_id"]
-            await post(
-                f"/scheduling/providers/{provider_id}/licences",
-                {
-                    "kind": "state medical licence",
-                    "valid_from": (now - timedelta(days=730)).date().isoformat(),
-                    "valid_until": (now + timedelta(days=1095)).date().isoformat(),
-                },
-            )
-            # Mornings at the first site, afternoons at the second: never two places at once.
-            for n, site_id in enumerate(provider["site_ids"]):
-                opens, closes = ("08:00", "12:30") if n == 0 else ("13:00", "17:30")
-                if len(provider["site_ids"]) == 1:
-                    opens, closes = "08:00", "17:30"
-                await post(
-                    f"/scheduling/providers/{provider_id}/availability",
-                    {
-                        "site_id": site_id,
-                        "windows": [
-                            {"weekday": d, "start": opens, "end": closes} for d in range(5)
-                        ],
-                        "effective_from": (now - timedelta(days=730)).date().isoformat(),
-                    },
-                )
-        await _rooms_listed(client)
-        for patient in PATIENTS:
-            await post("/scheduling/patients", patient)
-        for patient_id, payer, member_id in COVERAGES:
-            await post(
-                f"/scheduling/patients/{patient_id}/coverage",
-                {
-                    "payer_id": payer.lower().replace(" ", "-"),
-                    "payer_name": payer,
-                    "plan": "PPO",
-                    "relationship": "self",
-                    "member_id": member_id,
-                },
-            )
-        await _appointments(post, now)
+        seeder = _Seeder(client, store)
+        await _directory(seeder, client, now)
+        await _appointments(seeder, now)
+    await put(store, MARKER, TENANT, {"state": "done", "now": now.isoformat()})
     log.info("demo_seeded", tenant=TENANT)
     return True
+
+
+async def _directory(seeder: _Seeder, client: httpx.AsyncClient, now: datetime) -> None:
+    """Sites, rooms, visit types, providers with licences and templates, patients."""
+    post = seeder.post
+    for site in SITES:
+        await post("/scheduling/sites", site)
+        for n, room in enumerate(ROOMS[site["site_id"]], start=1):
+            await post(
+                f"/scheduling/sites/{site['site_id']}/rooms",
+                {"room_id": f"{site['site_id']}-{n}", "name": room},
+            )
+    for visit_type in VISIT_TYPES:
+        await post("/scheduling/visit-types", visit_type)
+    for provider in PROVIDERS:
+        await post("/scheduling/providers", provider)
+        provider_id = provider["provider_id"]
+        await post(
+            f"/scheduling/providers/{provider_id}/licences",
+            {
+                "kind": "state medical licence",
+                "valid_from": (now - timedelta(days=730)).date().isoformat(),
+                "valid_until": (now + timedelta(days=1095)).date().isoformat(),
+            },
+        )
+        # Mornings at the first site, afternoons at the second: never two places at once.
+        for n, site_id in enumerate(provider["site_ids"]):
+            opens, closes = ("08:00", "12:30") if n == 0 else ("13:00", "17:30")
+            if len(provider["site_ids"]) == 1:
+                opens, closes = "08:00", "17:30"
+            await post(
+                f"/scheduling/providers/{provider_id}/availability",
+                {
+                    "site_id": site_id,
+                    "windows": [{"weekday": d, "start": opens, "end": closes} for d in range(5)],
+                    "effective_from": (now - timedelta(days=730)).date().isoformat(),
+                },
+            )
+    await _rooms_listed(client)
+    for patient in PATIENTS:
+        await post("/scheduling/patients", patient, done_if="is already registered")
+    for patient_id, payer, member_id in COVERAGES:
+        await post(
+            f"/scheduling/patients/{patient_id}/coverage",
+            {
+                "payer_id": payer.lower().replace(" ", "-"),
+                "payer_name": payer,
+                "plan": "PPO",
+                "relationship": "self",
+                "member_id": member_id,
+            },
+            done_if="already has coverage",
+        )

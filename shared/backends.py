@@ -10,6 +10,8 @@ from shared.documents.port import DocumentStore
 from shared.documents.sqlite import SqliteDocumentStore
 from shared.eventstore.port import EventStore
 from shared.eventstore.sqlite import SqliteEventStore
+from shared.keyvault import KeyVault
+from shared.keyvault.sqlite import SqliteKeyVault, truncate_wal
 from shared.settings import Settings
 from shared.sqlite import SqliteDatabase
 
@@ -22,6 +24,8 @@ class Backends:
     bus: Bus
     databases: set[str] = field(default_factory=set)  # the MongoDB databases it used
     _closers: list[object] = field(default_factory=list)
+    _key_vault: KeyVault | None = None
+    _files: dict[str, SqliteDatabase] = field(default_factory=dict)  # by (service, file name)
 
     async def event_store(self, service: str) -> EventStore:
         if self.settings.scale_out:
@@ -47,6 +51,31 @@ class Backends:
         self._closers.append(docs)
         return docs
 
+    async def key_vault(self) -> KeyVault:
+        """The one vault of patients' data keys, in a database of its own (the same vault for
+        every service of this process)."""
+        if self._key_vault is None:
+            if self.settings.scale_out:
+                from shared.keyvault.mongo import open_mongo_key_vault
+
+                vault: KeyVault = await open_mongo_key_vault(
+                    self._mongo_url(), self._database("keyvault")
+                )
+            else:
+                vault = SqliteKeyVault(self._sqlite("keyvault", "keys.db"))
+            self._closers.append(vault)
+            self._key_vault = vault
+        return self._key_vault
+
+    async def erase_deleted_documents(self, service: str) -> None:
+        """Rewrite the service's embedded read-model file so that nothing deleted from it
+        stays in its pages or WAL (after moving the data keys an earlier version kept there).
+        MongoDB's deletes are the server's: nothing to do."""
+        db = self._files.get(f"{service}/readmodels.db")
+        if db is not None:
+            db.run_sync(lambda c: c.execute("VACUUM"))
+            await truncate_wal(db)
+
     async def close(self) -> None:
         await self.bus.stop()
         for closer in reversed(self._closers):
@@ -54,9 +83,11 @@ class Backends:
         self._closers.clear()
 
     def _sqlite(self, service: str, name: str) -> SqliteDatabase:
-        return SqliteDatabase(
+        db = SqliteDatabase(
             self.settings.data_dir / service / name, self.settings.sqlite_durability
         )
+        self._files[f"{service}/{name}"] = db
+        return db
 
     def _mongo_url(self) -> str:
         assert self.settings.mongo_url is not None

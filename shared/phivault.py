@@ -1,10 +1,10 @@
 """Per-patient data keys: PHI sealed before it is stored, destroyed when a patient is forgotten.
 
-Data keys are wrapped by the key-encryption key from settings and kept in the owning service's
-document store. Events are sealed before they are stored, so the event store, the bus and every
-read model hold only ciphertext; the API opens PHI for the callers it answers. Forgetting a
-patient replaces the wrapped key with a tombstone: every copy of their PHI, backups and replays
-included, then reads back as redacted.
+Data keys are wrapped by the key-encryption key from settings and kept in the key vault (the
+KeyVault port, shared.keyvault: a database of its own). Events are sealed before they are
+stored, so the event store, the bus and every read model hold only ciphertext; the API opens
+PHI for the callers it answers. Forgetting a patient erases the wrapped key and leaves a
+tombstone: every copy of their PHI, backups and replays included, then reads back as redacted.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from shared.documents.port import DocumentStore, Write
 from shared.domain import Rejected
 from shared.events import DomainEvent
+from shared.keyvault import KeyVault, WrappedKey
 from shared.phi import PhiEvent, Sealed, phi_fields
 
 REDACTED = "[redacted]"
-KEYS = "_phi_keys"
+LEGACY_KEYS = "_phi_keys"  # where data keys were kept before the key vault: adopt_legacy_keys
 
 
 def _b64(data: bytes) -> str:
@@ -36,10 +37,10 @@ def _unb64(text: str) -> bytes:
 class PhiVault:
     """Per-patient data keys of one service, wrapped by the key-encryption key."""
 
-    def __init__(self, store: DocumentStore, kek: bytes) -> None:
+    def __init__(self, keys: KeyVault, kek: bytes) -> None:
         if len(kek) != 32:
             raise ValueError("the PHI key-encryption key must be 32 bytes")
-        self._store = store
+        self._keys = keys
         # No key cache: another process may forget a patient at any moment, and a cached key
         # would go on opening their PHI.
         self._kek = AESGCM(kek)
@@ -91,26 +92,42 @@ class PhiVault:
 
     async def forget(self, tenant: str, subject: str) -> None:
         """Destroy the patient's data key for good; their PHI reads back redacted."""
-        doc_id = f"{tenant}:{subject}"
-        await self._store.write(KEYS, [Write(doc_id=doc_id, doc={"forgotten": True})])
+        await self._keys.destroy(tenant, subject)
 
     async def _key(self, tenant: str, subject: str, *, create: bool) -> bytes | None:
-        doc_id = f"{tenant}:{subject}"
-        doc = await self._store.get(KEYS, doc_id)
-        if doc is None and create:
-            fresh = AESGCM.generate_key(bit_length=256)
+        wrapped = await self._keys.get(tenant, subject)
+        if wrapped is None and create:
             nonce = os.urandom(12)
-            wrapped = {"nonce": _b64(nonce), "key": _b64(self._kek.encrypt(nonce, fresh, None))}
-            if await self._store.write(KEYS, [Write(doc_id=doc_id, doc=wrapped, expected_rev=0)]):
-                doc = await self._store.get(KEYS, doc_id)  # another writer made it first
-            else:
-                doc = wrapped
-        if doc is None:
+            fresh = AESGCM.generate_key(bit_length=256)
+            made = WrappedKey(nonce=nonce, key=self._kek.encrypt(nonce, fresh, None))
+            wrapped = await self._keys.create(tenant, subject, made)  # None: forgotten
+        if wrapped is None:
             return None
-        if doc.get("forgotten"):
-            return None
-        key: bytes = self._kek.decrypt(_unb64(doc["nonce"]), _unb64(doc["key"]), None)
+        key: bytes = self._kek.decrypt(wrapped.nonce, wrapped.key, None)
         return key
+
+
+async def adopt_legacy_keys(documents: DocumentStore, keys: KeyVault) -> int:
+    """Move the data keys an earlier version kept in a service's document store into the vault.
+
+    Keys and tombstones both move; each is then deleted from the document store. Answers how
+    many moved: when any did, the caller also erases what the document store's files keep of
+    deleted documents. Safe to run again after a crash: a key already in the vault stays.
+    """
+    moved = 0
+    while batch := await documents.find(LEGACY_KEYS, limit=500):
+        for doc in batch:
+            tenant, _, subject = str(doc["_id"]).partition(":")
+            if doc.get("forgotten"):
+                await keys.destroy(tenant, subject)
+            else:
+                wrapped = WrappedKey(nonce=_unb64(doc["nonce"]), key=_unb64(doc["key"]))
+                await keys.create(tenant, subject, wrapped)
+        await documents.write(LEGACY_KEYS, [Write(doc_id=d["_id"], doc=None) for d in batch])
+        moved += len(batch)
+    if moved:
+        await documents.drop(LEGACY_KEYS)
+    return moved
 
 
 class PatientForgottenError(Rejected):

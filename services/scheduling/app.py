@@ -35,7 +35,7 @@ from shared.backends import Backends
 from shared.clock import Clock, Ids
 from shared.commands import CommandHandler
 from shared.outbox import OutboxRelay
-from shared.phivault import PhiVault
+from shared.phivault import PhiVault, adopt_legacy_keys
 from shared.projections import ProjectionRunner
 from shared.reactions import Reactor
 from shared.readmodels import ReadModels
@@ -49,7 +49,10 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
     store = await backends.event_store(NAME)
     read_models = ReadModels(await backends.documents(NAME))
     relay = OutboxRelay(store, backends.bus, settings.topic)
-    vault = PhiVault(read_models.store, base64.b64decode(settings.phi_kek))
+    keys = await backends.key_vault()
+    if await adopt_legacy_keys(read_models.store, keys):  # data keys kept by an earlier version
+        await backends.erase_deleted_documents(NAME)
+    vault = PhiVault(keys, base64.b64decode(settings.phi_kek))
     handler = CommandHandler(store, registry, clock, ids, on_commit=relay.notify, vault=vault)
     runners = [
         ProjectionRunner(projection, read_models, backends.bus, registry, settings.topic)
@@ -117,6 +120,7 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
     service.checks = {
         "scheduling.event_store": store.ping,
         "scheduling.read_models": read_models.store.ping,
+        "scheduling.key_vault": keys.ping,
         "scheduling.workers": service.workers_running,
     }
     return service

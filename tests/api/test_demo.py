@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from services.demo import seed_demo, weekdays
+from services.demo import MARKER, TENANT, seed_demo, weekdays
 from services.suite import Suite
+from shared.documents.port import Write, put
 from shared.settings import Settings
 from tests.api.conftest import TokenFor
 from tests.support import wait_until
@@ -21,10 +22,50 @@ async def test_the_demo_group_seeds_once_and_shows_a_working_week(
     suite: Suite, settings: Settings, token_for: TokenFor
 ) -> None:
     now = datetime.now(UTC)  # the waitlist offers only slots still ahead: the real clock
-    [last] = weekdays(now, NEW_YORK, -1, 1)
-    [next_day] = weekdays(now, NEW_YORK, 1, 1)
     assert await seed_demo(suite.app, settings, today=now) is True
     assert await seed_demo(suite.app, settings, today=now) is False
+    await check_the_demo(suite, token_for, now)
+
+
+async def test_a_seeding_cut_short_is_finished_without_doubling(
+    suite: Suite, settings: Settings, token_for: TokenFor
+) -> None:
+    """The worst moments for a crash, all at once: every request was answered, and no
+    booking still open was noted by the seeding (a crash between a booking and its note). The
+    next start sends every request again; the demo ends as it would have, each visit once."""
+    now = datetime.now(UTC)
+    assert await seed_demo(suite.app, settings, today=now) is True
+    store = suite.app.state.idempotency
+    noted = {d["_id"]: d["appointment_id"] for d in await store.find(MARKER) if d["_id"] != TENANT}
+    assert len(noted) > 40  # every booking of the demo was noted
+    transport = httpx.ASGITransport(app=suite.app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://demo", headers=token_for(tenant="demo")
+    ) as client:
+
+        async def status(appointment_id: str) -> str | None:
+            response = await client.get(f"/scheduling/appointments/{appointment_id}")
+            found: str | None = response.json().get("status")
+            return found if response.status_code == 200 else None
+
+        statuses = {k: await wait_until(lambda a=a: status(a)) for k, a in noted.items()}  # type: ignore[misc]
+    # Only a booking nothing else happened to yet can be the one a crash left unnoted.
+    unnoted = [k for k, s in statuses.items() if s == "booked"]
+    assert len(unnoted) > 30
+    assert await store.write(MARKER, [Write(doc_id=k, doc=None) for k in unnoted]) == []
+    await put(store, MARKER, TENANT, {"state": "seeding", "now": now.isoformat()})
+
+    assert await seed_demo(suite.app, settings, today=now) is True
+    assert await seed_demo(suite.app, settings, today=now) is False
+    await check_the_demo(suite, token_for, now)
+    again = {d["_id"]: d["appointment_id"] for d in await store.find(MARKER) if d["_id"] != TENANT}
+    assert again == noted  # each booking found again, none made twice
+
+
+async def check_the_demo(suite: Suite, token_for: TokenFor, now: datetime) -> None:
+    """The demo's week as seeded at `now`: every visit once, the series, triage, the waitlist."""
+    [last] = weekdays(now, NEW_YORK, -1, 1)
+    [next_day] = weekdays(now, NEW_YORK, 1, 1)
     transport = httpx.ASGITransport(app=suite.app)
     async with httpx.AsyncClient(
         transport=transport, base_url="http://demo", headers=token_for(tenant="demo")
@@ -70,6 +111,11 @@ async def test_the_demo_group_seeds_once_and_shows_a_working_week(
             return offers
 
         [offer] = await wait_until(offered, message="the waitlist offer")
+        waitlist = await get("/scheduling/sites/north/waitlist")
+        assert sorted(e["patient_id"] for e in waitlist["entries"]) == [
+            "demo-patient-3",
+            "demo-patient-6",
+        ]
         assert offer["patient_id"] == "demo-patient-3"
         patient = await get("/scheduling/patients/demo-patient-1")
         assert patient["name"] == "Maria Alvarez"
