@@ -42,6 +42,7 @@ from bench.workload import appointments
 from services.scheduling.domain.events import AppointmentBooked
 from services.scheduling.projections.day_views import SITE_DAYS, site_day_id
 from services.suite import Suite, build_suite
+from shared.backends import SUITE_DATABASES
 from shared.clock import SystemClock
 from shared.events import Envelope
 from shared.eventstore.port import EventStore
@@ -418,7 +419,7 @@ async def scale_out(size: Size, bootstrap: str, url: str) -> Results:
                 finally:
                     await store.close()
         finally:
-            for service in ("scheduling", "compliance", "gateway"):
+            for service in SUITE_DATABASES:
                 with contextlib.suppress(Exception):
                     await client.drop_database(f"{name}_{service}")
             await client.close()

@@ -15,6 +15,10 @@ from shared.keyvault.sqlite import SqliteKeyVault, truncate_wal
 from shared.settings import Settings
 from shared.sqlite import SqliteDatabase
 
+# Every database (SQLite folder, or MongoDB database `<mongo_database>_<name>`) the one-process
+# suite opens: what a test or benchmark drops after a run.
+SUITE_DATABASES = ("scheduling", "compliance", "compliance_anchors", "keyvault", "gateway")
+
 
 @dataclass
 class Backends:

@@ -31,6 +31,7 @@ import httpx
 import pytest
 
 from services.scheduling.domain.site_day import HOLDING
+from shared.backends import SUITE_DATABASES
 from shared.settings import Settings
 from tests.integration.servers import Server
 from tests.support import drop_databases, wait_until
@@ -56,8 +57,7 @@ async def servers(settings: Settings, tmp_path: Path) -> AsyncIterator[list[Serv
     finally:
         for server in group:
             await server.close()
-        services = ("scheduling", "compliance", "gateway")
-        await drop_databases(settings, {f"{settings.mongo_database}_{s}" for s in services})
+        await drop_databases(settings, {f"{settings.mongo_database}_{s}" for s in SUITE_DATABASES})
 
 
 async def post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from shared.backends import SUITE_DATABASES
 from shared.settings import Settings
 from tests.integration.servers import Server
 from tests.support import changes, drop_databases, wait_until
@@ -23,8 +24,7 @@ async def server(settings: Settings, tmp_path: Path) -> AsyncIterator[Server]:
     server = Server(settings, tmp_path)
     yield server
     await server.close()
-    services = ("scheduling", "compliance", "gateway")
-    await drop_databases(settings, {f"{settings.mongo_database}_{s}" for s in services})
+    await drop_databases(settings, {f"{settings.mongo_database}_{s}" for s in SUITE_DATABASES})
 
 
 async def post(server: Server, path: str, body: dict[str, Any]) -> dict[str, Any]:
