@@ -21,7 +21,9 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        typer.echo(f"medoffice: bad settings: {exc.errors()[0]['msg']}", err=True)
+        error = exc.errors()[0]
+        name = f"MEDOFFICE_{str(error['loc'][0]).upper()} " if error["loc"] else ""
+        typer.echo(f"medoffice: bad settings: {name}{error['msg']}", err=True)
         raise typer.Exit(2) from exc
 
 

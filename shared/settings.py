@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_JWT_SECRET = "development-only-jwt-secret-not-for-production"
@@ -46,6 +48,18 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_json: bool = True
     ledger_key: str = DEVELOPMENT_LEDGER_KEY  # base64 of 32 bytes: seals the audit ledger's blocks
+
+    @field_validator("phi_kek", "ledger_key")
+    @classmethod
+    def _a_32_byte_key(cls, value: str) -> str:
+        """Refused at start, with the setting's name, rather than when a service first uses it."""
+        try:
+            key = base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            raise ValueError("must be base64") from exc
+        if len(key) != 32:
+            raise ValueError("must be 32 bytes, base64")
+        return value
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

@@ -87,3 +87,14 @@ def test_production_refuses_the_development_secret_for_operators_too(
     result = runner.invoke(cli, ["token", "--operator"])
     assert result.exit_code == 2
     assert "MEDOFFICE_JWT_SECRET must be set in production" in result.output
+
+
+@pytest.mark.parametrize("setting", ["MEDOFFICE_LEDGER_KEY", "MEDOFFICE_PHI_KEK"])
+def test_a_key_setting_that_is_not_32_bytes_of_base64_is_named_at_start(
+    monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    monkeypatch.setenv(setting, "c2hvcnQ=")
+    result = runner.invoke(cli, ["token", "--tenant", "demo", "--role", "admin"])
+    assert result.exit_code == 2
+    assert f"bad settings: {setting} Value error, must be 32 bytes, base64" in result.output
+    assert "Traceback" not in result.output
