@@ -3,14 +3,12 @@ per line, the libraries' lines too, with repeats limited; readable lines on a te
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import logging
 import os
 import pty
-from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import Any
 
 import pytest
 import structlog
@@ -19,11 +17,11 @@ from opentelemetry import trace
 from shared.observability import (
     LineHandler,
     RepeatLimiter,
-    configure_logging,
     json_logs_for,
     log_processors,
 )
 from shared.settings import Settings
+from tests.logs import configured_logging, json_lines
 
 
 def render(event: dict[str, Any]) -> dict[str, Any]:
@@ -86,13 +84,6 @@ def library_logger(name: str, handler: logging.Handler) -> logging.Logger:
     logger = logging.Logger(name, logging.DEBUG)
     logger.addHandler(handler)
     return logger
-
-
-def json_lines(text: str) -> list[dict[str, Any]]:
-    lines = text.splitlines()
-    parsed = [json.loads(line) for line in lines]
-    assert all(isinstance(line, dict) for line in parsed)
-    return parsed
 
 
 def test_a_flood_of_one_library_warning_is_cut_to_a_few_json_lines_and_a_count() -> None:
@@ -257,22 +248,3 @@ def read_all(primary: int) -> str:
             break
         chunks.append(chunk)
     return b"".join(chunks).decode()
-
-
-@contextlib.contextmanager
-def configured_logging(stream: TextIO) -> Iterator[LineHandler]:
-    """The process's logging set up as `medoffice serve` does (JSON or not decided by the
-    stream), then put back as the tests had it."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    handler = configure_logging("info", None, stream, cache_loggers=False)
-    try:
-        yield handler
-    finally:
-        handler.close()
-        root.removeHandler(handler)
-        for old in handlers:
-            root.addHandler(old)
-        root.setLevel(level)
-        logging.captureWarnings(False)
-        structlog.reset_defaults()
