@@ -20,6 +20,8 @@ REPEAT_LIMIT = 10
 REPEAT_INTERVAL = 60.0
 # Beyond this many distinct messages in one interval, records pass unlimited (bounded memory).
 MAX_REPEAT_KEYS = 1000
+# Libraries that give their logger a plain-text handler of its own and stop it propagating.
+OWN_HANDLER_LOGGERS = ("faststream",)
 # The fields of a "log_repeats_suppressed" record.
 _SUMMARY_FIELDS = ("repeated", "suppressed", "seconds")
 
@@ -233,6 +235,14 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(level.upper())
     logging.captureWarnings(True)
+    import faststream  # noqa: F401 - its import gives its logger a handler, taken back below
+
+    for name in OWN_HANDLER_LOGGERS:
+        library = logging.getLogger(name)
+        for own in list(library.handlers):
+            library.removeHandler(own)
+        library.propagate = True
+        library.setLevel(logging.NOTSET)
     structlog.configure(
         # Ours go through the standard library too, to the one handler, as events with fields.
         processors=[

@@ -10,24 +10,27 @@ from typing import Any, TextIO
 
 import structlog
 
-from shared.observability import LineHandler, configure_logging
+from shared.observability import OWN_HANDLER_LOGGERS, LineHandler, configure_logging
 
 
 @contextlib.contextmanager
 def configured_logging(stream: TextIO) -> Iterator[LineHandler]:
     """Every record of the process to `stream` (JSON or not decided by the stream), then the
     root logger's handlers and structlog's defaults as the tests had them."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    loggers = [logging.getLogger(), *map(logging.getLogger, OWN_HANDLER_LOGGERS)]
+    saved = [(lg, list(lg.handlers), lg.level, lg.propagate) for lg in loggers]
     handler = configure_logging("info", None, stream, cache_loggers=False)
     try:
         yield handler
     finally:
         handler.close()
-        root.removeHandler(handler)
-        for old in handlers:
-            root.addHandler(old)
-        root.setLevel(level)
+        for logger, handlers, level, propagate in saved:
+            for current in list(logger.handlers):
+                logger.removeHandler(current)
+            for old in handlers:
+                logger.addHandler(old)
+            logger.setLevel(level)
+            logger.propagate = propagate
         logging.captureWarnings(False)
         structlog.reset_defaults()
 
