@@ -92,11 +92,6 @@ class KafkaSubscription:
         subscriber = self._subscriber
         return subscriber is not None and subscriber.running and not self._stopping.is_set()
 
-    @property
-    def uncommitted(self) -> dict[TopicPartition, int]:
-        """Handled offsets still waiting for a successful commit."""
-        return dict(self._uncommitted)
-
     def bind(self, subscriber: BatchSubscriber) -> None:
         self._subscriber = subscriber
 
