@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, NoReturn
 
+import structlog
 import typer
 import uvicorn
 from pydantic import ValidationError
@@ -60,7 +61,10 @@ def serve() -> None:
     settings = _settings()
     configure(settings.log_level, settings.log_json)
     backend = "Kafka + MongoDB" if settings.scale_out else f"SQLite in {settings.data_dir}"
-    typer.echo(f"medoffice on http://{settings.host}:{settings.port} ({backend})", err=True)
+    # A log event like every other line on stderr, so that JSON logs stay JSON throughout.
+    structlog.get_logger(__name__).info(
+        "medoffice_serving", url=f"http://{settings.host}:{settings.port}", backend=backend
+    )
     asyncio.run(_serve(settings))
 
 

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
-from collections.abc import MutableMapping
-from typing import Any
+import time
+from collections.abc import Callable, MutableMapping
+from typing import Any, TextIO
 
 import structlog
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
 
 _configured = False
+
+# Repeats of one message let through per interval, before a count of the rest.
+REPEAT_LIMIT = 10
+REPEAT_INTERVAL = 60.0
+# Beyond this many distinct messages in one interval, records pass unlimited (bounded memory).
+MAX_REPEAT_KEYS = 1000
+# Libraries that give their logger a plain-text handler of its own and stop it propagating.
+OWN_HANDLER_LOGGERS = ("faststream",)
+# The fields of a "log_repeats_suppressed" record.
+_SUMMARY_FIELDS = ("repeated", "suppressed", "seconds")
 
 
 def _trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -74,35 +86,187 @@ def mask_phi(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping
 
 def log_processors(json_logs: bool = True) -> list[Any]:
     """How a log event becomes a line: context (correlation id), level, time, trace ids."""
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer()
-    )
+    return [*_enrich(), *_render(json_logs)]
+
+
+def _enrich() -> list[Any]:
+    """What every event gets, ours and the libraries' alike."""
     return [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _trace_ids,
         mask_phi,
-        renderer,
     ]
 
 
-def configure(level: str = "info", json_logs: bool = True) -> None:
-    """Set up structlog and an OpenTelemetry tracer provider, once per process."""
+def _render(json_logs: bool) -> list[Any]:
+    if json_logs:
+        # A traceback goes inside the line, as the `exception` field: one event, one line.
+        return [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+    return [structlog.dev.ConsoleRenderer()]
+
+
+def json_logs_for(setting: bool | None, stream: TextIO) -> bool:
+    """JSON unless the setting says otherwise, or, with no setting, unless a person reads the
+    stream (a terminal): then the readable console rendering."""
+    if setting is not None:
+        return setting
+    isatty = getattr(stream, "isatty", None)
+    return not (callable(isatty) and isatty())
+
+
+class RepeatLimiter:
+    """Admits at most `limit` records of one (logger, level, message) per `interval` seconds;
+    once an interval that held records back is over, `due` gives one record saying how many.
+
+    Warnings and errors are limited, and the libraries' records of any level: a broker outage
+    makes aiokafka repeat "Unable connect to node ..." thousands of times a minute. Our own
+    info events pass untouched: they tell what the requests did. The message is the
+    unformatted one (`record.msg`), so lines differing only in their arguments (a node id, an
+    address) count as one message.
+    """
+
+    def __init__(self, limit: int = REPEAT_LIMIT, interval: float = REPEAT_INTERVAL) -> None:
+        self.limit = limit
+        self.interval = interval
+        # (logger, level, message) -> [start of its interval, records seen, records held back]
+        self._seen: dict[tuple[str, int, str], list[float]] = {}
+
+    def admit(self, record: logging.LogRecord, now: float) -> bool:
+        if isinstance(record.msg, dict) and record.levelno < logging.WARNING:
+            return True
+        key = (record.name, record.levelno, _message(record))
+        window = self._seen.get(key)
+        if window is None:
+            if len(self._seen) >= MAX_REPEAT_KEYS:
+                return True  # memory stays bounded; the next interval limits again
+            window = self._seen[key] = [now, 0, 0]
+        window[1] += 1
+        if window[1] <= self.limit:
+            return True
+        window[2] += 1
+        return False
+
+    def due(self, now: float | None = None) -> list[logging.LogRecord]:
+        """End the intervals that are over (every one when `now` is None), with a summary
+        record for each that held records back."""
+        summaries = []
+        for key, (start, _, held) in list(self._seen.items()):
+            if now is not None and now - start < self.interval:
+                continue
+            del self._seen[key]
+            if held:
+                name, level, message = key
+                summary = logging.LogRecord(name, level, "", 0, "log_repeats_suppressed", (), None)
+                summary.repeated = message
+                summary.suppressed = int(held)
+                summary.seconds = self.interval
+                summaries.append(summary)
+        return summaries
+
+
+def _message(record: logging.LogRecord) -> str:
+    if isinstance(record.msg, dict):
+        return str(record.msg.get("event", ""))
+    return str(record.msg)
+
+
+class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes every record, structlog's and the libraries' (aiokafka, FastStream, uvicorn,
+    asyncio), as one line: JSON or the console rendering; repeats limited by a RepeatLimiter."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        json_logs: bool,
+        limiter: RepeatLimiter | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(stream)
+        self.limiter = limiter if limiter is not None else RepeatLimiter()
+        self._clock = clock
+        self.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=[
+                    structlog.stdlib.add_logger_name,
+                    structlog.stdlib.ExtraAdder(_SUMMARY_FIELDS),
+                    *_enrich(),
+                ],
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    *_render(json_logs),
+                ],
+            )
+        )
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        with self.lock or contextlib.nullcontext():
+            now = self._clock()
+            for summary in self.limiter.due(now):
+                super().handle(summary)
+            if not self.limiter.admit(record, now):
+                return False
+            return super().handle(record)
+
+    def close(self) -> None:
+        with self.lock or contextlib.nullcontext():
+            for summary in self.limiter.due():
+                super().handle(summary)
+        super().close()
+
+
+def configure_logging(
+    level: str = "info",
+    json_logs: bool | None = None,
+    stream: TextIO | None = None,
+    *,
+    cache_loggers: bool = True,
+) -> LineHandler:
+    """Route structlog and the standard library's logging through one handler on `stream`
+    (stderr by default) and return it; it replaces the root logger's handlers. `json_logs`
+    None: JSON unless `stream` is a terminal. Tests pass `cache_loggers=False`, so that no
+    logger keeps this configuration once they restore structlog's defaults."""
+    stream = stream if stream is not None else sys.stderr
+    handler = LineHandler(stream, json_logs_for(json_logs, stream))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    logging.captureWarnings(True)
+    import faststream  # noqa: F401 - its import gives its logger a handler, taken back below
+
+    for name in OWN_HANDLER_LOGGERS:
+        library = logging.getLogger(name)
+        for own in list(library.handlers):
+            library.removeHandler(own)
+        library.propagate = True
+        library.setLevel(logging.NOTSET)
+    structlog.configure(
+        # Ours go through the standard library too, to the one handler, as events with fields.
+        processors=[
+            structlog.stdlib.add_logger_name,
+            *_enrich(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=cache_loggers,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return handler
+
+
+def configure(level: str = "info", json_logs: bool | None = None) -> None:
+    """Set up logging and an OpenTelemetry tracer provider, once per process."""
     global _configured
     if _configured:
         return
     _configured = True
-    logging.basicConfig(stream=sys.stderr, format="%(message)s", level=level.upper())
-    structlog.configure(
-        processors=log_processors(json_logs),
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[level.upper()]
-        ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=True,
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(level, json_logs)
     configure_tracing()
 
 

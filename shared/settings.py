@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     waitlist_offer_minutes: int = Field(default=120, gt=0)  # how long an offer of a slot stays open
     offer_expiry_timer_seconds: float = 30.0  # how often overdue offers are looked for
     log_level: str = "info"
-    log_json: bool = True
+    # JSON lines, or the readable console rendering; unset: JSON unless stderr is a terminal.
+    log_json: bool | None = None
     ledger_key: str = DEVELOPMENT_LEDGER_KEY  # base64 of 32 bytes: seals the audit ledger's blocks
 
     @field_validator("phi_kek", "ledger_key")

@@ -26,10 +26,10 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     IllegalStateError,
@@ -55,17 +55,37 @@ RecordsParser = Callable[[Records], Awaitable[StreamMessage[Any]]]
 
 # Topics the bus creates keep their records forever: the event log is the history.
 TOPIC_CONFIG = {"retention.ms": "-1"}
+# The longest pause between two attempts to commit offsets whose commit failed.
+MAX_COMMIT_RETRY_DELAY = 30.0
 
 
 class KafkaSubscription:
-    """One consumer group member: a FastStream batch subscriber and the handler it feeds."""
+    """One consumer group member: a FastStream batch subscriber and the handler it feeds.
 
-    def __init__(self, group: str, handler: MessageHandler, retry_delay: float) -> None:
+    A batch is committed once its handler returned. A commit that fails (the broker restarting,
+    the group rebalancing) is not left for the next batch to repair, because none may come: the
+    batch's offsets are kept and committed again with a growing pause until that succeeds, or
+    until the partition is revoked (its next owner then starts at the last commit and handles
+    those records again, which handlers tolerate).
+    """
+
+    def __init__(
+        self,
+        group: str,
+        handler: MessageHandler,
+        retry_delay: float,
+        max_commit_retry_delay: float = MAX_COMMIT_RETRY_DELAY,
+    ) -> None:
         self.group = group
         self._handler = handler
         self._retry_delay = retry_delay
+        self._max_commit_retry_delay = max(max_commit_retry_delay, retry_delay)
         self._stopping = asyncio.Event()
         self._subscriber: BatchSubscriber | None = None
+        # Offsets (next record) of handled batches whose commit failed, by partition.
+        self._uncommitted: dict[TopicPartition, int] = {}
+        self._commit_lock = asyncio.Lock()
+        self._recommit: asyncio.Task[None] | None = None
 
     @property
     def running(self) -> bool:
@@ -75,9 +95,19 @@ class KafkaSubscription:
     def bind(self, subscriber: BatchSubscriber) -> None:
         self._subscriber = subscriber
 
+    def revoked(self, partitions: Iterable[TopicPartition]) -> None:
+        """A rebalance took these partitions: their offsets are no longer ours to commit."""
+        for tp in partitions:
+            self._uncommitted.pop(tp, None)
+
     async def stop(self) -> None:
         """Finish the batch in hand (bounded by the graceful timeout), then leave the group."""
         self._stopping.set()
+        recommit, self._recommit = self._recommit, None
+        if recommit is not None:
+            recommit.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recommit
         subscriber, self._subscriber = self._subscriber, None
         if subscriber is not None:
             await subscriber.stop()
@@ -98,11 +128,85 @@ class KafkaSubscription:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._retry_delay)
             return
-        try:
-            await message.ack()
-        except KafkaError as exc:
-            # A rebalance took the partitions: their next owner starts at the last commit.
-            log.warning("consumer_commit_failed", group=self.group, error_type=type(exc).__name__)
+        async with self._commit_lock:
+            try:
+                await message.ack()
+            except KafkaError as exc:
+                for tp, offset in _next_offsets(records).items():
+                    self._uncommitted[tp] = max(offset, self._uncommitted.get(tp, 0))
+                log.warning(
+                    "consumer_commit_failed",
+                    group=self.group,
+                    partitions=len(self._uncommitted),
+                    error_type=type(exc).__name__,
+                )
+                self._retry_commit(message.consumer)
+            else:
+                # The ack committed the position of every assigned partition, which is past
+                # these offsets (or back at the last commit after a reassignment, in which case
+                # those records come again): nothing is left to commit again.
+                self._uncommitted.clear()
+
+    def _retry_commit(self, consumer: ConsumerProtocol) -> None:
+        if self._recommit is None or self._recommit.done():
+            self._recommit = asyncio.create_task(
+                self._commit_again(cast("AIOKafkaConsumer", consumer)),
+                name=f"recommit-{self.group}",
+            )
+
+    async def _commit_again(self, consumer: AIOKafkaConsumer) -> None:
+        delay = self._retry_delay
+        attempts = 0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            if self._stopping.is_set():
+                return
+            attempts += 1
+            async with self._commit_lock:
+                assigned = consumer.assignment()
+                for tp in [tp for tp in self._uncommitted if tp not in assigned]:
+                    del self._uncommitted[tp]
+                offsets = dict(self._uncommitted)
+                if not offsets:
+                    return
+                try:
+                    await consumer.commit(offsets)
+                except KafkaError as exc:
+                    delay = min(delay * 2, self._max_commit_retry_delay)
+                    log.warning(
+                        "consumer_commit_failed_again",
+                        group=self.group,
+                        partitions=len(offsets),
+                        attempts=attempts,
+                        retry_in=delay,
+                        error_type=type(exc).__name__,
+                    )
+                    continue
+                for tp, offset in offsets.items():
+                    if self._uncommitted.get(tp) == offset:
+                        del self._uncommitted[tp]
+                log.info(
+                    "consumer_offsets_committed_again",
+                    group=self.group,
+                    partitions=len(offsets),
+                    attempts=attempts,
+                )
+                if not self._uncommitted:
+                    return
+
+
+class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Tells a subscription which partitions a rebalance took from it."""
+
+    def __init__(self, subscription: KafkaSubscription) -> None:
+        self._subscription = subscription
+
+    def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        self._subscription.revoked(revoked)
+
+    def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        pass
 
 
 class KafkaBus:
@@ -261,6 +365,7 @@ class KafkaBus:
             decoder=_as_is,
             persistent=False,
             include_in_schema=False,
+            listener=_Revocations(subscription),
         )
         subscriber(subscription.on_batch)
         subscription.bind(subscriber)
@@ -349,6 +454,15 @@ def _to_message(record: ConsumerRecord[bytes, bytes]) -> Message:
         partition=record.partition,
         offset=record.offset,
     )
+
+
+def _next_offsets(records: Records) -> dict[TopicPartition, int]:
+    """Per partition, the offset a commit of these records names: the next one to read."""
+    offsets: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+    return offsets
 
 
 def _rewind(consumer: ConsumerProtocol, records: Records) -> None:

@@ -16,6 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import CommitFailedError
 
 from shared.bus.delivery import with_dead_letters
 from shared.bus.inprocess import InProcessBus
@@ -436,6 +437,85 @@ async def test_a_foreign_record_with_unreadable_headers_is_delivered_not_skipped
     assert (foreign.key, foreign.value) == ("s-a", b"{}")
     assert foreign.headers == {"empty": "", "binary": "\ufffd\ufffd"}
     assert got.handled[1].headers["ce_id"] == "s-a-2"
+
+
+class FailingCommits:
+    """Makes the commits of one consumer group fail, as a broker restart or a rebalance does,
+    while the real broker stays up: `failures_left` commits fail, then they go through."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, group: str) -> None:
+        self.failures_left = 0
+        self.failed = 0
+        self.committed = 0
+        real_commit = AIOKafkaConsumer.commit
+
+        async def commit(consumer: AIOKafkaConsumer, offsets: object = None) -> None:
+            if consumer._group_id == group and self.failures_left:
+                self.failures_left -= 1
+                self.failed += 1
+                raise CommitFailedError("injected: the group rebalanced")
+            await real_commit(consumer, offsets)
+            if consumer._group_id == group:
+                self.committed += 1
+
+        monkeypatch.setattr(AIOKafkaConsumer, "commit", commit)
+
+
+@pytest.mark.integration
+async def test_kafka_commits_again_offsets_whose_commit_failed_with_no_new_record(
+    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic = events_topic("x", namespace=f"{unique}.")
+    group = f"{unique}-projection"
+    commits = FailingCommits(monkeypatch, group)
+    bus = KafkaBus(kafka_bootstrap, client_id=unique, retry_delay=RETRY_DELAY, poll_timeout=0.05)
+    await bus.start()
+    got = Recorder()
+    try:
+        first = events(topic, ["s-a", "s-b"], per_stream=2)
+        await bus.publish(first)
+        await bus.subscribe(group, [topic], got)
+        await wait_until(lambda: _lag_is(bus, group, [topic], 0), message="the first commit")
+
+        # The last record's commit fails twice; nothing is published after it.
+        commits.failures_left = 2
+        await bus.publish(events(topic, ["s-a"], per_stream=1, start=3))
+        await wait_until(lambda: got.has(len(first) + 1), message="the last record")
+
+        # `lag` reads the group's committed offsets, as /ops/projections does.
+        await wait_until(lambda: _lag_is(bus, group, [topic], 0), message="the commit again")
+        assert commits.failed == 2
+        assert len(got.handled) == len(first) + 1
+    finally:
+        await bus.stop()
+
+
+@pytest.mark.integration
+async def test_kafka_stops_committing_again_when_the_subscription_stops(
+    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic = events_topic("x", namespace=f"{unique}.")
+    group = f"{unique}-projection"
+    commits = FailingCommits(monkeypatch, group)
+    commits.failures_left = 1_000_000
+    bus = KafkaBus(kafka_bootstrap, client_id=unique, retry_delay=0.05, poll_timeout=0.05)
+    await bus.start()
+    got = Recorder()
+    try:
+        await bus.publish(events(topic, ["s-a"], per_stream=1))
+        subscription = await bus.subscribe(group, [topic], got)
+
+        async def retried() -> bool:
+            return commits.failed >= 3
+
+        await wait_until(retried, message="commits failing again and again")
+        async with asyncio.timeout(15):
+            await subscription.stop()
+        # Stopped: no task is left to commit (the next owner starts at the last commit).
+        assert not [t for t in asyncio.all_tasks() if t.get_name() == f"recommit-{group}"]
+        assert await bus.lag(group, [topic]) == 1
+    finally:
+        await bus.stop()
 
 
 async def test_an_unreachable_kafka_is_reported_as_unavailable_within_a_bound() -> None:
