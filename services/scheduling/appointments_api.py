@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from services.scheduling.api import (
     Body,
     Booking,
+    Day,
     Id,
+    Moment,
     Name,
     Readers,
     Recorded,
@@ -51,8 +53,8 @@ class AppointmentIn(Body):
     site_id: Id
     room_id: Id | None = None
     visit_type_id: Id
-    start: AwareDatetime
-    end: AwareDatetime | None = None
+    start: Moment
+    end: Moment | None = None
 
 
 class SeriesIn(Body):
@@ -63,13 +65,13 @@ class SeriesIn(Body):
     site_id: Id
     room_id: Id | None = None
     visit_type_id: Id
-    first_start: AwareDatetime
+    first_start: Moment
     every_weeks: int = Field(default=1, ge=1, le=12)
     count: int = Field(ge=2, le=series.MAX_OCCURRENCES)
 
 
 class RescheduleIn(Body):
-    start: AwareDatetime
+    start: Moment
     provider_id: Id | None = None
     room_id: Id | None = None
     site_id: Id | None = None
@@ -236,7 +238,7 @@ def build_router(
     async def board(
         request: Request,
         site_id: Id,
-        day: date,
+        day: Day,
         who: Principal = Readers,
         after_version: Annotated[int | None, Query(ge=1)] = None,
     ) -> dict[str, Any]:
@@ -275,7 +277,7 @@ def build_router(
     async def provider_schedule(
         request: Request,
         provider_id: Id,
-        day: date,
+        day: Day,
         who: Principal = Readers,
         after_stream: Annotated[str | None, Query(max_length=300)] = None,
         after_version: Annotated[int | None, Query(ge=1)] = None,
@@ -318,8 +320,8 @@ def build_router(
     async def open_slots(
         site_id: Id,
         visit_type_id: Id,
-        start: date,
-        end: date,
+        start: Day,
+        end: Day,
         who: Principal = Readers,
         provider_id: Id | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_SLOTS)] = 10,

@@ -11,6 +11,7 @@ from datetime import date
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from services.scheduling.domain.calendar import check_calendar
 from services.scheduling.domain.events import (
     PatientForgotten,
     PatientRecordAccessed,
@@ -57,6 +58,7 @@ def _evolve(record: PatientRecord, event: DomainEvent) -> PatientRecord:
 def _decide(
     record: PatientRecord, command: RegisterPatient | ForgetPatient
 ) -> Sequence[DomainEvent]:
+    check_calendar(command)
     if isinstance(command, RegisterPatient):
         if record.forgotten:
             raise Rejected(f"patient {command.patient_id} was forgotten")
