@@ -107,6 +107,19 @@ def build_router(
 ) -> APIRouter:
     router = APIRouter(prefix="/scheduling", tags=["appointments"])
 
+    async def wait(
+        projection: str, collection: str, doc_id: str, stream: str, version: int
+    ) -> None:
+        """Read-your-writes: wait (bounded) for a version the event store has; one it does
+        not have raises NotWritten (422) at once. Still behind at the bound: 503."""
+        caught_up = await read_models.wait_for(
+            projection, collection, doc_id, stream, version, wait_timeout, scheduling.stream_version
+        )
+        if not caught_up:
+            raise HTTPException(
+                503, "The read model has not caught up yet", headers={"Retry-After": "1"}
+            )
+
     @router.post("/appointments", status_code=201)
     async def book(request: Request, body: AppointmentIn, who: Principal = Booking) -> Recorded:
         """Book a visit. Without a room, the first free room of the type the visit needs."""
@@ -243,20 +256,13 @@ def build_router(
         after_version: Annotated[int | None, Query(ge=1)] = None,
     ) -> dict[str, Any]:
         """The front desk's day: every appointment with its status, and counts by status.
-        `after_version` (a booking's `stream_version`) waits for that change."""
+        `after_version` (a booking's `stream_version`) waits for that change; a version the
+        day's stream does not have is a 422."""
         check_site(who, site_id)
         doc_id = site_day_id(who.tenant, site_id, day.isoformat())
         if after_version is not None:
             stream = streams.site_day(who.tenant, site_id, day)
-            await _wait(
-                read_models,
-                BOARD_PROJECTION,
-                SITE_DAYS,
-                doc_id,
-                stream,
-                after_version,
-                wait_timeout,
-            )
+            await wait(BOARD_PROJECTION, SITE_DAYS, doc_id, stream, after_version)
         doc = await read_models.get(BOARD_PROJECTION, SITE_DAYS, doc_id)
         result = public(doc) or {
             "tenant": who.tenant,
@@ -284,20 +290,16 @@ def build_router(
     ) -> dict[str, Any]:
         """A provider's appointments on a local date. `after_stream` and `after_version`
         (a booking's `stream` and `stream_version`) wait until the schedule includes that
-        change: read-your-writes."""
+        change: read-your-writes. A version the stream does not have is a 422."""
         doc_id = provider_day_id(who.tenant, provider_id, day.isoformat())
         if after_version is not None:
-            if after_stream is None or not after_stream.startswith(f"{who.tenant}:site-day:"):
+            prefix = f"{who.tenant}:site-day:"
+            site_id, _, rest = (after_stream or "").removeprefix(prefix).partition(":")
+            if after_stream is None or not after_stream.startswith(prefix) or not rest:
                 raise HTTPException(400, "after_version needs the after_stream it belongs to")
-            await _wait(
-                read_models,
-                SCHEDULE_PROJECTION,
-                PROVIDER_DAYS,
-                doc_id,
-                after_stream,
-                after_version,
-                wait_timeout,
-            )
+            # The stream's version is news about its site's day: only for those who work there.
+            check_site(who, site_id)
+            await wait(SCHEDULE_PROJECTION, PROVIDER_DAYS, doc_id, after_stream, after_version)
         doc = await read_models.get(SCHEDULE_PROJECTION, PROVIDER_DAYS, doc_id)
         schedule = public(doc) or {
             "tenant": who.tenant,
@@ -355,18 +357,3 @@ def build_router(
         )
 
     return router
-
-
-async def _wait(
-    read_models: ReadModels,
-    projection: str,
-    collection: str,
-    doc_id: str,
-    stream: str,
-    version: int,
-    timeout: float,
-) -> None:
-    if not await read_models.wait_for(projection, collection, doc_id, stream, version, timeout):
-        raise HTTPException(
-            503, "The read model has not caught up yet", headers={"Retry-After": "1"}
-        )
