@@ -91,7 +91,7 @@ def test_the_calendar_holds_its_first_and_last_day_and_nothing_beyond() -> None:
 def test_a_decider_refuses_a_date_outside_the_calendar_naming_it(
     decider: Decider[Any, Any], given: list[Any], command: Any, field: str
 ) -> None:
-    with pytest.raises(Invalid, match=f"^{field} must lie between 1900-01-01 and 2199-12-31$"):
+    with pytest.raises(Invalid, match=f"^{field} must lie between 1800-01-01 and 2199-12-31$"):
         decider.decide(decider.fold(given), command)
 
 

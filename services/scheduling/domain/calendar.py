@@ -16,9 +16,9 @@ from shared.domain import Invalid
 Interval = tuple[datetime, datetime]
 
 # The calendar the clinic works in. A date outside it is a slip or a probe, and near the edges
-# of Python's (years 1 and 9999) a change of time zone or a day added overflows. Birth dates
-# fit (nobody alive was born before 1900), and so does any booking, licence or template.
-FIRST_DAY = date(1900, 1, 1)
+# of Python's (years 1 and 9999) a change of time zone or a day added overflows. Any birth
+# date fits (records of the long dead too), and so does any booking, licence or template.
+FIRST_DAY = date(1800, 1, 1)
 LAST_DAY = date(2199, 12, 31)
 IN_CALENDAR = f"must lie between {FIRST_DAY} and {LAST_DAY}"
 
