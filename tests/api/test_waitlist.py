@@ -169,7 +169,7 @@ async def test_a_declined_slot_goes_to_the_next_entry(
 async def test_a_slot_someone_took_lapses_the_offer_and_passes_it_on(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
-    await register(client, "pat-1", "pat-2", "pat-3")
+    await register(client, "pat-1", "pat-2", "pat-3", "pat-9")
     first = await join(client, "pat-2")
     second = await join(client, "pat-3")
     await book_and_cancel(client, clinic)

@@ -17,7 +17,7 @@ from services.scheduling.domain.events import (
     PatientRecordAccessed,
     PatientRegistered,
 )
-from shared.domain import Decider, Invalid, Rejected
+from shared.domain import Decider, Invalid, NotFound, Rejected
 from shared.events import DomainEvent
 
 
@@ -45,6 +45,17 @@ class ForgetPatient(BaseModel):
 class PatientRecord:
     registered: bool = False
     forgotten: bool = False
+
+
+def check_may_be_named(record: PatientRecord, patient_id: str) -> None:
+    """A new booking, series, waitlist entry or triage names a registered patient (404) who
+    was not forgotten (409). Forgetting is final: new work under a forgotten id would gather
+    new data about someone whose data was promised gone, and the desk would see only
+    "[redacted]"; a person who comes back registers anew, under a key of their own."""
+    if not record.registered:
+        raise NotFound(f"patient {patient_id} not found")
+    if record.forgotten:
+        raise Rejected(f"patient {patient_id} was forgotten")
 
 
 def _evolve(record: PatientRecord, event: DomainEvent) -> PatientRecord:
