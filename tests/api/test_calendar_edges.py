@@ -306,3 +306,33 @@ def test_the_walk_finds_dates_nested_in_bodies_and_arrays() -> None:
     found = [str(t) for t in targets(doc)]
 
     assert found == ["post /x body:when", "post /x body:items.0.at"]
+
+
+async def test_a_series_running_past_the_calendars_end_is_a_422_and_writes_nothing(
+    client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
+) -> None:
+    """Each start is in the calendar as sent, the second occurrence is not: the decider says
+    so before it computes with it."""
+    await register(client, "pat-1")
+    licence = {
+        "kind": "state medical licence",
+        "valid_from": "2199-01-01",
+        "valid_until": "2199-12-31",
+    }
+    await post_ok(client, "/scheduling/providers/dr-a/licences", licence)
+    before = await events_written(suite)
+
+    response = await client.post(
+        "/scheduling/appointment-series",
+        json={
+            "patient_id": "pat-1",
+            **clinic,
+            "first_start": "2199-12-30T09:00:00-05:00",  # a Monday; the next is in 2200
+            "count": 2,
+        },
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["detail"] == "start must lie between 1800-01-01 and 2199-12-31"
+    assert await events_written(suite) == before
