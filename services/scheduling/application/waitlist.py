@@ -14,7 +14,7 @@ from typing import Any
 
 from services.scheduling.application.appointments import Appointments
 from services.scheduling.application.directory import Directory
-from services.scheduling.domain import site_day, streams
+from services.scheduling.domain import patients, site_day, streams
 from services.scheduling.domain.events import AppointmentCancelled
 from services.scheduling.domain.waitlist import (
     AcceptOffer,
@@ -187,7 +187,9 @@ class Waitlist:
             lapse = LapseOffer(
                 offer_id=offer_id, reason=exc.reason, at=self._now(), offer=self._new_offer()
             )
-            await self._handle(meta, site_id, lapse, offer_id)
+            await self._handle(meta, site_id, lapse, offer_id)  # the slot passes on
+            if isinstance(exc, patients.Forgotten):
+                raise  # the patient was forgotten since they joined: not the slot's doing
             raise Rejected(f"the offered slot is no longer free: {exc.reason}") from exc
         try:
             accepted = await self._handle(

@@ -47,6 +47,10 @@ class PatientRecord:
     forgotten: bool = False
 
 
+class Forgotten(Rejected):
+    """The patient was forgotten: nothing new is recorded for them (HTTP 409)."""
+
+
 def check_may_be_named(record: PatientRecord, patient_id: str) -> None:
     """A new booking, series, waitlist entry or triage names a registered patient (404) who
     was not forgotten (409). Forgetting is final: new work under a forgotten id would gather
@@ -55,7 +59,7 @@ def check_may_be_named(record: PatientRecord, patient_id: str) -> None:
     if not record.registered:
         raise NotFound(f"patient {patient_id} not found")
     if record.forgotten:
-        raise Rejected(f"patient {patient_id} was forgotten")
+        raise Forgotten(f"patient {patient_id} was forgotten")
 
 
 def _evolve(record: PatientRecord, event: DomainEvent) -> PatientRecord:
