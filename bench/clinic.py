@@ -99,6 +99,10 @@ async def _post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> N
         raise RuntimeError(f"POST {path}: {response.status_code} {response.text}")
 
 
+# The patients the measured bookings name, registered by set_up.
+BENCH_PATIENTS = tuple(f"pat-b{n:02d}" for n in range(50))
+
+
 async def set_up(client: httpx.AsyncClient, first_day: date) -> int:
     """Register the group through the API; returns the number of requests it took."""
     requests = 0
@@ -130,6 +134,10 @@ async def set_up(client: httpx.AsyncClient, first_day: date) -> int:
             }
             await _post(client, f"/scheduling/providers/{provider_id}/availability", availability)
             requests += 3
+    for patient_id in BENCH_PATIENTS:  # a booking names a registered patient
+        body = {"patient_id": patient_id, "name": patient_id, "birth_date": "1970-01-01"}
+        await _post(client, "/scheduling/patients", body)
+        requests += 1
     return requests
 
 

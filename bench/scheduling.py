@@ -276,7 +276,7 @@ async def measure_booking(
         while queue:
             site_id, provider_id, start = queue.pop()
             body = {
-                "patient_id": f"pat-b{clients}-{len(queue)}",
+                "patient_id": clinic.BENCH_PATIENTS[len(queue) % len(clinic.BENCH_PATIENTS)],
                 "provider_id": provider_id,
                 "site_id": site_id,
                 "visit_type_id": SEARCH_VISIT,

@@ -13,8 +13,22 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from shared.documents.port import Document, DocumentStore, Filter, Sort, put
+from shared.domain import Invalid
 
 REGISTRY = "_projections"
+
+
+class NotWritten(Invalid):
+    """A read asked to wait for a version its stream does not have: no wait would bring it
+    (HTTP 422), unlike a read model that is behind (503 with Retry-After after the bound)."""
+
+    def __init__(self, stream: str, head: int, version: int) -> None:
+        super().__init__(
+            f"stream {stream} is at version {head}; after_version {version} does not exist"
+        )
+        self.stream = stream
+        self.head = head
+        self.version = version
 
 
 def physical(collection: str, generation: int) -> str:
@@ -105,13 +119,24 @@ class ReadModels:
         stream: str,
         version: int,
         timeout: float,
+        head: Callable[[str], Awaitable[int]],
     ) -> bool:
-        """Wait until the document has seen `stream` up to `version`; False on timeout."""
+        """Wait until the document has seen `stream` up to `version`; False on timeout.
+
+        `head` is the stream's version in the event store: a version beyond it does not exist
+        yet, and asking for it raises NotWritten at once instead of waiting in vain."""
         deadline = time.monotonic() + timeout
+        checked = False
         while True:
             doc = await self.get(projection, collection, doc_id)
             if seen_version(doc, stream) >= version:
                 return True
+            if not checked:
+                # Only when the read model is short of it: an answered read costs no store read.
+                current = await head(stream)
+                if current < version:
+                    raise NotWritten(stream, current, version)
+                checked = True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.patients import open_patient
-from services.scheduling.domain import directory, providers
+from services.scheduling.domain import calendar, directory, providers
 from services.scheduling.domain.events import WEEKDAYS_8_TO_6, Hours
 from services.scheduling.projections import directory as directory_view
 from services.scheduling.projections.patients import PATIENTS
@@ -24,6 +24,20 @@ from shared.readmodels import ReadModels, public
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Kind = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
+
+D = TypeVar("D", bound=date)
+
+
+def _in_calendar(value: D) -> D:
+    if not calendar.in_calendar(value):
+        raise ValueError(calendar.IN_CALENDAR)
+    return value
+
+
+# Every date and date-time the API takes, in a body, a path or a query: one far outside the
+# clinic's calendar (year 1, year 9999) is a 422 that names the field, before any arithmetic.
+Day = Annotated[date, AfterValidator(_in_calendar)]
+Moment = Annotated[AwareDatetime, AfterValidator(_in_calendar)]
 
 # Front-desk work at one's own sites; set-up of sites and providers is for managers.
 Booking = policy("front_desk", "manager", "clinician", site_scoped=True, changes_state=True)
@@ -76,7 +90,7 @@ class ForgetIn(Body):
 class PatientIn(Body):
     patient_id: Id | None = None
     name: Name
-    birth_date: date
+    birth_date: Day
     phone: Annotated[str, Field(max_length=40)] = ""
     email: Annotated[str, Field(max_length=254, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")] = ""
     address: Annotated[str, Field(max_length=500)] = ""  # postal address, free text

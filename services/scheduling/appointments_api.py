@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from services.scheduling.api import (
     Body,
     Booking,
+    Day,
     Id,
+    Moment,
     Name,
     Readers,
     Recorded,
@@ -51,8 +53,8 @@ class AppointmentIn(Body):
     site_id: Id
     room_id: Id | None = None
     visit_type_id: Id
-    start: AwareDatetime
-    end: AwareDatetime | None = None
+    start: Moment
+    end: Moment | None = None
 
 
 class SeriesIn(Body):
@@ -63,13 +65,13 @@ class SeriesIn(Body):
     site_id: Id
     room_id: Id | None = None
     visit_type_id: Id
-    first_start: AwareDatetime
+    first_start: Moment
     every_weeks: int = Field(default=1, ge=1, le=12)
     count: int = Field(ge=2, le=series.MAX_OCCURRENCES)
 
 
 class RescheduleIn(Body):
-    start: AwareDatetime
+    start: Moment
     provider_id: Id | None = None
     room_id: Id | None = None
     site_id: Id | None = None
@@ -104,6 +106,19 @@ def build_router(
     wait_timeout: float,
 ) -> APIRouter:
     router = APIRouter(prefix="/scheduling", tags=["appointments"])
+
+    async def wait(
+        projection: str, collection: str, doc_id: str, stream: str, version: int
+    ) -> None:
+        """Read-your-writes: wait (bounded) for a version the event store has; one it does
+        not have raises NotWritten (422) at once. Still behind at the bound: 503."""
+        caught_up = await read_models.wait_for(
+            projection, collection, doc_id, stream, version, wait_timeout, scheduling.stream_version
+        )
+        if not caught_up:
+            raise HTTPException(
+                503, "The read model has not caught up yet", headers={"Retry-After": "1"}
+            )
 
     @router.post("/appointments", status_code=201)
     async def book(request: Request, body: AppointmentIn, who: Principal = Booking) -> Recorded:
@@ -236,25 +251,18 @@ def build_router(
     async def board(
         request: Request,
         site_id: Id,
-        day: date,
+        day: Day,
         who: Principal = Readers,
         after_version: Annotated[int | None, Query(ge=1)] = None,
     ) -> dict[str, Any]:
         """The front desk's day: every appointment with its status, and counts by status.
-        `after_version` (a booking's `stream_version`) waits for that change."""
+        `after_version` (a booking's `stream_version`) waits for that change; a version the
+        day's stream does not have is a 422."""
         check_site(who, site_id)
         doc_id = site_day_id(who.tenant, site_id, day.isoformat())
         if after_version is not None:
             stream = streams.site_day(who.tenant, site_id, day)
-            await _wait(
-                read_models,
-                BOARD_PROJECTION,
-                SITE_DAYS,
-                doc_id,
-                stream,
-                after_version,
-                wait_timeout,
-            )
+            await wait(BOARD_PROJECTION, SITE_DAYS, doc_id, stream, after_version)
         doc = await read_models.get(BOARD_PROJECTION, SITE_DAYS, doc_id)
         result = public(doc) or {
             "tenant": who.tenant,
@@ -275,27 +283,23 @@ def build_router(
     async def provider_schedule(
         request: Request,
         provider_id: Id,
-        day: date,
+        day: Day,
         who: Principal = Readers,
         after_stream: Annotated[str | None, Query(max_length=300)] = None,
         after_version: Annotated[int | None, Query(ge=1)] = None,
     ) -> dict[str, Any]:
         """A provider's appointments on a local date. `after_stream` and `after_version`
         (a booking's `stream` and `stream_version`) wait until the schedule includes that
-        change: read-your-writes."""
+        change: read-your-writes. A version the stream does not have is a 422."""
         doc_id = provider_day_id(who.tenant, provider_id, day.isoformat())
         if after_version is not None:
-            if after_stream is None or not after_stream.startswith(f"{who.tenant}:site-day:"):
+            prefix = f"{who.tenant}:site-day:"
+            site_id, _, rest = (after_stream or "").removeprefix(prefix).partition(":")
+            if after_stream is None or not after_stream.startswith(prefix) or not rest:
                 raise HTTPException(400, "after_version needs the after_stream it belongs to")
-            await _wait(
-                read_models,
-                SCHEDULE_PROJECTION,
-                PROVIDER_DAYS,
-                doc_id,
-                after_stream,
-                after_version,
-                wait_timeout,
-            )
+            # The stream's version is news about its site's day: only for those who work there.
+            check_site(who, site_id)
+            await wait(SCHEDULE_PROJECTION, PROVIDER_DAYS, doc_id, after_stream, after_version)
         doc = await read_models.get(SCHEDULE_PROJECTION, PROVIDER_DAYS, doc_id)
         schedule = public(doc) or {
             "tenant": who.tenant,
@@ -318,8 +322,8 @@ def build_router(
     async def open_slots(
         site_id: Id,
         visit_type_id: Id,
-        start: date,
-        end: date,
+        start: Day,
+        end: Day,
         who: Principal = Readers,
         provider_id: Id | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_SLOTS)] = 10,
@@ -353,18 +357,3 @@ def build_router(
         )
 
     return router
-
-
-async def _wait(
-    read_models: ReadModels,
-    projection: str,
-    collection: str,
-    doc_id: str,
-    stream: str,
-    version: int,
-    timeout: float,
-) -> None:
-    if not await read_models.wait_for(projection, collection, doc_id, stream, version, timeout):
-        raise HTTPException(
-            503, "The read model has not caught up yet", headers={"Retry-After": "1"}
-        )

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import Field
 
-from services.scheduling.api import Body, Id, Name, Recorded, check_site, purpose_of_use, recorded
+from services.scheduling.api import (
+    Body,
+    Day,
+    Id,
+    Name,
+    Recorded,
+    check_site,
+    purpose_of_use,
+    recorded,
+)
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.patients import Patients
 from services.scheduling.domain.intake import Relationship
@@ -162,7 +170,7 @@ def add_patient_routes(
         request: Request,
         site_id: Id,
         who: Principal = QueueReaders,
-        day: Annotated[date | None, Query(alias="date")] = None,
+        day: Annotated[Day | None, Query(alias="date")] = None,
     ) -> dict[str, Any]:
         """The patients waiting at the site on a local date (default today there), most urgent
         first, then by arrival. The read is recorded as PatientRecordAccessed per patient."""

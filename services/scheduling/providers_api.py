@@ -7,12 +7,20 @@ is scheduling's own, set by a site's managers.
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Request
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from services.scheduling.api import Admins, Body, Id, Name, Recorded, SiteManagers, check_site
+from services.scheduling.api import (
+    Admins,
+    Body,
+    Day,
+    Id,
+    Moment,
+    Name,
+    Recorded,
+    SiteManagers,
+    check_site,
+)
 from services.scheduling.api import recorded as recorded_outcome
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.domain import providers
@@ -24,14 +32,14 @@ from shared.http.identity import Principal
 class LicenceIn(Body):
     licence_id: Id | None = None
     kind: Name
-    valid_from: date
-    valid_until: date
+    valid_from: Day
+    valid_until: Day
 
 
 class TimeOffIn(Body):
     time_off_id: Id | None = None
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Moment
+    end: Moment
 
 
 class AvailabilityIn(Body):
@@ -40,15 +48,15 @@ class AvailabilityIn(Body):
     template_id: Id | None = None
     site_id: Id
     windows: list[Window] = Field(min_length=1, max_length=50)
-    effective_from: date
-    effective_until: date | None = None
+    effective_from: Day
+    effective_until: Day | None = None
 
 
 class BlockIn(Body):
     block_id: Id | None = None
     site_id: Id
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Moment
+    end: Moment
     reason: Name
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -10,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from services.scheduling.api import (
     Body,
     Booking,
+    Day,
     Id,
     Readers,
     Recorded,
@@ -59,8 +59,8 @@ class EntryIn(Body):
     patient_id: Id
     visit_type_id: Id
     provider_id: Id | None = None
-    earliest: date
-    latest: date
+    earliest: Day
+    latest: Day
 
 
 class OfferAccepted(Recorded):

@@ -52,12 +52,13 @@ Prepare = Callable[[httpx.AsyncClient, str], Awaitable[Call]]
 
 
 async def _book(admin: httpx.AsyncClient, site: str) -> str:
+    patient_id = await _registered(admin)
     n = next(counter)
     booked = await post_ok(
         admin,
         "/scheduling/appointments",
         {
-            "patient_id": f"pat-{n}",
+            "patient_id": patient_id,
             "provider_id": f"dr-{site}",
             "site_id": site,
             "visit_type_id": "v",
@@ -93,10 +94,11 @@ async def _new_visit_type(_: httpx.AsyncClient, site: str) -> Call:
     return Call("POST", "/scheduling/visit-types", body)
 
 
-async def _booking(_: httpx.AsyncClient, site: str) -> Call:
+async def _booking(admin: httpx.AsyncClient, site: str) -> Call:
+    patient_id = await _registered(admin)
     n = next(counter)
     body = {
-        "patient_id": "pat-x",
+        "patient_id": patient_id,
         "provider_id": f"dr-{site}",
         "site_id": site,
         "visit_type_id": "v",
@@ -217,12 +219,13 @@ def _on_booking(action: str, body: dict[str, Any] | None = None, *before: str) -
 
 
 async def _no_show(admin: httpx.AsyncClient, site: str) -> Call:
+    patient_id = await _registered(admin)
     n = next(counter)
     booked = await post_ok(
         admin,
         "/scheduling/appointments",
         {
-            "patient_id": f"pat-{n}",
+            "patient_id": patient_id,
             "provider_id": f"dr-{site}",
             "site_id": site,
             "visit_type_id": "v",
@@ -232,10 +235,11 @@ async def _no_show(admin: httpx.AsyncClient, site: str) -> Call:
     return Call("POST", f"/scheduling/appointments/{booked['id']}/no-show")
 
 
-async def _series(_: httpx.AsyncClient, site: str) -> Call:
+async def _series(admin: httpx.AsyncClient, site: str) -> Call:
+    patient_id = await _registered(admin)
     n = next(counter)
     body = {
-        "patient_id": "pat-s",
+        "patient_id": patient_id,
         "provider_id": f"dr-{site}",
         "site_id": site,
         "visit_type_id": "v",

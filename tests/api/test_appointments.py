@@ -9,7 +9,7 @@ import httpx
 
 from services.scheduling.application.reactions import NoShowTimer
 from services.suite import Suite
-from tests.api.conftest import booking, make_bookable, post_ok
+from tests.api.conftest import booking, make_bookable, post_ok, register
 from tests.support import wait_until
 
 CODES = {"procedures": ["99213"], "diagnoses": ["E11.9"]}
@@ -45,6 +45,7 @@ async def status_becomes(client: httpx.AsyncClient, appointment_id: str, status:
 async def test_a_visit_goes_from_booked_to_completed(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat-1")
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
     aid = booked["id"]
     for step, body in (("check-in", None), ("room", {}), ("complete", CODES)):
@@ -78,6 +79,7 @@ async def test_a_visit_goes_from_booked_to_completed(
 async def test_a_cancelled_appointment_cannot_be_checked_in(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat-1")
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
     aid = booked["id"]
     cancelled = await client.post(
@@ -94,6 +96,7 @@ async def test_a_cancelled_appointment_cannot_be_checked_in(
 async def test_bad_codes_are_refused_and_nothing_is_recorded(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat-1")
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
     aid = booked["id"]
     await client.post(f"/scheduling/appointments/{aid}/check-in")
@@ -109,6 +112,7 @@ async def test_bad_codes_are_refused_and_nothing_is_recorded(
 async def test_bookings_only_inside_availability_with_a_licence(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat-1")
     early = await client.post(
         "/scheduling/appointments", json=booking(clinic, start="2026-12-01T07:00:00-05:00")
     )
@@ -136,6 +140,7 @@ async def test_bookings_only_inside_availability_with_a_licence(
 async def test_a_room_is_never_double_booked(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat-1", "p2")
     await post_ok(
         client,
         "/scheduling/providers",
@@ -163,6 +168,7 @@ async def test_a_room_is_never_double_booked(
 async def test_a_provider_at_sites_in_two_time_zones_is_never_booked_at_both_at_once(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat-1", "p2")
     await post_ok(
         client,
         "/scheduling/sites",
@@ -206,6 +212,7 @@ async def test_a_provider_at_sites_in_two_time_zones_is_never_booked_at_both_at_
 async def test_a_series_is_booked_whole_or_not_at_all(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat-1", "p9")
     # Week 3 is taken by someone else: the whole series is refused, nothing of it stays.
     other = await post_ok(
         client,
@@ -241,6 +248,7 @@ async def test_a_refused_series_left_halfway_is_withdrawn_whole(
 ) -> None:
     """A crash between booking occurrences: the recovery (as the reactor runs it) finds an
     occurrence taken meanwhile, refuses the series and withdraws what was booked."""
+    await register(client, "pat-1", "p9")
     scheduling = suite.service("scheduling")
     reactor = next(w for w in scheduling.workers if w.name == "reactor.scheduling.finish_series")
     await reactor.stop()  # the test plays the reactor's part, at the moment it chooses
@@ -300,6 +308,7 @@ async def test_a_refused_series_left_halfway_is_withdrawn_whole(
 async def test_rescheduling_moves_the_appointment_between_days(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat-1", "p2")
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
     aid = booked["id"]
     # Naming no room, a move takes a free room of the visit's type from the directory.
@@ -336,6 +345,7 @@ async def _equals(value: Any, expected: Any) -> bool:
 async def test_the_no_show_timer_fires_once(
     suite: Suite, client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat-1", "p2")
     past = booking(clinic, start="2026-11-23T09:00:00-05:00")  # a Monday, long gone
     booked = await post_ok(client, "/scheduling/appointments", past)
     early = await post_ok(client, "/scheduling/appointments", booking(clinic, patient_id="p2"))
@@ -365,6 +375,7 @@ async def test_the_no_show_timer_fires_once(
 async def test_open_slots_skip_what_is_taken(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat-1")
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
     await client.get(
         "/scheduling/sites/north/board/2026-12-01",

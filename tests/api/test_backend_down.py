@@ -12,7 +12,7 @@ import pytest
 
 from services.suite import Suite
 from shared.settings import Settings
-from tests.api.conftest import booking, post_ok
+from tests.api.conftest import booking, post_ok, register
 from tests.support import TcpProxy, suite_settings
 
 pytestmark = pytest.mark.integration
@@ -44,6 +44,7 @@ def settings(
 async def test_an_unreachable_database_is_a_503_and_recovers(
     client: httpx.AsyncClient, clinic: dict[str, str], proxy: TcpProxy, suite: Suite
 ) -> None:
+    await register(client, "pat-1")
     store = suite.service("scheduling").event_store
     assert store is not None
     await proxy.cut()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import jwt
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from services.suite import Suite
 from shared.clock import SystemClock
 from shared.settings import Settings
-from tests.api.conftest import booking
+from tests.api.conftest import booking, register
 
 PROBLEM = "application/problem+json"
 
@@ -47,6 +49,7 @@ async def test_a_bad_booking_is_refused_without_writing(
     status: int,
     detail: str | None,
 ) -> None:
+    await register(client, "pat-1")
     before = await events_written(suite)
 
     response = await client.post("/scheduling/appointments", json=booking(clinic, **change))
@@ -156,3 +159,85 @@ async def test_an_unsigned_token_is_401(client: httpx.AsyncClient) -> None:
     )
     client.headers["authorization"] = f"Bearer {unsigned}"
     assert (await client.get("/scheduling/sites")).status_code == 401
+
+
+Naming = Callable[[dict[str, str], str], tuple[str, dict[str, object]]]
+
+
+def _series(clinic: dict[str, str], patient_id: str) -> tuple[str, dict[str, object]]:
+    body = {
+        "patient_id": patient_id,
+        **clinic,
+        "first_start": "2026-12-01T09:00:00-05:00",
+        "count": 2,
+    }
+    return "/scheduling/appointment-series", body
+
+
+def _booking(clinic: dict[str, str], patient_id: str) -> tuple[str, dict[str, object]]:
+    return "/scheduling/appointments", booking(clinic, patient_id=patient_id)
+
+
+def _wish(clinic: dict[str, str], patient_id: str) -> tuple[str, dict[str, object]]:
+    body: dict[str, object] = {
+        "patient_id": patient_id,
+        "visit_type_id": clinic["visit_type_id"],
+        "earliest": "2026-12-01",
+        "latest": "2030-12-31",  # not yet passed when the test runs
+    }
+    return "/scheduling/sites/north/waitlist", body
+
+
+def _triage(clinic: dict[str, str], patient_id: str) -> tuple[str, dict[str, object]]:
+    return "/scheduling/sites/north/triage", {"patient_id": patient_id, "urgency": 3}
+
+
+# Everything that names a patient anew: a booking, a series, a waitlist entry, a triage.
+NAMING_A_PATIENT: list[Naming] = [_booking, _series, _wish, _triage]
+
+
+@pytest.mark.parametrize("request_for", NAMING_A_PATIENT)
+@pytest.mark.parametrize("patient_id", ["_", "never-registered"])
+async def test_naming_an_unknown_patient_is_a_404_and_writes_nothing(
+    client: httpx.AsyncClient,
+    clinic: dict[str, str],
+    suite: Suite,
+    request_for: Naming,
+    patient_id: str,
+) -> None:
+    path, body = request_for(clinic, patient_id)
+    before = await events_written(suite)
+
+    response = await client.post(path, json=body)
+
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["detail"] == f"patient {patient_id} not found"
+    assert await events_written(suite) == before
+
+
+@pytest.mark.parametrize("request_for", NAMING_A_PATIENT)
+async def test_the_patient_is_known_from_the_event_store_not_the_read_model(
+    client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite, request_for: Naming
+) -> None:
+    """With the patients' read model stopped, a patient registered a moment ago is named, and
+    one forgotten a moment ago is refused: the command reads the patient's stream."""
+    [patients] = [
+        r for r in suite.service("scheduling").runners if r.projection.name == "scheduling.patients"
+    ]
+    await patients.stop()
+    await register(client, "pat-new", "pat-gone")
+    forgotten = await client.post("/scheduling/patients/pat-gone/forget", json={"reason": "asked"})
+    assert forgotten.status_code == 200, forgotten.text
+    path, body = request_for(clinic, "pat-new")
+
+    named = await client.post(path, json=body)
+    path, body = request_for(clinic, "pat-gone")
+    before = await events_written(suite)
+    refused = await client.post(path, json=body)
+
+    assert named.status_code == 201, named.text
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["detail"] == "patient pat-gone was forgotten"
+    assert await events_written(suite) == before
+    await patients.start()

@@ -8,13 +8,14 @@ from typing import Any
 import httpx
 
 from services.suite import Suite
-from tests.api.conftest import booking, post_ok
+from tests.api.conftest import booking, post_ok, register
 from tests.support import ACCESS, wait_until
 
 
 async def test_a_booking_shows_on_the_providers_schedule_when_asked_for_its_version(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat-1")
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
     assert booked["stream"] == "acme:site-day:north:2026-12-01"
 
@@ -32,6 +33,7 @@ async def test_a_booking_shows_on_the_providers_schedule_when_asked_for_its_vers
 
 
 async def test_cancel_frees_the_slot(client: httpx.AsyncClient, clinic: dict[str, str]) -> None:
+    await register(client, "pat-1")
     first = await post_ok(client, "/scheduling/appointments", booking(clinic))
     clash = await client.post("/scheduling/appointments", json=booking(clinic))
     assert clash.status_code == 409
@@ -72,6 +74,7 @@ async def test_cancel_frees_the_slot(client: httpx.AsyncClient, clinic: dict[str
 async def test_fifty_concurrent_bookings_of_one_slot_give_one_success(
     client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
 ) -> None:
+    await register(client, *(f"pat-{n}" for n in range(50)))
     requests = [
         client.post("/scheduling/appointments", json=booking(clinic, patient_id=f"pat-{n}"))
         for n in range(50)
@@ -88,6 +91,7 @@ async def test_fifty_concurrent_bookings_of_one_slot_give_one_success(
 async def test_the_audit_log_holds_every_event(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat-1")
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
 
     async def logged() -> list[dict[str, object]]:
@@ -103,16 +107,17 @@ async def test_the_audit_log_holds_every_event(
 
     async def everything() -> bool:
         entries = (await client.get("/compliance/audit-log", params={"limit": 1000})).json()
-        # Site, room, provider, visit type, licence, template, booking: on Kafka, streams on
-        # other partitions may arrive after the booking.
-        return len(entries) == 7
+        # Site, room, provider, visit type, licence, template, patient, booking: on Kafka,
+        # streams on other partitions may arrive after the booking.
+        return len(entries) == 8
 
-    await wait_until(everything, message="seven audit entries")
+    await wait_until(everything, message="eight audit entries")
 
 
 async def test_another_tenant_sees_nothing(
     client: httpx.AsyncClient, clinic: dict[str, str], token_for: object
 ) -> None:
+    await register(client, "pat-1")
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
     assert callable(token_for)
     other = token_for("admin", tenant="globex")
@@ -124,6 +129,7 @@ async def test_another_tenant_sees_nothing(
 async def test_reading_a_patients_appointment_is_on_the_record(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat-1")
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
 
     async def read() -> bool:
@@ -150,6 +156,7 @@ async def test_reading_a_patients_appointment_is_on_the_record(
 async def test_reading_a_schedule_records_each_patient_on_it(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat-a", "pat-b")
     first = await post_ok(client, "/scheduling/appointments", booking(clinic, patient_id="pat-a"))
     await post_ok(
         client,

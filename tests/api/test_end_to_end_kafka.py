@@ -13,7 +13,7 @@ from pymongo import AsyncMongoClient
 
 from services.suite import Suite
 from shared.settings import Settings
-from tests.api.conftest import booking, post_ok
+from tests.api.conftest import booking, post_ok, register
 from tests.support import suite_settings, wait_until
 
 
@@ -26,6 +26,7 @@ def settings(kafka_bootstrap: str, mongo_url: str, tmp_path: Path, unique: str) 
 async def test_a_booking_travels_as_a_cloudevent_to_mongodb_and_the_audit_log(
     client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite, settings: Settings
 ) -> None:
+    await register(client, "pat-1")
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
 
     consumer = AIOKafkaConsumer(

@@ -11,7 +11,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.api.conftest import WEEKDAYS_8_TO_5, TokenFor, booking, make_bookable, post_ok
+from tests.api.conftest import (
+    WEEKDAYS_8_TO_5,
+    TokenFor,
+    booking,
+    make_bookable,
+    post_ok,
+    register,
+)
 from tests.fhir_validation import valid
 from tests.support import ACCESS, wait_until
 
@@ -126,6 +133,7 @@ async def test_a_forgotten_patient_reads_redacted_and_still_validates(
 async def test_an_appointment_reads_and_searches_as_fhir(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat_late", "pat-1")
     # 16:30 in Los Angeles on 1 December is 2 December in UTC: dates are the site's.
     await post_ok(
         client,
@@ -184,6 +192,7 @@ async def test_an_appointment_reads_and_searches_as_fhir(
 async def test_a_cancelled_appointment_shows_its_reason_until_the_patient_is_forgotten(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat-1")
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
     await appears(client, f"Appointment/{booked['id']}")
     cancelled = await client.post(
@@ -246,6 +255,7 @@ async def test_callers_see_their_tenant_and_their_sites_only(
     token_for: TokenFor,
 ) -> None:
     await post_ok(client, "/scheduling/patients", {"patient_id": "pat-1", **PATIENT})
+    await register(client, "pat-2")
     at_north = await post_ok(client, "/scheduling/appointments", booking(clinic))
     at_south = await post_ok(client, "/scheduling/appointments", booking(south, patient_id="pat-2"))
     await appears(client, "Patient/pat-1")
@@ -334,6 +344,7 @@ NORTH_SCHEDULE = "Schedule/4-dr-a-north"
 async def test_free_slots_of_a_schedule_leave_out_booked_time(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
+    await register(client, "pat-1")
     # dr-a's days end at 17:00 from now on: the latest template in force wins.
     await post_ok(
         client,

@@ -7,13 +7,14 @@ import asyncio
 import httpx
 
 from services.suite import Suite
-from tests.api.conftest import booking
+from tests.api.conftest import booking, register
 from tests.api.test_bad_input import events_written
 
 
 async def test_a_retry_replays_the_first_response(
     client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
 ) -> None:
+    await register(client, "pat-1")
     headers = {"idempotency-key": "book-1"}
     first = await client.post("/scheduling/appointments", json=booking(clinic), headers=headers)
     written = await events_written(suite)
@@ -29,6 +30,7 @@ async def test_a_retry_replays_the_first_response(
 async def test_concurrent_retries_run_once(
     client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
 ) -> None:
+    await register(client, "pat-1")
     headers = {"idempotency-key": "book-2"}
     responses = await asyncio.gather(
         *(

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from services.suite import Suite
-from tests.api.conftest import booking, post_ok
+from tests.api.conftest import booking, post_ok, register
 from tests.api.test_bad_input import PROBLEM, events_written
 from tests.support import ACCESS, wait_until
 
@@ -113,6 +113,7 @@ async def test_an_intake_naming_another_patients_appointment_is_refused(
     client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
 ) -> None:
     await post_ok(client, "/scheduling/patients", PATIENT)
+    await register(client, "pat-9")
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic, patient_id="pat-9"))
     before = await events_written(suite)
     for appointment_id in (booked["id"], "no-such-appointment"):

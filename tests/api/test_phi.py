@@ -142,6 +142,11 @@ async def forget_and_check(
 
     assert await wait_until(demographics, message="the patient's record") == patient
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic, patient_id="pat-zq"))
+    kept = await post_ok(  # still booked when the patient is forgotten
+        client,
+        "/scheduling/appointments",
+        booking(clinic, patient_id="pat-zq", start="2026-12-03T09:00:00-05:00"),
+    )
     cancelled = await client.post(
         f"/scheduling/appointments/{booked['id']}/cancel", json={"reason": REASON}
     )
@@ -177,9 +182,9 @@ async def forget_and_check(
         entries = changes(
             (await client.get("/compliance/audit-log", params={"limit": 1000})).json()
         )
-        return len(entries) == 12
+        return len(entries) == 13
 
-    await wait_until(audited, message="twelve audit entries")
+    await wait_until(audited, message="thirteen audit entries")
     stored = await raw_bytes(suite, settings)
     assert str(booked["id"]).encode() in stored  # the scan does reach the stored events
     assert not [n for n in NEEDLES if n in stored]
@@ -211,13 +216,14 @@ async def forget_and_check(
     queue = (await client.get("/scheduling/sites/north/triage-queue")).json()["waiting"]
     assert [(e["patient_id"], e["patient_name"]) for e in queue] == [("pat-zq", "[redacted]")]
 
-    again = await post_ok(
-        client,
+    again = await client.post(
         "/scheduling/appointments",
-        booking(clinic, patient_id="pat-zq", start="2026-12-03T09:00:00-05:00"),
+        json=booking(clinic, patient_id="pat-zq", start="2026-12-04T09:00:00-05:00"),
     )
+    assert again.status_code == 409, again.text
+    assert again.json()["detail"] == "patient pat-zq was forgotten"
     refused = await client.post(
-        f"/scheduling/appointments/{again['id']}/cancel", json={"reason": "more notes"}
+        f"/scheduling/appointments/{kept['id']}/cancel", json={"reason": "more notes"}
     )
     assert refused.status_code == 409
     assert refused.json()["detail"] == "patient pat-zq was forgotten"

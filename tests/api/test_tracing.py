@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tests.api.conftest import booking
+from tests.api.conftest import booking, register
 from tests.support import wait_until
 
 PROJECTIONS = {
@@ -18,6 +18,7 @@ PROJECTIONS = {
 async def test_the_projections_continue_the_requests_trace(
     client: httpx.AsyncClient, clinic: dict[str, str], spans: InMemorySpanExporter
 ) -> None:
+    await register(client, "pat-1")
     spans.clear()
     response = await client.post("/scheduling/appointments", json=booking(clinic))
     assert response.status_code == 201

@@ -169,7 +169,7 @@ async def test_a_declined_slot_goes_to_the_next_entry(
 async def test_a_slot_someone_took_lapses_the_offer_and_passes_it_on(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
-    await register(client, "pat-1", "pat-2", "pat-3")
+    await register(client, "pat-1", "pat-2", "pat-3", "pat-9")
     first = await join(client, "pat-2")
     second = await join(client, "pat-3")
     await book_and_cancel(client, clinic)
@@ -284,3 +284,23 @@ async def test_bad_input_is_refused_without_writing(
         assert response.headers["content-type"] == PROBLEM
         assert "Traceback" not in response.text
         assert await events_written(suite) == before, (path, body)
+
+
+async def test_an_offer_to_a_patient_forgotten_since_lapses_and_passes_the_slot_on(
+    client: httpx.AsyncClient, clinic: dict[str, str]
+) -> None:
+    await register(client, "pat-1", "pat-2", "pat-3")
+    first = await join(client, "pat-2")
+    second = await join(client, "pat-3")
+    await book_and_cancel(client, clinic)
+    offer = await offer_to(client, first)
+    forgotten = await client.post("/scheduling/patients/pat-2/forget", json={"reason": "asked"})
+    assert forgotten.status_code == 200, forgotten.text
+
+    refused = await client.post(f"{WAITLIST}/offers/{offer['offer_id']}/accept")
+
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["detail"] == "patient pat-2 was forgotten"
+    passed = await offer_to(client, second)
+    assert passed["start"] == SLOT_START
+    assert (await client.get("/scheduling/patients/pat-2/appointments")).json() == []

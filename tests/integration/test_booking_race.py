@@ -68,7 +68,8 @@ async def post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> di
 
 
 async def set_up_clinic(server: Server) -> None:
-    """One site, two exam rooms, two bookable providers, a 30-minute visit in an exam room."""
+    """One site, two exam rooms, two bookable providers, a 30-minute visit in an exam room,
+    and the patients who book."""
     c = server.client
     await post(c, "/scheduling/sites", {"site_id": SITE, "name": "North", "time_zone": ZONE_NAME})
     for room in ROOMS:
@@ -90,6 +91,9 @@ async def set_up_clinic(server: Server) -> None:
             f"/scheduling/providers/{provider}/availability",
             {"site_id": SITE, "windows": WEEKDAYS_8_TO_5, "effective_from": "2026-01-01"},
         )
+    for n in range(REQUESTS):  # the patients the racing bookings name
+        body = {"patient_id": f"pat-{n}", "name": f"Patient {n}", "birth_date": "1970-01-01"}
+        await post(c, "/scheduling/patients", body)
 
     # A booking without a room picks from the rooms read model: wait until it knows both.
     async def rooms_known() -> bool:

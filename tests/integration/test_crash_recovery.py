@@ -78,6 +78,11 @@ async def test_a_commit_that_was_never_published_is_relayed_once_after_a_crash(
             "effective_from": "2026-01-01",
         },
     )
+    await post(
+        server,
+        "/scheduling/patients",
+        {"patient_id": "p1", "name": "P", "birth_date": "1970-01-01"},
+    )
     booked = await post(
         server,
         "/scheduling/appointments",
@@ -102,9 +107,9 @@ async def test_a_commit_that_was_never_published_is_relayed_once_after_a_crash(
 
     async def audited() -> bool:
         entries = changes((await server.client.get("/compliance/audit-log")).json())
-        return len(entries) == 6
+        return len(entries) == 7
 
-    await wait_until(audited, message="six audit entries")
+    await wait_until(audited, message="seven audit entries")
     before = await read_models(server, str(booked["id"]))
 
     for projection in (

@@ -127,6 +127,7 @@ class Appointments:
         return tuple(sorted(r["room_id"] for r in rooms))
 
     async def book(self, meta: Metadata, **booking: Any) -> Outcome[Any]:
+        await self._directory.patient(meta.tenant, booking["patient_id"])
         stream, command = await self.plan(meta.tenant, **booking)
         meta = meta.model_copy(update={"site": command.site_id})
         return await self._handler.handle(
@@ -148,6 +149,7 @@ class Appointments:
         """Book every occurrence, or none: check them all first, then book, then conclude."""
         if not 2 <= len(starts) <= series.MAX_OCCURRENCES:
             raise Invalid(f"a series has 2 to {series.MAX_OCCURRENCES} occurrences")
+        await self._directory.patient(meta.tenant, patient_id)  # once for every occurrence
         ids = tuple(f"{series_id}-{n}" for n in range(1, len(starts) + 1))
         plans = [
             await self.plan(

@@ -36,6 +36,11 @@ class Scheduling:
     def now(self) -> datetime:
         return self._handler.clock.now()
 
+    async def stream_version(self, stream: str) -> int:
+        """Where a stream stands in the event store (0: not written): the truth a read model
+        catches up with."""
+        return await self._handler.store.version(stream)
+
     async def register_site(self, meta: Metadata, c: directory.RegisterSite) -> Outcome[Any]:
         try:
             ZoneInfo(c.time_zone)

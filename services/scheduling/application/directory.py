@@ -1,7 +1,9 @@
-"""Looking up what bookings refer to: sites, rooms, visit types and providers, from their streams.
+"""Looking up what bookings refer to: sites, rooms, visit types, providers and patients, from
+their streams in the event store (never from a read model, which may lag or be rebuilt).
 
 Sites, rooms and visit types never change once registered, so each is read from its stream
-once per process. A provider changes (licences, time off, templates) and is read every time.
+once per process. A provider changes (licences, time off, templates) and a patient may be
+forgotten at any moment: they are read every time.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from services.scheduling.domain import directory, providers, streams
+from services.scheduling.domain import directory, patients, providers, streams
 from services.scheduling.domain.events import RoomAdded, SiteRegistered, VisitTypeDefined
 from shared.commands import CommandHandler
 from shared.domain import Decider, NotFound
@@ -49,6 +51,10 @@ class Directory:
             raise NotFound(f"provider {provider_id} not found")
         return state
 
+    async def patient(self, tenant: str, patient_id: str) -> None:
+        """Refuse an unknown (404) or forgotten (409) patient: one load of their stream."""
+        await check_patient(self._handler, tenant, patient_id)
+
     async def _once(
         self, stream: str, decider: Decider[directory.Registered, Any], kind: type[T], what: str
     ) -> T:
@@ -63,3 +69,10 @@ class Directory:
         if not isinstance(event, kind):
             raise NotFound(f"{what} not found")
         return event
+
+
+async def check_patient(handler: CommandHandler, tenant: str, patient_id: str) -> None:
+    """Whatever names a patient anew (a booking, a series, a waitlist entry, a triage) names a
+    registered one who was not forgotten, as their stream in the event store says."""
+    record, _ = await handler.load(streams.patient(tenant, patient_id), patients.patient)
+    patients.check_may_be_named(record, patient_id)

@@ -13,7 +13,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.scheduling.domain import directory, patients, streams
+from services.scheduling.application.directory import check_patient
+from services.scheduling.domain import directory, streams
 from services.scheduling.domain.events import SiteRegistered
 from services.scheduling.domain.intake import (
     Answer,
@@ -36,7 +37,7 @@ from services.scheduling.projections.appointments import PROJECTION as APPOINTME
 from services.scheduling.projections.patients import COVERAGE_PHI, INTAKE_PHI, PHI_FIELDS
 from shared.commands import CommandHandler, Outcome
 from shared.documents.port import Document
-from shared.domain import Invalid, NotFound, Rejected
+from shared.domain import Invalid, NotFound
 from shared.events import Metadata
 from shared.phivault import REDACTED, PhiVault
 from shared.readmodels import ReadModels
@@ -194,11 +195,7 @@ class Patients:
 
     async def _registered(self, tenant: str, patient_id: str) -> None:
         """Refuse an unknown (404) or forgotten (409) patient."""
-        record, _ = await self._handler.load(streams.patient(tenant, patient_id), patients.patient)
-        if not record.registered:
-            raise NotFound(f"patient {patient_id} not found")
-        if record.forgotten:
-            raise Rejected(f"patient {patient_id} was forgotten")
+        await check_patient(self._handler, tenant, patient_id)
 
     async def _change_entry(
         self, meta: Metadata, site_id: str, command: Retriage | MarkSeen | MarkLeft

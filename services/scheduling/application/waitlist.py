@@ -108,7 +108,7 @@ class Waitlist:
                     f"a {visit.name} is seen by {', '.join(visit.provider_roles)}, "
                     f"not by a {provider.registered.role}"
                 )
-        await self._registered(meta.tenant, patient_id)
+        await self._directory.patient(meta.tenant, patient_id)
         now = self._now()
         zone = await self._directory.zone(meta.tenant, site_id)
         command = AddEntry(
@@ -127,14 +127,6 @@ class Waitlist:
     async def remove(self, meta: Metadata, site_id: str, entry_id: str) -> Outcome[Any]:
         command = RemoveEntry(entry_id=entry_id, at=self._now(), offer=self._new_offer())
         return await self._handle(meta, site_id, command, entry_id)
-
-    async def _registered(self, tenant: str, patient_id: str) -> None:
-        """Refuse an unknown (404) or forgotten (409) patient."""
-        record, _ = await self._handler.load(streams.patient(tenant, patient_id), patients.patient)
-        if not record.registered:
-            raise NotFound(f"patient {patient_id} not found")
-        if record.forgotten:
-            raise Rejected(f"patient {patient_id} was forgotten")
 
     # -------------------------------------------------------------------------------- offers
 
@@ -195,7 +187,9 @@ class Waitlist:
             lapse = LapseOffer(
                 offer_id=offer_id, reason=exc.reason, at=self._now(), offer=self._new_offer()
             )
-            await self._handle(meta, site_id, lapse, offer_id)
+            await self._handle(meta, site_id, lapse, offer_id)  # the slot passes on
+            if isinstance(exc, patients.Forgotten):
+                raise  # the patient was forgotten since they joined: not the slot's doing
             raise Rejected(f"the offered slot is no longer free: {exc.reason}") from exc
         try:
             accepted = await self._handle(

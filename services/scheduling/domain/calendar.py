@@ -1,4 +1,5 @@
-"""Time arithmetic for the front desk: local opening hours and weekly windows as UTC intervals.
+"""Time arithmetic for the front desk: local opening hours and weekly windows as UTC intervals,
+and the span of years the clinic's calendar holds.
 
 Pure: the caller passes the site's time zone in as a `tzinfo`.
 """
@@ -8,7 +9,36 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
 
+from pydantic import BaseModel
+
+from shared.domain import Invalid
+
 Interval = tuple[datetime, datetime]
+
+# The calendar the clinic works in. A date outside it is a slip or a probe, and near the edges
+# of Python's (years 1 and 9999) a change of time zone or a day added overflows. Any birth
+# date fits (records of the long dead too), and so does any booking, licence or template.
+FIRST_DAY = date(1800, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+IN_CALENDAR = f"must lie between {FIRST_DAY} and {LAST_DAY}"
+
+
+def in_calendar(value: date) -> bool:
+    """Whether a date, or a date-time's date where it is given, lies in the calendar."""
+    day = value.date() if isinstance(value, datetime) else value
+    return FIRST_DAY <= day <= LAST_DAY
+
+
+def check_calendar(command: BaseModel) -> None:
+    """Refuse (Invalid, naming the field) a command holding a date or a date-time outside the
+    calendar, also inside tuples and nested models: every date a decider computes with is in
+    it, so its arithmetic cannot overflow."""
+    for name, value in command:
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, BaseModel):
+                check_calendar(item)
+            elif isinstance(item, date) and not in_calendar(item):
+                raise Invalid(f"{name} {IN_CALENDAR}")
 
 
 def local_day(day: date, spans: Iterable[tuple[time, time]], zone: tzinfo) -> list[Interval]:

@@ -11,12 +11,13 @@ from datetime import date
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from services.scheduling.domain.calendar import check_calendar
 from services.scheduling.domain.events import (
     PatientForgotten,
     PatientRecordAccessed,
     PatientRegistered,
 )
-from shared.domain import Decider, Invalid, Rejected
+from shared.domain import Decider, Invalid, NotFound, Rejected
 from shared.events import DomainEvent
 
 
@@ -46,6 +47,21 @@ class PatientRecord:
     forgotten: bool = False
 
 
+class Forgotten(Rejected):
+    """The patient was forgotten: nothing new is recorded for them (HTTP 409)."""
+
+
+def check_may_be_named(record: PatientRecord, patient_id: str) -> None:
+    """A new booking, series, waitlist entry or triage names a registered patient (404) who
+    was not forgotten (409). Forgetting is final: new work under a forgotten id would gather
+    new data about someone whose data was promised gone, and the desk would see only
+    "[redacted]"; a person who comes back registers anew, under a key of their own."""
+    if not record.registered:
+        raise NotFound(f"patient {patient_id} not found")
+    if record.forgotten:
+        raise Forgotten(f"patient {patient_id} was forgotten")
+
+
 def _evolve(record: PatientRecord, event: DomainEvent) -> PatientRecord:
     if isinstance(event, PatientRegistered):
         return PatientRecord(registered=True, forgotten=record.forgotten)
@@ -57,6 +73,7 @@ def _evolve(record: PatientRecord, event: DomainEvent) -> PatientRecord:
 def _decide(
     record: PatientRecord, command: RegisterPatient | ForgetPatient
 ) -> Sequence[DomainEvent]:
+    check_calendar(command)
     if isinstance(command, RegisterPatient):
         if record.forgotten:
             raise Rejected(f"patient {command.patient_id} was forgotten")

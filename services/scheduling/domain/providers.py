@@ -22,6 +22,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from services.scheduling.domain.calendar import (
     Interval,
+    check_calendar,
     intersect,
     local_day,
     overlaps,
@@ -142,6 +143,7 @@ def evolve(state: Provider, event: DomainEvent) -> Provider:
 
 
 def decide(state: Provider, command: ProviderCommand) -> Sequence[DomainEvent]:
+    check_calendar(command)
     if isinstance(command, RegisterProvider):
         return _register(state, command)
     if state.registered is None:

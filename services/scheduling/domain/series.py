@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from services.scheduling.domain.calendar import check_calendar
 from services.scheduling.domain.events import SeriesBooked, SeriesRefused, SeriesRequested
 from shared.domain import Decider, Invalid, NotFound, Rejected
 from shared.events import DomainEvent
@@ -67,6 +68,7 @@ def evolve(state: Series, event: DomainEvent) -> Series:
 
 
 def decide(state: Series, command: RequestSeries | ConcludeSeries) -> Sequence[DomainEvent]:
+    check_calendar(command)
     if isinstance(command, RequestSeries):
         if not 2 <= len(command.starts) <= MAX_OCCURRENCES:
             raise Invalid(f"a series has 2 to {MAX_OCCURRENCES} occurrences")

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from services.scheduling.domain.calendar import Interval, overlaps, within
+from services.scheduling.domain.calendar import Interval, check_calendar, overlaps, within
 from services.scheduling.domain.events import (
     AppointmentBooked,
     AppointmentCancelled,
@@ -212,6 +212,7 @@ def _set(state: SiteDay, appointment_id: str, **changes: object) -> SiteDay:
 
 
 def decide(state: SiteDay, command: SiteDayCommand) -> Sequence[DomainEvent]:
+    check_calendar(command)
     if isinstance(command, BookAppointment):
         return _book(state, command)
     a = state.appointments.get(command.appointment_id)

@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from services.scheduling.domain.calendar import check_calendar
 from services.scheduling.domain.events import (
     WaitlistEntryAdded,
     WaitlistEntryRemoved,
@@ -205,6 +206,7 @@ def _offer(state: Waitlist, offer_id: str, status: OfferStatus) -> Waitlist:
 
 
 def decide(state: Waitlist, command: WaitlistCommand) -> Sequence[DomainEvent]:
+    check_calendar(command)
     match command:
         case AddEntry():
             return _add(state, command)
