@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     offer_expiry_timer_seconds: float = 30.0  # how often overdue offers are looked for
     log_level: str = "info"
     log_json: bool = True
+    # A retry finding its Idempotency-Key claimed longer ago than this runs again (a crash).
+    idempotency_lease_seconds: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:
