@@ -269,3 +269,27 @@ async def test_every_post_endpoint_is_guarded_by_its_published_policy(suite: Sui
         policies = guards.policies(scope)
         assert policies is not None, path
         assert [p.describe() for p in policies] == [post["x-medoffice-policy"]], path
+
+
+async def test_a_series_retried_after_a_crash_answers_the_series_that_was_booked(
+    client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite, clock: ShiftedClock
+) -> None:
+    headers = {"idempotency-key": "series-1"}
+    body = {
+        **{k: v for k, v in booking(clinic).items() if k != "start"},
+        "first_start": "2026-12-01T09:00:00-05:00",
+        "count": 3,
+    }
+    store = suite.app.state.idempotency
+    suite.app.state.idempotency = DiesBeforeStoringAnswers(store)
+    first = await client.post("/scheduling/appointment-series", json=body, headers=headers)
+    suite.app.state.idempotency = store
+    assert first.status_code == 201, first.text
+    clock.shift = timedelta(seconds=31)
+
+    retry = await client.post("/scheduling/appointment-series", json=body, headers=headers)
+
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["id"] == first.json()["id"]
+    assert retry.json()["appointment_ids"] == first.json()["appointment_ids"]
+    assert await booked_ids(suite) == [first.json()["appointment_ids"][0]]
