@@ -47,31 +47,41 @@ _NAMESPACE = uuid.UUID("5b1f7d0e-2d0c-4c39-9a57-1f4c0c6c8a11")
 class _Seed:
     namespace: uuid.UUID
     drawn: int = 0  # shared by every task the request starts: one count per request
+    # Closed when the request is served: a task it started that outlives it (a consumer a
+    # rebuild subscribes) inherits the seed, and must go back to random ids.
+    open: bool = True
 
 
 _seed: ContextVar[_Seed | None] = ContextVar("medoffice_repeatable_ids", default=None)
 
 
+def _current() -> _Seed | None:
+    seed = _seed.get()
+    return seed if seed is not None and seed.open else None
+
+
 @contextmanager
 def repeatable_ids(*parts: str) -> Iterator[None]:
     """Inside, ids are derived from `parts` (e.g. tenant, subject, key, request digest)."""
-    token = _seed.set(_Seed(uuid.uuid5(_NAMESPACE, "\n".join(parts))))
+    seed = _Seed(uuid.uuid5(_NAMESPACE, "\n".join(parts)))
+    token = _seed.set(seed)
     try:
         yield
     finally:
+        seed.open = False
         _seed.reset(token)
 
 
 class UuidIds:
     def new_id(self) -> str:
-        seed = _seed.get()
+        seed = _current()
         if seed is None:
             return str(uuid.uuid4())
         seed.drawn += 1
         return str(uuid.uuid5(seed.namespace, f"id {seed.drawn}"))
 
     def event_id(self, stream: str, version: int) -> str:
-        seed = _seed.get()
+        seed = _current()
         if seed is None:
             return str(uuid.uuid4())
         # One event per (stream, version) ever commits, so this never names two events.
