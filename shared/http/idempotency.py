@@ -18,6 +18,7 @@ Answers of 401, 403 and 5xx are not results: the claim is released, and a retry 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Sequence
 from datetime import datetime
@@ -112,7 +113,7 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
         lease: float = state.settings.idempotency_lease_seconds
         body = await request.body()
         fingerprint = hashlib.sha256(request.url.path.encode() + b"\n" + body).hexdigest()
-        mine = hashlib.sha256(f"{caller.sub}\n{key}".encode()).hexdigest()
+        mine = hashlib.sha256(json.dumps([caller.sub, key]).encode()).hexdigest()
         if isinstance(caller, Operator):
             collection, doc_id = OPERATORS, mine
         else:
@@ -150,7 +151,12 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
                 return _running(1)  # another retry took it over first
             log.warning("idempotency_claim_taken_over", held_seconds=round(held, 1))
             return await place.run(request, call_next, claim, rev=rev + 1)
-        return problem(409, "Conflict", "a request with this Idempotency-Key just failed; retry")
+        return problem(
+            409,
+            "Conflict",
+            "a request with this Idempotency-Key just failed; retry",
+            headers={"Retry-After": "1"},
+        )
 
 
 class _Place:
