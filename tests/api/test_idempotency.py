@@ -17,7 +17,7 @@ from services.suite import Suite
 from shared.clock import SystemClock
 from shared.documents.port import DocumentStore, Write
 from shared.settings import Settings
-from tests.api.conftest import TokenFor, booking, running_suite
+from tests.api.conftest import TokenFor, booking, register, running_suite
 from tests.api.test_bad_input import events_written
 
 DAY = "acme:site-day:north:2026-12-01"
@@ -128,6 +128,7 @@ async def test_keys_belong_to_a_tenant(
 async def test_a_retry_after_a_crash_answers_the_booking_that_committed(
     client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite, clock: ShiftedClock
 ) -> None:
+    await register(client, "pat-1")
     headers = {"idempotency-key": "crash-1"}
     store = suite.app.state.idempotency
     suite.app.state.idempotency = DiesBeforeStoringAnswers(store)
@@ -157,6 +158,7 @@ async def test_a_retry_after_a_crash_answers_the_booking_that_committed(
 async def test_a_claim_taken_over_is_taken_over_once(
     client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite, clock: ShiftedClock
 ) -> None:
+    await register(client, "pat-1")
     headers = {"idempotency-key": "crash-2"}
     store = suite.app.state.idempotency
     suite.app.state.idempotency = DiesBeforeStoringAnswers(store)
@@ -179,6 +181,7 @@ async def test_a_claim_taken_over_is_taken_over_once(
 async def test_keys_belong_to_their_caller(
     client: httpx.AsyncClient, clinic: dict[str, str], token_for: TokenFor
 ) -> None:
+    await register(client, "pat-1")
     headers = {"idempotency-key": "book-4"}
     mine = token_for("front_desk", sites=["north"], sub="desk-north")
     first = await client.post(
@@ -200,6 +203,7 @@ async def test_keys_belong_to_their_caller(
 async def test_a_retry_passes_the_endpoints_policy_first(
     client: httpx.AsyncClient, clinic: dict[str, str], token_for: TokenFor
 ) -> None:
+    await register(client, "pat-1")
     headers = {"idempotency-key": "book-5"}
     desk = token_for("front_desk", sites=["north"], sub="pat")
     first = await client.post(
@@ -219,6 +223,7 @@ async def test_a_retry_passes_the_endpoints_policy_first(
 async def test_a_retry_after_losing_the_site_is_refused(
     client: httpx.AsyncClient, clinic: dict[str, str], token_for: TokenFor, suite: Suite
 ) -> None:
+    await register(client, "pat-1")
     headers = {"idempotency-key": "book-6"}
     at_north = token_for("front_desk", sites=["north"], sub="moved")
     first = await client.post(
@@ -240,6 +245,7 @@ async def test_a_retry_after_losing_the_site_is_refused(
 async def test_a_refusal_is_not_stored(
     client: httpx.AsyncClient, clinic: dict[str, str], token_for: TokenFor
 ) -> None:
+    await register(client, "pat-1")
     headers = {"idempotency-key": "book-7"}
     before = token_for("front_desk", sites=["south"], sub="new-hire")
     refused = await client.post(
@@ -274,6 +280,7 @@ async def test_every_post_endpoint_is_guarded_by_its_published_policy(suite: Sui
 async def test_a_series_retried_after_a_crash_answers_the_series_that_was_booked(
     client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite, clock: ShiftedClock
 ) -> None:
+    await register(client, "pat-1")
     headers = {"idempotency-key": "series-1"}
     body = {
         **{k: v for k, v in booking(clinic).items() if k != "start"},
