@@ -82,5 +82,6 @@ async def build_suite(
         [*(r for s in services for r in s.routers), _operations_router(services)],
         idempotency=await backends.documents("gateway"),
         readiness=checks,
+        clock=clock,
     )
     return Suite(app, backends, services)

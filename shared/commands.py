@@ -86,7 +86,7 @@ class CommandHandler:
                         stream=stream,
                         stream_version=version + n,
                         meta=meta,
-                        event_id=self.ids.new_id(),
+                        event_id=self.ids.event_id(stream, version + n),
                         time=self.clock.now(),
                         subject=subject(event) if callable(subject) else subject,
                     )

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
         if len(key) != 32:
             raise ValueError("must be 32 bytes, base64")
         return value
+    # A retry finding its Idempotency-Key claimed longer ago than this runs again (a crash).
+    idempotency_lease_seconds: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

@@ -12,13 +12,15 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from opentelemetry import trace
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.clock import Clock, SystemClock
 from shared.documents.port import DocumentStore
 from shared.events import Metadata
 from shared.http import problems
-from shared.http.idempotency import IdempotencyMiddleware
+from shared.http.idempotency import Guards, IdempotencyMiddleware
 from shared.http.identity import OperatorPolicy, Policy, Principal, TokenVerifier
 from shared.observability import current_traceparent
 from shared.settings import Settings
@@ -28,18 +30,44 @@ Check = Callable[[], Awaitable[None]]
 tracer = trace.get_tracer("medoffice.http")
 
 
-class CorrelationMiddleware(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-        request.state.correlation_id = correlation_id
-        structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
-        try:
-            with tracer.start_as_current_span(f"{request.method} {request.url.path}"):
-                response = await call_next(request)
-        finally:
-            structlog.contextvars.unbind_contextvars("correlation_id")
-        response.headers["x-correlation-id"] = correlation_id
-        return response
+class RequestShell:
+    """The outermost layer: a correlation id on every answer and in every log line, and a
+    problem+json 500 for anything unhandled, answered on a connection that stays usable.
+
+    Pure ASGI: it wraps Starlette's own error middleware, which would re-raise the exception
+    to the server (a traceback in plain text, the connection dropped without a word).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        correlation_id = Headers(scope=scope).get("x-correlation-id") or str(uuid.uuid4())
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                MutableHeaders(scope=message)["x-correlation-id"] = correlation_id
+            await send(message)
+
+        path = scope.get("path", "")
+        with (
+            structlog.contextvars.bound_contextvars(correlation_id=correlation_id),
+            tracer.start_as_current_span(f"{scope.get('method', '')} {path}"),
+        ):
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception as exc:
+                answer = problems.unexpected(exc)
+                if started:
+                    raise  # half an answer is out: only closing the connection ends it
+                await answer(scope, receive, send_with_id)
 
 
 def metadata(request: Request, principal: Principal) -> Metadata:
@@ -60,14 +88,17 @@ def create_http_app(
     title: str = "medoffice",
     lifespan: Any = None,
     ready_timeout: float = 3.0,
+    clock: Clock | None = None,
 ) -> FastAPI:
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.idempotency = idempotency
+    app.state.clock = clock or SystemClock()
+    app.state.guards = guards = Guards()
     app.state.verifier = TokenVerifier(settings)
     problems.install(app)
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(CorrelationMiddleware)
+    app.add_middleware(RequestShell)
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, str]:
@@ -91,7 +122,7 @@ def create_http_app(
         return {"status": "ready", "checks": sorted(readiness)}
 
     for router in routers:
-        _publish_policies(router.routes)
+        _publish_policies(router.routes, guards)
         app.include_router(router)
     return app
 
@@ -103,15 +134,17 @@ def _policies(dependant: Dependant) -> list[Policy | OperatorPolicy]:
     return found
 
 
-def _publish_policies(routes: Sequence[BaseRoute]) -> None:
-    """Copy each endpoint's policy into the OpenAPI document, where a test can check it."""
+def _publish_policies(routes: Sequence[BaseRoute], guards: Guards) -> None:
+    """Copy each endpoint's policy into the OpenAPI document, where a test can check it, and
+    into the guards an idempotent retry passes before its stored answer is read."""
     for route in routes:
         # A router may include routers: FastAPI keeps those as one route that wraps them.
         included = getattr(route, "original_router", None)
         if isinstance(included, APIRouter):
-            _publish_policies(included.routes)
+            _publish_policies(included.routes, guards)
         elif isinstance(route, APIRoute):
             policies = _policies(route.dependant)
+            guards.add(route, policies)
             if len(policies) == 1:
                 extra = dict(route.openapi_extra or {})
                 extra["x-medoffice-policy"] = policies[0].describe()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 import structlog
@@ -82,8 +83,32 @@ def unavailable(exc: Exception) -> JSONResponse:
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled_error", error_type=type(exc).__name__)
+    return unexpected(exc)
+
+
+def unexpected(exc: BaseException) -> JSONResponse:
+    """500: a bug. Logged as one JSON line with where it failed, never what it held."""
+    log.error("unhandled_error", error_type=type(exc).__name__, traceback=where(exc))
     return problem(500, "Internal error", "the request failed; nothing was half-written")
+
+
+def where(exc: BaseException) -> list[str]:
+    """The frames an exception passed, innermost last, then those of what it was raised
+    from: file, line and function only. Its message and locals stay out: they may hold a
+    patient's data."""
+    frames: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if frames:
+            frames.append(f"caused by {type(current).__name__}")
+        frames += [
+            f"{f.filename}:{f.lineno} in {f.name}"
+            for f in traceback.extract_tb(current.__traceback__)
+        ]
+        current = current.__cause__  # not __context__: frameworks re-raise through groups
+    return frames
 
 
 def install(app: FastAPI) -> None:

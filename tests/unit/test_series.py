@@ -105,11 +105,17 @@ def test_the_same_request_again_changes_nothing() -> None:
     assert when([REQUESTED, BOOKED], request()) == []
 
 
+def test_the_same_request_retried_later_changes_nothing() -> None:
+    later = request(requested_at=NOW + timedelta(minutes=1))
+    assert when([REQUESTED], later) == []
+    assert when([REQUESTED, BOOKED], later) == []
+
+
 def test_another_request_under_the_same_id_is_refused() -> None:
     with pytest.raises(Rejected, match="series s1 already exists"):
         when([REQUESTED], request(patient_id="pat-2"))
     with pytest.raises(Rejected, match="series s1 already exists"):
-        when([REQUESTED], request(requested_at=NOW + timedelta(seconds=1)))
+        when([REQUESTED], request(count=3, appointment_ids=("s1-1", "s1-2", "s1-3")))
 
 
 # --------------------------------------------------------------------------------- conclude

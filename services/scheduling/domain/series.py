@@ -80,7 +80,10 @@ def decide(state: Series, command: RequestSeries | ConcludeSeries) -> Sequence[D
             raise Invalid("each occurrence has an appointment id of its own")
         requested = SeriesRequested(**command.model_dump())
         if state.requested is not None:
-            if state.requested == requested:
+            # The same request again (a retry; its clock reading aside) changes nothing.
+            if state.requested.model_copy(update={"requested_at": command.requested_at}) == (
+                requested
+            ):
                 return []
             raise Rejected(f"series {command.series_id} already exists")
         return [requested]
