@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # JSON lines, or the readable console rendering; unset: JSON unless stderr is a terminal.
     log_json: bool | None = None
     ledger_key: str = DEVELOPMENT_LEDGER_KEY  # base64 of 32 bytes: seals the audit ledger's blocks
+    # A retry finding its Idempotency-Key claimed longer ago than this runs again (a crash).
+    idempotency_lease_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("phi_kek", "ledger_key")
     @classmethod
@@ -61,8 +63,6 @@ class Settings(BaseSettings):
         if len(key) != 32:
             raise ValueError("must be 32 bytes, base64")
         return value
-    # A retry finding its Idempotency-Key claimed longer ago than this runs again (a crash).
-    idempotency_lease_seconds: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:
