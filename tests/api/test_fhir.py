@@ -11,9 +11,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from services.scheduling.fhir.resources import LOCATION_TIMEZONE
 from tests.api.conftest import WEEKDAYS_8_TO_5, TokenFor, booking, make_bookable, post_ok
 from tests.fhir_validation import valid
 from tests.support import ACCESS, wait_until
+
+pytestmark = pytest.mark.usefixtures("hl7_validator")
 
 FHIR = "/fhir/R4"
 FHIR_JSON = "application/fhir+json"
@@ -214,7 +217,13 @@ async def test_locations_and_schedules(
     locations = await until(everything, message="sites and rooms")
     assert ids(locations) == ["site-north", "site-south", "room-exam-1", "room-exam-s"]
     north, _, room, _ = (e["resource"] for e in locations["entry"])
-    assert north["extension"][0]["valueCode"] == "America/New_York"
+    [zone] = north["extension"]
+    assert zone == {"url": LOCATION_TIMEZONE, "valueCode": "America/New_York"}
+    # The extension is defined where its canonical URL points, on this server.
+    definition = await fhir_get(client, zone["url"].removeprefix(f"http://medoffice{FHIR}/"))
+    assert definition["resourceType"] == "StructureDefinition"
+    assert definition["url"] == zone["url"]
+    assert definition["context"] == [{"type": "element", "expression": "Location"}]
     assert room["partOf"]["reference"] == "Location/site-north"
     assert await fhir_get(client, "Location/room-exam-1") == room
 
@@ -526,6 +535,7 @@ async def test_the_capability_statement_lists_what_is_served(client: httpx.Async
         "Location": (["read", "search-type"], []),
         "Schedule": (["read", "search-type"], ["actor"]),
         "Slot": (["search-type"], ["appointment-type", "schedule", "start", "status"]),
+        "StructureDefinition": (["read"], []),
     }
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert sorted(p for p in paths if p.startswith(FHIR)) == sorted(
@@ -539,6 +549,7 @@ async def test_the_capability_statement_lists_what_is_served(client: httpx.Async
             f"{FHIR}/Schedule",
             f"{FHIR}/Schedule/{{schedule_id}}",
             f"{FHIR}/Slot",
+            f"{FHIR}/StructureDefinition/{{definition_id}}",
         ]
     )
 
@@ -592,6 +603,29 @@ async def test_a_bad_request_is_a_400_operation_outcome(
 
 
 async def test_an_unknown_resource_is_a_404_operation_outcome(client: httpx.AsyncClient) -> None:
-    for path in ("Patient/nobody", "Appointment/nothing", "Location/site-x", "Schedule/1-a-b"):
+    for path in (
+        "Patient/nobody",
+        "Appointment/nothing",
+        "Location/site-x",
+        "Schedule/1-a-b",
+        "StructureDefinition/nothing",
+    ):
         outcome = await fhir_get(client, path, 404)
         assert outcome["issue"][0]["code"] == "not-found"
+
+
+async def test_an_empty_search_has_no_entry(
+    client: httpx.AsyncClient, clinic: dict[str, str], token_for: TokenFor
+) -> None:
+    for path in (
+        "Appointment?date=2026-12-01",
+        "Schedule?actor=Location/site-nowhere",
+        "Slot?schedule=1-x-north",
+    ):
+        bundle = await fhir_get(client, path)
+        assert "entry" not in bundle, path
+    other_tenant = token_for("admin", tenant="globex")
+    for path in ("Location", "Schedule"):
+        bundle = await fhir_get(client, path, headers=other_tenant)
+        assert "entry" not in bundle, path
+        assert bundle["total"] == 0

@@ -281,6 +281,19 @@ def build_router(
                 return FhirResponse(resource)
         raise HTTPException(404, f"Location/{location_id} not found")
 
+    @router.get("/StructureDefinition/{definition_id}")
+    async def read_definition(
+        request: Request, definition_id: str, who: Principal = Readers
+    ) -> Response:
+        """A definition this server publishes: the extensions its resources carry, at their
+        canonical URLs."""
+        _our_id("StructureDefinition", definition_id)
+        _search(request)
+        define = resources.PUBLISHED.get(definition_id)
+        if define is None:
+            raise HTTPException(404, f"StructureDefinition/{definition_id} not found")
+        return FhirResponse(define())
+
     async def schedules(who: Principal) -> list[Resource]:
         places = await directory(who.tenant)
         return [
