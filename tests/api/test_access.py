@@ -350,6 +350,10 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/fhir/R4/Slot"): _fixed(
         "GET", "/fhir/R4/Slot?schedule=8-dr-{site}-{site}&start=2027-05-04"
     ),
+    ("GET", "/fhir/R4/Practitioner"): _fixed("GET", "/fhir/R4/Practitioner"),
+    ("GET", "/fhir/R4/Practitioner/{practitioner_id}"): _fixed(
+        "GET", "/fhir/R4/Practitioner/dr-{site}"
+    ),
     ("GET", "/fhir/R4/StructureDefinition/{definition_id}"): _fixed(
         "GET", "/fhir/R4/StructureDefinition/location-timezone"
     ),

@@ -534,6 +534,7 @@ async def test_the_capability_statement_lists_what_is_served(client: httpx.Async
         "Appointment": (["read", "search-type"], ["date", "patient"]),
         "Location": (["read", "search-type"], []),
         "Schedule": (["read", "search-type"], ["actor"]),
+        "Practitioner": (["read", "search-type"], []),
         "Slot": (["search-type"], ["appointment-type", "schedule", "start", "status"]),
         "StructureDefinition": (["read"], []),
     }
@@ -546,6 +547,8 @@ async def test_the_capability_statement_lists_what_is_served(client: httpx.Async
             f"{FHIR}/Appointment/{{appointment_id}}",
             f"{FHIR}/Location",
             f"{FHIR}/Location/{{location_id}}",
+            f"{FHIR}/Practitioner",
+            f"{FHIR}/Practitioner/{{practitioner_id}}",
             f"{FHIR}/Schedule",
             f"{FHIR}/Schedule/{{schedule_id}}",
             f"{FHIR}/Slot",
@@ -608,6 +611,7 @@ async def test_an_unknown_resource_is_a_404_operation_outcome(client: httpx.Asyn
         "Appointment/nothing",
         "Location/site-x",
         "Schedule/1-a-b",
+        "Practitioner/nobody",
         "StructureDefinition/nothing",
     ):
         outcome = await fhir_get(client, path, 404)
@@ -625,7 +629,39 @@ async def test_an_empty_search_has_no_entry(
         bundle = await fhir_get(client, path)
         assert "entry" not in bundle, path
     other_tenant = token_for("admin", tenant="globex")
-    for path in ("Location", "Schedule"):
+    for path in ("Practitioner", "Location", "Schedule"):
         bundle = await fhir_get(client, path, headers=other_tenant)
         assert "entry" not in bundle, path
         assert bundle["total"] == 0
+
+
+async def test_practitioners_are_served_and_every_reference_resolves(
+    client: httpx.AsyncClient, clinic: dict[str, str], south: dict[str, str], token_for: TokenFor
+) -> None:
+    await post_ok(client, "/scheduling/patients", {"patient_id": "pat-1", **PATIENT})
+    booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
+    await appears(client, "Patient/pat-1")
+    appointment = await appears(client, f"Appointment/{booked['id']}")
+    await appears(client, "Schedule/4-dr-b-south")
+
+    practitioners = await fhir_get(client, "Practitioner")
+    assert ids(practitioners) == ["dr-a", "dr-b"]
+    dr_b = await fhir_get(client, "Practitioner/dr-b")
+    assert dr_b == {"resourceType": "Practitioner", "id": "dr-b", "name": [{"text": "Dr. B"}]}
+    # Providers are staff of the group: every reader sees them all, as in /scheduling/providers.
+    desk = token_for("front_desk", sites=["north"])
+    assert await fhir_get(client, "Practitioner/dr-b", headers=desk) == dr_b
+    await fhir_get(client, "Practitioner/dr-b", 404, headers=token_for("admin", tenant="globex"))
+    await fhir_get(client, "Practitioner/dr-b", 403, headers=token_for("biller"))
+
+    schedules = await fhir_get(client, "Schedule")
+    referenced = {p["actor"]["reference"] for p in appointment["participant"]}
+    for entry in schedules["entry"]:
+        referenced |= {actor["reference"] for actor in entry["resource"]["actor"]}
+    for entry in (await fhir_get(client, "Location"))["entry"]:
+        if "partOf" in entry["resource"]:
+            referenced.add(entry["resource"]["partOf"]["reference"])
+    assert {"Practitioner/dr-a", "Practitioner/dr-b", "Patient/pat-1"} <= referenced
+    for reference in sorted(referenced):
+        resource = await fhir_get(client, reference)
+        assert f"{resource['resourceType']}/{resource['id']}" == reference

@@ -342,6 +342,14 @@ def test_the_published_extension_is_what_sites_carry() -> None:
     assert site["extension"][0]["url"] == definition["url"]
 
 
+def test_a_practitioner_is_a_provider_by_name() -> None:
+    assert valid(resources.practitioner(DIRECTORY.providers["dr_a"])) == {
+        "resourceType": "Practitioner",
+        "id": "dr.a",
+        "name": [{"text": "Dr. A"}],
+    }
+
+
 def test_an_empty_searchset_has_no_entry() -> None:
     bundle = valid(resources.searchset("http://m/fhir/R4/", "http://m/x", []))
     assert "entry" not in bundle

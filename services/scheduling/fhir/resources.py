@@ -197,6 +197,15 @@ def room_location(room: Doc, site: Doc | None) -> Resource:
     }
 
 
+def practitioner(provider: Doc) -> Resource:
+    """A provider: staff, named as they were registered. Their role and sites are the
+    scheduling API's; here they are who an appointment and a schedule name."""
+    resource: Resource = {"resourceType": "Practitioner", "id": fhir_id(provider["provider_id"])}
+    if provider.get("name"):
+        resource["name"] = [{"text": provider["name"]}]
+    return resource
+
+
 def schedule(provider: Doc, site_id: str, directory: Directory) -> Resource:
     """A provider's schedule at one of their sites."""
     site = directory.sites.get(site_id, {})
@@ -318,6 +327,7 @@ def capability_statement(base: str) -> Resource:
                         ("date", "date", "Appointment-date"),
                     ),
                     _capability("Location"),
+                    _capability("Practitioner"),
                     _capability("Schedule", ("actor", "reference", "Schedule-actor")),
                     _capability(
                         "Slot",
