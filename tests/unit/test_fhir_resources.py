@@ -354,3 +354,12 @@ def test_an_empty_searchset_has_no_entry() -> None:
     bundle = valid(resources.searchset("http://m/fhir/R4/", "http://m/x", []))
     assert "entry" not in bundle
     assert bundle["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "value", ["0001-01-01", "ge0001-12-31", "9999-01-01", "le9999-12-31", "gt9999-12-31"]
+)
+def test_a_date_in_the_first_or_last_year_is_refused(value: str) -> None:
+    with pytest.raises(search.BadSearch, match="out of range"):
+        search.dates([value])
+    assert search.dates(["ge0002-01-01", "le9998-12-31"])

@@ -307,7 +307,8 @@ def capability_statement(base: str) -> Resource:
                 "documentation": (
                     "Read-only. Search parameters are handled strictly: an unknown or malformed "
                     "one answers 400. Dates in `date` and Slot's `start` are the site's local "
-                    "dates. Slots are computed free time: search them by one `schedule`, "
+                    "dates, from 0002-01-01 to 9998-12-31. Slots are computed free time: "
+                    "search them by one `schedule`, "
                     "optionally one `appointment-type` (a visit type code of "
                     f"{VISIT_TYPE_SYSTEM}; by default the shortest the provider may see), "
                     "`start` (by default the site's today and the six days after; at most "
