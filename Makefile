@@ -17,7 +17,10 @@ $(VENV)/.installed: pyproject.toml
 run: venv
 	$(VENV)/bin/medoffice serve
 
+# The FHIR validator is built (or found cached) first: a cold build fetches HAPI FHIR from Maven
+# Central, which should not count against the first FHIR test's timeout.
 test: venv
+	infra/fhir-validator/validator.sh build
 	infra/with-infra.sh $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # A long-lived pair on 9092/27017 for `make run` or manual testing.

@@ -20,6 +20,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from shared.settings import Settings
 from tests.support import suite_settings
 
+# The HL7 FHIR validator's session fixture (`hl7_validator`), for the FHIR tests.
+pytest_plugins = ("tests.fhir_validation",)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def spans() -> InMemorySpanExporter:

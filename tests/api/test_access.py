@@ -102,7 +102,9 @@ async def _booking(admin: httpx.AsyncClient, site: str) -> Call:
         "provider_id": f"dr-{site}",
         "site_id": site,
         "visit_type_id": "v",
-        "start": _start(n, "2027-02-01"),
+        # A year of its own: `_book` makes some 1,400 bookings from 2027-01-01, which reach
+        # February, where they met these by chance (a 409).
+        "start": _start(n, "2028-02-01"),
     }
     return Call("POST", "/scheduling/appointments", body)
 
@@ -351,6 +353,13 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ),
     ("GET", "/fhir/R4/Slot"): _fixed(
         "GET", "/fhir/R4/Slot?schedule=8-dr-{site}-{site}&start=2027-05-04"
+    ),
+    ("GET", "/fhir/R4/Practitioner"): _fixed("GET", "/fhir/R4/Practitioner"),
+    ("GET", "/fhir/R4/Practitioner/{practitioner_id}"): _fixed(
+        "GET", "/fhir/R4/Practitioner/dr-{site}"
+    ),
+    ("GET", "/fhir/R4/StructureDefinition/{definition_id}"): _fixed(
+        "GET", "/fhir/R4/StructureDefinition/location-timezone"
     ),
     ("POST", "/scheduling/patients/{patient_id}/coverage"): _coverage,
     ("POST", "/scheduling/patients/{patient_id}/intake"): _intake,

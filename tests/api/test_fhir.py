@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from services.scheduling.fhir.resources import LOCATION_TIMEZONE
 from tests.api.conftest import (
     WEEKDAYS_8_TO_5,
     TokenFor,
@@ -21,6 +22,8 @@ from tests.api.conftest import (
 )
 from tests.fhir_validation import valid
 from tests.support import ACCESS, wait_until
+
+pytestmark = pytest.mark.usefixtures("hl7_validator")
 
 FHIR = "/fhir/R4"
 FHIR_JSON = "application/fhir+json"
@@ -223,7 +226,13 @@ async def test_locations_and_schedules(
     locations = await until(everything, message="sites and rooms")
     assert ids(locations) == ["site-north", "site-south", "room-exam-1", "room-exam-s"]
     north, _, room, _ = (e["resource"] for e in locations["entry"])
-    assert north["extension"][0]["valueCode"] == "America/New_York"
+    [zone] = north["extension"]
+    assert zone == {"url": LOCATION_TIMEZONE, "valueCode": "America/New_York"}
+    # The extension is defined where its canonical URL points, on this server.
+    definition = await fhir_get(client, zone["url"].removeprefix(f"http://medoffice{FHIR}/"))
+    assert definition["resourceType"] == "StructureDefinition"
+    assert definition["url"] == zone["url"]
+    assert definition["context"] == [{"type": "element", "expression": "Location"}]
     assert room["partOf"]["reference"] == "Location/site-north"
     assert await fhir_get(client, "Location/room-exam-1") == room
 
@@ -536,7 +545,9 @@ async def test_the_capability_statement_lists_what_is_served(client: httpx.Async
         "Appointment": (["read", "search-type"], ["date", "patient"]),
         "Location": (["read", "search-type"], []),
         "Schedule": (["read", "search-type"], ["actor"]),
+        "Practitioner": (["read", "search-type"], []),
         "Slot": (["search-type"], ["appointment-type", "schedule", "start", "status"]),
+        "StructureDefinition": (["read"], []),
     }
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert sorted(p for p in paths if p.startswith(FHIR)) == sorted(
@@ -547,9 +558,12 @@ async def test_the_capability_statement_lists_what_is_served(client: httpx.Async
             f"{FHIR}/Appointment/{{appointment_id}}",
             f"{FHIR}/Location",
             f"{FHIR}/Location/{{location_id}}",
+            f"{FHIR}/Practitioner",
+            f"{FHIR}/Practitioner/{{practitioner_id}}",
             f"{FHIR}/Schedule",
             f"{FHIR}/Schedule/{{schedule_id}}",
             f"{FHIR}/Slot",
+            f"{FHIR}/StructureDefinition/{{definition_id}}",
         ]
     )
 
@@ -603,6 +617,94 @@ async def test_a_bad_request_is_a_400_operation_outcome(
 
 
 async def test_an_unknown_resource_is_a_404_operation_outcome(client: httpx.AsyncClient) -> None:
-    for path in ("Patient/nobody", "Appointment/nothing", "Location/site-x", "Schedule/1-a-b"):
+    for path in (
+        "Patient/nobody",
+        "Appointment/nothing",
+        "Location/site-x",
+        "Schedule/1-a-b",
+        "Practitioner/nobody",
+        "StructureDefinition/nothing",
+    ):
         outcome = await fhir_get(client, path, 404)
         assert outcome["issue"][0]["code"] == "not-found"
+
+
+DATE_SEARCHES = ["Appointment?date={}", "Slot?schedule=4-dr-a-north&start={}"]
+
+
+@pytest.mark.parametrize("search", DATE_SEARCHES)
+@pytest.mark.parametrize("prefix", ["", "eq", "gt", "lt", "ge", "le"])
+@pytest.mark.parametrize("day", ["0001-01-01", "0001-12-31", "9999-01-01", "9999-12-31"])
+async def test_a_date_at_the_ends_of_the_calendar_is_a_400_operation_outcome(
+    client: httpx.AsyncClient, clinic: dict[str, str], search: str, prefix: str, day: str
+) -> None:
+    outcome = await fhir_get(client, search.format(prefix + day), 400)
+
+    assert outcome["issue"][0]["code"] == "invalid"
+    assert "out of range" in outcome["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize("search", DATE_SEARCHES)
+@pytest.mark.parametrize("prefix", ["", "gt", "lt", "ge", "le"])
+@pytest.mark.parametrize("day", ["0002-01-01", "9998-12-31"])
+async def test_the_first_and_last_searchable_days_answer_a_searchset(
+    client: httpx.AsyncClient, clinic: dict[str, str], search: str, prefix: str, day: str
+) -> None:
+    # Up to the last day from today spans millennia of slots: a slot search names at most
+    # 92 days, so that is refused as too long (a 400 for what it asks, not for the date).
+    too_long = search.startswith("Slot") and prefix in ("lt", "le") and day == "9998-12-31"
+    bundle = await fhir_get(client, search.format(prefix + day), 400 if too_long else 200)
+
+    if too_long:
+        assert "at most 92 days" in bundle["issue"][0]["diagnostics"]
+    else:
+        assert bundle["type"] == "searchset"
+
+
+async def test_an_empty_search_has_no_entry(
+    client: httpx.AsyncClient, clinic: dict[str, str], token_for: TokenFor
+) -> None:
+    for path in (
+        "Appointment?date=2026-12-01",
+        "Schedule?actor=Location/site-nowhere",
+        "Slot?schedule=1-x-north",
+    ):
+        bundle = await fhir_get(client, path)
+        assert "entry" not in bundle, path
+    other_tenant = token_for("admin", tenant="globex")
+    for path in ("Practitioner", "Location", "Schedule"):
+        bundle = await fhir_get(client, path, headers=other_tenant)
+        assert "entry" not in bundle, path
+        assert bundle["total"] == 0
+
+
+async def test_practitioners_are_served_and_every_reference_resolves(
+    client: httpx.AsyncClient, clinic: dict[str, str], south: dict[str, str], token_for: TokenFor
+) -> None:
+    await post_ok(client, "/scheduling/patients", {"patient_id": "pat-1", **PATIENT})
+    booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
+    await appears(client, "Patient/pat-1")
+    appointment = await appears(client, f"Appointment/{booked['id']}")
+    await appears(client, "Schedule/4-dr-b-south")
+
+    practitioners = await fhir_get(client, "Practitioner")
+    assert ids(practitioners) == ["dr-a", "dr-b"]
+    dr_b = await fhir_get(client, "Practitioner/dr-b")
+    assert dr_b == {"resourceType": "Practitioner", "id": "dr-b", "name": [{"text": "Dr. B"}]}
+    # Providers are staff of the group: every reader sees them all, as in /scheduling/providers.
+    desk = token_for("front_desk", sites=["north"])
+    assert await fhir_get(client, "Practitioner/dr-b", headers=desk) == dr_b
+    await fhir_get(client, "Practitioner/dr-b", 404, headers=token_for("admin", tenant="globex"))
+    await fhir_get(client, "Practitioner/dr-b", 403, headers=token_for("biller"))
+
+    schedules = await fhir_get(client, "Schedule")
+    referenced = {p["actor"]["reference"] for p in appointment["participant"]}
+    for entry in schedules["entry"]:
+        referenced |= {actor["reference"] for actor in entry["resource"]["actor"]}
+    for entry in (await fhir_get(client, "Location"))["entry"]:
+        if "partOf" in entry["resource"]:
+            referenced.add(entry["resource"]["partOf"]["reference"])
+    assert {"Practitioner/dr-a", "Practitioner/dr-b", "Patient/pat-1"} <= referenced
+    for reference in sorted(referenced):
+        resource = await fhir_get(client, reference)
+        assert f"{resource['resourceType']}/{resource['id']}" == reference

@@ -12,6 +12,8 @@ from services.scheduling.fhir import ids, resources, search
 from services.scheduling.fhir.resources import Directory
 from tests.fhir_validation import valid
 
+pytestmark = pytest.mark.usefixtures("hl7_validator")
+
 DIRECTORY = Directory(
     sites={"north": {"site_id": "north", "name": "North", "time_zone": "America/New_York"}},
     rooms={"exam_1": {"room_id": "exam_1", "site_id": "north", "name": "Exam 1"}},
@@ -151,7 +153,9 @@ def test_a_patient_and_a_forgotten_one() -> None:
 
 def test_locations_and_schedules() -> None:
     site = valid(resources.site_location(DIRECTORY.sites["north"]))
-    assert site["extension"] == [{"url": resources.TIMEZONE, "valueCode": "America/New_York"}]
+    assert site["extension"] == [
+        {"url": resources.LOCATION_TIMEZONE, "valueCode": "America/New_York"}
+    ]
     room = valid(resources.room_location(DIRECTORY.rooms["exam_1"], DIRECTORY.sites["north"]))
     assert room["partOf"] == {"reference": f"Location/{site['id']}", "display": "North"}
     schedule = valid(resources.schedule(DIRECTORY.providers["dr_a"], "north", DIRECTORY))
@@ -294,3 +298,68 @@ def test_single_valued_parameters_tokens_codes_and_counts() -> None:
     for bad in (["0"], ["201"], ["-1"], ["1.5"], ["ten"], ["5", "6"]):
         with pytest.raises(search.BadSearch, match="_count"):
             search.count(bad, 20, 200)
+
+
+@pytest.mark.parametrize(
+    ("broken", "why"),
+    [
+        (
+            {"resourceType": "Bundle", "type": "searchset", "total": 0, "entry": []},
+            "Array cannot be empty",
+        ),
+        (
+            {
+                "resourceType": "Location",
+                "extension": [
+                    {"url": "http://hl7.org/fhir/StructureDefinition/timezone", "valueCode": "UTC"}
+                ],
+                "name": "North",
+            },
+            "timezone could not be found",
+        ),
+        (
+            {
+                "resourceType": "Location",
+                "extension": [{"url": resources.LOCATION_TIMEZONE, "valueCode": "Mars/Olympus"}],
+                "name": "North",
+            },
+            "Mars/Olympus",
+        ),
+        ({"resourceType": "Appointment", "status": "booked"}, "participant"),
+    ],
+)
+def test_the_hl7_validator_refuses_what_r4_forbids(broken: dict[str, Any], why: str) -> None:
+    with pytest.raises(AssertionError, match="HL7 FHIR validator") as refused:
+        valid(broken)
+    assert why in str(refused.value)
+
+
+def test_the_published_extension_is_what_sites_carry() -> None:
+    definition = valid(resources.PUBLISHED[resources.LOCATION_TIMEZONE_ID]())
+    assert definition["url"] == resources.LOCATION_TIMEZONE
+    assert definition["url"].endswith(f"/StructureDefinition/{definition['id']}")
+    site = resources.site_location(DIRECTORY.sites["north"])
+    assert site["extension"][0]["url"] == definition["url"]
+
+
+def test_a_practitioner_is_a_provider_by_name() -> None:
+    assert valid(resources.practitioner(DIRECTORY.providers["dr_a"])) == {
+        "resourceType": "Practitioner",
+        "id": "dr.a",
+        "name": [{"text": "Dr. A"}],
+    }
+
+
+def test_an_empty_searchset_has_no_entry() -> None:
+    bundle = valid(resources.searchset("http://m/fhir/R4/", "http://m/x", []))
+    assert "entry" not in bundle
+    assert bundle["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "value", ["0001-01-01", "ge0001-12-31", "9999-01-01", "le9999-12-31", "gt9999-12-31"]
+)
+def test_a_date_in_the_first_or_last_year_is_refused(value: str) -> None:
+    with pytest.raises(search.BadSearch, match="out of range"):
+        search.dates([value])
+    assert search.dates(["ge0002-01-01", "le9998-12-31"])

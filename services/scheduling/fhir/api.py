@@ -281,6 +281,41 @@ def build_router(
                 return FhirResponse(resource)
         raise HTTPException(404, f"Location/{location_id} not found")
 
+    @router.get("/Practitioner")
+    async def search_practitioners(request: Request, who: Principal = Readers) -> Response:
+        """Every provider of the group: staff, whom appointments and schedules name."""
+        _search(request)
+        places = await directory(who.tenant)
+        found = [resources.practitioner(p) for _, p in sorted(places.providers.items())]
+        return _searchset(request, found)
+
+    @router.get("/Practitioner/{practitioner_id}")
+    async def read_practitioner(
+        request: Request, practitioner_id: str, who: Principal = Readers
+    ) -> Response:
+        """A provider, as appointments and schedules name them."""
+        ours = _our_id("Practitioner", practitioner_id)
+        _search(request)
+        doc = await read_models.get(
+            directory_view.PROJECTION, directory_view.PROVIDERS, f"{who.tenant}:{ours}"
+        )
+        if doc is None:
+            raise HTTPException(404, f"Practitioner/{practitioner_id} not found")
+        return FhirResponse(resources.practitioner(public(doc) or {}))
+
+    @router.get("/StructureDefinition/{definition_id}")
+    async def read_definition(
+        request: Request, definition_id: str, who: Principal = Readers
+    ) -> Response:
+        """A definition this server publishes: the extensions its resources carry, at their
+        canonical URLs."""
+        _our_id("StructureDefinition", definition_id)
+        _search(request)
+        define = resources.PUBLISHED.get(definition_id)
+        if define is None:
+            raise HTTPException(404, f"StructureDefinition/{definition_id} not found")
+        return FhirResponse(define())
+
     async def schedules(who: Principal) -> list[Resource]:
         places = await directory(who.tenant)
         return [

@@ -28,7 +28,12 @@ FHIR_VERSION = "4.0.1"
 CAPABILITIES_DATE = "2026-11-27"  # when the statement below last changed
 
 DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
-TIMEZONE = "http://hl7.org/fhir/StructureDefinition/timezone"
+# R4 core has no extension for a Location's time zone (`timezone` is R5's, and R4's
+# `tz-offset` is for dates), so this server defines one, serves its StructureDefinition at
+# StructureDefinition/location-timezone and names it by this canonical URL.
+LOCATION_TIMEZONE_ID = "location-timezone"
+LOCATION_TIMEZONE = f"http://medoffice/fhir/R4/StructureDefinition/{LOCATION_TIMEZONE_ID}"
+IANA_TIMEZONES = "http://hl7.org/fhir/ValueSet/timezones"
 SECURITY_OBSERVATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationValue"
 PHYSICAL_TYPE = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -169,7 +174,7 @@ def site_location(site: Doc) -> Resource:
     return {
         "resourceType": "Location",
         "id": site_location_id(site["site_id"]),
-        "extension": [{"url": TIMEZONE, "valueCode": site["time_zone"]}],
+        "extension": [{"url": LOCATION_TIMEZONE, "valueCode": site["time_zone"]}],
         "status": "active",
         "name": site["name"],
         "mode": "instance",
@@ -190,6 +195,15 @@ def room_location(room: Doc, site: Doc | None) -> Resource:
             "Location", site_location_id(room["site_id"]), site.get("name") if site else None
         ),
     }
+
+
+def practitioner(provider: Doc) -> Resource:
+    """A provider: staff, named as they were registered. Their role and sites are the
+    scheduling API's; here they are who an appointment and a schedule name."""
+    resource: Resource = {"resourceType": "Practitioner", "id": fhir_id(provider["provider_id"])}
+    if provider.get("name"):
+        resource["name"] = [{"text": provider["name"]}]
+    return resource
 
 
 def schedule(provider: Doc, site_id: str, directory: Directory) -> Resource:
@@ -234,21 +248,24 @@ def searchset(
     base: str, self_url: str, resources: Sequence[Resource], *, counted: bool = True
 ) -> Resource:
     """A search result in one page: every match, or (`counted=False`) the first matches of
-    a search that does not know how many there are in all, so gives no total."""
-    return {
+    a search that does not know how many there are in all, so gives no total. No match, no
+    `entry`: FHIR JSON has no empty arrays."""
+    bundle: Resource = {
         "resourceType": "Bundle",
         "type": "searchset",
         **({"total": len(resources)} if counted else {}),
         "link": [{"relation": "self", "url": self_url}],
-        "entry": [
+    }
+    if resources:
+        bundle["entry"] = [
             {
                 "fullUrl": f"{base}{r['resourceType']}/{r['id']}",
                 "resource": r,
                 "search": {"mode": "match"},
             }
             for r in resources
-        ],
-    }
+        ]
+    return bundle
 
 
 ISSUE_CODES = {
@@ -290,7 +307,8 @@ def capability_statement(base: str) -> Resource:
                 "documentation": (
                     "Read-only. Search parameters are handled strictly: an unknown or malformed "
                     "one answers 400. Dates in `date` and Slot's `start` are the site's local "
-                    "dates. Slots are computed free time: search them by one `schedule`, "
+                    "dates, from 0002-01-01 to 9998-12-31. Slots are computed free time: "
+                    "search them by one `schedule`, "
                     "optionally one `appointment-type` (a visit type code of "
                     f"{VISIT_TYPE_SYSTEM}; by default the shortest the provider may see), "
                     "`start` (by default the site's today and the six days after; at most "
@@ -310,6 +328,7 @@ def capability_statement(base: str) -> Resource:
                         ("date", "date", "Appointment-date"),
                     ),
                     _capability("Location"),
+                    _capability("Practitioner"),
                     _capability("Schedule", ("actor", "reference", "Schedule-actor")),
                     _capability(
                         "Slot",
@@ -319,10 +338,62 @@ def capability_statement(base: str) -> Resource:
                         ("status", "token", "Slot-status"),
                         readable=False,
                     ),
+                    _capability("StructureDefinition", searchable=False),
                 ],
             }
         ],
     }
+
+
+def location_timezone_definition() -> Resource:
+    """The StructureDefinition of the extension that carries a site's time zone."""
+    return {
+        "resourceType": "StructureDefinition",
+        "id": LOCATION_TIMEZONE_ID,
+        "url": LOCATION_TIMEZONE,
+        "version": "1",
+        "name": "LocationTimezone",
+        "title": "Location time zone",
+        "status": "active",
+        "date": "2026-11-30",
+        "publisher": "medoffice",
+        "description": (
+            "The IANA time zone (a tz database name, e.g. America/New_York) that a site keeps. "
+            "Its local days are the days of Appointment `date` and Slot `start` searches."
+        ),
+        "fhirVersion": FHIR_VERSION,
+        "kind": "complex-type",
+        "abstract": False,
+        "context": [{"type": "element", "expression": "Location"}],
+        "type": "Extension",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
+        "derivation": "constraint",
+        "differential": {
+            "element": [
+                {
+                    "id": "Extension",
+                    "path": "Extension",
+                    "short": "The site's IANA time zone",
+                    "definition": "The IANA time zone whose local days the site keeps.",
+                    "min": 0,
+                    "max": "1",
+                },
+                {"id": "Extension.extension", "path": "Extension.extension", "max": "0"},
+                {"id": "Extension.url", "path": "Extension.url", "fixedUri": LOCATION_TIMEZONE},
+                {
+                    "id": "Extension.value[x]",
+                    "path": "Extension.value[x]",
+                    "min": 1,
+                    "type": [{"code": "code"}],
+                    "binding": {"strength": "required", "valueSet": IANA_TIMEZONES},
+                },
+            ]
+        },
+    }
+
+
+# What this server publishes, by id: served at StructureDefinition/<id>.
+PUBLISHED = {LOCATION_TIMEZONE_ID: location_timezone_definition}
 
 
 def _capability(

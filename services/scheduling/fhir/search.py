@@ -15,6 +15,11 @@ from services.scheduling.fhir.ids import our_id
 
 _DATE = re.compile(r"(?P<prefix>[a-z]{2})?(?P<day>\d{4}-\d{2}-\d{2})")
 PREFIXES = ("eq", "gt", "lt", "ge", "le")
+# The days a date search may name. A search looks a day or two past its dates (a site's zone
+# is up to 14 hours from UTC) and a slot search up to 92 days: near the ends of the calendar
+# (0001-01-01, 9999-12-31) that would leave it, so its first and last years are refused.
+FIRST_DAY = date(2, 1, 1)
+LAST_DAY = date(9998, 12, 31)
 
 
 class BadSearch(ValueError):
@@ -83,6 +88,10 @@ def dates(values: Iterable[str]) -> list[DateBound]:
             day = date.fromisoformat(match["day"])
         except ValueError as exc:
             raise BadSearch(f"date {value!r} is not a calendar date") from exc
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise BadSearch(
+                f"date {value!r} is out of range: search days from {FIRST_DAY} to {LAST_DAY}"
+            )
         bounds.append(DateBound(prefix, day))
     return bounds
 
