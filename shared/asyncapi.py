@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
+from pydantic.fields import FieldInfo
 from pydantic.json_schema import models_json_schema
 
 from shared.cloudevents import to_message
@@ -54,11 +55,19 @@ HEADER_DOCS = {
     "ce_causationid": ("Extension: the id of the event that caused it, if any.", {}),
     "ce_actor": ("Extension: who caused it (a user, or `system:<context>`).", {}),
     "ce_traceparent": ("Extension: W3C trace context of the request.", {}),
+    "ce_phi": ("Extension: the data fields that hold PHI (sealed), comma-separated.", {}),
 }
 
 
 def _headers(envelope: Envelope) -> set[str]:
     return set(to_message(envelope, "t").headers)
+
+
+def _sample(info: FieldInfo) -> Any:
+    """A value for an optional envelope attribute, so that its header is written."""
+    if isinstance(info.default, tuple):
+        return ("v",)
+    return 1 if int in get_args(info.annotation) else "v"
 
 
 def cloudevent_headers() -> dict[str, Any]:
@@ -77,11 +86,10 @@ def cloudevent_headers() -> dict[str, Any]:
     )
     most = least.model_copy(
         update={
-            name: "v"
+            name: _sample(info)
             for name, info in Envelope.model_fields.items()
-            if not info.is_required() and name != "position"
+            if not info.is_required()
         }
-        | {"position": 1}
     )
     written, required = _headers(most), _headers(least)
     undescribed = written - HEADER_DOCS.keys()
@@ -112,7 +120,15 @@ def _summary(cls: type[DomainEvent]) -> str | None:
     return " ".join(doc.split()) if isinstance(doc, str) and doc.strip() else None
 
 
-def _message(contract: Contract, cls: type[DomainEvent], payload_ref: str) -> dict[str, Any]:
+def _message(
+    contract: Contract, cls: type[DomainEvent], payload_ref: str, headers: set[str]
+) -> dict[str, Any]:
+    pinned: dict[str, Any] = {
+        "ce_type": {"const": cls.type_name()},
+        "ce_source": {"const": contract.source},
+    }
+    if "ce_phi" in headers and phi_of(cls):
+        pinned["ce_phi"] = {"const": ",".join(phi_of(cls))}
     message: dict[str, Any] = {
         "name": cls.type_name(),
         "title": f"{cls.__name__} v{cls.version}",
@@ -125,13 +141,7 @@ def _message(contract: Contract, cls: type[DomainEvent], payload_ref: str) -> di
         "headers": {
             "allOf": [
                 {"$ref": f"#/components/schemas/{HEADERS}"},
-                {
-                    "type": "object",
-                    "properties": {
-                        "ce_type": {"const": cls.type_name()},
-                        "ce_source": {"const": contract.source},
-                    },
-                },
+                {"type": "object", "properties": pinned},
             ]
         },
         "payload": {"$ref": payload_ref},
@@ -159,7 +169,9 @@ def asyncapi_document(
     refs, bundle = models_json_schema(
         [(cls, "serialization") for _, cls in events], ref_template=SCHEMAS
     )
-    schemas: dict[str, Any] = {HEADERS: cloudevent_headers(), **bundle.get("$defs", {})}
+    headers = cloudevent_headers()
+    written = set(headers["properties"])
+    schemas: dict[str, Any] = {HEADERS: headers, **bundle.get("$defs", {})}
     messages: dict[str, Any] = {}
     for contract, cls in events:
         payload_ref = refs[(cls, "serialization")]["$ref"]
@@ -168,7 +180,7 @@ def asyncapi_document(
             prop = payload["properties"][field]
             prop["x-medoffice-phi"] = True
             prop["description"] = PHI_NOTE
-        messages[message_key(cls)] = _message(contract, cls, payload_ref)
+        messages[message_key(cls)] = _message(contract, cls, payload_ref, written)
 
     published = [c for c in contracts if c.relayed]
     channels: dict[str, Any] = {}
