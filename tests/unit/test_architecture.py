@@ -119,7 +119,10 @@ def boundary_violations(root: Path) -> list[str]:
 
 
 def test_services_import_nothing_of_each_other_but_contracts() -> None:
-    assert boundary_violations(ROOT) == []
+    assert boundary_violations(ROOT) == [], (
+        "a service may import of another only `services.<other>.contracts`; the process wiring "
+        "(services/*.py) only each service's `app` and `contracts`: publish what is needed there"
+    )
 
 
 def test_every_service_publishes_a_contracts_module() -> None:
