@@ -30,8 +30,8 @@ def _settings() -> Settings:
 
 async def _serve(settings: Settings) -> None:
     from services.demo import seed_demo
-    from services.scheduling.application.reactions import Timer
     from services.suite import build_suite
+    from shared.timers import Timer
 
     suite = await build_suite(settings)
     # Timers start once the demo is seeded: after a crash mid-seed, the no-show timer would

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI, HTTPException
 
 from services.compliance.app import create_service as create_compliance
 from services.scheduling.app import create_service as create_scheduling
-from services.scheduling.domain.events import registry as scheduling_events
+from services.scheduling.contracts import registry as scheduling_events
 from shared.backends import Backends, open_backends
 from shared.clock import Clock, Ids, SystemClock, UuidIds
 from shared.http.app import create_http_app

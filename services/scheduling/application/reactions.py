@@ -3,7 +3,6 @@ freed slots to the waitlist, and the no-show and offer-expiry timers."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
 
@@ -21,9 +20,9 @@ from services.scheduling.domain.events import (
 from services.scheduling.projections.appointments import APPOINTMENTS
 from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
 from shared.domain import DomainError
-from shared.errors import RetryLater
 from shared.events import DomainEvent, Envelope, Metadata
 from shared.readmodels import ReadModels
+from shared.timers import Timer
 
 log = structlog.get_logger(__name__)
 
@@ -96,43 +95,6 @@ class OfferFreedSlots:
         if isinstance(event, AppointmentCancelled):
             with contextlib.suppress(DomainError):  # e.g. its site is unknown: nothing to offer
                 await self._waitlist.offer_freed_slot(caused_by(envelope), event)
-
-
-class Timer:
-    """Runs `fire_due` every `every` seconds until stopped; a failing round is logged and
-    the next one comes all the same."""
-
-    name = "scheduling.timer"
-
-    def __init__(self, every: float) -> None:
-        self._every = every
-        self._task: asyncio.Task[None] | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.fire_due()
-            except RetryLater as exc:
-                log.warning("timer_unavailable", timer=self.name, error=str(exc))
-            except Exception:  # noqa: BLE001 - a bug must not stop the timer for good
-                log.exception("timer_failed", timer=self.name)
-            await asyncio.sleep(self._every)
-
-    async def fire_due(self) -> int:
-        raise NotImplementedError
 
 
 class NoShowTimer(Timer):
