@@ -16,6 +16,7 @@ from shared.cloudevents import dead_letter_topic
 from shared.settings import Settings
 from tests.deploy.manifests import (
     DEPLOY,
+    K8S,
     OVERLAYS,
     Obj,
     containers,
@@ -233,3 +234,33 @@ def test_network_policies_deny_by_default_and_open_only_the_paths_needed(
     for deployment in of_kind(objs, "Deployment"):
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         assert service_pods["matchLabels"].items() <= labels.items()
+
+
+def test_each_service_waits_for_exactly_the_topics_strimzi_makes(objs: tuple[Obj, ...]) -> None:
+    topics = {t["metadata"]["name"] for t in of_kind(objs, "KafkaTopic")}
+    (config,) = [
+        c
+        for c in of_kind(objs, "ConfigMap")
+        if c["metadata"]["name"].startswith("medoffice-wait-for-topics-")
+    ]
+    assert set(config["data"]["WAIT_FOR_TOPICS"].split(",")) == topics
+    script = (K8S / "base" / "wait-for-topics.py").read_text()
+    assert config["data"]["wait-for-topics.py"] == script
+    for deployment in of_kind(objs, "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        (init,) = pod["initContainers"]
+        assert init["image"] == next(containers(deployment))["image"]
+        assert init["command"][-1] == "/opt/wait-for-topics/wait-for-topics.py"
+        assert init["securityContext"]["readOnlyRootFilesystem"] is True
+        mounted = {m["name"] for m in init["volumeMounts"]}
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes[mounted.pop()]["configMap"]["name"] == config["metadata"]["name"]
+
+
+def test_every_medoffice_variable_a_pod_gets_is_a_setting(objs: tuple[Obj, ...]) -> None:
+    fields = {f"MEDOFFICE_{name.upper()}" for name in Settings.model_fields}
+    for deployment in of_kind(objs, "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        for container in pod["containers"] + pod["initContainers"]:
+            names = {env["name"] for env in container.get("env", [])}
+            assert {n for n in names if n.startswith("MEDOFFICE_")} - fields == set()
