@@ -99,7 +99,7 @@ def test_each_service_is_a_non_root_deployment_with_probes_resources_service_and
         assert pod["securityContext"]["runAsUser"] == 10001  # the Dockerfile's user
         (container,) = containers(deployment)
         assert container["args"] == ["serve", name]
-        assert container["image"].startswith("medoffice:")
+        assert container["image"].rsplit("/", 1)[-1].startswith("medoffice:")
         security = container["securityContext"]
         assert security["readOnlyRootFilesystem"] is True
         assert security["allowPrivilegeEscalation"] is False
