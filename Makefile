@@ -8,19 +8,22 @@ PYTEST_ARGS ?=
 
 venv: $(VENV)/.installed
 
-# The stamp makes pip run again only when pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml
+# The stamp makes pip run again only when pyproject.toml or the lock changes. The lock pins
+# every run-time dependency (the image installs the same); the extras pin their tools.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -e '.[test,bench]'
+	$(VENV)/bin/pip install -c requirements.lock -e '.[test,bench]'
 	touch $@
 
 run: venv
 	$(VENV)/bin/medoffice serve
 
-# The FHIR validator is built (or found cached) first: a cold build fetches HAPI FHIR from Maven
-# Central, which should not count against the first FHIR test's timeout.
+# The FHIR validator and kustomize are built (or found cached) first: a cold build fetches
+# HAPI FHIR from Maven Central or kustomize from the Go proxy, not to be charged to a test's
+# timeout.
 test: venv
 	infra/fhir-validator/validator.sh build
+	deploy/kustomize.sh >/dev/null
 	infra/with-infra.sh $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # A long-lived pair on 9092/27017 for `make run` or manual testing.
