@@ -84,7 +84,7 @@ async def _serve_apart(settings: Settings, plan: list[tuple[str, int]]) -> None:
             await suite.stop()
 
 
-def _plan(settings: Settings, names: list[str]) -> list[tuple[str, int]]:
+def ports_for(settings: Settings, names: list[str]) -> list[tuple[str, int]]:
     """(service, port) for each service named; refused (exit 2) when a name is unknown or
     repeated, or two would listen on one port."""
     from services.suite import SERVICES
@@ -119,7 +119,7 @@ def serve(
     """Run every service in this process on the configured backends, or only the named ones,
     each apart (its own backends, HTTP app and port)."""
     settings = _settings()
-    plan = _plan(settings, services) if services else None
+    plan = ports_for(settings, services) if services else None
     configure(settings.log_level, settings.log_json)
     backend = "Kafka + MongoDB" if settings.scale_out else f"SQLite in {settings.data_dir}"
     log = structlog.get_logger(__name__)
