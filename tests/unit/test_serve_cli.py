@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from services.cli import ports_for, cli
+from services.cli import cli, ports_for
 from shared.settings import Settings
 
 runner = CliRunner()
