@@ -105,7 +105,8 @@ def _metrics_router(metrics: Metrics, services: list[Service]) -> APIRouter:
             if callable(lag):
                 consumers[worker.name] = lag
 
-    @router.get("/metrics", response_class=Response)
+    # Not in the OpenAPI document: a scraper's endpoint, not part of the API (and no token).
+    @router.get("/metrics", response_class=Response, include_in_schema=False)
     async def exposition() -> Response:
         """Prometheus text exposition: appends, publishes, dead letters, HTTP answers by
         status, and each projection's and consumer's lag. Counts only: no tenant, no PHI."""

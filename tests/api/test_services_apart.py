@@ -76,7 +76,8 @@ async def test_each_service_serves_only_its_own_routes_checks_and_projections(
     assert "/compliance/audit-log" in compliance_paths
     assert not any(p.startswith(("/scheduling", "/fhir")) for p in compliance_paths)
     for paths in (scheduling_paths, compliance_paths):
-        assert {"/health", "/ready", "/metrics", "/ops/projections"} <= set(paths)
+        assert {"/health", "/ready", "/ops/projections"} <= set(paths)
+        assert "/metrics" not in paths  # a scraper's endpoint, not the API's
 
     for app, own, other in (
         (client, "scheduling", "compliance"),
