@@ -106,6 +106,7 @@ def appointment(start: str) -> dict[str, str]:
         "patient_id": "pat-zq",
         "provider_id": "dr-a",
         "site_id": "north",
+        "room_id": "exam-1",  # read from its stream: no wait on scheduling's directory
         "visit_type_id": "v",
         "start": start,
     }
