@@ -11,11 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, HTTPException, Response
 
 from services.compliance.app import create_service as create_compliance
-from services.compliance.application.ledger import EventLog
 from services.scheduling.app import create_service as create_scheduling
 from shared.backends import Backends, open_backends
 from shared.clock import Clock, Ids, SystemClock, UuidIds
 from shared.documents.port import DocumentStore
+from shared.eventstore.port import EventStore
 from shared.http.app import create_http_app
 from shared.http.identity import Operator, operator_policy
 from shared.metrics import CONTENT_TYPE, CountRequests, Lagging, Metrics, lags, metered
@@ -29,17 +29,17 @@ OperatorChanges = Annotated[Operator, operator_policy(changes_state=True)]
 
 # Wires one service on the backends of its process; `producers` are the other services'
 # event stores, read-only, for the auditor (compliance) alone.
-Builder = Callable[[Backends, Clock, Ids, Mapping[str, EventLog]], Awaitable[Service]]
+Builder = Callable[[Backends, Clock, Ids, Mapping[str, EventStore]], Awaitable[Service]]
 
 
 async def _scheduling(
-    backends: Backends, clock: Clock, ids: Ids, producers: Mapping[str, EventLog]
+    backends: Backends, clock: Clock, ids: Ids, producers: Mapping[str, EventStore]
 ) -> Service:
     return await create_scheduling(backends, clock, ids)
 
 
 async def _compliance(
-    backends: Backends, clock: Clock, ids: Ids, producers: Mapping[str, EventLog]
+    backends: Backends, clock: Clock, ids: Ids, producers: Mapping[str, EventStore]
 ) -> Service:
     return await create_compliance(backends, clock, ids, producers)
 
@@ -171,7 +171,7 @@ async def build_service(
     groups, and an HTTP app with only its routes, checks, projections and metrics.
 
     The auditor opens the other services' event stores by name, read-only (it only ever reads
-    them: `EventLog`): the one privilege it has over them, to compare what they hold with what
+    them): the one privilege it has over them, to compare what they hold with what
     its ledger chained."""
     if name not in SERVICES:
         raise KeyError(name)
@@ -179,7 +179,7 @@ async def build_service(
     clock, ids = clock or SystemClock(), ids or UuidIds()
     metrics = Metrics()
     backends = metered(await open_backends(settings), metrics)
-    producers: dict[str, EventLog] = {}
+    producers: dict[str, EventStore] = {}
     if name == AUDITOR:
         for other in SERVICES:
             if other != AUDITOR:
