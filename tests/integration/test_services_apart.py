@@ -33,9 +33,9 @@ PLAINTEXT = (b"Zebulon", b"Quarrington", b"1961-02-03", b"+1 555 0199")
 class ServiceServer(Server):
     """`medoffice serve <service>`: one service alone, on its own port setting."""
 
-    def __init__(self, settings: Settings, tmp_path: Path, service: str) -> None:
+    def __init__(self, settings: Settings, tmp_path: Path, service: str, *others: str) -> None:
         super().__init__(settings, tmp_path, name=service)
-        self.service = service
+        self.services = (service, *others)
         # Its own port comes from MEDOFFICE_<SERVICE>_PORT; MEDOFFICE_PORT names another.
         self.env[f"MEDOFFICE_{service.upper()}_PORT"] = str(self.port)
         self.env["MEDOFFICE_PORT"] = str(free_port())
@@ -43,7 +43,7 @@ class ServiceServer(Server):
     def start(self, **env: str) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "services", "serve", self.service],
+                [sys.executable, "-m", "services", "serve", *self.services],
                 env={**self.env, **env},
                 cwd=ROOT,
                 stdout=log,
@@ -219,3 +219,34 @@ async def test_scheduling_and_compliance_apart_audit_forget_and_survive_a_kill(
     for plaintext in PLAINTEXT:
         assert plaintext not in answers
         assert plaintext not in stored
+
+
+async def test_two_services_in_one_process_each_answer_on_their_own_port(
+    settings: Settings, tmp_path: Path
+) -> None:
+    both = ServiceServer(settings, tmp_path, "scheduling", "compliance")
+    compliance_port = free_port()
+    both.start(MEDOFFICE_COMPLIANCE_PORT=str(compliance_port))
+    other = httpx.AsyncClient(base_url=f"http://127.0.0.1:{compliance_port}", timeout=30)
+    try:
+        await both.ready()
+
+        async def compliance_ready() -> bool:
+            try:
+                return (await other.get("/ready")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await wait_until(compliance_ready, timeout=60, message="compliance's port to be ready")
+        mine = (await both.client.get("/openapi.json")).json()["paths"]
+        theirs = (await other.get("/openapi.json")).json()["paths"]
+        assert "/scheduling/appointments" in mine
+        assert "/compliance/audit-log" not in mine
+        assert "/compliance/audit-log" in theirs
+        assert "/scheduling/appointments" not in theirs
+        assert "medoffice_http_requests_total" in (await other.get("/metrics")).text
+    finally:
+        await other.aclose()
+        await both.close()
+        names = ("scheduling", "compliance", "compliance_anchors", "keyvault")
+        await drop_databases(settings, {f"{settings.mongo_database}_{n}" for n in names})
