@@ -55,17 +55,86 @@ async def _serve(settings: Settings) -> None:
         await suite.stop()
 
 
+async def _serve_apart(settings: Settings, plan: list[tuple[str, int]]) -> None:
+    """Each named service with its own backends and HTTP app on its own port; no demo."""
+    from services.suite import Suite, build_service
+
+    suites: list[Suite] = []
+    try:
+        for name, _ in plan:
+            suites.append(await build_service(name, settings))
+        for suite in suites:
+            await suite.start()
+        servers = [
+            uvicorn.Server(
+                uvicorn.Config(
+                    suite.app, host=settings.host, port=port, log_config=None, access_log=False
+                )
+            )
+            for suite, (_, port) in zip(suites, plan, strict=True)
+        ]
+        tasks = [asyncio.create_task(server.serve()) for server in servers]
+        # One server ending (a signal, a port taken) ends them all.
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks)
+    finally:
+        for suite in reversed(suites):
+            await suite.stop()
+
+
+def ports_for(settings: Settings, names: list[str]) -> list[tuple[str, int]]:
+    """(service, port) for each service named; refused (exit 2) when a name is unknown or
+    repeated, or two would listen on one port."""
+    from services.suite import SERVICES
+
+    for name in names:
+        if name not in SERVICES:
+            _refuse(f"unknown service {name!r}; one of {', '.join(SERVICES)}")
+        if names.count(name) > 1:
+            _refuse(f"service {name!r} is named twice")
+    plan = [(name, getattr(settings, f"{name}_port", None) or settings.port) for name in names]
+    for i, (name, port) in enumerate(plan):
+        for other, other_port in plan[i + 1 :]:
+            if port == other_port:
+                _refuse(
+                    f"{name} and {other} would both listen on port {port}: give each its own "
+                    f"MEDOFFICE_{name.upper()}_PORT / MEDOFFICE_{other.upper()}_PORT"
+                )
+    return plan
+
+
 @cli.command()
-def serve() -> None:
-    """Run every service in this process on the configured backends."""
+def serve(
+    services: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="run only these services (e.g. scheduling compliance), each on its own port "
+            "(MEDOFFICE_<SERVICE>_PORT, else MEDOFFICE_PORT); none: every service, one port",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run every service in this process on the configured backends, or only the named ones,
+    each apart (its own backends, HTTP app and port)."""
     settings = _settings()
+    plan = ports_for(settings, services) if services else None
     configure(settings.log_level, settings.log_json)
     backend = "Kafka + MongoDB" if settings.scale_out else f"SQLite in {settings.data_dir}"
-    # A log event like every other line on stderr, so that JSON logs stay JSON throughout.
-    structlog.get_logger(__name__).info(
-        "medoffice_serving", url=f"http://{settings.host}:{settings.port}", backend=backend
-    )
-    asyncio.run(_serve(settings))
+    log = structlog.get_logger(__name__)
+    if plan is None:
+        # A log event like every other line on stderr, so that JSON logs stay JSON throughout.
+        log.info(
+            "medoffice_serving", url=f"http://{settings.host}:{settings.port}", backend=backend
+        )
+        asyncio.run(_serve(settings))
+        return
+    for name, port in plan:
+        log.info(
+            "medoffice_serving", service=name, url=f"http://{settings.host}:{port}", backend=backend
+        )
+    asyncio.run(_serve_apart(settings, plan))
 
 
 def _refuse(message: str) -> NoReturn:

@@ -1,19 +1,24 @@
-"""The whole suite in one process: every service on one set of backends, one HTTP port."""
+"""Running services: every one in one process on one HTTP port (`build_suite`), or each named
+one with its own backends and HTTP app (`build_service`), which `medoffice serve <service>...`
+serves on a port of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException, Response
 
 from services.compliance.app import create_service as create_compliance
 from services.scheduling.app import create_service as create_scheduling
-from services.scheduling.contracts import registry as scheduling_events
 from shared.backends import Backends, open_backends
 from shared.clock import Clock, Ids, SystemClock, UuidIds
+from shared.documents.port import DocumentStore
+from shared.eventstore.port import EventStore
 from shared.http.app import create_http_app
 from shared.http.identity import Operator, operator_policy
+from shared.metrics import CONTENT_TYPE, CountRequests, Lagging, Metrics, lags, metered
 from shared.observability import configure_tracing
 from shared.service import Check, Service
 from shared.settings import Settings
@@ -22,12 +27,37 @@ from shared.settings import Settings
 Operators = Annotated[Operator, operator_policy()]
 OperatorChanges = Annotated[Operator, operator_policy(changes_state=True)]
 
+# Wires one service on the backends of its process; `producers` are the other services'
+# event stores, read-only, for the auditor (compliance) alone.
+Builder = Callable[[Backends, Clock, Ids, Mapping[str, EventStore]], Awaitable[Service]]
+
+
+async def _scheduling(
+    backends: Backends, clock: Clock, ids: Ids, producers: Mapping[str, EventStore]
+) -> Service:
+    return await create_scheduling(backends, clock, ids)
+
+
+async def _compliance(
+    backends: Backends, clock: Clock, ids: Ids, producers: Mapping[str, EventStore]
+) -> Service:
+    return await create_compliance(backends, clock, ids, producers)
+
+
+# Every service, in the order one process builds and starts them (the auditor last): adding a
+# service is a line here (and its `<name>_port` setting).
+SERVICES: dict[str, Builder] = {"scheduling": _scheduling, "compliance": _compliance}
+AUDITOR = "compliance"  # reads every other service's event store to cross-check its ledger
+
 
 @dataclass
 class Suite:
+    """Services served by one HTTP app, and the backends they were built on."""
+
     app: FastAPI
     backends: Backends
     services: list[Service]
+    metrics: Metrics
 
     async def start(self) -> None:
         for service in self.services:
@@ -48,7 +78,7 @@ def _operations_router(services: list[Service]) -> APIRouter:
 
     @router.get("/projections")
     async def projections(who: Operators) -> list[dict[str, Any]]:
-        """Every projection of this process: generation, lag, whether it is rebuilding."""
+        """Every projection of this app's services: generation, lag, whether it is rebuilding."""
         return [await runner.status() for runner in runners.values()]
 
     @router.post("/projections/{name}/rebuild")
@@ -63,25 +93,98 @@ def _operations_router(services: list[Service]) -> APIRouter:
     return router
 
 
-async def build_suite(
-    settings: Settings, clock: Clock | None = None, ids: Ids | None = None
-) -> Suite:
-    configure_tracing()
-    clock, ids = clock or SystemClock(), ids or UuidIds()
-    backends = await open_backends(settings)
-    scheduling = await create_scheduling(backends, clock, ids)
-    # Compliance reads the other services' event stores (read-only) to cross-check its ledger.
-    producers = {s.name: s.event_store for s in [scheduling] if s.event_store is not None}
-    compliance = await create_compliance(backends, scheduling_events, clock, ids, producers)
-    services = [scheduling, compliance]
+def _metrics_router(metrics: Metrics, services: list[Service]) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+    projections: dict[str, Lagging] = {
+        r.projection.name: r.lag for s in services for r in s.runners
+    }
+    consumers: dict[str, Lagging] = {}
+    for service in services:
+        for worker in service.workers:
+            lag = getattr(worker, "lag", None)
+            if callable(lag):
+                consumers[worker.name] = lag
+
+    # Not in the OpenAPI document: a scraper's endpoint, not part of the API (and no token).
+    @router.get("/metrics", response_class=Response, include_in_schema=False)
+    async def exposition() -> Response:
+        """Prometheus text exposition: appends, publishes, dead letters, HTTP answers by
+        status, and each projection's and consumer's lag. Counts only: no tenant, no PHI."""
+        gauges = {
+            "medoffice_projection_lag": await lags(projections),
+            "medoffice_consumer_lag": await lags(consumers),
+        }
+        return Response(metrics.render(gauges), media_type=CONTENT_TYPE)
+
+    return router
+
+
+def _app(
+    settings: Settings,
+    title: str,
+    backends: Backends,
+    services: list[Service],
+    metrics: Metrics,
+    idempotency: DocumentStore,
+    clock: Clock,
+) -> FastAPI:
     checks: dict[str, Check] = {"bus": backends.bus.ping}
     for service in services:
         checks.update(service.checks)
+    routers = [r for s in services for r in s.routers]
     app = create_http_app(
         settings,
-        [*(r for s in services for r in s.routers), _operations_router(services)],
-        idempotency=await backends.documents("gateway"),
+        [*routers, _operations_router(services), _metrics_router(metrics, services)],
+        idempotency=idempotency,
         readiness=checks,
+        title=title,
         clock=clock,
     )
-    return Suite(app, backends, services)
+    app.add_middleware(CountRequests, metrics=metrics)
+    return app
+
+
+async def build_suite(
+    settings: Settings, clock: Clock | None = None, ids: Ids | None = None
+) -> Suite:
+    """Every service in this process, on one set of backends, behind one HTTP app."""
+    configure_tracing()
+    clock, ids = clock or SystemClock(), ids or UuidIds()
+    metrics = Metrics()
+    backends = metered(await open_backends(settings), metrics)
+    services: list[Service] = []
+    for name, build in SERVICES.items():
+        # The auditor reads the stores of the services built before it, as they are.
+        producers = {s.name: s.event_store for s in services if s.event_store is not None}
+        services.append(await build(backends, clock, ids, producers if name == AUDITOR else {}))
+    idempotency = await backends.documents("gateway")
+    app = _app(settings, "medoffice", backends, services, metrics, idempotency, clock)
+    return Suite(app, backends, services, metrics)
+
+
+async def build_service(
+    name: str, settings: Settings, clock: Clock | None = None, ids: Ids | None = None
+) -> Suite:
+    """One service alone, as its own process (or beside others in one, each apart): its own
+    backends (its event store and read models in its database, `<mongo_database>_<name>`, or
+    `<data_dir>/<name>/`), its own idempotency records (in that database too), its consumer
+    groups, and an HTTP app with only its routes, checks, projections and metrics.
+
+    The auditor opens the other services' event stores by name, read-only (it only ever reads
+    them): the one privilege it has over them, to compare what they hold with what
+    its ledger chained."""
+    if name not in SERVICES:
+        raise KeyError(name)
+    configure_tracing()
+    clock, ids = clock or SystemClock(), ids or UuidIds()
+    metrics = Metrics()
+    backends = metered(await open_backends(settings), metrics)
+    producers: dict[str, EventStore] = {}
+    if name == AUDITOR:
+        for other in SERVICES:
+            if other != AUDITOR:
+                producers[other] = await backends.event_store(other)
+    service = await SERVICES[name](backends, clock, ids, producers)
+    idempotency = await backends.documents(name)
+    app = _app(settings, f"medoffice {name}", backends, [service], metrics, idempotency, clock)
+    return Suite(app, backends, [service], metrics)

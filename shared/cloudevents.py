@@ -2,7 +2,8 @@
 
 Extension attribute names follow the spec (lower-case letters and digits only), so any CloudEvents
 SDK or a plain Kafka client reads them: tenant, site, stream, streamversion, position,
-correlationid, causationid, actor, traceparent.
+correlationid, causationid, actor, traceparent, and phi: the data fields the producer declares
+PHI (sealed), comma-separated, present only when there are any.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def to_message(envelope: Envelope, topic: str) -> Message:
         value = getattr(envelope, field)
         if value is not None:
             headers[f"ce_{name}"] = str(value)
+    if envelope.phi:
+        headers["ce_phi"] = ",".join(envelope.phi)
     return Message(
         topic=topic,
         key=envelope.stream,
@@ -91,6 +94,8 @@ def from_message(message: Message) -> Envelope:
     }
     for name, field in _EXTENSIONS.items():
         fields[field] = headers.get(f"ce_{name}")
+    phi = headers.get("ce_phi")
+    fields["phi"] = tuple(name for name in phi.split(",") if name) if phi else ()
     try:
         fields["data"] = json.loads(message.value)
         return Envelope.model_validate(fields)

@@ -25,6 +25,11 @@ class DomainEvent(BaseModel):
     def type_name(cls) -> str:
         return f"medoffice.{cls.context}.{cls.__name__}.v{cls.version}"
 
+    @classmethod
+    def phi_field_names(cls) -> tuple[str, ...]:
+        """The fields that hold PHI (sealed before storage): none here; see `shared.phi`."""
+        return ()
+
 
 class Metadata(BaseModel):
     """Who caused a change and within which request: copied onto every event it produces."""
@@ -58,11 +63,17 @@ class Envelope(BaseModel):
     actor: str | None = None
     traceparent: str | None = None
     position: int | None = None
+    # The data fields the producer declares PHI (sealed under the patient's key): consumers
+    # without the producer's classes (compliance) know from this what not to keep in the clear.
+    phi: tuple[str, ...] = ()
     data: dict[str, Any]
 
     @property
     def context(self) -> str:
-        return self.type.split(".")[1]
+        """The context of `medoffice.<context>.<Name>.v<n>`; a type of another shape (nothing
+        of ours, but a consumer may still meet it) names none."""
+        parts = self.type.split(".")
+        return parts[1] if len(parts) > 1 else ""
 
 
 def seal(
@@ -90,6 +101,7 @@ def seal(
         causation_id=meta.causation_id,
         actor=meta.actor,
         traceparent=meta.traceparent,
+        phi=event.phi_field_names(),
         data=event.model_dump(mode="json"),
     )
 
@@ -152,3 +164,23 @@ class EventRegistry:
             merged._types.update(registry._types)
             merged._upcasters.update(registry._upcasters)
         return merged
+
+
+class Received(DomainEvent):
+    """An event read as it arrived, without its producer's class: its type name and data."""
+
+    type: str
+    data: dict[str, Any]
+
+
+class AsReceived(EventRegistry):
+    """A registry for consumers of every context's events that need none of their classes
+    (compliance's audit log): every type is known, and no event is decoded or checked against
+    a schema, so a type never seen before (a new service, a new version) is read like any
+    other."""
+
+    def knows(self, type_name: str) -> bool:
+        return True
+
+    def decode(self, envelope: Envelope) -> DomainEvent:
+        return Received(type=envelope.type, data=dict(envelope.data))

@@ -37,6 +37,10 @@ class PhiEvent(DomainEvent):
 
     phi_subject: ClassVar[str] = "patient_id"
 
+    @classmethod
+    def phi_field_names(cls) -> tuple[str, ...]:
+        return phi_fields(cls)
+
 
 def phi_fields(cls: type[BaseModel]) -> tuple[str, ...]:
     return tuple(

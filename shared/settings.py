@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     ledger_key: str = DEVELOPMENT_LEDGER_KEY  # base64 of 32 bytes: seals the audit ledger's blocks
     # A retry finding its Idempotency-Key claimed longer ago than this runs again (a crash).
     idempotency_lease_seconds: float = Field(default=30.0, gt=0)
+    # `medoffice serve <service>...`: each named service's port; unset, MEDOFFICE_PORT (which
+    # only one service of a process can have). Billing and staffing: for when they exist.
+    scheduling_port: int | None = Field(default=None, ge=1, le=65535)
+    compliance_port: int | None = Field(default=None, ge=1, le=65535)
+    billing_port: int | None = Field(default=None, ge=1, le=65535)
+    staffing_port: int | None = Field(default=None, ge=1, le=65535)
 
     @field_validator("phi_kek", "ledger_key")
     @classmethod

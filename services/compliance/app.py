@@ -18,7 +18,7 @@ from services.compliance.projections.audit_log import (
 )
 from shared.backends import Backends
 from shared.clock import Clock, Ids
-from shared.events import EventRegistry
+from shared.events import AsReceived
 from shared.projections import ProjectionRunner
 from shared.readmodels import ReadModels
 from shared.service import Service
@@ -39,14 +39,14 @@ def ledger_key(encoded: str) -> bytes:
 
 async def create_service(
     backends: Backends,
-    registry: EventRegistry,
     clock: Clock,
     ids: Ids,
     producers: Mapping[str, EventLog] | None = None,
 ) -> Service:
-    """`registry` knows every context's events: the audit log records them all. `producers`:
-    read-only access to each producing context's event store, for verification to compare
-    what they hold with what the ledger chained."""
+    """The audit log and the ledger read every context's CloudEvents as they arrive: no
+    producer's classes are needed, and no type is unknown. `producers`: read-only access to
+    each producing context's event store, for verification to compare what they hold with
+    what the ledger chained (the auditor's privilege: see `services/suite.py`)."""
     settings = backends.settings
     key = ledger_key(settings.ledger_key)
     read_models = ReadModels(await backends.documents(NAME))
@@ -62,7 +62,7 @@ async def create_service(
     anchors = LedgerAnchors(await backends.documents("compliance_anchors"))
     ledger = AuditLedger(store, clock, ids, key, anchors, audit_log, producers)
     runner = ProjectionRunner(
-        AuditLogProjection(), read_models, backends.bus, registry, settings.topic
+        AuditLogProjection(), read_models, backends.bus, AsReceived(), settings.topic
     )
     consumer = LedgerConsumer(ledger, backends.bus, [settings.topic(c) for c in CONTEXTS])
     service = Service(

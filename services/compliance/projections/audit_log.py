@@ -1,8 +1,15 @@
 """The audit log: one entry per event of any context: who did what, when, to which stream.
 
-Entries keep the event's metadata and a digest of its data. Events without PHI fields also keep
-their data (who read which patient's record and why, for instance); events with PHI keep only
-the digest of their sealed data, so the log holds no patient details yet proves what was said.
+Entries are made from the CloudEvent as it arrived (type, source, subject, id, time, stream,
+version, actor, site, data), never from the producer's classes: compliance knows none, so a
+type it has never seen (a new service, a new version) is logged like any other.
+
+Entries keep the event's metadata and a digest of its data. Events without PHI keep their data
+too (who read which patient's record and why, for instance); events with PHI keep only the
+digest of their sealed data and the names of their PHI fields, so the log holds no patient
+details yet proves what was said. An event has PHI when its envelope names PHI fields (`phi`,
+set by the producer from its event's declaration), or, for events stored before envelopes
+named them, when its data holds a sealed value.
 
 Each entry names the site it is about (`site`), which decides who may read it: the site its
 envelope names; else the `site_id` its data names; else the site of its stream, which is the
@@ -17,7 +24,6 @@ from typing import Any
 from services.compliance.domain.ledger import data_digest
 from shared.documents.port import Document
 from shared.events import DomainEvent, Envelope
-from shared.phi import PhiEvent
 from shared.projections import View
 
 PROJECTION = "compliance.audit_log"
@@ -32,12 +38,25 @@ def named_site(envelope: Envelope) -> str | None:
     return site if isinstance(site, str) and site else None
 
 
+def _is_sealed(value: Any) -> bool:
+    """A PHI value as `shared.phi.Sealed` writes it: {"phi": 1, "subject", "nonce", "ct"}."""
+    return isinstance(value, dict) and value.get("phi") == 1 and "ct" in value
+
+
+def phi_fields(envelope: Envelope) -> tuple[str, ...]:
+    """The data fields holding PHI: as the envelope names them, else the sealed ones found."""
+    if envelope.phi:
+        return envelope.phi
+    return tuple(name for name, value in envelope.data.items() if _is_sealed(value))
+
+
 class AuditLogProjection:
     name = PROJECTION
     contexts = CONTEXTS
     collections = (ENTRIES, STREAMS)
 
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
+        """`event` is not looked at (`shared.events.AsReceived` hands over any type)."""
         stream_id = f"{envelope.tenant}:{envelope.stream}"
         site = named_site(envelope)
         if envelope.stream_version == 1 and site is not None:
@@ -55,6 +74,7 @@ class AuditLogProjection:
                 "tenant": envelope.tenant,
                 "event_id": envelope.id,
                 "type": envelope.type,
+                "source": envelope.source,
                 "context": envelope.context,
                 "stream": envelope.stream,
                 "stream_version": envelope.stream_version,
@@ -65,7 +85,10 @@ class AuditLogProjection:
                 "time": envelope.time.isoformat(),
                 "data_sha256": data_digest(envelope),
             }
-            if not isinstance(event, PhiEvent):
+            sealed = phi_fields(envelope)
+            if sealed:
+                entry["phi"] = list(sealed)  # which fields; their values stay out of the log
+            else:
                 entry["data"] = envelope.data  # nothing sealed in it: auditors read it whole
             return entry
 
