@@ -70,56 +70,56 @@ async def _drop_database(url: str, name: str) -> None:
         await client.close()
 
 
-@pytest.fixture(params=BACKENDS)
-async def event_stores(
-    request: pytest.FixtureRequest, tmp_path: Path, unique: str
-) -> AsyncIterator[Stores[EventStore]]:
+async def on_each_backend(
+    request: pytest.FixtureRequest,
+    unique: str,
+    sqlite: Callable[[], Awaitable[S]],
+    mongo: Callable[[str, str], Awaitable[S]],
+) -> AsyncIterator[Stores[S]]:
+    """Stores of one kind on the backend `request.param` names: `sqlite()` opens one on a
+    temporary file, `mongo(url, database)` one in a database of the test's own, dropped after."""
     if request.param == "sqlite":
-
-        async def sqlite() -> EventStore:
-            return SqliteEventStore(SqliteDatabase(tmp_path / "events.db"))
-
-        stores = Stores[EventStore]("sqlite", sqlite)
-        yield stores
-        await stores.close()
+        stores = Stores[S]("sqlite", sqlite)
+        try:
+            yield stores
+        finally:
+            await stores.close()
         return
     url: str = request.getfixturevalue("mongo_url")
-
-    async def mongo() -> EventStore:
-        return await open_mongo_event_store(url, unique, **MONGO_OPTIONS)
-
-    stores = Stores[EventStore]("mongo", mongo)
+    stores = Stores[S]("mongo", lambda: mongo(url, unique))
     try:
         yield stores
     finally:
         await stores.close()
         await _drop_database(url, unique)
+
+
+@pytest.fixture(params=BACKENDS)
+async def event_stores(
+    request: pytest.FixtureRequest, tmp_path: Path, unique: str
+) -> AsyncIterator[Stores[EventStore]]:
+    async def sqlite() -> EventStore:
+        return SqliteEventStore(SqliteDatabase(tmp_path / "events.db"))
+
+    async def mongo(url: str, database: str) -> EventStore:
+        return await open_mongo_event_store(url, database, **MONGO_OPTIONS)
+
+    async for stores in on_each_backend(request, unique, sqlite, mongo):
+        yield stores
 
 
 @pytest.fixture(params=BACKENDS)
 async def document_stores(
     request: pytest.FixtureRequest, tmp_path: Path, unique: str
 ) -> AsyncIterator[Stores[DocumentStore]]:
-    if request.param == "sqlite":
+    async def sqlite() -> DocumentStore:
+        return SqliteDocumentStore(SqliteDatabase(tmp_path / "documents.db"))
 
-        async def sqlite() -> DocumentStore:
-            return SqliteDocumentStore(SqliteDatabase(tmp_path / "documents.db"))
+    async def mongo(url: str, database: str) -> DocumentStore:
+        return await open_mongo_document_store(url, database, **MONGO_OPTIONS)
 
-        stores = Stores[DocumentStore]("sqlite", sqlite)
+    async for stores in on_each_backend(request, unique, sqlite, mongo):
         yield stores
-        await stores.close()
-        return
-    url: str = request.getfixturevalue("mongo_url")
-
-    async def mongo() -> DocumentStore:
-        return await open_mongo_document_store(url, unique, **MONGO_OPTIONS)
-
-    stores = Stores[DocumentStore]("mongo", mongo)
-    try:
-        yield stores
-    finally:
-        await stores.close()
-        await _drop_database(url, unique)
 
 
 @pytest.fixture

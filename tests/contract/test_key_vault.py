@@ -21,7 +21,7 @@ from shared.keyvault import KeyVault, WrappedKey
 from shared.keyvault.mongo import open_mongo_key_vault
 from shared.keyvault.sqlite import SqliteKeyVault
 from shared.sqlite import SqliteDatabase
-from tests.contract.conftest import BACKENDS, MONGO_OPTIONS, Stores, _drop_database
+from tests.contract.conftest import BACKENDS, MONGO_OPTIONS, Stores, on_each_backend
 
 
 def fresh() -> WrappedKey:
@@ -32,26 +32,14 @@ def fresh() -> WrappedKey:
 async def key_vaults(
     request: pytest.FixtureRequest, tmp_path: Path, unique: str
 ) -> AsyncIterator[Stores[KeyVault]]:
-    if request.param == "sqlite":
+    async def sqlite() -> KeyVault:
+        return SqliteKeyVault(SqliteDatabase(tmp_path / "keys.db"))
 
-        async def sqlite() -> KeyVault:
-            return SqliteKeyVault(SqliteDatabase(tmp_path / "keys.db"))
+    async def mongo(url: str, database: str) -> KeyVault:
+        return await open_mongo_key_vault(url, database, **MONGO_OPTIONS)
 
-        stores = Stores[KeyVault]("sqlite", sqlite)
+    async for stores in on_each_backend(request, unique, sqlite, mongo):
         yield stores
-        await stores.close()
-        return
-    url: str = request.getfixturevalue("mongo_url")
-
-    async def mongo() -> KeyVault:
-        return await open_mongo_key_vault(url, unique, **MONGO_OPTIONS)
-
-    stores = Stores[KeyVault]("mongo", mongo)
-    try:
-        yield stores
-    finally:
-        await stores.close()
-        await _drop_database(url, unique)
 
 
 @pytest.fixture
