@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -28,6 +29,22 @@ async def running_suite(settings: Settings, clock: Clock | None = None) -> Async
     finally:
         await suite.stop()
         await drop_databases(settings, suite.backends.databases)
+
+
+class ShiftedClock:
+    """The system's clock, moved forward when a test says so."""
+
+    def __init__(self) -> None:
+        self.shift = timedelta(0)
+
+    def now(self) -> datetime:
+        return SystemClock().now() + self.shift
+
+
+@pytest.fixture
+def clock() -> ShiftedClock:
+    """A clock for modules whose suite runs on it (they override `suite`)."""
+    return ShiftedClock()
 
 
 @pytest.fixture

@@ -8,38 +8,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
 
 from services.suite import Suite
-from shared.clock import SystemClock
 from shared.documents.port import DocumentStore, Write
 from shared.settings import Settings
-from tests.api.conftest import TokenFor, booking, register, running_suite
+from tests.api.conftest import ShiftedClock, TokenFor, booking, register, running_suite
 from tests.api.test_bad_input import events_written
 
 DAY = "acme:site-day:north:2026-12-01"
 
 
-class ShiftedClock:
-    """The system's clock, moved forward when a test says so."""
-
-    def __init__(self) -> None:
-        self.shift = timedelta(0)
-
-    def now(self) -> datetime:
-        return SystemClock().now() + self.shift
-
-
-@pytest.fixture
-def clock() -> ShiftedClock:
-    return ShiftedClock()
-
-
 @pytest.fixture
 async def suite(settings: Settings, clock: ShiftedClock) -> AsyncIterator[Suite]:
+    """The suite on a clock the test moves."""
     async with running_suite(settings, clock) as suite:
         yield suite
 

@@ -4,7 +4,7 @@ first matching entry, which may accept it into a booking or pass it on."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,9 +12,8 @@ import pytest
 
 from services.scheduling.application.reactions import OfferExpiryTimer
 from services.suite import Suite
-from shared.clock import SystemClock
 from shared.settings import Settings
-from tests.api.conftest import booking, post_ok, register, running_suite
+from tests.api.conftest import ShiftedClock, booking, post_ok, register, running_suite
 from tests.api.test_appointments import appointment
 from tests.api.test_bad_input import PROBLEM, events_written
 from tests.support import ACCESS, wait_until
@@ -23,23 +22,9 @@ WAITLIST = "/scheduling/sites/north/waitlist"
 SLOT_START = "2026-12-01T14:00:00Z"  # 9:00 in New York, where the clinic is
 
 
-class ShiftedClock:
-    """The system's clock, moved forward when a test says so."""
-
-    def __init__(self) -> None:
-        self.shift = timedelta(0)
-
-    def now(self) -> datetime:
-        return SystemClock().now() + self.shift
-
-
-@pytest.fixture
-def clock() -> ShiftedClock:
-    return ShiftedClock()
-
-
 @pytest.fixture
 async def suite(settings: Settings, clock: ShiftedClock) -> AsyncIterator[Suite]:
+    """The suite on a clock the test moves."""
     async with running_suite(settings, clock) as suite:
         yield suite
 
