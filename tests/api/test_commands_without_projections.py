@@ -8,10 +8,16 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import httpx
+import pytest
 
+from services.scheduling.application.appointments import Appointments
+from services.scheduling.domain.site_day import CheckIn, site_day
 from services.suite import Suite, build_suite
+from shared.domain import Rejected
+from shared.events import Metadata
 from shared.mongo import connect
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, booking, make_bookable, post_ok, register
@@ -55,6 +61,46 @@ async def test_an_appointment_is_acted_on_right_after_booking_with_projections_s
     await post_ok(client, "/scheduling/patients/pat-1/intake", intake)
     unknown = await client.post(f"{path}/no-such-appointment/check-in")
     assert unknown.status_code == 404, unknown.text
+
+
+async def test_an_appointment_whose_move_was_undone_is_found_on_its_old_day(
+    client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
+) -> None:
+    """Booked on 1 December and checked in there while a move to 2 December was under way:
+    the move's booking is withdrawn, and the appointment lives on its old day still."""
+    await stop_projections(suite)
+    scheduling = suite.service("scheduling")
+    reactor = next(w for w in scheduling.workers if w.name == "reactor.scheduling.finish_moves")
+    await reactor.stop()  # the test plays the reactor's part, at the moment it chooses
+    appointments: Appointments = reactor.reaction._appointments  # type: ignore[attr-defined]
+    await register(client, "pat-1")
+    booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
+    aid, old_day = booked["id"], booked["stream"]
+    meta = Metadata(tenant="acme", actor="tester", correlation_id="c1")
+    new_day, book = await appointments.plan(
+        "acme",
+        appointment_id=aid,
+        patient_id="pat-1",
+        provider_id="dr-a",
+        site_id="north",
+        room_id=None,
+        visit_type_id="follow-up",
+        start=datetime.fromisoformat("2026-12-02T09:00:00-05:00"),
+        rescheduled_from=old_day,
+    )
+    await appointments._handler.handle(new_day, site_day, book, meta)  # the move's first step
+    assert await appointments.locate("acme", aid) == new_day  # mid-move: the newest booking
+    # A check-in that found the old day before the move's booking was made.
+    await appointments._handler.handle(
+        old_day, site_day, CheckIn(appointment_id=aid, checked_in_at=book.booked_at), meta
+    )
+    with pytest.raises(Rejected):  # checked in on its old day: the move is undone
+        await appointments.finish_move(meta, aid, old_day, new_day, book.booked_at)
+
+    completed = await client.post(f"/scheduling/appointments/{aid}/complete", json=CODES)
+
+    assert completed.status_code == 200, completed.text
+    assert completed.json()["stream"] == old_day
 
 
 async def test_a_booking_naming_no_room_takes_a_room_registered_just_before(
