@@ -70,15 +70,6 @@ VISIT_CODES = {"procedures": ["99213"], "diagnoses": ["I10"]}
 log = structlog.get_logger(__name__)
 
 
-async def _rooms_listed(client: httpx.AsyncClient, timeout: float = 30.0) -> None:
-    """Bookings that name no room pick one from the directory read model: on Kafka it may
-    trail the rooms just added by a moment, so wait (bounded) until it lists them all."""
-    wanted = sum(len(rooms) for rooms in ROOMS.values())
-    async with asyncio.timeout(timeout):
-        while len((await client.get("/scheduling/rooms")).json()) < wanted:  # noqa: ASYNC110
-            await asyncio.sleep(0.1)
-
-
 def weekdays(now: datetime, zone: ZoneInfo, step: int, count: int) -> list[date]:
     """The next `count` weekdays after (step 1) or before (step -1) `now`'s local date."""
     found: list[date] = []
@@ -307,7 +298,6 @@ async def _directory(seeder: _Seeder, client: httpx.AsyncClient, now: datetime) 
                     "effective_from": (now - timedelta(days=730)).date().isoformat(),
                 },
             )
-    await _rooms_listed(client)
     for patient in PATIENTS:
         await post("/scheduling/patients", patient, done_if="is already registered")
     for patient_id, payer, member_id in COVERAGES:

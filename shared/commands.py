@@ -2,11 +2,13 @@
 
 A conflict means someone else appended first: reload and decide again, a bounded number of
 times. The decision is re-made on fresh state, so an invariant checked in `decide` holds.
+Each commit carries the tags the service's `tags` function names for its events (say the
+appointment a booking made), so a later command finds the stream by them in the event store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -22,6 +24,13 @@ S = TypeVar("S")
 C = TypeVar("C")
 
 tracer = trace.get_tracer("medoffice.commands")
+
+# (tenant, event) -> the tags of the commit that records the event.
+Tagger = Callable[[str, DomainEvent], Iterable[str]]
+
+
+def no_tags(tenant: str, event: DomainEvent) -> Iterable[str]:
+    return ()
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ class CommandHandler:
         on_commit: Callable[[], None] = lambda: None,
         attempts: int = 3,
         vault: PhiVault | None = None,
+        tags: Tagger = no_tags,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -54,6 +64,7 @@ class CommandHandler:
         self._on_commit = on_commit
         self._attempts = attempts
         self.vault = vault
+        self.tags = tags
 
     async def load(self, stream: str, decider: Decider[S, C]) -> tuple[S, int]:
         envelopes = await self.store.load(stream)
@@ -92,8 +103,9 @@ class CommandHandler:
                     )
                     for n, event in enumerate(stored, start=1)
                 ]
+                tags = sorted({t for e in events for t in self.tags(meta.tenant, e)})
                 try:
-                    await self.store.append(stream, envelopes, version)
+                    await self.store.append(stream, envelopes, version, tags=tags)
                 except ConcurrencyConflict:
                     if attempt == self._attempts:
                         raise

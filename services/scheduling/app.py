@@ -17,7 +17,9 @@ from services.scheduling.application.reactions import (
     OfferExpiryTimer,
     OfferFreedSlots,
 )
+from services.scheduling.application.tag_index import TagIndex
 from services.scheduling.application.waitlist import Waitlist
+from services.scheduling.domain import streams
 from services.scheduling.domain.events import registry
 from services.scheduling.fhir.api import build_router as build_fhir_router
 from services.scheduling.patients_api import add_patient_routes
@@ -53,7 +55,11 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
     if await adopt_legacy_keys(read_models.store, keys):  # data keys kept by an earlier version
         await backends.erase_deleted_documents(NAME)
     vault = PhiVault(keys, base64.b64decode(settings.phi_kek))
-    handler = CommandHandler(store, registry, clock, ids, on_commit=relay.notify, vault=vault)
+    handler = CommandHandler(
+        store, registry, clock, ids, on_commit=relay.notify, vault=vault, tags=streams.tags
+    )
+    tags = TagIndex(handler)
+    await tags.backfill()  # commits an earlier version stored without tags
     runners = [
         ProjectionRunner(projection, read_models, backends.bus, registry, settings.topic)
         for projection in (
@@ -68,14 +74,9 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
         )
     ]
 
-    async def appointments_behind() -> bool:
-        return bool(await store.unpublished(1)) or await runners[0].lag() > 0
-
-    directory = Directory(handler)
+    directory = Directory(handler, tags)
     scheduling = Scheduling(handler, directory)
-    appointments = Appointments(
-        handler, directory, read_models, appointments_behind, settings.read_your_writes_timeout
-    )
+    appointments = Appointments(handler, directory, tags)
     slots = OpenSlots(directory, read_models, clock)
     waitlist = Waitlist(
         handler, directory, appointments, read_models, settings.waitlist_offer_minutes
@@ -90,14 +91,7 @@ async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
     ]
     timer = NoShowTimer(appointments, directory, read_models, settings.no_show_timer_seconds)
     offer_timer = OfferExpiryTimer(waitlist, settings.offer_expiry_timer_seconds)
-    triage = next(r for r in runners if isinstance(r.projection, TriageQueueProjection))
-
-    async def triage_behind() -> bool:
-        return bool(await store.unpublished(1)) or await triage.lag() > 0
-
-    patients = Patients(
-        handler, read_models, appointments_behind, triage_behind, settings.read_your_writes_timeout
-    )
+    patients = Patients(handler, read_models, appointments, tags)
     main_router = api.build_router(scheduling, read_models, vault)
     add_patient_routes(main_router, scheduling, patients, read_models, vault)
     routers = [

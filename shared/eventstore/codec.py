@@ -42,3 +42,12 @@ def encode_events(events: Sequence[Envelope]) -> str:
 
 def decode_events(raw: str, position: int) -> tuple[Envelope, ...]:
     return tuple(envelope_from_record(e, position) for e in json.loads(raw))
+
+
+def check_tags(tags: Sequence[str]) -> tuple[str, ...]:
+    """A commit's tags, each once, in a stable order; an empty tag is refused."""
+    if isinstance(tags, str):
+        raise ValueError("tags are a sequence of strings, not one string")
+    if any(not isinstance(tag, str) or not tag for tag in tags):
+        raise ValueError(f"a tag is a non-empty string: {list(tags)!r}")
+    return tuple(sorted(set(tags)))

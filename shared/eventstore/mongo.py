@@ -1,7 +1,7 @@
 """EventStore on MongoDB (or FerretDB 1.24) through PyMongo's native async API.
 
 One document per commit in `<prefix>commits`:
-`{_id: position, stream, first_version, last_version, events: [...], published}`.
+`{_id: position, stream, first_version, last_version, events: [...], published, tags: [...]}`.
 Each event is its envelope without the position; its `data` is kept as JSON text, because event
 data may hold keys (say an ICD-10 code "E11.9") that FerretDB refuses as field names and that
 MongoDB stores only with caveats. Nothing queries inside `data`.
@@ -27,6 +27,12 @@ there. A unique index, on the other hand, is atomic on every backend, and everyt
   Appends of one store take positions one at a time (an asyncio lock around the insert), so the
   store's own appends never race each other for a position.
 
+- Tags: the commit's `tags` array is part of the one document its append inserts, so they are
+  written exactly when the commit is (a conflicting append leaves neither). A multikey index on
+  (tags, _id) answers `streams_tagged`. A commit stored before commits had tags has no `tags`
+  field at all (an empty array means "none"): `backfill_tags` finds those through the same
+  index and `$set`s their tags, once (the filter requires the field to be missing still).
+
 On FerretDB 1.24 (SQLite) only `_id` equality is answered from an index; any other query, and
 every update, scans the collection. Appends (an insert when the head is known) stay as fast as a
 plain insert_one there, while load, read_all, unpublished and mark_published grow with the number
@@ -47,11 +53,12 @@ from pymongo.errors import DuplicateKeyError
 from shared.events import Envelope
 from shared.eventstore.codec import (
     check_limit,
+    check_tags,
     check_versions,
     envelope_from_record,
     envelope_record,
 )
-from shared.eventstore.port import Commit, ConcurrencyConflict, StoreUnavailable
+from shared.eventstore.port import Commit, ConcurrencyConflict, StoreUnavailable, TagsOf
 from shared.mongo import MongoClient, MongoDatabase, MongoDoc, connect, ping, unavailable
 
 _MAX_POSITION_ATTEMPTS = 100  # other processes taking the next position before us, in a row
@@ -76,6 +83,7 @@ def _commit(doc: MongoDoc) -> Commit:
         first_version=doc["first_version"],
         events=tuple(_loaded(e, position) for e in doc["events"]),
         published=bool(doc["published"]),
+        tags=tuple(doc.get("tags", ())),
     )
 
 
@@ -114,11 +122,17 @@ class MongoEventStore:
             await self._commits.create_index(
                 [("published", ASCENDING), ("_id", ASCENDING)], name="unpublished"
             )
+            await self._commits.create_index([("tags", ASCENDING), ("_id", ASCENDING)], name="tags")
 
     async def append(
-        self, stream: str, events: Sequence[Envelope], expected_version: int
+        self,
+        stream: str,
+        events: Sequence[Envelope],
+        expected_version: int,
+        tags: Sequence[str] = (),
     ) -> Commit:
         check_versions(stream, events, expected_version)
+        tagged = check_tags(tags)
         first, last = expected_version + 1, expected_version + len(events)
         stored = [_stored(e) for e in events]
         commit = {
@@ -127,6 +141,7 @@ class MongoEventStore:
             "last_version": last,
             "events": stored,
             "published": False,
+            "tags": list(tagged),
         }
         with unavailable():
             if expected_version and self._heads.get(stream) != expected_version:
@@ -140,6 +155,7 @@ class MongoEventStore:
             stream=stream,
             first_version=first,
             events=tuple(e.model_copy(update={"position": position}) for e in events),
+            tags=tagged,
         )
 
     async def load(
@@ -182,6 +198,33 @@ class MongoEventStore:
             await self._commits.update_many(
                 {"_id": {"$in": list(positions)}}, {"$set": {"published": True}}
             )
+
+    async def streams_tagged(self, tag: str) -> list[str]:
+        with unavailable():
+            docs = await self._commits.find({"tags": tag}, {"stream": 1}).to_list()
+        last: dict[str, int] = {}  # each stream at its last tagged commit, in that order
+        for doc in sorted(docs, key=lambda d: int(d["_id"])):
+            last.pop(doc["stream"], None)
+            last[doc["stream"]] = int(doc["_id"])
+        return list(last)
+
+    async def backfill_tags(self, tags_of: TagsOf, batch: int = 500) -> int:
+        check_limit(batch)
+        tagged = 0
+        while True:
+            with unavailable():  # the `tags` index finds them: a missing field is indexed
+                cursor = self._commits.find({"tags": {"$exists": False}}, limit=batch)
+                untagged = [_commit(doc) for doc in await cursor.to_list()]
+            if not untagged:
+                return tagged
+            for commit in sorted(untagged, key=lambda c: c.position):
+                tags = check_tags(list(tags_of(commit)))
+                with unavailable():
+                    result = await self._commits.update_one(
+                        {"_id": commit.position, "tags": {"$exists": False}},
+                        {"$set": {"tags": list(tags)}},
+                    )
+                tagged += result.modified_count
 
     async def ping(self) -> None:
         await ping(self._db)

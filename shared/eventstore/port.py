@@ -2,11 +2,15 @@
 
 A commit is one atomic write of one or more events to one stream. Every adapter gives each commit
 a global position (increasing, gaps allowed) and keeps a published flag for the outbox relay.
+
+A commit may carry tags: names of what it is about (`<tenant>:appointment:<id>`), written in the
+same atomic write as its events and indexed, so that a command finds the stream it acts on from
+the event store itself (`streams_tagged`), never from a read model that may lag behind.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -25,10 +29,15 @@ class Commit(BaseModel):
     first_version: int
     events: tuple[Envelope, ...]
     published: bool = False
+    tags: tuple[str, ...] = ()
 
     @property
     def last_version(self) -> int:
         return self.first_version + len(self.events) - 1
+
+
+# Which tags a commit stored before commits had tags should carry (see `backfill_tags`).
+TagsOf = Callable[[Commit], Iterable[str]]
 
 
 class ConcurrencyConflict(Exception):
@@ -50,13 +59,31 @@ class EventStore(Protocol):
     """Append-only event storage. Adapters: SQLite (embedded) and MongoDB (scale-out)."""
 
     async def append(
-        self, stream: str, events: Sequence[Envelope], expected_version: int
+        self,
+        stream: str,
+        events: Sequence[Envelope],
+        expected_version: int,
+        tags: Sequence[str] = (),
     ) -> Commit:
         """Atomically append `events` if the stream is at `expected_version` (0 = new stream).
 
-        The envelopes must carry stream versions `expected_version + 1` onwards. Raises
-        ConcurrencyConflict when the stream is elsewhere; nothing is written then.
+        The envelopes must carry stream versions `expected_version + 1` onwards. `tags` go into
+        the same atomic write: `streams_tagged` answers with this stream once the append has
+        returned. Raises ConcurrencyConflict when the stream is elsewhere; nothing is written
+        then, no tag either.
         """
+        ...
+
+    async def streams_tagged(self, tag: str) -> list[str]:
+        """The streams of the commits tagged `tag`, each once, ordered by their last commit so
+        tagged (the most recent last); [] when none is. An index lookup, never a scan."""
+        ...
+
+    async def backfill_tags(self, tags_of: TagsOf, batch: int = 500) -> int:
+        """Give the commits stored before commits had tags the tags `tags_of` names; returns
+        how many commits it tagged (two stores backfilling at once may both count one). Idempotent
+        and safe to run concurrently: a commit appended since (with tags or none) is never
+        touched, and one already backfilled is skipped."""
         ...
 
     async def load(

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shared.events import Envelope
+from shared.eventstore.codec import encode_events, envelope_record
 from shared.eventstore.mongo import MongoEventStore, open_mongo_event_store
 from shared.eventstore.port import Commit, ConcurrencyConflict, EventStore, StoreUnavailable
 from shared.mongo import connect
-from tests.contract.conftest import UNREACHABLE, Stores
+from tests.contract.conftest import MONGO_OPTIONS, UNREACHABLE, Stores
 
 T0 = datetime(2025, 3, 4, 9, 30, 15, 123456, tzinfo=UTC)
 
@@ -380,9 +384,237 @@ async def test_an_unreachable_mongodb_is_reported_as_unavailable() -> None:
             store.read_all,
             store.unpublished,
             lambda: store.mark_published([1]),
+            lambda: store.streams_tagged("t"),
+            lambda: store.backfill_tags(lambda _: ()),
         ]
         for call in calls:
             with pytest.raises(StoreUnavailable):
                 await call()
     finally:
+        await store.close()
+
+
+# ------------------------------------------------------------------------------------- tags
+
+
+async def test_tags_are_written_with_the_commit_and_find_its_stream(
+    event_store: EventStore,
+) -> None:
+    commit = await event_store.append(
+        "day-1", run("day-1", 1), 0, tags=["t:appointment:a1", "t:appointment:a1", "t:x"]
+    )
+    await event_store.append("day-1", run("day-1", 2), 1)
+    await event_store.append("day-2", run("day-2", 1), 0, tags=["t:appointment:a2"])
+
+    assert commit.tags == ("t:appointment:a1", "t:x")
+    assert await event_store.streams_tagged("t:appointment:a1") == ["day-1"]
+    assert await event_store.streams_tagged("t:x") == ["day-1"]
+    assert await event_store.streams_tagged("t:appointment:a2") == ["day-2"]
+    assert await event_store.streams_tagged("t:appointment:a3") == []
+    assert [c.tags for c in await event_store.read_all()] == [
+        ("t:appointment:a1", "t:x"),
+        (),
+        ("t:appointment:a2",),
+    ]
+    assert [c.tags for c in await event_store.unpublished()] == [
+        ("t:appointment:a1", "t:x"),
+        (),
+        ("t:appointment:a2",),
+    ]
+
+
+async def test_streams_of_a_tag_come_once_each_by_their_last_tagged_commit(
+    event_store: EventStore,
+) -> None:
+    await event_store.append("a", run("a", 1), 0, tags=["moved"])
+    await event_store.append("b", run("b", 1), 0, tags=["moved"])
+    await event_store.append("c", run("c", 1), 0, tags=["other"])
+    await event_store.append("a", run("a", 2), 1, tags=["moved"])
+
+    assert await event_store.streams_tagged("moved") == ["b", "a"]
+
+
+async def test_a_conflicting_append_leaves_no_tag(event_store: EventStore) -> None:
+    await event_store.append("s", run("s", 1), 0, tags=["first"])
+
+    with pytest.raises(ConcurrencyConflict):
+        await event_store.append("s", run("s", 1), 0, tags=["lost"])
+    with pytest.raises(ConcurrencyConflict):
+        await event_store.append("s", run("s", 3), 2, tags=["ahead"])
+
+    assert await event_store.streams_tagged("lost") == []
+    assert await event_store.streams_tagged("ahead") == []
+    assert await event_store.streams_tagged("first") == ["s"]
+
+
+async def test_racing_appends_leave_the_winners_tag_only(event_store: EventStore) -> None:
+    results = await asyncio.gather(
+        *(
+            event_store.append("hot", [envelope("hot", 1, id=f"hot-{i}")], 0, tags=[f"c{i}"])
+            for i in range(8)
+        ),
+        return_exceptions=True,
+    )
+
+    [winner] = [r for r in results if isinstance(r, Commit)]
+    found = {i: await event_store.streams_tagged(f"c{i}") for i in range(8)}
+    assert {i for i, streams in found.items() if streams} == {int(winner.tags[0][1:])}
+
+
+@pytest.mark.parametrize("tags", [[""], "one-string"], ids=["empty-tag", "a-string"])
+async def test_bad_tags_are_refused_and_nothing_is_written(
+    event_store: EventStore, tags: Any
+) -> None:
+    with pytest.raises(ValueError, match="tag"):
+        await event_store.append("s", run("s", 1), 0, tags=tags)
+
+    assert await event_store.version("s") == 0
+
+
+async def test_tags_are_seen_by_another_store_and_after_reopening(
+    event_stores: Stores[EventStore],
+) -> None:
+    one, two = await event_stores.open(), await event_stores.open()
+    await one.append("s", run("s", 1), 0, tags=["t"])
+
+    assert await two.streams_tagged("t") == ["s"]
+    one = await event_stores.reopen(one)
+    assert await one.streams_tagged("t") == ["s"]
+
+
+# Commits as an earlier version stored them, before commits had tags: three legacy commits.
+LEGACY = [("old-a", 1), ("old-b", 1), ("old-a", 2)]
+_SQLITE_BEFORE_TAGS = """
+CREATE TABLE commits (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream TEXT NOT NULL,
+    first_version INTEGER NOT NULL,
+    last_version INTEGER NOT NULL,
+    events TEXT NOT NULL,
+    published INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (stream, first_version)
+);
+CREATE INDEX commits_unpublished ON commits (position) WHERE published = 0;
+"""
+
+
+async def store_before_tags(
+    event_stores: Stores[EventStore], request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Write LEGACY as the version before tags did, on the data `event_stores` opens."""
+    if event_stores.backend == "sqlite":
+        conn = sqlite3.connect(tmp_path / "events.db")
+        try:
+            conn.executescript(_SQLITE_BEFORE_TAGS)
+            for stream, version in LEGACY:
+                conn.execute(
+                    "INSERT INTO commits (stream, first_version, last_version, events,"
+                    " published) VALUES (?, ?, ?, ?, 1)",
+                    (stream, version, version, encode_events(run(stream, version))),
+                )
+            conn.commit()
+        finally:
+            conn.close()
+        return
+    client = connect(request.getfixturevalue("mongo_url"), **MONGO_OPTIONS)
+    try:
+        commits = client[request.getfixturevalue("unique")]["commits"]
+        for position, (stream, version) in enumerate(LEGACY, start=1):
+            records = [envelope_record(e) for e in run(stream, version)]
+            await commits.insert_one(
+                {
+                    "_id": position,
+                    "stream": stream,
+                    "first_version": version,
+                    "last_version": version,
+                    "events": [{**r, "data": json.dumps(r["data"])} for r in records],
+                    "published": True,
+                }
+            )
+    finally:
+        await client.close()
+
+
+def tag_by_stream(commit: Commit) -> list[str]:
+    return [f"stream:{commit.stream}", f"first:{commit.stream}@{commit.first_version}"]
+
+
+async def test_commits_stored_before_tags_are_backfilled_once_and_new_ones_never(
+    event_stores: Stores[EventStore], request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    await store_before_tags(event_stores, request, tmp_path)
+    store = await event_stores.open()
+    await store.append("new", run("new", 1), 0)  # no tags, after tags existed
+    await store.append("old-b", run("old-b", 2), 1, tags=["stream:old-b"])
+    assert await store.streams_tagged("stream:old-a") == []
+    asked: list[int] = []
+
+    def tags_of(commit: Commit) -> list[str]:
+        asked.append(commit.position)
+        return tag_by_stream(commit)
+
+    assert await store.backfill_tags(tags_of, batch=2) == 3
+
+    commits = await store.read_all()
+    assert sorted(asked) == [c.position for c in commits[:3]]  # the new ones never
+    assert await store.streams_tagged("stream:old-a") == ["old-a"]
+    assert await store.streams_tagged("first:old-a@2") == ["old-a"]
+    assert await store.streams_tagged("stream:old-b") == ["old-b"]
+    assert await store.streams_tagged("stream:new") == []
+    assert [c.tags for c in commits] == [
+        ("first:old-a@1", "stream:old-a"),
+        ("first:old-b@1", "stream:old-b"),
+        ("first:old-a@2", "stream:old-a"),
+        (),
+        ("stream:old-b",),
+    ]
+    assert [c.published for c in commits] == [True, True, True, False, False]
+    assert await store.backfill_tags(tags_of) == 0
+    assert len(asked) == 3
+    assert await store.load("old-a") == [
+        e.model_copy(update={"position": commits[p].position})
+        for p, e in ((0, run("old-a", 1)[0]), (2, run("old-a", 2)[0]))
+    ]
+
+
+async def test_two_stores_backfilling_at_once_give_each_commit_its_tags(
+    event_stores: Stores[EventStore], request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    await store_before_tags(event_stores, request, tmp_path)
+    one, two = await event_stores.open(), await event_stores.open()
+
+    done = await asyncio.gather(
+        one.backfill_tags(tag_by_stream, batch=1), two.backfill_tags(tag_by_stream, batch=1)
+    )
+
+    # Both may count a commit (FerretDB 1.24's conditional update is not atomic across
+    # connections), but a commit's tags are the same whoever writes them.
+    assert 3 <= sum(done) <= 6
+    assert await two.streams_tagged("stream:old-a") == ["old-a"]
+    assert await one.streams_tagged("first:old-b@1") == ["old-b"]
+    assert [len(c.tags) for c in await one.read_all()] == [2, 2, 2]
+    assert await one.backfill_tags(tag_by_stream) == 0
+
+
+async def test_a_new_store_and_a_reopened_one_have_nothing_to_backfill(
+    event_stores: Stores[EventStore],
+) -> None:
+    store = await event_stores.open()
+    await store.append("s", run("s", 1), 0)
+    store = await event_stores.reopen(store)
+
+    assert await store.backfill_tags(tag_by_stream) == 0
+    assert await store.streams_tagged("stream:s") == []
+
+
+@pytest.mark.integration
+async def test_mongodb_looks_tags_up_through_an_index(mongo_url: str, unique: str) -> None:
+    store = await open_mongo_event_store(mongo_url, unique, **MONGO_OPTIONS)
+    client = connect(mongo_url, **MONGO_OPTIONS)
+    try:
+        indexes = await client[unique]["commits"].index_information()
+        assert indexes["tags"]["key"] == [("tags", 1), ("_id", 1)]
+    finally:
+        await client.drop_database(unique)
+        await client.close()
         await store.close()

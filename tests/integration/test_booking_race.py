@@ -34,7 +34,7 @@ from services.scheduling.domain.site_day import HOLDING
 from shared.backends import SUITE_DATABASES
 from shared.settings import Settings
 from tests.integration.servers import Server
-from tests.support import drop_databases, wait_until
+from tests.support import drop_databases
 
 PROCESSES = 4
 REQUESTS = 40
@@ -94,13 +94,6 @@ async def set_up_clinic(server: Server) -> None:
     for n in range(REQUESTS):  # the patients the racing bookings name
         body = {"patient_id": f"pat-{n}", "name": f"Patient {n}", "birth_date": "1970-01-01"}
         await post(c, "/scheduling/patients", body)
-
-    # A booking without a room picks from the rooms read model: wait until it knows both.
-    async def rooms_known() -> bool:
-        found = [await c.get(f"/fhir/R4/Location/room-{room}") for room in ROOMS]
-        return all(r.status_code == 200 for r in found)
-
-    await wait_until(rooms_known, timeout=30, message="the rooms in the read model")
 
 
 def at(day: str, clock: str) -> str:

@@ -1,27 +1,25 @@
 """Appointment use cases: booking (one, or a series whole), moving, and the visit's lifecycle.
 
 Every decision is made by the site-day decider on the stream of the appointment's site and
-local date. Work that spans two of those streams (a move to another day, a series) records its
-intent first and is finished by a reactor (see reactions.py) should the request die halfway.
+local date, found by the appointment's tag in the event store (never through a read model,
+which may be behind). Work that spans two of those streams (a move to another day, a series)
+records its intent first and is finished by a reactor (see reactions.py) should the request
+die halfway.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.scheduling.application.directory import Directory
+from services.scheduling.application.tag_index import TagIndex
 from services.scheduling.domain import providers, series, site_day, streams
 from services.scheduling.domain.events import SiteRegistered, VisitTypeDefined
-from services.scheduling.projections.appointments import APPOINTMENTS
-from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
-from services.scheduling.projections.directory import PROJECTION as DIRECTORY_PROJECTION
-from services.scheduling.projections.directory import ROOMS
 from shared.commands import CommandHandler, Outcome
 from shared.domain import Invalid, NotFound, Rejected
 from shared.events import Metadata
-from shared.readmodels import ReadModels
 
 AnySite = Callable[[str], bool]
 
@@ -31,19 +29,10 @@ def _any_site(_: str) -> bool:
 
 
 class Appointments:
-    def __init__(
-        self,
-        handler: CommandHandler,
-        directory: Directory,
-        read_models: ReadModels,
-        appointments_behind: Callable[[], Awaitable[bool]],
-        locate_timeout: float = 5.0,
-    ) -> None:
+    def __init__(self, handler: CommandHandler, directory: Directory, tags: TagIndex) -> None:
         self._handler = handler
         self._directory = directory
-        self._read_models = read_models
-        self._appointments_behind = appointments_behind
-        self._locate_timeout = locate_timeout
+        self._tags = tags
 
     @property
     def clock_now(self) -> datetime:
@@ -117,14 +106,11 @@ class Appointments:
             return ()
         if visit.room_type is None:
             return ()
-        rooms = await self._read_models.find(
-            DIRECTORY_PROJECTION,
-            ROOMS,
-            {"tenant": tenant, "site_id": site_id, "room_type": visit.room_type},
-        )
-        if not rooms:
+        rooms = await self._directory.rooms_at(tenant, site_id)
+        suitable = sorted(r.room_id for r in rooms if r.room_type == visit.room_type)
+        if not suitable:
             raise Invalid(f"site {site_id} has no {visit.room_type} room")
-        return tuple(sorted(r["room_id"] for r in rooms))
+        return tuple(suitable)
 
     async def book(self, meta: Metadata, **booking: Any) -> Outcome[Any]:
         await self._directory.patient(meta.tenant, booking["patient_id"])
@@ -252,36 +238,46 @@ class Appointments:
 
     async def locate(
         self, tenant: str, appointment_id: str, may_see_site: AnySite = _any_site
-    ) -> dict[str, Any]:
-        """The appointment's read-model document; one at a site the caller may not see is not
-        found. Right after booking it may lag a few milliseconds: give it a bounded moment."""
-        located = await self._read_models.wait_exists(
-            APPOINTMENTS_PROJECTION,
-            APPOINTMENTS,
-            f"{tenant}:{appointment_id}",
-            self._locate_timeout,
-            self._appointments_behind,
-        )
-        if located is None or not may_see_site(located["site_id"]):
+    ) -> str:
+        """The site-day stream the appointment lives in, from the event store's tags (so right
+        after booking too); one at a site the caller may not see is not found."""
+        found = await self._tags.streams(streams.appointment_tag(tenant, appointment_id))
+        home = found[-1] if found else None
+        if len(found) > 1:  # moved: booked on several days, and lives where it is not gone
+            for stream in reversed(found):
+                state, _ = await self._handler.load(stream, site_day.site_day)
+                here = state.appointments.get(appointment_id)
+                if here is not None and here.status not in ("moved", "withdrawn"):
+                    home = stream
+                    break
+        if home is None or not may_see_site(streams.site_day_parts(home)[0]):
             raise NotFound(f"appointment {appointment_id} not found")
-        return located
+        return home
+
+    async def appointment(
+        self, tenant: str, appointment_id: str, may_see_site: AnySite = _any_site
+    ) -> tuple[str, site_day.Appointment]:
+        """The appointment as its site-day stream holds it now, and that stream."""
+        stream = await self.locate(tenant, appointment_id, may_see_site)
+        state, _ = await self._handler.load(stream, site_day.site_day)
+        found = state.appointments.get(appointment_id)
+        if found is None:
+            raise NotFound(f"appointment {appointment_id} not found")
+        return stream, found
 
     async def _on_its_day(
         self,
         meta: Metadata,
         appointment_id: str,
-        make: Callable[[dict[str, Any], SiteRegistered], site_day.SiteDayCommand],
+        make: Callable[[SiteRegistered], site_day.SiteDayCommand],
         may_see_site: AnySite,
     ) -> Outcome[Any]:
-        located = await self.locate(meta.tenant, appointment_id, may_see_site)
-        site = await self._directory.site(meta.tenant, located["site_id"])
-        meta = meta.model_copy(update={"site": located["site_id"]})
+        stream = await self.locate(meta.tenant, appointment_id, may_see_site)
+        site_id, _ = streams.site_day_parts(stream)
+        site = await self._directory.site(meta.tenant, site_id)
+        meta = meta.model_copy(update={"site": site_id})
         return await self._handler.handle(
-            located["stream"],
-            site_day.site_day,
-            make(located, site),
-            meta,
-            subject=appointment_id,
+            stream, site_day.site_day, make(site), meta, subject=appointment_id
         )
 
     async def cancel(
@@ -291,7 +287,7 @@ class Appointments:
         return await self._on_its_day(
             meta,
             appointment_id,
-            lambda _, site: site_day.CancelAppointment(
+            lambda site: site_day.CancelAppointment(
                 appointment_id=appointment_id,
                 reason=reason,
                 cancelled_at=now,
@@ -305,7 +301,7 @@ class Appointments:
     ) -> Outcome[Any]:
         now = self._handler.clock.now()
         command = site_day.CheckIn(appointment_id=appointment_id, checked_in_at=now)
-        return await self._on_its_day(meta, appointment_id, lambda *_: command, may_see_site)
+        return await self._on_its_day(meta, appointment_id, lambda _: command, may_see_site)
 
     async def room(
         self,
@@ -320,7 +316,7 @@ class Appointments:
         command = site_day.RoomPatient(
             appointment_id=appointment_id, room_id=room_id, roomed_at=now
         )
-        return await self._on_its_day(meta, appointment_id, lambda *_: command, may_see_site)
+        return await self._on_its_day(meta, appointment_id, lambda _: command, may_see_site)
 
     async def complete(
         self,
@@ -336,7 +332,7 @@ class Appointments:
             diagnoses=tuple(diagnoses),
             completed_at=self._handler.clock.now(),
         )
-        return await self._on_its_day(meta, appointment_id, lambda *_: command, may_see_site)
+        return await self._on_its_day(meta, appointment_id, lambda _: command, may_see_site)
 
     async def no_show(
         self,
@@ -350,7 +346,7 @@ class Appointments:
         return await self._on_its_day(
             meta,
             appointment_id,
-            lambda _, site: site_day.MarkNoShow(
+            lambda site: site_day.MarkNoShow(
                 appointment_id=appointment_id,
                 recorded_at=now,
                 automatic=automatic,
@@ -372,28 +368,28 @@ class Appointments:
     ) -> Outcome[Any]:
         """Move a booked appointment. Within its site's day this is one decision; to another
         day or site it is booked there first, then freed here (see finish_move)."""
-        old = await self.locate(meta.tenant, appointment_id, may_see_site)
-        target_site = site_id or old["site_id"]
+        old_stream, old = await self.appointment(meta.tenant, appointment_id, may_see_site)
+        target_site = site_id or old.booked.site_id
         if not may_see_site(target_site):
             raise Invalid(f"you do not work at site {target_site}")
         stream, book = await self.plan(
             meta.tenant,
             appointment_id=appointment_id,
-            patient_id=old["patient_id"],
-            provider_id=provider_id or old["provider_id"],
+            patient_id=old.booked.patient_id,
+            provider_id=provider_id or old.provider_id,
             site_id=target_site,
             room_id=room_id,
-            visit_type_id=old["visit_type_id"],
+            visit_type_id=old.booked.visit_type_id,
             start=start,
-            series_id=old.get("series_id"),
-            rescheduled_from=old["stream"],
+            series_id=old.booked.series_id,
+            rescheduled_from=old_stream,
         )
         meta = meta.model_copy(update={"site": target_site})
-        if stream == old["stream"]:
+        if stream == old_stream:
             command = site_day.RescheduleAppointment(
                 appointment_id=appointment_id,
                 provider_id=book.provider_id,
-                room_id=book.room_id if book.room_id is not None else old.get("room_id"),
+                room_id=book.room_id if book.room_id is not None else old.room_id,
                 start=book.start,
                 end=book.end,
                 rescheduled_at=book.booked_at,
@@ -403,7 +399,7 @@ class Appointments:
             return await self._handler.handle(
                 stream, site_day.site_day, command, meta, subject=appointment_id
             )
-        state, _ = await self._handler.load(old["stream"], site_day.site_day)
+        state, _ = await self._handler.load(old_stream, site_day.site_day)
         current = state.appointments.get(appointment_id)
         if current is None or current.status != "booked":
             status = "gone" if current is None else current.status
@@ -411,7 +407,7 @@ class Appointments:
         outcome = await self._handler.handle(
             stream, site_day.site_day, book, meta, subject=appointment_id
         )
-        await self.finish_move(meta, appointment_id, old["stream"], stream, book.booked_at)
+        await self.finish_move(meta, appointment_id, old_stream, stream, book.booked_at)
         return outcome
 
     async def finish_move(

@@ -2,8 +2,9 @@
 their streams in the event store (never from a read model, which may lag or be rebuilt).
 
 Sites, rooms and visit types never change once registered, so each is read from its stream
-once per process. A provider changes (licences, time off, templates) and a patient may be
-forgotten at any moment: they are read every time.
+once per process; a site's rooms are the room streams tagged with it (see tag_index.py). A
+provider changes (licences, time off, templates) and a patient may be forgotten at any moment:
+they are read every time.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from services.scheduling.application.tag_index import TagIndex
 from services.scheduling.domain import directory, patients, providers, streams
 from services.scheduling.domain.events import RoomAdded, SiteRegistered, VisitTypeDefined
 from shared.commands import CommandHandler
@@ -23,8 +25,9 @@ _REMEMBERED = 10_000
 
 
 class Directory:
-    def __init__(self, handler: CommandHandler) -> None:
+    def __init__(self, handler: CommandHandler, tags: TagIndex) -> None:
         self._handler = handler
+        self._tags = tags
         self._registered: dict[str, DomainEvent] = {}
 
     async def site(self, tenant: str, site_id: str) -> SiteRegistered:
@@ -37,6 +40,12 @@ class Directory:
     async def room(self, tenant: str, room_id: str) -> RoomAdded:
         stream = streams.room(tenant, room_id)
         return await self._once(stream, directory.room, RoomAdded, f"room {room_id}")
+
+    async def rooms_at(self, tenant: str, site_id: str) -> list[RoomAdded]:
+        """Every room registered at the site, from the event store (right after it was)."""
+        found = await self._tags.streams(streams.site_rooms_tag(tenant, site_id))
+        rooms = [await self._once(s, directory.room, RoomAdded, f"room {s}") for s in found]
+        return [r for r in rooms if r.site_id == site_id]
 
     async def visit_type(self, tenant: str, visit_type_id: str) -> VisitTypeDefined:
         stream = streams.visit_type(tenant, visit_type_id)

@@ -8,12 +8,14 @@ soon as the patient's key is gone.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from services.scheduling.application.appointments import Appointments
 from services.scheduling.application.directory import check_patient
+from services.scheduling.application.tag_index import TagIndex
 from services.scheduling.domain import directory, streams
 from services.scheduling.domain.events import SiteRegistered
 from services.scheduling.domain.intake import (
@@ -32,8 +34,6 @@ from services.scheduling.domain.triage import (
     triage_day,
 )
 from services.scheduling.projections import triage_queue
-from services.scheduling.projections.appointments import APPOINTMENTS
-from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
 from services.scheduling.projections.patients import COVERAGE_PHI, INTAKE_PHI, PHI_FIELDS
 from shared.commands import CommandHandler, Outcome
 from shared.documents.port import Document
@@ -42,23 +42,19 @@ from shared.events import Metadata
 from shared.phivault import REDACTED, PhiVault
 from shared.readmodels import ReadModels
 
-Behind = Callable[[], Awaitable[bool]]
-
 
 class Patients:
     def __init__(
         self,
         handler: CommandHandler,
         read_models: ReadModels,
-        appointments_behind: Behind,
-        triage_behind: Behind,
-        locate_timeout: float = 5.0,
+        appointments: Appointments,
+        tags: TagIndex,
     ) -> None:
         self._handler = handler
         self._read_models = read_models
-        self._appointments_behind = appointments_behind
-        self._triage_behind = triage_behind
-        self._locate_timeout = locate_timeout
+        self._appointments = appointments
+        self._tags = tags
 
     def new_id(self) -> str:
         return self._handler.ids.new_id()
@@ -103,18 +99,13 @@ class Patients:
         caller may see."""
         await self._registered(meta.tenant, patient_id)  # an unknown patient is a 404 first
         if appointment_id is not None:
-            located = await self._read_models.wait_exists(
-                APPOINTMENTS_PROJECTION,
-                APPOINTMENTS,
-                f"{meta.tenant}:{appointment_id}",
-                self._locate_timeout,
-                self._appointments_behind,
-            )
-            if (
-                located is None
-                or located["patient_id"] != patient_id
-                or not may_see_site(located["site_id"])
-            ):
+            try:
+                _, found = await self._appointments.appointment(
+                    meta.tenant, appointment_id, may_see_site
+                )
+            except NotFound:
+                found = None
+            if found is None or found.booked.patient_id != patient_id:
                 raise Invalid(f"appointment {appointment_id} is not one of patient {patient_id}'s")
         command = RecordIntake(
             intake_id=intake_id,
@@ -200,20 +191,13 @@ class Patients:
     async def _change_entry(
         self, meta: Metadata, site_id: str, command: Retriage | MarkSeen | MarkLeft
     ) -> Outcome[Any]:
-        # The entry's home stream (its site and day) comes from the read model; right after
-        # triage it may lag a moment, so give it a bounded one.
-        located = await self._read_models.wait_exists(
-            triage_queue.PROJECTION,
-            triage_queue.TRIAGE,
-            triage_queue.entry_id(meta.tenant, command.triage_id),
-            self._locate_timeout,
-            self._triage_behind,
-        )
-        if located is None or located["site_id"] != site_id:
+        # The entry's queue (its site and day) is the stream its triage was tagged on.
+        found = await self._tags.streams(streams.triage_tag(meta.tenant, command.triage_id))
+        if not found or streams.site_day_parts(found[-1])[0] != site_id:
             raise NotFound(f"triage {command.triage_id} not found")
         meta = meta.model_copy(update={"site": site_id})
         return await self._handler.handle(
-            located["stream"], triage_day, command, meta, subject=command.triage_id
+            found[-1], triage_day, command, meta, subject=command.triage_id
         )
 
     @staticmethod
