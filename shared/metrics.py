@@ -19,7 +19,7 @@ from shared.backends import Backends
 from shared.bus.port import Bus, MessageHandler, Subscription
 from shared.cloudevents import Message as BusMessage
 from shared.events import Envelope
-from shared.eventstore.port import Commit, ConcurrencyConflict, EventStore
+from shared.eventstore.port import Commit, ConcurrencyConflict, EventStore, TagsOf
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -77,10 +77,14 @@ class CountingEventStore:
         self._metrics = metrics
 
     async def append(
-        self, stream: str, events: Sequence[Envelope], expected_version: int
+        self,
+        stream: str,
+        events: Sequence[Envelope],
+        expected_version: int,
+        tags: Sequence[str] = (),
     ) -> Commit:
         try:
-            commit = await self.store.append(stream, events, expected_version)
+            commit = await self.store.append(stream, events, expected_version, tags)
         except ConcurrencyConflict:
             self._metrics.count("medoffice_event_store_conflicts_total", store=self._service)
             raise
@@ -104,6 +108,12 @@ class CountingEventStore:
 
     async def mark_published(self, positions: Sequence[int]) -> None:
         await self.store.mark_published(positions)
+
+    async def streams_tagged(self, tag: str) -> list[str]:
+        return await self.store.streams_tagged(tag)
+
+    async def backfill_tags(self, tags_of: TagsOf, batch: int = 500) -> int:
+        return await self.store.backfill_tags(tags_of, batch)
 
     async def ping(self) -> None:
         await self.store.ping()

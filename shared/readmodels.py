@@ -83,27 +83,6 @@ class ReadModels:
         async with self._changed:
             self._changed.notify_all()
 
-    async def wait_exists(
-        self,
-        projection: str,
-        collection: str,
-        doc_id: str,
-        timeout: float,
-        behind: Callable[[], Awaitable[bool]],
-    ) -> Document | None:
-        """The document, waiting up to `timeout` for it to appear while the projection is
-        `behind`; None once it is caught up and the document is still missing."""
-        deadline = time.monotonic() + timeout
-        while True:
-            doc = await self.get(projection, collection, doc_id)
-            remaining = deadline - time.monotonic()
-            if doc is not None or remaining <= 0:
-                return doc
-            if not await behind():
-                # It may have caught up between the read above and now: read once more.
-                return await self.get(projection, collection, doc_id)
-            await self._changed_or(remaining)
-
     async def _changed_or(self, remaining: float) -> None:
         async with self._changed:
             try:
