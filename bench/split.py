@@ -41,8 +41,10 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from bench.report import Latencies, latency_comparisons, latency_table
+from bench.workload import appointments
 from shared.backends import SUITE_DATABASES
 from shared.clock import SystemClock
+from shared.cloudevents import to_message
 from shared.http.identity import mint_token
 from shared.settings import Settings
 
@@ -219,6 +221,94 @@ def together(settings: Settings, tmp: Path) -> Deployment:
     )
 
 
+class RawHop:
+    """The hop without the suite: one AppointmentBooked CloudEvent produced with a plain
+    aiokafka producer (acks=all, idempotent, as the bus's), consumed by a plain consumer in a
+    group (batches, 200 ms poll timeout, as the bus's) that inserts one document per record
+    into MongoDB, and read back with `find_one` by the poller. Its topic and database are the
+    run's own."""
+
+    def __init__(self, bootstrap: str, url: str) -> None:
+        from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+        from pymongo import AsyncMongoClient
+
+        suffix = uuid.uuid4().hex[:12]
+        self.namespace, self.database = f"bench-{suffix}.", f"bench_{suffix}_raw"
+        self.topic = f"{self.namespace}raw"
+        self.bootstrap = bootstrap
+        self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
+        self.collection = self.mongo[self.database]["entries"]
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", enable_idempotence=True
+        )
+        self.consumer = AIOKafkaConsumer(
+            self.topic,
+            bootstrap_servers=bootstrap,
+            group_id=f"{self.namespace}raw",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        self.task: asyncio.Task[None] | None = None
+        self.seconds: list[float] = []
+        envelope = appointments(1).envelopes[0]
+        self.message = to_message(envelope, self.topic)
+
+    async def start(self) -> None:
+        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="medoffice-bench")
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(self.topic, 3, 1)])
+        finally:
+            await admin.close()
+        await self.producer.start()
+        await self.consumer.start()
+        self.task = asyncio.create_task(self._consume(), name="bench-raw-consumer")
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not self.consumer.assignment():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the raw consumer got no partitions")
+            await asyncio.sleep(0.1)
+
+    async def _consume(self) -> None:
+        while True:
+            fetched = await self.consumer.getmany(timeout_ms=200, max_records=500)
+            for records in fetched.values():
+                for record in records:
+                    key = record.key.decode() if record.key else ""
+                    await self.collection.insert_one({"_id": key, "value": record.value})
+            if fetched:
+                await self.consumer.commit()
+
+    async def once(self, counted: bool) -> None:
+        key = uuid.uuid4().hex
+        headers = [(k, v.encode()) for k, v in self.message.headers.items()]
+        sent = time.perf_counter()
+        await self.producer.send_and_wait(
+            self.topic, self.message.value, key=key.encode(), headers=headers
+        )
+        while await self.collection.find_one({"_id": key}, {"_id": 1}) is None:
+            if time.perf_counter() - sent > VISIBLE_TIMEOUT:
+                raise TimeoutError("the raw record did not arrive")
+            await asyncio.sleep(POLL)
+        if counted:
+            self.seconds.append(time.perf_counter() - sent)
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+        with contextlib.suppress(Exception):
+            await self.consumer.stop()
+        with contextlib.suppress(Exception):
+            await self.producer.stop()
+        with contextlib.suppress(Exception):
+            await self.mongo.drop_database(self.database)
+        await self.mongo.close()
+
+
 # ----------------------------------------------------------------------------------- workload
 
 
@@ -332,8 +422,9 @@ async def book_and_follow(deployment: Deployment, start: str, counted: bool) -> 
 
 
 @contextlib.asynccontextmanager
-async def deployed(settings: Settings) -> AsyncIterator[list[Deployment]]:
-    """Both deployments started and ready; afterwards stopped, their data and topics gone."""
+async def deployed(settings: Settings) -> AsyncIterator[tuple[list[Deployment], RawHop]]:
+    """Both deployments and the raw hop started and ready; afterwards stopped, their data and
+    topics gone."""
     from aiokafka.admin import AIOKafkaAdminClient
     from pymongo import AsyncMongoClient
 
@@ -342,14 +433,17 @@ async def deployed(settings: Settings) -> AsyncIterator[list[Deployment]]:
     with tempfile.TemporaryDirectory(prefix="medoffice-bench-") as name:
         tmp = Path(name)
         deployments = [apart(settings, tmp), together(settings, tmp)]
+        raw = RawHop(settings.kafka_bootstrap or "", settings.mongo_url or "")
         try:
             for deployment in deployments:
                 for process in deployment.processes:
                     process.start()
+            await raw.start()
             for deployment in deployments:
                 await deployment.ready()
-            yield deployments
+            yield deployments, raw
         finally:
+            await raw.stop()
             for deployment in deployments:
                 for process in deployment.processes:
                     process.stop()
@@ -368,6 +462,7 @@ async def deployed(settings: Settings) -> AsyncIterator[list[Deployment]]:
                         with contextlib.suppress(Exception):
                             await mongo.drop_database(f"{deployment.database}_{service}")
                     await delete_topics(admin, deployment.namespace)
+                await delete_topics(admin, raw.namespace)
             finally:
                 await mongo.close()
                 with contextlib.suppress(Exception):
@@ -378,6 +473,7 @@ async def deployed(settings: Settings) -> AsyncIterator[list[Deployment]]:
 class Results:
     bookings: int
     deployments: list[Deployment]
+    raw: RawHop
     setup: dict[str, float] = field(default_factory=dict)
 
 
@@ -387,8 +483,8 @@ async def run(bootstrap: str, url: str, bookings: int) -> Results:
     )
     first_day = datetime.now(UTC).date() + timedelta(days=14)
     starts = slots(first_day, WARMUP + bookings)
-    async with deployed(settings) as deployments:
-        results = Results(bookings, deployments)
+    async with deployed(settings) as (deployments, raw):
+        results = Results(bookings, deployments, raw)
         for deployment in deployments:
             began = time.perf_counter()
             await clinic(deployment.scheduling, first_day)
@@ -397,6 +493,7 @@ async def run(bootstrap: str, url: str, bookings: int) -> Results:
             order = deployments if n % 2 == 0 else deployments[::-1]
             for deployment in order:
                 await book_and_follow(deployment, start, counted=n >= WARMUP)
+            await raw.once(counted=n >= WARMUP)
             if (n + 1) % 10 == 0:
                 print(f"  [split: {n + 1} of {len(starts)} rounds]", file=sys.stderr, flush=True)
     return results
@@ -413,7 +510,11 @@ METHOD = (
     "/compliance/audit-log?stream=`) and ledger (`GET /compliance/audit-ledger/blocks`, "
     f"after the last block read) are polled every {POLL * 1000:.0f} ms until the booking is "
     f"listed and chained. The first {WARMUP} rounds are not counted. Each figure is the time "
-    "from the 201 to the answer that first showed it (so it includes one read)."
+    "from the 201 to the answer that first showed it (so it includes one read). Raw floor, in "
+    "the same rounds: one AppointmentBooked CloudEvent produced with plain aiokafka (acks=all, "
+    "idempotent), consumed in a group (200 ms batch poll, as the bus's) and inserted into "
+    "MongoDB by a plain consumer in this process, polled with find_one at the same interval; "
+    "its clock starts before the send."
 )
 
 
@@ -428,7 +529,8 @@ def report_results(results: Results) -> None:
             Latencies("booked -> audit entry listed", d.label, tuple(d.visible)),
             Latencies("booked -> ledger block chains it", d.label, tuple(d.chained)),
         ]
-    latency_table(rows)
+    raw = Latencies("produce -> consumed -> document read", "raw", tuple(results.raw.seconds))
+    latency_table([*rows, raw])
     split, baseline = results.deployments
     lines: list[tuple[str, str, float, float]] = []
     for what, ours, base in (
@@ -441,5 +543,10 @@ def report_results(results: Results) -> None:
         for q, name in ((0.5, "p50"), (0.99, "p99")):
             label = f"{what} {name}: apart vs one process"
             lines.append((label, "ms", a.quantile(q) * 1000, b.quantile(q) * 1000))
+    for d in results.deployments:
+        listed = Latencies("", d.label, tuple(d.visible))
+        for q, name in ((0.5, "p50"), (0.99, "p99")):
+            label = f"booked -> audit entry {name}: {d.label} vs raw hop"
+            lines.append((label, "ms", listed.quantile(q) * 1000, raw.quantile(q) * 1000))
     print()
     latency_comparisons(lines)
