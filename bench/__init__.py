@@ -1,6 +1,7 @@
 """Throughput benchmarks: `python -m bench` (or `make bench`, which provides Kafka and MongoDB).
 
-It prints figures and asserts nothing about speed. Three measurements, per backend:
+It prints figures and asserts nothing about speed. Three measurements, per backend, and a fourth
+only when asked for:
 
 - append: single-event commits through our EventStore, against the `eventsourcing` library's
   SQLite store at the same durability;
@@ -9,5 +10,8 @@ It prints figures and asserts nothing about speed. Three measurements, per backe
 - scheduling (`--only scheduling`): a generated group of 6 sites and 60 providers over 90 days,
   the whole suite in-process: open-slot search latency against reading the same board
   documents raw, and booking throughput and latency at 16 concurrent clients against a bare
-  one-event append (bench/scheduling.py, bench/clinic.py).
+  one-event append (bench/scheduling.py, bench/clinic.py);
+- split (`--only split`, Kafka + MongoDB only): booking -> audit entry and ledger block latency
+  with scheduling and compliance as two `medoffice serve <service>` processes, against one
+  `medoffice serve` process on the same servers in the same run (bench/split.py).
 """

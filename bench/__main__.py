@@ -1,4 +1,4 @@
-"""`python -m bench`: append, replay and scheduling figures per backend (see bench/__init__.py)."""
+"""`python -m bench`: append, replay, scheduling and split figures (see bench/__init__.py)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,18 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         default=3_000,
         help="Kafka + MongoDB replay (default 3000: see the note printed with the figures)",
     )
-    parser.add_argument("--only", choices=("append", "replay", "scheduling"))
+    parser.add_argument(
+        "--only",
+        choices=("append", "replay", "scheduling", "split"),
+        help="one measurement; `split` (scheduling and compliance in separate processes) runs "
+        "only when asked for, and needs kafka and mongo",
+    )
+    parser.add_argument(
+        "--split-bookings",
+        type=positive,
+        default=200,
+        help="bookings per deployment for --only split (default 200)",
+    )
     parser.add_argument(
         "--scheduling-days",
         type=positive,
@@ -258,6 +269,20 @@ def run_scheduling(args: argparse.Namespace, chosen: Plan) -> None:
     scheduling.report_results(results)
 
 
+def run_split(args: argparse.Namespace, chosen: Plan) -> None:
+    from bench import split
+
+    report.heading("The split: booking -> audit entry, services apart vs in one process")
+    if not (chosen.kafka and chosen.mongo):
+        print(f"Skipped: it needs Kafka and MongoDB ({KAFKA_ENV} and {MONGO_ENV}).")
+        return
+    print(split.METHOD)
+    print(f"{args.split_bookings} bookings per deployment.")
+    results = asyncio.run(split.run(chosen.kafka, chosen.mongo, args.split_bookings))
+    print()
+    split.report_results(results)
+
+
 def scale_out_note(what: str, events: int) -> str:
     return (
         f"{what}: {events:,} events, fewer than embedded because on the MongoDB-wire test "
@@ -283,6 +308,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"backends: {', '.join(chosen.backends) or 'none'}")
     for reason in chosen.skipped:
         print(f"skipped scale-out figures for {reason}")
+    if args.only == "split":
+        if chosen.mongo:
+            from bench.scaleout import describe_server
+
+            print(f"MongoDB-wire server: {asyncio.run(describe_server(chosen.mongo))}")
+        run_split(args, chosen)
+        sys.stdout.flush()
+        return 0
     if not chosen.backends:
         return 0
     appending, replaying = args.only in (None, "append"), args.only in (None, "replay")
