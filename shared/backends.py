@@ -109,7 +109,11 @@ async def open_backends(settings: Settings) -> Backends:
         from shared.bus.kafka import KafkaBus
 
         assert settings.kafka_bootstrap is not None
-        bus = KafkaBus(settings.kafka_bootstrap, client_id="medoffice")
+        bus = KafkaBus(
+            settings.kafka_bootstrap,
+            client_id="medoffice",
+            group_prefix=settings.topic_namespace,
+        )
     else:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         bus = InProcessBus(SqliteDatabase(settings.data_dir / "bus.db", settings.sqlite_durability))

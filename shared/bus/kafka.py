@@ -229,12 +229,16 @@ class KafkaBus:
         partitions: int = 3,
         replication_factor: int = 1,
         create_topics: bool = True,
+        group_prefix: str = "",
     ) -> None:
         if isinstance(bootstrap_servers, str):
             bootstrap_servers = bootstrap_servers.split(",")
         servers = [server.strip() for server in bootstrap_servers if server.strip()]
         self._servers = servers
         self._client_id = client_id
+        # Prefixed to every consumer group, like the topic namespace to every topic: two
+        # deployments (or tests) on one cluster never share a group and rebalance each other.
+        self._group_prefix = group_prefix
         self._retry_delay = retry_delay
         self._poll_timeout_ms = int(poll_timeout * 1000)
         self._connect_timeout = connect_timeout
@@ -349,6 +353,7 @@ class KafkaBus:
         max_batch: int = 500,
     ) -> KafkaSubscription:
         await self._ensure_topics(topics)
+        group = self._group_prefix + group
         subscription = KafkaSubscription(group, handler, self._retry_delay)
         subscriber = self._broker.subscriber(
             # declare=False: the topics exist already, made by `_ensure_topics` with our configs.
@@ -390,7 +395,9 @@ class KafkaBus:
             ]
             if not partitions:
                 return 0
-            committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+            committed = await admin.list_consumer_group_offsets(
+                self._group_prefix + group, partitions=partitions
+            )
             beginning = await offsets.beginning_offsets(partitions)
             end = await offsets.end_offsets(partitions)
         except KafkaError as exc:

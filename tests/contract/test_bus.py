@@ -7,6 +7,7 @@ records. The Kafka tests need the broker named by MEDOFFICE_KAFKA_BOOTSTRAP and 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
@@ -381,6 +382,41 @@ async def test_a_plain_kafka_client_reads_what_the_kafka_bus_published(
     assert headers["ce_specversion"] == "1.0"
     read_back = Message(topic=topic, key=record.key.decode(), headers=headers, value=record.value)
     assert from_message(read_back) == envelope("appointment-1", 1)
+
+
+@pytest.mark.integration
+async def test_kafka_buses_of_two_deployments_never_share_a_consumer_group(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    """Group names are the same in every deployment (`compliance.audit-ledger`); the group
+    prefix keeps two deployments on one cluster from joining one group and splitting the
+    partitions between them."""
+    topic = events_topic("x", namespace=f"{unique}.")
+    buses = [
+        KafkaBus(
+            kafka_bootstrap, client_id=unique, poll_timeout=0.05, group_prefix=f"{unique}.{n}."
+        )
+        for n in (1, 2)
+    ]
+    recorders = [Recorder(), Recorder()]
+    subscriptions: list[Subscription] = []
+    try:
+        for bus, got in zip(buses, recorders, strict=True):
+            await bus.start()
+            subscriptions.append(await bus.subscribe("same-name", [topic], got))
+        await buses[0].publish([to_message(envelope(f"s-{n}", 1), topic) for n in range(12)])
+        for bus, got in zip(buses, recorders, strict=True):
+            await wait_until(functools.partial(got.has, 12), message="every record, in each")
+            await wait_until(
+                functools.partial(_lag_is, bus, "same-name", [topic], 0), message="its commit"
+            )
+    finally:
+        for subscription in subscriptions:
+            await subscription.stop()
+        for bus in buses:
+            await bus.stop()
+
+    assert sorted(recorders[0].ids()) == sorted(recorders[1].ids())
 
 
 @pytest.mark.integration
