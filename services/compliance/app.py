@@ -6,7 +6,7 @@ import base64
 import binascii
 from collections.abc import Iterable, Mapping
 
-from services.compliance.api import build_router
+from services.compliance.api.audit import build_router
 from services.compliance.application.anchors import LedgerAnchors
 from services.compliance.application.ledger import AuditLedger, EventLog
 from services.compliance.consumers import LedgerConsumer

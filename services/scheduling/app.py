@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import base64
 
-from services.scheduling import api, appointments_api, providers_api, waitlist_api
+from services.scheduling.api import appointments as appointments_api
+from services.scheduling.api import directory as api
+from services.scheduling.api import providers as providers_api
+from services.scheduling.api import waitlist as waitlist_api
+from services.scheduling.api.fhir.api import build_router as build_fhir_router
+from services.scheduling.api.patients import add_patient_routes
 from services.scheduling.application.appointments import Appointments
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.directory import Directory
@@ -19,8 +24,6 @@ from services.scheduling.application.reactions import (
 )
 from services.scheduling.application.waitlist import Waitlist
 from services.scheduling.domain.events import registry
-from services.scheduling.fhir.api import build_router as build_fhir_router
-from services.scheduling.patients_api import add_patient_routes
 from services.scheduling.projections.appointments import AppointmentsProjection
 from services.scheduling.projections.day_views import (
     ProviderScheduleProjection,

@@ -17,12 +17,12 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from services.scheduling.api import purpose_of_use
+from services.scheduling.api.directory import purpose_of_use
+from services.scheduling.api.fhir import resources, search
+from services.scheduling.api.fhir.ids import our_id, schedule_id
+from services.scheduling.api.fhir.resources import VISIT_TYPE_SYSTEM, Directory, Doc, Resource
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.open_slots import MAX_DAYS, MAX_SLOTS, OpenSlots
-from services.scheduling.fhir import resources, search
-from services.scheduling.fhir.ids import our_id, schedule_id
-from services.scheduling.fhir.resources import VISIT_TYPE_SYSTEM, Directory, Doc, Resource
 from services.scheduling.projections import directory as directory_view
 from services.scheduling.projections.appointments import APPOINTMENTS
 from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION

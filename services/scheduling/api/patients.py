@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import Field
 
-from services.scheduling.api import (
+from services.scheduling.api.directory import (
     Body,
     Day,
     Id,

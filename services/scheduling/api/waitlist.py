@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 
-from services.scheduling.api import (
+from services.scheduling.api.directory import (
     Body,
     Booking,
     Day,
@@ -17,9 +17,9 @@ from services.scheduling.api import (
     purpose_of_use,
     recorded,
 )
+from services.scheduling.api.patients import patient_names
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.waitlist import Waitlist
-from services.scheduling.patients_api import patient_names
 from shared.http.app import metadata
 from shared.http.identity import Principal
 from shared.phivault import PhiVault
