@@ -137,6 +137,15 @@ class ServiceSpec(Generic[A]):
         return self.reads if self.reads is not None else self.contract.registry
 
 
+@dataclass(frozen=True)
+class Assembled(Generic[A]):
+    """A service as built, with its parts: what a service-layer test calls directly."""
+
+    service: Service
+    use_cases: A
+    kit: Kit
+
+
 async def assemble(
     spec: ServiceSpec[A],
     backends: Backends,
@@ -146,6 +155,17 @@ async def assemble(
 ) -> Service:
     """Build the service `spec` declares on these backends. `producers`: the other services'
     event stores, read-only, for the auditor alone (see `services/suite.py`)."""
+    return (await assemble_parts(spec, backends, clock, ids, producers)).service
+
+
+async def assemble_parts(
+    spec: ServiceSpec[A],
+    backends: Backends,
+    clock: Clock,
+    ids: Ids,
+    producers: Mapping[str, EventStore] | None = None,
+) -> Assembled[A]:
+    """`assemble`, keeping the use cases and the kit at hand."""
     settings = backends.settings
     name = spec.name
     store = await backends.event_store(name)
@@ -206,7 +226,7 @@ async def assemble(
     checks.update(spec.checks(kit, app))
     checks[f"{name}.workers"] = service.workers_running
     service.checks = checks
-    return service
+    return Assembled(service, app, kit)
 
 
 def _reads_within(spec: ServiceSpec[Any], reader: str, contexts: Sequence[str]) -> None:
