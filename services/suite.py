@@ -4,20 +4,20 @@ serves on a port of its own."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Response
 
-from services.compliance.app import create_service as create_compliance
-from services.scheduling.app import create_service as create_scheduling
+from services.compliance import app as compliance
+from services.scheduling import app as scheduling
 from shared.backends import Backends, open_backends
 from shared.clock import Clock, Ids, SystemClock, UuidIds
 from shared.documents.port import DocumentStore
 from shared.eventstore.port import EventStore
 from shared.http.app import create_http_app
 from shared.http.identity import Operator, operator_policy
+from shared.kit import ServiceSpec, assemble
 from shared.metrics import CONTENT_TYPE, CountRequests, Lagging, Metrics, lags, metered
 from shared.observability import configure_tracing
 from shared.service import Check, Service
@@ -27,26 +27,9 @@ from shared.settings import Settings
 Operators = Annotated[Operator, operator_policy()]
 OperatorChanges = Annotated[Operator, operator_policy(changes_state=True)]
 
-# Wires one service on the backends of its process; `producers` are the other services'
-# event stores, read-only, for the auditor (compliance) alone.
-Builder = Callable[[Backends, Clock, Ids, Mapping[str, EventStore]], Awaitable[Service]]
-
-
-async def _scheduling(
-    backends: Backends, clock: Clock, ids: Ids, producers: Mapping[str, EventStore]
-) -> Service:
-    return await create_scheduling(backends, clock, ids)
-
-
-async def _compliance(
-    backends: Backends, clock: Clock, ids: Ids, producers: Mapping[str, EventStore]
-) -> Service:
-    return await create_compliance(backends, clock, ids, producers)
-
-
 # Every service, in the order one process builds and starts them (the auditor last): adding a
-# service is a line here (and its `<name>_port` setting).
-SERVICES: dict[str, Builder] = {"scheduling": _scheduling, "compliance": _compliance}
+# service is its declaration here (and its `<name>_port` setting; see docs/new-service.md).
+SERVICES: dict[str, ServiceSpec[Any]] = {s.name: s for s in (scheduling.SPEC, compliance.SPEC)}
 AUDITOR = "compliance"  # reads every other service's event store to cross-check its ledger
 
 
@@ -153,10 +136,12 @@ async def build_suite(
     metrics = Metrics()
     backends = metered(await open_backends(settings), metrics)
     services: list[Service] = []
-    for name, build in SERVICES.items():
+    for name, spec in SERVICES.items():
         # The auditor reads the stores of the services built before it, as they are.
         producers = {s.name: s.event_store for s in services if s.event_store is not None}
-        services.append(await build(backends, clock, ids, producers if name == AUDITOR else {}))
+        services.append(
+            await assemble(spec, backends, clock, ids, producers if name == AUDITOR else {})
+        )
     idempotency = await backends.documents("gateway")
     app = _app(settings, "medoffice", backends, services, metrics, idempotency, clock)
     return Suite(app, backends, services, metrics)
@@ -184,7 +169,7 @@ async def build_service(
         for other in SERVICES:
             if other != AUDITOR:
                 producers[other] = await backends.event_store(other)
-    service = await SERVICES[name](backends, clock, ids, producers)
+    service = await assemble(SERVICES[name], backends, clock, ids, producers)
     idempotency = await backends.documents(name)
     app = _app(settings, f"medoffice {name}", backends, [service], metrics, idempotency, clock)
     return Suite(app, backends, [service], metrics)

@@ -30,6 +30,7 @@ class Backends:
     _closers: list[object] = field(default_factory=list)
     _key_vault: KeyVault | None = None
     _files: dict[str, SqliteDatabase] = field(default_factory=dict)  # by (service, file name)
+    in_memory: bool = False  # embedded stores on SQLite `:memory:` (tests): nothing on disk
 
     async def event_store(self, service: str) -> EventStore:
         if self.settings.scale_out:
@@ -87,9 +88,17 @@ class Backends:
         self._closers.clear()
 
     def _sqlite(self, service: str, name: str) -> SqliteDatabase:
-        db = SqliteDatabase(
-            self.settings.data_dir / service / name, self.settings.sqlite_durability
-        )
+        if self.in_memory:
+            # One connection per file: `:memory:` is private to it, so a store opened twice
+            # (the auditor reading a producer's) must share the producer's.
+            known = self._files.get(f"{service}/{name}")
+            if known is not None:
+                return known
+            db = SqliteDatabase(":memory:")
+        else:
+            db = SqliteDatabase(
+                self.settings.data_dir / service / name, self.settings.sqlite_durability
+            )
         self._files[f"{service}/{name}"] = db
         return db
 
@@ -119,3 +128,12 @@ async def open_backends(settings: Settings) -> Backends:
         bus = InProcessBus(SqliteDatabase(settings.data_dir / "bus.db", settings.sqlite_durability))
     await bus.start()
     return Backends(settings, bus)
+
+
+async def open_in_memory(settings: Settings) -> Backends:
+    """Embedded backends that touch no disk: every store on SQLite `:memory:`, the in-process
+    bus on one too. For service-layer tests (`shared.kit.assemble` on these); closing them
+    forgets everything."""
+    bus = InProcessBus(SqliteDatabase(":memory:"))
+    await bus.start()
+    return Backends(settings, bus, in_memory=True)

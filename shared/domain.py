@@ -6,10 +6,19 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from pydantic import BaseModel, ConfigDict
+
 from shared.events import DomainEvent
 
 S = TypeVar("S")
 C = TypeVar("C")
+
+
+class Command(BaseModel):
+    """A command: what someone asks for, in the imperative (`BookAppointment`). Frozen, and an
+    unknown field is an error; it carries its own time and new ids (never read in a decider)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class DomainError(Exception):

@@ -72,8 +72,11 @@ class OutboxRelay:
                 log.warning("outbox_relay_failed", error_type=type(exc).__name__, error=str(exc))
                 await asyncio.sleep(self._retry_delay)
                 continue
+            # Not `asyncio.wait_for`: on 3.11 it loses a cancellation that arrives as the wake
+            # does, and `stop` then waits forever for a relay that carries on.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                async with asyncio.timeout(self._poll_interval):
+                    await self._wake.wait()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="outbox-relay")

@@ -29,7 +29,7 @@ from zoneinfo import available_timezones
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
-from services.scheduling.fhir import resources
+from services.scheduling.api.fhir import resources
 
 ROOT = Path(__file__).parents[1]
 VALIDATOR = ROOT / "infra" / "fhir-validator" / "validator.sh"

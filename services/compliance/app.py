@@ -1,29 +1,31 @@
-"""The one place that wires the compliance service."""
+"""The one place that wires the compliance service: its declaration for the service kit.
+
+The audit log and the ledger read every context's CloudEvents as they arrive (`AsReceived`): no
+producer's classes are needed, and no type is unknown. The ledger's blocks are this service's
+own events, kept in its event store and not relayed (its contract says so): nothing else
+consumes them, and chained in turn they would chain themselves forever.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
-from services.compliance.api import build_router
+from fastapi import APIRouter
+
+from services.compliance.api.audit import build_router
 from services.compliance.application.anchors import LedgerAnchors
-from services.compliance.application.ledger import AuditLedger, EventLog
+from services.compliance.application.ledger import AuditLedger
 from services.compliance.consumers import LedgerConsumer
-from services.compliance.projections.audit_log import (
-    CONTEXTS,
-    ENTRIES,
-    PROJECTION,
-    AuditLogProjection,
-)
-from shared.backends import Backends
-from shared.clock import Clock, Ids
+from services.compliance.contracts import CONTRACT
+from services.compliance.projections.audit_log import ENTRIES, PROJECTION, AuditLogProjection
 from shared.events import AsReceived
-from shared.projections import ProjectionRunner
-from shared.readmodels import ReadModels
-from shared.service import Service
+from shared.kit import Kit, ServiceSpec
+from shared.service import Check, Worker
 
-NAME = "compliance"
+NAME = CONTRACT.context
 
 
 def ledger_key(encoded: str) -> bytes:
@@ -37,45 +39,48 @@ def ledger_key(encoded: str) -> bytes:
     return key
 
 
-async def create_service(
-    backends: Backends,
-    clock: Clock,
-    ids: Ids,
-    producers: Mapping[str, EventLog] | None = None,
-) -> Service:
-    """The audit log and the ledger read every context's CloudEvents as they arrive: no
-    producer's classes are needed, and no type is unknown. `producers`: read-only access to
-    each producing context's event store, for verification to compare what they hold with
-    what the ledger chained (the auditor's privilege: see `services/suite.py`)."""
-    settings = backends.settings
-    key = ledger_key(settings.ledger_key)
-    read_models = ReadModels(await backends.documents(NAME))
-    # The ledger's blocks are this service's own events. They are not relayed to the bus:
-    # nothing else consumes them, and chained in turn they would chain themselves forever.
-    store = await backends.event_store(NAME)
+@dataclass(frozen=True)
+class UseCases:
+    ledger: AuditLedger
+    anchors: LedgerAnchors
+
+
+async def application(kit: Kit) -> UseCases:
+    """`kit.producers`: read-only access to each producing context's event store, for
+    verification to compare what they hold with what the ledger chained (the auditor's
+    privilege: see `services/suite.py`)."""
+    key = ledger_key(kit.settings.ledger_key)
+    read_models = kit.read_models
 
     async def audit_log(tenant: str) -> Iterable[tuple[str, str]]:
         entries = await read_models.find(PROJECTION, ENTRIES, {"tenant": tenant})
         return [(e["event_id"], e["data_sha256"]) for e in entries]
 
     # Heads are anchored in a database of their own, outside the ledger's event store.
-    anchors = LedgerAnchors(await backends.documents("compliance_anchors"))
-    ledger = AuditLedger(store, clock, ids, key, anchors, audit_log, producers)
-    runner = ProjectionRunner(
-        AuditLogProjection(), read_models, backends.bus, AsReceived(), settings.topic
-    )
-    consumer = LedgerConsumer(ledger, backends.bus, [settings.topic(c) for c in CONTEXTS])
-    service = Service(
-        name=NAME,
-        routers=[build_router(read_models, ledger)],
-        runners=[runner],
-        workers=[consumer],
-        event_store=store,
-    )
-    service.checks = {
-        "compliance.event_store": store.ping,
-        "compliance.read_models": read_models.store.ping,
-        "compliance.ledger_anchors": anchors.store.ping,
-        "compliance.workers": service.workers_running,
-    }
-    return service
+    anchors = LedgerAnchors(await kit.backends.documents("compliance_anchors"))
+    ledger = AuditLedger(kit.store, kit.clock, kit.ids, key, anchors, audit_log, kit.producers)
+    return UseCases(ledger=ledger, anchors=anchors)
+
+
+def consumers(kit: Kit, app: UseCases) -> Sequence[Worker]:
+    return [LedgerConsumer(app.ledger, kit.bus, kit.topics())]
+
+
+def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
+    return [build_router(kit.read_models, app.ledger)]
+
+
+def checks(kit: Kit, app: UseCases) -> Mapping[str, Check]:
+    return {f"{NAME}.ledger_anchors": app.anchors.store.ping}
+
+
+SPEC = ServiceSpec(
+    contract=CONTRACT,
+    reads=AsReceived(),
+    projections=(AuditLogProjection,),
+    keeps_phi=False,  # it never opens patients' data: PHI reaches it sealed, and stays so
+    application=application,
+    consumers=consumers,
+    routers=routers,
+    checks=checks,
+)

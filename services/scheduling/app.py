@@ -1,28 +1,28 @@
-"""The one place that wires the scheduling service."""
+"""The one place that wires the scheduling service: its declaration for the service kit."""
 
 from __future__ import annotations
 
-import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from services.scheduling import api, appointments_api, providers_api, waitlist_api
+from fastapi import APIRouter
+
+from services.scheduling import consumers
+from services.scheduling.api import appointments as appointments_api
+from services.scheduling.api import directory as directory_api
+from services.scheduling.api import providers as providers_api
+from services.scheduling.api import waitlist as waitlist_api
+from services.scheduling.api.fhir.api import build_router as build_fhir_router
+from services.scheduling.api.patients import add_patient_routes
 from services.scheduling.application.appointments import Appointments
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.directory import Directory
 from services.scheduling.application.open_slots import OpenSlots
 from services.scheduling.application.patients import Patients
-from services.scheduling.application.reactions import (
-    FinishMoves,
-    FinishSeries,
-    NoShowTimer,
-    OfferExpiryTimer,
-    OfferFreedSlots,
-)
 from services.scheduling.application.tag_index import TagIndex
 from services.scheduling.application.waitlist import Waitlist
+from services.scheduling.contracts import CONTRACT
 from services.scheduling.domain import streams
-from services.scheduling.domain.events import registry
-from services.scheduling.fhir.api import build_router as build_fhir_router
-from services.scheduling.patients_api import add_patient_routes
 from services.scheduling.projections.appointments import AppointmentsProjection
 from services.scheduling.projections.day_views import (
     ProviderScheduleProjection,
@@ -33,88 +33,94 @@ from services.scheduling.projections.no_show_rates import NoShowRatesProjection
 from services.scheduling.projections.patients import PatientsProjection
 from services.scheduling.projections.triage_queue import TriageQueueProjection
 from services.scheduling.projections.waitlist import WaitlistProjection
-from shared.backends import Backends
-from shared.clock import Clock, Ids
-from shared.commands import CommandHandler
-from shared.outbox import OutboxRelay
-from shared.phivault import PhiVault, adopt_legacy_keys
-from shared.projections import ProjectionRunner
-from shared.reactions import Reactor
-from shared.readmodels import ReadModels
-from shared.service import Service
+from shared.kit import Kit, ServiceSpec
+from shared.phivault import adopt_legacy_keys
+from shared.reactions import Reaction
+from shared.timers import Timer
 
-NAME = "scheduling"
+NAME = CONTRACT.context
 
 
-async def create_service(backends: Backends, clock: Clock, ids: Ids) -> Service:
-    settings = backends.settings
-    store = await backends.event_store(NAME)
-    read_models = ReadModels(await backends.documents(NAME))
-    relay = OutboxRelay(store, backends.bus, settings.topic)
-    keys = await backends.key_vault()
-    if await adopt_legacy_keys(read_models.store, keys):  # data keys kept by an earlier version
-        await backends.erase_deleted_documents(NAME)
-    vault = PhiVault(keys, base64.b64decode(settings.phi_kek))
-    handler = CommandHandler(
-        store, registry, clock, ids, on_commit=relay.notify, vault=vault, tags=streams.tags
-    )
+@dataclass(frozen=True)
+class UseCases:
+    scheduling: Scheduling
+    directory: Directory
+    appointments: Appointments
+    slots: OpenSlots
+    waitlist: Waitlist
+    patients: Patients
+
+
+async def application(kit: Kit) -> UseCases:
+    settings, handler, read_models = kit.settings, kit.handler, kit.read_models
     tags = TagIndex(handler)
     await tags.backfill()  # commits an earlier version stored without tags
-    runners = [
-        ProjectionRunner(projection, read_models, backends.bus, registry, settings.topic)
-        for projection in (
-            AppointmentsProjection(),
-            ProviderScheduleProjection(),
-            SiteBoardProjection(),
-            DirectoryProjection(),
-            PatientsProjection(),
-            NoShowRatesProjection(),
-            TriageQueueProjection(),
-            WaitlistProjection(),
-        )
+    directory = Directory(handler, tags)
+    booking = Appointments(handler, directory, tags)
+    waitlist = Waitlist(handler, directory, booking, read_models, settings.waitlist_offer_minutes)
+    return UseCases(
+        scheduling=Scheduling(handler, directory),
+        directory=directory,
+        appointments=booking,
+        slots=OpenSlots(directory, read_models, kit.clock),
+        waitlist=waitlist,
+        patients=Patients(handler, read_models, booking, tags),
+    )
+
+
+def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
+    read_models, vault = kit.read_models, kit.phi_vault()
+    main = directory_api.build_router(app.scheduling, read_models, vault)
+    add_patient_routes(main, app.scheduling, app.patients, read_models, vault)
+    return [
+        main,
+        appointments_api.build_router(
+            app.scheduling,
+            app.appointments,
+            app.slots,
+            read_models,
+            vault,
+            kit.settings.read_your_writes_timeout,
+        ),
+        providers_api.build_router(app.scheduling),
+        waitlist_api.build_router(app.scheduling, app.waitlist, read_models, vault),
+        build_fhir_router(app.scheduling, read_models, vault, app.slots, kit.clock),
     ]
 
-    directory = Directory(handler, tags)
-    scheduling = Scheduling(handler, directory)
-    appointments = Appointments(handler, directory, tags)
-    slots = OpenSlots(directory, read_models, clock)
-    waitlist = Waitlist(
-        handler, directory, appointments, read_models, settings.waitlist_offer_minutes
+
+def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
+    return consumers.reactions(app.appointments, app.waitlist)
+
+
+def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
+    return consumers.timers(
+        kit.settings, app.appointments, app.directory, app.waitlist, kit.read_models
     )
-    reactors = [
-        Reactor(reaction, backends.bus, registry, settings.topic)
-        for reaction in (
-            FinishMoves(appointments),
-            FinishSeries(appointments),
-            OfferFreedSlots(waitlist),
-        )
-    ]
-    timer = NoShowTimer(appointments, directory, read_models, settings.no_show_timer_seconds)
-    offer_timer = OfferExpiryTimer(waitlist, settings.offer_expiry_timer_seconds)
-    patients = Patients(handler, read_models, appointments, tags)
-    main_router = api.build_router(scheduling, read_models, vault)
-    add_patient_routes(main_router, scheduling, patients, read_models, vault)
-    routers = [
-        main_router,
-        appointments_api.build_router(
-            scheduling, appointments, slots, read_models, vault, settings.read_your_writes_timeout
-        ),
-        providers_api.build_router(scheduling),
-        waitlist_api.build_router(scheduling, waitlist, read_models, vault),
-        build_fhir_router(scheduling, read_models, vault, slots, clock),
-    ]
-    service = Service(
-        name=NAME,
-        routers=routers,
-        runners=runners,
-        relay=relay if settings.outbox_relay else None,
-        event_store=store,
-        workers=[*reactors, timer, offer_timer],
-    )
-    service.checks = {
-        "scheduling.event_store": store.ping,
-        "scheduling.read_models": read_models.store.ping,
-        "scheduling.key_vault": keys.ping,
-        "scheduling.workers": service.workers_running,
-    }
-    return service
+
+
+async def prepare(kit: Kit) -> None:
+    """Move the data keys an earlier version kept in the read models into the key vault."""
+    assert kit.keys is not None
+    if await adopt_legacy_keys(kit.read_models.store, kit.keys):
+        await kit.backends.erase_deleted_documents(NAME)
+
+
+SPEC = ServiceSpec(
+    contract=CONTRACT,
+    projections=(
+        AppointmentsProjection,
+        ProviderScheduleProjection,
+        SiteBoardProjection,
+        DirectoryProjection,
+        PatientsProjection,
+        NoShowRatesProjection,
+        TriageQueueProjection,
+        WaitlistProjection,
+    ),
+    tags=streams.tags,
+    prepare=prepare,
+    application=application,
+    reactions=reactions,
+    timers=timers,
+    routers=routers,
+)

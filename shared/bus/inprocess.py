@@ -139,8 +139,11 @@ class InProcessBus:
             published = self._published
             batch = await self._db.run(lambda conn: _fetch(conn, group, topics, max_batch))
             if not batch:
+                # Not `asyncio.wait_for`: on 3.11 it loses a cancellation that arrives as the
+                # publish does, and `stop` then waits forever for a consumer that carries on.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(published.wait(), self._poll_interval)
+                    async with asyncio.timeout(self._poll_interval):
+                        await published.wait()
                 continue
             try:
                 await handler(batch)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from services.scheduling.fhir.resources import LOCATION_TIMEZONE
+from services.scheduling.api.fhir.resources import LOCATION_TIMEZONE
 from tests.api.conftest import (
     WEEKDAYS_8_TO_5,
     TokenFor,

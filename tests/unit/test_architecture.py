@@ -67,7 +67,7 @@ def test_domain_modules_are_pure(path: Path) -> None:
 # A module of service X (`services/X/...`) may import its own modules and, of any other
 # service Y, only `services.Y.contracts`. The modules directly under `services/` (`suite.py`,
 # `cli.py`, `demo.py`, `__main__.py`) are not a service but the process that runs them: they
-# may import each service's `app` (its `create_service`, the one place that wires it) and
+# may import each service's `app` (its `SPEC`, the one place that declares it) and
 # `contracts`, and each other, and nothing else of a service. Imports are read statically from
 # every module, wherever they stand (inside functions too), in every form: `import a.b`,
 # `from a.b import c` (read as `a.b.c`: `c` may be a module), relative imports resolved.
@@ -182,3 +182,39 @@ def test_the_boundary_check_finds_every_form_of_a_planted_violation(tmp_path: Pa
         "services.demo imports services.beta.api",
         "services.suite imports services.alpha.domain.events.registry",
     ]
+
+
+# ------------------------------------------------------------------------- the same rooms
+#
+# Someone who knows one service knows all: each has exactly these rooms (docs/new-service.md).
+
+ROOMS = {
+    "__init__.py",
+    "contracts.py",
+    "domain",
+    "application",
+    "projections",
+    "api",
+    "consumers.py",
+    "app.py",
+}
+
+
+def rooms_of(package: Path) -> set[str]:
+    return {p.name for p in package.iterdir() if p.name != "__pycache__"}
+
+
+def test_every_service_has_the_same_rooms_and_nothing_else() -> None:
+    for package in sorted(p.parent for p in (ROOT / "services").glob("*/__init__.py")):
+        assert rooms_of(package) == ROOMS, package.name
+        for room in ("domain", "application", "projections", "api"):
+            assert (package / room / "__init__.py").is_file(), f"{package.name}/{room}"
+
+
+def test_the_rooms_check_names_a_room_too_many(tmp_path: Path) -> None:
+    _plant(tmp_path, {f"billing/{room}": "" for room in ROOMS if room.endswith(".py")})
+    for room in ("domain", "application", "projections", "api"):
+        _plant(tmp_path, {f"billing/{room}/__init__.py": ""})
+    assert rooms_of(tmp_path / "billing") == ROOMS
+    _plant(tmp_path, {"billing/claims_api.py": ""})
+    assert rooms_of(tmp_path / "billing") - ROOMS == {"claims_api.py"}

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.scheduling.fhir import ids, resources, search
-from services.scheduling.fhir.resources import Directory
+from services.scheduling.api.fhir import ids, resources, search
+from services.scheduling.api.fhir.resources import Directory
 from tests.fhir_validation import valid
 
 pytestmark = pytest.mark.usefixtures("hl7_validator")

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
-
 from services.scheduling.domain.events import (
     WEEKDAYS_8_TO_6,
     Hours,
@@ -14,12 +12,8 @@ from services.scheduling.domain.events import (
     SiteRegistered,
     VisitTypeDefined,
 )
-from shared.domain import Decider, Invalid, Rejected
+from shared.domain import Command, Decider, Invalid, Rejected
 from shared.events import DomainEvent
-
-
-class Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class RegisterSite(Command):

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime
 
 from services.scheduling.domain.events import (
     CoverageRecorded,
@@ -20,16 +20,12 @@ from services.scheduling.domain.events import (
     PatientForgotten,
     PatientRegistered,
 )
-from shared.domain import Decider, Invalid, NotFound, Rejected
+from shared.domain import Command, Decider, Invalid, NotFound, Rejected
 from shared.events import DomainEvent
 
 # The patient's relationship to the coverage's subscriber (X12 individual relationship codes
 # 18, 01, 19 and G8, in words).
 Relationship = Literal["self", "spouse", "child", "other"]
-
-
-class Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class RecordCoverage(Command):

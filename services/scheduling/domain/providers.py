@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, ConfigDict
 
 from services.scheduling.domain.calendar import (
     Interval,
@@ -38,12 +38,8 @@ from services.scheduling.domain.events import (
     TimeBlocked,
     Window,
 )
-from shared.domain import Decider, Invalid, NotFound, Rejected
+from shared.domain import Command, Decider, Invalid, NotFound, Rejected
 from shared.events import DomainEvent
-
-
-class Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class RegisterProvider(Command):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from services.scheduling.fhir.ids import our_id
+from services.scheduling.api.fhir.ids import our_id
 
 _DATE = re.compile(r"(?P<prefix>[a-z]{2})?(?P<day>\d{4}-\d{2}-\d{2})")
 PREFIXES = ("eq", "gt", "lt", "ge", "le")

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 
-from services.scheduling.api import (
+from services.scheduling.api.directory import (
     Body,
     Booking,
     Day,
@@ -14,12 +14,12 @@ from services.scheduling.api import (
     Readers,
     Recorded,
     check_site,
-    purpose_of_use,
     recorded,
 )
+from services.scheduling.api.patients import patient_names
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.waitlist import Waitlist
-from services.scheduling.patients_api import patient_names
+from shared.access import record_disclosure
 from shared.http.app import metadata
 from shared.http.identity import Principal
 from shared.phivault import PhiVault
@@ -141,9 +141,7 @@ def build_router(
             {**{k: e.get(k) for k in ENTRY_FIELDS}, "patient_name": names.get(e["patient_id"])}
             for e in entries
         ]
-        await scheduling.record_access(
-            metadata(request, who), patients, request.url.path, purpose_of_use(request)
-        )
+        await record_disclosure(scheduling, request, who, patients)
         return {
             "site_id": site_id,
             "entries": waiting,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import Field
 
-from services.scheduling.api import (
+from services.scheduling.api.directory import (
     Admins,
     Body,
     Day,
@@ -21,7 +21,7 @@ from services.scheduling.api import (
     SiteManagers,
     check_site,
 )
-from services.scheduling.api import recorded as recorded_outcome
+from services.scheduling.api.directory import recorded as recorded_outcome
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.domain import providers
 from services.scheduling.domain.events import Window

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from services.scheduling.fhir.ids import (
+from services.scheduling.api.fhir.ids import (
     fhir_id,
     room_location_id,
     schedule_id,

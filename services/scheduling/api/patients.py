@@ -7,14 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import Field
 
-from services.scheduling.api import (
+from services.scheduling.api.directory import (
     Body,
     Day,
     Id,
     Name,
     Recorded,
     check_site,
-    purpose_of_use,
     recorded,
 )
 from services.scheduling.application.commands import Scheduling
@@ -23,6 +22,7 @@ from services.scheduling.domain.intake import Relationship
 from services.scheduling.projections import triage_queue
 from services.scheduling.projections.patients import PATIENTS
 from services.scheduling.projections.patients import PROJECTION as PATIENTS_PROJECTION
+from shared.access import record_disclosure
 from shared.http.app import metadata
 from shared.http.identity import Principal, policy
 from shared.phivault import PhiVault
@@ -193,12 +193,7 @@ def add_patient_routes(
                     "arrived_at": entry["arrived_at"],
                 }
             )
-        await scheduling.record_access(
-            metadata(request, who),
-            [e["patient_id"] for e in waiting],
-            request.url.path,
-            purpose_of_use(request),
-        )
+        await record_disclosure(scheduling, request, who, [e["patient_id"] for e in waiting])
         return {"site_id": site_id, "date": day.isoformat(), "waiting": waiting}
 
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Query
 from services.compliance.application.ledger import AuditLedger
 from services.compliance.projections.audit_log import ENTRIES, PROJECTION
 from shared.http.identity import ALL_SITES, Principal, policy
+from shared.http.routes import next_after
 from shared.readmodels import ReadModels, public
 
 Auditors = policy("auditor", "manager", site_scoped=True)
@@ -80,8 +81,8 @@ def build_router(read_models: ReadModels, ledger: AuditLedger) -> APIRouter:
         `next_after` until it is null."""
         _whole_ledger(who)
         blocks = await ledger.blocks(who.tenant, after, limit)
-        more = len(blocks) == limit
-        return {"blocks": blocks, "next_after": blocks[-1]["stream_version"] if more else None}
+        after_last = next_after(blocks, limit, lambda block: int(block["stream_version"]))
+        return {"blocks": blocks, "next_after": after_last}
 
     return router
 

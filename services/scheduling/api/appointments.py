@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import Field
 
-from services.scheduling.api import (
+from services.scheduling.api.directory import (
     Body,
     Booking,
     Day,
@@ -18,7 +18,6 @@ from services.scheduling.api import (
     Readers,
     Recorded,
     check_site,
-    purpose_of_use,
     recorded,
 )
 from services.scheduling.application.appointments import Appointments
@@ -37,8 +36,10 @@ from services.scheduling.projections.day_views import (
 )
 from services.scheduling.projections.no_show_rates import PROJECTION as RATES_PROJECTION
 from services.scheduling.projections.no_show_rates import RATES
+from shared.access import record_disclosure
 from shared.http.app import metadata
 from shared.http.identity import Principal, policy
+from shared.http.routes import read_after
 from shared.phivault import PhiVault
 from shared.readmodels import ReadModels, public
 
@@ -110,15 +111,16 @@ def build_router(
     async def wait(
         projection: str, collection: str, doc_id: str, stream: str, version: int
     ) -> None:
-        """Read-your-writes: wait (bounded) for a version the event store has; one it does
-        not have raises NotWritten (422) at once. Still behind at the bound: 503."""
-        caught_up = await read_models.wait_for(
-            projection, collection, doc_id, stream, version, wait_timeout, scheduling.stream_version
+        await read_after(
+            read_models,
+            projection,
+            collection,
+            doc_id,
+            stream,
+            version,
+            wait_timeout,
+            scheduling.stream_version,
         )
-        if not caught_up:
-            raise HTTPException(
-                503, "The read model has not caught up yet", headers={"Retry-After": "1"}
-            )
 
     @router.post("/appointments", status_code=201)
     async def book(request: Request, body: AppointmentIn, who: Principal = Booking) -> Recorded:
@@ -222,9 +224,7 @@ def build_router(
             raise HTTPException(404, "Appointment not found")
         result = public(doc) or {}
         await vault.reveal_fields(who.tenant, result, "cancel_reason")
-        await scheduling.record_access(
-            metadata(request, who), [doc["patient_id"]], request.url.path, purpose_of_use(request)
-        )
+        await record_disclosure(scheduling, request, who, [doc["patient_id"]])
         return result
 
     @router.get("/patients/{patient_id}/appointments")
@@ -242,9 +242,7 @@ def build_router(
         for d in visible:
             await vault.reveal_fields(who.tenant, d, "cancel_reason")
         visible.sort(key=lambda d: d["start"], reverse=True)
-        await scheduling.record_access(
-            metadata(request, who), [patient_id], request.url.path, purpose_of_use(request)
-        )
+        await record_disclosure(scheduling, request, who, [patient_id])
         return visible
 
     @router.get("/sites/{site_id}/board/{day}")
@@ -271,11 +269,8 @@ def build_router(
             "appointments": [],
             "counts": {},
         }
-        await scheduling.record_access(
-            metadata(request, who),
-            [a["patient_id"] for a in result["appointments"]],
-            request.url.path,
-            purpose_of_use(request),
+        await record_disclosure(
+            scheduling, request, who, [a["patient_id"] for a in result["appointments"]]
         )
         return result
 
@@ -310,11 +305,8 @@ def build_router(
         schedule["appointments"] = [
             a for a in schedule["appointments"] if who.at_site(a["site_id"])
         ]
-        await scheduling.record_access(
-            metadata(request, who),
-            [a["patient_id"] for a in schedule["appointments"]],
-            request.url.path,
-            purpose_of_use(request),
+        await record_disclosure(
+            scheduling, request, who, [a["patient_id"] for a in schedule["appointments"]]
         )
         return schedule
 

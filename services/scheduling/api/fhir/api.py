@@ -17,21 +17,20 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from services.scheduling.api import purpose_of_use
+from services.scheduling.api.fhir import resources, search
+from services.scheduling.api.fhir.ids import our_id, schedule_id
+from services.scheduling.api.fhir.resources import VISIT_TYPE_SYSTEM, Directory, Doc, Resource
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.open_slots import MAX_DAYS, MAX_SLOTS, OpenSlots
-from services.scheduling.fhir import resources, search
-from services.scheduling.fhir.ids import our_id, schedule_id
-from services.scheduling.fhir.resources import VISIT_TYPE_SYSTEM, Directory, Doc, Resource
 from services.scheduling.projections import directory as directory_view
 from services.scheduling.projections.appointments import APPOINTMENTS
 from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
 from services.scheduling.projections.patients import PATIENTS
 from services.scheduling.projections.patients import PHI_FIELDS as PATIENT_PHI
 from services.scheduling.projections.patients import PROJECTION as PATIENTS_PROJECTION
+from shared.access import record_disclosure
 from shared.clock import Clock
 from shared.documents.port import Document
-from shared.http.app import metadata
 from shared.http.identity import Principal, policy
 from shared.phivault import PhiVault
 from shared.readmodels import ReadModels, public
@@ -169,9 +168,7 @@ def build_router(
         )
 
     async def disclosed(request: Request, who: Principal, patient_ids: list[str]) -> None:
-        await scheduling.record_access(
-            metadata(request, who), patient_ids, request.url.path, purpose_of_use(request)
-        )
+        await record_disclosure(scheduling, request, who, patient_ids)
 
     async def appointment(who: Principal, doc: Document, places: Directory) -> Resource:
         record = public(doc) or {}

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.patients import open_patient
@@ -15,14 +15,16 @@ from services.scheduling.domain.events import WEEKDAYS_8_TO_6, Hours
 from services.scheduling.projections import directory as directory_view
 from services.scheduling.projections.patients import PATIENTS
 from services.scheduling.projections.patients import PROJECTION as PATIENTS_PROJECTION
-from shared.commands import Outcome
+from shared.access import record_disclosure
 from shared.http.app import metadata
 from shared.http.identity import Principal, policy
+from shared.http.routes import Body, Id, Name, Recorded, check_site, recorded
 from shared.phivault import PhiVault
 from shared.readmodels import ReadModels, public
 
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+# Re-exported for the other route modules of this service.
+__all__ = ["Body", "Day", "Id", "Moment", "Name", "Recorded", "check_site", "recorded"]
+
 Kind = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
 
 D = TypeVar("D", bound=date)
@@ -47,10 +49,6 @@ Admins = policy(changes_state=True)  # admin only
 # Patients belong to the group, not to a site: any site's front desk may register one.
 Registration = policy("front_desk", "manager", "clinician", changes_state=True)
 Readers = policy("front_desk", "manager", "clinician", "auditor", site_scoped=True)
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SiteIn(Body):
@@ -94,29 +92,6 @@ class PatientIn(Body):
     phone: Annotated[str, Field(max_length=40)] = ""
     email: Annotated[str, Field(max_length=254, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")] = ""
     address: Annotated[str, Field(max_length=500)] = ""  # postal address, free text
-
-
-class Recorded(BaseModel):
-    """What a command did: the new resource's id and where its stream now stands."""
-
-    id: str
-    stream: str
-    stream_version: int
-
-
-def recorded(resource_id: str, outcome: Outcome[Any]) -> Recorded:
-    return Recorded(id=resource_id, stream=outcome.stream, stream_version=outcome.stream_version)
-
-
-def purpose_of_use(request: Request) -> str | None:
-    """Why the caller reads patient data, when it says (`X-Purpose-Of-Use`, as in FHIR)."""
-    purpose = request.headers.get("x-purpose-of-use")
-    return purpose[:100] if purpose else None
-
-
-def check_site(principal: Principal, site_id: str) -> None:
-    if not principal.at_site(site_id):
-        raise HTTPException(403, f"You do not work at site {site_id}")
 
 
 def build_router(scheduling: Scheduling, read_models: ReadModels, vault: PhiVault) -> APIRouter:
@@ -194,9 +169,7 @@ def build_router(scheduling: Scheduling, read_models: ReadModels, vault: PhiVaul
             raise HTTPException(404, "Patient not found")
         record = public(doc) or {}
         await open_patient(vault, who.tenant, record)
-        await scheduling.record_access(
-            metadata(request, who), [patient_id], request.url.path, purpose_of_use(request)
-        )
+        await record_disclosure(scheduling, request, who, [patient_id])
         return record
 
     @router.post("/patients/{patient_id}/forget")

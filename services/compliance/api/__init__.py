@@ -1,0 +1,1 @@
+"""Compliance over HTTP: the audit log and the audit ledger, for auditors."""

@@ -1,0 +1,1 @@
+"""Scheduling over HTTP: each module builds the routers of one area; `app.py` mounts them."""

@@ -1,0 +1,43 @@
+"""Scheduling's bus consumers and timers: what it does on its own, not asked over HTTP.
+
+Reactors (each its own consumer group, `reactor.<name>`, on scheduling's topic) finish work a
+request left halfway: a move between days, a series booked whole, a freed slot offered to the
+waitlist. Timers mark no-shows and expire offers. The reactions and timers themselves are use
+cases (`application/reactions.py`); this module declares which ones run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from services.scheduling.application.appointments import Appointments
+from services.scheduling.application.directory import Directory
+from services.scheduling.application.reactions import (
+    FinishMoves,
+    FinishSeries,
+    NoShowTimer,
+    OfferExpiryTimer,
+    OfferFreedSlots,
+)
+from services.scheduling.application.waitlist import Waitlist
+from shared.reactions import Reaction
+from shared.readmodels import ReadModels
+from shared.settings import Settings
+from shared.timers import Timer
+
+
+def reactions(appointments: Appointments, waitlist: Waitlist) -> Sequence[Reaction]:
+    return [FinishMoves(appointments), FinishSeries(appointments), OfferFreedSlots(waitlist)]
+
+
+def timers(
+    settings: Settings,
+    appointments: Appointments,
+    directory: Directory,
+    waitlist: Waitlist,
+    read_models: ReadModels,
+) -> Sequence[Timer]:
+    return [
+        NoShowTimer(appointments, directory, read_models, settings.no_show_timer_seconds),
+        OfferExpiryTimer(waitlist, settings.offer_expiry_timer_seconds),
+    ]

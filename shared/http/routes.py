@@ -1,0 +1,71 @@
+"""What every service's routes share: request bodies, ids, the answer to a command, site
+checks, read-your-writes waits and paging. Routes stay parse → authorise → call → map."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any, TypeVar
+
+from fastapi import HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.commands import Outcome
+from shared.http.identity import Principal
+from shared.readmodels import ReadModels
+
+T = TypeVar("T")
+
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Body(BaseModel):
+    """A request body: frozen, and an unknown field is a 422, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Recorded(BaseModel):
+    """What a command did: the new resource's id and where its stream now stands."""
+
+    id: str
+    stream: str
+    stream_version: int
+
+
+def recorded(resource_id: str, outcome: Outcome[Any]) -> Recorded:
+    return Recorded(id=resource_id, stream=outcome.stream, stream_version=outcome.stream_version)
+
+
+def check_site(principal: Principal, site_id: str) -> None:
+    """403 unless the caller works at the site."""
+    if not principal.at_site(site_id):
+        raise HTTPException(403, f"You do not work at site {site_id}")
+
+
+async def read_after(
+    read_models: ReadModels,
+    projection: str,
+    collection: str,
+    doc_id: str,
+    stream: str,
+    version: int,
+    timeout: float,
+    head: Callable[[str], Awaitable[int]],
+) -> None:
+    """Read-your-writes (`after_version`): wait, bounded, until the document has seen `stream`
+    up to `version`. A version the event store does not have (`head`) is a 422 at once; still
+    behind at the bound, a 503 with Retry-After."""
+    caught_up = await read_models.wait_for(
+        projection, collection, doc_id, stream, version, timeout, head
+    )
+    if not caught_up:
+        raise HTTPException(
+            503, "The read model has not caught up yet", headers={"Retry-After": "1"}
+        )
+
+
+def next_after(page: Sequence[T], limit: int, position: Callable[[T], int]) -> int | None:
+    """Keyset paging: where the next page starts (`after=`), or None when this one was the
+    last (shorter than `limit`)."""
+    return position(page[-1]) if page and len(page) == limit else None
