@@ -72,16 +72,6 @@ class Kit:
     def runner(self, projection: str) -> ProjectionRunner:
         return self.runners[projection]
 
-    def behind(self, projection: str) -> Callable[[], Awaitable[bool]]:
-        """Whether the projection may not have seen every event the store holds: some are
-        unpublished yet, or its consumer group lags."""
-        runner = self.runners[projection]
-
-        async def behind() -> bool:
-            return bool(await self.store.unpublished(1)) or await runner.lag() > 0
-
-        return behind
-
     def phi_vault(self) -> PhiVault:
         """The PHI vault, for a service that declared `keeps_phi`."""
         if self.vault is None:
