@@ -629,6 +629,16 @@ async def test_an_unknown_resource_is_a_404_operation_outcome(client: httpx.Asyn
         assert outcome["issue"][0]["code"] == "not-found"
 
 
+async def test_what_is_not_served_is_a_404_operation_outcome(client: httpx.AsyncClient) -> None:
+    for path in ("Encounter", "Encounter/e-1", "Patient/p-1/_history", "Observation?code=x"):
+        outcome = await fhir_get(client, path, 404)
+        assert outcome["issue"][0]["code"] == "not-found"
+        assert "GET metadata lists what is" in outcome["issue"][0]["diagnostics"]
+    unsigned = await client.get(f"{FHIR}/Encounter", headers={"authorization": ""})
+    assert unsigned.status_code == 401
+    assert valid(unsigned.json())["resourceType"] == "OperationOutcome"
+
+
 DATE_SEARCHES = ["Appointment?date={}", "Slot?schedule=4-dr-a-north&start={}"]
 
 

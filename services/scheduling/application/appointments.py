@@ -20,6 +20,7 @@ from services.scheduling.domain.events import SiteRegistered, VisitTypeDefined
 from shared.commands import CommandHandler, Outcome
 from shared.domain import Invalid, NotFound, Rejected
 from shared.events import Metadata
+from shared.usecases import UseCases
 
 AnySite = Callable[[str], bool]
 
@@ -28,15 +29,11 @@ def _any_site(_: str) -> bool:
     return True
 
 
-class Appointments:
+class Appointments(UseCases):
     def __init__(self, handler: CommandHandler, directory: Directory, tags: TagIndex) -> None:
-        self._handler = handler
+        super().__init__(handler)
         self._directory = directory
         self._tags = tags
-
-    @property
-    def clock_now(self) -> datetime:
-        return self._handler.clock.now()
 
     # ------------------------------------------------------------------------------ booking
 
@@ -229,7 +226,7 @@ class Appointments:
         return await self._handler.handle(
             stream,
             series.series,
-            series.ConcludeSeries(series_id=series_id, booked=True, reason="", at=self.clock_now),
+            series.ConcludeSeries(series_id=series_id, booked=True, reason="", at=self.now()),
             meta,
             series_id,
         )
@@ -424,7 +421,7 @@ class Appointments:
         move = site_day.MoveAppointmentOut(
             appointment_id=appointment_id,
             to_stream=to_stream,
-            moved_at=self.clock_now,
+            moved_at=self.now(),
             booked_there_at=booked_there_at,
         )
         try:
@@ -435,7 +432,7 @@ class Appointments:
             withdraw = site_day.WithdrawBooking(
                 appointment_id=appointment_id,
                 reason=f"the move could not finish: {exc}",
-                withdrawn_at=self.clock_now,
+                withdrawn_at=self.now(),
             )
             await self._handler.handle(
                 to_stream, site_day.site_day, withdraw, meta, subject=appointment_id

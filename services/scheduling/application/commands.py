@@ -6,7 +6,7 @@ Appointments have their own module, appointments.py.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,29 +17,19 @@ from services.scheduling.domain.patients import ForgetPatient, RecordAccess, Reg
 from shared.commands import CommandHandler, Outcome
 from shared.domain import Invalid
 from shared.events import DomainEvent, Metadata
+from shared.usecases import UseCases
 
 
 def _patient_of(event: DomainEvent) -> str | None:
     return getattr(event, "patient_id", None)
 
 
-class Scheduling:
+class Scheduling(UseCases):
     """Set-up (sites, rooms, visit types, providers) and patients."""
 
     def __init__(self, handler: CommandHandler, directory: Directory) -> None:
-        self._handler = handler
+        super().__init__(handler)
         self._directory = directory
-
-    def new_id(self) -> str:
-        return self._handler.ids.new_id()
-
-    def now(self) -> datetime:
-        return self._handler.clock.now()
-
-    async def stream_version(self, stream: str) -> int:
-        """Where a stream stands in the event store (0: not written): the truth a read model
-        catches up with."""
-        return await self._handler.store.version(stream)
 
     async def register_site(self, meta: Metadata, c: directory.RegisterSite) -> Outcome[Any]:
         try:

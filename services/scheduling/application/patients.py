@@ -41,9 +41,10 @@ from shared.domain import Invalid, NotFound
 from shared.events import Metadata
 from shared.phivault import REDACTED, PhiVault
 from shared.readmodels import ReadModels
+from shared.usecases import UseCases
 
 
-class Patients:
+class Patients(UseCases):
     def __init__(
         self,
         handler: CommandHandler,
@@ -51,13 +52,10 @@ class Patients:
         appointments: Appointments,
         tags: TagIndex,
     ) -> None:
-        self._handler = handler
+        super().__init__(handler)
         self._read_models = read_models
         self._appointments = appointments
         self._tags = tags
-
-    def new_id(self) -> str:
-        return self._handler.ids.new_id()
 
     async def record_coverage(
         self,

@@ -121,7 +121,7 @@ class NoShowTimer(Timer):
 
     async def fire_due(self) -> int:
         """Mark every overdue booked appointment; returns how many were marked now."""
-        now = self._appointments.clock_now
+        now = self._appointments.now()
         due = await self._read_models.find(
             APPOINTMENTS_PROJECTION,
             APPOINTMENTS,

@@ -35,6 +35,7 @@ from shared.documents.port import Document
 from shared.domain import DomainError, Invalid, NotFound, Rejected
 from shared.events import Metadata
 from shared.readmodels import ReadModels
+from shared.usecases import UseCases
 
 # How long a patient has to answer an offer (never past the slot's start).
 OFFER_MINUTES = 120
@@ -47,7 +48,7 @@ class Accepted:
     booking: Outcome[Any]  # on the slot's site-day stream
 
 
-class Waitlist:
+class Waitlist(UseCases):
     def __init__(
         self,
         handler: CommandHandler,
@@ -56,17 +57,11 @@ class Waitlist:
         read_models: ReadModels,
         offer_minutes: int = OFFER_MINUTES,
     ) -> None:
-        self._handler = handler
+        super().__init__(handler)
         self._directory = directory
         self._appointments = appointments
         self._read_models = read_models
         self._offer_minutes = offer_minutes
-
-    def new_id(self) -> str:
-        return self._handler.ids.new_id()
-
-    def _now(self) -> datetime:
-        return self._handler.clock.now()
 
     def _new_offer(self) -> NewOffer:
         return NewOffer(
@@ -109,7 +104,7 @@ class Waitlist:
                     f"not by a {provider.registered.role}"
                 )
         await self._directory.patient(meta.tenant, patient_id)
-        now = self._now()
+        now = self.now()
         zone = await self._directory.zone(meta.tenant, site_id)
         command = AddEntry(
             entry_id=entry_id,
@@ -125,7 +120,7 @@ class Waitlist:
         return await self._handle(meta, site_id, command, entry_id)
 
     async def remove(self, meta: Metadata, site_id: str, entry_id: str) -> Outcome[Any]:
-        command = RemoveEntry(entry_id=entry_id, at=self._now(), offer=self._new_offer())
+        command = RemoveEntry(entry_id=entry_id, at=self.now(), offer=self._new_offer())
         return await self._handle(meta, site_id, command, entry_id)
 
     # -------------------------------------------------------------------------------- offers
@@ -153,7 +148,7 @@ class Waitlist:
             end=end,
             day=start.astimezone(zone).date(),
         )
-        command = OfferSlot(slot=slot, at=self._now(), offer=self._new_offer())
+        command = OfferSlot(slot=slot, at=self.now(), offer=self._new_offer())
         return await self._handle(meta, site_id, command, c.appointment_id)
 
     async def accept(self, meta: Metadata, site_id: str, offer_id: str) -> Accepted:
@@ -161,7 +156,7 @@ class Waitlist:
 
         Past its expiry the offer is recorded as expired (the slot passes on) and refused;
         a slot someone took meanwhile lapses the offer (the slot passes on) and is refused."""
-        now = self._now()
+        now = self.now()
         state, _ = await self._handler.load(streams.waitlist(meta.tenant, site_id), waitlist)
         offer = state.offers.get(offer_id)
         if offer is None:
@@ -185,7 +180,7 @@ class Waitlist:
             )
         except Rejected as exc:
             lapse = LapseOffer(
-                offer_id=offer_id, reason=exc.reason, at=self._now(), offer=self._new_offer()
+                offer_id=offer_id, reason=exc.reason, at=self.now(), offer=self._new_offer()
             )
             await self._handle(meta, site_id, lapse, offer_id)  # the slot passes on
             if isinstance(exc, patients.Forgotten):
@@ -200,7 +195,7 @@ class Waitlist:
             withdraw = site_day.WithdrawBooking(
                 appointment_id=made.appointment_id,
                 reason=f"waitlist offer {offer_id} closed meanwhile",
-                withdrawn_at=self._now(),
+                withdrawn_at=self.now(),
             )
             await self._handler.handle(
                 booking.stream, site_day.site_day, withdraw, meta, subject=made.appointment_id
@@ -209,12 +204,12 @@ class Waitlist:
         return Accepted(made.appointment_id, accepted, booking)
 
     async def decline(self, meta: Metadata, site_id: str, offer_id: str) -> Outcome[Any]:
-        command = DeclineOffer(offer_id=offer_id, at=self._now(), offer=self._new_offer())
+        command = DeclineOffer(offer_id=offer_id, at=self.now(), offer=self._new_offer())
         return await self._handle(meta, site_id, command, offer_id)
 
     async def expire(self, meta: Metadata, site_id: str, offer_id: str) -> Outcome[Any]:
         """Record an overdue offer as expired and pass its slot on; otherwise nothing."""
-        command = ExpireOffer(offer_id=offer_id, at=self._now(), offer=self._new_offer())
+        command = ExpireOffer(offer_id=offer_id, at=self.now(), offer=self._new_offer())
         return await self._handle(meta, site_id, command, offer_id)
 
     # --------------------------------------------------------------------------------- reads
@@ -235,7 +230,7 @@ class Waitlist:
 
     async def overdue_offers(self, limit: int) -> list[Document]:
         """Open offers past their expiry, in every tenant: for the offer timer."""
-        now = self._now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = self.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return await self._read_models.find(
             view.PROJECTION,
             view.OFFERS,

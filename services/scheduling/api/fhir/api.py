@@ -409,4 +409,11 @@ def build_router(
             ]
         return _searchset(request, found, counted=False)
 
+    # Last, so it matches only what no route above serves: a FHIR client asking for another
+    # resource type or interaction learns so in an OperationOutcome, as FHIR servers answer.
+    @router.get("/{unsupported:path}", include_in_schema=False)
+    async def not_served(unsupported: str, who: Principal = Readers) -> Response:
+        kind = unsupported.split("/", 1)[0] or "this"
+        raise HTTPException(404, f"{kind} is not served here: GET metadata lists what is")
+
     return router
