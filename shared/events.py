@@ -139,6 +139,10 @@ class EventRegistry:
         """Declare that `old_type` data becomes `new_type` data through `change`."""
         self._upcasters[old_type] = (new_type, change)
 
+    def events(self) -> tuple[type[DomainEvent], ...]:
+        """The event classes registered, in the order they were."""
+        return tuple(self._types.values())
+
     def knows(self, type_name: str) -> bool:
         return type_name in self._types or type_name in self._upcasters
 

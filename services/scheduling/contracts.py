@@ -56,45 +56,7 @@ from services.scheduling.domain.events import (
 from shared.contracts import Contract
 from shared.phi import Sealed
 
-EVENTS = (
-    SiteRegistered,
-    RoomAdded,
-    VisitTypeDefined,
-    ProviderRegistered,
-    ProviderLicenceRecorded,
-    ProviderTimeOffApproved,
-    ProviderDeactivated,
-    AvailabilitySet,
-    TimeBlocked,
-    AppointmentBooked,
-    AppointmentRescheduled,
-    AppointmentMovedOut,
-    AppointmentWithdrawn,
-    AppointmentCancelled,
-    PatientCheckedIn,
-    PatientRoomed,
-    VisitCompleted,
-    AppointmentNoShow,
-    SeriesRequested,
-    SeriesBooked,
-    SeriesRefused,
-    PatientRegistered,
-    PatientRecordAccessed,
-    PatientForgotten,
-    CoverageRecorded,
-    IntakeRecorded,
-    PatientTriaged,
-    PatientRetriaged,
-    TriagedPatientSeen,
-    TriagedPatientLeft,
-    WaitlistEntryAdded,
-    WaitlistEntryRemoved,
-    WaitlistOfferMade,
-    WaitlistOfferAccepted,
-    WaitlistOfferDeclined,
-    WaitlistOfferLapsed,
-    WaitlistOfferExpired,
-)
+EVENTS = registry.events()  # every event scheduling records, as its registry decodes them
 
 CONTRACT = Contract(
     context="scheduling",
