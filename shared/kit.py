@@ -15,7 +15,6 @@ milliseconds, with no HTTP and no files.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -36,7 +35,7 @@ from shared.projections import Projection, ProjectionRunner
 from shared.reactions import Reaction, Reactor
 from shared.readmodels import ReadModels
 from shared.service import Check, Service, Worker
-from shared.settings import Settings
+from shared.settings import Settings, key_bytes
 from shared.timers import Timer
 
 A = TypeVar("A")  # a service's use cases, as its `application` builds them
@@ -163,7 +162,7 @@ async def assemble_parts(
     store = await backends.event_store(name)
     read_models = ReadModels(await backends.documents(name))
     keys = await backends.key_vault() if spec.keeps_phi else None
-    vault = PhiVault(keys, base64.b64decode(settings.phi_kek)) if keys is not None else None
+    vault = PhiVault(keys, key_bytes(settings.phi_kek)) if keys is not None else None
     relay = OutboxRelay(store, backends.bus, settings.topic) if spec.contract.relayed else None
     handler = CommandHandler(
         store,

@@ -62,12 +62,7 @@ class Settings(BaseSettings):
     @classmethod
     def _a_32_byte_key(cls, value: str) -> str:
         """Refused at start, with the setting's name, rather than when a service first uses it."""
-        try:
-            key = base64.b64decode(value, validate=True)
-        except binascii.Error as exc:
-            raise ValueError("must be base64") from exc
-        if len(key) != 32:
-            raise ValueError("must be 32 bytes, base64")
+        key_bytes(value)
         return value
 
     @model_validator(mode="after")
@@ -88,3 +83,14 @@ class Settings(BaseSettings):
 
     def topic(self, context: str) -> str:
         return f"{self.topic_namespace}medoffice.{context}.events"
+
+
+def key_bytes(encoded: str) -> bytes:
+    """The 32 bytes a key setting (`phi_kek`, `ledger_key`) holds as base64; ValueError else."""
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except binascii.Error as exc:
+        raise ValueError("must be base64") from exc
+    if len(key) != 32:
+        raise ValueError("must be 32 bytes, base64")
+    return key

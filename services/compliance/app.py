@@ -8,8 +8,6 @@ consumes them, and chained in turn they would chain themselves forever.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,19 +22,9 @@ from services.compliance.projections.audit_log import ENTRIES, PROJECTION, Audit
 from shared.events import AsReceived
 from shared.kit import Kit, ServiceSpec
 from shared.service import Check, Worker
+from shared.settings import key_bytes
 
 NAME = CONTRACT.context
-
-
-def ledger_key(encoded: str) -> bytes:
-    """The ledger key from its base64 setting; ValueError unless it is 32 bytes."""
-    try:
-        key = base64.b64decode(encoded, validate=True)
-    except binascii.Error as exc:
-        raise ValueError("MEDOFFICE_LEDGER_KEY is not base64") from exc
-    if len(key) != 32:
-        raise ValueError("MEDOFFICE_LEDGER_KEY must be 32 bytes, base64")
-    return key
 
 
 @dataclass(frozen=True)
@@ -49,7 +37,7 @@ async def application(kit: Kit) -> UseCases:
     """`kit.producers`: read-only access to each producing context's event store, for
     verification to compare what they hold with what the ledger chained (the auditor's
     privilege: see `services/suite.py`)."""
-    key = ledger_key(kit.settings.ledger_key)
+    key = key_bytes(kit.settings.ledger_key)
     read_models = kit.read_models
 
     async def audit_log(tenant: str) -> Iterable[tuple[str, str]]:

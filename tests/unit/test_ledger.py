@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from services.compliance.app import ledger_key
 from services.compliance.domain.ledger import (
     GENESIS,
     KEYED,
@@ -30,7 +29,7 @@ from services.compliance.domain.ledger import (
 from shared.cloudevents import from_message, to_message
 from shared.events import Envelope
 from shared.eventstore.codec import decode_events, encode_events
-from shared.settings import Settings
+from shared.settings import Settings, key_bytes
 
 BLOCK = AuditBlockSealed.type_name()
 KEY = bytes(range(32))
@@ -511,8 +510,8 @@ def test_production_refuses_the_development_ledger_key_and_a_key_must_be_32_byte
     production = Settings(
         env="production", jwt_secret="x" * 40, jwt_jwks="/keys.json", phi_kek=kek, ledger_key=kek
     )
-    assert ledger_key(production.ledger_key) == bytes(range(32))
-    assert len(ledger_key(Settings().ledger_key)) == 32
+    assert key_bytes(production.ledger_key) == bytes(range(32))
+    assert len(key_bytes(Settings().ledger_key)) == 32
     for bad in ("c2hvcnQ=", "not base64!"):
-        with pytest.raises(ValueError, match="MEDOFFICE_LEDGER_KEY"):
-            ledger_key(bad)
+        with pytest.raises(ValueError, match="ledger_key"):
+            Settings(ledger_key=bad)
