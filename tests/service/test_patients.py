@@ -12,7 +12,7 @@ import pytest
 from services.scheduling.app import UseCases
 from services.scheduling.application.patients import open_patient
 from services.scheduling.projections.patients import PATIENTS, PROJECTION
-from shared.domain import Rejected
+from shared.domain import Invalid, Rejected
 from shared.kit import Assembled
 from shared.phivault import REDACTED
 from shared.readmodels import public
@@ -88,3 +88,18 @@ async def test_a_forgotten_patient_reads_redacted_and_the_forgetting_is_recorded
     doc = await patient(scheduling_service, until=lambda d: d.get("forgotten_at"))
     record = await opened(scheduling_service, doc)
     assert (record["name"], record["coverages"][0]["member_id"]) == (REDACTED, REDACTED)
+
+
+async def test_a_forget_the_decider_refuses_destroys_no_key(
+    scheduling_service: Assembled[UseCases],
+) -> None:
+    use_cases = scheduling_service.use_cases
+    await use_cases.scheduling.register_patient(
+        META, patient_id="pat-1", name="Ada Example", birth_date=date(1980, 5, 6), phone=""
+    )
+
+    with pytest.raises(Invalid, match="needs a reason"):
+        await use_cases.scheduling.forget_patient(META, "pat-1", "   ")
+
+    doc = await patient(scheduling_service, until=lambda d: d.get("name"))
+    assert (await opened(scheduling_service, doc))["name"] == "Ada Example"

@@ -99,16 +99,16 @@ class Scheduling(UseCases):
         """Destroy the patient's data key, then record that it was done and why.
 
         The key goes first: a crash in between leaves the PHI unreadable (the privacy promise
-        kept) and the client's retry records the event.
+        kept) and the client's retry records the event. The request is decided once before, so
+        one the decider refuses (a blank reason) destroys nothing.
         """
         vault = self._handler.vault
         if vault is None:
             raise Invalid("this service keeps no PHI keys")
-        await vault.forget(meta.tenant, patient_id)
-        command = ForgetPatient(
-            patient_id=patient_id, reason=reason, forgotten_at=self._handler.clock.now()
-        )
+        command = ForgetPatient(patient_id=patient_id, reason=reason, forgotten_at=self.now())
         stream = streams.patient(meta.tenant, patient_id)
+        patients.patient.decide(await self.state(stream, patients.patient), command)
+        await vault.forget(meta.tenant, patient_id)
         return await self._handler.handle(
             stream, patients.patient, command, meta, subject=patient_id
         )
