@@ -231,7 +231,7 @@ async def seed_demo(app: FastAPI, settings: Settings, today: datetime | None = N
     store: DocumentStore = app.state.idempotency
     marker = await store.get(MARKER, TENANT)
     if marker is None:
-        began = {"state": "seeding", "now": (today or datetime.now(UTC)).isoformat()}
+        began = {"state": "seeding", "now": (today or app.state.clock.now()).isoformat()}
         if await store.write(MARKER, [Write(doc_id=TENANT, doc=began, expected_rev=0)]):
             marker = await store.get(MARKER, TENANT)  # another process began first
         else:

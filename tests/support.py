@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -13,6 +14,26 @@ from pymongo import AsyncMongoClient
 from shared.settings import Settings
 
 T = TypeVar("T")
+
+# Tests book on fixed days (1 December 2026 and after) and some rules read the time: a
+# cancellation is late within a day of the visit, an offer lapses two hours after it is made.
+# So the suite runs on this clock, not the wall's: whatever day the tests run, they run on the
+# Thursday before those visits (9:00 in New York), and time passes at its real pace from there.
+TEST_EPOCH = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
+_STARTED = time.monotonic()
+
+
+class TestRunClock:
+    """The test run's clock: TEST_EPOCH when the run started, plus the time since, plus
+    `shift`, which a test moves to step past a deadline."""
+
+    __test__ = False  # not a test class, though its name says "Test"
+
+    def __init__(self) -> None:
+        self.shift = timedelta(0)
+
+    def now(self) -> datetime:
+        return TEST_EPOCH + timedelta(seconds=time.monotonic() - _STARTED) + self.shift
 
 
 async def wait_until(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,15 +13,16 @@ from services.suite import Suite, build_suite
 from shared.clock import Clock, SystemClock
 from shared.http.identity import mint_operator_token, mint_token
 from shared.settings import Settings
-from tests.support import drop_databases
+from tests.support import TestRunClock, drop_databases
 
 TokenFor = Callable[..., dict[str, str]]
 
 
 @contextlib.asynccontextmanager
 async def running_suite(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Suite]:
-    """A started suite (on `clock`, if given), stopped and its databases dropped after."""
-    suite = await build_suite(settings, clock=clock)
+    """A started suite on `clock` (the test run's, if none), stopped and its databases dropped
+    after."""
+    suite = await build_suite(settings, clock=clock or TestRunClock())
     await suite.start()
     try:
         yield suite
@@ -31,25 +31,18 @@ async def running_suite(settings: Settings, clock: Clock | None = None) -> Async
         await drop_databases(settings, suite.backends.databases)
 
 
-class ShiftedClock:
-    """The system's clock, moved forward when a test says so."""
-
-    def __init__(self) -> None:
-        self.shift = timedelta(0)
-
-    def now(self) -> datetime:
-        return SystemClock().now() + self.shift
+ShiftedClock = TestRunClock  # the name the tests that move the clock know it by
 
 
 @pytest.fixture
 def clock() -> ShiftedClock:
-    """A clock for modules whose suite runs on it (they override `suite`)."""
+    """The suite's clock: the test run's (tests/support.py), which a test may move forward."""
     return ShiftedClock()
 
 
 @pytest.fixture
-async def suite(settings: Settings) -> AsyncIterator[Suite]:
-    async with running_suite(settings) as suite:
+async def suite(settings: Settings, clock: ShiftedClock) -> AsyncIterator[Suite]:
+    async with running_suite(settings, clock) as suite:
         yield suite
 
 

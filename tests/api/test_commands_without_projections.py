@@ -21,7 +21,7 @@ from shared.events import Metadata
 from shared.mongo import connect
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, booking, make_bookable, post_ok, register
-from tests.support import drop_databases
+from tests.support import TestRunClock, drop_databases
 
 CODES = {"procedures": ["99213"], "diagnoses": ["E11.9"]}
 
@@ -159,7 +159,7 @@ async def serving(
     settings: Settings, headers: dict[str, str]
 ) -> AsyncIterator[tuple[Suite, httpx.AsyncClient]]:
     """A started suite on the settings' data (kept after), and a client of it."""
-    suite = await build_suite(settings)
+    suite = await build_suite(settings, clock=TestRunClock())
     await suite.start()
     try:
         transport = httpx.ASGITransport(app=suite.app)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,28 +12,28 @@ from services.demo import MARKER, TENANT, seed_demo, weekdays
 from services.suite import Suite
 from shared.documents.port import Write, put
 from shared.settings import Settings
-from tests.api.conftest import TokenFor
+from tests.api.conftest import ShiftedClock, TokenFor
 from tests.support import wait_until
 
 NEW_YORK = ZoneInfo("America/New_York")
 
 
 async def test_the_demo_group_seeds_once_and_shows_a_working_week(
-    suite: Suite, settings: Settings, token_for: TokenFor
+    suite: Suite, settings: Settings, token_for: TokenFor, clock: ShiftedClock
 ) -> None:
-    now = datetime.now(UTC)  # the waitlist offers only slots still ahead: the real clock
+    now = clock.now()  # the waitlist offers only slots still ahead: the suite's clock
     assert await seed_demo(suite.app, settings, today=now) is True
     assert await seed_demo(suite.app, settings, today=now) is False
     await check_the_demo(suite, token_for, now)
 
 
 async def test_a_seeding_cut_short_is_finished_without_doubling(
-    suite: Suite, settings: Settings, token_for: TokenFor
+    suite: Suite, settings: Settings, token_for: TokenFor, clock: ShiftedClock
 ) -> None:
     """The worst moments for a crash, all at once: every request was answered, and no
     booking still open was noted by the seeding (a crash between a booking and its note). The
     next start sends every request again; the demo ends as it would have, each visit once."""
-    now = datetime.now(UTC)
+    now = clock.now()
     assert await seed_demo(suite.app, settings, today=now) is True
     store = suite.app.state.idempotency
     noted = {d["_id"]: d["appointment_id"] for d in await store.find(MARKER) if d["_id"] != TENANT}

@@ -4,7 +4,7 @@ on the record, and OperationOutcomes for bad requests."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ import pytest
 from services.scheduling.api.fhir.resources import LOCATION_TIMEZONE
 from tests.api.conftest import (
     WEEKDAYS_8_TO_5,
+    ShiftedClock,
     TokenFor,
     booking,
     make_bookable,
@@ -471,17 +472,17 @@ async def test_slots_are_for_the_shortest_visit_unless_a_type_is_named(
 
 
 async def test_without_start_slots_are_from_the_site_today_for_a_week(
-    client: httpx.AsyncClient, clinic: dict[str, str]
+    client: httpx.AsyncClient, clinic: dict[str, str], clock: ShiftedClock
 ) -> None:
     new_york = ZoneInfo("America/New_York")
-    before = datetime.now(UTC)
+    before = clock.now()
 
     async def twenty() -> list[tuple[str, str]] | None:
         times = slot_times(await fhir_get(client, "Slot", params={"schedule": NORTH_SCHEDULE}))
         return times if len(times) == 20 else None
 
     times = await until(twenty, message="the clinic's rooms and visit types")
-    after = datetime.now(UTC)
+    after = clock.now()
     first_day = before.astimezone(new_york).date()
     last_day = after.astimezone(new_york).date() + timedelta(days=6)
     for start, _ in times:

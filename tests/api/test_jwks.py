@@ -20,6 +20,7 @@ from services.suite import build_suite
 from shared.clock import SystemClock
 from shared.http.identity import mint_operator_token, mint_token
 from shared.settings import Settings
+from tests.support import TestRunClock
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -72,7 +73,7 @@ async def client(tmp_path: Path, jwks: str) -> AsyncIterator[httpx.AsyncClient]:
         phi_kek=KEK,
         ledger_key=KEK,  # production refuses the development ledger key too
     )
-    suite = await build_suite(settings)
+    suite = await build_suite(settings, clock=TestRunClock())
     await suite.start()
     transport = httpx.ASGITransport(app=suite.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://medoffice") as client:

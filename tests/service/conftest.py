@@ -13,11 +13,11 @@ import pytest
 from services.compliance import app as compliance
 from services.scheduling import app as scheduling
 from shared.backends import Backends, open_in_memory
-from shared.clock import SystemClock, UuidIds
+from shared.clock import UuidIds
 from shared.events import Metadata
 from shared.kit import Assembled, assemble_parts
 from shared.settings import Settings
-from tests.support import suite_settings
+from tests.support import TestRunClock, suite_settings
 
 META = Metadata(tenant="acme", actor="tester", correlation_id="service-test")
 
@@ -41,7 +41,7 @@ async def backends(settings: Settings) -> AsyncIterator[Backends]:
 async def scheduling_service(
     backends: Backends,
 ) -> AsyncIterator[Assembled[scheduling.UseCases]]:
-    built = await assemble_parts(scheduling.SPEC, backends, SystemClock(), UuidIds())
+    built = await assemble_parts(scheduling.SPEC, backends, TestRunClock(), UuidIds())
     await built.service.start()
     try:
         yield built
@@ -55,7 +55,7 @@ async def compliance_service(
 ) -> AsyncIterator[Assembled[compliance.UseCases]]:
     """The auditor, beside scheduling on the same bus, reading scheduling's store."""
     producers = {"scheduling": scheduling_service.kit.store}
-    built = await assemble_parts(compliance.SPEC, backends, SystemClock(), UuidIds(), producers)
+    built = await assemble_parts(compliance.SPEC, backends, TestRunClock(), UuidIds(), producers)
     await built.service.start()
     try:
         yield built
