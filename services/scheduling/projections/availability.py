@@ -100,16 +100,19 @@ class AvailabilityProjection:
         if not isinstance(event, PROVIDER_EVENTS):
             return
         pointer_id = f"{tenant}:{event.provider_id}"
-        if isinstance(event, ProviderRegistered):
 
-            def register(doc: Document | None) -> Document:
-                return doc or {
+        def note(doc: Document | None) -> Document | None:
+            # Every event of the stream is noted as seen here: a search that waits for a
+            # version of the stream starts from this document (it knows the sites).
+            if doc is None and isinstance(event, ProviderRegistered):
+                return {
                     "tenant": tenant,
                     "provider_id": event.provider_id,
                     "site_ids": list(event.site_ids),
                 }
+            return doc
 
-            await view.change(PROVIDERS, pointer_id, envelope, register)
+        await view.change(PROVIDERS, pointer_id, envelope, note)
         pointer = await view.get(PROVIDERS, pointer_id)
         if pointer is None:  # not registered: the decider records nothing before that
             return
