@@ -11,7 +11,9 @@ reads each from its stream once per process (they never change).
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -128,19 +130,21 @@ class OpenSlots:
                 boards, site_day_id(tenant, site_id, day.isoformat())
             )
             busy = _busy(board)
-            # Every start the provider is free at, in time order; rooms only for the earliest.
-            starts: list[tuple[datetime, str]] = []
-            for p, state in candidates:
-                held = busy.get(("provider", p), _NOTHING)
-                for w_start, w_end in providers.availability(
-                    state, site_id, day, zone, site.opening_hours
-                ):
-                    start = w_start
-                    while start + duration <= w_end:
-                        if start >= now and held.free(start, start + duration):
-                            starts.append((start, p))
-                        start += step
-            starts.sort()
+            # The providers' free starts merged in time order, each made only when the one
+            # before it has been taken: the first `limit` need not look at the whole day.
+            starts = heapq.merge(
+                *(
+                    _free_starts(
+                        p,
+                        providers.availability(state, site_id, day, zone, site.opening_hours),
+                        busy.get(("provider", p), _NOTHING),
+                        now,
+                        duration,
+                        step,
+                    )
+                    for p, state in candidates
+                )
+            )
             for start, p in starts:
                 end = start + duration
                 for r in rooms:
@@ -190,6 +194,24 @@ class OpenSlots:
         """Whether the availability read model has the provider at the site."""
         doc = await self._read_models.get(AVAILABILITY, PROVIDERS, f"{tenant}:{provider_id}")
         return doc is not None and site_id in doc["site_ids"]
+
+
+def _free_starts(
+    provider_id: str,
+    windows: list[Interval],
+    held: Busy,
+    now: datetime,
+    duration: timedelta,
+    step: timedelta,
+) -> Iterator[tuple[datetime, str]]:
+    """(start, provider) of every visit on the grid of each window (from its start) that lies
+    in it, after `now`, where the provider is free, in time order (windows are sorted)."""
+    for w_start, w_end in windows:
+        start = w_start
+        while start + duration <= w_end:
+            if start >= now and held.free(start, start + duration):
+                yield start, provider_id
+            start += step
 
 
 def _busy(doc: Document | None) -> dict[tuple[str, str], Busy]:
