@@ -129,7 +129,7 @@ class OpenSlots:
             board = await self._read_models.store.get(
                 boards, site_day_id(tenant, site_id, day.isoformat())
             )
-            busy = _busy(board)
+            busy = Board(board)
             # The providers' free starts merged in time order, each made only when the one
             # before it has been taken: the first `limit` need not look at the whole day.
             starts = heapq.merge(
@@ -137,7 +137,7 @@ class OpenSlots:
                     _free_starts(
                         p,
                         providers.availability(state, site_id, day, zone, site.opening_hours),
-                        busy.get(("provider", p), _NOTHING),
+                        busy.held("provider", p),
                         now,
                         duration,
                         step,
@@ -148,7 +148,7 @@ class OpenSlots:
             for start, p in starts:
                 end = start + duration
                 for r in rooms:
-                    if r is None or busy.get(("room", r), _NOTHING).free(start, end):
+                    if r is None or busy.held("room", r).free(start, end):
                         found.append(Slot(p, r, start, end))
                         break
                 if len(found) == limit:
@@ -214,16 +214,28 @@ def _free_starts(
             start += step
 
 
-def _busy(doc: Document | None) -> dict[tuple[str, str], Busy]:
-    held: dict[tuple[str, str], list[Interval]] = {}
-    for a in (doc or {}).get("appointments", []):
-        if a["status"] not in HOLDING:
-            continue
-        interval = (_parse(a["start"]), _parse(a["end"]))
-        held.setdefault(("provider", a["provider_id"]), []).append(interval)
-        if a.get("room_id"):
-            held.setdefault(("room", a["room_id"]), []).append(interval)
-    return {key: Busy(intervals) for key, intervals in held.items()}
+class Board:
+    """Who and what a site-day board holds when: the times of one provider or room are parsed
+    and merged the first time they are asked for (a one-provider search asks for few)."""
+
+    def __init__(self, doc: Document | None) -> None:
+        self._raw: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self._held: dict[tuple[str, str], Busy] = {}
+        for a in (doc or {}).get("appointments", []):
+            if a["status"] not in HOLDING:
+                continue
+            times = (a["start"], a["end"])
+            self._raw.setdefault(("provider", a["provider_id"]), []).append(times)
+            if a.get("room_id"):
+                self._raw.setdefault(("room", a["room_id"]), []).append(times)
+
+    def held(self, kind: str, key: str) -> Busy:
+        found = self._held.get((kind, key))
+        if found is None:
+            raw = self._raw.get((kind, key), [])
+            found = Busy([(_parse(s), _parse(e)) for s, e in raw]) if raw else _NOTHING
+            self._held[(kind, key)] = found
+        return found
 
 
 def slot_json(slot: Slot) -> dict[str, Any]:
