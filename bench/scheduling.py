@@ -11,6 +11,8 @@ read models have caught up.
 Baselines, measured in the same run on the same backend:
 - search: reading the same site-day board documents raw, one by one (sqlite3 / pymongo
   `find_one` by `_id`), for the days the search looked at: the read it cannot do without;
+- search, the HTTP floor: an authenticated GET that reads one small read model
+  (`/scheduling/no-show-rates` of an empty month), what any request costs in-process;
 - booking: a bare `EventStore.append` of one AppointmentBooked event at its expected
   version, into a scratch store of the same kind holding as many commits as the suite's (the
   write a booking cannot do without).
@@ -76,6 +78,7 @@ class Results:
     backend: str
     group: list[tuple[str, str]] = field(default_factory=list)  # (what, value) lines
     searches: list[tuple[Latencies, Latencies]] = field(default_factory=list)  # (ours, raw)
+    floor: Latencies | None = None  # an authenticated GET reading one small read model
     alone: Latencies | None = None  # one client: the time a booking takes, no queueing
     booking: Latencies | None = None  # CLIENTS clients
     refused: dict[tuple[int, int], int] = field(default_factory=dict)  # (clients, status) -> n
@@ -261,6 +264,21 @@ async def measure_search(
                 ),
             )
         )
+    # What any request costs before the search does anything: routing, auth, validation,
+    # tracing, JSON, httpx in-process; this one reads one small read model (no-show rates).
+    floor: list[float] = []
+    for _ in range(size.searches):
+        started = time.perf_counter()
+        response = await client.get("/scheduling/no-show-rates", params={"month": "2000-01"})
+        floor.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise RuntimeError(f"no-show-rates: {response.status_code} {response.text}")
+    results.floor = Latencies(
+        "HTTP floor: GET /scheduling/no-show-rates",
+        results.backend,
+        tuple(floor),
+        note="an empty month: one registry read, one query",
+    )
 
 
 async def measure_booking(
@@ -471,6 +489,7 @@ def report_results(results: list[Results]) -> None:
     rows: list[Latencies] = []
     for r in results:
         rows += [figure for pair in r.searches for figure in pair]
+        rows += [r.floor] if r.floor is not None else []
         rows += [f for f in (r.alone, r.booking, r.append) if f is not None]
     latency_table(rows)
     for r in results:
@@ -489,6 +508,16 @@ def report_results(results: list[Results]) -> None:
             )
             lines.append(
                 (f"{r.backend} search p95 vs raw reads ({label})", "ms", *_p(ours, raw, 0.95))
+            )
+        if r.floor is not None and r.searches:
+            ours, raw = r.searches[0]
+            label = ours.what.removeprefix("open slots: ")
+            lines.append(
+                (
+                    f"{r.backend} HTTP floor p95 vs raw reads ({label})",
+                    "ms",
+                    *_p(r.floor, raw, 0.95),
+                )
             )
         a = r.append
         if r.alone is not None and a is not None:

@@ -57,6 +57,11 @@ class ReadModels:
         doc = await self.store.get(REGISTRY, projection)
         return 1 if doc is None else int(doc["active"])
 
+    async def generations(self, *projections: str) -> dict[str, int]:
+        """The generations serving these projections, in one read of the registry."""
+        docs = await self.store.get_many(REGISTRY, projections)
+        return {p: int(docs[p]["active"]) if p in docs else 1 for p in projections}
+
     async def set_generation(self, projection: str, generation: int) -> None:
         doc = await self.store.get(REGISTRY, projection)
         rev = 0 if doc is None else int(doc["_rev"])

@@ -24,6 +24,7 @@ from services.scheduling.application.waitlist import Waitlist
 from services.scheduling.contracts import CONTRACT
 from services.scheduling.domain import streams
 from services.scheduling.projections.appointments import AppointmentsProjection
+from services.scheduling.projections.availability import AvailabilityProjection
 from services.scheduling.projections.day_views import (
     ProviderScheduleProjection,
     SiteBoardProjection,
@@ -116,6 +117,7 @@ SPEC = ServiceSpec(
         NoShowRatesProjection,
         TriageQueueProjection,
         WaitlistProjection,
+        AvailabilityProjection,
     ),
     tags=streams.tags,
     prepare=prepare,

@@ -371,8 +371,8 @@ async def test_open_slots_skip_what_is_taken(
     )
 
     async def found() -> list[dict[str, Any]]:
-        # The search finds the site's providers and rooms in the directory read model, which
-        # the board's after_version does not wait for.
+        # The search finds the site's providers and rooms in the availability read model,
+        # which the board's after_version does not wait for.
         response = await client.get(
             "/scheduling/open-slots",
             params={

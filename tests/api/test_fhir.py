@@ -356,11 +356,24 @@ async def test_free_slots_of_a_schedule_leave_out_booked_time(
 ) -> None:
     await register(client, "pat-1")
     # dr-a's days end at 17:00 from now on: the latest template in force wins.
-    await post_ok(
+    changed = await post_ok(
         client,
         "/scheduling/providers/dr-a/availability",
         {"site_id": "north", "windows": WEEKDAYS_8_TO_5, "effective_from": "2026-01-01"},
     )
+    # Slots read availability from a read model: wait until it has the new template.
+    waited = await client.get(
+        "/scheduling/open-slots",
+        params={
+            "site_id": "north",
+            "visit_type_id": "follow-up",
+            "start": "2026-12-01",
+            "end": "2026-12-01",
+            "after_stream": changed["stream"],
+            "after_version": changed["stream_version"],
+        },
+    )
+    assert waited.status_code == 200, waited.text
     # 9:00-9:30 in New York (14:00-14:30 UTC) with dr-a in the clinic's one exam room.
     await post_ok(client, "/scheduling/appointments", booking(clinic))
     on_the_first = {"schedule": NORTH_SCHEDULE, "start": "2026-12-01", "_count": "200"}

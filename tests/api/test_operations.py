@@ -37,6 +37,7 @@ async def test_projections_report_their_lag_and_generation(
         "scheduling.no_show_rates",
         "scheduling.triage_queue",
         "scheduling.waitlist",
+        "scheduling.availability",
         "compliance.audit_log",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)

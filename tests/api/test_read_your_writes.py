@@ -30,10 +30,12 @@ async def read(
     )
 
 
-ENTRIES = {
+DAY_VIEWS = {
     "board": "/scheduling/sites/{site_id}/board/{day}",
     "schedule": "/scheduling/providers/{provider_id}/schedule/{day}",
 }
+# Open-slot search waits for a provider's stream: tested in tests/api/test_open_slots.py.
+ENTRIES = {**DAY_VIEWS, "open-slots": "/scheduling/open-slots"}
 
 
 async def test_every_route_taking_after_version_is_tested_here(
@@ -54,7 +56,7 @@ async def booked(client: httpx.AsyncClient, clinic: dict[str, str]) -> dict[str,
     return await post_ok(client, "/scheduling/appointments", booking(clinic))
 
 
-@pytest.mark.parametrize("entry", ENTRIES)
+@pytest.mark.parametrize("entry", DAY_VIEWS)
 async def test_a_version_beyond_the_streams_head_is_a_422_at_once(
     client: httpx.AsyncClient, clinic: dict[str, str], settings: Settings, entry: str
 ) -> None:
@@ -75,7 +77,7 @@ async def test_a_version_beyond_the_streams_head_is_a_422_at_once(
     assert elapsed < settings.read_your_writes_timeout / 3
 
 
-@pytest.mark.parametrize("entry", ENTRIES)
+@pytest.mark.parametrize("entry", DAY_VIEWS)
 async def test_a_day_never_written_has_no_version_to_wait_for(
     client: httpx.AsyncClient, clinic: dict[str, str], entry: str
 ) -> None:
@@ -89,7 +91,7 @@ async def test_a_day_never_written_has_no_version_to_wait_for(
     )
 
 
-@pytest.mark.parametrize("entry", ENTRIES)
+@pytest.mark.parametrize("entry", DAY_VIEWS)
 async def test_the_version_at_the_head_is_read_with_the_write_in_it(
     client: httpx.AsyncClient, clinic: dict[str, str], entry: str
 ) -> None:

@@ -26,6 +26,9 @@ from services.scheduling.application.open_slots import MAX_SLOTS, OpenSlots, slo
 from services.scheduling.domain import series, streams
 from services.scheduling.projections.appointments import APPOINTMENTS
 from services.scheduling.projections.appointments import PROJECTION as APPOINTMENTS_PROJECTION
+from services.scheduling.projections.availability import BOOKABLE, provider_at_site_id
+from services.scheduling.projections.availability import PROJECTION as AVAILABILITY
+from services.scheduling.projections.availability import PROVIDERS as AVAILABLE_PROVIDERS
 from services.scheduling.projections.day_views import (
     BOARD_PROJECTION,
     PROVIDER_DAYS,
@@ -319,10 +322,25 @@ def build_router(
         who: Principal = Readers,
         provider_id: Id | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_SLOTS)] = 10,
+        after_stream: Annotated[str | None, Query(max_length=300)] = None,
+        after_version: Annotated[int | None, Query(ge=1)] = None,
     ) -> list[dict[str, Any]]:
         """The earliest `limit` slots from `start` to `end` (local dates) where the provider
-        (any at the site, or the one named) and a suitable room are both free."""
+        (any at the site, or the one named) and a suitable room are both free. Availability
+        comes from a read model: `after_stream` and `after_version` (a provider change's
+        `stream` and `stream_version`) wait until it includes that change. A version the
+        stream does not have is a 422."""
         check_site(who, site_id)
+        if after_version is not None:
+            prefix = f"{who.tenant}:provider:"
+            changed = (after_stream or "").removeprefix(prefix)
+            if after_stream is None or not after_stream.startswith(prefix) or not changed:
+                raise HTTPException(400, "after_version needs the provider stream it belongs to")
+            pointer = f"{who.tenant}:{changed}"
+            await wait(AVAILABILITY, AVAILABLE_PROVIDERS, pointer, after_stream, after_version)
+            if await slots.works_at(who.tenant, changed, site_id):
+                doc_id = provider_at_site_id(who.tenant, site_id, changed)
+                await wait(AVAILABILITY, BOOKABLE, doc_id, after_stream, after_version)
         found = await slots.search(
             who.tenant,
             site_id=site_id,

@@ -1,30 +1,46 @@
 """Open-slot search: the earliest times a visit fits, with the provider and a suitable room
 both free, inside the provider's availability and the site's opening hours.
 
-Occupancy comes from the site-day boards (a read model), availability from the providers'
-streams. The answer is advice: the booking that follows is decided on the site's day, and
-answers 409 if someone took the slot in between.
+A query, not a command: everything it reads may lag a little, and its answer is advice (the
+booking that follows is decided on the site's day, and answers 409 if someone took the slot in
+between). It reads the site's rooms and its providers' states in one query of the availability
+read model (projections/availability.py), then the site-day boards one day at a time, stopping
+at the first day that fills `limit`. The site and visit type come from the directory, which
+reads each from its stream once per process (they never change).
 """
 
 from __future__ import annotations
 
+import heapq
+from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from services.scheduling.application.directory import Directory
 from services.scheduling.domain import providers
-from services.scheduling.domain.calendar import Interval, overlaps
+from services.scheduling.domain.calendar import Interval, merge
 from services.scheduling.domain.site_day import HOLDING
+from services.scheduling.projections.availability import (
+    BOOKABLE,
+    PROVIDERS,
+    at_site,
+    provider_at_site_id,
+    site_prefix,
+    state_from,
+)
+from services.scheduling.projections.availability import PROJECTION as AVAILABILITY
 from services.scheduling.projections.day_views import BOARD_PROJECTION, SITE_DAYS, site_day_id
-from services.scheduling.projections.directory import PROJECTION as DIRECTORY_PROJECTION
-from services.scheduling.projections.directory import PROVIDERS, ROOMS
 from shared.clock import Clock
+from shared.documents.port import Document
 from shared.domain import Invalid
-from shared.readmodels import ReadModels
+from shared.readmodels import ReadModels, physical
 
 MAX_DAYS = 92
 MAX_SLOTS = 200
+_REMEMBERED = 10_000  # decoded provider states kept per process
 
 
 @dataclass(frozen=True)
@@ -39,11 +55,32 @@ def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+class Busy:
+    """Times one provider or room is held on a day, merged and sorted: a free check is a
+    binary search, not a scan."""
+
+    __slots__ = ("_ends", "_starts")
+
+    def __init__(self, intervals: list[Interval]) -> None:
+        merged = merge(intervals)
+        self._starts = [s for s, _ in merged]
+        self._ends = [e for _, e in merged]
+
+    def free(self, start: datetime, end: datetime) -> bool:
+        i = bisect_right(self._ends, start)  # the first interval ending after `start`
+        return i == len(self._starts) or end <= self._starts[i]
+
+
+_NOTHING = Busy([])
+
+
 class OpenSlots:
     def __init__(self, directory: Directory, read_models: ReadModels, clock: Clock) -> None:
         self._directory = directory
         self._read_models = read_models
         self._clock = clock
+        # (collection, document id) -> (revision, state): a document decodes once per revision.
+        self._states: dict[tuple[str, str], tuple[int, providers.Provider]] = {}
 
     async def search(
         self,
@@ -65,80 +102,140 @@ class OpenSlots:
             raise Invalid(f"ask for 1 to {MAX_SLOTS} slots")
         site = await self._directory.site(tenant, site_id)
         visit = await self._directory.visit_type(tenant, visit_type_id)
-        zone = await self._directory.zone(tenant, site_id)
-        candidates = await self._providers(tenant, site_id, provider_id)
-        states = {p: await self._directory.provider(tenant, p) for p in candidates}
-        states = {
-            p: s
+        zone = ZoneInfo(site.time_zone)
+        generations = await self._read_models.generations(AVAILABILITY, BOARD_PROJECTION)
+        bookable = physical(BOOKABLE, generations[AVAILABILITY])
+        boards = physical(SITE_DAYS, generations[BOARD_PROJECTION])
+        site_doc, states = await self._bookable(tenant, site_id, provider_id, bookable)
+        candidates = sorted(
+            (p, s)
             for p, s in states.items()
             if s.registered is not None
             and (not visit.provider_roles or s.registered.role in visit.provider_roles)
-        }
+        )
         rooms: list[str | None] = [None]
         if visit.room_type is not None:
-            docs = await self._read_models.find(
-                DIRECTORY_PROJECTION,
-                ROOMS,
-                {"tenant": tenant, "site_id": site_id, "room_type": visit.room_type},
-            )
-            rooms = sorted(d["room_id"] for d in docs)
+            rooms = [
+                r["room_id"]
+                for r in (site_doc or {}).get("rooms", [])
+                if r["room_type"] == visit.room_type
+            ]
         duration = timedelta(minutes=visit.duration_minutes)
         step = timedelta(minutes=step_minutes)
         now = self._clock.now()
         found: list[Slot] = []
         day = first_day
-        while day <= last_day and len(found) < limit:
-            busy = await self._busy(tenant, site_id, day)
-            for p, state in sorted(states.items()):
-                for w_start, w_end in providers.availability(
-                    state, site_id, day, zone, site.opening_hours
-                ):
-                    start = w_start
-                    while start + duration <= w_end:
-                        end = start + duration
-                        if start >= now and _free(busy, "provider", p, start, end):
-                            room = next(
-                                (
-                                    r
-                                    for r in rooms
-                                    if r is None or _free(busy, "room", r, start, end)
-                                ),
-                                "none",
-                            )
-                            if room != "none":
-                                found.append(Slot(p, room, start, end))
-                        start += step
+        while day <= last_day and len(found) < limit and candidates and rooms:
+            board = await self._read_models.store.get(
+                boards, site_day_id(tenant, site_id, day.isoformat())
+            )
+            busy = Board(board)
+            # The providers' free starts merged in time order, each made only when the one
+            # before it has been taken: the first `limit` need not look at the whole day.
+            starts = heapq.merge(
+                *(
+                    _free_starts(
+                        p,
+                        providers.availability(state, site_id, day, zone, site.opening_hours),
+                        busy.held("provider", p),
+                        now,
+                        duration,
+                        step,
+                    )
+                    for p, state in candidates
+                )
+            )
+            for start, p in starts:
+                end = start + duration
+                for r in rooms:
+                    if r is None or busy.held("room", r).free(start, end):
+                        found.append(Slot(p, r, start, end))
+                        break
+                if len(found) == limit:
+                    break
             day += timedelta(days=1)
-        found.sort(key=lambda s: (s.start, s.provider_id))
-        return found[:limit]
+        return found
 
-    async def _providers(self, tenant: str, site_id: str, provider_id: str | None) -> list[str]:
-        if provider_id is not None:
-            return [provider_id]
-        docs = await self._read_models.find(DIRECTORY_PROJECTION, PROVIDERS, {"tenant": tenant})
-        return [d["provider_id"] for d in docs if site_id in d.get("site_ids", [])]
+    async def _bookable(
+        self, tenant: str, site_id: str, provider_id: str | None, collection: str
+    ) -> tuple[Document | None, dict[str, providers.Provider]]:
+        """The site's document (its rooms) and the candidate providers' states: one read."""
+        site_doc_id = site_prefix(tenant, site_id)
+        if provider_id is None:
+            docs = await self._read_models.store.find(collection, at_site(tenant, site_id))
+        else:
+            wanted = provider_at_site_id(tenant, site_id, provider_id)
+            found = await self._read_models.store.get_many(collection, [site_doc_id, wanted])
+            docs = list(found.values())
+        site_doc = next((d for d in docs if d["_id"] == site_doc_id), None)
+        states = {
+            d["provider_id"]: self._state(collection, d)
+            for d in docs
+            if d.get("kind") == "provider"
+        }
+        if provider_id is not None and provider_id not in states:
+            # Unknown (404), not at this site (no slots), or too new for the read model: the
+            # provider's stream says which.
+            states[provider_id] = await self._directory.provider(tenant, provider_id)
+        return site_doc, states
 
-    async def _busy(
-        self, tenant: str, site_id: str, day: date
-    ) -> dict[tuple[str, str], list[Interval]]:
-        doc = await self._read_models.get(
-            BOARD_PROJECTION, SITE_DAYS, site_day_id(tenant, site_id, day.isoformat())
-        )
-        busy: dict[tuple[str, str], list[Interval]] = {}
+    def _state(self, collection: str, doc: Document) -> providers.Provider:
+        key = (collection, str(doc["_id"]))
+        known = self._states.get(key)
+        if known is not None and known[0] == doc["_rev"]:
+            return known[1]
+        state = state_from(doc)
+        if len(self._states) >= _REMEMBERED:
+            self._states.clear()
+        self._states[key] = (int(doc["_rev"]), state)
+        return state
+
+    async def works_at(self, tenant: str, provider_id: str, site_id: str) -> bool:
+        """Whether the availability read model has the provider at the site."""
+        doc = await self._read_models.get(AVAILABILITY, PROVIDERS, f"{tenant}:{provider_id}")
+        return doc is not None and site_id in doc["site_ids"]
+
+
+def _free_starts(
+    provider_id: str,
+    windows: list[Interval],
+    held: Busy,
+    now: datetime,
+    duration: timedelta,
+    step: timedelta,
+) -> Iterator[tuple[datetime, str]]:
+    """(start, provider) of every visit on the grid of each window (from its start) that lies
+    in it, after `now`, where the provider is free, in time order (windows are sorted)."""
+    for w_start, w_end in windows:
+        start = w_start
+        while start + duration <= w_end:
+            if start >= now and held.free(start, start + duration):
+                yield start, provider_id
+            start += step
+
+
+class Board:
+    """Who and what a site-day board holds when: the times of one provider or room are parsed
+    and merged the first time they are asked for (a one-provider search asks for few)."""
+
+    def __init__(self, doc: Document | None) -> None:
+        self._raw: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self._held: dict[tuple[str, str], Busy] = {}
         for a in (doc or {}).get("appointments", []):
             if a["status"] not in HOLDING:
                 continue
-            interval = (_parse(a["start"]), _parse(a["end"]))
-            busy.setdefault(("provider", a["provider_id"]), []).append(interval)
+            times = (a["start"], a["end"])
+            self._raw.setdefault(("provider", a["provider_id"]), []).append(times)
             if a.get("room_id"):
-                busy.setdefault(("room", a["room_id"]), []).append(interval)
-        return busy
+                self._raw.setdefault(("room", a["room_id"]), []).append(times)
 
-
-def _free(
-    busy: dict[tuple[str, str], list[Interval]], kind: str, key: str, start: datetime, end: datetime
-) -> bool:
-    return not any(overlaps(s, e, start, end) for s, e in busy.get((kind, key), []))
+    def held(self, kind: str, key: str) -> Busy:
+        found = self._held.get((kind, key))
+        if found is None:
+            raw = self._raw.get((kind, key), [])
+            found = Busy([(_parse(s), _parse(e)) for s, e in raw]) if raw else _NOTHING
+            self._held[(kind, key)] = found
+        return found
 
 
 def slot_json(slot: Slot) -> dict[str, Any]:
