@@ -53,8 +53,21 @@ async def describe_server(url: str) -> str:
     finally:
         await client.close()
     if "ferretdbVersion" in info:
-        return f"FerretDB {info['ferretdbVersion']} (reports MongoDB {info.get('version')})"
+        backend = await ferretdb_backend(url)
+        return (
+            f"FerretDB {info['ferretdbVersion']} on {backend} "
+            f"(reports MongoDB {info.get('version')})"
+        )
     return f"MongoDB {info.get('version')}"
+
+
+async def ferretdb_backend(url: str) -> str:
+    """PostgreSQL or SQLite: FerretDB's explain gives the plan of the database below it."""
+    async with scratch_database(url) as (client, name):
+        collection = client[name]["probe"]
+        await collection.insert_one({"_id": 1})
+        explained = await client[name].command("explain", {"find": "probe", "filter": {"_id": 1}})
+    return "PostgreSQL" if "Plan" in explained.get("queryPlanner", {}) else "SQLite"
 
 
 async def append_mongo(envelopes: Sequence[Envelope], url: str) -> list[Figure]:

@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Test infrastructure without Docker: a single-node Kafka 4.x broker (KRaft; jars from Maven
-# Central) and FerretDB (MongoDB wire protocol on SQLite; built from infra/ferretdb). Both
-# listen on 127.0.0.1 only.
+# Central) and FerretDB 1.24 (MongoDB wire protocol; built from infra/ferretdb) on a private
+# PostgreSQL cluster (Debian's `postgresql` package, installed when missing). All listen on
+# 127.0.0.1 only.
+#
+# Why PostgreSQL: FerretDB on SQLite answers no query from an index (its EXPLAIN says SCAN, `_id`
+# equality included), so every stream load or read-model query scanned its collection. On
+# PostgreSQL, with infra/ferretdb/indexes.sql (GIN indexes beside FerretDB's btree ones) and
+# infra/ferretdb/pushdown.patch (`_id` equality, `$in` and numeric ranges pushed down as
+# index-friendly SQL), the hot queries are index scans. When PostgreSQL cannot be installed (no
+# apt), FerretDB runs on SQLite as before, after a loud notice: slower, never red for that.
 #
 # Usage: infra/infra.sh install|up|down|status
 #
@@ -9,6 +17,9 @@
 #   MEDOFFICE_KAFKA_PORT             broker port (default 9092)
 #   MEDOFFICE_KAFKA_CONTROLLER_PORT  KRaft controller port (default: broker port + 1)
 #   MEDOFFICE_MONGO_PORT             FerretDB port (default 27017)
+#   MEDOFFICE_POSTGRES_PORT          PostgreSQL's loopback port (default: a free one)
+#   MEDOFFICE_FERRETDB_BACKEND       postgresql, sqlite, or auto (default: postgresql, falling
+#                                    back to sqlite with a notice when it cannot be installed)
 #   MEDOFFICE_INFRA_DIR              run state: PID files, logs, data (default <repo>/var/infra)
 #   MEDOFFICE_INFRA_TIMEOUT          seconds `up` waits for both servers (default 90)
 #
@@ -24,6 +35,9 @@ FERRETDB_BIN=$CACHE/bin/medoffice-ferretdb
 
 # Absolute, because it ends up in the servers' command lines, which `down` checks.
 STATE=$(mkdir -p "${MEDOFFICE_INFRA_DIR:-$CACHE}" && cd "${MEDOFFICE_INFRA_DIR:-$CACHE}" && pwd)
+BACKEND=${MEDOFFICE_FERRETDB_BACKEND:-auto}
+PG_PORT='' # chosen in `up` when FerretDB runs on PostgreSQL
+PG_BIN=''
 KAFKA_PORT=${MEDOFFICE_KAFKA_PORT:-9092}
 CONTROLLER_PORT=${MEDOFFICE_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}
 MONGO_PORT=${MEDOFFICE_MONGO_PORT:-27017}
@@ -72,17 +86,58 @@ install_kafka() {
 	echo "$want" >"$stamp"
 }
 
+# FerretDB from the Go module proxy, with infra/ferretdb/pushdown.patch applied to a copy of its
+# module in $CACHE/ferretdb-build (a `replace` points the build there); both backends built in.
 install_ferretdb() {
-	local src=$ROOT/infra/ferretdb stamp=$FERRETDB_BIN.stamp want
-	want=$(sha "$src/go.mod" "$src/go.sum" "$src/main.go")
+	local src=$ROOT/infra/ferretdb stamp=$FERRETDB_BIN.stamp want build=$CACHE/ferretdb-build dir
+	want=$(sha "$src/go.mod" "$src/go.sum" "$src/main.go" "$src/pushdown.patch")
 	if [[ -x $FERRETDB_BIN && -f $stamp && $(<"$stamp") == "$want" ]]; then return; fi
 	need go "install Go 1.24+ (https://go.dev/doc/install); it builds FerretDB from source"
+	need git "install git; it applies infra/ferretdb/pushdown.patch"
 	log "building FerretDB into $FERRETDB_BIN (about 90 s the first time)"
 	mkdir -p "$(dirname "$FERRETDB_BIN")"
-	# The PostgreSQL backend is never used here (SQLite only); leaving it out builds faster.
-	(cd "$src" && go build -tags ferretdb_no_postgresql -o "$FERRETDB_BIN.tmp" .)
+	rm -rf "$build" && mkdir -p "$build"
+	cp "$src/go.mod" "$src/go.sum" "$src/main.go" "$build/"
+	dir=$(cd "$build" && go mod download github.com/FerretDB/FerretDB &&
+		go list -m -f '{{.Dir}}' github.com/FerretDB/FerretDB)
+	cp -R "$dir" "$build/FerretDB" && chmod -R u+w "$build/FerretDB"
+	# The ceiling keeps git from taking this repo for the patch's root: it applies in place.
+	(cd "$build/FerretDB" && GIT_CEILING_DIRECTORIES=$build git apply "$src/pushdown.patch")
+	(cd "$build" && go mod edit -replace github.com/FerretDB/FerretDB=./FerretDB &&
+		go build -o "$FERRETDB_BIN.tmp" .)
 	mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
 	echo "$want" >"$stamp"
+}
+
+# The newest PostgreSQL server of Debian's packages (/usr/lib/postgresql/<major>/bin), if any.
+pg_bin() {
+	local dir
+	dir=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin 2>/dev/null | sort -V | tail -n 1)
+	[[ -n $dir && -x $dir/initdb && -x $dir/postgres && -x $dir/psql ]] && echo "$dir"
+}
+
+# Installs Debian's `postgresql` when missing (root with apt-get only), quietly; prints the
+# server's bin dir, or fails with the reason on stdout.
+install_postgresql() {
+	local log=$CACHE/apt-postgresql.log
+	pg_bin && return
+	command -v apt-get >/dev/null || { echo "no apt-get"; return 1; }
+	((EUID == 0)) || { echo "not root, cannot apt-get install postgresql"; return 1; }
+	command -v setpriv >/dev/null || { echo "no setpriv (util-linux)"; return 1; }
+	log "installing PostgreSQL (apt-get install postgresql)"
+	mkdir -p "$CACHE"
+	# No "main" cluster of the package's own, started on 5432: ours is initdb'd per run.
+	if [[ ! -e /etc/postgresql-common/createcluster.conf ]]; then
+		mkdir -p /etc/postgresql-common
+		echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf
+	fi
+	local apt=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
+		-o Dpkg::Options::=--force-confold postgresql)
+	if ! "${apt[@]}" >"$log" 2>&1; then
+		apt-get update -q >>"$log" 2>&1 || true
+		"${apt[@]}" >>"$log" 2>&1 || { echo "apt-get install postgresql failed, see $log"; return 1; }
+	fi
+	pg_bin || { echo "no server in /usr/lib/postgresql after installing, see $log"; return 1; }
 }
 
 cmd_install() {
@@ -90,6 +145,9 @@ cmd_install() {
 	mkdir -p "$CACHE/kafka"
 	install_kafka
 	install_ferretdb
+	if [[ $BACKEND != sqlite ]]; then
+		install_postgresql >/dev/null || true # `up` says why if it matters
+	fi
 }
 
 # ---------------------------------------------------------------------------------- processes
@@ -100,6 +158,7 @@ marker() {
 	case $1 in
 	kafka) echo "$STATE/kafka/server.properties" ;;
 	ferretdb) echo "$STATE/ferretdb/data" ;;
+	postgresql) echo "-D $(pg_dir)/data" ;;
 	esac
 }
 
@@ -119,10 +178,12 @@ running_pid() {
 }
 
 stop() {
-	local svc=$1 pid i
+	local svc=$1 pid i signal=TERM
+	# PostgreSQL's TERM waits for its clients to leave; INT is its fast shutdown.
+	[[ $svc == postgresql ]] && signal=INT
 	if pid=$(running_pid "$svc"); then
 		log "stopping $svc (pid $pid)"
-		kill -TERM "$pid" 2>/dev/null || true
+		kill "-$signal" "$pid" 2>/dev/null || true
 		# Kafka's controlled shutdown takes a few seconds; give up after 30.
 		for ((i = 0; i < 120; i++)); do
 			alive "$pid" || break
@@ -139,6 +200,14 @@ stop() {
 cmd_down() {
 	stop kafka
 	stop ferretdb
+	stop postgresql
+	# A cluster put outside the state dir (see pg_dir) is ours to remove.
+	if [[ -f $STATE/postgresql.dir ]]; then
+		local dir
+		dir=$(<"$STATE/postgresql.dir")
+		[[ $dir == */medoffice-pg.* ]] && rm -rf "$dir"
+		rm -f "$STATE/postgresql.dir"
+	fi
 	rm -f "$STATE/env"
 }
 
@@ -152,6 +221,10 @@ port_free() { # bindable? SO_REUSEADDR, so TIME_WAIT leftovers of the last run d
 		except OSError:
 		    sys.exit(1)
 	EOF
+}
+
+free_port() { # one the kernel hands out as free on loopback
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -173,11 +246,66 @@ while True:
 # place, so $! is the server's own PID. (macOS has no setsid; nohup at least ignores SIGHUP.)
 if command -v setsid >/dev/null; then DETACH=(setsid); else DETACH=(nohup); fi
 
+# Where this run's PostgreSQL cluster lives: $STATE/postgresql, or a private dir under /tmp when
+# the postgres user cannot reach the state dir (a clone under /root) or the path is too long for
+# a unix socket.
+pg_dir() {
+	if [[ -f $STATE/postgresql.dir ]]; then cat "$STATE/postgresql.dir"; else echo "$STATE/postgresql"; fi
+}
+
+as_postgres() { setpriv --reuid=postgres --regid=postgres --clear-groups -- "$@"; }
+
+# initdb a fresh cluster and start it, in the background. Settings for a disposable test server.
+start_postgresql() {
+	local dir=$STATE/postgresql
+	rm -rf "$dir" "$STATE/postgresql.dir" && mkdir -p "$dir" && chown postgres: "$dir"
+	if ((${#dir} > 80)) || ! as_postgres test -w "$dir"; then
+		rm -rf "$dir"
+		dir=$(mktemp -d "${TMPDIR:-/tmp}/medoffice-pg.XXXXXX") && chown postgres: "$dir"
+		echo "$dir" >"$STATE/postgresql.dir"
+	fi
+	if ! as_postgres "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale \
+		--no-sync >"$STATE/postgresql.log" 2>&1; then
+		cat "$STATE/postgresql.log" >&2
+		die "initdb failed"
+	fi
+	# plan_cache_mode: FerretDB's driver reuses prepared statements, whose generic plans
+	# (`_jsonb -> $1`) match no index. fsync=off and synchronous_commit=off: this cluster is
+	# thrown away after the run, so its durability buys nothing; NEVER settings for real data.
+	"${DETACH[@]}" setpriv --reuid=postgres --regid=postgres --clear-groups -- \
+		"$PG_BIN/postgres" -D "$dir/data" -p "$PG_PORT" -k "$dir" \
+		-c listen_addresses=127.0.0.1 -c plan_cache_mode=force_custom_plan \
+		-c synchronous_commit=off -c fsync=off -c full_page_writes=off \
+		-c shared_buffers=128MB -c max_connections=200 \
+		>>"$STATE/postgresql.log" 2>&1 </dev/null &
+	echo $! >"$STATE/postgresql.pid"
+}
+
+# Once PostgreSQL answers: FerretDB's database, with the GIN trigger in it before any table.
+setup_postgresql() {
+	local dir deadline=$((SECONDS + TIMEOUT))
+	dir=$(pg_dir)
+	until "$PG_BIN/pg_isready" -q -h "$dir" -p "$PG_PORT" -U postgres; do
+		running_pid postgresql >/dev/null || startup_failed "postgresql exited during startup"
+		((SECONDS < deadline)) || startup_failed "PostgreSQL not ready after ${TIMEOUT}s"
+		sleep 0.1
+	done
+	local psql=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$PG_PORT" -U postgres)
+	if ! { "${psql[@]}" -d postgres -c 'CREATE DATABASE ferretdb' &&
+		"${psql[@]}" -d ferretdb -f "$ROOT/infra/ferretdb/indexes.sql"; } >>"$STATE/postgresql.log" 2>&1; then
+		startup_failed "could not create FerretDB's database in PostgreSQL"
+	fi
+}
+
 start_ferretdb() {
-	local dir=$STATE/ferretdb
+	local dir=$STATE/ferretdb backend=()
 	rm -rf "$dir/data" && mkdir -p "$dir/data"
+	if [[ $BACKEND == postgresql ]]; then
+		backend=(-postgresql-url "postgres://postgres@/ferretdb?host=$(pg_dir)&port=$PG_PORT")
+	fi
+	# -data-dir also marks the process as this state dir's (see marker).
 	"${DETACH[@]}" "$FERRETDB_BIN" -listen "127.0.0.1:$MONGO_PORT" -data-dir "$dir/data" \
-		-log-level warn >"$dir/ferretdb.log" 2>&1 </dev/null &
+		"${backend[@]}" -log-level warn >"$dir/ferretdb.log" 2>&1 </dev/null &
 	echo $! >"$STATE/ferretdb.pid"
 }
 
@@ -244,7 +372,7 @@ kafka_answers() {
 startup_failed() {
 	log "$1"
 	local f
-	for f in "$STATE/kafka/kafka.log" "$STATE/ferretdb/ferretdb.log"; do
+	for f in "$STATE/kafka/kafka.log" "$STATE/ferretdb/ferretdb.log" "$STATE/postgresql.log"; do
 		[[ -s $f ]] && { echo "--- last lines of $f" >&2; tail -n 25 "$f" >&2; }
 	done
 	exit 1 # the EXIT trap in cmd_up stops whatever did start
@@ -256,6 +384,9 @@ wait_ready() {
 		for svc in kafka ferretdb; do
 			running_pid "$svc" >/dev/null || startup_failed "$svc exited during startup"
 		done
+		if [[ $BACKEND == postgresql ]]; then
+			running_pid postgresql >/dev/null || startup_failed "postgresql exited during startup"
+		fi
 		if [[ -z $mongo_ok ]] && port_open "$MONGO_PORT"; then
 			mongo_ok=1
 			log "FerretDB ready on 127.0.0.1:$MONGO_PORT"
@@ -273,19 +404,34 @@ wait_ready() {
 cmd_up() {
 	[[ -n $PY ]] || die "python3 not found on PATH"
 	cmd_install
-	local svc pid port
-	for svc in kafka ferretdb; do
+	local svc pid port why
+	if [[ $BACKEND != sqlite ]]; then
+		if why=$(install_postgresql) && PG_BIN=$why; then
+			BACKEND=postgresql
+		elif [[ $BACKEND == postgresql ]]; then
+			die "PostgreSQL unavailable ($why) and MEDOFFICE_FERRETDB_BACKEND=postgresql"
+		else
+			echo "infra: PostgreSQL unavailable ($why); FerretDB on SQLite: queries scan" >&2
+			BACKEND=sqlite
+		fi
+	fi
+	if [[ $BACKEND == postgresql ]]; then
+		PG_PORT=${MEDOFFICE_POSTGRES_PORT:-$(free_port)}
+	fi
+	for svc in kafka ferretdb postgresql; do
 		if pid=$(running_pid "$svc"); then
 			die "$svc already running from $STATE (pid $pid); run '$0 down' first"
 		fi
 	done
-	if [[ $KAFKA_PORT == "$CONTROLLER_PORT" || $MONGO_PORT == "$KAFKA_PORT" ||
-		$MONGO_PORT == "$CONTROLLER_PORT" ]]; then
-		die "ports must differ: Kafka $KAFKA_PORT, controller $CONTROLLER_PORT, FerretDB $MONGO_PORT"
+	local ports=("$KAFKA_PORT" "$CONTROLLER_PORT" "$MONGO_PORT" ${PG_PORT:+"$PG_PORT"})
+	if (($(printf '%s\n' "${ports[@]}" | sort -u | wc -l) != ${#ports[@]})); then
+		die "ports must differ: Kafka $KAFKA_PORT, controller $CONTROLLER_PORT," \
+			"FerretDB $MONGO_PORT${PG_PORT:+, PostgreSQL $PG_PORT}"
 	fi
-	for port in "$KAFKA_PORT" "$CONTROLLER_PORT" "$MONGO_PORT"; do
+	for port in "${ports[@]}"; do
 		port_free "$port" || die "port 127.0.0.1:$port is in use (set MEDOFFICE_KAFKA_PORT," \
-			"MEDOFFICE_KAFKA_CONTROLLER_PORT or MEDOFFICE_MONGO_PORT, or use infra/with-infra.sh)"
+			"MEDOFFICE_KAFKA_CONTROLLER_PORT, MEDOFFICE_MONGO_PORT or MEDOFFICE_POSTGRES_PORT," \
+			"or use infra/with-infra.sh)"
 	done
 	HAVE_AIOKAFKA=$("$PY" -c 'import aiokafka' 2>/dev/null && echo 1 || true)
 
@@ -294,21 +440,32 @@ cmd_up() {
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	local t0=$SECONDS
-	start_ferretdb # first: its start overlaps with Kafka's format step
-	start_kafka
+	if [[ $BACKEND == postgresql ]]; then
+		start_postgresql # first: its start overlaps with Kafka's format step
+		start_kafka
+		setup_postgresql
+		start_ferretdb
+	else
+		start_ferretdb
+		start_kafka
+	fi
 	wait_ready
 	trap - EXIT INT TERM
 
 	printf 'MEDOFFICE_KAFKA_BOOTSTRAP=127.0.0.1:%s\nMEDOFFICE_MONGO_URL=mongodb://127.0.0.1:%s\n' \
 		"$KAFKA_PORT" "$MONGO_PORT" | tee "$STATE/env"
-	log "up in $((SECONDS - t0)) s; logs in $STATE/{kafka/kafka.log,ferretdb/ferretdb.log}"
+	local logs=kafka/kafka.log,ferretdb/ferretdb.log
+	[[ $BACKEND == postgresql ]] && logs+=,postgresql.log
+	log "up in $((SECONDS - t0)) s, FerretDB on $BACKEND; logs in $STATE/{$logs}"
 }
 
 cmd_status() {
 	local svc pid rc=0
-	for svc in kafka ferretdb; do
+	for svc in kafka ferretdb postgresql; do
 		if pid=$(running_pid "$svc"); then
 			echo "$svc: running (pid $pid)"
+		elif [[ $svc == postgresql ]]; then
+			echo "$svc: stopped" # not needed on the SQLite fallback
 		else
 			echo "$svc: stopped"
 			rc=3

@@ -3,9 +3,10 @@
 #
 # If MEDOFFICE_KAFKA_BOOTSTRAP and MEDOFFICE_MONGO_URL are both set (CI services, or your own
 # `make infra-up`: `export $(cat var/infra/env)`), CMD just runs against those.
-# Otherwise this starts a private pair with infra/infra.sh in its own state dir, so it never
-# clashes with an `infra-up` pair, on the default ports when free and on free ones otherwise;
-# it always stops them afterwards and exits with CMD's exit code.
+# Otherwise this starts a private set with infra/infra.sh in its own state dir (Kafka, FerretDB
+# and the PostgreSQL cluster FerretDB stores in), so it never clashes with an `infra-up` set, on
+# the default ports when free and on free ones otherwise; it always stops them afterwards and
+# exits with CMD's exit code.
 set -euo pipefail
 
 if (($# == 0)); then
@@ -20,10 +21,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PY=$ROOT/.venv/bin/python
 [[ -x $PY ]] || PY=python3
 
-# Prints "broker controller mongo" ports: the preferred ones (env or 9092/9093/27017) if
-# bindable, else ports the kernel hands out as free. Sockets stay bound until all three are
-# chosen, so the picks are distinct.
-read -r kafka_port controller_port mongo_port < <(
+# Prints "broker controller mongo postgres" ports: the preferred ones (env or 9092/9093/27017,
+# any for PostgreSQL) if bindable, else ports the kernel hands out as free. Sockets stay bound
+# until all four are chosen, so the picks are distinct.
+read -r kafka_port controller_port mongo_port postgres_port < <(
 	"$PY" - "${MEDOFFICE_KAFKA_PORT:-9092}" "${MEDOFFICE_KAFKA_CONTROLLER_PORT:-9093}" \
 		"${MEDOFFICE_MONGO_PORT:-27017}" <<-'EOF'
 		import socket, sys
@@ -43,7 +44,7 @@ read -r kafka_port controller_port mongo_port < <(
 		kafka, controller = grab(kafka), grab(controller)
 		if kafka is None or controller is None:
 		    kafka, controller = grab(0), grab(0)
-		print(kafka, controller, grab(mongo) or grab(0))
+		print(kafka, controller, grab(mongo) or grab(0), grab(0))
 	EOF
 )
 
@@ -51,12 +52,12 @@ state=$ROOT/var/infra/runs/$$
 infra() {
 	MEDOFFICE_INFRA_DIR=$state MEDOFFICE_KAFKA_PORT=$kafka_port \
 		MEDOFFICE_KAFKA_CONTROLLER_PORT=$controller_port MEDOFFICE_MONGO_PORT=$mongo_port \
-		"$ROOT/infra/infra.sh" "$@"
+		MEDOFFICE_POSTGRES_PORT=$postgres_port "$ROOT/infra/infra.sh" "$@"
 }
 
 # Runs on every exit (CMD done, `up` failed, Ctrl-C): stop the servers, drop their data, and
 # keep the logs only when something failed.
-# shellcheck disable=SC2329 # invoked by the trap
+# shellcheck disable=SC2317,SC2329 # invoked by the trap (the code differs by version)
 cleanup() {
 	local rc=$?
 	infra down || true
@@ -64,7 +65,7 @@ cleanup() {
 		rm -rf "$state"
 		rmdir "$ROOT/var/infra/runs" 2>/dev/null || true # if no other run is using it
 	else
-		rm -rf "$state/kafka/data" "$state/ferretdb/data"
+		rm -rf "$state/kafka/data" "$state/ferretdb/data" "$state/postgresql"
 		echo "with-infra: exit code $rc; server logs kept in $state" >&2
 	fi
 	exit "$rc"

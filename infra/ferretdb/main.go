@@ -1,4 +1,5 @@
-// Command medoffice-ferretdb runs FerretDB 1.x embedded, on its SQLite backend, for tests.
+// Command medoffice-ferretdb runs FerretDB 1.x embedded, for tests: on PostgreSQL when given
+// -postgresql-url (the default of infra/infra.sh), else on SQLite in -data-dir.
 //
 // A plain `go install` of FerretDB 1.24 panics at start because build/version/version.txt is
 // generated at release time and missing from the module; the embeddable package does not need it.
@@ -19,12 +20,9 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dataDir := flag.String("data-dir", "./ferretdb-data", "directory for the SQLite databases")
+	postgresURL := flag.String("postgresql-url", "", "PostgreSQL URL; empty: SQLite in -data-dir")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
 	flag.Parse()
-
-	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
-		log.Fatalf("cannot create data dir: %v", err)
-	}
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -32,12 +30,22 @@ func main() {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + *dataDir + "/",
-	})
+	config := ferretdb.Config{
+		Listener: ferretdb.ListenerConfig{TCP: *listen},
+		Logger:   logger,
+	}
+	if *postgresURL != "" {
+		config.Handler = "postgresql"
+		config.PostgreSQLURL = *postgresURL
+	} else {
+		if err := os.MkdirAll(*dataDir, 0o755); err != nil {
+			log.Fatalf("cannot create data dir: %v", err)
+		}
+		config.Handler = "sqlite"
+		config.SQLiteURL = "file:" + *dataDir + "/"
+	}
+
+	f, err := ferretdb.New(&config)
 	if err != nil {
 		log.Fatalf("cannot start FerretDB: %v", err)
 	}

@@ -18,6 +18,13 @@ update as query-then-write without isolation (FerretDB issue #3040), so two conc
 of one document can both "match" and one update is lost. The lock makes writes through one store
 safe on both; across processes, only MongoDB guarantees them (a read model has one writer, its
 projection runner, so FerretDB stays a faithful stand-in for tests).
+
+Indexes follow the queries: before the first `find` or `count` of a collection on a field it
+selects by value (equality or `$in`), the store makes sure that field has an ascending index
+(`createIndex` is a no-op when it exists, and a store asks once per collection and field). The
+fields a read model is queried by are fixed in code, so a collection gets a few such indexes;
+MongoDB combines a filter's fields by picking the index that narrows most. `_id` needs none:
+`get`, `get_many` and the conditional writes go by `_id` alone.
 """
 
 from __future__ import annotations
@@ -48,6 +55,12 @@ def _filter(where: Filter | None) -> MongoDoc:
     for name, op, value in conditions(where):
         query.setdefault(name, {})[op] = value
     return query
+
+
+def _selective_fields(where: Filter | None) -> list[str]:
+    """The fields a filter selects by value: each is worth an index."""
+    fields = {name for name, op, _ in conditions(where) if op in ("$eq", "$in")}
+    return sorted(fields - {"_id"})
 
 
 def _sort(sort: Sort) -> list[tuple[str, int]]:
@@ -108,6 +121,7 @@ class MongoDocumentStore:
         self._prefix = prefix
         self._client = client
         self._locks: dict[str, asyncio.Lock] = {}
+        self._indexed: set[tuple[str, str]] = set()  # (collection, field) known to have one
 
     def _collection(self, name: str) -> Collection:
         if not name or "$" in name or "\0" in name:
@@ -138,14 +152,18 @@ class MongoDocumentStore:
             raise ValueError(f"limit {limit} is negative")
         if limit == 0:  # MongoDB reads limit 0 as "no limit"
             return []
+        col = self._collection(collection)
         with unavailable():
-            cursor = self._collection(collection).find(query, sort=order, limit=limit or 0)
+            await self._index(col, where)
+            cursor = col.find(query, sort=order, limit=limit or 0)
             return await cursor.to_list()
 
     async def count(self, collection: str, where: Filter | None = None) -> int:
         query = _filter(where)
+        col = self._collection(collection)
         with unavailable():
-            return await self._collection(collection).count_documents(query)
+            await self._index(col, where)
+            return await col.count_documents(query)
 
     async def write(self, collection: str, writes: Sequence[Write]) -> list[str]:
         for w in writes:
@@ -192,8 +210,16 @@ class MongoDocumentStore:
         raise StoreUnavailable(f"{col.name}: documents kept changing during the write")
 
     async def drop(self, collection: str) -> None:
+        col = self._collection(collection)
         with unavailable():
-            await self._collection(collection).drop()
+            await col.drop()
+        self._indexed = {(c, f) for c, f in self._indexed if c != col.name}
+
+    async def _index(self, col: Collection, where: Filter | None) -> None:
+        for name in _selective_fields(where):
+            if (col.name, name) not in self._indexed:
+                await col.create_index([(name, ASCENDING)])
+                self._indexed.add((col.name, name))
 
     async def ping(self) -> None:
         await ping(self._db)
@@ -203,7 +229,7 @@ class MongoDocumentStore:
             await self._client.close()
 
     async def _revs(self, col: Collection, ids: list[str]) -> dict[str, int]:
-        if len(ids) == 1:  # the one filter FerretDB 1.24 answers from its index: _id equality
+        if len(ids) == 1:  # the commonest case, the plainest query
             doc = await col.find_one({"_id": ids[0]}, {"_rev": 1})
             return {} if doc is None else {ids[0]: int(doc.get("_rev", 0))}
         cursor = col.find({"_id": {"$in": ids}}, {"_rev": 1})

@@ -33,10 +33,13 @@ there. A unique index, on the other hand, is atomic on every backend, and everyt
   field at all (an empty array means "none"): `backfill_tags` finds those through the same
   index and `$set`s their tags, once (the filter requires the field to be missing still).
 
-On FerretDB 1.24 (SQLite) only `_id` equality is answered from an index; any other query, and
-every update, scans the collection. Appends (an insert when the head is known) stay as fast as a
-plain insert_one there, while load, read_all, unpublished and mark_published grow with the number
-of commits. On MongoDB the indexes above serve them all.
+Every hot query is an index lookup on MongoDB (tests/integration/test_explain.py checks the
+plans) and on the test server, FerretDB 1.24 on PostgreSQL (infra/). None needs a sort over
+more than one stream's commits or one page: FerretDB sorts in memory whatever its filter returns,
+so `read_all` asks for the `_id` range (after, after + limit] (positions have no gaps: that
+range holds exactly the next `limit` commits, unless the head is nearer), and the highest
+position is found by `_id` lookups rather than by sorting every commit. FerretDB on SQLite
+(the fallback test server when PostgreSQL cannot be installed) scans for every query but `_id`.
 """
 
 from __future__ import annotations
@@ -186,7 +189,13 @@ class MongoEventStore:
             return await self._version(stream)
 
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[Commit]:
-        return await self._find({"_id": {"$gt": after_position}}, limit)
+        # A full page means the range held no gap. Short of one: the head is near, or (never by
+        # our appends) a gap; the open range is then cheap, and right in both cases.
+        page = {"$gt": after_position, "$lte": after_position + limit}
+        commits = await self._find({"_id": page}, limit)
+        if 0 < limit and len(commits) < limit:
+            commits = await self._find({"_id": {"$gt": after_position}}, limit)
+        return commits
 
     async def unpublished(self, limit: int = 1000) -> list[Commit]:
         return await self._find({"published": False}, limit)
@@ -263,15 +272,34 @@ class MongoEventStore:
                     actual = await self._version(stream)
                     if actual != expected_version:
                         raise ConcurrencyConflict(stream, expected_version, actual) from exc
-                    self._last_position = None  # someone else took it: look again
+                    # Someone else took it: the head is there or beyond.
+                    self._last_position = await self._max_position(position)
                     continue
                 self._last_position = position
                 return position
         raise StoreUnavailable(f"no free commit position after {_MAX_POSITION_ATTEMPTS} tries")
 
-    async def _max_position(self) -> int:
-        last = await self._commits.find_one({}, {"_id": 1}, sort=[("_id", DESCENDING)])
-        return 0 if last is None else int(last["_id"])
+    async def _max_position(self, taken: int = 0) -> int:
+        """The highest position, `taken` or beyond (0: none), by `_id` lookups only.
+
+        Positions have no gaps, so "is p taken" is true up to the head and false after it: probe
+        ever further from `taken`, then halve the interval (2 log2(distance) lookups). A last
+        range query proves nothing lies beyond; were there a gap, it finds what does.
+        """
+
+        async def exists(position: int) -> bool:
+            return await self._commits.find_one({"_id": position}, {"_id": 1}) is not None
+
+        low, step = taken, 1
+        while await exists(low + step):
+            low, step = low + step, step * 2
+        high = low + step  # low is taken (or 0), high is not
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if await exists(middle) else (low, middle)
+        while beyond := await self._commits.find({"_id": {"$gt": low}}, {"_id": 1}).to_list():
+            low = max(int(doc["_id"]) for doc in beyond)
+        return low
 
     async def _find(self, where: MongoDoc, limit: int) -> list[Commit]:
         if limit < 0:
