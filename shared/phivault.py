@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -44,6 +45,12 @@ class PhiVault:
         # No key cache: another process may forget a patient at any moment, and a cached key
         # would go on opening their PHI.
         self._kek = AESGCM(kek)
+        self._forgotten: list[Callable[[str, str], object]] = []
+
+    def on_forget(self, listener: Callable[[str, str], object]) -> None:
+        """Call `listener(tenant, subject)` once a patient's key is destroyed here (what this
+        process keeps of their sealed PHI is dropped: see shared.commands)."""
+        self._forgotten.append(listener)
 
     async def seal(self, tenant: str, subject: str, plaintext: str) -> Sealed:
         key = await self._key(tenant, subject, create=True)
@@ -93,6 +100,8 @@ class PhiVault:
     async def forget(self, tenant: str, subject: str) -> None:
         """Destroy the patient's data key for good; their PHI reads back redacted."""
         await self._keys.destroy(tenant, subject)
+        for listener in self._forgotten:
+            listener(tenant, subject)
 
     async def _key(self, tenant: str, subject: str, *, create: bool) -> bytes | None:
         wrapped = await self._keys.get(tenant, subject)

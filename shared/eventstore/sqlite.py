@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
-from functools import partial
 
 from shared.events import Envelope
 from shared.eventstore.codec import (
@@ -126,7 +125,8 @@ class SqliteEventStore:
             return cursor.lastrowid
 
         try:
-            position = await self._db.run(lambda conn: transaction(conn, write))
+            # Committed with the appends that arrive meanwhile (one fsync), acknowledged after.
+            position = await self._db.write(write)
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(str(exc)) from exc
         return Commit(
@@ -175,13 +175,8 @@ class SqliteEventStore:
 
     async def mark_published(self, positions: Sequence[int]) -> None:
         rows = [(p,) for p in positions]
-        await self._db.run(
-            lambda conn: transaction(
-                conn,
-                lambda c: c.executemany(
-                    "UPDATE commits SET published = 1 WHERE position = ?", rows
-                ),
-            )
+        await self._db.write(
+            lambda c: c.executemany("UPDATE commits SET published = 1 WHERE position = ?", rows)
         )
 
     async def streams_tagged(self, tag: str) -> list[str]:
@@ -203,7 +198,7 @@ class SqliteEventStore:
                 return tagged
             write = _backfill([(c, check_tags(list(tags_of(c)))) for c in untagged])
             try:
-                tagged += await self._db.run(partial(transaction, work=write))
+                tagged += await self._db.write(write)
             except sqlite3.OperationalError as exc:
                 raise StoreUnavailable(str(exc)) from exc
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from shared.backends import Backends
 from shared.cloudevents import Message
+from shared.events import DomainEvent, Metadata, seal
 from shared.outbox import OutboxRelay
+from tests.support import wait_until
 
 
 async def test_the_relay_stops_when_a_commit_wakes_it_at_the_same_moment(
@@ -41,3 +45,58 @@ async def test_a_subscription_stops_when_a_publish_wakes_it_at_the_same_moment(
         async with asyncio.timeout(5):
             await subscription.stop()
         assert not subscription.running
+
+
+async def test_commits_that_keep_coming_are_published_together_and_a_lone_one_at_once(
+    backends: Backends,
+) -> None:
+    """The first commit after a quiet spell goes out at once; those that follow while it has
+    just gone wait out the linger and go in one batch (one publish, one batch per consumer)."""
+
+    class Counted(DomainEvent):
+        context = "relay"
+
+    published: list[int] = []
+
+    class CountingBus:
+        async def publish(self, messages: Sequence[Message]) -> None:
+            published.append(len(messages))
+            await backends.bus.publish(messages)
+
+    store = await backends.event_store("relay")
+    bus: Any = CountingBus()
+    relay = OutboxRelay(store, bus, backends.settings.topic, linger=2)
+    relay.start()
+    meta = Metadata(tenant="acme", actor="tester", correlation_id="relay-test")
+
+    async def commit(n: int) -> None:
+        stream = f"acme:relay:{n}"
+        envelope = seal(
+            Counted(),
+            stream=stream,
+            stream_version=1,
+            meta=meta,
+            event_id=f"event-{n}",
+            time=datetime.now(UTC),
+        )
+        await store.append(stream, [envelope], 0)
+        relay.notify()
+
+    async def sent() -> int:
+        return sum(published)
+
+    try:
+        await commit(0)
+        assert await wait_until(sent, timeout=1.5, message="the lone commit") == 1
+        for n in range(1, 6):
+            await commit(n)
+            for _ in range(20):
+                await asyncio.sleep(0)  # the relay may run: without a linger it would publish
+        assert published == [1]
+
+        async def the_rest_together() -> bool:
+            return published == [1, 5]
+
+        await wait_until(the_rest_together, message="the other five in one publish")
+    finally:
+        await relay.stop()

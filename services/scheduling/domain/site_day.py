@@ -10,7 +10,7 @@ appointment's one current state.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -155,7 +155,7 @@ class Appointment:
 
 @dataclass(frozen=True)
 class SiteDay:
-    appointments: dict[str, Appointment]
+    appointments: Mapping[str, Appointment]  # read-only: states are shared (see shared.commands)
 
     def clash(
         self, provider_id: str, room_id: str | None, start: datetime, end: datetime, skip: str

@@ -7,7 +7,7 @@ without being seen; both close it for good. A patient waits in a site's queue on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
@@ -77,7 +77,7 @@ def queue_order(urgency: int, arrived_at: datetime, triage_id: str) -> tuple[int
 
 @dataclass(frozen=True)
 class TriageDay:
-    entries: dict[str, Entry] = field(default_factory=dict)
+    entries: Mapping[str, Entry] = field(default_factory=dict)
 
     def waiting(self) -> list[Entry]:
         """The open entries, in the order they are served."""

@@ -9,7 +9,7 @@ already. The domain knows no time zones: a freed slot arrives with its site-loca
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -150,10 +150,10 @@ class Offer:
 
 @dataclass(frozen=True)
 class Waitlist:
-    entries: dict[str, Entry] = field(default_factory=dict)
-    offers: dict[str, Offer] = field(default_factory=dict)
+    entries: Mapping[str, Entry] = field(default_factory=dict)
+    offers: Mapping[str, Offer] = field(default_factory=dict)
     # Per freed slot (its cancelled appointment): the entries it was offered to.
-    offered: dict[str, frozenset[str]] = field(default_factory=dict)
+    offered: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def waiting(self) -> list[Entry]:
         """Open entries, first added first; the stream's order breaks ties."""
