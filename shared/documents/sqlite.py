@@ -1,12 +1,13 @@
-"""DocumentStore on an SQLite file: the embedded default. Documents are JSON text."""
+"""DocumentStore on an SQLite file: the embedded default. Documents are JSON text (compact
+UTF-8 since orjson; bodies written before by `json.dumps` read the same)."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from shared import fastjson
 from shared.documents.filters import check_document, conditions, sort_keys
 from shared.documents.port import Document, Filter, Sort, Write
 from shared.eventstore.port import StoreUnavailable
@@ -54,13 +55,15 @@ def _where(where: Filter | None) -> tuple[str, list[Any]]:
 
 
 def _load(doc_id: str, rev: int, body: str) -> Document:
-    doc: Document = json.loads(body)
+    doc: Document = fastjson.loads(body)
     doc["_id"], doc["_rev"] = doc_id, rev
     return doc
 
 
 def _body(doc: Document) -> str:
-    return json.dumps({k: v for k, v in doc.items() if k not in ("_id", "_rev")})
+    if "_id" in doc or "_rev" in doc:
+        doc = {k: v for k, v in doc.items() if k not in ("_id", "_rev")}
+    return fastjson.dumps_text(doc)
 
 
 def _revisions(conn: sqlite3.Connection, collection: str, ids: set[str]) -> dict[str, int]:
@@ -76,6 +79,37 @@ def _revisions(conn: sqlite3.Connection, collection: str, ids: set[str]) -> dict
             ).fetchall()
         )
     return found
+
+
+def _all_held(conn: sqlite3.Connection, collection: str, writes: Sequence[Write]) -> bool:
+    """The batch a projection flushes (distinct ids, each an insert or an update at a known
+    revision), written with its conditions in the statements themselves: no read of the
+    revisions first. True when every condition held; otherwise nothing of it is left, and
+    the caller takes the slow path, which names the writes that failed."""
+    inserts: list[tuple[str, str, str]] = []
+    updates: list[tuple[int, str, str, str, int]] = []
+    for w in writes:
+        if w.doc is None or w.expected_rev is None:
+            return False
+        if w.expected_rev == 0:
+            inserts.append((collection, w.doc_id, _body(w.doc)))
+        else:
+            updates.append((w.expected_rev + 1, _body(w.doc), collection, w.doc_id, w.expected_rev))
+    if len({w.doc_id for w in writes}) != len(writes):
+        return False
+    conn.execute("SAVEPOINT conditional_writes")
+    held = conn.executemany(
+        "INSERT INTO documents (collection, id, rev, body) VALUES (?, ?, 1, ?)"
+        " ON CONFLICT (collection, id) DO NOTHING",
+        inserts,
+    ).rowcount == len(inserts) and conn.executemany(
+        "UPDATE documents SET rev = ?, body = ? WHERE collection = ? AND id = ? AND rev = ?",
+        updates,
+    ).rowcount == len(updates)
+    if not held:
+        conn.execute("ROLLBACK TO conditional_writes")
+    conn.execute("RELEASE conditional_writes")
+    return held
 
 
 class SqliteDocumentStore:
@@ -147,6 +181,8 @@ class SqliteDocumentStore:
                 check_document(w.doc)
 
         def apply(conn: sqlite3.Connection) -> list[str]:
+            if _all_held(conn, collection, writes):
+                return []
             # Later writes to one id in the batch see the revisions earlier ones made.
             revs = _revisions(conn, collection, {w.doc_id for w in writes})
             failed: list[str] = []
