@@ -30,6 +30,8 @@ _EXTENSIONS = {
     "traceparent": "traceparent",
 }
 
+_EXTENSION_HEADERS = tuple((f"ce_{name}", field) for name, field in _EXTENSIONS.items())
+
 
 class Message(BaseModel):
     """A record on the bus, as Kafka holds it: topic, key, string headers, bytes value."""
@@ -92,8 +94,8 @@ def from_message(message: Message) -> Envelope:
         "subject": headers.get("ce_subject"),
         "time": headers.get("ce_time"),
     }
-    for name, field in _EXTENSIONS.items():
-        fields[field] = headers.get(f"ce_{name}")
+    for header, field in _EXTENSION_HEADERS:
+        fields[field] = headers.get(header)
     phi = headers.get("ce_phi")
     fields["phi"] = tuple(name for name in phi.split(",") if name) if phi else ()
     try:
