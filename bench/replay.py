@@ -64,6 +64,30 @@ class ReplayFigures:
     documents: dict[str, int] = field(default_factory=dict)
 
 
+def fastest(rounds: Sequence[ReplayFigures]) -> ReplayFigures:
+    """One set of figures from several rounds of the same measurement: each the fastest seen
+    (the one other work on the machine disturbed least)."""
+
+    def best(figures: Sequence[Figure | None]) -> Figure | None:
+        present = [f for f in figures if f is not None]
+        return min(present, key=lambda f: f.seconds) if present else None
+
+    def best_of(figures: Sequence[Figure]) -> Figure:
+        return min(figures, key=lambda f: f.seconds)
+
+    first = rounds[0]
+    return ReplayFigures(
+        first.backend,
+        best_of([r.publish for r in rounds]),
+        best_of([r.raw_publish for r in rounds]),
+        {n: best_of([r.replays[n] for r in rounds]) for n in first.replays},
+        {n: best_of([r.rebuilds[n] for r in rounds]) for n in first.rebuilds},
+        best([r.raw_replay for r in rounds]),
+        best([r.raw_rebuild for r in rounds]),
+        first.documents,
+    )
+
+
 def batches(items: Sequence[Any], size: int = BATCH) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 

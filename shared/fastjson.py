@@ -42,10 +42,13 @@ def dumps_text(value: Any) -> str:
     return dumps(value).decode()
 
 
-def loads(data: bytes | str) -> Any:
-    """The value `json.loads` would give; raises ValueError (orjson's error is one) on bad JSON."""
+def loads(data: bytes | str, *, exact_big_integers: bool = True) -> Any:
+    """The value `json.loads` would give; raises ValueError (orjson's error is one) on bad JSON.
+
+    `exact_big_integers=False` skips the look for 20-digit runs, for JSON that holds no number
+    anyone reads (bus headers: strings only, checked as such after)."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if _LONG_RUN in raw.translate(_DIGITS_AS_ZEROS):
+    if exact_big_integers and _LONG_RUN in raw.translate(_DIGITS_AS_ZEROS):
         return json.loads(data)
     try:
         return orjson.loads(raw)

@@ -189,7 +189,7 @@ def _fetch(
             Message(
                 topic=topic,
                 key=key,
-                headers=fastjson.loads(headers),
+                headers=fastjson.loads(headers, exact_big_integers=False),
                 value=value,
                 partition=0,
                 offset=offset,
