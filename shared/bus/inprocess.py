@@ -131,12 +131,14 @@ class InProcessBus:
         def count(conn: sqlite3.Connection) -> int:
             total = 0
             for topic in topics:
+                # A topic's offsets run from 0 without gaps (publish takes the next, nothing
+                # deletes): the end offset less the committed one, one index lookup instead of
+                # counting the rows between (a rebuild asks every fifth of a second).
                 committed = _committed(conn, group, topic)
                 row = conn.execute(
-                    "SELECT COUNT(*) FROM records WHERE topic = ? AND offset >= ?",
-                    (topic, committed),
+                    "SELECT COALESCE(MAX(offset) + 1, 0) FROM records WHERE topic = ?", (topic,)
                 ).fetchone()
-                total += row[0]
+                total += max(0, row[0] - committed)
             return total
 
         return await self._db.run(count)

@@ -63,3 +63,31 @@ async def test_offsets_commit_without_an_fsync_and_publishes_stay_durable(
     assert [m.headers["n"] for m in handled] == ["1", "2", "3"]
     with sqlite3.connect(tmp_path / "bus.db") as conn:  # and the offsets are in the file
         assert conn.execute("SELECT next_offset FROM group_offsets").fetchall() == [(3,)]
+
+
+async def test_lag_is_the_end_offset_less_the_committed_one_without_counting_rows(
+    tmp_path: Path,
+) -> None:
+    db = SqliteDatabase(tmp_path / "bus.db", "full")
+    bus = InProcessBus(db)
+    statements: list[str] = []
+
+    async def handle(batch: Sequence[Message]) -> None:
+        return None
+
+    async def all_handled() -> bool:
+        return await bus.lag("g", ["t"]) == 0
+
+    try:
+        await bus.publish([record(n) for n in range(5)])
+        assert await bus.lag("g", ["t", "other"]) == 5
+        await bus.subscribe("g", ["t"], handle, max_batch=2)
+        await wait_until(all_handled, timeout=5)
+        db.run_sync(lambda conn: conn.set_trace_callback(statements.append))
+        assert await bus.lag("g", ["t"]) == 0
+        assert await bus.lag("new", ["t"]) == 5
+    finally:
+        db.run_sync(lambda conn: conn.set_trace_callback(None))
+        await bus.stop()
+    # A rebuild asks every fifth of a second: a count of 100,000 rows took 34 ms.
+    assert not [s for s in statements if "COUNT(" in s.upper()]
