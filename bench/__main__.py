@@ -122,6 +122,13 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "the suite's default), and of the raw path",
     )
     parser.add_argument(
+        "--replay-rounds",
+        type=positive,
+        default=1,
+        help="embedded replay rounds, each from a new bus and store; the fastest of each figure "
+        "is kept (default 1; more on a machine other work shares)",
+    )
+    parser.add_argument(
         "--projections",
         default="appointments",
         help=f"comma-separated, of {','.join(replay.PROJECTIONS)} (default appointments)",
@@ -224,9 +231,16 @@ def run_replay(args: argparse.Namespace, chosen: Plan, envelopes: list[Envelope]
     if "embedded" in chosen.backends:
         durability: Durability = args.replay_durability
         print(f"Embedded: WAL, synchronous={durability.upper()} for ours and raw.")
-        with tempfile.TemporaryDirectory(prefix="medoffice-bench-") as tmp:
-            sample = envelopes[: args.replay_events]
-            results.append(asyncio.run(replay.embedded(sample, durability, Path(tmp), projections)))
+        sample = envelopes[: args.replay_events]
+        rounds: list[replay.ReplayFigures] = []
+        for _ in range(args.replay_rounds):
+            with tempfile.TemporaryDirectory(prefix="medoffice-bench-") as tmp:
+                rounds.append(
+                    asyncio.run(replay.embedded(sample, durability, Path(tmp), projections))
+                )
+        if len(rounds) > 1:
+            print(f"Embedded: {len(rounds)} rounds, the fastest of each figure kept.")
+        results.append(replay.fastest(rounds))
     if "kafka" in chosen.backends and "mongo" in chosen.backends:
         from bench.scaleout import replay_scale_out
 
@@ -245,9 +259,11 @@ def run_replay(args: argparse.Namespace, chosen: Plan, envelopes: list[Envelope]
         if r.raw_replay is not None:
             figures.append(r.raw_replay)
             ours = r.replays["appointments"]
-            lines.append((f"{r.backend} catch-up vs raw (target >= 0.50x)", ours, r.raw_replay))
-            rebuilt = r.rebuilds["appointments"]
-            lines.append((f"{r.backend} rebuild vs raw (target >= 0.50x)", rebuilt, r.raw_replay))
+            lines.append((f"{r.backend} catch-up vs raw (target >= 0.80x)", ours, r.raw_replay))
+            rebuilt, raw = r.rebuilds["appointments"], r.raw_rebuild or r.raw_replay
+            if r.raw_rebuild is not None:
+                figures.append(r.raw_rebuild)
+            lines.append((f"{r.backend} rebuild vs raw (target >= 0.80x)", rebuilt, raw))
     report.table(figures)
     print()
     report.comparisons(lines)

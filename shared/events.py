@@ -14,9 +14,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 
 class DomainEvent(BaseModel):
-    """Base of every domain event: frozen, strict about unknown fields, named in the past tense."""
+    """Base of every domain event: frozen, strict about unknown fields, named in the past tense.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Its data is JSON, which has no NaN or infinity: a float field refuses them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     context: ClassVar[str] = ""
     version: ClassVar[int] = 1
@@ -147,12 +149,15 @@ class EventRegistry:
         return type_name in self._types or type_name in self._upcasters
 
     def decode(self, envelope: Envelope) -> DomainEvent:
-        type_name, data = envelope.type, dict(envelope.data)
+        """The domain event, validated against its class: the data may come from another
+        service. Validation reads the envelope's data without changing it; only upcasters get
+        a copy."""
+        type_name, data = envelope.type, envelope.data
         seen: set[str] = set()
         while type_name in self._upcasters and type_name not in seen:
             seen.add(type_name)
             type_name, change = self._upcasters[type_name]
-            data = change(data)
+            data = change(dict(data))
         cls = self._types.get(type_name)
         if cls is None:
             raise UnknownEventType(envelope.type)

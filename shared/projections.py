@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -62,13 +63,56 @@ _MAX_LINKS = 128  # the SDK's default span link limit
 _SPAN_PER_EVENT_UP_TO = 16  # events in a batch; larger batches get one span with links
 
 
+# W3C trace context, as opentelemetry's TraceContextTextMapPropagator reads it.
+_TRACEPARENT = re.compile(
+    r"^[ \t]*([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:(-.*)|[ \t]*)$"
+)
+_TRACEPARENT_MAX = 512
+
+
+def linked_context(traceparent: str) -> trace.SpanContext | None:
+    """The remote span a traceparent names, read as the propagator reads it, without the
+    contexts it builds around it (a third of its time: a batch links up to 128 of them)."""
+    match = _TRACEPARENT.match(traceparent) if len(traceparent) <= _TRACEPARENT_MAX else None
+    if match is None:
+        return None
+    version, trace_id, span_id, flags, rest = match.groups()
+    if version == "ff" or (version == "00" and rest):
+        return None
+    context = trace.SpanContext(
+        trace_id=int(trace_id, 16),
+        span_id=int(span_id, 16),
+        is_remote=True,
+        trace_flags=trace.TraceFlags(int(flags, 16)),
+    )
+    return context if context.is_valid else None
+
+
 def _span_contexts(envelopes: Sequence[Envelope], limit: int) -> list[trace.SpanContext]:
-    seen: dict[str, trace.SpanContext] = {}
+    seen: dict[str, trace.SpanContext | None] = {}
     for envelope in envelopes:
-        if envelope.traceparent and envelope.traceparent not in seen and len(seen) < limit:
-            context = trace.get_current_span(context_from(envelope.traceparent))
-            seen[envelope.traceparent] = context.get_span_context()
-    return [c for c in seen.values() if c.is_valid]
+        if envelope.traceparent and envelope.traceparent not in seen:
+            seen[envelope.traceparent] = linked_context(envelope.traceparent)
+            if len(seen) >= limit:
+                break
+    return [c for c in seen.values() if c is not None]
+
+
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of a document for a change to edit. Documents are JSON values, copied here
+    without `copy.deepcopy`'s memo of shared objects (a fifth of its time); anything else
+    goes to `copy.deepcopy`."""
+    kind = type(value)
+    if kind in _IMMUTABLE:
+        return value
+    if kind is dict:
+        return {key: _copy(item) for key, item in value.items()}
+    if kind is list:
+        return [_copy(item) for item in value]
+    return copy.deepcopy(value)
 
 
 class StaleBatch(RetryLater):
@@ -156,7 +200,7 @@ class View:
         current = await self.get(collection, doc_id)
         if seen_version(current, envelope.stream) >= envelope.stream_version:
             return
-        updated = change(copy.deepcopy(current))
+        updated = change(_copy(current))
         if updated is None:
             return
         seen = dict(updated.get("_seen", {}))
@@ -274,9 +318,10 @@ class ProjectionRunner:
 
     async def _subscribe(self, generation: int, *, alone: bool = False) -> Subscription:
         """Consume into `generation`. `alone`: this runner is its only writer (a rebuild's
-        shadow), so documents it has not written yet need not be read."""
+        shadow), so documents it has not written yet need not be read; nor need they when the
+        generation is empty as the runner starts."""
         group = self.group(generation)
-        self._new[generation] = NewDocuments(fresh=alone)
+        self._new[generation] = NewDocuments(fresh=alone or await self._empty(generation))
 
         async def handle(envelopes: Sequence[Envelope]) -> None:
             await self._apply(envelopes, generation)
@@ -287,6 +332,15 @@ class ProjectionRunner:
             with_dead_letters(self._bus, group, handle),
             max_batch=self._max_batch,
         )
+
+    async def _empty(self, generation: int) -> bool:
+        """Whether the generation holds no document yet (a first start, a new projection):
+        then, like a rebuild's shadow, the runner need not read back what it has not written.
+        Another writer shows up as a failed insert-must-not-exist, and from then on it reads."""
+        for collection in self.projection.collections:
+            if await self._store.find(physical(collection, generation), limit=1):
+                return False
+        return True
 
     async def _apply(self, envelopes: Sequence[Envelope], generation: int) -> None:
         new = self._new.setdefault(generation, NewDocuments(fresh=False))

@@ -2,6 +2,12 @@
 
 It behaves like a one-partition Kafka topic: ordered, durable, replayable from the start, and
 several processes on one machine may share the file.
+
+Records are durable when `publish` returns (at the database's durability, synchronous=FULL by
+default). A group's offsets are committed without waiting for an fsync of their own (the next
+durable commit on the file carries them): after a power cut a group may resume a little
+earlier, which at-least-once delivery allows and idempotent handlers absorb, and a replay
+pays one fsync per batch (its documents') instead of two.
 """
 
 from __future__ import annotations
@@ -9,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import sqlite3
 from collections.abc import Sequence
 
 import structlog
 
+from shared import fastjson
 from shared.bus.port import MessageHandler
 from shared.cloudevents import Message
 from shared.sqlite import SqliteDatabase, transaction
@@ -37,6 +43,8 @@ CREATE TABLE IF NOT EXISTS group_offsets (
 """
 
 log = structlog.get_logger(__name__)
+
+_NORMAL = 1  # PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
 
 
 class InProcessSubscription:
@@ -92,7 +100,13 @@ class InProcessBus:
                     next_offsets[m.topic] = row[0]
                 conn.execute(
                     "INSERT INTO records VALUES (?, ?, ?, ?, ?)",
-                    (m.topic, next_offsets[m.topic], m.key, json.dumps(m.headers), m.value),
+                    (
+                        m.topic,
+                        next_offsets[m.topic],
+                        m.key,
+                        fastjson.dumps_text(m.headers),
+                        m.value,
+                    ),
                 )
                 next_offsets[m.topic] += 1
 
@@ -117,12 +131,14 @@ class InProcessBus:
         def count(conn: sqlite3.Connection) -> int:
             total = 0
             for topic in topics:
+                # A topic's offsets run from 0 without gaps (publish takes the next, nothing
+                # deletes): the end offset less the committed one, one index lookup instead of
+                # counting the rows between (a rebuild asks every fifth of a second).
                 committed = _committed(conn, group, topic)
                 row = conn.execute(
-                    "SELECT COUNT(*) FROM records WHERE topic = ? AND offset >= ?",
-                    (topic, committed),
+                    "SELECT COALESCE(MAX(offset) + 1, 0) FROM records WHERE topic = ?", (topic,)
                 ).fetchone()
-                total += row[0]
+                total += max(0, row[0] - committed)
             return total
 
         return await self._db.run(count)
@@ -175,7 +191,7 @@ def _fetch(
             Message(
                 topic=topic,
                 key=key,
-                headers=json.loads(headers),
+                headers=fastjson.loads(headers, exact_big_integers=False),
                 value=value,
                 partition=0,
                 offset=offset,
@@ -201,4 +217,13 @@ def _commit(conn: sqlite3.Connection, *, group: str, batch: Sequence[Message]) -
                 (group, topic, offset + 1),
             )
 
-    transaction(conn, write)
+    # In WAL mode, synchronous=NORMAL commits without an fsync; the file's next FULL commit (a
+    # publish) syncs the log with these frames in it. Restored at once: nothing awaits here.
+    durability = conn.execute("PRAGMA synchronous").fetchone()[0]
+    if durability > _NORMAL:
+        conn.execute(f"PRAGMA synchronous={_NORMAL}")
+    try:
+        transaction(conn, write)
+    finally:
+        if durability > _NORMAL:
+            conn.execute(f"PRAGMA synchronous={int(durability)}")

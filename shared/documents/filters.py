@@ -69,7 +69,33 @@ def check_document(doc: Document) -> None:
     """Refuse what one of the backends could not store or give back unchanged."""
     if not isinstance(doc, dict):
         raise ValueError(f"a document is a dict, not {type(doc).__name__}")
-    _check_value(doc, "")
+    if not _storable(doc):  # every projected document passes here: the walk that names, rarely
+        _check_value(doc, "")
+
+
+_EXACT_SCALARS = frozenset({str, bool, type(None)})
+
+
+def _storable(value: Any) -> bool:
+    """`_check_value` without building a path for every value: True when it would pass."""
+    kind = type(value)
+    if kind in _EXACT_SCALARS:
+        return True
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or "." in key or key[:1] == "$" or not _storable(item):
+                return False
+        return True
+    if kind is int:
+        return bool(INT64[0] <= value <= INT64[1])
+    if kind is list or kind is tuple:
+        for item in value:
+            if not _storable(item):
+                return False
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    return False  # a subclass, or no JSON value: the full walk decides and names it
 
 
 def _check_value(value: Any, where: str) -> None:

@@ -229,6 +229,34 @@ async def test_a_batch_applies_its_writes_in_order_and_names_each_that_failed(
     ]
 
 
+async def test_a_batch_of_distinct_conditional_writes_lands_whole_but_its_stale_ones(
+    document_store: DocumentStore,
+) -> None:
+    # A projection's flush: each id once, inserts at rev 0 and updates at the rev it read.
+    await put(document_store, C, "a", {"v": 0})
+    await put(document_store, C, "b", {"v": 0})
+    batch = [
+        w("new", {"v": 1}, expected_rev=0),
+        w("a", {"v": 1}, expected_rev=1),
+        w("b", {"v": 1}, expected_rev=7),  # stale
+        w("c", {"v": 1}, expected_rev=0),
+    ]
+    assert await document_store.write(C, batch) == ["b"]
+    assert await document_store.write(C, [w("d", {"v": 1}, expected_rev=0)]) == []
+    assert await document_store.write(
+        C, [w("e", {"v": 1}, expected_rev=0), w("new", {"v": 9}, expected_rev=0)]
+    ) == ["new"]  # exists already
+
+    assert await document_store.find(C) == [
+        stored("a", 2, {"v": 1}),
+        stored("b", 1, {"v": 0}),
+        stored("c", 1, {"v": 1}),
+        stored("d", 1, {"v": 1}),
+        stored("e", 1, {"v": 1}),
+        stored("new", 1, {"v": 1}),
+    ]
+
+
 async def test_concurrent_conditional_writers_let_exactly_one_win(
     document_store: DocumentStore,
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,9 +12,10 @@ from services.scheduling.domain.events import AppointmentBooked, registry
 from services.scheduling.projections.appointments import APPOINTMENTS, AppointmentsProjection
 from shared.backends import Backends, open_backends
 from shared.cloudevents import Message, dead_letter_topic, to_message
+from shared.documents.port import Document, DocumentStore, Filter, Sort, Write
 from shared.events import DomainEvent, Envelope, Metadata, seal
 from shared.projections import NewDocuments, ProjectionRunner, StaleBatch, View
-from shared.readmodels import ReadModels, public
+from shared.readmodels import REGISTRY, ReadModels, public
 from shared.settings import Settings
 from tests.support import drop_databases, wait_until
 
@@ -214,3 +215,107 @@ async def test_the_old_read_model_serves_until_the_rebuild_switches(backends: Ba
     finally:
         projection.gate.set()
         await runner.stop()
+
+
+class CountingReads:
+    """A document store that counts the reads of projected documents (not the registry's)."""
+
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+        self.reads = 0
+
+    async def get(self, collection: str, doc_id: str) -> Document | None:
+        self.reads += collection != REGISTRY
+        return await self._store.get(collection, doc_id)
+
+    async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]:
+        self.reads += 1
+        return await self._store.get_many(collection, doc_ids)
+
+    async def find(
+        self,
+        collection: str,
+        where: Filter | None = None,
+        sort: Sort = (),
+        limit: int | None = None,
+    ) -> list[Document]:
+        return await self._store.find(collection, where, sort, limit)
+
+    async def count(self, collection: str, where: Filter | None = None) -> int:
+        return await self._store.count(collection, where)
+
+    async def write(self, collection: str, writes: Sequence[Write]) -> list[str]:
+        return await self._store.write(collection, writes)
+
+    async def drop(self, collection: str) -> None:
+        await self._store.drop(collection)
+
+    async def ping(self) -> None:
+        await self._store.ping()
+
+    async def close(self) -> None:
+        await self._store.close()
+
+
+async def other_writer_applies(backends: Backends, envelope: Envelope) -> None:
+    view = View(await backends.documents("scheduling"), 1)
+    await AppointmentsProjection().apply(registry.decode(envelope), envelope, view)
+    await view.flush()
+
+
+async def run_counting(
+    backends: Backends, *envelopes: Envelope, before: Envelope | None = None
+) -> int:
+    """Start a runner (after `before` was projected by another writer), publish, catch up:
+    how many reads of projected documents it made."""
+    store = CountingReads(await backends.documents("scheduling"))
+    runner = ProjectionRunner(
+        AppointmentsProjection(), ReadModels(store), backends.bus, registry, backends.settings.topic
+    )
+    if before is not None:
+        await other_writer_applies(backends, before)
+    await runner.start()
+    try:
+        await publish(backends, *envelopes)
+        await caught_up(runner)
+    finally:
+        await runner.stop()
+    return store.reads
+
+
+async def test_a_runner_starting_on_an_empty_generation_reads_nothing_back(
+    backends: Backends,
+) -> None:
+    reads = await run_counting(backends, *(booking(n) for n in range(1, 6)))
+
+    assert reads == 0
+    assert len(await documents(backends)) == 5
+
+
+async def test_a_runner_starting_on_documents_reads_them_before_writing(
+    backends: Backends,
+) -> None:
+    reads = await run_counting(backends, *(booking(n) for n in range(1, 4)), before=booking(1))
+
+    assert reads > 0
+    assert len(await documents(backends)) == 3
+
+
+async def test_a_runner_that_started_empty_meets_another_writer_and_reads_from_then_on(
+    backends: Backends,
+) -> None:
+    store = await backends.documents("scheduling")
+    runner = ProjectionRunner(
+        AppointmentsProjection(), ReadModels(store), backends.bus, registry, backends.settings.topic
+    )
+    await runner.start()  # empty: it takes what it has not written for absent
+    try:
+        await other_writer_applies(backends, booking(1))  # another process, meanwhile
+        await publish(backends, *(booking(n) for n in range(1, 4)))
+        await caught_up(runner)
+    finally:
+        await runner.stop()
+
+    docs = await ReadModels(store).find("scheduling.appointments", APPOINTMENTS)
+    assert sorted(d["appointment_id"] for d in docs) == ["a1", "a2", "a3"]
+    assert {d["appointment_id"]: d["_rev"] for d in docs}["a1"] == 1  # seen applied, left
