@@ -531,10 +531,17 @@ async def test_site_scoped_callers_list_only_their_sites(
 ) -> None:
     await _group(client)
     desk = token_for("front_desk", sites=["north"])
-    sites = (await client.get("/scheduling/sites", headers=desk)).json()
-    providers = (await client.get("/scheduling/providers", headers=desk)).json()
-    assert [s["site_id"] for s in sites] == ["north"]
-    assert [p["provider_id"] for p in providers] == ["dr-north"]
+
+    async def listed(path: str, key: str, expected: int, **headers: str) -> list[str] | None:
+        """The ids a list shows once the directory read model holds every one of `_group`'s."""
+        everyone = (await client.get(path)).json()
+        if len(everyone) < expected:
+            return None
+        return [item[key] for item in (await client.get(path, headers=headers)).json()]
+
+    assert await wait_until(lambda: listed("/scheduling/sites", "site_id", 2, **desk)) == ["north"]
+    providers = await wait_until(lambda: listed("/scheduling/providers", "provider_id", 2, **desk))
+    assert providers == ["dr-north"]
     everyone = (await client.get("/scheduling/sites")).json()
     assert sorted(s["site_id"] for s in everyone) == ["north", "south"]
 
@@ -565,8 +572,15 @@ async def test_the_audit_log_shows_a_caller_only_the_sites_it_may_see(
         checked_in = await client.post(f"/scheduling/appointments/{appointment}/check-in")
         assert checked_in.status_code == 200, checked_in.text
         at[site] = {"subject": appointment}
-    read = await client.get(f"/scheduling/patients/{patient}")  # records PatientRecordAccessed
-    assert read.status_code == 200, read.text
+
+    async def read_record() -> httpx.Response | None:
+        """The patient's record, once the patients read model has it: the read records
+        PatientRecordAccessed."""
+        response = await client.get(f"/scheduling/patients/{patient}")
+        return response if response.status_code != 404 else None
+
+    read = await wait_until(read_record, message="the patient's record")
+    assert read is not None and read.status_code == 200, read
 
     async def everything() -> list[dict[str, Any]] | None:
         found = (await client.get("/compliance/audit-log", params={"limit": 1000})).json()
