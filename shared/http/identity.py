@@ -10,6 +10,9 @@ either kind).
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -119,11 +122,21 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+# Verified tokens kept per process, so a client's every request does not pay for the signature
+# check again: each for at most VERIFIED_FOR seconds and never past its own `exp` (a key taken
+# out of the JWKS stops admitting its tokens within that time).
+VERIFIED_TOKENS = 1024
+VERIFIED_FOR = 60.0
+
+
 class TokenVerifier:
     """Checks bearer tokens: RS256 against a JWKS (file or URL), and HS256 with the shared
-    secret outside production."""
+    secret outside production. A token verified in the last minute is not checked again (its
+    expiry is)."""
 
     def __init__(self, settings: Settings) -> None:
+        self._verified: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
+        self._lock = threading.Lock()  # verify runs on worker threads when keys are fetched
         self._secret = settings.jwt_secret
         self._issuer = settings.jwt_issuer
         self._hs256 = settings.env != "production"
@@ -141,6 +154,21 @@ class TokenVerifier:
         return self._jwks_url is not None
 
     def verify(self, token: str) -> Identity:
+        now = time.time()
+        with self._lock:
+            kept = self._verified.get(token)
+            if kept is not None and now < kept[1]:
+                self._verified.move_to_end(token)
+                return kept[0]
+        identity, expires = self._check(token)
+        with self._lock:
+            self._verified[token] = (identity, min(expires, now + VERIFIED_FOR))
+            self._verified.move_to_end(token)
+            while len(self._verified) > VERIFIED_TOKENS:
+                self._verified.popitem(last=False)
+        return identity
+
+    def _check(self, token: str) -> tuple[Identity, float]:
         try:
             header = jwt.get_unverified_header(token)
             algorithm = header.get("alg")
@@ -164,7 +192,7 @@ class TokenVerifier:
                 issuer=self._issuer,
                 options={"require": ["exp", "sub", "iss"]},
             )
-            return identify(claims)
+            return identify(claims), float(claims["exp"])
         except (jwt.PyJWTError, ValueError) as exc:  # ValidationError is a ValueError
             raise _unauthorized("Invalid bearer token") from exc
 
