@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
 
@@ -52,6 +52,26 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         await asyncio.sleep(interval)
+
+
+async def settled(suite: Any, timeout: float = 30.0) -> None:
+    """Wait until every commit of `suite` (services.suite.Suite) is relayed and every one of its
+    consumers has lag 0: the read models hold everything written so far."""
+
+    async def behind() -> bool:
+        count = 0
+        for service in suite.services:
+            if service.event_store is not None and service.relay is not None:
+                count += len(await service.event_store.unpublished(1))
+            for runner in service.runners:
+                count += await runner.lag()
+            for worker in service.workers:
+                lag = getattr(worker, "lag", None)
+                if lag is not None:
+                    count += await lag()
+        return count == 0
+
+    await wait_until(behind, timeout=timeout, message="every read model caught up")
 
 
 def suite_settings(

@@ -580,7 +580,8 @@ async def test_the_audit_log_shows_a_caller_only_the_sites_it_may_see(
         return response if response.status_code != 404 else None
 
     read = await wait_until(read_record, message="the patient's record")
-    assert read is not None and read.status_code == 200, read
+    assert read is not None
+    assert read.status_code == 200, read.text
 
     async def everything() -> list[dict[str, Any]] | None:
         found = (await client.get("/compliance/audit-log", params={"limit": 1000})).json()
