@@ -11,6 +11,7 @@ import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import trace
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import BaseRoute
@@ -90,7 +91,11 @@ def create_http_app(
     ready_timeout: float = 3.0,
     clock: Clock | None = None,
 ) -> FastAPI:
-    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    # FastAPI's own telemetry keeps its HTTP server span (the trace's root, continuing a
+    # caller's traceparent); its spans around each dependency, endpoint and serialisation cost
+    # more than the floor route's own work (docs/benchmarks.md, issue 10).
+    telemetry: TelemetryConfig = {"operation_spans": False}
+    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     app.state.settings = settings
     app.state.idempotency = idempotency
     app.state.clock = clock or SystemClock()
