@@ -128,7 +128,13 @@ def create_http_app(
 
     for router in routers:
         _publish_policies(router.routes, guards)
-        app.include_router(router)
+        # The routes themselves, not the router: FastAPI matches an included router's routes
+        # twice per request (to pick the router, then inside it), and scans every router
+        # before the one that answers. A router's prefix, tags and response class are already
+        # in its routes; ours carry no lifespan or event handlers of their own.
+        if router.on_startup or router.on_shutdown:
+            raise ValueError("a service router has event handlers: include it instead")
+        app.router.routes.extend(router.routes)
     return app
 
 
