@@ -12,7 +12,8 @@ Baselines, measured in the same run on the same backend:
 - search: reading the same site-day board documents raw, one by one (sqlite3 / pymongo
   `find_one` by `_id`), for the days the search looked at: the read it cannot do without;
 - search, the HTTP floor: an authenticated GET that reads one small read model
-  (`/scheduling/no-show-rates` of an empty month), what any request costs in-process;
+  (`/scheduling/no-show-rates` of an empty month), what any request costs in-process
+  (alone, profiled: `python -m bench.scheduling [requests] [--profile out.prof]`);
 - booking: a bare `EventStore.append` of one AppointmentBooked event at its expected
   version, into a scratch store of the same kind holding as many commits as the suite's (the
   write a booking cannot do without).
@@ -536,3 +537,60 @@ def report_results(results: list[Results]) -> None:
 
 def _p(ours: Latencies, baseline: Latencies, q: float) -> tuple[float, float]:
     return ours.quantile(q) * 1000, baseline.quantile(q) * 1000
+
+
+FLOOR_WARMUP = 300
+
+
+async def floor_alone(requests: int, profile: Path | None = None) -> Latencies:
+    """The HTTP floor alone, on an empty embedded suite: the route `measure_search` times after
+    the searches, `requests` times after a warm-up; with `profile`, a cProfile of the timed
+    requests written there (`python -m bench.scheduling [requests] [--profile out.prof]`)."""
+    import cProfile
+
+    with tempfile.TemporaryDirectory(prefix="medoffice-bench-") as tmp:
+        settings = Settings(
+            data_dir=Path(tmp),
+            seed_demo=False,
+            env="test",
+            log_json=False,
+            kafka_bootstrap=None,
+            mongo_url=None,
+        )
+        async with built(settings) as (_, client):
+
+            async def floor() -> float:
+                started = time.perf_counter()
+                response = await client.get(
+                    "/scheduling/no-show-rates", params={"month": "2000-01"}
+                )
+                took = time.perf_counter() - started
+                if response.status_code != 200:
+                    raise RuntimeError(f"no-show-rates: {response.status_code} {response.text}")
+                return took
+
+            for _ in range(FLOOR_WARMUP):
+                await floor()
+            if profile is None:
+                times = [await floor() for _ in range(requests)]
+            else:
+                profiler = cProfile.Profile()
+                profiler.enable()
+                times = [await floor() for _ in range(requests)]
+                profiler.disable()
+                profiler.dump_stats(profile)
+    return Latencies("HTTP floor: GET /scheduling/no-show-rates", "embedded", tuple(times))
+
+
+if __name__ == "__main__":
+    from shared.observability import configure
+
+    configure("warning", json_logs=True)
+    args = sys.argv[1:]
+    out = Path(args[args.index("--profile") + 1]) if "--profile" in args else None
+    count = int(args[0]) if args and args[0].isdigit() else 3000
+    alone = asyncio.run(floor_alone(count, out))
+    print(
+        f"HTTP floor, {count} requests: p50 {alone.quantile(0.5) * 1000:.3f} ms, "
+        f"p95 {alone.quantile(0.95) * 1000:.3f} ms" + (f"; profile in {out}" if out else "")
+    )

@@ -11,6 +11,7 @@ import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import trace
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import BaseRoute
@@ -90,7 +91,11 @@ def create_http_app(
     ready_timeout: float = 3.0,
     clock: Clock | None = None,
 ) -> FastAPI:
-    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    # FastAPI's own telemetry keeps its HTTP server span (the trace's root, continuing a
+    # caller's traceparent); its spans around each dependency, endpoint and serialisation cost
+    # more than the floor route's own work (docs/benchmarks.md, issue 10).
+    telemetry: TelemetryConfig = {"operation_spans": False}
+    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     app.state.settings = settings
     app.state.idempotency = idempotency
     app.state.clock = clock or SystemClock()
@@ -123,7 +128,13 @@ def create_http_app(
 
     for router in routers:
         _publish_policies(router.routes, guards)
-        app.include_router(router)
+        # The routes themselves, not the router: FastAPI matches an included router's routes
+        # twice per request (to pick the router, then inside it), and scans every router
+        # before the one that answers. A router's prefix, tags and response class are already
+        # in its routes; ours carry no lifespan or event handlers of their own.
+        if router.on_startup or router.on_shutdown:
+            raise ValueError("a service router has event handlers: include it instead")
+        app.router.routes.extend(router.routes)
     return app
 
 

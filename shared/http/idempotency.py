@@ -29,7 +29,7 @@ from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.routing import Match
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.clock import Clock, repeatable_ids
 from shared.documents.port import DocumentStore, Write
@@ -88,7 +88,28 @@ def _covers(now: dict[str, Any], then: dict[str, Any]) -> bool:
     return now["sites"] == "*" or (then["sites"] != "*" and set(then["sites"]) <= set(now["sites"]))
 
 
-class IdempotencyMiddleware(BaseHTTPMiddleware):
+class IdempotencyMiddleware:
+    """Pure ASGI in front of the keyed path: a request that is not a POST with an
+    Idempotency-Key goes straight to the app. Only keyed POSTs pay for BaseHTTPMiddleware
+    (a task and a stream per request), which buffers the answer to store it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.keyed = _KeyedRequests(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and _has_key(scope):
+            await self.keyed(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def _has_key(scope: Scope) -> bool:
+    name = HEADER.encode()
+    return any(key.lower() == name for key, _ in scope["headers"])
+
+
+class _KeyedRequests(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         # Middleware sits outside the app's exception handlers: answer "backend down" here.
         try:
