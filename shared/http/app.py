@@ -94,7 +94,10 @@ def create_http_app(
     # FastAPI's own telemetry keeps its HTTP server span (the trace's root, continuing a
     # caller's traceparent); its spans around each dependency, endpoint and serialisation cost
     # more than the floor route's own work (docs/benchmarks.md, issue 10).
-    telemetry: TelemetryConfig = {"operation_spans": False}
+    # Its `logs` would hand exception messages and stack traces (which may quote a request's
+    # PHI) to an OpenTelemetry log provider, were one ever configured: off, as our own error
+    # lines carry frames without messages (docs/security.md).
+    telemetry: TelemetryConfig = {"operation_spans": False, "logs": False}
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     app.state.settings = settings
     app.state.idempotency = idempotency

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from services.suite import Suite
 from tests.api.conftest import booking, register
 from tests.support import wait_until
 
@@ -50,3 +51,10 @@ async def test_a_request_keeps_its_server_span_and_has_none_per_dependency(
     # FastAPI's spans around each dependency, the endpoint and serialisation cost more than
     # this route's work (issue 10): the server span and the request shell's stay.
     assert not [name for name in names if name.startswith("fastapi.")], names
+
+
+async def test_fastapi_sends_no_exception_text_to_opentelemetry_logs(suite: Suite) -> None:
+    """An exception's message may quote a request's PHI; our own error line keeps frames only,
+    so FastAPI must not hand the text to an OpenTelemetry log provider either."""
+    config = suite.app._telemetry  # noqa: SLF001 - FastAPI keeps its telemetry settings there
+    assert config.get("logs") is False
