@@ -77,22 +77,25 @@ _EXACT_SCALARS = frozenset({str, bool, type(None)})
 
 
 def _storable(value: Any) -> bool:
-    """`_check_value` without building a path for every value: True when it would pass."""
+    """`_check_value` without building a path for every value: True when it would pass.
+    Scalars are checked where they sit, without a call each (most of a document's values)."""
     kind = type(value)
-    if kind in _EXACT_SCALARS:
-        return True
     if kind is dict:
         for key, item in value.items():
-            if type(key) is not str or "." in key or key[:1] == "$" or not _storable(item):
+            if type(key) is not str or "." in key or key[:1] == "$":
                 return False
+            if type(item) not in _EXACT_SCALARS and not _storable(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        for item in value:
+            if type(item) not in _EXACT_SCALARS and not _storable(item):
+                return False
+        return True
+    if kind in _EXACT_SCALARS:
         return True
     if kind is int:
         return bool(INT64[0] <= value <= INT64[1])
-    if kind is list or kind is tuple:
-        for item in value:
-            if not _storable(item):
-                return False
-        return True
     if kind is float:
         return math.isfinite(value)
     return False  # a subclass, or no JSON value: the full walk decides and names it

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.scheduling.domain.events import AppointmentBooked, registry
+from services.scheduling.domain.events import AppointmentBooked, SiteRegistered, registry
 from services.scheduling.projections.appointments import APPOINTMENTS, AppointmentsProjection
 from shared.backends import Backends, open_backends
 from shared.cloudevents import Message, dead_letter_topic, to_message
 from shared.documents.port import Document, DocumentStore, Filter, Sort, Write
-from shared.events import DomainEvent, Envelope, Metadata, seal
-from shared.projections import NewDocuments, ProjectionRunner, StaleBatch, View
+from shared.events import DomainEvent, Envelope, EventRegistry, Metadata, seal
+from shared.projections import NewDocuments, ProjectionRunner, StaleBatch, View, skipped_types
 from shared.readmodels import REGISTRY, ReadModels, public
 from shared.settings import Settings
 from tests.support import drop_databases, wait_until
@@ -319,3 +319,45 @@ async def test_a_runner_that_started_empty_meets_another_writer_and_reads_from_t
     docs = await ReadModels(store).find("scheduling.appointments", APPOINTMENTS)
     assert sorted(d["appointment_id"] for d in docs) == ["a1", "a2", "a3"]
     assert {d["appointment_id"]: d["_rev"] for d in docs}["a1"] == 1  # seen applied, left
+
+
+class CountingRegistry(EventRegistry):
+    """The scheduling registry, counting what it decodes by type name."""
+
+    def __init__(self) -> None:
+        super().__init__(registry.events())
+        self.decoded: list[str] = []
+
+    def decode(self, envelope: Envelope) -> DomainEvent:
+        self.decoded.append(envelope.type)
+        return super().decode(envelope)
+
+
+async def test_events_a_projection_does_not_handle_are_neither_decoded_nor_applied(
+    backends: Backends,
+) -> None:
+    counting = CountingRegistry()
+    read_models = ReadModels(await backends.documents("scheduling"))
+    runner = ProjectionRunner(
+        AppointmentsProjection(), read_models, backends.bus, counting, backends.settings.topic
+    )
+    await runner.start()
+    try:
+        registered = seal(
+            SiteRegistered(site_id="north", name="North", time_zone="Europe/Paris"),
+            stream="acme:site:north",
+            stream_version=1,
+            meta=Metadata(tenant="acme", correlation_id="c"),
+            event_id="r1",
+            time=T0,
+        )
+        await publish(backends, registered, booking(1))
+        await caught_up(runner)
+    finally:
+        await runner.stop()
+    assert counting.decoded == [AppointmentBooked.type_name()]
+    assert [d["appointment_id"] for d in await documents(backends)] == ["a1"]
+    skipped = skipped_types(AppointmentsProjection(), counting)
+    assert skipped is not None
+    assert SiteRegistered.type_name() in skipped
+    assert AppointmentBooked.type_name() not in skipped

@@ -57,3 +57,31 @@ async def test_a_change_that_gives_up_after_editing_leaves_the_document_as_it_wa
     assert stored["meta"] == {"n": 1}
     assert stored["pair"] == [1, 2]
     await store.close()
+
+
+async def test_a_document_orjson_will_not_write_is_still_edited_on_a_copy() -> None:
+    """A lone surrogate (stored through `json`) takes the slow copy; giving up still leaves
+    the document as it was."""
+    store = SqliteDocumentStore(SqliteDatabase(":memory:"))
+    await put(store, physical("c", 1), "d", {"text": "\ud800", "lines": [{"code": "a"}]})
+    view = View(store, 1)
+
+    def edit_then_give_up(doc: Document | None) -> Document | None:
+        assert doc is not None
+        doc["lines"][0]["code"] = "changed"
+        return None
+
+    def edit(doc: Document | None) -> Document | None:
+        assert doc is not None
+        doc["lines"].append({"code": "b"})
+        return doc
+
+    await view.change("c", "d", filed(1), edit_then_give_up)
+    await view.change("c", "d", filed(2), edit)
+    await view.flush()
+
+    stored = await store.get(physical("c", 1), "d")
+    assert stored is not None
+    assert stored["text"] == "\ud800"
+    assert stored["lines"] == [{"code": "a"}, {"code": "b"}]
+    await store.close()

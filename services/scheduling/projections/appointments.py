@@ -99,6 +99,7 @@ class AppointmentsProjection:
     name = PROJECTION
     contexts = ("scheduling",)
     collections = (APPOINTMENTS,)
+    handles = APPOINTMENT_EVENTS
 
     def keys(self, event: DomainEvent, envelope: Envelope) -> list[tuple[str, str]]:
         if isinstance(event, APPOINTMENT_EVENTS):

@@ -91,6 +91,7 @@ class AvailabilityProjection:
     name = PROJECTION
     contexts = ("scheduling",)
     collections = (BOOKABLE, PROVIDERS)
+    handles = (*PROVIDER_EVENTS, RoomAdded)
 
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
         tenant = envelope.tenant

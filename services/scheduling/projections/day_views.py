@@ -75,6 +75,7 @@ class SiteBoardProjection:
     name = BOARD_PROJECTION
     contexts = ("scheduling",)
     collections = (SITE_DAYS,)
+    handles = APPOINTMENT_EVENTS
 
     def keys(self, event: DomainEvent, envelope: Envelope) -> list[tuple[str, str]]:
         if not isinstance(event, APPOINTMENT_EVENTS):
@@ -109,6 +110,7 @@ class ProviderScheduleProjection:
     name = SCHEDULE_PROJECTION
     contexts = ("scheduling",)
     collections = (PROVIDER_DAYS,)
+    handles = APPOINTMENT_EVENTS
 
     def keys(self, event: DomainEvent, envelope: Envelope) -> list[tuple[str, str]]:
         return [(PROVIDER_DAYS, doc_id) for doc_id in self._docs(event, envelope)]

@@ -27,6 +27,7 @@ class DirectoryProjection:
     name = PROJECTION
     contexts = ("scheduling",)
     collections = (SITES, ROOMS, PROVIDERS, VISIT_TYPES)
+    handles = tuple(_KINDS)
 
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
         kind = _KINDS.get(type(event))

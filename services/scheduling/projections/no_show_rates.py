@@ -21,6 +21,7 @@ class NoShowRatesProjection:
     name = PROJECTION
     contexts = ("scheduling",)
     collections = (RATES,)
+    handles = (VisitCompleted, AppointmentNoShow)
 
     def keys(self, event: DomainEvent, envelope: Envelope) -> list[tuple[str, str]]:
         return [(RATES, doc_id) for doc_id, *_ in self._counted(event, envelope)]

@@ -24,6 +24,7 @@ class PatientsProjection:
     name = PROJECTION
     contexts = ("scheduling",)
     collections = (PATIENTS,)
+    handles = (PatientRegistered, PatientForgotten, CoverageRecorded, IntakeRecorded)
 
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
         doc_id = f"{envelope.tenant}:{getattr(event, 'patient_id', '')}"

@@ -7,6 +7,8 @@ complaint stays sealed here; the API opens it.
 
 from __future__ import annotations
 
+from typing import get_args
+
 from services.scheduling.domain.events import (
     PatientRetriaged,
     PatientTriaged,
@@ -32,6 +34,7 @@ class TriageQueueProjection:
     name = PROJECTION
     contexts = ("scheduling",)
     collections = (TRIAGE,)
+    handles: tuple[type[DomainEvent], ...] = get_args(_Triage)
 
     def keys(self, event: DomainEvent, envelope: Envelope) -> list[tuple[str, str]]:
         if isinstance(event, _Triage):

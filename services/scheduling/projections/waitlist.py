@@ -6,7 +6,7 @@ timer finds open offers past their expiry here. Waitlist events hold no PHI.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from services.scheduling.domain.events import (
     WaitlistEntryAdded,
@@ -51,6 +51,7 @@ class WaitlistProjection:
     name = PROJECTION
     contexts = ("scheduling",)
     collections = (ENTRIES, OFFERS)
+    handles: tuple[type[DomainEvent], ...] = get_args(_Event)
 
     def keys(self, event: DomainEvent, envelope: Envelope) -> list[tuple[str, str]]:
         if not isinstance(event, _Event):
