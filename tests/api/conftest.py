@@ -167,3 +167,9 @@ async def register(client: httpx.AsyncClient, *patient_ids: str) -> None:
 def booking(clinic: dict[str, str], **change: Any) -> dict[str, Any]:
     """A booking request at the clinic, 9:00 New York time on 1 December, with `change`s."""
     return {"patient_id": "pat-1", **clinic, "start": "2026-12-01T09:00:00-05:00", **change}
+
+
+async def search_slots(client: httpx.AsyncClient, **params: Any) -> httpx.Response:
+    """`GET /scheduling/open-slots` for a follow-up at north on 1 December, with `params`."""
+    day = {"site_id": "north", "visit_type_id": "follow-up", "start": "2026-12-01"}
+    return await client.get("/scheduling/open-slots", params={**day, "end": "2026-12-01", **params})

@@ -9,7 +9,7 @@ import httpx
 
 from services.scheduling.application.reactions import NoShowTimer
 from services.suite import Suite
-from tests.api.conftest import booking, make_bookable, post_ok, register
+from tests.api.conftest import booking, make_bookable, post_ok, register, search_slots
 from tests.support import wait_until
 
 CODES = {"procedures": ["99213"], "diagnoses": ["E11.9"]}
@@ -373,16 +373,7 @@ async def test_open_slots_skip_what_is_taken(
     async def found() -> list[dict[str, Any]]:
         # The search finds the site's providers and rooms in the availability read model,
         # which the board's after_version does not wait for.
-        response = await client.get(
-            "/scheduling/open-slots",
-            params={
-                "site_id": "north",
-                "visit_type_id": "follow-up",
-                "start": "2026-12-01",
-                "end": "2026-12-01",
-                "limit": 6,
-            },
-        )
+        response = await search_slots(client, limit=6)
         result: list[dict[str, Any]] = response.json()
         return result
 
@@ -398,13 +389,5 @@ async def test_open_slots_skip_what_is_taken(
     assert {s["room_id"] for s in slots} == {"exam-1"}
     board = (await client.get("/scheduling/sites/north/board/2026-12-01")).json()
     assert board["counts"] == {"booked": 1}
-    bad = await client.get(
-        "/scheduling/open-slots",
-        params={
-            "site_id": "north",
-            "visit_type_id": "follow-up",
-            "start": "2026-12-02",
-            "end": "2026-12-01",
-        },
-    )
+    bad = await search_slots(client, start="2026-12-02")
     assert bad.status_code == 422

@@ -20,6 +20,7 @@ from tests.api.conftest import (
     make_bookable,
     post_ok,
     register,
+    search_slots,
 )
 from tests.fhir_validation import valid
 from tests.support import ACCESS, wait_until
@@ -362,16 +363,8 @@ async def test_free_slots_of_a_schedule_leave_out_booked_time(
         {"site_id": "north", "windows": WEEKDAYS_8_TO_5, "effective_from": "2026-01-01"},
     )
     # Slots read availability from a read model: wait until it has the new template.
-    waited = await client.get(
-        "/scheduling/open-slots",
-        params={
-            "site_id": "north",
-            "visit_type_id": "follow-up",
-            "start": "2026-12-01",
-            "end": "2026-12-01",
-            "after_stream": changed["stream"],
-            "after_version": changed["stream_version"],
-        },
+    waited = await search_slots(
+        client, after_stream=changed["stream"], after_version=changed["stream_version"]
     )
     assert waited.status_code == 200, waited.text
     # 9:00-9:30 in New York (14:00-14:30 UTC) with dr-a in the clinic's one exam room.

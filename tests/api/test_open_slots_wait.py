@@ -9,7 +9,7 @@ import pytest
 
 from services.suite import Suite
 from shared.settings import Settings
-from tests.api.conftest import post_ok
+from tests.api.conftest import post_ok, search_slots
 from tests.api.test_open_slots import bookable, starts
 from tests.support import wait_until
 
@@ -34,33 +34,14 @@ async def test_a_search_reads_the_read_model_and_waits_for_a_change_it_lacks(
 
     # The provider's stream has the time off; the read model, stopped, has not.
     assert await starts(client) == before
-    behind = await client.get(
-        "/scheduling/open-slots",
-        params={
-            "site_id": "north",
-            "visit_type_id": "follow-up",
-            "start": "2026-12-01",
-            "end": "2026-12-01",
-            **after,
-        },
-    )
+    behind = await search_slots(client, **after)
     assert behind.status_code == 503, behind.text
     assert behind.headers["retry-after"] == "1"
 
     await runner.start()
 
     async def caught_up() -> list[str]:
-        response = await client.get(
-            "/scheduling/open-slots",
-            params={
-                "site_id": "north",
-                "visit_type_id": "follow-up",
-                "start": "2026-12-01",
-                "end": "2026-12-01",
-                "limit": 3,
-                **after,
-            },
-        )
+        response = await search_slots(client, limit=3, **after)
         return [s["start"] for s in response.json()] if response.status_code == 200 else []
 
     # The bound is short here: on a loaded machine the restarted runner may need longer.
