@@ -127,17 +127,7 @@ async def caught_up(suite: Suite, timeout: float = 1800) -> None:
     """Wait until every commit is relayed and every consumer of the suite has lag 0."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        behind = 0
-        for service in suite.services:
-            if service.event_store is not None and service.relay is not None:
-                behind += len(await service.event_store.unpublished(1))
-            for runner in service.runners:
-                behind += await runner.lag()
-            for worker in service.workers:
-                lag = getattr(worker, "lag", None)
-                if lag is not None:
-                    behind += await lag()
-        if not behind:
+        if not await suite.behind():
             return
         await asyncio.sleep(1)
     raise TimeoutError("the read models did not catch up")

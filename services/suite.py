@@ -54,6 +54,22 @@ class Suite:
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)
 
+    async def behind(self) -> int:
+        """How far the consumers are behind what was written: whether a commit still waits
+        for the relay, plus every projection's and worker's lag; 0 when every read model
+        holds everything written so far."""
+        count = 0
+        for service in self.services:
+            if service.event_store is not None and service.relay is not None:
+                count += len(await service.event_store.unpublished(1))
+            for runner in service.runners:
+                count += await runner.lag()
+            for worker in service.workers:
+                lag = getattr(worker, "lag", None)
+                if lag is not None:
+                    count += await lag()
+        return count
+
 
 def _operations_router(services: list[Service]) -> APIRouter:
     router = APIRouter(prefix="/ops", tags=["operations"])

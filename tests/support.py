@@ -7,10 +7,11 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pymongo import AsyncMongoClient
 
+from services.suite import Suite
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -54,24 +55,13 @@ async def wait_until(
         await asyncio.sleep(interval)
 
 
-async def settled(suite: Any, timeout: float = 30.0) -> None:
-    """Wait until every commit of `suite` (services.suite.Suite) is relayed and every one of its
-    consumers has lag 0: the read models hold everything written so far."""
+async def settled(suite: Suite, timeout: float = 30.0) -> None:
+    """Wait until every read model of `suite` holds everything written so far."""
 
-    async def behind() -> bool:
-        count = 0
-        for service in suite.services:
-            if service.event_store is not None and service.relay is not None:
-                count += len(await service.event_store.unpublished(1))
-            for runner in service.runners:
-                count += await runner.lag()
-            for worker in service.workers:
-                lag = getattr(worker, "lag", None)
-                if lag is not None:
-                    count += await lag()
-        return count == 0
+    async def caught_up() -> bool:
+        return await suite.behind() == 0
 
-    await wait_until(behind, timeout=timeout, message="every read model caught up")
+    await wait_until(caught_up, timeout=timeout, message="every read model caught up")
 
 
 def suite_settings(
