@@ -17,6 +17,7 @@ from tests.api.conftest import ShiftedClock, booking, post_ok, register, running
 from tests.api.test_appointments import appointment
 from tests.api.test_bad_input import PROBLEM, events_written
 from tests.support import ACCESS, wait_until
+from tests.support import settled as every_read_model_settled
 
 WAITLIST = "/scheduling/sites/north/waitlist"
 SLOT_START = "2026-12-01T14:00:00Z"  # 9:00 in New York, where the clinic is
@@ -201,12 +202,13 @@ async def test_an_expired_offer_is_refused_and_the_slot_passes_on(
 
 
 async def test_listing_the_waitlist_records_each_patient(
-    client: httpx.AsyncClient, clinic: dict[str, str]
+    client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
 ) -> None:
     await register(client, "pat-2", "pat-3")
     first = await join(client, "pat-2")
     second = await join(client, "pat-3")
     await settled(client, waiting=[first, second], offered=[])
+    await every_read_model_settled(suite)  # the names come from the patients read model
     current = await listing(client, **{"x-purpose-of-use": "TREAT"})
     assert [e["patient_name"] for e in current["entries"]] == ["Name of pat-2", "Name of pat-3"]
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from services.suite import SERVICES
+
 ROOT = Path(__file__).parents[2]
 DOMAIN_FILES = sorted(ROOT.glob("services/*/domain/*.py"))
 FORBIDDEN_MODULES = {
@@ -218,3 +220,17 @@ def test_the_rooms_check_names_a_room_too_many(tmp_path: Path) -> None:
     assert rooms_of(tmp_path / "billing") == ROOMS
     _plant(tmp_path, {"billing/claims_api.py": ""})
     assert rooms_of(tmp_path / "billing") - ROOMS == {"claims_api.py"}
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_no_two_projections_of_a_service_share_a_collection(service: str) -> None:
+    """A collection's stored name is its own name and a generation, not its projection's: two
+    projections naming one collection would write the same documents, and the second would skip
+    each change the first marked seen (the availability read model once took the directory's
+    `providers`, and Practitioner lost its name)."""
+    owners: dict[str, str] = {}
+    for make in SERVICES[service].projections:
+        projection = make()
+        for collection in projection.collections:
+            assert collection not in owners, (collection, owners.get(collection), projection.name)
+            owners[collection] = projection.name

@@ -30,7 +30,8 @@ from shared.events import DomainEvent, Envelope
 from shared.projections import View
 
 PROJECTION = "scheduling.availability"
-BOOKABLE, PROVIDERS = "bookable", "providers"
+# Collection names are the service's, not the projection's: "providers" is the directory's.
+BOOKABLE, PROVIDERS = "bookable", "provider_sites"
 
 PROVIDER_EVENTS = (
     ProviderRegistered,
