@@ -57,7 +57,9 @@ async def waiting(
         assert response.status_code == 200, response.text
         entries: list[dict[str, Any]] = response.json()["waiting"]
         named = patient is None or patient in {e["patient_id"] for e in entries}
-        return entries if len(entries) == count and named else None
+        # Names come from the patients read model, which may trail the queue's.
+        known = all(e["patient_name"] is not None for e in entries)
+        return entries if len(entries) == count and named and known else None
 
     found = await wait_until(read, message=f"{count} patients waiting")
     return found or []
