@@ -15,9 +15,10 @@ import yaml
 
 from services.compliance.contracts import CONTRACT as COMPLIANCE
 from services.scheduling.contracts import CONTRACT as SCHEDULING
+from services.staffing.contracts import CONTRACT as STAFFING
 from shared.asyncapi import asyncapi_document
 
-CONTRACTS = (SCHEDULING, COMPLIANCE)
+CONTRACTS = (SCHEDULING, STAFFING, COMPLIANCE)
 DOCUMENT = Path(__file__).parents[1] / "docs" / "asyncapi.yaml"
 COMMAND = "python -m services.asyncapi"
 BANNER = f"# Generated from services/*/contracts.py by `{COMMAND}`: do not edit.\n"

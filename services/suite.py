@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Response
 
 from services.compliance import app as compliance
 from services.scheduling import app as scheduling
+from services.staffing import app as staffing
 from shared.backends import Backends, open_backends
 from shared.clock import Clock, Ids, SystemClock, UuidIds
 from shared.documents.port import DocumentStore
@@ -29,7 +30,9 @@ OperatorChanges = Annotated[Operator, operator_policy(changes_state=True)]
 
 # Every service, in the order one process builds and starts them (the auditor last): adding a
 # service is its declaration here (and its `<name>_port` setting; see docs/new-service.md).
-SERVICES: dict[str, ServiceSpec[Any]] = {s.name: s for s in (scheduling.SPEC, compliance.SPEC)}
+SERVICES: dict[str, ServiceSpec[Any]] = {
+    s.name: s for s in (scheduling.SPEC, staffing.SPEC, compliance.SPEC)
+}
 AUDITOR = "compliance"  # reads every other service's event store to cross-check its ledger
 
 

@@ -17,7 +17,14 @@ from shared.sqlite import SqliteDatabase
 
 # Every database (SQLite folder, or MongoDB database `<mongo_database>_<name>`) the one-process
 # suite opens: what a test or benchmark drops after a run.
-SUITE_DATABASES = ("scheduling", "compliance", "compliance_anchors", "keyvault", "gateway")
+SUITE_DATABASES = (
+    "scheduling",
+    "staffing",
+    "compliance",
+    "compliance_anchors",
+    "keyvault",
+    "gateway",
+)
 
 
 @dataclass

@@ -28,6 +28,7 @@ from services.compliance import contracts as compliance
 from services.compliance.projections.audit_log import CONTEXTS
 from services.scheduling import contracts as scheduling
 from services.scheduling.domain import events as scheduling_events
+from services.staffing import contracts as staffing
 from shared import asyncapi
 from shared.cloudevents import to_message
 from shared.contracts import Contract, phi_of
@@ -49,6 +50,15 @@ SCHEDULING_EXPORTS = {
     "registry",
 }
 COMPLIANCE_EXPORTS = {"CONTRACT", "EVENTS", "AuditBlockSealed", "LedgerEntry"}
+STAFFING_EXPORTS = {
+    *(cls.__name__ for cls in staffing.EVENTS),
+    "CONTRACT",
+    "EVENTS",
+    "LICENCE_KINDS",
+    "PROVIDER_ROLES",
+    "Sealed",
+    "registry",
+}
 
 
 # ---------------------------------------------------------------------------- the contracts
@@ -56,8 +66,12 @@ COMPLIANCE_EXPORTS = {"CONTRACT", "EVENTS", "AuditBlockSealed", "LedgerEntry"}
 
 @pytest.mark.parametrize(
     ("module", "exports"),
-    [(scheduling, SCHEDULING_EXPORTS), (compliance, COMPLIANCE_EXPORTS)],
-    ids=["scheduling", "compliance"],
+    [
+        (scheduling, SCHEDULING_EXPORTS),
+        (staffing, STAFFING_EXPORTS),
+        (compliance, COMPLIANCE_EXPORTS),
+    ],
+    ids=["scheduling", "staffing", "compliance"],
 )
 def test_the_published_names_are_pinned(module: ModuleType, exports: set[str]) -> None:
     names: list[str] = module.__all__
@@ -220,17 +234,26 @@ def test_every_reference_resolves_and_operations_send_their_channels_messages() 
 
 def test_channels_and_operations_follow_the_contracts() -> None:
     document = committed()
-    assert {c["address"] for c in document["channels"].values()} == {"medoffice.scheduling.events"}
+    assert {c["address"] for c in document["channels"].values()} == {
+        "medoffice.scheduling.events",
+        "medoffice.staffing.events",
+    }
     assert {
         name: (op["action"], op["channel"]["$ref"]) for name, op in document["operations"].items()
     } == {
         "scheduling.publish": ("send", "#/channels/scheduling"),
         "scheduling.receive.scheduling": ("receive", "#/channels/scheduling"),
         "compliance.receive.scheduling": ("receive", "#/channels/scheduling"),
+        "staffing.publish": ("send", "#/channels/staffing"),
+        "staffing.receive.staffing": ("receive", "#/channels/staffing"),
+        "compliance.receive.staffing": ("receive", "#/channels/staffing"),
     }
     messages = document["components"]["messages"]
     assert set(document["channels"]["scheduling"]["messages"]) == {
         f"scheduling.{cls.__name__}.v1" for cls in scheduling.EVENTS
+    }
+    assert set(document["channels"]["staffing"]["messages"]) == {
+        f"staffing.{cls.__name__}.v1" for cls in staffing.EVENTS
     }
     assert messages["compliance.AuditBlockSealed.v1"]["x-medoffice-stored-only"] is True
 
@@ -238,7 +261,7 @@ def test_channels_and_operations_follow_the_contracts() -> None:
 def test_phi_fields_are_marked_in_the_document() -> None:
     document = committed()
     schemas, messages = document["components"]["schemas"], document["components"]["messages"]
-    events: list[type[DomainEvent]] = [*scheduling.EVENTS, *compliance.EVENTS]
+    events: list[type[DomainEvent]] = [*scheduling.EVENTS, *staffing.EVENTS, *compliance.EVENTS]
     for cls in events:
         message = messages[asyncapi.message_key(cls)]
         payload = _resolve(document, message["payload"]["$ref"])

@@ -1,0 +1,1 @@
+"""Staffing: employees, providers, credentials, enrolment, training, reviews, shifts, time off."""

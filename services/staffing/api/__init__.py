@@ -1,0 +1,1 @@
+"""Staffing over HTTP: each module builds the routers of one area; `app.py` mounts them."""

@@ -1,0 +1,1 @@
+"""Staffing use cases: load what a command needs, decide, append."""

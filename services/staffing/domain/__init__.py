@@ -1,0 +1,1 @@
+"""Staffing's pure domain: its events and the deciders that record them."""

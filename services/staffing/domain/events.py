@@ -1,0 +1,266 @@
+"""Staffing events that other services consume: people, providers, credentials, time off.
+
+These are staffing's half of the bus contract with scheduling (which learns providers, their
+sites, licences, approved time off and deactivation from them only) and billing (payer
+enrolment). Each area's own events (training, reviews, shifts) live beside its decider and
+register in the same `registry`. Fields added after an event type was first recorded have
+defaults, so every stored version still decodes.
+
+Personal data (home address, phone, emergency contact, birth date) is sealed like PHI under the
+employee's own data key (`phi_subject = "employee_id"`): forgetting an employee destroys it.
+No SSNs are kept.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime
+
+from shared.events import DomainEvent, EventRegistry
+from shared.phi import Phi, PhiEvent
+
+
+class StaffingEvent(DomainEvent):
+    context: ClassVar[str] = "staffing"
+
+
+# What an employee is hired as. Providers (`PROVIDER_ROLES`) see patients under their own NPI
+# and are the people scheduling books; the others are staff rostered by shift.
+Role = Literal[
+    "physician",
+    "nurse_practitioner",
+    "physician_assistant",
+    "nurse",
+    "medical_assistant",
+    "front_desk",
+    "biller",
+    "manager",
+    "hr",
+    "other",
+]
+PROVIDER_ROLES: tuple[str, ...] = ("physician", "nurse_practitioner", "physician_assistant")
+
+
+# ----------------------------------------------------------------------------- employees
+
+
+class EmployeeHired(StaffingEvent):
+    """Hired (or, with `rehired`, taken back after a termination) into a job at sites."""
+
+    employee_id: str
+    name: str
+    title: str
+    role: Role
+    site_ids: tuple[str, ...]
+    fte: float  # 1.0 = full time
+    manager_id: str | None = None
+    hired_on: date
+    rehired: bool = False
+
+
+class PersonalDetailsRecorded(StaffingEvent, PhiEvent):
+    """An employee's personal contact data, sealed under the employee's key."""
+
+    phi_subject: ClassVar[str] = "employee_id"
+
+    employee_id: str
+    home_address: Phi | None = None
+    phone: Phi | None = None
+    emergency_contact: Phi | None = None
+    birth_date: Phi | None = None
+
+
+class JobChanged(StaffingEvent):
+    """A new title, role, sites, FTE or manager from `effective_on`."""
+
+    employee_id: str
+    title: str
+    role: Role
+    site_ids: tuple[str, ...]
+    fte: float
+    manager_id: str | None = None
+    effective_on: date
+
+
+class LeaveStarted(StaffingEvent):
+    """A leave of absence (medical, parental, unpaid...): not at work, still employed."""
+
+    employee_id: str
+    leave_id: str
+    reason: str
+    starts_on: date
+    expected_return_on: date | None = None
+
+
+class LeaveEnded(StaffingEvent):
+    employee_id: str
+    leave_id: str
+    returned_on: date
+
+
+class EmployeeTerminated(StaffingEvent):
+    """Employment ends after `last_day`: from the day after, the person is not bookable."""
+
+    employee_id: str
+    last_day: date
+    reason: str
+
+
+class ProviderDetailsRecorded(StaffingEvent):
+    """A provider's NPI (checked: 10 digits, Luhn over the `80840` prefix), taxonomy code and
+    specialty. The sites they practise at are their job's sites."""
+
+    employee_id: str
+    npi: str
+    taxonomy_code: str
+    specialty: str
+
+
+# ----------------------------------------------------------------------------- credentials
+
+CredentialKind = Literal[
+    "state_licence",
+    "board_certification",
+    "dea_registration",
+    "bls",
+    "acls",
+    "malpractice_cover",
+]
+# The kinds that let a provider see patients at all: without one valid on a day, scheduling
+# books them nothing that day.
+LICENCE_KINDS: tuple[str, ...] = ("state_licence",)
+
+
+class CredentialRecorded(StaffingEvent):
+    """A credential held by an employee: licence, certification, registration or cover.
+    `expires_on` is the last day it is valid (None: it does not expire)."""
+
+    credential_id: str
+    employee_id: str
+    kind: CredentialKind
+    issuer: str  # e.g. "NY State Education Department", "ABIM", "DEA", "AHA"
+    number: str
+    state: str | None = None  # two-letter state for state licences and DEA registrations
+    issued_on: date
+    expires_on: date | None = None
+
+
+class CredentialRenewed(StaffingEvent):
+    """The same credential, valid to a new last day."""
+
+    credential_id: str
+    employee_id: str
+    expires_on: date
+
+
+class CredentialVerified(StaffingEvent):
+    """A primary-source verification: where it was checked, by whom, when, and the result.
+    A `failed` result makes the credential invalid from `verified_at`'s day on."""
+
+    credential_id: str
+    employee_id: str
+    source: str  # e.g. "state board website", "NPPES", "NPDB"
+    verified_by: str
+    verified_at: AwareDatetime
+    result: Literal["verified", "failed"]
+    note: str = ""
+
+
+class CredentialRevoked(StaffingEvent):
+    """Revoked, suspended or surrendered: invalid from `effective_on` (inclusive)."""
+
+    credential_id: str
+    employee_id: str
+    effective_on: date
+    reason: str
+
+
+class CredentialExpiryReminded(StaffingEvent):
+    """The daily sweep's reminder that a credential expires within `days_left` days (90, 60,
+    30), or has expired (0): recorded once per credential, threshold and expiry date."""
+
+    credential_id: str
+    employee_id: str
+    kind: CredentialKind
+    expires_on: date
+    threshold_days: int
+    reminded_on: date
+
+
+# ----------------------------------------------------------------------------- payer enrolment
+
+
+class PayerEnrolmentChanged(StaffingEvent):
+    """A provider's enrolment with a payer: billing claims only for `enrolled` on the date of
+    service, between `effective_from` and `effective_until`."""
+
+    enrolment_id: str
+    employee_id: str
+    payer_id: str
+    status: Literal["applied", "enrolled", "denied", "terminated"]
+    effective_from: date
+    effective_until: date | None = None
+
+
+# ----------------------------------------------------------------------------- time off
+
+
+class TimeOffRequested(StaffingEvent):
+    request_id: str
+    employee_id: str
+    kind: Literal["pto", "sick", "unpaid", "other"]
+    start: AwareDatetime
+    end: AwareDatetime
+    hours: float  # paid hours it draws from the balance (0 for unpaid)
+    note: str = ""
+
+
+class TimeOffApproved(StaffingEvent):
+    """Approved by the employee's manager: for a provider, scheduling books nothing then."""
+
+    request_id: str
+    employee_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+    decided_by: str
+
+
+class TimeOffDenied(StaffingEvent):
+    request_id: str
+    employee_id: str
+    decided_by: str
+    reason: str
+
+
+class TimeOffCancelled(StaffingEvent):
+    """Withdrawn by the employee (or HR), before or after approval."""
+
+    request_id: str
+    employee_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+registry = EventRegistry(
+    (
+        EmployeeHired,
+        PersonalDetailsRecorded,
+        JobChanged,
+        LeaveStarted,
+        LeaveEnded,
+        EmployeeTerminated,
+        ProviderDetailsRecorded,
+        CredentialRecorded,
+        CredentialRenewed,
+        CredentialVerified,
+        CredentialRevoked,
+        CredentialExpiryReminded,
+        PayerEnrolmentChanged,
+        TimeOffRequested,
+        TimeOffApproved,
+        TimeOffDenied,
+        TimeOffCancelled,
+    )
+)
