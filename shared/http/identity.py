@@ -26,7 +26,9 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.settings import Settings
 
-Role = Literal["front_desk", "clinician", "biller", "manager", "hr", "auditor", "admin"]
+# `staff`: an employee acting on their own record (staffing); their token's `sub` is their
+# employee id.
+Role = Literal["front_desk", "clinician", "biller", "manager", "hr", "auditor", "admin", "staff"]
 ROLES: tuple[Role, ...] = (
     "front_desk",
     "clinician",
@@ -35,6 +37,7 @@ ROLES: tuple[Role, ...] = (
     "hr",
     "auditor",
     "admin",
+    "staff",
 )
 ALL_SITES = "*"
 OPERATOR = "operator"
