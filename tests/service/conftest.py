@@ -12,6 +12,7 @@ import pytest
 
 from services.compliance import app as compliance
 from services.scheduling import app as scheduling
+from services.staffing import app as staffing
 from shared.backends import Backends, open_in_memory
 from shared.clock import UuidIds
 from shared.events import Metadata
@@ -42,6 +43,18 @@ async def scheduling_service(
     backends: Backends,
 ) -> AsyncIterator[Assembled[scheduling.UseCases]]:
     built = await assemble_parts(scheduling.SPEC, backends, TestRunClock(), UuidIds())
+    await built.service.start()
+    try:
+        yield built
+    finally:
+        await built.service.stop()
+
+
+@pytest.fixture
+async def staffing_service(
+    backends: Backends,
+) -> AsyncIterator[Assembled[staffing.UseCases]]:
+    built = await assemble_parts(staffing.SPEC, backends, TestRunClock(), UuidIds())
     await built.service.start()
     try:
         yield built
