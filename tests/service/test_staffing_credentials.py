@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from services.staffing import app as staffing
-from services.staffing.application.credentials import Credentials
+from services.staffing.application.credentials import Credentials, CredentialSweepTimer
 from services.staffing.domain import streams
 from services.staffing.domain.events import (
     CredentialExpiryReminded,
@@ -283,3 +283,21 @@ async def test_a_sweep_after_a_restart_records_nothing_again(data_dir: Path) -> 
         for credential_id in DUE:
             assert (await credentials.remind(META, credential_id, TODAY)).events == ()
             assert len(await reminders(built.kit.store, credential_id)) == 1
+
+
+async def test_the_service_runs_the_sweep_as_a_timer(staffing_service: Built) -> None:
+    """The timer staffing declares is the sweep: started, it records what is due."""
+    [timer] = [w for w in staffing_service.service.workers if isinstance(w, CredentialSweepTimer)]
+    await record_all(staffing_service)
+    again = CredentialSweepTimer(staffing_service.use_cases.credentials, every=0.05)
+    await again.start()
+    try:
+
+        async def reminded() -> bool:
+            found = [await reminders(staffing_service.kit.store, c) for c in DUE]
+            return all(len(r) == 1 for r in found)
+
+        await wait_until(reminded, message="the timer's reminders")
+    finally:
+        await again.stop()
+    assert timer.running
