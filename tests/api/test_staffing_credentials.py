@@ -4,12 +4,13 @@ sites' staff); enrolment's lifecycle; and bad input answering 4xx with nothing w
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from services.staffing.application.credentials import CredentialSweepTimer
 from services.staffing.domain import streams
 from services.staffing.domain.events import EmployeeHired, registry
 from services.suite import Suite
@@ -17,7 +18,7 @@ from shared.clock import UuidIds
 from shared.commands import CommandHandler
 from shared.domain import Decider
 from shared.events import DomainEvent, Metadata
-from tests.api.conftest import TokenFor, post_ok
+from tests.api.conftest import ShiftedClock, TokenFor, post_ok
 from tests.api.test_bad_input import PROBLEM
 from tests.support import TestRunClock, wait_until
 
@@ -392,3 +393,56 @@ async def test_payer_enrolment_moves_along_its_lifecycle(
         headers=token_for("manager", sites=["north"]),
     )
     assert refused.status_code == 403
+
+
+async def test_the_daily_sweep_reminds_once_per_threshold_on_both_backends(
+    suite: Suite, client: httpx.AsyncClient, people: dict[str, str], clock: ShiftedClock
+) -> None:
+    """The service's sweep timer, fired by hand: the tightest threshold due today, once; the
+    next one when its day comes; none for a revoked credential."""
+    [sweep] = [w for w in suite.service("staffing").workers if isinstance(w, CredentialSweepTimer)]
+    await record(client, "dr-north", credential_id="soon", expires_on="2026-12-06")  # 10 days
+    await record(client, "dr-north", credential_id="later", expires_on="2027-02-24")  # 90 days
+    await record(client, "dr-north", credential_id="far", expires_on="2027-06-30")
+    made = await record(client, "dr-south", credential_id="gone", expires_on="2026-12-06")
+    made = await post_ok(
+        client,
+        "/staffing/credentials/gone/revocation",
+        {"effective_on": "2026-11-26", "reason": "surrendered"},
+    )
+    await read(client, "/staffing/credentials/gone", made)
+
+    await wait_until(lambda: _settled_sweep(client, {"soon", "later", "far"}))
+    assert await sweep.fire_due() == 2
+    soon = await wait_until(lambda: _reminded(client, "soon"))
+    assert soon == {"threshold_days": 30, "reminded_on": "2026-11-26"}
+    later = await wait_until(lambda: _reminded(client, "later"))
+    assert later is not None
+    assert later["threshold_days"] == 90
+    assert await sweep.fire_due() == 0  # the same day again
+
+    clock.shift = timedelta(days=11)  # 2026-12-07: "soon" expired yesterday, "later" at 79 days
+    assert await sweep.fire_due() == 1
+    expired = await wait_until(lambda: _reminded(client, "soon", threshold=0))
+    assert expired == {"threshold_days": 0, "reminded_on": "2026-12-07"}
+    for credential_id in ("far", "gone"):
+        got = (await client.get(f"/staffing/credentials/{credential_id}")).json()
+        assert got["last_reminder"] is None
+
+
+async def _settled_sweep(client: httpx.AsyncClient, ids: set[str]) -> bool:
+    """Every one of `ids` in the read model, as the sweep reads it."""
+    for credential_id in ids:
+        if (await client.get(f"/staffing/credentials/{credential_id}")).status_code != 200:
+            return False
+    return True
+
+
+async def _reminded(
+    client: httpx.AsyncClient, credential_id: str, threshold: int | None = None
+) -> dict[str, Any] | None:
+    got = (await client.get(f"/staffing/credentials/{credential_id}")).json()
+    last: dict[str, Any] | None = got["last_reminder"]
+    if last is None or (threshold is not None and last["threshold_days"] != threshold):
+        return None
+    return last

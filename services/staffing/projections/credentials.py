@@ -52,7 +52,10 @@ def doc_id(tenant: str, some_id: str) -> str:
 
 
 def _reminded(doc: Document) -> frozenset[tuple[date, int]]:
-    return frozenset((date.fromisoformat(d), int(t)) for d, t in doc.get("reminded", []))
+    return frozenset(
+        (date.fromisoformat(r["expires_on"]), int(r["threshold_days"]))
+        for r in doc.get("reminded", [])
+    )
 
 
 def _refresh(doc: Document) -> Document:
@@ -161,10 +164,12 @@ def _credential_change(event: _Credential, fields: dict[str, Any]) -> Change:
                 doc["revoked_on"] = fields["effective_on"]
                 doc["revocation_reason"] = fields["reason"]
             case CredentialExpiryReminded():
-                doc["reminded"] = [
-                    *doc.get("reminded", []),
-                    [fields["expires_on"], event.threshold_days],
-                ]
+                # Objects, not pairs: FerretDB 1.x stores no nested arrays.
+                reminded = {
+                    "expires_on": fields["expires_on"],
+                    "threshold_days": event.threshold_days,
+                }
+                doc["reminded"] = [*doc.get("reminded", []), reminded]
                 doc["last_reminder"] = {
                     "threshold_days": event.threshold_days,
                     "reminded_on": fields["reminded_on"],
