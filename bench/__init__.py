@@ -14,4 +14,8 @@ only when asked for:
 - split (`--only split`, Kafka + MongoDB only): booking -> audit entry and ledger block latency
   with scheduling and compliance as two `medoffice serve <service>` processes, against one
   `medoffice serve` process on the same servers in the same run (bench/split.py).
+
+Apart, on the embedded backend: `python -m bench.credentials` (issue 11), staffing's
+expiring-credentials list and daily credential sweep for 2,000 employees with five years of
+history, against the raw reads they cannot do without (bench/credentials.py).
 """

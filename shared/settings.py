@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     compliance_port: int | None = Field(default=None, ge=1, le=65535)
     billing_port: int | None = Field(default=None, ge=1, le=65535)
     staffing_port: int | None = Field(default=None, ge=1, le=65535)
+    credential_sweep_seconds: float = Field(default=3600.0, gt=0)  # credential sweep's period
 
     @field_validator("phi_kek", "ledger_key")
     @classmethod

@@ -83,6 +83,7 @@ def suite_settings(
         topic_namespace=f"{namespace}." if namespace else "",
         # Tests that need the no-show timer fire it themselves: it never races a test's steps.
         no_show_timer_seconds=86_400,
+        credential_sweep_seconds=86_400,  # likewise the credential sweep
     )
 
 

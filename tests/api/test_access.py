@@ -14,13 +14,20 @@ import itertools
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from services.staffing.domain.events import EmployeeHired
+from services.staffing.domain.events import registry as staffing_registry
+from services.suite import Suite
+from shared.clock import SystemClock, UuidIds
+from shared.commands import CommandHandler
+from shared.domain import Decider
+from shared.events import DomainEvent, Metadata
 from shared.http.identity import OPERATOR, ROLES
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, post_ok
@@ -322,6 +329,73 @@ async def _rebuild(_: httpx.AsyncClient, site: str) -> Call:
     return Call("POST", "/ops/projections/scheduling.directory/rebuild")
 
 
+# ---------------------------------------------------------------------- staffing: credentials
+
+
+async def _hire_providers(suite: Suite) -> None:
+    """dr-north and dr-south as staffing employees (physicians) of acme, on their streams."""
+    store = suite.service("staffing").event_store
+    assert store is not None
+    handler = CommandHandler(store, staffing_registry, SystemClock(), UuidIds())
+    meta = Metadata(tenant="acme", actor="hr", correlation_id="access-matrix")
+    record: Decider[None, DomainEvent] = Decider(None, lambda s, e: s, lambda s, c: [c])
+    for site in ("north", "south"):
+        hired = EmployeeHired(
+            employee_id=f"dr-{site}",
+            name=f"Dr {site}",
+            title="Physician",
+            role="physician",
+            site_ids=(site,),
+            fte=1.0,
+            hired_on=date(2020, 1, 1),
+        )
+        await handler.handle(f"acme:employee:dr-{site}", record, hired, meta)
+
+
+LICENCE = {
+    "kind": "state_licence",
+    "issuer": "NY State Education Department",
+    "number": "1",
+    "state": "NY",
+    "issued_on": "2024-01-01",
+    "expires_on": "2027-01-01",
+}
+
+
+async def _credential(admin: httpx.AsyncClient, site: str) -> str:
+    made = await post_ok(admin, f"/staffing/employees/dr-{site}/credentials", LICENCE)
+    return str(made["id"])
+
+
+def _credential_change(action: str, body: dict[str, Any]) -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        return Call(
+            "POST", f"/staffing/credentials/{await _credential(admin, site)}/{action}", body
+        )
+
+    return prepare
+
+
+async def _credential_read(admin: httpx.AsyncClient, site: str) -> Call:
+    return await _readable(admin, f"/staffing/credentials/{await _credential(admin, site)}")
+
+
+def _staffing_read(path: str) -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        return await _readable(admin, path.format(site=site))
+
+    return prepare
+
+
+async def _enrol(_: httpx.AsyncClient, site: str) -> Call:
+    body = {
+        "payer_id": f"payer{next(counter)}",
+        "status": "applied",
+        "effective_from": "2027-01-01",
+    }
+    return Call("POST", f"/staffing/employees/dr-{site}/enrolments", body)
+
+
 ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/sites"): _fixed("GET", "/scheduling/sites"),
     ("POST", "/scheduling/sites"): _new_site,
@@ -424,6 +498,30 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/sites/{site_id}/waitlist"): _fixed(
         "GET", "/scheduling/sites/{site}/waitlist"
     ),
+    ("POST", "/staffing/employees/{employee_id}/credentials"): _fixed(
+        "POST", "/staffing/employees/dr-{site}/credentials", LICENCE
+    ),
+    ("POST", "/staffing/credentials/{credential_id}/renewal"): _credential_change(
+        "renewal", {"expires_on": "2029-01-01"}
+    ),
+    ("POST", "/staffing/credentials/{credential_id}/verifications"): _credential_change(
+        "verifications", {"source": "state board", "result": "verified"}
+    ),
+    ("POST", "/staffing/credentials/{credential_id}/revocation"): _credential_change(
+        "revocation", {"effective_on": "2027-01-01", "reason": "x"}
+    ),
+    ("GET", "/staffing/credentials/{credential_id}"): _credential_read,
+    ("GET", "/staffing/credentials/expiring"): _fixed(
+        "GET", "/staffing/credentials/expiring?within_days=60"
+    ),
+    ("GET", "/staffing/employees/{employee_id}/credentials"): _staffing_read(
+        "/staffing/employees/dr-{site}/credentials"
+    ),
+    ("POST", "/staffing/employees/{employee_id}/enrolments"): _enrol,
+    ("GET", "/staffing/employees/{employee_id}/enrolments"): _staffing_read(
+        "/staffing/employees/dr-{site}/enrolments"
+    ),
+    ("GET", "/staffing/enrolments"): _fixed("GET", "/staffing/enrolments"),
     ("GET", "/compliance/audit-log"): _fixed("GET", "/compliance/audit-log"),
     ("GET", "/compliance/audit-ledger/verify"): _fixed("GET", "/compliance/audit-ledger/verify"),
     ("GET", "/compliance/audit-ledger/blocks"): _fixed("GET", "/compliance/audit-ledger/blocks"),
@@ -489,9 +587,10 @@ async def test_every_endpoint_declares_its_policy(client: httpx.AsyncClient) -> 
 
 
 async def test_the_access_matrix_is_the_documented_one(
-    client: httpx.AsyncClient, token_for: TokenFor, operator: dict[str, str]
+    suite: Suite, client: httpx.AsyncClient, token_for: TokenFor, operator: dict[str, str]
 ) -> None:
     await _group(client)
+    await _hire_providers(suite)
     rows = []
     for (method, path), prepare in ENDPOINTS.items():
         cells = []
