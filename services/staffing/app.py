@@ -11,28 +11,51 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+from services.staffing import consumers
+from services.staffing.api import reviews as reviews_api
+from services.staffing.api import training as training_api
+from services.staffing.application.reviews import Reviews
+from services.staffing.application.training import Training
 from services.staffing.contracts import CONTRACT
+from services.staffing.domain import streams
+from services.staffing.projections.reviews import ReviewsProjection
+from services.staffing.projections.training import TrainingProjection
 from shared.kit import Kit, ServiceSpec
+from shared.reactions import Reaction
 
 NAME = CONTRACT.context
 
 
 @dataclass(frozen=True)
 class UseCases:
-    pass
+    training: Training
+    reviews: Reviews
 
 
 async def application(kit: Kit) -> UseCases:
-    return UseCases()
+    return UseCases(
+        training=Training(kit.handler, kit.read_models),
+        reviews=Reviews(kit.handler, kit.read_models),
+    )
 
 
 def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
-    return []
+    timeout = kit.settings.read_your_writes_timeout
+    return [
+        training_api.build_router(app.training, kit.read_models, timeout),
+        reviews_api.build_router(app.reviews, kit.read_models, timeout),
+    ]
+
+
+def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
+    return consumers.reactions(app.training)
 
 
 SPEC = ServiceSpec(
     contract=CONTRACT,
-    projections=(),
+    projections=(TrainingProjection, ReviewsProjection),
+    tags=streams.tags,
     application=application,
+    reactions=reactions,
     routers=routers,
 )
