@@ -92,10 +92,11 @@ async def test_every_step_out_of_order_or_by_the_wrong_person_writes_nothing(
         client, "/staffing/review-cycles/2026/reviews", {"employee_id": "emp-1"}
     )
     base = f"/staffing/reviews/{started['id']}"
-    self_assessment = ("self-assessment", {"summary": "ok"})
-    manager_review = ("manager-review", MANAGER_REVIEW)
-    sign_off = ("sign-off", {})
-    acknowledgement = ("acknowledgement", {})
+    Step = tuple[str, dict[str, Any]]
+    self_assessment: Step = ("self-assessment", {"summary": "ok"})
+    manager_review: Step = ("manager-review", MANAGER_REVIEW)
+    sign_off: Step = ("sign-off", {})
+    acknowledgement: Step = ("acknowledgement", {})
 
     async def refused(
         step: tuple[str, dict[str, Any]], headers: dict[str, str], status: int
