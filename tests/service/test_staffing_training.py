@@ -19,7 +19,7 @@ from shared.domain import Decider, Invalid, Rejected
 from shared.events import DomainEvent, Envelope
 from shared.kit import Assembled
 from tests.service.conftest import META
-from tests.support import wait_until
+from tests.support import TestRunClock, wait_until
 
 Built = Assembled[UseCases]
 
@@ -222,3 +222,33 @@ async def test_overdue_and_compliance_follow_the_clock(staffing_service: Built) 
         return [{}] if rows == [] else None
 
     await wait_until(gone, message="the terminated employee off the overdue list")
+
+
+async def test_a_completion_ages_out_and_the_course_is_overdue_again(
+    staffing_service: Built,
+) -> None:
+    training = staffing_service.use_cases.training
+    await define_courses(staffing_service)
+    await record(staffing_service, "emp-9", hired("emp-9", role="front_desk"))
+    [hipaa] = await assignments(staffing_service, "emp-9", 1)
+    await training.complete(
+        META, assignment_id=hipaa["assignment_id"], completed_on=date(2026, 11, 20), evidence="c"
+    )
+    await assignments(staffing_service, "emp-9", 2)
+    compliance = await training.compliance("acme", "north")
+    assert (compliance["complete"], compliance["completion_rate"]) == (1, 1.0)
+    assert await training.overdue("acme", ["north"]) == []
+
+    # A year and a day after the completion, the next round is overdue.
+    clock = staffing_service.kit.clock
+    assert isinstance(clock, TestRunClock)
+    clock.shift = timedelta(days=366)
+
+    [late] = await training.overdue("acme", ["north"])
+    assert (late["course_id"], late["due_on"], late["reason"]) == (
+        "hipaa",
+        "2027-11-20",
+        "recurrence",
+    )
+    compliance = await training.compliance("acme", "north")
+    assert (compliance["overdue"], compliance["completion_rate"]) == (1, 0.0)
