@@ -252,3 +252,28 @@ async def test_a_completion_ages_out_and_the_course_is_overdue_again(
     )
     compliance = await training.compliance("acme", "north")
     assert (compliance["overdue"], compliance["completion_rate"]) == (1, 0.0)
+
+
+async def test_a_course_newly_required_of_a_role_is_assigned_to_its_staff(
+    staffing_service: Built,
+) -> None:
+    training = staffing_service.use_cases.training
+    await record(staffing_service, "emp-10", hired("emp-10"))
+    await record(staffing_service, "emp-11", hired("emp-11", role="biller"))
+    await wait_until(
+        lambda: training.staff_in_roles("acme", ["nurse", "biller"]),
+        message="the staff in the read model",
+    )
+
+    await define_courses(staffing_service)
+
+    rows = await assignments(staffing_service, "emp-10", 2)
+    assert {(r["course_id"], r["reason"]) for r in rows} == {
+        ("hipaa", "course_defined"),
+        ("osha-bbp", "course_defined"),
+    }
+    assert {r["due_on"] for r in rows} == {
+        (training.today() + timedelta(days=30)).isoformat(),
+        (training.today() + timedelta(days=14)).isoformat(),
+    }
+    assert await training.employee_training("acme", "emp-11") == []  # billers need neither

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
-
-import structlog
 
 from services.staffing.application.employment import Sites, employee
 from services.staffing.domain import streams
 from services.staffing.domain.employment import NotTheirs
-from services.staffing.domain.events import EmployeeHired, JobChanged, Role
+from services.staffing.domain.events import CourseDefined, EmployeeHired, JobChanged, Role
 from services.staffing.domain.training import (
     AssignRequiredTraining,
     AssignTraining,
@@ -34,9 +33,8 @@ from shared.events import DomainEvent, Envelope, Metadata
 from shared.readmodels import ReadModels, public
 from shared.usecases import UseCases
 
-log = structlog.get_logger(__name__)
-
 SYSTEM = "system:staffing"
+Required = Literal["hired", "job_changed", "course_defined"]  # why required courses are assigned
 
 
 class Training(UseCases):
@@ -104,14 +102,17 @@ class Training(UseCases):
         meta: Metadata,
         *,
         employee_id: str,
-        role: str,
         effective_on: date,
-        reason: Literal["hired", "job_changed"],
+        reason: Required,
+        role: str | None = None,
     ) -> Outcome[TrainingRecord] | None:
-        """Assign the courses `role` requires, due from `effective_on`; those already open or
-        still valid are skipped, so a second delivery assigns nothing. None: the role requires
-        none."""
-        await employee(self, meta.tenant, employee_id)  # 409 if no longer employed
+        """Assign the courses `role` (by default the employee's current one) requires, due
+        from `effective_on`; those already open or still valid are skipped, so a second
+        delivery assigns nothing. None: the role requires none."""
+        found = await employee(self, meta.tenant, employee_id)  # 409 if no longer employed
+        role = role or found.role
+        if role is None:
+            return None
         required = (await self.state(streams.courses(meta.tenant), catalogue)).required_for(role)
         if not required:
             return None
@@ -190,6 +191,19 @@ class Training(UseCases):
             for d in docs
             if sites == "*" or set(d.get("site_ids") or ()) & set(sites)
         }
+
+    async def staff_in_roles(self, tenant: str, roles: Sequence[str]) -> list[str]:
+        """The employed staff in any of `roles`, as the read model has them."""
+        docs = await self._read_models.find(PROJECTION, STAFF, {"tenant": tenant, "active": True})
+        return sorted(d["employee_id"] for d in docs if d.get("role") in roles)
+
+    async def role_recorded_at(self, tenant: str, employee_id: str) -> datetime | None:
+        """When the employee's current role was recorded (their last hire or change of job),
+        as the event store has it."""
+        kinds = {EmployeeHired.type_name(), JobChanged.type_name()}
+        envelopes = await self._handler.store.load(streams.employee(tenant, employee_id))
+        times = [e.time for e in envelopes if e.type in kinds]
+        return times[-1] if times else None
 
     async def overdue(self, tenant: str, sites: Sites) -> list[dict[str, Any]]:
         """Open assignments past their due date of employed staff at `sites`, longest overdue
@@ -288,7 +302,11 @@ def caused_by(envelope: Envelope) -> Metadata:
 
 
 class AssignRequiredCourses:
-    """An employee hired, or changing job, is assigned the courses their role requires."""
+    """An employee hired, or changing job, is assigned the courses their role requires; a
+    course newly defined as required of roles is assigned, due from today, to the employed
+    staff in them whose role was recorded before the course (as the `staffing.training` read
+    model lists them: someone hired a moment before the course may be missing there, and is
+    then assigned it at their next change of job)."""
 
     name = "staffing.assign_required_training"
     contexts = ("staffing",)
@@ -297,18 +315,38 @@ class AssignRequiredCourses:
         self._training = training
 
     async def react(self, event: DomainEvent, envelope: Envelope) -> None:
+        meta = caused_by(envelope)
         match event:
             case EmployeeHired():
-                role, on, reason = event.role, event.hired_on, "hired"
+                await self._assign(meta, event.employee_id, event.hired_on, "hired", event.role)
             case JobChanged():
-                role, on, reason = event.role, event.effective_on, "job_changed"
-            case _:
-                return
+                await self._assign(
+                    meta, event.employee_id, event.effective_on, "job_changed", event.role
+                )
+            case CourseDefined() if event.required_for_roles:
+                await self._course_defined(meta, event, envelope)
+
+    async def _course_defined(
+        self, meta: Metadata, event: CourseDefined, envelope: Envelope
+    ) -> None:
+        today = self._training.today()
+        roles = event.required_for_roles
+        for employee_id in await self._training.staff_in_roles(envelope.tenant, roles):
+            # A role recorded after the course: its own reaction assigns the course, due from
+            # the hire or change (the catalogue it folds has the course by then).
+            since = await self._training.role_recorded_at(envelope.tenant, employee_id)
+            if since is not None and since <= envelope.time:
+                await self._assign(meta, employee_id, today, "course_defined")
+
+    async def _assign(
+        self,
+        meta: Metadata,
+        employee_id: str,
+        on: date,
+        reason: Required,
+        role: str | None = None,
+    ) -> None:
         with contextlib.suppress(DomainError):  # never hired, terminated since: nothing to do
             await self._training.assign_required(
-                caused_by(envelope),
-                employee_id=event.employee_id,
-                role=role,
-                effective_on=on,
-                reason=reason,  # type: ignore[arg-type]
+                meta, employee_id=employee_id, effective_on=on, reason=reason, role=role
             )

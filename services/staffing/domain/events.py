@@ -258,9 +258,13 @@ class CourseDefined(StaffingEvent):
     recurs_every_months: int | None = None
 
 
+AssignedBecause = Literal["assigned", "hired", "job_changed", "course_defined", "recurrence"]
+
+
 class TrainingAssigned(StaffingEvent):
-    """A course to complete by `due_on`. `reason`: by hand, on hire, on a change of job, or the
-    next round of a recurring course after a completion."""
+    """A course to complete by `due_on`. `reason`: by hand, on hire, on a change of job, on a
+    course newly required of the employee's role, or the next round of a recurring course
+    after a completion."""
 
     assignment_id: str
     employee_id: str
@@ -269,7 +273,7 @@ class TrainingAssigned(StaffingEvent):
     assigned_on: date
     due_on: date
     recurs_every_months: int | None = None
-    reason: Literal["assigned", "hired", "job_changed", "recurrence"] = "assigned"
+    reason: AssignedBecause = "assigned"
 
 
 class TrainingCompleted(StaffingEvent):

@@ -20,6 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from services.staffing.domain.events import (
+    AssignedBecause,
     CourseDefined,
     Role,
     TrainingAssigned,
@@ -130,7 +131,7 @@ class AssignRequiredTraining(Command):
     employee_id: str
     courses: tuple[CourseToAssign, ...]
     assigned_on: date
-    reason: Literal["hired", "job_changed"]
+    reason: Literal["hired", "job_changed", "course_defined"]
 
 
 class CompleteTraining(Command):
@@ -206,7 +207,7 @@ def evolve_record(state: TrainingRecord, event: DomainEvent) -> TrainingRecord:
 
 
 def _assigned(
-    employee_id: str, course: CourseToAssign, assigned_on: date, reason: str
+    employee_id: str, course: CourseToAssign, assigned_on: date, reason: AssignedBecause
 ) -> TrainingAssigned:
     if course.due_on < assigned_on:
         raise Invalid("training cannot be due before it is assigned")
