@@ -13,13 +13,21 @@ from fastapi import APIRouter
 
 from services.staffing import consumers
 from services.staffing.api import credentials as credentials_api
+from services.staffing.api import reviews as reviews_api
+from services.staffing.api import training as training_api
 from services.staffing.application.credentials import Credentials, Enrolments
+from services.staffing.application.reviews import Reviews
+from services.staffing.application.training import Training
 from services.staffing.contracts import CONTRACT
+from services.staffing.domain import streams
 from services.staffing.projections.credentials import (
     CredentialsProjection,
     EnrolmentsProjection,
 )
+from services.staffing.projections.reviews import ReviewsProjection
+from services.staffing.projections.training import TrainingProjection
 from shared.kit import Kit, ServiceSpec
+from shared.reactions import Reaction
 from shared.timers import Timer
 
 NAME = CONTRACT.context
@@ -29,24 +37,30 @@ NAME = CONTRACT.context
 class UseCases:
     credentials: Credentials
     enrolments: Enrolments
+    training: Training
+    reviews: Reviews
 
 
 async def application(kit: Kit) -> UseCases:
     return UseCases(
         credentials=Credentials(kit.handler, kit.read_models),
         enrolments=Enrolments(kit.handler, kit.read_models),
+        training=Training(kit.handler, kit.read_models),
+        reviews=Reviews(kit.handler, kit.read_models),
     )
 
 
 def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
+    timeout = kit.settings.read_your_writes_timeout
     return [
-        credentials_api.build_router(
-            app.credentials,
-            app.enrolments,
-            kit.read_models,
-            kit.settings.read_your_writes_timeout,
-        )
+        credentials_api.build_router(app.credentials, app.enrolments, kit.read_models, timeout),
+        training_api.build_router(app.training, kit.read_models, timeout),
+        reviews_api.build_router(app.reviews, kit.read_models, timeout),
     ]
+
+
+def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
+    return consumers.reactions(app.training)
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
@@ -55,8 +69,15 @@ def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
 
 SPEC = ServiceSpec(
     contract=CONTRACT,
-    projections=(CredentialsProjection, EnrolmentsProjection),
+    projections=(
+        CredentialsProjection,
+        EnrolmentsProjection,
+        TrainingProjection,
+        ReviewsProjection,
+    ),
+    tags=streams.tags,
     application=application,
+    reactions=reactions,
     timers=timers,
     routers=routers,
 )

@@ -1,7 +1,8 @@
 """Staffing's bus consumers and timers: what it does on its own, not asked over HTTP.
 
-The credential sweep records the expiry reminders due each day (`application/credentials.py`);
-this module declares which ones run.
+The credential sweep records the expiry reminders due each day (`application/credentials.py`).
+Training: an employee hired, or changing job, is assigned the courses their role requires
+(`AssignRequiredCourses`, consumer group `reactor.staffing.assign_required_training`).
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from services.staffing.application.credentials import Credentials, CredentialSweepTimer
+from services.staffing.application.training import AssignRequiredCourses, Training
 from shared.reactions import Reaction
 from shared.settings import Settings
 from shared.timers import Timer
 
 
-def reactions() -> Sequence[Reaction]:
-    return []
+def reactions(training: Training) -> Sequence[Reaction]:
+    return [AssignRequiredCourses(training)]
 
 
 def timers(settings: Settings, credentials: Credentials) -> Sequence[Timer]:

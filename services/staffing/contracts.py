@@ -12,9 +12,12 @@ Personal data (`Phi` fields) travels sealed (`Sealed`) under the employee's own 
 
 from __future__ import annotations
 
+# training and reviews
 from services.staffing.domain.events import (
     LICENCE_KINDS,
     PROVIDER_ROLES,
+    CompetencyRating,
+    CourseDefined,
     CredentialExpiryReminded,
     CredentialRecorded,
     CredentialRenewed,
@@ -25,13 +28,21 @@ from services.staffing.domain.events import (
     JobChanged,
     LeaveEnded,
     LeaveStarted,
+    ManagerReviewSubmitted,
     PayerEnrolmentChanged,
     PersonalDetailsRecorded,
     ProviderDetailsRecorded,
+    ReviewAcknowledged,
+    ReviewCycleOpened,
+    ReviewSignedOff,
+    ReviewStarted,
+    SelfAssessmentSubmitted,
     TimeOffApproved,
     TimeOffCancelled,
     TimeOffDenied,
     TimeOffRequested,
+    TrainingAssigned,
+    TrainingCompleted,
     registry,
 )
 from shared.contracts import Contract
@@ -71,4 +82,15 @@ __all__ = [
     "TimeOffDenied",
     "TimeOffRequested",
     "registry",
+    # training and reviews
+    "CompetencyRating",
+    "CourseDefined",
+    "ManagerReviewSubmitted",
+    "ReviewAcknowledged",
+    "ReviewCycleOpened",
+    "ReviewSignedOff",
+    "ReviewStarted",
+    "SelfAssessmentSubmitted",
+    "TrainingAssigned",
+    "TrainingCompleted",
 ]

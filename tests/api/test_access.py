@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.staffing.domain import streams as staffing_streams
 from services.staffing.domain.events import EmployeeHired
 from services.staffing.domain.events import registry as staffing_registry
 from services.suite import Suite
@@ -31,6 +32,7 @@ from shared.events import DomainEvent, Metadata
 from shared.http.identity import OPERATOR, ROLES
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, post_ok
+from tests.api.test_staffing_training import hire
 from tests.support import suite_settings, wait_until
 
 DOC = Path(__file__).parents[2] / "docs" / "security.md"
@@ -396,6 +398,113 @@ async def _enrol(_: httpx.AsyncClient, site: str) -> Call:
     return Call("POST", f"/staffing/employees/dr-{site}/enrolments", body)
 
 
+# ------------------------------------------------------------------ staffing: training, reviews
+# Employees are hired by writing the people area's contract events to their streams (`hire`):
+# the suite the client talks to is kept here for it. Their reviewer is `tester`, every token's
+# subject, so the steps a reviewer takes answer the role's access (409 out of order, 403 not
+# theirs) rather than 403 for everyone.
+_suites: list[Suite] = []
+
+
+@pytest.fixture(autouse=True)
+def _staffing_suite(suite: Suite) -> Iterator[None]:
+    _suites.append(suite)
+    yield
+    _suites.clear()
+
+
+async def _employee(site: str, manager: str = "tester") -> str:
+    """A new employee at `site`, managed (and reviewed) by `manager`."""
+    suite = _suites[-1]
+    store = suite.service("staffing").event_store
+    assert store is not None
+    if not await store.version(staffing_streams.employee("acme", manager)):
+        await hire(suite, manager, role="manager", site=site, manager=None)
+    employee_id = f"emp-{next(counter)}"
+    await hire(suite, employee_id, site=site, manager=manager)
+    return employee_id
+
+
+async def _configured(admin: httpx.AsyncClient) -> None:
+    """The course and the review cycle the calls use (a 409 once they exist)."""
+    course = {"course_id": "matrix", "name": "Fire safety", "due_within_days": 30}
+    await admin.post("/staffing/courses", json=course)
+    cycle = {
+        "cycle_id": "matrix",
+        "name": "Annual",
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+        "due_on": "2027-01-31",
+        "competencies": ["teamwork"],
+    }
+    await admin.post("/staffing/review-cycles", json=cycle)
+
+
+async def _new_course(_: httpx.AsyncClient, site: str) -> Call:
+    body = {"course_id": f"c{next(counter)}", "name": "HIPAA", "due_within_days": 30}
+    return Call("POST", "/staffing/courses", body)
+
+
+async def _assign(admin: httpx.AsyncClient, site: str) -> Call:
+    await _configured(admin)
+    body = {"course_id": "matrix", "due_on": "2027-06-01"}
+    return Call("POST", f"/staffing/employees/{await _employee(site)}/training", body)
+
+
+async def _completion(admin: httpx.AsyncClient, site: str) -> Call:
+    call = await _assign(admin, site)
+    assigned = await post_ok(admin, call.path, call.json or {})
+    body = {"completed_on": "2026-11-26", "evidence": "certificate 1"}
+    return Call("POST", f"/staffing/training/{assigned['id']}/completion", body)
+
+
+async def _employee_training(admin: httpx.AsyncClient, site: str) -> Call:
+    return await _readable(admin, f"/staffing/employees/{await _employee(site)}/training")
+
+
+async def _new_cycle(_: httpx.AsyncClient, site: str) -> Call:
+    body = {
+        "cycle_id": f"cy{next(counter)}",
+        "name": "Annual",
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+        "due_on": "2027-01-31",
+        "competencies": ["teamwork"],
+    }
+    return Call("POST", "/staffing/review-cycles", body)
+
+
+async def _start_review(admin: httpx.AsyncClient, site: str) -> Call:
+    await _configured(admin)
+    body = {"employee_id": await _employee(site)}
+    return Call("POST", "/staffing/review-cycles/matrix/reviews", body)
+
+
+async def _started(admin: httpx.AsyncClient, site: str, reviewer: str = "tester") -> str:
+    await _configured(admin)
+    body = {"employee_id": await _employee(site, manager=reviewer)}
+    started = await post_ok(admin, "/staffing/review-cycles/matrix/reviews", body)
+    return str(started["id"])
+
+
+def _review_step(step: str, body: dict[str, Any] | None = None) -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        return Call("POST", f"/staffing/reviews/{await _started(admin, site)}/{step}", body)
+
+    return prepare
+
+
+async def _cycle(admin: httpx.AsyncClient, site: str) -> Call:
+    await _configured(admin)
+    return await _readable(admin, "/staffing/review-cycles/matrix")
+
+
+async def _review(admin: httpx.AsyncClient, site: str) -> Call:
+    """A review by someone else than the caller: its site decides who reads it."""
+    review_id = await _started(admin, site, reviewer=f"boss-{site}")
+    return await _readable(admin, f"/staffing/reviews/{review_id}")
+
+
 ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/sites"): _fixed("GET", "/scheduling/sites"),
     ("POST", "/scheduling/sites"): _new_site,
@@ -527,6 +636,30 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/compliance/audit-ledger/blocks"): _fixed("GET", "/compliance/audit-ledger/blocks"),
     ("GET", "/ops/projections"): _fixed("GET", "/ops/projections"),
     ("POST", "/ops/projections/{name}/rebuild"): _rebuild,
+    # staffing: training
+    ("POST", "/staffing/courses"): _new_course,
+    ("POST", "/staffing/employees/{employee_id}/training"): _assign,
+    ("POST", "/staffing/training/{assignment_id}/completion"): _completion,
+    ("GET", "/staffing/employees/{employee_id}/training"): _employee_training,
+    ("GET", "/staffing/training/overdue"): _fixed(
+        "GET", "/staffing/training/overdue?site_id={site}"
+    ),
+    ("GET", "/staffing/sites/{site_id}/training-compliance"): _fixed(
+        "GET", "/staffing/sites/{site}/training-compliance"
+    ),
+    # staffing: reviews
+    ("POST", "/staffing/review-cycles"): _new_cycle,
+    ("POST", "/staffing/review-cycles/{cycle}/reviews"): _start_review,
+    ("POST", "/staffing/reviews/{review_id}/self-assessment"): _review_step(
+        "self-assessment", {"summary": "ok"}
+    ),
+    ("POST", "/staffing/reviews/{review_id}/manager-review"): _review_step(
+        "manager-review", {"ratings": {"teamwork": 4}, "goals": ["Grow"]}
+    ),
+    ("POST", "/staffing/reviews/{review_id}/sign-off"): _review_step("sign-off"),
+    ("POST", "/staffing/reviews/{review_id}/acknowledgement"): _review_step("acknowledgement", {}),
+    ("GET", "/staffing/review-cycles/{cycle}"): _cycle,
+    ("GET", "/staffing/reviews/{review_id}"): _review,
 }
 
 

@@ -40,6 +40,8 @@ async def test_projections_report_their_lag_and_generation(
         "scheduling.availability",
         "staffing.credentials",
         "staffing.enrolments",
+        "staffing.reviews",
+        "staffing.training",
         "compliance.audit_log",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)

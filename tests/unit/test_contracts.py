@@ -58,6 +58,7 @@ STAFFING_EXPORTS = {
     "PROVIDER_ROLES",
     "Sealed",
     "registry",
+    "CompetencyRating",  # training and reviews: a manager review's rating of one competency
 }
 
 

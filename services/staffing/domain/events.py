@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar, Literal
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from shared.events import DomainEvent, EventRegistry
 from shared.phi import Phi, PhiEvent
@@ -243,6 +243,128 @@ class TimeOffCancelled(StaffingEvent):
     end: AwareDatetime
 
 
+# ----------------------------------------------------------------------------- training
+
+
+class CourseDefined(StaffingEvent):
+    """A training course in the tenant's catalogue: required for `required_for_roles` (assigned
+    on hire and on a change into such a role, due `due_within_days` after), and, with
+    `recurs_every_months`, due again that long after each completion."""
+
+    course_id: str
+    name: str
+    required_for_roles: tuple[Role, ...] = ()
+    due_within_days: int
+    recurs_every_months: int | None = None
+
+
+AssignedBecause = Literal["assigned", "hired", "job_changed", "course_defined", "recurrence"]
+
+
+class TrainingAssigned(StaffingEvent):
+    """A course to complete by `due_on`. `reason`: by hand, on hire, on a change of job, on a
+    course newly required of the employee's role, or the next round of a recurring course
+    after a completion."""
+
+    assignment_id: str
+    employee_id: str
+    course_id: str
+    course_name: str
+    assigned_on: date
+    due_on: date
+    recurs_every_months: int | None = None
+    reason: AssignedBecause = "assigned"
+
+
+class TrainingCompleted(StaffingEvent):
+    """An assignment done on `completed_on`, with its evidence (certificate id, URL or text)."""
+
+    assignment_id: str
+    employee_id: str
+    course_id: str
+    completed_on: date
+    evidence: str
+    recorded_by: str
+
+
+# ----------------------------------------------------------------------------- reviews
+
+
+class ReviewCycleOpened(StaffingEvent):
+    """A review cycle over a period, due by `due_on`, rating the named competencies."""
+
+    cycle_id: str
+    name: str
+    period_start: date
+    period_end: date
+    due_on: date
+    competencies: tuple[str, ...]
+
+
+class ReviewStarted(StaffingEvent):
+    """An employee's review in a cycle, by `reviewer_id`; the cycle's competencies and the
+    employee's sites are copied in as they stood when it started."""
+
+    review_id: str
+    cycle_id: str
+    employee_id: str
+    reviewer_id: str
+    competencies: tuple[str, ...]
+    site_ids: tuple[str, ...] = ()
+    started_at: AwareDatetime
+
+
+class SelfAssessmentSubmitted(StaffingEvent):
+    review_id: str
+    cycle_id: str
+    employee_id: str
+    summary: str
+    submitted_at: AwareDatetime
+
+
+class CompetencyRating(BaseModel):
+    """A rating from 1 (well below expectations) to 5 (well above) of one named competency."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    competency: str
+    rating: int
+
+
+class ManagerReviewSubmitted(StaffingEvent):
+    """The reviewer's ratings of every competency of the cycle, and the goals set."""
+
+    review_id: str
+    cycle_id: str
+    employee_id: str
+    reviewer_id: str
+    ratings: tuple[CompetencyRating, ...]
+    goals: tuple[str, ...]
+    summary: str = ""
+    submitted_at: AwareDatetime
+
+
+class ReviewSignedOff(StaffingEvent):
+    """Signed by the reviewer (`manager`) or by the employee, in either order."""
+
+    review_id: str
+    cycle_id: str
+    employee_id: str
+    by: Literal["manager", "employee"]
+    signed_by: str
+    signed_at: AwareDatetime
+
+
+class ReviewAcknowledged(StaffingEvent):
+    """The employee acknowledges the signed review: its last step."""
+
+    review_id: str
+    cycle_id: str
+    employee_id: str
+    comment: str = ""
+    acknowledged_at: AwareDatetime
+
+
 registry = EventRegistry(
     (
         EmployeeHired,
@@ -262,5 +384,16 @@ registry = EventRegistry(
         TimeOffApproved,
         TimeOffDenied,
         TimeOffCancelled,
+        # training
+        CourseDefined,
+        TrainingAssigned,
+        TrainingCompleted,
+        # reviews
+        ReviewCycleOpened,
+        ReviewStarted,
+        SelfAssessmentSubmitted,
+        ManagerReviewSubmitted,
+        ReviewSignedOff,
+        ReviewAcknowledged,
     )
 )
