@@ -18,3 +18,8 @@ def enrolment(tenant: str, employee_id: str, payer_id: str) -> str:
 
 def time_off(tenant: str, request_id: str) -> str:
     return f"{tenant}:time-off:{request_id}"
+
+
+def personal_access(tenant: str, access_id: str) -> str:
+    """One response's record of disclosing employees' personal data."""
+    return f"{tenant}:personal-access:{access_id}"
