@@ -70,8 +70,13 @@ class JobIn(Body):
     manager_id: Id | None = None
 
     def job(self) -> Job:
-        fields = self.model_dump(exclude={"site_ids"})
-        return Job(site_ids=tuple(self.site_ids), **fields)
+        return Job(
+            title=self.title,
+            role=self.role,
+            site_ids=tuple(self.site_ids),
+            fte=self.fte,
+            manager_id=self.manager_id,
+        )
 
 
 class PersonalIn(Body):
