@@ -87,7 +87,9 @@ async def test_a_hire_reads_back_whole_for_hr_and_the_read_is_recorded(
         ).json()
         return found or None
 
-    [entry] = await wait_until(disclosed, message="the read of dr-q's personal data recorded")
+    found = await wait_until(disclosed, message="the read of dr-q's personal data recorded")
+    assert found is not None
+    [entry] = found
     assert entry["actor"] == "hr-1"
     assert entry["data"]["employee_id"] == "dr-q"
     assert entry["data"]["endpoint"] == "/staffing/employees/dr-q"
