@@ -15,7 +15,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from services.staffing.application.employees import Employees
 from services.staffing.domain.employees import (
@@ -54,6 +54,18 @@ RecordReaders = policy("hr", "manager", "staff", site_scoped=True)
 DirectoryReaders = policy("hr", "manager", site_scoped=True)
 Forgetting = policy("hr", changes_state=True)
 
+# The days an employee record names: a year 1 or 9999 is a 422 naming the field, before any
+# arithmetic (the suite's calendar, as scheduling's).
+FIRST_DAY, LAST_DAY = date(1800, 1, 1), date(2199, 12, 31)
+
+
+def _in_calendar(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"must lie between {FIRST_DAY} and {LAST_DAY}")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_in_calendar)]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 Fte = Annotated[float, Field(gt=0, le=1)]
 Npi = Annotated[str, Field(pattern=r"^\d{10}$")]
@@ -83,7 +95,7 @@ class PersonalIn(Body):
     home_address: Text | None = None
     phone: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     emergency_contact: Text | None = None
-    birth_date: date | None = None
+    birth_date: Day | None = None
 
     def details(self) -> PersonalDetails:
         return PersonalDetails(**self.model_dump())
@@ -101,32 +113,32 @@ class ProviderIn(Body):
 class HireIn(JobIn):
     employee_id: Id | None = None
     name: Name
-    hired_on: date
+    hired_on: Day
     personal: PersonalIn | None = None
     provider: ProviderIn | None = None
 
 
 class ChangeJobIn(JobIn):
-    effective_on: date
+    effective_on: Day
 
 
 class RehireIn(JobIn):
-    hired_on: date
+    hired_on: Day
 
 
 class LeaveIn(Body):
     leave_id: Id | None = None
     reason: Name
-    starts_on: date
-    expected_return_on: date | None = None
+    starts_on: Day
+    expected_return_on: Day | None = None
 
 
 class ReturnIn(Body):
-    returned_on: date
+    returned_on: Day
 
 
 class TerminationIn(Body):
-    last_day: date
+    last_day: Day
     reason: Name
 
 
