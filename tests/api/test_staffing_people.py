@@ -484,3 +484,33 @@ async def test_the_capability_statement_lists_what_every_service_serves(
     # What no service serves is a 404 OperationOutcome, after every service's routes.
     outcome = await fhir(client, "Encounter", 404)
     assert "GET metadata lists what is" in outcome["issue"][0]["diagnostics"]
+
+
+async def test_the_directory_rebuilds_to_what_it_was(
+    client: httpx.AsyncClient, suite: Suite, operator: dict[str, str]
+) -> None:
+    await hire(client, "ana", personal=PERSONAL)
+    await hire(client, "bo", site_ids=["north", "south"])
+    moved = await post_ok(
+        client,
+        "/staffing/employees/bo/job",
+        {**DESK, "site_ids": ["south"], "effective_on": "2026-03-01"},
+    )
+    await record(client, "bo", moved)
+    await settled(suite)
+    before = [(await directory(client, site)).json() for site in ("north", "south")]
+    ana = (await client.get("/staffing/employees/ana")).json()
+    assert [[line["employee_id"] for line in lines] for lines in before] == [["ana"], ["bo"]]
+
+    rebuilt = await client.post("/ops/projections/staffing.directory/rebuild", headers=operator)
+    assert rebuilt.json() == {"name": "staffing.directory", "generation": 2}
+
+    async def switched() -> bool:
+        status = (await client.get("/ops/projections", headers=operator)).json()
+        [mine] = [p for p in status if p["name"] == "staffing.directory"]
+        return bool(mine["generation"] == 2)
+
+    await wait_until(switched, message="the rebuilt directory switched in")
+    await settled(suite)
+    assert [(await directory(client, site)).json() for site in ("north", "south")] == before
+    assert (await client.get("/staffing/employees/ana")).json() == ana
