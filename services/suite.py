@@ -16,6 +16,7 @@ from shared.backends import Backends, open_backends
 from shared.clock import Clock, Ids, SystemClock, UuidIds
 from shared.documents.port import DocumentStore
 from shared.eventstore.port import EventStore
+from shared.http import fhir
 from shared.http.app import create_http_app
 from shared.http.identity import Operator, operator_policy
 from shared.kit import ServiceSpec, assemble
@@ -134,6 +135,7 @@ def _app(
     for service in services:
         checks.update(service.checks)
     routers = [r for s in services for r in s.routers]
+    routers += fhir.server_routers(routers)  # FHIR metadata and 404s, after every service's
     app = create_http_app(
         settings,
         [*routers, _operations_router(services), _metrics_router(metrics, services)],

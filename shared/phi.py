@@ -7,9 +7,10 @@ import it.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
+from pydantic.fields import FieldInfo
 
 from shared.events import DomainEvent
 
@@ -43,8 +44,15 @@ class PhiEvent(DomainEvent):
 
 
 def phi_fields(cls: type[BaseModel]) -> tuple[str, ...]:
-    return tuple(
-        name
-        for name, info in cls.model_fields.items()
-        if any(isinstance(m, PhiMark) for m in info.metadata)
+    """The fields marked `Phi`, optional ones (`Phi | None`) included: pydantic keeps the mark
+    of those inside the union, not in the field's own metadata."""
+    return tuple(name for name, info in cls.model_fields.items() if _marked(info))
+
+
+def _marked(info: FieldInfo) -> bool:
+    if any(isinstance(m, PhiMark) for m in info.metadata):
+        return True
+    return any(
+        get_origin(arg) is Annotated and any(isinstance(m, PhiMark) for m in get_args(arg)[1:])
+        for arg in get_args(info.annotation)
     )

@@ -13,9 +13,12 @@ from fastapi import APIRouter
 
 from services.staffing import consumers
 from services.staffing.api import credentials as credentials_api
+from services.staffing.api import employees as employees_api
+from services.staffing.api import fhir as fhir_api
 from services.staffing.api import reviews as reviews_api
 from services.staffing.api import training as training_api
 from services.staffing.application.credentials import Credentials, Enrolments
+from services.staffing.application.employees import Employees
 from services.staffing.application.reviews import Reviews
 from services.staffing.application.training import Training
 from services.staffing.contracts import CONTRACT
@@ -24,6 +27,7 @@ from services.staffing.projections.credentials import (
     CredentialsProjection,
     EnrolmentsProjection,
 )
+from services.staffing.projections.directory import DirectoryProjection
 from services.staffing.projections.reviews import ReviewsProjection
 from services.staffing.projections.training import TrainingProjection
 from shared.kit import Kit, ServiceSpec
@@ -35,6 +39,7 @@ NAME = CONTRACT.context
 
 @dataclass(frozen=True)
 class UseCases:
+    employees: Employees
     credentials: Credentials
     enrolments: Enrolments
     training: Training
@@ -43,6 +48,7 @@ class UseCases:
 
 async def application(kit: Kit) -> UseCases:
     return UseCases(
+        employees=Employees(kit.handler),
         credentials=Credentials(kit.handler, kit.read_models),
         enrolments=Enrolments(kit.handler, kit.read_models),
         training=Training(kit.handler, kit.read_models),
@@ -53,6 +59,10 @@ async def application(kit: Kit) -> UseCases:
 def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
     timeout = kit.settings.read_your_writes_timeout
     return [
+        employees_api.build_router(
+            app.employees, kit.read_models, kit.phi_vault(), kit.clock, timeout
+        ),
+        fhir_api.build_router(kit.read_models, kit.clock),
         credentials_api.build_router(app.credentials, app.enrolments, kit.read_models, timeout),
         training_api.build_router(app.training, kit.read_models, timeout),
         reviews_api.build_router(app.reviews, kit.read_models, timeout),
@@ -70,6 +80,7 @@ def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
 SPEC = ServiceSpec(
     contract=CONTRACT,
     projections=(
+        DirectoryProjection,
         CredentialsProjection,
         EnrolmentsProjection,
         TrainingProjection,

@@ -32,6 +32,7 @@ from shared.events import DomainEvent, Metadata
 from shared.http.identity import OPERATOR, ROLES
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, post_ok
+from tests.api.staffing_helpers import hire_provider
 from tests.api.test_staffing_training import hire
 from tests.support import suite_settings, wait_until
 
@@ -327,6 +328,52 @@ def _offered(action: str) -> Prepare:
     return prepare
 
 
+async def _fresh_employee(admin: httpx.AsyncClient, site: str, role: str = "front_desk") -> str:
+    employee_id = f"e{next(counter)}"
+    body = {
+        "employee_id": employee_id,
+        "name": "E",
+        "title": "T",
+        "role": role,
+        "site_ids": [site],
+        "fte": 1.0,
+        "hired_on": "2026-01-05",
+        "personal": {"phone": "+1 555 0100"},
+    }
+    await post_ok(admin, "/staffing/employees", body)
+    return employee_id
+
+
+async def _new_employee(_: httpx.AsyncClient, site: str) -> Call:
+    body = {"name": "E", "title": "T", "role": "nurse", "site_ids": [site], "fte": 1.0}
+    return Call("POST", "/staffing/employees", {**body, "hired_on": "2026-01-05"})
+
+
+def _employee_change(
+    method: str, action: str, body: dict[str, Any], *before: tuple[str, dict[str, Any]]
+) -> Prepare:
+    """`action` on a new employee at `site`, after the admin did the steps `before` it."""
+
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        role = "physician" if action == "provider" else "front_desk"
+        employee_id = await _fresh_employee(admin, site, role)
+        for step, step_body in before:
+            await post_ok(admin, f"/staffing/employees/{employee_id}/{step}", step_body)
+        filled = {k: [site] if v == ["{site}"] else v for k, v in body.items()}
+        return Call(method, f"/staffing/employees/{employee_id}/{action}", filled)
+
+    return prepare
+
+
+async def _employee(admin: httpx.AsyncClient, site: str) -> Call:
+    return await _readable(admin, f"/staffing/employees/{await _fresh_employee(admin, site)}")
+
+
+STAFF_JOB = {"title": "T", "role": "nurse", "site_ids": ["{site}"], "fte": 0.5}
+TERMINATED = ("termination", {"last_day": "2026-03-31", "reason": "left"})
+ON_LEAVE = ("leave", {"leave_id": "l1", "reason": "r", "starts_on": "2026-02-01"})
+
+
 async def _rebuild(_: httpx.AsyncClient, site: str) -> Call:
     return Call("POST", "/ops/projections/scheduling.directory/rebuild")
 
@@ -413,7 +460,7 @@ def _staffing_suite(suite: Suite) -> Iterator[None]:
     _suites.clear()
 
 
-async def _employee(site: str, manager: str = "tester") -> str:
+async def _managed_employee(site: str, manager: str = "tester") -> str:
     """A new employee at `site`, managed (and reviewed) by `manager`."""
     suite = _suites[-1]
     store = suite.service("staffing").event_store
@@ -448,7 +495,7 @@ async def _new_course(_: httpx.AsyncClient, site: str) -> Call:
 async def _assign(admin: httpx.AsyncClient, site: str) -> Call:
     await _configured(admin)
     body = {"course_id": "matrix", "due_on": "2027-06-01"}
-    return Call("POST", f"/staffing/employees/{await _employee(site)}/training", body)
+    return Call("POST", f"/staffing/employees/{await _managed_employee(site)}/training", body)
 
 
 async def _completion(admin: httpx.AsyncClient, site: str) -> Call:
@@ -459,7 +506,7 @@ async def _completion(admin: httpx.AsyncClient, site: str) -> Call:
 
 
 async def _employee_training(admin: httpx.AsyncClient, site: str) -> Call:
-    return await _readable(admin, f"/staffing/employees/{await _employee(site)}/training")
+    return await _readable(admin, f"/staffing/employees/{await _managed_employee(site)}/training")
 
 
 async def _new_cycle(_: httpx.AsyncClient, site: str) -> Call:
@@ -476,13 +523,13 @@ async def _new_cycle(_: httpx.AsyncClient, site: str) -> Call:
 
 async def _start_review(admin: httpx.AsyncClient, site: str) -> Call:
     await _configured(admin)
-    body = {"employee_id": await _employee(site)}
+    body = {"employee_id": await _managed_employee(site)}
     return Call("POST", "/staffing/review-cycles/matrix/reviews", body)
 
 
 async def _started(admin: httpx.AsyncClient, site: str, reviewer: str = "tester") -> str:
     await _configured(admin)
-    body = {"employee_id": await _employee(site, manager=reviewer)}
+    body = {"employee_id": await _managed_employee(site, manager=reviewer)}
     started = await post_ok(admin, "/staffing/review-cycles/matrix/reviews", body)
     return str(started["id"])
 
@@ -541,6 +588,37 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/fhir/R4/Practitioner/{practitioner_id}"): _fixed(
         "GET", "/fhir/R4/Practitioner/dr-{site}"
     ),
+    ("GET", "/fhir/R4/PractitionerRole"): _fixed("GET", "/fhir/R4/PractitionerRole"),
+    ("GET", "/fhir/R4/PractitionerRole/{role_id}"): _fixed(
+        "GET", "/fhir/R4/PractitionerRole/dr-{site}"
+    ),
+    ("POST", "/staffing/employees"): _new_employee,
+    ("GET", "/staffing/employees/{employee_id}"): _employee,
+    ("POST", "/staffing/employees/{employee_id}/job"): _employee_change(
+        "POST", "job", {**STAFF_JOB, "effective_on": "2026-03-01"}
+    ),
+    ("POST", "/staffing/employees/{employee_id}/leave"): _employee_change(
+        "POST", "leave", {"reason": "r", "starts_on": "2026-02-01"}
+    ),
+    ("POST", "/staffing/employees/{employee_id}/leave/{leave_id}/end"): _employee_change(
+        "POST", "leave/l1/end", {"returned_on": "2026-03-01"}, ON_LEAVE
+    ),
+    ("POST", "/staffing/employees/{employee_id}/termination"): _employee_change(
+        "POST", "termination", TERMINATED[1]
+    ),
+    ("POST", "/staffing/employees/{employee_id}/rehire"): _employee_change(
+        "POST", "rehire", {**STAFF_JOB, "hired_on": "2026-05-01"}, TERMINATED
+    ),
+    ("PUT", "/staffing/employees/{employee_id}/personal"): _employee_change(
+        "PUT", "personal", {"phone": "+1 555 0111"}
+    ),
+    ("POST", "/staffing/employees/{employee_id}/provider"): _employee_change(
+        "POST", "provider", {"npi": "1234567893", "taxonomy_code": "207Q00000X", "specialty": "F"}
+    ),
+    ("POST", "/staffing/employees/{employee_id}/forget-personal-data"): _employee_change(
+        "POST", "forget-personal-data", {"reason": "asked"}
+    ),
+    ("GET", "/staffing/sites/{site_id}/staff"): _fixed("GET", "/staffing/sites/{site}/staff"),
     ("GET", "/fhir/R4/StructureDefinition/{definition_id}"): _fixed(
         "GET", "/fhir/R4/StructureDefinition/location-timezone"
     ),
@@ -686,6 +764,9 @@ async def _group(client: httpx.AsyncClient) -> None:
             "/scheduling/providers",
             {"provider_id": f"dr-{site}", "name": site, "site_ids": [site]},
         )
+        # The same provider, as staffing knows them (FHIR Practitioner and PractitionerRole).
+        await hire_provider(client, f"dr-{site}", [site], name=site)
+        await _readable(client, f"/fhir/R4/Practitioner/dr-{site}")
         await post_ok(
             client,
             f"/scheduling/providers/dr-{site}/licences",

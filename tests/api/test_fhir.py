@@ -22,6 +22,7 @@ from tests.api.conftest import (
     register,
     search_slots,
 )
+from tests.api.staffing_helpers import hire_provider
 from tests.fhir_validation import valid
 from tests.support import ACCESS, wait_until
 
@@ -552,7 +553,8 @@ async def test_the_capability_statement_lists_what_is_served(client: httpx.Async
         "Appointment": (["read", "search-type"], ["date", "patient"]),
         "Location": (["read", "search-type"], []),
         "Schedule": (["read", "search-type"], ["actor"]),
-        "Practitioner": (["read", "search-type"], []),
+        "Practitioner": (["read", "search-type"], ["_id", "identifier", "name"]),
+        "PractitionerRole": (["read", "search-type"], ["_id", "location", "practitioner"]),
         "Slot": (["search-type"], ["appointment-type", "schedule", "start", "status"]),
         "StructureDefinition": (["read"], []),
     }
@@ -567,6 +569,8 @@ async def test_the_capability_statement_lists_what_is_served(client: httpx.Async
             f"{FHIR}/Location/{{location_id}}",
             f"{FHIR}/Practitioner",
             f"{FHIR}/Practitioner/{{practitioner_id}}",
+            f"{FHIR}/PractitionerRole",
+            f"{FHIR}/PractitionerRole/{{role_id}}",
             f"{FHIR}/Schedule",
             f"{FHIR}/Schedule/{{schedule_id}}",
             f"{FHIR}/Slot",
@@ -698,16 +702,26 @@ async def test_an_empty_search_has_no_entry(
 async def test_practitioners_are_served_and_every_reference_resolves(
     client: httpx.AsyncClient, clinic: dict[str, str], south: dict[str, str], token_for: TokenFor
 ) -> None:
+    # Practitioners are staffing's: a provider's id is their employee id.
+    await hire_provider(client, "dr-a", ["north"], name="Dr. A", npi=None)
+    await hire_provider(client, "dr-b", ["south"], name="Dr. B", npi=None)
     await post_ok(client, "/scheduling/patients", {"patient_id": "pat-1", **PATIENT})
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
     await appears(client, "Patient/pat-1")
     appointment = await appears(client, f"Appointment/{booked['id']}")
     await appears(client, "Schedule/4-dr-b-south")
+    await appears(client, "Practitioner/dr-a")
+    await appears(client, "Practitioner/dr-b")
 
     practitioners = await fhir_get(client, "Practitioner")
     assert ids(practitioners) == ["dr-a", "dr-b"]
     dr_b = await fhir_get(client, "Practitioner/dr-b")
-    assert dr_b == {"resourceType": "Practitioner", "id": "dr-b", "name": [{"text": "Dr. B"}]}
+    assert dr_b == {
+        "resourceType": "Practitioner",
+        "id": "dr-b",
+        "active": True,
+        "name": [{"text": "Dr. B"}],
+    }
     # Providers are staff of the group: every reader sees them all, as in /scheduling/providers.
     desk = token_for("front_desk", sites=["north"])
     assert await fhir_get(client, "Practitioner/dr-b", headers=desk) == dr_b
@@ -721,7 +735,16 @@ async def test_practitioners_are_served_and_every_reference_resolves(
     for entry in (await fhir_get(client, "Location"))["entry"]:
         if "partOf" in entry["resource"]:
             referenced.add(entry["resource"]["partOf"]["reference"])
-    assert {"Practitioner/dr-a", "Practitioner/dr-b", "Patient/pat-1"} <= referenced
+    # A PractitionerRole's sites are scheduling's site Locations.
+    for entry in (await fhir_get(client, "PractitionerRole"))["entry"]:
+        referenced |= {place["reference"] for place in entry["resource"]["location"]}
+    assert {
+        "Practitioner/dr-a",
+        "Practitioner/dr-b",
+        "Patient/pat-1",
+        "Location/site-north",
+        "Location/site-south",
+    } <= referenced
     for reference in sorted(referenced):
         resource = await fhir_get(client, reference)
         assert f"{resource['resourceType']}/{resource['id']}" == reference

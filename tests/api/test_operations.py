@@ -42,6 +42,7 @@ async def test_projections_report_their_lag_and_generation(
         "staffing.enrolments",
         "staffing.reviews",
         "staffing.training",
+        "staffing.directory",
         "compliance.audit_log",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)

@@ -45,7 +45,10 @@ def route_prefixes(service: str) -> set[str]:
     """The first path segments of the service's routers (`APIRouter(prefix="/fhir/R4")` -> fhir)."""
     found: set[str] = set()
     for source in (ROOT / "services" / service).rglob("*.py"):
-        found.update(re.findall(r"""prefix\s*=\s*["']/([^/"']+)""", source.read_text()))
+        text = source.read_text()
+        found.update(re.findall(r"""prefix\s*=\s*["']/([^/"']+)""", text))
+        if re.search(r"\bFhirRouter\(", text):  # shared.http.fhir: prefix /fhir/R4
+            found.add("fhir")
     return found
 
 

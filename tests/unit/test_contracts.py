@@ -114,13 +114,23 @@ def test_compliance_declares_the_topics_its_audit_log_reads() -> None:
     assert compliance.CONTRACT.consumes == CONTEXTS
 
 
-@pytest.mark.parametrize("cls", [*scheduling.EVENTS, *compliance.EVENTS], ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls", [*scheduling.EVENTS, *staffing.EVENTS, *compliance.EVENTS], ids=lambda c: c.__name__
+)
 def test_phi_fields_are_declared_on_events_that_seal_them(cls: type[DomainEvent]) -> None:
     # The vault seals an event's PHI only when it is a PhiEvent: a Phi field elsewhere would
     # travel in plain text.
     assert bool(phi_of(cls)) == issubclass(cls, PhiEvent)
     if issubclass(cls, PhiEvent):
         assert cls.phi_subject in cls.model_fields
+
+
+def test_the_phi_fields_of_staffing_are_the_known_ones() -> None:
+    # Optional (`Phi | None`) fields too: their mark sits inside the union.
+    marked = {cls.__name__: phi_of(cls) for cls in staffing.EVENTS if phi_of(cls)}
+    assert marked == {
+        "PersonalDetailsRecorded": ("home_address", "phone", "emergency_contact", "birth_date"),
+    }
 
 
 def test_the_phi_fields_of_scheduling_are_the_known_ones() -> None:
@@ -271,7 +281,8 @@ def test_phi_fields_are_marked_in_the_document() -> None:
         }
         assert marked == set(phi_of(cls)), cls.__name__
         if marked:
-            assert message["x-medoffice-phi-subject"] == "patient_id"
+            assert issubclass(cls, PhiEvent)
+            assert message["x-medoffice-phi-subject"] == cls.phi_subject
         else:
             assert "x-medoffice-phi-subject" not in message
     assert schemas["PatientRegistered"]["properties"]["name"]["x-medoffice-phi"] is True

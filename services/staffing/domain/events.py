@@ -365,6 +365,30 @@ class ReviewAcknowledged(StaffingEvent):
     acknowledged_at: AwareDatetime
 
 
+# ----------------------------------------------------------------------------- employees and
+# providers: access to personal data
+
+
+class PersonalRecordAccessed(StaffingEvent):
+    """A response disclosed an employee's personal data: who (the actor), whose, where, why.
+    Staffing's counterpart of scheduling's `PatientRecordAccessed`, read by compliance."""
+
+    employee_id: str
+    endpoint: str
+    purpose: str | None
+    outcome: str
+    accessed_at: AwareDatetime
+
+
+class PersonalDataForgotten(StaffingEvent):
+    """The employee's data key was destroyed: their personal data reads back redacted, and no
+    new personal data is recorded for them. Their employment record stays."""
+
+    employee_id: str
+    reason: str
+    forgotten_at: AwareDatetime
+
+
 registry = EventRegistry(
     (
         EmployeeHired,
@@ -395,5 +419,8 @@ registry = EventRegistry(
         ManagerReviewSubmitted,
         ReviewSignedOff,
         ReviewAcknowledged,
+        # employees and providers: access to personal data
+        PersonalRecordAccessed,
+        PersonalDataForgotten,
     )
 )

@@ -68,3 +68,8 @@ def tags(tenant: str, event: DomainEvent) -> tuple[str, ...]:
         case ReviewStarted():
             return (review_tag(tenant, event.review_id),)
     return ()
+
+
+def personal_access(tenant: str, access_id: str) -> str:
+    """One response's record of disclosing employees' personal data."""
+    return f"{tenant}:personal-access:{access_id}"

@@ -6,16 +6,10 @@ status, detail and headers that the suite's problem+json handlers decide for the
 
 from __future__ import annotations
 
-import inspect
-import json
-from collections.abc import Callable, Coroutine
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 
 from services.scheduling.api.fhir import resources, search
 from services.scheduling.api.fhir.ids import our_id, schedule_id
@@ -31,11 +25,11 @@ from services.scheduling.projections.patients import PROJECTION as PATIENTS_PROJ
 from shared.access import record_disclosure
 from shared.clock import Clock
 from shared.documents.port import Document
+from shared.http.fhir import FhirResponse, FhirRouter, base_url, searchset
 from shared.http.identity import Principal, policy
 from shared.phivault import PhiVault
 from shared.readmodels import ReadModels, public
 
-FHIR_JSON = "application/fhir+json"
 # A search that matches more appointments than this is refused: narrow it (no paging yet).
 MAX_MATCHES = 500
 # A slot search without `start` looks at the site's today and the six days after it, and
@@ -47,48 +41,6 @@ SLOT_STATUSES = ("busy", "free", "busy-unavailable", "busy-tentative", "entered-
 # Patients belong to the group, not to a site; what has a site is shown only at one's sites.
 Readers = policy("front_desk", "manager", "clinician", "auditor")
 SiteReaders = policy("front_desk", "manager", "clinician", "auditor", site_scoped=True)
-
-
-class FhirResponse(JSONResponse):
-    media_type = FHIR_JSON
-
-
-class FhirRoute(APIRoute):
-    """An endpoint whose errors are OperationOutcomes: the suite's problem details, re-dressed."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-
-        async def handle_as_fhir(request: Request) -> Response:
-            try:
-                return await handle(request)
-            except Exception as exc:
-                return await _outcome(request, exc)
-
-        return handle_as_fhir
-
-
-async def _outcome(request: Request, exc: Exception) -> Response:
-    handlers: dict[Any, Callable[..., Any]] = request.app.exception_handlers
-    handler = next((handlers[c] for c in type(exc).__mro__ if c in handlers), None)
-    if handler is None:
-        raise exc
-    answer = handler(request, exc)
-    if inspect.isawaitable(answer):
-        answer = await answer
-    assert isinstance(answer, JSONResponse)
-    problem = json.loads(bytes(answer.body))
-    messages = [problem.get("detail") or problem["title"]]
-    messages += [
-        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-        for error in problem.get("errors", ())
-    ]
-    headers = {k: v for k, v in answer.headers.items() if k in ("retry-after", "www-authenticate")}
-    return FhirResponse(
-        resources.operation_outcome(answer.status_code, messages),
-        status_code=answer.status_code,
-        headers=headers,
-    )
 
 
 def _our_id(kind: str, fhir: str) -> str:
@@ -106,13 +58,11 @@ def _search(request: Request, *known: str) -> dict[str, list[str]]:
 
 
 def _base(request: Request) -> str:
-    return f"{request.base_url}fhir/R4/"
+    return base_url(request)
 
 
 def _searchset(request: Request, found: list[Resource], *, counted: bool = True) -> FhirResponse:
-    return FhirResponse(
-        resources.searchset(_base(request), str(request.url), found, counted=counted)
-    )
+    return FhirResponse(searchset(_base(request), str(request.url), found, counted=counted))
 
 
 def _too_long(first: date, last: date) -> None:
@@ -149,9 +99,8 @@ def build_router(
     slots: OpenSlots,
     clock: Clock,
 ) -> APIRouter:
-    router = APIRouter(
-        prefix="/fhir/R4", tags=["fhir"], route_class=FhirRoute, default_response_class=FhirResponse
-    )
+    # metadata and the 404 for what is not served are the server's (shared.http.fhir).
+    router = FhirRouter(resources.CAPABILITIES)
 
     async def directory(tenant: str) -> Directory:
         async def by_id(collection: str, key: str) -> dict[str, Document]:
@@ -174,11 +123,6 @@ def build_router(
         record = public(doc) or {}
         await vault.reveal_fields(who.tenant, record, "cancel_reason")
         return resources.appointment(record, places)
-
-    @router.get("/metadata")
-    async def capabilities(request: Request, who: Principal = Readers) -> Response:
-        """The CapabilityStatement: what this FHIR view reads and searches."""
-        return FhirResponse(resources.capability_statement(_base(request)))
 
     @router.get("/Patient/{patient_id}")
     async def read_patient(request: Request, patient_id: str, who: Principal = Readers) -> Response:
@@ -277,28 +221,6 @@ def build_router(
             if resource["id"] == location_id:
                 return FhirResponse(resource)
         raise HTTPException(404, f"Location/{location_id} not found")
-
-    @router.get("/Practitioner")
-    async def search_practitioners(request: Request, who: Principal = Readers) -> Response:
-        """Every provider of the group: staff, whom appointments and schedules name."""
-        _search(request)
-        places = await directory(who.tenant)
-        found = [resources.practitioner(p) for _, p in sorted(places.providers.items())]
-        return _searchset(request, found)
-
-    @router.get("/Practitioner/{practitioner_id}")
-    async def read_practitioner(
-        request: Request, practitioner_id: str, who: Principal = Readers
-    ) -> Response:
-        """A provider, as appointments and schedules name them."""
-        ours = _our_id("Practitioner", practitioner_id)
-        _search(request)
-        doc = await read_models.get(
-            directory_view.PROJECTION, directory_view.PROVIDERS, f"{who.tenant}:{ours}"
-        )
-        if doc is None:
-            raise HTTPException(404, f"Practitioner/{practitioner_id} not found")
-        return FhirResponse(resources.practitioner(public(doc) or {}))
 
     @router.get("/StructureDefinition/{definition_id}")
     async def read_definition(
@@ -408,12 +330,5 @@ def build_router(
                 for s in free
             ]
         return _searchset(request, found, counted=False)
-
-    # Last, so it matches only what no route above serves: a FHIR client asking for another
-    # resource type or interaction learns so in an OperationOutcome, as FHIR servers answer.
-    @router.get("/{unsupported:path}", include_in_schema=False)
-    async def not_served(unsupported: str, who: Principal = Readers) -> Response:
-        kind = unsupported.split("/", 1)[0] or "this"
-        raise HTTPException(404, f"{kind} is not served here: GET metadata lists what is")
 
     return router

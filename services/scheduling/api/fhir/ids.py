@@ -15,28 +15,21 @@ listing the tenant's few sites, rooms or providers and mapping them again. A fre
 
 from __future__ import annotations
 
-import hashlib
-import re
 from datetime import UTC, datetime
 
-FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-MAX = 64
+# The id rules every service's FHIR view shares (staffing's PractitionerRole names sites too).
+from shared.http.fhir import FHIR_ID, fhir_id, our_id, site_location_id
+from shared.http.fhir import readable_or_digest as _readable_or_digest
 
-
-def fhir_id(our_id: str) -> str:
-    """The FHIR id of a patient, appointment or provider."""
-    return our_id.replace("_", ".")
-
-
-def our_id(fhir: str) -> str | None:
-    """Our id for a FHIR id, or None when it is not a well-formed FHIR id."""
-    if not FHIR_ID.fullmatch(fhir):
-        return None
-    return fhir.replace(".", "_")
-
-
-def site_location_id(site_id: str) -> str:
-    return _readable_or_digest(f"site-{fhir_id(site_id)}", "site", site_id)
+__all__ = [
+    "FHIR_ID",
+    "fhir_id",
+    "our_id",
+    "room_location_id",
+    "schedule_id",
+    "site_location_id",
+    "slot_id",
+]
 
 
 def room_location_id(room_id: str) -> str:
@@ -56,10 +49,3 @@ def slot_id(provider_id: str, site_id: str, visit_type_id: str, start: datetime)
     schedule = schedule_id(provider_id, site_id)
     readable = f"{when}-{len(visit_type_id)}-{fhir_id(visit_type_id)}-{schedule}"
     return _readable_or_digest(readable, "slot", provider_id, site_id, visit_type_id, when)
-
-
-def _readable_or_digest(readable: str, kind: str, *parts: str) -> str:
-    if len(readable) < MAX:
-        return readable
-    digest = hashlib.sha256("\x00".join((kind, *parts)).encode()).hexdigest()
-    return f"{kind}-{digest}"[:MAX]

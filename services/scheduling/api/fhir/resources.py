@@ -7,7 +7,7 @@ REDACTED security label on the resource, so the resource still validates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,13 +19,12 @@ from services.scheduling.api.fhir.ids import (
     site_location_id,
     slot_id,
 )
+from shared.http.fhir import FHIR_VERSION, capability
 from shared.phivault import REDACTED
 
 Resource = dict[str, Any]
 Doc = Mapping[str, Any]
 
-FHIR_VERSION = "4.0.1"
-CAPABILITIES_DATE = "2026-11-27"  # when the statement below last changed
 
 DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 # R4 core has no extension for a Location's time zone (`timezone` is R5's, and R4's
@@ -197,15 +196,6 @@ def room_location(room: Doc, site: Doc | None) -> Resource:
     }
 
 
-def practitioner(provider: Doc) -> Resource:
-    """A provider: staff, named as they were registered. Their role and sites are the
-    scheduling API's; here they are who an appointment and a schedule name."""
-    resource: Resource = {"resourceType": "Practitioner", "id": fhir_id(provider["provider_id"])}
-    if provider.get("name"):
-        resource["name"] = [{"text": provider["name"]}]
-    return resource
-
-
 def schedule(provider: Doc, site_id: str, directory: Directory) -> Resource:
     """A provider's schedule at one of their sites."""
     site = directory.sites.get(site_id, {})
@@ -242,107 +232,6 @@ def slot(
 
 def _utc_instant(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def searchset(
-    base: str, self_url: str, resources: Sequence[Resource], *, counted: bool = True
-) -> Resource:
-    """A search result in one page: every match, or (`counted=False`) the first matches of
-    a search that does not know how many there are in all, so gives no total. No match, no
-    `entry`: FHIR JSON has no empty arrays."""
-    bundle: Resource = {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        **({"total": len(resources)} if counted else {}),
-        "link": [{"relation": "self", "url": self_url}],
-    }
-    if resources:
-        bundle["entry"] = [
-            {
-                "fullUrl": f"{base}{r['resourceType']}/{r['id']}",
-                "resource": r,
-                "search": {"mode": "match"},
-            }
-            for r in resources
-        ]
-    return bundle
-
-
-ISSUE_CODES = {
-    400: "invalid",
-    401: "login",
-    403: "forbidden",
-    404: "not-found",
-    409: "conflict",
-    422: "invalid",
-    500: "exception",
-    503: "transient",
-}
-
-
-def operation_outcome(status: int, messages: Iterable[str]) -> Resource:
-    """An error as FHIR clients expect it: one issue per message."""
-    code = ISSUE_CODES.get(status, "processing")
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": code, "diagnostics": m} for m in messages],
-    }
-
-
-def capability_statement(base: str) -> Resource:
-    """What this server does: reads and searches of scheduling's resources, in JSON."""
-    return {
-        "resourceType": "CapabilityStatement",
-        "status": "active",
-        "date": CAPABILITIES_DATE,
-        "publisher": "medoffice",
-        "kind": "instance",
-        "software": {"name": "medoffice scheduling"},
-        "implementation": {"description": "medoffice scheduling, read-only FHIR view", "url": base},
-        "fhirVersion": FHIR_VERSION,
-        "format": ["application/fhir+json"],
-        "rest": [
-            {
-                "mode": "server",
-                "documentation": (
-                    "Read-only. Search parameters are handled strictly: an unknown or malformed "
-                    "one answers 400. Dates in `date` and Slot's `start` are the site's local "
-                    "dates, from 0002-01-01 to 9998-12-31. Slots are computed free time: "
-                    "search them by one `schedule`, "
-                    "optionally one `appointment-type` (a visit type code of "
-                    f"{VISIT_TYPE_SYSTEM}; by default the shortest the provider may see), "
-                    "`start` (by default the site's today and the six days after; at most "
-                    "92 days) and `_count` (by default 20, at most 200): the earliest free "
-                    "starts, every 15 minutes, without a Bundle total. Reads that disclose "
-                    "patient data are recorded, with the X-Purpose-Of-Use header."
-                ),
-                "security": {
-                    "cors": False,
-                    "description": "Bearer JWT naming tenant, sites and roles.",
-                },
-                "resource": [
-                    _capability("Patient", searchable=False),
-                    _capability(
-                        "Appointment",
-                        ("patient", "reference", "Appointment-patient"),
-                        ("date", "date", "Appointment-date"),
-                    ),
-                    _capability("Location"),
-                    _capability("Practitioner"),
-                    _capability("Schedule", ("actor", "reference", "Schedule-actor")),
-                    _capability(
-                        "Slot",
-                        ("schedule", "reference", "Slot-schedule"),
-                        ("start", "date", "Slot-start"),
-                        ("appointment-type", "token", "Slot-appointment-type"),
-                        ("status", "token", "Slot-status"),
-                        readable=False,
-                    ),
-                    _capability("StructureDefinition", searchable=False),
-                ],
-            }
-        ],
-    }
 
 
 def location_timezone_definition() -> Resource:
@@ -395,32 +284,36 @@ def location_timezone_definition() -> Resource:
 # What this server publishes, by id: served at StructureDefinition/<id>.
 PUBLISHED = {LOCATION_TIMEZONE_ID: location_timezone_definition}
 
-
-def _capability(
-    kind: str, *params: tuple[str, str, str], searchable: bool = True, readable: bool = True
-) -> Resource:
-    """A resource type's interactions; `params` are (name, type, R4 SearchParameter id)."""
-    interactions = [
-        *([{"code": "read"}] if readable else []),
-        *([{"code": "search-type"}] if searchable else []),
-    ]
-    resource: Resource = {
-        "type": kind,
-        "interaction": interactions,
-        "versioning": "no-version",
-        "readHistory": False,
-        "updateCreate": False,
-    }
-    if params:
-        resource["searchParam"] = [
-            {
-                "name": name,
-                "definition": f"http://hl7.org/fhir/SearchParameter/{definition}",
-                "type": type_,
-            }
-            for name, type_, definition in params
-        ]
-    return resource
+# What scheduling's FHIR view serves, for the server's CapabilityStatement (shared.http.fhir).
+# Practitioner (whom appointments and schedules name) is staffing's.
+CAPABILITIES = (
+    capability("Patient", searchable=False),
+    capability(
+        "Appointment",
+        ("patient", "reference", "Appointment-patient"),
+        ("date", "date", "Appointment-date"),
+        documentation="Dates in `date` are the site's local dates, from 0002-01-01 to 9998-12-31.",
+    ),
+    capability("Location"),
+    capability("Schedule", ("actor", "reference", "Schedule-actor")),
+    capability(
+        "Slot",
+        ("schedule", "reference", "Slot-schedule"),
+        ("start", "date", "Slot-start"),
+        ("appointment-type", "token", "Slot-appointment-type"),
+        ("status", "token", "Slot-status"),
+        readable=False,
+        documentation=(
+            "Slots are computed free time: search them by one `schedule`, optionally one "
+            f"`appointment-type` (a visit type code of {VISIT_TYPE_SYSTEM}; by default the "
+            "shortest the provider may see), `start` (the site's local dates; by default the "
+            "site's today and the six days after; at most 92 days) and `_count` (by default "
+            "20, at most 200): the earliest free starts, every 15 minutes, without a Bundle "
+            "total."
+        ),
+    ),
+    capability("StructureDefinition", searchable=False),
+)
 
 
 def _coding(system: str, code: str, display: str | None = None) -> dict[str, str]:
