@@ -12,7 +12,7 @@ Personal data (`Phi` fields) travels sealed (`Sealed`) under the employee's own 
 
 from __future__ import annotations
 
-from services.staffing.domain.events import (
+from services.staffing.domain.events import (  # shifts and time off
     LICENCE_KINDS,
     PROVIDER_ROLES,
     CredentialExpiryReminded,
@@ -25,9 +25,17 @@ from services.staffing.domain.events import (
     JobChanged,
     LeaveEnded,
     LeaveStarted,
+    MinimumStaffingSet,
     PayerEnrolmentChanged,
     PersonalDetailsRecorded,
     ProviderDetailsRecorded,
+    PtoAccrued,
+    PtoPolicySet,
+    ShiftAssigned,
+    ShiftTemplateDefined,
+    ShiftUnassigned,
+    SiteTimeZoneSet,
+    StaffingMinimum,
     TimeOffApproved,
     TimeOffCancelled,
     TimeOffDenied,
@@ -71,4 +79,13 @@ __all__ = [
     "TimeOffDenied",
     "TimeOffRequested",
     "registry",
+    # shifts and time off
+    "MinimumStaffingSet",
+    "PtoAccrued",
+    "PtoPolicySet",
+    "ShiftAssigned",
+    "ShiftTemplateDefined",
+    "ShiftUnassigned",
+    "SiteTimeZoneSet",
+    "StaffingMinimum",
 ]

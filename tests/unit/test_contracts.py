@@ -57,6 +57,7 @@ STAFFING_EXPORTS = {
     "LICENCE_KINDS",
     "PROVIDER_ROLES",
     "Sealed",
+    "StaffingMinimum",
     "registry",
 }
 
