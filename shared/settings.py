@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     compliance_port: int | None = Field(default=None, ge=1, le=65535)
     billing_port: int | None = Field(default=None, ge=1, le=65535)
     staffing_port: int | None = Field(default=None, ge=1, le=65535)
+    pto_accrual_timer_seconds: float = 300.0  # how often staffing looks for PTO periods to credit
 
     @field_validator("phi_kek", "ledger_key")
     @classmethod

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from services.staffing.application.time_off import PtoAccrualTimer, TimeOff
 from shared.reactions import Reaction
+from shared.readmodels import ReadModels
+from shared.settings import Settings
 from shared.timers import Timer
 
 
@@ -12,5 +15,5 @@ def reactions() -> Sequence[Reaction]:
     return []
 
 
-def timers() -> Sequence[Timer]:
-    return []
+def timers(settings: Settings, time_off: TimeOff, read_models: ReadModels) -> Sequence[Timer]:
+    return [PtoAccrualTimer(time_off, read_models, settings.pto_accrual_timer_seconds)]

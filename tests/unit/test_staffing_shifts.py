@@ -122,7 +122,7 @@ def request(
     return RequestTimeOff(
         request_id=rid,
         employee_id="e1",
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         start=start,
         end=end,
         hours=hours,

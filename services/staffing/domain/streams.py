@@ -34,6 +34,11 @@ def employee_time(tenant: str, employee_id: str) -> str:
     return f"{tenant}:employee-time:{employee_id}"
 
 
+def employee_of_time(stream: str) -> str:
+    """The employee whose time stream this is."""
+    return stream.rsplit(":", 1)[-1]
+
+
 def time_off(tenant: str, employee_id: str) -> str:
     """Time-off requests live in the employee's time stream (with the PTO they draw on)."""
     return employee_time(tenant, employee_id)
