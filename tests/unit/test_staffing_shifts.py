@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -44,6 +46,7 @@ from services.staffing.domain.time_off import (
     TimesheetCommand,
     timesheet,
 )
+from services.staffing.projections.roster import gaps
 from shared.domain import DomainError, Invalid, NotFound, Rejected
 from shared.events import DomainEvent
 
@@ -498,3 +501,29 @@ def test_a_site_needs_its_zone_before_templates() -> None:
     twice = StaffingMinimum(weekday=0, hour=8, headcount=2)
     with pytest.raises(Invalid, match="two minimums"):
         site_roster.decide(zoned, SetMinimumStaffing(site_id="north", minimums=(twice, twice)))
+
+
+# ----------------------------------------------------------------------------- coverage gaps
+
+
+def test_gaps_count_whole_hours_local_time_and_last_weeks_night_shift() -> None:
+    zone = ZoneInfo("America/New_York")
+    monday = date(2026, 12, 7)  # New York is UTC-5 then
+    minimums: list[dict[str, Any]] = [
+        {"weekday": 0, "hour": 2, "headcount": 1, "role": None},
+        {"weekday": 0, "hour": 8, "headcount": 1, "role": None},
+        {"weekday": 0, "hour": 9, "headcount": 1, "role": "nurse"},
+    ]
+
+    def span(start: datetime, end: datetime, role: str = "nurse") -> tuple[float, float, str]:
+        return (start.timestamp(), end.timestamp(), role)
+
+    sunday_night = span(datetime(2026, 12, 7, 3, tzinfo=UTC), datetime(2026, 12, 7, 11, tzinfo=UTC))
+    half_past_eight = span(
+        datetime(2026, 12, 7, 13, 30, tzinfo=UTC),
+        datetime(2026, 12, 7, 16, tzinfo=UTC),
+        "front_desk",
+    )
+    found = gaps(monday, zone, minimums, [sunday_night, half_past_eight])
+    # 22:00 Sunday to 06:00 Monday covers 02:00; 08:30 covers neither 08:00 nor (front desk) 09:00.
+    assert [(g["hour"], g["role"], g["rostered"]) for g in found] == [(8, None, 0), (9, "nurse", 0)]

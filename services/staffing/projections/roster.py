@@ -9,7 +9,8 @@ minimum's role, if it names one) are rostered for the whole hour than the minimu
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from bisect import bisect_left, bisect_right
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -113,29 +114,47 @@ class RosterProjection:
         await view.change(SITES, site_doc_id(tenant, fields["site_id"]), envelope, settings)
 
 
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
+Span = tuple[float, float, str]  # start and end (POSIX seconds), role
+NOBODY = [0] * 24
+
+
+def _local(day: date, hour: int, zone: ZoneInfo) -> float:
+    return datetime.combine(day, time(hour), tzinfo=zone).timestamp()
 
 
 def gaps(
-    monday: date, zone: ZoneInfo, minimums: list[dict[str, Any]], shifts: list[dict[str, Any]]
+    monday: date, zone: ZoneInfo, minimums: list[dict[str, Any]], spans: list[Span]
 ) -> list[dict[str, Any]]:
-    """The local hours of the week where the rostered headcount is below the minimum."""
-    spans = [(_instant(s["start"]), _instant(s["end"]), s["role"]) for s in shifts]
+    """The local hours of the week where the rostered headcount is below the minimum. A shift
+    counts for an hour it covers whole: from `hour`:00 to `hour + 1`:00 local time."""
     found = []
+    spans = sorted(spans)
+    starts = [span[0] for span in spans]
+    longest = max((end - start for start, end, _ in spans), default=0.0)
     for offset in range(7):
         day = monday + timedelta(days=offset)
-        for rule in minimums:
-            if rule["weekday"] != day.weekday():
+        rules = [r for r in minimums if r["weekday"] == day.weekday()]
+        if not rules:
+            continue
+        # The day's hour boundaries as instants: slot h is bounds[h] to bounds[h + 1].
+        bounds = [_local(day, h, zone) for h in range(24)]
+        bounds.append(_local(day + timedelta(days=1), 0, zone))
+        total = [0] * 24
+        by_role: dict[str, list[int]] = {}
+        # Only the shifts starting between a shift's length before the day and its end.
+        lo, hi = bisect_left(starts, bounds[0] - longest), bisect_left(starts, bounds[24])
+        for start, end, kind in spans[lo:hi]:
+            if end <= bounds[0]:
                 continue
-            hour = rule["hour"]
-            start = datetime.combine(day, time(hour), tzinfo=zone).astimezone(UTC)
-            next_day = day + timedelta(days=1) if hour == 23 else day
-            end = datetime.combine(next_day, time((hour + 1) % 24), tzinfo=zone).astimezone(UTC)
-            role = rule.get("role")
-            rostered = sum(
-                1 for s, e, r in spans if s <= start and e >= end and (role is None or r == role)
-            )
+            first, last = bisect_left(bounds, start), bisect_right(bounds, end) - 1
+            counts = by_role.setdefault(kind, [0] * 24)
+            for hour in range(first, last):
+                total[hour] += 1
+                counts[hour] += 1
+        for rule in rules:
+            hour, role = rule["hour"], rule.get("role")
+            counted = total if role is None else by_role.get(role, NOBODY)
+            rostered = counted[hour]
             if rostered < rule["headcount"]:
                 found.append(
                     {
@@ -168,33 +187,45 @@ async def roster_week(
     shifts = sorted(this_week.values(), key=lambda s: (s["start"], s["employee_id"]))
     zone_name = site.get("time_zone")
     zone = ZoneInfo(zone_name) if zone_name else None
+    by_day: dict[str, list[dict[str, Any]]] = {}
+    spans: list[Span] = []
+    # Shifts from templates share their instants: each is parsed and shown locally once.
+    instants: dict[str, tuple[float, str | None]] = {}
+
+    def instant(text: str) -> tuple[float, str | None]:
+        known = instants.get(text)
+        if known is None:
+            moment = datetime.fromisoformat(text)
+            shown = moment.astimezone(zone).isoformat() if zone is not None else None
+            known = instants[text] = (moment.timestamp(), shown)
+        return known
+
+    for shift in shifts:
+        (begins, local_start), (ends, local_end) = instant(shift["start"]), instant(shift["end"])
+        spans.append((begins, ends, shift["role"]))
+        shown = {k: shift[k] for k in ("shift_id", "employee_id", "role", "template_id")}
+        shown |= {"start": shift["start"], "end": shift["end"]}
+        if zone is not None:
+            shown |= {"local_start": local_start, "local_end": local_end}
+        by_day.setdefault(shift["day"], []).append(shown)
     days = []
     for offset in range(7):
         day = (monday + timedelta(days=offset)).isoformat()
-        listed = []
-        for shift in shifts:
-            if shift["day"] != day:
-                continue
-            shown = {k: shift[k] for k in ("shift_id", "employee_id", "role", "template_id")}
-            shown |= {"start": shift["start"], "end": shift["end"]}
-            if zone is not None:
-                shown["local_start"] = _instant(shift["start"]).astimezone(zone).isoformat()
-                shown["local_end"] = _instant(shift["end"]).astimezone(zone).isoformat()
-            listed.append(shown)
-        days.append({"day": day, "shifts": listed})
-    covering = [
-        *shifts,
-        *(s for s in spill.values() if _instant(s["end"]) > _start_of(monday, zone)),
-    ]
+        days.append({"day": day, "shifts": by_day.get(day, [])})
+    found: list[dict[str, Any]] = []
+    if zone is not None:
+        # A shift of the week before (a Sunday night's) may cover Monday's first hours.
+        week_start = _local(monday, 0, zone)
+        for shift in spill.values():
+            begins, ends = instant(shift["start"])[0], instant(shift["end"])[0]
+            if ends > week_start:
+                spans.append((begins, ends, shift["role"]))
+        found = gaps(monday, zone, site.get("minimums", []), spans)
     return {
         "site_id": site_id,
         "week": week,
         "time_zone": zone_name,
         "days": days,
         "minimums": site.get("minimums", []),
-        "gaps": gaps(monday, zone, site.get("minimums", []), covering) if zone else [],
+        "gaps": found,
     }
-
-
-def _start_of(day: date, zone: ZoneInfo | None) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone or UTC).astimezone(UTC)
