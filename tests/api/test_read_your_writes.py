@@ -34,8 +34,13 @@ DAY_VIEWS = {
     "board": "/scheduling/sites/{site_id}/board/{day}",
     "schedule": "/scheduling/providers/{provider_id}/schedule/{day}",
 }
-# Open-slot search waits for a provider's stream: tested in tests/api/test_open_slots.py.
-ENTRIES = {**DAY_VIEWS, "open-slots": "/scheduling/open-slots"}
+# Open-slot search waits for a provider's stream: tested in tests/api/test_open_slots.py; a
+# staffing roster for its site's and employees' streams: in tests/api/test_staffing_shifts.py.
+ENTRIES = {
+    **DAY_VIEWS,
+    "open-slots": "/scheduling/open-slots",
+    "roster": "/staffing/sites/{site_id}/roster",
+}
 
 
 async def test_every_route_taking_after_version_is_tested_here(

@@ -357,3 +357,20 @@ async def test_hr_decides_and_unknown_requests_are_404(
     )
     assert response.status_code == 404
     assert await version(suite, streams.time_off("acme", "e1")) == 2
+
+
+async def test_a_roster_read_after_a_version_the_stream_lacks_is_a_422_at_once(
+    client: httpx.AsyncClient,
+) -> None:
+    await site(client)
+    response = await client.put("/staffing/sites/north", json={"time_zone": "UTC"})
+    stream, head = response.json()["stream"], response.json()["stream_version"]
+    params = {"week": WEEK, "after_stream": stream, "after_version": str(head + 1)}
+    response = await client.get("/staffing/sites/north/roster", params=params)
+    assert response.status_code == 422, response.text
+    assert f"after_version {head + 1} does not exist" in response.json()["detail"]
+    params["after_stream"] = "acme:site-day:north:2026-12-07"
+    response = await client.get("/staffing/sites/north/roster", params=params)
+    assert response.status_code == 400
+    shown = await roster(client, {"stream": stream, "stream_version": head})
+    assert shown["time_zone"] == "UTC"

@@ -3,12 +3,12 @@ managers and HR) and the roster with its coverage gaps (the site's managers, sta
 
 from __future__ import annotations
 
-from datetime import date, time
-from typing import Annotated
+from datetime import date, datetime, time
+from typing import Annotated, TypeVar
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from pydantic import Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
 from services.staffing.application.shifts import Rostering
 from services.staffing.domain import streams
@@ -25,6 +25,23 @@ Rosterers = policy("manager", "hr", site_scoped=True, changes_state=True)
 RosterReaders = policy("manager", "hr", "staff", site_scoped=True)
 
 Week = Annotated[str, Field(pattern=r"^\d{4}-W\d{2}$")]
+
+# The span of years staffing's dates may name: outside it a slip or a probe, and near Python's
+# edges (years 1 and 9999) a day added or a change of zone overflows.
+FIRST_DAY, LAST_DAY = date(1800, 1, 1), date(2199, 12, 31)
+D = TypeVar("D", bound=date)
+
+
+def _in_calendar(value: D) -> D:
+    day = value.date() if isinstance(value, datetime) else value
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"must lie between {FIRST_DAY} and {LAST_DAY}")
+    return value
+
+
+# Every date and date-time staffing's shift and time-off routes take: 422 naming the field.
+Day = Annotated[date, AfterValidator(_in_calendar)]
+Moment = Annotated[AwareDatetime, AfterValidator(_in_calendar)]
 
 
 class SiteSettingsIn(Body):
@@ -57,7 +74,7 @@ class AssignmentIn(Body):
 
     shift_id: Id | None = None
     employee_id: Id
-    date: date
+    date: Day
     template_id: Id | None = None
     start: time | None = None
     end: time | None = None

@@ -8,12 +8,12 @@ managers and HR.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
+from services.staffing.api.shifts import Day, Moment
 from services.staffing.application.time_off import TimeOff
 from services.staffing.domain.employment import Employment
 from services.staffing.domain.time_off import SetPtoPolicy
@@ -36,8 +36,8 @@ Note = Annotated[str, Field(max_length=2000)]
 class TimeOffIn(Body):
     request_id: Id | None = None
     kind: Literal["pto", "sick", "unpaid", "other"]
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Moment
+    end: Moment
     hours: float | None = Field(default=None, ge=0, le=9000)
     note: Note = ""
 
@@ -49,7 +49,7 @@ class DenialIn(Body):
 class PtoPolicyIn(Body):
     hours_per_period: float = Field(ge=0, le=80)
     period_days: int = Field(default=14, ge=7, le=31)
-    anchor: date
+    anchor: Day
     max_balance: float | None = Field(default=None, ge=0, le=9000)
 
 
@@ -126,7 +126,7 @@ def build_router(time_off: TimeOff, read_models: ReadModels) -> APIRouter:
     async def balance(
         employee_id: Id,
         who: Principal = BalanceReaders,
-        as_of: Annotated[date | None, Query()] = None,
+        as_of: Annotated[Day | None, Query()] = None,
     ) -> dict[str, Any]:
         """The employee's PTO as of a day (today unless `as_of`), from the event store."""
         if "manager" in who.roles and not _all_records(who) and who.sub != employee_id:
