@@ -39,6 +39,8 @@ async def test_projections_report_their_lag_and_generation(
         "scheduling.waitlist",
         "scheduling.availability",
         "compliance.audit_log",
+        "staffing.roster",
+        "staffing.pto",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)
 
