@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 import pytest
 
@@ -223,3 +223,67 @@ async def test_a_template_shift_is_resolved_in_the_sites_zone(staffing_service: 
             start=time(5),
             end=time(9),
         )
+
+
+async def test_overlapping_shifts_raced_from_two_processes_record_one(
+    staffing_service: Staffing, backends: Backends
+) -> None:
+    await hire(staffing_service, "e1")
+    await staffing_service.use_cases.rostering.set_time_zone(META, "north", "UTC")
+    other = await another_process(backends)
+    try:
+        attempts = [
+            built.use_cases.rostering.assign(
+                META,
+                site_id="north",
+                shift_id=f"s{n}",
+                employee_id="e1",
+                day=date(2026, 12, 7),
+                start=time(8 + n),
+                end=time(16 + n),
+            )
+            for n, built in enumerate((staffing_service, other, staffing_service, other))
+        ]
+        outcomes = await asyncio.gather(*attempts, return_exceptions=True)
+    finally:
+        await other.service.stop()
+    assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
+    assert all(isinstance(o, Rejected) for o in outcomes if isinstance(o, BaseException))
+    envelopes = await staffing_service.kit.store.load(streams.employee_time("acme", "e1"))
+    assert [e.type for e in envelopes if e.type == ShiftAssigned.type_name()] == [
+        ShiftAssigned.type_name()
+    ]
+
+
+async def test_pto_requests_raced_from_two_processes_never_overdraw_the_balance(
+    staffing_service: Staffing, backends: Backends
+) -> None:
+    await hire(staffing_service, "e1")
+    time_off = staffing_service.use_cases.time_off
+    await time_off.accrue(META, "e1", time_off.now().date())  # 101.64 h
+    other = await another_process(backends)
+    try:
+        # 60 h each, in weeks of their own: either fits the balance, not both.
+        outcomes = await asyncio.gather(
+            *(
+                built.use_cases.time_off.request(
+                    META,
+                    employee_id="e1",
+                    request_id=f"r{n}",
+                    kind="pto",
+                    start=datetime(2026, 12, 7 + 7 * n, tzinfo=UTC),
+                    end=datetime(2026, 12, 12 + 7 * n, tzinfo=UTC),
+                    hours=60,
+                    note="",
+                )
+                for n, built in enumerate((staffing_service, other))
+            ),
+            return_exceptions=True,
+        )
+    finally:
+        await other.service.stop()
+    refused = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(refused) == 1
+    assert isinstance(refused[0], Rejected)
+    found = await time_off.balance("acme", "e1", date(2027, 2, 1))
+    assert (found.pending, found.available) == (60.0, 41.64)
