@@ -177,6 +177,14 @@ async def test_overlapping_shifts_for_one_person_are_refused_and_nothing_is_writ
         "/staffing/sites/south/roster",
         {"employee_id": "e1", "date": "2026-12-08", "start": "06:00", "end": "12:00"},
     )
+    # A shift id is the tenant's: another employee's shift cannot take it.
+    await hire(suite, "e2")
+    response = await client.post(
+        "/staffing/sites/north/roster",
+        json={"shift_id": "s1", "employee_id": "e2", "date": MONDAY, "template_id": "day"},
+    )
+    assert response.status_code == 409
+    assert await version(suite, streams.employee_time("acme", "e2")) == 0
 
 
 async def test_bad_roster_input_answers_4xx_and_writes_nothing(
@@ -349,6 +357,11 @@ async def test_hr_decides_and_unknown_requests_are_404(
     assert response.status_code == 409
     response = await client.post("/staffing/time-off/nope/approve", headers=hr)
     assert response.status_code == 404
+    # A request id is the tenant's: another employee's request cannot take it.
+    await hire(suite, "e2", manager_id=None)
+    response = await client.post("/staffing/employees/e2/time-off", json=body, headers=hr)
+    assert response.status_code == 409
+    assert "another employee's" in response.json()["detail"]
     bad = {**body, "request_id": "r2", "end": "2026-12-07T12:00:00Z"}
     response = await client.post("/staffing/employees/e1/time-off", json=bad, headers=hr)
     assert response.status_code == 422

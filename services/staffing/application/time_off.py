@@ -28,7 +28,7 @@ from services.staffing.domain.time_off import (
     timesheet,
 )
 from shared.commands import CommandHandler, Outcome
-from shared.domain import DomainError, NotFound
+from shared.domain import DomainError, NotFound, Rejected
 from shared.events import Metadata
 from shared.readmodels import ReadModels
 from shared.timers import Timer
@@ -90,7 +90,7 @@ class TimeOff(UseCases):
             streams.time_off_tag(meta.tenant, request_id)
         )
         if any(s != streams.time_off(meta.tenant, employee_id) for s in tagged):
-            raise NotFound(f"time-off request {request_id} is another employee's")
+            raise Rejected(f"time-off request {request_id} is another employee's")
         command = RequestTimeOff(
             request_id=request_id,
             employee_id=employee_id,
