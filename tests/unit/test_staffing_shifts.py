@@ -387,7 +387,7 @@ def test_bad_requests() -> None:
         decide([accrued(100), *first], request(at(7, 12), at(9, 0), rid="r2"))
 
 
-def test_default_hours_are_the_rostered_hours_else_8_a_day() -> None:
+def test_default_hours_are_the_rostered_hours_else_8_a_weekday() -> None:
     shift = assigned(assign(at(7, 8), at(7, 14)))
     asked = decide([accrued(100), shift], request(at(7, 0), at(9, 0)))
     assert isinstance(asked[0], TimeOffRequested)
@@ -395,6 +395,13 @@ def test_default_hours_are_the_rostered_hours_else_8_a_day() -> None:
     asked = decide([accrued(100)], request(at(7, 0), at(9, 0)))
     assert isinstance(asked[0], TimeOffRequested)
     assert asked[0].hours == 16
+    # Nothing rostered: 8 h a weekday; Saturday 12 to Monday 14 December noon is Monday's 8 h.
+    asked = decide([accrued(100)], request(at(12, 0), at(14, 12)))
+    assert isinstance(asked[0], TimeOffRequested)
+    assert asked[0].hours == 8
+    asked = decide([accrued(100)], request(at(14, 9), at(14, 13)))
+    assert isinstance(asked[0], TimeOffRequested)
+    assert asked[0].hours == 4
 
 
 def test_approval_unassigns_the_shifts_inside_the_time_off() -> None:

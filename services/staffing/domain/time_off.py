@@ -12,7 +12,6 @@ ever falls in approved time off and the roster shows the hole as a gap.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -39,7 +38,7 @@ from shared.events import DomainEvent
 
 Kind = Literal["pto", "sick", "unpaid", "other"]
 MAX_TIME_OFF = timedelta(days=366)
-DEFAULT_DAY_HOURS = 8.0  # paid hours per started day when nothing is rostered in the period
+DEFAULT_DAY_HOURS = 8.0  # paid hours per weekday when nothing is rostered in the period
 
 
 # ----------------------------------------------------------------------------- the PTO rule
@@ -111,7 +110,7 @@ class RequestTimeOff(Command):
     kind: Kind
     start: datetime
     end: datetime
-    hours: float | None = None  # None: the rostered hours in the period (8 a day if none)
+    hours: float | None = None  # None: the rostered hours in the period (8 a weekday if none)
     note: str = ""
     employment: Employment
 
@@ -164,15 +163,22 @@ TimesheetCommand = (
 
 
 def default_hours(state: EmployeeTime, start: datetime, end: datetime) -> float:
-    """The rostered hours inside the period; with none rostered, 8 h per started day."""
+    """The rostered hours inside the period; with none rostered, up to 8 h for each weekday
+    (Monday to Friday, in the period's own UTC offset) it covers."""
     rostered = sum(
         (min(s.end, end) - max(s.start, start)).total_seconds() / 3600
         for s in state.shifts_within(start, end)
     )
     if rostered > 0:
         return round(rostered, 2)
-    length = (end - start).total_seconds() / 3600
-    return round(min(length, DEFAULT_DAY_HOURS * math.ceil(length / 24)), 2)
+    hours, day = 0.0, start.replace(hour=0, minute=0, second=0, microsecond=0)
+    while day < end:
+        following = day + timedelta(days=1)
+        if day.weekday() < 5:
+            covered = (min(end, following) - max(start, day)).total_seconds() / 3600
+            hours += min(DEFAULT_DAY_HOURS, covered)
+        day = following
+    return round(hours, 2)
 
 
 def _request(state: EmployeeTime, command: RequestTimeOff) -> list[DomainEvent]:
