@@ -16,10 +16,14 @@ from services.staffing.api import credentials as credentials_api
 from services.staffing.api import employees as employees_api
 from services.staffing.api import fhir as fhir_api
 from services.staffing.api import reviews as reviews_api
+from services.staffing.api import shifts as shifts_api
+from services.staffing.api import time_off as time_off_api
 from services.staffing.api import training as training_api
 from services.staffing.application.credentials import Credentials, Enrolments
 from services.staffing.application.employees import Employees
 from services.staffing.application.reviews import Reviews
+from services.staffing.application.shifts import Rostering
+from services.staffing.application.time_off import TimeOff
 from services.staffing.application.training import Training
 from services.staffing.contracts import CONTRACT
 from services.staffing.domain import streams
@@ -28,7 +32,9 @@ from services.staffing.projections.credentials import (
     EnrolmentsProjection,
 )
 from services.staffing.projections.directory import DirectoryProjection
+from services.staffing.projections.pto import PtoProjection
 from services.staffing.projections.reviews import ReviewsProjection
+from services.staffing.projections.roster import RosterProjection
 from services.staffing.projections.training import TrainingProjection
 from shared.kit import Kit, ServiceSpec
 from shared.reactions import Reaction
@@ -44,6 +50,8 @@ class UseCases:
     enrolments: Enrolments
     training: Training
     reviews: Reviews
+    rostering: Rostering
+    time_off: TimeOff
 
 
 async def application(kit: Kit) -> UseCases:
@@ -53,6 +61,8 @@ async def application(kit: Kit) -> UseCases:
         enrolments=Enrolments(kit.handler, kit.read_models),
         training=Training(kit.handler, kit.read_models),
         reviews=Reviews(kit.handler, kit.read_models),
+        rostering=Rostering(kit.handler),
+        time_off=TimeOff(kit.handler),
     )
 
 
@@ -66,6 +76,8 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
         credentials_api.build_router(app.credentials, app.enrolments, kit.read_models, timeout),
         training_api.build_router(app.training, kit.read_models, timeout),
         reviews_api.build_router(app.reviews, kit.read_models, timeout),
+        shifts_api.build_router(app.rostering, kit.read_models, timeout),
+        time_off_api.build_router(app.time_off, kit.read_models),
     ]
 
 
@@ -74,7 +86,7 @@ def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
-    return consumers.timers(kit.settings, app.credentials)
+    return consumers.timers(kit.settings, app.credentials, app.time_off, kit.read_models)
 
 
 SPEC = ServiceSpec(
@@ -85,6 +97,8 @@ SPEC = ServiceSpec(
         EnrolmentsProjection,
         TrainingProjection,
         ReviewsProjection,
+        RosterProjection,
+        PtoProjection,
     ),
     tags=streams.tags,
     application=application,

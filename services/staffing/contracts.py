@@ -12,7 +12,6 @@ Personal data (`Phi` fields) travels sealed (`Sealed`) under the employee's own 
 
 from __future__ import annotations
 
-# training and reviews
 from services.staffing.domain.events import (
     LICENCE_KINDS,
     PROVIDER_ROLES,
@@ -29,16 +28,24 @@ from services.staffing.domain.events import (
     LeaveEnded,
     LeaveStarted,
     ManagerReviewSubmitted,
+    MinimumStaffingSet,
     PayerEnrolmentChanged,
     PersonalDataForgotten,
     PersonalDetailsRecorded,
     PersonalRecordAccessed,
     ProviderDetailsRecorded,
+    PtoAccrued,
+    PtoPolicySet,
     ReviewAcknowledged,
     ReviewCycleOpened,
     ReviewSignedOff,
     ReviewStarted,
     SelfAssessmentSubmitted,
+    ShiftAssigned,
+    ShiftTemplateDefined,
+    ShiftUnassigned,
+    SiteTimeZoneSet,
+    StaffingMinimum,
     TimeOffApproved,
     TimeOffCancelled,
     TimeOffDenied,
@@ -97,4 +104,13 @@ __all__ = [
     "SelfAssessmentSubmitted",
     "TrainingAssigned",
     "TrainingCompleted",
+    # shifts and time off
+    "MinimumStaffingSet",
+    "PtoAccrued",
+    "PtoPolicySet",
+    "ShiftAssigned",
+    "ShiftTemplateDefined",
+    "ShiftUnassigned",
+    "SiteTimeZoneSet",
+    "StaffingMinimum",
 ]

@@ -33,6 +33,7 @@ from shared.http.identity import OPERATOR, ROLES
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, post_ok
 from tests.api.staffing_helpers import hire_provider
+from tests.api.test_staffing_shifts import hire as hire_staff
 from tests.api.test_staffing_training import hire
 from tests.support import suite_settings, wait_until
 
@@ -552,6 +553,94 @@ async def _review(admin: httpx.AsyncClient, site: str) -> Call:
     return await _readable(admin, f"/staffing/reviews/{review_id}")
 
 
+# ------------------------------------------------------------------ staffing: shifts and time off
+# Employee `ma-<site>` works at <site>; each call rosters or asks for a day of its own.
+
+
+def _day(n: int) -> str:
+    return (date(2027, 1, 1) + timedelta(days=n)).isoformat()
+
+
+async def _roster_shift(_: httpx.AsyncClient, site: str) -> Call:
+    body = {
+        "employee_id": f"ma-{site}",
+        "date": _day(next(counter)),
+        "start": "09:00",
+        "end": "10:00",
+    }
+    return Call("POST", f"/staffing/sites/{site}/roster", body)
+
+
+async def _unassign(admin: httpx.AsyncClient, site: str) -> Call:
+    body = {
+        "employee_id": f"ma-{site}",
+        "date": _day(next(counter)),
+        "start": "09:00",
+        "end": "10:00",
+    }
+    shift = await post_ok(admin, f"/staffing/sites/{site}/roster", body)
+    return Call("DELETE", f"/staffing/sites/{site}/roster/{shift['id']}")
+
+
+def _time_off_body() -> dict[str, Any]:
+    day = _day(next(counter))
+    return {"kind": "unpaid", "start": f"{day}T00:00:00Z", "end": f"{day}T12:00:00Z"}
+
+
+async def _request_time_off(_: httpx.AsyncClient, site: str) -> Call:
+    return Call("POST", f"/staffing/employees/ma-{site}/time-off", _time_off_body())
+
+
+def _on_time_off(step: str, json: dict[str, Any] | None = None) -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        asked = await post_ok(admin, f"/staffing/employees/ma-{site}/time-off", _time_off_body())
+        return Call("POST", f"/staffing/time-off/{asked['id']}/{step}", json)
+
+    return prepare
+
+
+STAFFING_ENDPOINTS: dict[tuple[str, str], Prepare] = {
+    ("PUT", "/staffing/sites/{site_id}"): _fixed(
+        "PUT", "/staffing/sites/{site}", {"time_zone": "UTC"}
+    ),
+    ("POST", "/staffing/sites/{site_id}/shift-templates"): _fixed(
+        "POST",
+        "/staffing/sites/{site}/shift-templates",
+        {"name": "Day", "start": "08:00", "end": "16:00", "weekdays": [0, 1, 2, 3, 4]},
+    ),
+    ("PUT", "/staffing/sites/{site_id}/minimum-staffing"): _fixed(
+        "PUT",
+        "/staffing/sites/{site}/minimum-staffing",
+        {"minimums": [{"weekday": 0, "hour": 9, "headcount": 1}]},
+    ),
+    ("POST", "/staffing/sites/{site_id}/roster"): _roster_shift,
+    ("DELETE", "/staffing/sites/{site_id}/roster/{shift_id}"): _unassign,
+    ("GET", "/staffing/sites/{site_id}/roster"): _fixed(
+        "GET", "/staffing/sites/{site}/roster?week=2027-W01"
+    ),
+    ("POST", "/staffing/employees/{employee_id}/time-off"): _request_time_off,
+    ("POST", "/staffing/time-off/{request_id}/approve"): _on_time_off("approve"),
+    ("POST", "/staffing/time-off/{request_id}/deny"): _on_time_off("deny", {"reason": "busy"}),
+    ("POST", "/staffing/time-off/{request_id}/cancel"): _on_time_off("cancel"),
+    ("GET", "/staffing/employees/{employee_id}/pto"): _fixed(
+        "GET", "/staffing/employees/ma-{site}/pto"
+    ),
+    ("GET", "/staffing/sites/{site_id}/pto-balances"): _fixed(
+        "GET", "/staffing/sites/{site}/pto-balances"
+    ),
+    ("PUT", "/staffing/pto-policy"): _fixed(
+        "PUT", "/staffing/pto-policy", {"hours_per_period": 4.62, "anchor": "2024-01-01"}
+    ),
+}
+
+
+async def _staffing_group(client: httpx.AsyncClient, suite: Suite) -> None:
+    """Each site with a time zone and a medical assistant working there."""
+    for site in ("north", "south"):
+        assert (await client.put(f"/staffing/sites/{site}", json={"time_zone": "UTC"})).is_success
+        await hire_staff(suite, f"ma-{site}", site_ids=(site,))
+
+
 ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/sites"): _fixed("GET", "/scheduling/sites"),
     ("POST", "/scheduling/sites"): _new_site,
@@ -738,6 +827,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("POST", "/staffing/reviews/{review_id}/acknowledgement"): _review_step("acknowledgement", {}),
     ("GET", "/staffing/review-cycles/{cycle}"): _cycle,
     ("GET", "/staffing/reviews/{review_id}"): _review,
+    **STAFFING_ENDPOINTS,
 }
 
 
@@ -805,6 +895,7 @@ async def test_the_access_matrix_is_the_documented_one(
 ) -> None:
     await _group(client)
     await _hire_providers(suite)
+    await _staffing_group(client, suite)
     rows = []
     for (method, path), prepare in ENDPOINTS.items():
         cells = []

@@ -44,6 +44,8 @@ async def test_projections_report_their_lag_and_generation(
         "staffing.training",
         "staffing.directory",
         "compliance.audit_log",
+        "staffing.roster",
+        "staffing.pto",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)
 

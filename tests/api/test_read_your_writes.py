@@ -34,8 +34,28 @@ DAY_VIEWS = {
     "board": "/scheduling/sites/{site_id}/board/{day}",
     "schedule": "/scheduling/providers/{provider_id}/schedule/{day}",
 }
-# Open-slot search waits for a provider's stream: tested in tests/api/test_open_slots.py.
-ENTRIES = {**DAY_VIEWS, "open-slots": "/scheduling/open-slots"}
+# Open-slot search waits for a provider's stream: tested in tests/api/test_open_slots.py; a
+# staffing roster for its site's and employees' streams: in tests/api/test_staffing_shifts.py
+# (a version beyond the head too). Staffing's other reads wait through the same
+# `shared.http.routes.read_after`; each area's API tests read their own writes through them
+# (tests/api/test_staffing_{people,credentials,training,reviews}.py).
+ENTRIES = {
+    **DAY_VIEWS,
+    "open-slots": "/scheduling/open-slots",
+    "roster": "/staffing/sites/{site_id}/roster",
+    "employee": "/staffing/employees/{employee_id}",
+    "staff": "/staffing/sites/{site_id}/staff",
+    "credentials": "/staffing/employees/{employee_id}/credentials",
+    "expiring": "/staffing/credentials/expiring",
+    "credential": "/staffing/credentials/{credential_id}",
+    "enrolments": "/staffing/employees/{employee_id}/enrolments",
+    "all-enrolments": "/staffing/enrolments",
+    "training": "/staffing/employees/{employee_id}/training",
+    "overdue": "/staffing/training/overdue",
+    "training-compliance": "/staffing/sites/{site_id}/training-compliance",
+    "review-cycle": "/staffing/review-cycles/{cycle}",
+    "review": "/staffing/reviews/{review_id}",
+}
 
 
 async def test_every_route_taking_after_version_is_tested_here(

@@ -57,6 +57,7 @@ STAFFING_EXPORTS = {
     "LICENCE_KINDS",
     "PROVIDER_ROLES",
     "Sealed",
+    "StaffingMinimum",
     "registry",
     "CompetencyRating",  # training and reviews: a manager review's rating of one competency
 }

@@ -13,7 +13,7 @@ No SSNs are kept.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
@@ -389,6 +389,97 @@ class PersonalDataForgotten(StaffingEvent):
     forgotten_at: AwareDatetime
 
 
+# ----------------------------------------------------------------------------- shifts and time off
+# Rostering of non-provider staff per site (providers are booked by scheduling's availability),
+# minimum staffing, and the paid-time-off ledger. A site's roster settings live in one stream per
+# site; an employee's shifts, time-off requests and PTO accruals in one stream per employee, so
+# that "no two overlapping shifts", "no shift during approved time off" and "never more PTO than
+# accrued" are each decided in one stream.
+
+
+class SiteTimeZoneSet(StaffingEvent):
+    """The IANA zone a site's shift templates and minimum staffing are read in."""
+
+    site_id: str
+    time_zone: str
+
+
+class ShiftTemplateDefined(StaffingEvent):
+    """A named shift at a site, local `start` to `end` (an `end` not after `start` ends the next
+    day), on `weekdays` (0 = Monday); `role` set: only staff of that role take it. Defined again
+    with the same id, it replaces the earlier definition for shifts assigned from then on."""
+
+    site_id: str
+    template_id: str
+    name: str
+    start: time
+    end: time
+    weekdays: tuple[int, ...]
+    role: str | None = None
+
+
+class StaffingMinimum(BaseModel):
+    """At least `headcount` people (of `role`, when set) rostered for the whole local hour
+    `hour`:00 to `hour + 1`:00 on `weekday` (0 = Monday)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    weekday: int
+    hour: int
+    headcount: int
+    role: str | None = None
+
+
+class MinimumStaffingSet(StaffingEvent):
+    """A site's minimum staffing, replacing the whole earlier set."""
+
+    site_id: str
+    minimums: tuple[StaffingMinimum, ...]
+
+
+class ShiftAssigned(StaffingEvent):
+    """An employee rostered at a site from `start` to `end`; `day` is the site's local date the
+    shift starts on, `role` the employee's role when assigned."""
+
+    shift_id: str
+    employee_id: str
+    site_id: str
+    day: date
+    start: AwareDatetime
+    end: AwareDatetime
+    role: str
+    template_id: str | None = None
+
+
+class ShiftUnassigned(StaffingEvent):
+    shift_id: str
+    employee_id: str
+    site_id: str
+    day: date
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class PtoPolicySet(StaffingEvent):
+    """A tenant's PTO accrual rule: `hours_per_period` x FTE credited for each pay period of
+    `period_days` days counted from `anchor`, the balance never above `max_balance` (if set)."""
+
+    hours_per_period: float
+    period_days: int
+    anchor: date
+    max_balance: float | None = None
+
+
+class PtoAccrued(StaffingEvent):
+    """Paid time off credited for one pay period, once per employee and period."""
+
+    employee_id: str
+    period_start: date
+    period_end: date  # the period's last day
+    hours: float
+    fte: float
+
+
 registry = EventRegistry(
     (
         EmployeeHired,
@@ -422,5 +513,13 @@ registry = EventRegistry(
         # employees and providers: access to personal data
         PersonalRecordAccessed,
         PersonalDataForgotten,
+        # shifts and time off
+        SiteTimeZoneSet,
+        ShiftTemplateDefined,
+        MinimumStaffingSet,
+        ShiftAssigned,
+        ShiftUnassigned,
+        PtoPolicySet,
+        PtoAccrued,
     )
 )

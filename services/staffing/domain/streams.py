@@ -1,9 +1,14 @@
 """Stream names: each invariant lives in one stream (an employee's job and details, one
-credential's life, one time-off request, a provider's enrolment with one payer)."""
+credential's life, an employee's shifts and time off, a provider's enrolment with one payer)."""
 
 from __future__ import annotations
 
-from services.staffing.domain.events import ReviewStarted, TrainingAssigned
+from services.staffing.domain.events import (
+    ReviewStarted,
+    ShiftAssigned,
+    TimeOffRequested,
+    TrainingAssigned,
+)
 from shared.events import DomainEvent
 
 
@@ -19,8 +24,43 @@ def enrolment(tenant: str, employee_id: str, payer_id: str) -> str:
     return f"{tenant}:enrolment:{employee_id}:{payer_id}"
 
 
-def time_off(tenant: str, request_id: str) -> str:
+# ----------------------------------------------------------------------------- shifts and time off
+
+
+def roster_site(tenant: str, site_id: str) -> str:
+    """A site's roster settings: time zone, shift templates, minimum staffing."""
+    return f"{tenant}:roster-site:{site_id}"
+
+
+def employee_time(tenant: str, employee_id: str) -> str:
+    """One employee's shifts, time-off requests and PTO ledger: the stream that decides that
+    their shifts never overlap, never fall in approved time off, and that PTO never goes below
+    zero."""
+    return f"{tenant}:employee-time:{employee_id}"
+
+
+def employee_of_time(stream: str) -> str:
+    """The employee whose time stream this is."""
+    return stream.rsplit(":", 1)[-1]
+
+
+def time_off(tenant: str, employee_id: str) -> str:
+    """Time-off requests live in the employee's time stream (with the PTO they draw on)."""
+    return employee_time(tenant, employee_id)
+
+
+def pto_policy(tenant: str) -> str:
+    """A tenant's PTO accrual rule."""
+    return f"{tenant}:pto-policy"
+
+
+def time_off_tag(tenant: str, request_id: str) -> str:
+    """Tags the commits of a time-off request: finds the employee's stream by request id."""
     return f"{tenant}:time-off:{request_id}"
+
+
+def shift_tag(tenant: str, shift_id: str) -> str:
+    return f"{tenant}:shift:{shift_id}"
 
 
 # ----------------------------------------------------------------------------- training, reviews
@@ -67,6 +107,10 @@ def tags(tenant: str, event: DomainEvent) -> tuple[str, ...]:
             return (assignment_tag(tenant, event.assignment_id),)
         case ReviewStarted():
             return (review_tag(tenant, event.review_id),)
+        case TimeOffRequested():
+            return (time_off_tag(tenant, event.request_id),)
+        case ShiftAssigned():
+            return (shift_tag(tenant, event.shift_id),)
     return ()
 
 
