@@ -38,6 +38,7 @@ async def test_projections_report_their_lag_and_generation(
         "scheduling.triage_queue",
         "scheduling.waitlist",
         "scheduling.availability",
+        "scheduling.to_reschedule",
         "compliance.audit_log",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)

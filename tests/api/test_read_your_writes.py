@@ -34,8 +34,13 @@ DAY_VIEWS = {
     "board": "/scheduling/sites/{site_id}/board/{day}",
     "schedule": "/scheduling/providers/{provider_id}/schedule/{day}",
 }
-# Open-slot search waits for a provider's stream: tested in tests/api/test_open_slots.py.
-ENTRIES = {**DAY_VIEWS, "open-slots": "/scheduling/open-slots"}
+# Open-slot search waits for a provider's stream: tested in tests/api/test_open_slots.py; so
+# does the to-reschedule list: tests/api/test_scheduling_learns_from_staffing.py.
+ENTRIES = {
+    **DAY_VIEWS,
+    "open-slots": "/scheduling/open-slots",
+    "to-reschedule": "/scheduling/sites/{site_id}/to-reschedule",
+}
 
 
 async def test_every_route_taking_after_version_is_tested_here(

@@ -156,6 +156,14 @@ async def test_visits_booked_from_the_day_the_licence_ends_are_to_reschedule(
     assert clinician.status_code == 403
     bad = await client.get(path, params={"after_stream": "acme:site:north", "after_version": 1})
     assert bad.status_code == 400
+    beyond = await client.get(
+        path, params={"after_stream": "acme:provider:dr-s", "after_version": version + 1}
+    )
+    assert beyond.status_code == 422
+    assert beyond.json()["detail"] == (
+        f"stream acme:provider:dr-s is at version {version}; "
+        f"after_version {version + 1} does not exist"
+    )
 
 
 async def test_a_cancelled_visit_leaves_the_to_reschedule_list(
