@@ -25,6 +25,7 @@ from services.staffing.contracts import (
     CredentialRevoked,
     CredentialVerified,
     EmployeeTerminated,
+    JobChanged,
     TimeOffApproved,
 )
 from shared.domain import Rejected
@@ -232,3 +233,39 @@ async def test_the_booking_decided_before_the_licence_end_was_recorded_wins_and_
     assert await to_reschedule(scheduling_service, lambda ids: ids == ["raced"]) == ["raced"]
     with pytest.raises(Rejected, match="has no licence valid on 2026-12-11"):
         await book(scheduling_service, "after", at(11, 14))
+
+
+async def test_a_job_change_to_another_site_makes_the_provider_bookable_there_from_its_day(
+    scheduling_service: Scheduling, staffing_service: Staffing
+) -> None:
+    await a_provider_from_staffing(scheduling_service, staffing_service)
+    cases = scheduling_service.use_cases
+    await cases.scheduling.register_site(
+        META, directory.RegisterSite(site_id="south", name="South", time_zone="America/New_York")
+    )
+    moved = JobChanged(
+        employee_id="dr-s",
+        title="Physician",
+        role="physician",
+        site_ids=("south",),
+        fte=1.0,
+        effective_on=date(2026, 12, 7),
+    )
+    await record_staffing(staffing_service, "acme", moved)
+    await learnt(version_of(scheduling_service), "acme", "dr-s", 4)
+
+    # South's waitlist takes them (it was not among the sites they were hired at)...
+    await cases.waitlist.add(
+        META,
+        entry_id="w-1",
+        site_id="south",
+        patient_id="pat-1",
+        visit_type_id="checkup",
+        provider_id="dr-s",
+        earliest=date(2026, 12, 7),
+        latest=date(2026, 12, 18),
+    )
+    # ... and north books them before the move, not after.
+    await book(scheduling_service, "before", at(4, 10))
+    with pytest.raises(Rejected, match="does not work at site north"):
+        await book(scheduling_service, "after", at(7, 10))
