@@ -11,7 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from services.staffing.contracts import CredentialRevoked, CredentialVerified
+from services.staffing.contracts import (
+    CredentialRevoked,
+    CredentialVerified,
+    JobChanged,
+    ProviderDetailsRecorded,
+)
 from services.suite import Suite
 from tests.api.conftest import TokenFor, make_bookable, post_ok, register
 from tests.staffing_events import hired, learnt, licence, record_staffing
@@ -216,3 +221,41 @@ async def test_an_admin_licensed_provider_is_unchanged(
         },
     )
     assert response.status_code == 201, response.text
+
+
+async def test_the_provider_listing_follows_staffing(
+    client: httpx.AsyncClient, suite: Suite, token_for: TokenFor
+) -> None:
+    await a_site(client)
+    await a_provider_from_staffing(client, suite)
+    await record_staffing(
+        suite,
+        "acme",
+        ProviderDetailsRecorded(
+            employee_id="dr-s", npi="1234567893", taxonomy_code="207Q00000X", specialty="family"
+        ),
+        JobChanged(
+            employee_id="dr-s",
+            title="Physician",
+            role="physician",
+            site_ids=("south",),
+            fte=1.0,
+            effective_on=date(2027, 1, 4),
+        ),
+    )
+    await learnt(scheduling_version(suite), "acme", "dr-s", 5)
+    south = token_for("front_desk", sites=["south"])
+
+    async def listed() -> list[dict[str, Any]] | None:
+        found: list[dict[str, Any]] = (
+            await client.get("/scheduling/providers", headers=south)
+        ).json()
+        return found if found else None
+
+    listing = await wait_until(listed, message="dr-s listed at south")
+    assert listing is not None
+    [provider] = listing
+    assert provider["provider_id"] == "dr-s"
+    assert provider["site_ids"] == ["north", "south"]
+    assert (provider["npi"], provider["specialty"]) == ("1234567893", "family")
+    assert "learnt_from" not in provider
