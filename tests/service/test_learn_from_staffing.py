@@ -28,7 +28,7 @@ from services.staffing.contracts import (
     JobChanged,
     TimeOffApproved,
 )
-from shared.domain import Rejected
+from shared.domain import Invalid, Rejected
 from shared.kit import Assembled
 from shared.readmodels import public
 from tests.service.conftest import META
@@ -76,16 +76,18 @@ def version_of(scheduling: Scheduling) -> Callable[[str], Awaitable[int]]:
     return scheduling.kit.store.version
 
 
+BOOKING: dict[str, Any] = {
+    "patient_id": "pat-1",
+    "provider_id": "dr-s",
+    "site_id": "north",
+    "room_id": None,
+    "visit_type_id": "checkup",
+}
+
+
 async def book(scheduling: Scheduling, appointment_id: str, start: datetime) -> Any:
     return await scheduling.use_cases.appointments.book(
-        META,
-        appointment_id=appointment_id,
-        patient_id="pat-1",
-        provider_id="dr-s",
-        site_id="north",
-        room_id=None,
-        visit_type_id="checkup",
-        start=start,
+        META, appointment_id=appointment_id, start=start, **BOOKING
     )
 
 
@@ -269,3 +271,42 @@ async def test_a_job_change_to_another_site_makes_the_provider_bookable_there_fr
     await book(scheduling_service, "before", at(4, 10))
     with pytest.raises(Rejected, match="does not work at site north"):
         await book(scheduling_service, "after", at(7, 10))
+
+
+async def test_a_new_role_from_a_job_change_sees_its_visit_types_from_its_day(
+    scheduling_service: Scheduling, staffing_service: Staffing
+) -> None:
+    await a_provider_from_staffing(scheduling_service, staffing_service)
+    cases = scheduling_service.use_cases
+    await cases.scheduling.define_visit_type(
+        META,
+        directory.DefineVisitType(
+            visit_type_id="np-visit",
+            name="NP visit",
+            duration_minutes=30,
+            provider_roles=("nurse_practitioner",),
+        ),
+    )
+    now_np = JobChanged(
+        employee_id="dr-s",
+        title="Nurse practitioner",
+        role="nurse_practitioner",
+        site_ids=("north",),
+        fte=1.0,
+        effective_on=date(2026, 12, 7),
+    )
+    await record_staffing(staffing_service, "acme", now_np)
+    await learnt(version_of(scheduling_service), "acme", "dr-s", 4)
+
+    async def np_slots(day: date) -> list[Any]:
+        return await cases.slots.search(
+            "acme", site_id="north", visit_type_id="np-visit", first_day=day, last_day=day, limit=1
+        )
+
+    found = await wait_until(lambda: np_slots(date(2026, 12, 7)), message="NP slots on the 7th")
+    assert [s.provider_id for s in found] == ["dr-s"]
+    assert await np_slots(date(2026, 12, 4)) == []
+    booking = {**BOOKING, "visit_type_id": "np-visit"}
+    await cases.appointments.book(META, appointment_id="np-7", start=at(7, 10), **booking)
+    with pytest.raises(Invalid, match="not by a physician"):
+        await cases.appointments.book(META, appointment_id="np-4", start=at(4, 10), **booking)
