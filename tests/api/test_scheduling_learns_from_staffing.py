@@ -20,7 +20,7 @@ from services.staffing.contracts import (
 from services.suite import Suite
 from tests.api.conftest import TokenFor, make_bookable, post_ok, register
 from tests.staffing_events import hired, learnt, licence, record_staffing
-from tests.support import wait_until
+from tests.support import ACCESS, wait_until
 
 EXPIRY = date(2026, 12, 15)  # a Tuesday
 WEEKDAYS_9_TO_5 = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
@@ -194,6 +194,14 @@ async def test_a_cancelled_visit_leaves_the_to_reschedule_list(
         return await wait_until(probe, message=f"{count} visits to reschedule")
 
     await listing(1)
+
+    async def disclosed() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = (
+            await client.get("/compliance/audit-log", params={"subject": "pat-1", "type": ACCESS})
+        ).json()
+        return [e for e in found if e["data"]["endpoint"] == path]
+
+    await wait_until(disclosed, message="the list's disclosure of pat-1 on the record")
     cancelled = await client.post(
         f"/scheduling/appointments/{visit}/cancel", json={"reason": "provider unavailable"}
     )
