@@ -11,6 +11,7 @@ from services.scheduling import consumers
 from services.scheduling.api import appointments as appointments_api
 from services.scheduling.api import directory as directory_api
 from services.scheduling.api import providers as providers_api
+from services.scheduling.api import to_reschedule as to_reschedule_api
 from services.scheduling.api import waitlist as waitlist_api
 from services.scheduling.api.fhir.api import build_router as build_fhir_router
 from services.scheduling.api.patients import add_patient_routes
@@ -32,8 +33,10 @@ from services.scheduling.projections.day_views import (
 from services.scheduling.projections.directory import DirectoryProjection
 from services.scheduling.projections.no_show_rates import NoShowRatesProjection
 from services.scheduling.projections.patients import PatientsProjection
+from services.scheduling.projections.to_reschedule import ToRescheduleProjection
 from services.scheduling.projections.triage_queue import TriageQueueProjection
 from services.scheduling.projections.waitlist import WaitlistProjection
+from services.staffing.contracts import CONTRACT as STAFFING
 from shared.kit import Kit, ServiceSpec
 from shared.phivault import adopt_legacy_keys
 from shared.reactions import Reaction
@@ -84,13 +87,16 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
             kit.settings.read_your_writes_timeout,
         ),
         providers_api.build_router(app.scheduling),
+        to_reschedule_api.build_router(
+            app.scheduling, read_models, kit.settings.read_your_writes_timeout
+        ),
         waitlist_api.build_router(app.scheduling, app.waitlist, read_models, vault),
         build_fhir_router(app.scheduling, read_models, vault, app.slots, kit.clock),
     ]
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return consumers.reactions(app.appointments, app.waitlist)
+    return consumers.reactions(app.scheduling, app.appointments, app.waitlist)
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
@@ -108,6 +114,8 @@ async def prepare(kit: Kit) -> None:
 
 SPEC = ServiceSpec(
     contract=CONTRACT,
+    # Its own events, and staffing's: who its providers are (application/staffing.py).
+    reads=CONTRACT.registry.merged(STAFFING.registry),
     projections=(
         AppointmentsProjection,
         ProviderScheduleProjection,
@@ -118,6 +126,7 @@ SPEC = ServiceSpec(
         TriageQueueProjection,
         WaitlistProjection,
         AvailabilityProjection,
+        ToRescheduleProjection,
     ),
     tags=streams.tags,
     prepare=prepare,

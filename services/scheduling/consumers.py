@@ -1,9 +1,10 @@
 """Scheduling's bus consumers and timers: what it does on its own, not asked over HTTP.
 
-Reactors (each its own consumer group, `reactor.<name>`, on scheduling's topic) finish work a
-request left halfway: a move between days, a series booked whole, a freed slot offered to the
-waitlist. Timers mark no-shows and expire offers. The reactions and timers themselves are use
-cases (`application/reactions.py`); this module declares which ones run.
+Reactors (each its own consumer group, `reactor.<name>`) finish work a request left halfway: a
+move between days, a series booked whole, a freed slot offered to the waitlist (on scheduling's
+topic); and one records what staffing's events say about providers (on staffing's topic).
+Timers mark no-shows and expire offers. The reactions and timers themselves are use cases
+(`application/reactions.py`, `application/staffing.py`); this module declares which ones run.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from services.scheduling.application.appointments import Appointments
+from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.directory import Directory
 from services.scheduling.application.reactions import (
     FinishMoves,
@@ -19,6 +21,7 @@ from services.scheduling.application.reactions import (
     OfferExpiryTimer,
     OfferFreedSlots,
 )
+from services.scheduling.application.staffing import LearnFromStaffing
 from services.scheduling.application.waitlist import Waitlist
 from shared.reactions import Reaction
 from shared.readmodels import ReadModels
@@ -26,8 +29,15 @@ from shared.settings import Settings
 from shared.timers import Timer
 
 
-def reactions(appointments: Appointments, waitlist: Waitlist) -> Sequence[Reaction]:
-    return [FinishMoves(appointments), FinishSeries(appointments), OfferFreedSlots(waitlist)]
+def reactions(
+    scheduling: Scheduling, appointments: Appointments, waitlist: Waitlist
+) -> Sequence[Reaction]:
+    return [
+        FinishMoves(appointments),
+        FinishSeries(appointments),
+        OfferFreedSlots(waitlist),
+        LearnFromStaffing(scheduling),
+    ]
 
 
 def timers(

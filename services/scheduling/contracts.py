@@ -6,6 +6,10 @@ published surface, pinned by tests/unit/test_contracts.py: removing or renaming 
 changing an event's fields other than by adding one with a default, breaks its consumers. A
 changed meaning is a new version (`version = 2`) with an upcaster in the registry.
 
+Scheduling consumes staffing's events too (`consumes`): providers, their sites, licences, leave,
+time off and termination are staffing's facts, which scheduling records on each provider's
+stream as its own events (`ProviderLicenceRevoked`...).
+
 PHI fields (`Phi`) travel sealed (`Sealed`) under the patient's key, named by `patient_id`.
 """
 
@@ -30,9 +34,19 @@ from services.scheduling.domain.events import (
     PatientRoomed,
     PatientTriaged,
     ProviderDeactivated,
+    ProviderIdentified,
+    ProviderJobChanged,
+    ProviderLeaveEnded,
+    ProviderLeaveStarted,
     ProviderLicenceRecorded,
+    ProviderLicenceRenewed,
+    ProviderLicenceRevoked,
+    ProviderLicenceVerified,
     ProviderRegistered,
+    ProviderRehired,
+    ProviderTerminated,
     ProviderTimeOffApproved,
+    ProviderTimeOffCancelled,
     RoomAdded,
     SeriesBooked,
     SeriesRefused,
@@ -63,7 +77,8 @@ CONTRACT = Contract(
     summary="Sites, providers, patients, appointments, series, triage and the waitlist.",
     events=EVENTS,
     registry=registry,
-    consumes=("scheduling",),
+    # Staffing's events tell scheduling who its providers are (see application/staffing.py).
+    consumes=("scheduling", "staffing"),
 )
 
 __all__ = [
@@ -87,9 +102,19 @@ __all__ = [
     "PatientRoomed",
     "PatientTriaged",
     "ProviderDeactivated",
+    "ProviderIdentified",
+    "ProviderJobChanged",
+    "ProviderLeaveEnded",
+    "ProviderLeaveStarted",
     "ProviderLicenceRecorded",
+    "ProviderLicenceRenewed",
+    "ProviderLicenceRevoked",
+    "ProviderLicenceVerified",
     "ProviderRegistered",
+    "ProviderRehired",
+    "ProviderTerminated",
     "ProviderTimeOffApproved",
+    "ProviderTimeOffCancelled",
     "RoomAdded",
     "Sealed",
     "SeriesBooked",

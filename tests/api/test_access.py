@@ -738,6 +738,9 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/sites/{site_id}/board/{day}"): _fixed(
         "GET", "/scheduling/sites/{site}/board/2027-01-05"
     ),
+    ("GET", "/scheduling/sites/{site_id}/to-reschedule"): _fixed(
+        "GET", "/scheduling/sites/{site}/to-reschedule"
+    ),
     ("GET", "/scheduling/open-slots"): _fixed(
         "GET",
         "/scheduling/open-slots?site_id={site}&visit_type_id=v&start=2027-05-04&end=2027-05-04",

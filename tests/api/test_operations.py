@@ -43,6 +43,7 @@ async def test_projections_report_their_lag_and_generation(
         "staffing.reviews",
         "staffing.training",
         "staffing.directory",
+        "scheduling.to_reschedule",
         "compliance.audit_log",
         "staffing.roster",
         "staffing.pto",

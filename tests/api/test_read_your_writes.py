@@ -34,7 +34,8 @@ DAY_VIEWS = {
     "board": "/scheduling/sites/{site_id}/board/{day}",
     "schedule": "/scheduling/providers/{provider_id}/schedule/{day}",
 }
-# Open-slot search waits for a provider's stream: tested in tests/api/test_open_slots.py; a
+# Open-slot search waits for a provider's stream: tested in tests/api/test_open_slots.py; so
+# does the to-reschedule list: tests/api/test_scheduling_learns_from_staffing.py; a
 # staffing roster for its site's and employees' streams: in tests/api/test_staffing_shifts.py
 # (a version beyond the head too). Staffing's other reads wait through the same
 # `shared.http.routes.read_after`; each area's API tests read their own writes through them
@@ -42,6 +43,7 @@ DAY_VIEWS = {
 ENTRIES = {
     **DAY_VIEWS,
     "open-slots": "/scheduling/open-slots",
+    "to-reschedule": "/scheduling/sites/{site_id}/to-reschedule",
     "roster": "/staffing/sites/{site_id}/roster",
     "employee": "/staffing/employees/{employee_id}",
     "staff": "/staffing/sites/{site_id}/staff",

@@ -57,12 +57,6 @@ class Appointments(UseCases):
         site = await self._directory.site(tenant, site_id)
         visit = await self._directory.visit_type(tenant, visit_type_id)
         provider = await self._directory.provider(tenant, provider_id)
-        assert provider.registered is not None
-        if visit.provider_roles and provider.registered.role not in visit.provider_roles:
-            raise Invalid(
-                f"a {visit.name} is seen by {', '.join(visit.provider_roles)}, "
-                f"not by a {provider.registered.role}"
-            )
         if start.second or start.microsecond:
             raise Invalid("an appointment starts on a whole minute")
         candidates = await self._rooms_for(tenant, site_id, visit, room_id)
@@ -71,6 +65,11 @@ class Appointments(UseCases):
         end = (end or start + timedelta(minutes=visit.duration_minutes)).astimezone(UTC)
         zone = await self._directory.zone(tenant, site_id)
         day = start.astimezone(zone).date()
+        role = provider.role_on(day)  # the job they hold that day, as staffing says
+        if visit.provider_roles and role not in visit.provider_roles:
+            raise Invalid(
+                f"a {visit.name} is seen by {', '.join(visit.provider_roles)}, not by a {role}"
+            )
         available = providers.availability(provider, site_id, day, zone, site.opening_hours)
         command = site_day.BookAppointment(
             appointment_id=appointment_id,

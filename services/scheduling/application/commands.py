@@ -64,10 +64,7 @@ class Scheduling(UseCases):
     ) -> Outcome[Any]:
         site = await self._directory.site(meta.tenant, site_id)
         provider = await self._directory.provider(meta.tenant, provider_id)
-        assert provider.registered is not None
-        zones = [
-            (s, await self._directory.zone(meta.tenant, s)) for s in provider.registered.site_ids
-        ]
+        zones = [(s, await self._directory.zone(meta.tenant, s)) for s in provider.all_site_ids]
         command = providers.SetAvailability(
             provider_id=provider_id,
             site_id=site_id,

@@ -107,12 +107,7 @@ class OpenSlots:
         bookable = physical(BOOKABLE, generations[AVAILABILITY])
         boards = physical(SITE_DAYS, generations[BOARD_PROJECTION])
         site_doc, states = await self._bookable(tenant, site_id, provider_id, bookable)
-        candidates = sorted(
-            (p, s)
-            for p, s in states.items()
-            if s.registered is not None
-            and (not visit.provider_roles or s.registered.role in visit.provider_roles)
-        )
+        candidates = sorted((p, s) for p, s in states.items() if s.registered is not None)
         rooms: list[str | None] = [None]
         if visit.room_type is not None:
             rooms = [
@@ -143,6 +138,8 @@ class OpenSlots:
                         step,
                     )
                     for p, state in candidates
+                    # The role they hold that day (a job change may give another).
+                    if not visit.provider_roles or state.role_on(day) in visit.provider_roles
                 )
             )
             for start, p in starts:

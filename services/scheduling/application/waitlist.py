@@ -96,7 +96,7 @@ class Waitlist(UseCases):
         if provider_id is not None:
             provider = await self._directory.provider(meta.tenant, provider_id)
             assert provider.registered is not None
-            if site_id not in provider.registered.site_ids:
+            if site_id not in provider.all_site_ids:  # the offer's booking checks the day
                 raise Invalid(f"provider {provider_id} does not work at site {site_id}")
             if visit.provider_roles and provider.registered.role not in visit.provider_roles:
                 raise Invalid(

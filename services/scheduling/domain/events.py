@@ -65,11 +65,19 @@ class VisitTypeDefined(SchedulingEvent):
 # ----------------------------------------------------------------------------- providers
 
 
+# Staffing's facts about a provider (hire, job, leave, termination, licences, time off) are
+# recorded on the provider's stream as scheduling events carrying `learnt_from`: the id of the
+# staffing event they came from, which makes learning it again (a redelivery) change nothing.
+# Events recorded by scheduling's own admin endpoints have `learnt_from` None.
+
+
 class ProviderRegistered(SchedulingEvent):
     provider_id: str
     name: str
     site_ids: tuple[str, ...]
     role: str = "physician"
+    hired_on: date | None = None  # None: registered by an admin, bookable from any day
+    learnt_from: str | None = None
 
 
 class ProviderLicenceRecorded(SchedulingEvent):
@@ -77,7 +85,8 @@ class ProviderLicenceRecorded(SchedulingEvent):
     licence_id: str
     kind: str  # e.g. "state medical licence"
     valid_from: date
-    valid_until: date
+    valid_until: date  # the last valid day (date.max: it does not expire)
+    learnt_from: str | None = None
 
 
 class ProviderTimeOffApproved(SchedulingEvent):
@@ -85,11 +94,107 @@ class ProviderTimeOffApproved(SchedulingEvent):
     time_off_id: str
     start: AwareDatetime
     end: AwareDatetime
+    learnt_from: str | None = None
 
 
 class ProviderDeactivated(SchedulingEvent):
     provider_id: str
     deactivated_at: AwareDatetime
+
+
+class ProviderRehired(SchedulingEvent):
+    """Hired again (or hired, as staffing says, after an admin registered them): bookable
+    again from `hired_on`, in this role and at these sites."""
+
+    provider_id: str
+    name: str
+    site_ids: tuple[str, ...]
+    role: str
+    hired_on: date
+    learnt_from: str
+
+
+class ProviderJobChanged(SchedulingEvent):
+    """Another role or other sites from `effective_on`; `sees_patients` False (a role that is
+    not a provider's, e.g. manager): not bookable from then."""
+
+    provider_id: str
+    role: str
+    site_ids: tuple[str, ...]
+    effective_on: date
+    sees_patients: bool
+    learnt_from: str
+
+
+class ProviderLeaveStarted(SchedulingEvent):
+    """On leave from `starts_on` until a `ProviderLeaveEnded` of the same leave: not bookable."""
+
+    provider_id: str
+    leave_id: str
+    starts_on: date
+    learnt_from: str
+
+
+class ProviderLeaveEnded(SchedulingEvent):
+    provider_id: str
+    leave_id: str
+    returned_on: date  # the first day back at work
+    learnt_from: str
+
+
+class ProviderTerminated(SchedulingEvent):
+    """Employment ends after `last_day`: not bookable from the day after (until a rehire)."""
+
+    provider_id: str
+    last_day: date
+    learnt_from: str
+
+
+class ProviderIdentified(SchedulingEvent):
+    """The provider's NPI, taxonomy code and specialty, as staffing recorded them."""
+
+    provider_id: str
+    npi: str
+    taxonomy_code: str
+    specialty: str
+    learnt_from: str
+
+
+class ProviderLicenceRenewed(SchedulingEvent):
+    """The licence is valid to a new last day (the latest renewal recorded counts)."""
+
+    provider_id: str
+    licence_id: str
+    valid_until: date
+    learnt_from: str
+
+
+class ProviderLicenceRevoked(SchedulingEvent):
+    """Revoked, suspended or surrendered: invalid from `effective_on` (inclusive)."""
+
+    provider_id: str
+    licence_id: str
+    effective_on: date
+    learnt_from: str
+
+
+class ProviderLicenceVerified(SchedulingEvent):
+    """A primary-source verification on `verified_on`: from that day the latest verification
+    decides, so a failed one makes the licence invalid until one passes."""
+
+    provider_id: str
+    licence_id: str
+    verified_on: date
+    passed: bool
+    learnt_from: str
+
+
+class ProviderTimeOffCancelled(SchedulingEvent):
+    """Approved time off withdrawn: bookable then again."""
+
+    provider_id: str
+    time_off_id: str
+    learnt_from: str
 
 
 class Window(BaseModel):
@@ -462,5 +567,15 @@ registry = EventRegistry(
         WaitlistOfferDeclined,
         WaitlistOfferLapsed,
         WaitlistOfferExpired,
+        ProviderRehired,
+        ProviderJobChanged,
+        ProviderLeaveStarted,
+        ProviderLeaveEnded,
+        ProviderTerminated,
+        ProviderIdentified,
+        ProviderLicenceRenewed,
+        ProviderLicenceRevoked,
+        ProviderLicenceVerified,
+        ProviderTimeOffCancelled,
     ]
 )

@@ -13,15 +13,26 @@ of their stream (a licence, time off) reaches each of their site documents.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from services.scheduling.domain import providers
 from services.scheduling.domain.events import (
     AvailabilitySet,
     ProviderDeactivated,
+    ProviderIdentified,
+    ProviderJobChanged,
+    ProviderLeaveEnded,
+    ProviderLeaveStarted,
     ProviderLicenceRecorded,
+    ProviderLicenceRenewed,
+    ProviderLicenceRevoked,
+    ProviderLicenceVerified,
     ProviderRegistered,
+    ProviderRehired,
+    ProviderTerminated,
     ProviderTimeOffApproved,
+    ProviderTimeOffCancelled,
     RoomAdded,
     TimeBlocked,
 )
@@ -40,6 +51,33 @@ PROVIDER_EVENTS = (
     TimeBlocked,
     AvailabilitySet,
     ProviderDeactivated,
+    ProviderRehired,
+    ProviderJobChanged,
+    ProviderLeaveStarted,
+    ProviderLeaveEnded,
+    ProviderTerminated,
+    ProviderIdentified,
+    ProviderLicenceRenewed,
+    ProviderLicenceRevoked,
+    ProviderLicenceVerified,
+    ProviderTimeOffCancelled,
+)
+
+# The state's fields that are tuples of events, and their classes.
+_LISTS: tuple[tuple[str, type[DomainEvent]], ...] = (
+    ("licences", ProviderLicenceRecorded),
+    ("time_off", ProviderTimeOffApproved),
+    ("blocks", TimeBlocked),
+    ("templates", AvailabilitySet),
+    ("rehires", ProviderRehired),
+    ("terminations", ProviderTerminated),
+    ("jobs", ProviderJobChanged),
+    ("leaves", ProviderLeaveStarted),
+    ("returns", ProviderLeaveEnded),
+    ("renewals", ProviderLicenceRenewed),
+    ("revocations", ProviderLicenceRevoked),
+    ("verifications", ProviderLicenceVerified),
+    ("cancelled_time_off", ProviderTimeOffCancelled),
 )
 
 
@@ -64,27 +102,32 @@ def at_site(tenant: str, site_id: str) -> dict[str, Any]:
 
 
 def state_json(state: providers.Provider) -> dict[str, Any]:
-    """A provider's folded state as a document's fields (its events, as JSON)."""
-    assert state.registered is not None
+    """A provider's folded state as a document's fields (its events, as JSON). What it leaves
+    out (`learnt`) only deciding needs."""
     return {
-        "registered": state.registered.model_dump(mode="json"),
+        "registered": None
+        if state.registered is None
+        else state.registered.model_dump(mode="json"),
+        "identified": None
+        if state.identified is None
+        else state.identified.model_dump(mode="json"),
         "active": state.active,
-        "licences": [e.model_dump(mode="json") for e in state.licences],
-        "time_off": [e.model_dump(mode="json") for e in state.time_off],
-        "blocks": [e.model_dump(mode="json") for e in state.blocks],
-        "templates": [e.model_dump(mode="json") for e in state.templates],
+        **{f: [e.model_dump(mode="json") for e in getattr(state, f)] for f, _ in _LISTS},
     }
 
 
 def state_from(doc: Document) -> providers.Provider:
-    """The state `state_json` stored, as the domain folds it."""
+    """The state `state_json` stored, as the domain folds it (a document stored before a
+    field existed reads it empty)."""
+    registered, identified = doc.get("registered"), doc.get("identified")
+    lists: dict[str, Any] = {
+        f: tuple(cls.model_validate(e) for e in doc.get(f, [])) for f, cls in _LISTS
+    }
     return providers.Provider(
-        registered=ProviderRegistered.model_validate(doc["registered"]),
+        registered=None if registered is None else ProviderRegistered.model_validate(registered),
+        identified=None if identified is None else ProviderIdentified.model_validate(identified),
         active=bool(doc["active"]),
-        licences=tuple(ProviderLicenceRecorded.model_validate(e) for e in doc["licences"]),
-        time_off=tuple(ProviderTimeOffApproved.model_validate(e) for e in doc["time_off"]),
-        blocks=tuple(TimeBlocked.model_validate(e) for e in doc["blocks"]),
-        templates=tuple(AvailabilitySet.model_validate(e) for e in doc["templates"]),
+        **lists,
     )
 
 
@@ -103,33 +146,28 @@ class AvailabilityProjection:
             return
         pointer_id = f"{tenant}:{event.provider_id}"
 
-        def note(doc: Document | None) -> Document | None:
-            # Every event of the stream is noted as seen here: a search that waits for a
-            # version of the stream starts from this document (it knows the sites).
-            if doc is None and isinstance(event, ProviderRegistered):
-                return {
-                    "tenant": tenant,
-                    "provider_id": event.provider_id,
-                    "site_ids": list(event.site_ids),
-                }
-            return doc
+        def fold(doc: Document | None) -> Document:
+            # The whole state, whatever came first: staffing's facts (a licence, time off)
+            # may be recorded on the stream before the hire. Every event of the stream is
+            # noted as seen here: a search that waits for a version of the stream starts
+            # from this document (it knows the sites).
+            state = providers.Provider() if doc is None else state_from(doc)
+            state = providers.evolve(state, event)
+            return {
+                "tenant": tenant,
+                "provider_id": event.provider_id,
+                "site_ids": list(state.all_site_ids),
+                **state_json(state),
+            }
 
-        await view.change(PROVIDERS, pointer_id, envelope, note)
+        await view.change(PROVIDERS, pointer_id, envelope, fold)
         pointer = await view.get(PROVIDERS, pointer_id)
-        if pointer is None:  # not registered: the decider records nothing before that
-            return
+        if pointer is None or pointer["registered"] is None:
+            return  # not a provider yet: no site books them
+        state = state_from(pointer)
         for site_id in pointer["site_ids"]:
-            if isinstance(event, AvailabilitySet) and event.site_id != site_id:
-                # Another site's template: no part of availability here. Still recorded as
-                # seen, so a wait for the stream's version is answered at every site.
-                def seen(doc: Document | None) -> Document | None:
-                    return doc
-
-                change = seen
-            else:
-                change = _folding(tenant, site_id, event)
             doc_id = provider_at_site_id(tenant, site_id, event.provider_id)
-            await view.change(BOOKABLE, doc_id, envelope, change)
+            await view.change(BOOKABLE, doc_id, envelope, _at_site(tenant, site_id, state))
 
     async def _room(self, event: RoomAdded, envelope: Envelope, view: View) -> None:
         tenant = envelope.tenant
@@ -144,12 +182,12 @@ class AvailabilityProjection:
         await view.change(BOOKABLE, site_prefix(tenant, event.site_id), envelope, add)
 
 
-def _folding(tenant: str, site_id: str, event: DomainEvent) -> Any:
-    def fold(doc: Document | None) -> Document | None:
-        if doc is None and not isinstance(event, ProviderRegistered):
-            return None
-        state = providers.Provider() if doc is None else state_from(doc)
-        state = providers.evolve(state, event)
+def _at_site(tenant: str, site_id: str, state: providers.Provider) -> Any:
+    """The provider's document at a site: the state with only the site's own templates."""
+    assert state.registered is not None
+    here = replace(state, templates=tuple(t for t in state.templates if t.site_id == site_id))
+
+    def write(doc: Document | None) -> Document:
         assert state.registered is not None
         return {
             "tenant": tenant,
@@ -157,7 +195,7 @@ def _folding(tenant: str, site_id: str, event: DomainEvent) -> Any:
             "kind": "provider",
             "provider_id": state.registered.provider_id,
             "role": state.registered.role,
-            **state_json(state),
+            **state_json(here),
         }
 
-    return fold
+    return write

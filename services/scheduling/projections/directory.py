@@ -1,16 +1,24 @@
-"""Sites, rooms, providers and visit types, for listing and lookups."""
+"""Sites, rooms, providers and visit types, for listing and lookups.
+
+A provider's document is their registration, with what staffing told since: a rehire or job
+change (its role, and its sites added to the ones listed: a site's front desk sees everyone
+who works or will work there; bookings check the day) and their NPI, taxonomy and specialty.
+"""
 
 from __future__ import annotations
 
 from services.scheduling.domain.events import (
+    ProviderIdentified,
+    ProviderJobChanged,
     ProviderRegistered,
+    ProviderRehired,
     RoomAdded,
     SiteRegistered,
     VisitTypeDefined,
 )
 from shared.documents.port import Document
 from shared.events import DomainEvent, Envelope
-from shared.projections import View
+from shared.projections import Change, View
 
 PROJECTION = "scheduling.directory"
 SITES, ROOMS, PROVIDERS, VISIT_TYPES = "sites", "rooms", "providers", "visit_types"
@@ -27,16 +35,40 @@ class DirectoryProjection:
     name = PROJECTION
     contexts = ("scheduling",)
     collections = (SITES, ROOMS, PROVIDERS, VISIT_TYPES)
-    handles = tuple(_KINDS)
+    handles = (*_KINDS, ProviderRehired, ProviderJobChanged, ProviderIdentified)
 
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
+        if isinstance(event, ProviderRehired | ProviderJobChanged | ProviderIdentified):
+            await view.change(
+                PROVIDERS, f"{envelope.tenant}:{event.provider_id}", envelope, _learnt(event)
+            )
+            return
         kind = _KINDS.get(type(event))
         if kind is None:
             return
         collection, id_field = kind
-        fields = event.model_dump(mode="json")
+        fields = event.model_dump(mode="json", exclude={"learnt_from"})
 
         def register(_: Document | None) -> Document:
             return {"tenant": envelope.tenant, **fields}
 
         await view.change(collection, f"{envelope.tenant}:{fields[id_field]}", envelope, register)
+
+
+def _learnt(event: ProviderRehired | ProviderJobChanged | ProviderIdentified) -> Change:
+    def change(doc: Document | None) -> Document | None:
+        if doc is None:  # not registered: the provider stream records these after the hire
+            return None
+        if isinstance(event, ProviderIdentified):
+            doc.update(npi=event.npi, taxonomy_code=event.taxonomy_code, specialty=event.specialty)
+            return doc
+        doc["site_ids"] = [
+            *doc["site_ids"],
+            *(s for s in event.site_ids if s not in doc["site_ids"]),
+        ]
+        doc["role"] = event.role
+        if isinstance(event, ProviderRehired):
+            doc["name"] = event.name
+        return doc
+
+    return change
