@@ -41,14 +41,26 @@ def services() -> list[str]:
     return sorted(p.parent.name for p in (ROOT / "services").glob("*/app.py"))
 
 
+# The service behind `/fhir` as a whole (its metadata, and every resource type no other
+# service claims); another service's FHIR types are routed to it by their own paths.
+FHIR_DEFAULT = "scheduling"
+
+
 def route_prefixes(service: str) -> set[str]:
-    """The first path segments of the service's routers (`APIRouter(prefix="/fhir/R4")` -> fhir)."""
+    """The path prefixes a proxy sends to the service: the first path segments of its routers
+    (`APIRouter(prefix="/staffing")` -> staffing) and, for FHIR, `fhir` for the default FHIR
+    service and `fhir/R4/<Type>` for each type another service serves (`capability("Type"`)."""
     found: set[str] = set()
     for source in (ROOT / "services" / service).rglob("*.py"):
         text = source.read_text()
         found.update(re.findall(r"""prefix\s*=\s*["']/([^/"']+)""", text))
         if re.search(r"\bFhirRouter\(", text):  # shared.http.fhir: prefix /fhir/R4
             found.add("fhir")
+    if "fhir" in found and service != FHIR_DEFAULT:
+        found.discard("fhir")
+        for source in (ROOT / "services" / service).rglob("*.py"):
+            types = re.findall(r"""\bcapability\(\s*["'](\w+)["']""", source.read_text())
+            found.update(f"fhir/R4/{t}" for t in types)
     return found
 
 
