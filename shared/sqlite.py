@@ -14,6 +14,12 @@ BEGIN IMMEDIATE ... COMMIT (one fsync), each inside its own SAVEPOINT, so one th
 rolled back alone and its error goes to its caller only. Every caller's `write` returns after
 the COMMIT that holds its work: acknowledged is on disk, as before. Readers on the loop's
 connection see a write once it is committed (WAL: never half of it).
+
+`write_here` takes the same queue, but runs its statements on the loop's thread (against the
+writer's connection, when no commit is under way) and hands only the COMMIT to the writer
+thread: hundreds of rows bound one by one on the writer thread would each wait for the
+interpreter while the loop works, and the sync is what takes the time. A group of one write
+runs without a savepoint (which copies every page it touches): its failure rolls it back whole.
 """
 
 from __future__ import annotations
