@@ -385,6 +385,10 @@ async def test_a_catching_up_batch_links_the_traces_of_its_first_events_only(
     batches = [
         s for s in spans.get_finished_spans() if s.name == f"project {runner.projection.name}"
     ]
-    assert [dict(s.attributes or {}).get("medoffice.events") for s in batches] == [40]
-    linked = [link.context.trace_id for s in batches for link in s.links]
-    assert linked == list(range(1, 17))  # 16 links: the traces of its first events
+    catching_up = [s for s in batches if "medoffice.events" in dict(s.attributes or {})]
+    assert catching_up, "no batch larger than 16 events"
+    for span in catching_up:
+        linked = [link.context.trace_id for link in span.links]
+        # 16 links (of its first events: on Kafka, first in partition order), each distinct
+        assert len(set(linked)) == len(linked) == 16
+        assert set(linked) <= set(range(1, 41))
