@@ -21,7 +21,7 @@ import structlog
 from opentelemetry import trace
 
 from shared.bus.delivery import with_dead_letters
-from shared.bus.port import Bus, Ready, Subscription
+from shared.bus.port import Bus, Subscription
 from shared.documents.port import Document, DocumentStore, Write
 from shared.errors import RetryLater
 from shared.events import DomainEvent, Envelope, EventRegistry
@@ -81,9 +81,9 @@ def skipped_types(projection: Projection, registry: EventRegistry) -> frozenset[
     return frozenset(cls.type_name() for cls in registry.events() if not issubclass(cls, handles))
 
 
-# A catching-up batch's span links the traces of its first events only: every link costs the
-# SDK an attribute map and a lock (a quarter of a replay's projecting at its default limit of
-# 128 links), and a batch of 500 replayed events is found from any one of them.
+# A catching-up batch's span links the traces of its first 16 events only (the SDK allows 128):
+# reading a traceparent and the SDK's attribute map and lock per link came to about a tenth of
+# a replay's consumer. The traces of the batch's other events are not linked from it.
 _MAX_LINKS = 16
 _SPAN_PER_EVENT_UP_TO = 16  # events in a batch; larger batches get one span with links
 
@@ -370,10 +370,13 @@ class ProjectionRunner:
         group = self.group(generation)
         self._new[generation] = NewDocuments(fresh=alone or await self._empty(generation))
 
+        async def handle(envelopes: Sequence[Envelope]) -> None:
+            await self._apply(envelopes, generation)
+
         return await self._bus.subscribe(
             group,
             self._topics,
-            with_dead_letters(self._bus, group, _Handler(self, generation)),
+            with_dead_letters(self._bus, group, handle),
             max_batch=self._max_batch,
         )
 
@@ -386,36 +389,16 @@ class ProjectionRunner:
                 return False
         return True
 
-    def _relevant(self, envelopes: Sequence[Envelope]) -> Sequence[Envelope]:
-        if self._skipped:
-            return [e for e in envelopes if e.type not in self._skipped]
-        return envelopes
-
-    def _decoded(self, envelopes: Sequence[Envelope]) -> list[DomainEvent] | None:
-        """The batch's events, validated ahead of its turn; None when one fails (its batch is
-        then decoded again in its turn, where the failure is raised and dead-lettered)."""
-        try:
-            return [self._registry.decode(envelope) for envelope in envelopes]
-        except Exception:  # noqa: BLE001 - raised again in the batch's turn
-            return None
-
-    async def _apply(
-        self,
-        envelopes: Sequence[Envelope],
-        generation: int,
-        decoded: list[DomainEvent] | None = None,
-    ) -> None:
+    async def _apply(self, envelopes: Sequence[Envelope], generation: int) -> None:
         new = self._new.setdefault(generation, NewDocuments(fresh=False))
-        if decoded is None:
-            envelopes = self._relevant(envelopes)
-        if not envelopes:
-            await self._read_models.notify()
-            return
+        if self._skipped:
+            envelopes = [e for e in envelopes if e.type not in self._skipped]
+            if not envelopes:
+                await self._read_models.notify()
+                return
         for attempt in range(1, self._attempts + 1):
             view = View(self._store, generation, new)
-            if decoded is None:
-                decoded = [self._registry.decode(envelope) for envelope in envelopes]
-            events = decoded
+            events = [self._registry.decode(envelope) for envelope in envelopes]
             if isinstance(self.projection, Prefetching):
                 projection = self.projection
                 await view.prefetch(
@@ -465,28 +448,3 @@ class ProjectionRunner:
                 self._generation = active
                 if old is not None:
                     await old.stop()
-
-
-class _Handler:
-    """A runner's envelope handler for one generation, staged: the batch's events are decoded
-    and validated in `prepare`, which the bus may run while the batch before is still being
-    written (see `shared.bus.port.Staged`)."""
-
-    def __init__(self, runner: ProjectionRunner, generation: int) -> None:
-        self._runner = runner
-        self._generation = generation
-
-    async def __call__(self, envelopes: Sequence[Envelope]) -> None:
-        await self._runner._apply(envelopes, self._generation)
-
-    def prepare(self, envelopes: Sequence[Envelope]) -> Ready:
-        relevant = self._runner._relevant(envelopes)
-        decoded = self._runner._decoded(relevant)
-
-        async def ready() -> None:
-            if decoded is None:  # one failed: decode again in turn, raising it
-                await self._runner._apply(envelopes, self._generation)
-            else:
-                await self._runner._apply(relevant, self._generation, decoded)
-
-        return ready

@@ -9,11 +9,10 @@ backend is not poison: the error propagates, nothing is acknowledged, the batch 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol, runtime_checkable
 
 import structlog
 
-from shared.bus.port import Bus, Ready
+from shared.bus.port import Bus, MessageHandler
 from shared.cloudevents import MalformedMessage, Message, dead_letter_topic, from_message
 from shared.errors import RetryLater
 from shared.events import Envelope
@@ -41,80 +40,40 @@ def dead_letter(message: Message, group: str, error: BaseException) -> Message:
     return message.model_copy(update={"topic": topic, "headers": headers})
 
 
-@runtime_checkable
-class StagedEnvelopeHandler(Protocol):
-    """An envelope handler with effect-free work (decoding and validating the events) that
-    may be done ahead of the batch's turn: see `shared.bus.port.Staged`."""
+def with_dead_letters(bus: Bus, group: str, handler: EnvelopeHandler) -> MessageHandler:
+    """Wrap an envelope handler into a record handler that dead-letters poison records."""
 
-    def prepare(self, envelopes: Sequence[Envelope]) -> Ready: ...
-
-    async def __call__(self, envelopes: Sequence[Envelope]) -> None: ...
-
-
-class DeadLettering:
-    """A record handler around an envelope handler that dead-letters poison records. Staged:
-    reading the records into envelopes (and the envelope handler's own preparing, when it
-    has some) may be done ahead of the batch's turn."""
-
-    def __init__(self, bus: Bus, group: str, handler: EnvelopeHandler) -> None:
-        self._bus = bus
-        self._group = group
-        self._handler = handler
-        self._staged = handler if isinstance(handler, StagedEnvelopeHandler) else None
-
-    async def __call__(self, messages: Sequence[Message]) -> None:
-        await self.prepare(messages)()
-
-    def prepare(self, messages: Sequence[Message]) -> Ready:
-        readable: list[tuple[Message, Envelope]] = []
-        malformed: list[tuple[Message, MalformedMessage]] = []
-        for message in messages:
-            try:
-                readable.append((message, from_message(message)))
-            except MalformedMessage as exc:
-                malformed.append((message, exc))
-        envelopes = [envelope for _, envelope in readable]
-        handler = self._handler
-        ready: Ready
-        if self._staged is not None:
-            ready = self._staged.prepare(envelopes)
-        else:
-
-            async def ready() -> None:
-                await handler(envelopes)
-
-        async def handle() -> None:
-            for message, exc in malformed:
-                await self._send_to_dlq(message, exc)
-            try:
-                await ready()
-                return
-            except TRANSIENT:
-                raise
-            except Exception:  # noqa: BLE001 - find the poison record one by one below
-                pass
-            for message, envelope in readable:
-                try:
-                    await handler([envelope])
-                except TRANSIENT:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - poison: park it and carry on
-                    await self._send_to_dlq(message, exc)
-
-        return handle
-
-    async def _send_to_dlq(self, message: Message, error: BaseException) -> None:
+    async def send_to_dlq(message: Message, error: BaseException) -> None:
         log.warning(
             "event_dead_lettered",
-            group=self._group,
+            group=group,
             topic=message.topic,
             offset=message.offset,
             ce_type=message.headers.get("ce_type"),
             error_type=type(error).__name__,
         )
-        await self._bus.publish([dead_letter(message, self._group, error)])
+        await bus.publish([dead_letter(message, group, error)])
 
+    async def handle(messages: Sequence[Message]) -> None:
+        readable: list[tuple[Message, Envelope]] = []
+        for message in messages:
+            try:
+                readable.append((message, from_message(message)))
+            except MalformedMessage as exc:
+                await send_to_dlq(message, exc)
+        try:
+            await handler([envelope for _, envelope in readable])
+            return
+        except TRANSIENT:
+            raise
+        except Exception:  # noqa: BLE001 - find the poison record one by one below
+            pass
+        for message, envelope in readable:
+            try:
+                await handler([envelope])
+            except TRANSIENT:
+                raise
+            except Exception as exc:  # noqa: BLE001 - poison: park it and carry on
+                await send_to_dlq(message, exc)
 
-def with_dead_letters(bus: Bus, group: str, handler: EnvelopeHandler) -> DeadLettering:
-    """Wrap an envelope handler into a record handler that dead-letters poison records."""
-    return DeadLettering(bus, group, handler)
+    return handle

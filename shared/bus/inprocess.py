@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import structlog
 
 from shared import fastjson
-from shared.bus.port import MessageHandler, Ready, Staged
+from shared.bus.port import MessageHandler
 from shared.cloudevents import Message
 from shared.sqlite import SqliteDatabase, transaction
 
@@ -149,76 +149,25 @@ class InProcessBus:
     async def _consume(
         self, group: str, topics: list[str], handler: MessageHandler, max_batch: int
     ) -> None:
-        staged = handler if isinstance(handler, Staged) else None
-        ahead: tuple[list[Message], Ready] | None = None  # the next batch, prepared
         while True:
             # Taken before the fetch: a publish after it sets this very event, so no wake-up
             # is lost.
             published = self._published
-            if ahead is not None:
-                batch, ready = ahead
-                ahead = None
-            else:
-                batch = await self._db.run(lambda conn: _fetch(conn, group, topics, max_batch))
-                if not batch:
-                    # Not `asyncio.wait_for`: on 3.11 it loses a cancellation that arrives as
-                    # the publish does, and `stop` then waits forever for a consumer that
-                    # carries on.
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(self._poll_interval):
-                            await published.wait()
-                    continue
-                ready = staged.prepare(batch) if staged is not None else _ready(handler, batch)
-            handling = asyncio.ensure_future(ready())
+            batch = await self._db.run(lambda conn: _fetch(conn, group, topics, max_batch))
+            if not batch:
+                # Not `asyncio.wait_for`: on 3.11 it loses a cancellation that arrives as the
+                # publish does, and `stop` then waits forever for a consumer that carries on.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._poll_interval):
+                        await published.wait()
+                continue
             try:
-                if staged is not None:
-                    # The handling runs to its first wait (its documents' commit syncing on the
-                    # writer thread); meanwhile the next batch is read and prepared.
-                    await asyncio.sleep(0)
-                    if not handling.done():
-                        ahead = await self._read_ahead(group, topics, batch, staged, max_batch)
-                await handling
-            except asyncio.CancelledError:
-                handling.cancel()  # and let it finish being cancelled before this stops
-                await asyncio.wait([handling])
-                raise
+                await handler(batch)
             except Exception as exc:  # noqa: BLE001 - not acked: the batch comes again
                 log.warning("consumer_batch_failed", group=group, error_type=type(exc).__name__)
-                ahead = None  # read again from the committed offsets
                 await asyncio.sleep(self._retry_delay)
                 continue
             await self._db.run(functools.partial(_commit, group=group, batch=batch))
-
-    async def _read_ahead(
-        self,
-        group: str,
-        topics: list[str],
-        batch: Sequence[Message],
-        staged: Staged,
-        max_batch: int,
-    ) -> tuple[list[Message], Ready] | None:
-        """The batch after `batch` (which is not committed yet), prepared; None when there is
-        none yet."""
-        after = _next_offsets(batch)
-        following = await self._db.run(
-            lambda conn: _fetch(conn, group, topics, max_batch, after=after)
-        )
-        return (following, staged.prepare(following)) if following else None
-
-
-def _ready(handler: MessageHandler, batch: Sequence[Message]) -> Ready:
-    async def ready() -> None:
-        await handler(batch)
-
-    return ready
-
-
-def _next_offsets(batch: Sequence[Message]) -> dict[str, int]:
-    after: dict[str, int] = {}
-    for m in batch:
-        assert m.offset is not None
-        after[m.topic] = max(after.get(m.topic, 0), m.offset + 1)
-    return after
 
 
 def _committed(conn: sqlite3.Connection, group: str, topic: str) -> int:
@@ -229,25 +178,14 @@ def _committed(conn: sqlite3.Connection, group: str, topic: str) -> int:
 
 
 def _fetch(
-    conn: sqlite3.Connection,
-    group: str,
-    topics: list[str],
-    max_batch: int,
-    after: dict[str, int] | None = None,
+    conn: sqlite3.Connection, group: str, topics: list[str], max_batch: int
 ) -> list[Message]:
-    """Up to `max_batch` records from the group's committed offsets, or from those in `after`
-    (a batch read but not committed yet) for its topics."""
     batch: list[Message] = []
     for topic in topics:
-        start = after.get(topic) if after is not None else None
         rows = conn.execute(
             "SELECT offset, key, headers, value FROM records"
             " WHERE topic = ? AND offset >= ? ORDER BY offset LIMIT ?",
-            (
-                topic,
-                _committed(conn, group, topic) if start is None else start,
-                max_batch - len(batch),
-            ),
+            (topic, _committed(conn, group, topic), max_batch - len(batch)),
         ).fetchall()
         batch += [
             Message(

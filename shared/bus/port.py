@@ -11,28 +11,12 @@ Semantics every adapter keeps (the contract tests hold them to it):
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from shared.cloudevents import Message
 from shared.errors import RetryLater
 
 MessageHandler = Callable[[Sequence[Message]], Awaitable[None]]
-
-Ready = Callable[[], Awaitable[None]]  # a batch's handling, its effect-free work done
-
-
-@runtime_checkable
-class Staged(Protocol):
-    """A handler whose effect-free work on a batch (reading records into envelopes, decoding
-    and validating events) may be done ahead of the batch's turn. `prepare(batch)` does that
-    work and returns the rest of the handling; calling the handler is `await prepare(batch)()`.
-    A bus may prepare the next batch while the current one's handling waits (on a disk, a
-    network); the offsets still advance only after the handling returns, and a prepared batch
-    whose turn never comes (the current one failed) is dropped unhandled."""
-
-    def prepare(self, messages: Sequence[Message]) -> Ready: ...
-
-    async def __call__(self, messages: Sequence[Message]) -> None: ...
 
 
 class Subscription(Protocol):

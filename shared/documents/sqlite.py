@@ -11,7 +11,7 @@ from shared import fastjson
 from shared.documents.filters import check_document, conditions, sort_keys
 from shared.documents.port import Document, Filter, Sort, Write
 from shared.eventstore.port import StoreUnavailable
-from shared.sqlite import SqliteDatabase
+from shared.sqlite import SqliteDatabase, transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -143,9 +143,8 @@ class SqliteDocumentStore:
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
         db.run_sync(lambda conn: conn.executescript(_SCHEMA))
-        db.tune(
-            f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT}", f"PRAGMA cache_size=-{_CACHE_KIB}"
-        )
+        db.run_sync(lambda conn: conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT}"))
+        db.run_sync(lambda conn: conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}"))
 
     async def get(self, collection: str, doc_id: str) -> Document | None:
         row = await self._db.run(
@@ -235,21 +234,20 @@ class SqliteDocumentStore:
             )
             return failed
 
-        # The statements run on the loop's thread, the COMMIT (its fsync) on the writer's: the
-        # loop carries on meanwhile (a projection decodes its next batch) and this returns once
-        # the documents are on disk.
         try:
             if (batch := _conditional(collection, writes)) is not None:
                 try:
-                    return await self._db.write_here(lambda c: _write_if_all_held(c, *batch))
+                    return await self._db.run(
+                        lambda conn: transaction(conn, lambda c: _write_if_all_held(c, *batch))
+                    )
                 except _NotHeld:
                     pass  # rolled back: the slow path reads the revisions and names the failed
-            return await self._db.write_here(apply)
+            return await self._db.run(lambda conn: transaction(conn, apply))
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(str(exc)) from exc
 
     async def drop(self, collection: str) -> None:
-        await self._db.write_here(
+        await self._db.run(
             lambda conn: conn.execute("DELETE FROM documents WHERE collection = ?", (collection,))
         )
 

@@ -42,12 +42,12 @@ async def test_writes_arriving_during_a_commit_are_committed_together_by_the_nex
     commit_group = db._commit_group
     first_started, release_first = threading.Event(), threading.Event()
 
-    def counting(works: list[Any], outcomes: list[Any], begun: bool) -> list[Any]:
+    def counting(works: list[Any]) -> list[tuple[bool, Any]]:
         groups.append(len(works))
         if len(groups) == 1:
             first_started.set()
             release_first.wait(10)  # the first commit "syncs" until the others are waiting
-        return commit_group(works, outcomes, begun)
+        return commit_group(works)
 
     db._commit_group = counting  # type: ignore[method-assign]
     first = asyncio.create_task(db.write(_insert(0)))
@@ -104,61 +104,4 @@ async def test_in_memory_writes_run_inline_on_the_one_connection() -> None:
     db.run_sync(lambda c: c.execute("CREATE TABLE rows (n INTEGER PRIMARY KEY)"))
     assert await db.write(_insert(5)) == 5
     assert await db.run(lambda c: c.execute("SELECT n FROM rows").fetchall()) == [(5,)]
-    await db.close()
-
-
-async def test_a_write_here_runs_on_the_loop_and_only_its_commit_waits_on_the_writer(
-    tmp_path: Path,
-) -> None:
-    db = _make(tmp_path / "group.db")
-    commit_group = db._commit_group
-    syncing, release = threading.Event(), threading.Event()
-    ran_on: list[str] = []
-
-    def slow_commit(works: list[Any], outcomes: list[Any], begun: bool) -> list[Any]:
-        syncing.set()
-        release.wait(10)  # the COMMIT "syncs" until the loop, free meanwhile, lets it go on
-        return commit_group(works, outcomes, begun)
-
-    def work(conn: sqlite3.Connection) -> int:
-        ran_on.append(threading.current_thread().name)
-        conn.execute("INSERT INTO rows VALUES (1)")
-        return 1
-
-    db._commit_group = slow_commit  # type: ignore[method-assign]
-    written = asyncio.create_task(db.write_here(work))
-    await asyncio.get_running_loop().run_in_executor(None, syncing.wait, 10)
-    assert ran_on == [threading.current_thread().name]  # the statements ran on the loop's thread
-    assert not written.done()  # ... and it waits for its COMMIT, which the loop does not
-    assert _rows(tmp_path / "group.db") == []
-    release.set()
-    assert await written == 1
-    assert _rows(tmp_path / "group.db") == [1]  # on disk when it returns
-    await db.close()
-
-
-async def test_a_failing_write_here_alone_is_rolled_back_whole_without_a_commit(
-    tmp_path: Path,
-) -> None:
-    db = _make(tmp_path / "group.db")
-    commits: list[int] = []
-    commit_group = db._commit_group
-
-    def counting(works: list[Any], outcomes: list[Any], begun: bool) -> list[Any]:
-        commits.append(len(outcomes))
-        return commit_group(works, outcomes, begun)
-
-    db._commit_group = counting  # type: ignore[method-assign]
-
-    def half_then_fail(conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT INTO rows VALUES (100)")
-        raise ValueError("refused after writing")
-
-    with pytest.raises(ValueError, match="refused after writing"):
-        await db.write_here(half_then_fail)
-    assert commits == []  # rolled back on the loop: nothing for the writer to commit
-    assert await db.write_here(_insert(1)) == 1
-    both = await asyncio.gather(db.write(_insert(2)), db.write_here(_insert(3)))
-    assert list(both) == [2, 3]
-    assert _rows(tmp_path / "group.db") == [1, 2, 3]
     await db.close()
