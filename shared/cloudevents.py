@@ -31,6 +31,15 @@ _EXTENSIONS = {
 }
 
 _EXTENSION_HEADERS = tuple((f"ce_{name}", field) for name, field in _EXTENSIONS.items())
+# Every envelope field read from a header of its own, in the order they were read one by one.
+_FIELD_HEADERS = (
+    ("ce_id", "id"),
+    ("ce_type", "type"),
+    ("ce_source", "source"),
+    ("ce_subject", "subject"),
+    ("ce_time", "time"),
+    *_EXTENSION_HEADERS,
+)
 
 
 class Message(BaseModel):
@@ -87,16 +96,9 @@ def from_message(message: Message) -> Envelope:
     headers = message.headers
     if headers.get("ce_specversion") != SPEC_VERSION:
         raise MalformedMessage("not a CloudEvents 1.0 binary-mode record")
-    fields: dict[str, Any] = {
-        "id": headers.get("ce_id"),
-        "type": headers.get("ce_type"),
-        "source": headers.get("ce_source"),
-        "subject": headers.get("ce_subject"),
-        "time": headers.get("ce_time"),
-    }
-    for header, field in _EXTENSION_HEADERS:
-        fields[field] = headers.get(header)
-    phi = headers.get("ce_phi")
+    get = headers.get
+    fields: dict[str, Any] = {field: get(header) for header, field in _FIELD_HEADERS}
+    phi = get("ce_phi")
     fields["phi"] = tuple(name for name in phi.split(",") if name) if phi else ()
     try:
         # Another service wrote it: the envelope is validated whole, its data by the registry.

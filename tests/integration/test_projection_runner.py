@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from services.scheduling.domain.events import AppointmentBooked, SiteRegistered, registry
 from services.scheduling.projections.appointments import APPOINTMENTS, AppointmentsProjection
@@ -361,3 +362,33 @@ async def test_events_a_projection_does_not_handle_are_neither_decoded_nor_appli
     assert skipped is not None
     assert SiteRegistered.type_name() in skipped
     assert AppointmentBooked.type_name() not in skipped
+
+
+async def test_a_catching_up_batch_links_the_traces_of_its_first_events_only(
+    backends: Backends, spans: InMemorySpanExporter
+) -> None:
+    def traced(n: int) -> Envelope:
+        plain = booking(n)
+        return plain.model_copy(update={"traceparent": f"00-{n + 1:032x}-{n + 1:016x}-01"})
+
+    await publish(backends, *[traced(n) for n in range(40)])
+    spans.clear()
+    read_models = ReadModels(await backends.documents("scheduling"))
+    runner = ProjectionRunner(
+        AppointmentsProjection(), read_models, backends.bus, registry, backends.settings.topic
+    )
+    await runner.start()
+    try:
+        await caught_up(runner)
+    finally:
+        await runner.stop()
+    batches = [
+        s for s in spans.get_finished_spans() if s.name == f"project {runner.projection.name}"
+    ]
+    catching_up = [s for s in batches if "medoffice.events" in dict(s.attributes or {})]
+    assert catching_up, "no batch larger than 16 events"
+    for span in catching_up:
+        linked = [link.context.trace_id for link in span.links]
+        # 16 links (of its first events: on Kafka, first in partition order), each distinct
+        assert len(set(linked)) == len(linked) == 16
+        assert set(linked) <= set(range(1, 41))

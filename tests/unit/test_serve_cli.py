@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import gc
+from pathlib import Path
+
 import pytest
+import uvicorn
 from typer.testing import CliRunner
 
-from services.cli import cli, ports_for
+from services.cli import _serve, _serve_apart, cli, ports_for
 from shared.settings import Settings
+from tests.support import suite_settings
 
 runner = CliRunner()
 
@@ -69,3 +74,25 @@ def test_a_port_setting_out_of_range_is_a_bad_setting(monkeypatch: pytest.Monkey
     result = runner.invoke(cli, ["serve", "scheduling"])
     assert result.exit_code == 2
     assert "bad settings: MEDOFFICE_SCHEDULING_PORT" in result.output
+
+
+@pytest.mark.parametrize("apart", [False, True])
+async def test_the_heap_built_to_start_is_kept_out_of_the_collectors_walks(
+    apart: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frozen_while_serving: list[int] = []
+
+    async def serve(self: uvicorn.Server, sockets: object = None) -> None:
+        frozen_while_serving.append(gc.get_freeze_count())
+
+    monkeypatch.setattr(uvicorn.Server, "serve", serve)
+    settings = suite_settings(tmp_path)
+    try:
+        if apart:
+            await _serve_apart(settings, [("scheduling", 9100)])
+        else:
+            await _serve(settings)
+    finally:
+        gc.unfreeze()  # the rest of the test session collects as before
+    assert len(frozen_while_serving) == 1
+    assert frozen_while_serving[0] > 10_000  # the modules, the app, its services
