@@ -16,9 +16,9 @@ from services.staffing.domain.credentials import (
     RevokeCredential,
     VerifyCredential,
     credential,
-    employee,
     next_reminder_on,
 )
+from services.staffing.domain.employment import employment as employee
 from services.staffing.domain.enrolment import ChangeEnrolment, enrolment
 from services.staffing.domain.events import (
     CredentialExpiryReminded,
@@ -259,7 +259,8 @@ def test_the_employee_fold_follows_hire_job_change_and_termination() -> None:
     )
     state = employee.fold([hired])
     assert state.exists
-    assert state.provider
+    assert state.is_provider
+    assert state.name
     assert state.employed
     moved = JobChanged(
         employee_id="dr-a",
@@ -271,7 +272,7 @@ def test_the_employee_fold_follows_hire_job_change_and_termination() -> None:
     )
     state = employee.fold([hired, moved])
     assert state.site_ids == ("south",)
-    assert not state.provider
+    assert not state.is_provider
     gone = EmployeeTerminated(employee_id="dr-a", last_day=date(2026, 1, 1), reason="left")
     assert not employee.fold([hired, moved, gone]).employed
     assert not employee.fold([]).exists

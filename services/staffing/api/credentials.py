@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import AfterValidator, Field
 
 from services.staffing.application.credentials import Credentials, Enrolments, Expiring
-from services.staffing.domain.credentials import Employee
+from services.staffing.domain.employment import Employment
 from services.staffing.domain.enrolment import Status
 from services.staffing.domain.events import CredentialKind
 from services.staffing.projections import credentials as view
@@ -89,7 +89,7 @@ def _oversees(who: Principal, site_ids: list[str] | tuple[str, ...], employee_id
     return "staff" in roles and who.sub == employee_id
 
 
-def _may_change(who: Principal, person: Employee) -> None:
+def _may_change(who: Principal, person: Employment) -> None:
     """hr and admin change anyone's credentials; a manager those of their sites' staff."""
     if set(who.roles) & {"hr", "admin"}:
         return

@@ -20,16 +20,16 @@ import structlog
 
 from services.staffing.domain import streams
 from services.staffing.domain.credentials import (
-    Employee,
     RecordCredential,
     RemindExpiry,
     RenewCredential,
     RevokeCredential,
     VerifyCredential,
     credential,
-    employee,
     existing,
 )
+from services.staffing.domain.employment import Employment
+from services.staffing.domain.employment import employment as employee
 from services.staffing.domain.enrolment import ChangeEnrolment, Status, enrolment
 from services.staffing.domain.events import CredentialExpiryReminded, CredentialKind
 from services.staffing.projections import credentials as view
@@ -70,13 +70,13 @@ class Credentials(UseCases):
     def today(self) -> date:
         return today_of(self.now())
 
-    async def employee(self, tenant: str, employee_id: str) -> Employee:
+    async def employee(self, tenant: str, employee_id: str) -> Employment:
         """The employee as their stream says (404 when never hired)."""
         return existing(
             await self.state(streams.employee(tenant, employee_id), employee), employee_id
         )
 
-    async def holder_of(self, tenant: str, credential_id: str) -> Employee:
+    async def holder_of(self, tenant: str, credential_id: str) -> Employment:
         """The employee holding a credential, from the two streams (404 for either unknown)."""
         state = await self.state(streams.credential(tenant, credential_id), credential)
         if state.recorded is None:
@@ -282,7 +282,7 @@ class Enrolments(UseCases):
         person = existing(
             await self.state(streams.employee(meta.tenant, employee_id), employee), employee_id
         )
-        if not person.provider:
+        if not person.is_provider:
             raise Invalid(f"employee {employee_id} is a {person.role}: only providers enrol")
         stream = streams.enrolment(meta.tenant, employee_id, payer_id)
         return await self.decide(stream, enrolment, command, meta, subject=employee_id)

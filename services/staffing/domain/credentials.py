@@ -7,8 +7,8 @@ loser reloads, sees the reminder and records nothing), and a sweep after a resta
 reminders from the store. A renewal moves the last valid day, so reminders start again for it;
 a revocation stops them.
 
-The employee a credential belongs to must exist: `Employee` folds the employee stream's
-contract events (hired, job changed, terminated) into what this area needs to know.
+The employee a credential belongs to must exist: the use cases fold the employee stream with
+`domain/employment.py` (hired, job changed, terminated) and pass what they found.
 """
 
 from __future__ import annotations
@@ -20,17 +20,14 @@ from typing import Literal
 
 from pydantic import AwareDatetime
 
+from services.staffing.domain.employment import Employment
 from services.staffing.domain.events import (
-    PROVIDER_ROLES,
     CredentialExpiryReminded,
     CredentialKind,
     CredentialRecorded,
     CredentialRenewed,
     CredentialRevoked,
     CredentialVerified,
-    EmployeeHired,
-    EmployeeTerminated,
-    JobChanged,
 )
 from shared.domain import Command, Decider, Invalid, NotFound, Rejected
 from shared.events import DomainEvent
@@ -41,58 +38,8 @@ THRESHOLDS: tuple[int, ...] = (90, 60, 30, 0)
 STATE_KINDS: tuple[str, ...] = ("state_licence", "dea_registration")
 _STATE = re.compile(r"^[A-Z]{2}$")
 
-# --------------------------------------------------------------------------------- employees
 
-
-@dataclass(frozen=True)
-class Employee:
-    """What credentials and payer enrolment need of an employee: whether they were hired,
-    their role, sites and name, and whether they are employed now."""
-
-    employee_id: str | None = None
-    name: str = ""
-    role: str = ""
-    site_ids: tuple[str, ...] = ()
-    manager_id: str | None = None
-    employed: bool = False
-
-    @property
-    def exists(self) -> bool:
-        return self.employee_id is not None
-
-    @property
-    def provider(self) -> bool:
-        return self.role in PROVIDER_ROLES
-
-
-def evolve_employee(state: Employee, event: DomainEvent) -> Employee:
-    match event:
-        case EmployeeHired():
-            return Employee(
-                employee_id=event.employee_id,
-                name=event.name,
-                role=event.role,
-                site_ids=event.site_ids,
-                manager_id=event.manager_id,
-                employed=True,
-            )
-        case JobChanged():
-            return replace(
-                state, role=event.role, site_ids=event.site_ids, manager_id=event.manager_id
-            )
-        case EmployeeTerminated():
-            return replace(state, employed=False)
-    return state
-
-
-def _no_commands(state: Employee, command: object) -> list[DomainEvent]:
-    raise TypeError("the employee stream is only read here")
-
-
-employee = Decider(initial=Employee(), evolve=evolve_employee, decide=_no_commands)
-
-
-def existing(state: Employee, employee_id: str) -> Employee:
+def existing(state: Employment, employee_id: str) -> Employment:
     if not state.exists:
         raise NotFound(f"employee {employee_id} not found")
     return state

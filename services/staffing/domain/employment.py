@@ -45,6 +45,7 @@ class Employment(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     employee_id: str = ""
+    name: str = ""
     role: str = ""
     site_ids: tuple[str, ...] = ()
     manager_id: str | None = None
@@ -97,6 +98,7 @@ def _evolve(state: Employment, event: DomainEvent) -> Employment:
         return state.model_copy(
             update={
                 "employee_id": event.employee_id,
+                "name": event.name,
                 "role": event.role,
                 "site_ids": event.site_ids,
                 "manager_id": event.manager_id,
