@@ -163,7 +163,9 @@ def test_a_job_change_records_the_new_job_and_the_same_again_nothing() -> None:
     change = ChangeJob(employee_id="e1", job=DESK, effective_on=date(2026, 2, 1))
     changed = when([HIRED], change)
     assert changed == [
-        JobChanged(employee_id="e1", effective_on=date(2026, 2, 1), **DESK.model_dump())
+        JobChanged(
+            employee_id="e1", effective_on=date(2026, 2, 1), name=HIRED.name, **DESK.model_dump()
+        )
     ]
     assert when([HIRED, *changed], change) == []
 

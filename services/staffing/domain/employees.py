@@ -287,6 +287,7 @@ def decide(state: Employee, command: EmployeeCommand) -> Sequence[DomainEvent]:
                 JobChanged(
                     employee_id=command.employee_id,
                     effective_on=command.effective_on,
+                    name=state.hire.name if state.hire is not None else None,
                     **command.job.model_dump(),
                 )
             ]

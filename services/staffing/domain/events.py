@@ -82,6 +82,9 @@ class JobChanged(StaffingEvent):
     fte: float
     manager_id: str | None = None
     effective_on: date
+    # The employee's name, so that a consumer which skipped the hire (scheduling skips
+    # everyone hired into a role that sees no patients) can take them on at a change into one.
+    name: str | None = None
 
 
 class LeaveStarted(StaffingEvent):
