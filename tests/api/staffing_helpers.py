@@ -111,16 +111,18 @@ async def hire_bookable(
     issued_on: str = LICENCE_FROM,
     expires_on: str | None = LICENCE_UNTIL,
     timeout: float = 30.0,
+    scheduling: httpx.AsyncClient | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """Hire a provider through staffing with a state licence valid `issued_on`..`expires_on`,
-    and wait until scheduling has learnt both: then availability may be set and visits booked.
-    `extra` goes to `hire_provider`. Answers the provider as scheduling lists them."""
+    """Hire a provider through staffing (`client`) with a state licence valid
+    `issued_on`..`expires_on`, and wait until scheduling (`scheduling`, if served apart) has
+    learnt both: then availability may be set and visits booked. `extra` goes to
+    `hire_provider`. Answers the provider as scheduling lists them."""
     await hire_provider(client, provider_id, site_ids, name=name, **extra)
     licence_id = await record_licence(
         client, provider_id, issued_on=issued_on, expires_on=expires_on
     )
-    return await scheduling_knows(client, provider_id, [licence_id], timeout=timeout)
+    return await scheduling_knows(scheduling or client, provider_id, [licence_id], timeout=timeout)
 
 
 async def approve_time_off(
