@@ -95,9 +95,16 @@ async def post_ok(client: httpx.AsyncClient, path: str, body: dict[str, Any]) ->
 
 
 @pytest.fixture
-async def clinic(client: httpx.AsyncClient) -> dict[str, str]:
+def staffing_client(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Who hires through staffing's API: the suite's client (a module with staffing served
+    apart overrides it)."""
+    return client
+
+
+@pytest.fixture
+async def clinic(client: httpx.AsyncClient, staffing_client: httpx.AsyncClient) -> dict[str, str]:
     """One site in New York, open weekdays 7:00-22:00, with a room, a 30-minute visit type and
-    a provider bookable weekdays 8:00-22:00 there."""
+    a provider (hired through staffing, learnt by scheduling) bookable weekdays 8:00-22:00."""
     await post_ok(
         client,
         "/scheduling/sites",
@@ -111,7 +118,7 @@ async def clinic(client: httpx.AsyncClient) -> dict[str, str]:
         },
     )
     await post_ok(client, "/scheduling/sites/north/rooms", {"room_id": "exam-1", "name": "Exam 1"})
-    await hire_bookable(client, "dr-a", ["north"], name="Dr. A")
+    await hire_bookable(staffing_client, "dr-a", ["north"], name="Dr. A", scheduling=client)
     await post_ok(
         client,
         "/scheduling/visit-types",
