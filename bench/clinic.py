@@ -10,7 +10,9 @@ model up to date. Everything comes from a seeded generator.
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -99,6 +101,60 @@ async def _post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> N
         raise RuntimeError(f"POST {path}: {response.status_code} {response.text}")
 
 
+# A valid NPI (10 digits, Luhn over the 80840 prefix); staffing does not require them unique.
+NPI = "1234567893"
+# How long set-up waits for scheduling to learn the providers staffing hired.
+LEARNT_WITHIN = 120.0
+
+
+async def hire(
+    client: httpx.AsyncClient, provider_id: str, site_ids: list[str], first_day: date
+) -> None:
+    """Hire a physician through staffing, with a state licence from a year before `first_day`
+    to three years after: scheduling learns both from staffing's events (see `learnt`)."""
+    hired_on = (first_day - timedelta(days=365)).isoformat()
+    body = {
+        "employee_id": provider_id,
+        "name": provider_id,
+        "title": "Physician",
+        "role": "physician",
+        "site_ids": site_ids,
+        "fte": 1.0,
+        "hired_on": hired_on,
+        "provider": {"npi": NPI, "taxonomy_code": "207Q00000X", "specialty": "Family"},
+    }
+    await _post(client, "/staffing/employees", body)
+    licence = {
+        "credential_id": f"licence-{provider_id}",
+        "kind": "state_licence",
+        "issuer": "State medical board",
+        "number": f"L-{provider_id}",
+        "state": "NY",
+        "issued_on": hired_on,
+        "expires_on": (first_day + timedelta(days=3 * 365)).isoformat(),
+    }
+    await _post(client, f"/staffing/employees/{provider_id}/credentials", licence)
+
+
+async def learnt(
+    client: httpx.AsyncClient, provider_ids: list[str], timeout: float = LEARNT_WITHIN
+) -> None:
+    """Wait, bounded, until scheduling lists every provider with the licence `hire` recorded:
+    it learns them asynchronously (across topics on Kafka)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await client.get("/scheduling/providers")
+        if response.status_code != 200:
+            raise RuntimeError(f"GET /scheduling/providers: {response.status_code}")
+        known = {d["provider_id"]: d.get("licence_ids", []) for d in response.json()}
+        missing = [p for p in provider_ids if f"licence-{p}" not in known.get(p, [])]
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"scheduling never learnt {len(missing)} providers: {missing[:5]}")
+        await asyncio.sleep(0.05)
+
+
 # The patients the measured bookings name, registered by set_up.
 BENCH_PATIENTS = tuple(f"pat-b{n:02d}" for n in range(50))
 
@@ -118,22 +174,19 @@ async def set_up(client: httpx.AsyncClient, first_day: date) -> int:
             body = {"room_id": room_id, "name": room_id, "room_type": room_type}
             await _post(client, f"/scheduling/sites/{site_id}/rooms", body)
             requests += 1
+        for provider_id in provider_ids(site_id):
+            await hire(client, provider_id, [site_id], first_day)
+            requests += 2
+    await learnt(client, [p for site_id, _, _ in SITES for p in provider_ids(site_id)])
+    for site_id, _, saturday in SITES:
         for n, provider_id in enumerate(provider_ids(site_id)):
-            body = {"provider_id": provider_id, "name": provider_id, "site_ids": [site_id]}
-            await _post(client, "/scheduling/providers", body)
-            licence = {
-                "kind": "state medical licence",
-                "valid_from": (first_day - timedelta(days=365)).isoformat(),
-                "valid_until": (first_day + timedelta(days=3 * 365)).isoformat(),
-            }
-            await _post(client, f"/scheduling/providers/{provider_id}/licences", licence)
             availability = {
                 "site_id": site_id,
                 "windows": template(n, saturday),
                 "effective_from": (first_day - timedelta(days=7)).isoformat(),
             }
             await _post(client, f"/scheduling/providers/{provider_id}/availability", availability)
-            requests += 3
+            requests += 1
     for patient_id in BENCH_PATIENTS:  # a booking names a registered patient
         body = {"patient_id": patient_id, "name": patient_id, "birth_date": "1970-01-01"}
         await _post(client, "/scheduling/patients", body)

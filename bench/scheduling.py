@@ -136,11 +136,16 @@ async def caught_up(suite: Suite, timeout: float = 1800) -> None:
 async def build_group(
     suite: Suite, client: httpx.AsyncClient, size: Size, results: Results
 ) -> tuple[clinic.Group, list[Envelope]]:
-    """Set the group up and seed its bookings while the suite's relays and consumers are still
-    stopped (so seeding times the appends alone), then start them and wait for the catch-up."""
+    """Set the group up through the API with the suite's workers running (scheduling learns
+    the providers staffing hires from staffing's events), stop them, seed the bookings (so
+    seeding times the appends alone), then start them again and wait for the catch-up."""
     first_day = clinic.first_monday(datetime.now(UTC).date())
     started = time.perf_counter()
+    await suite.start()
     requests = await clinic.set_up(client, first_day)
+    await caught_up(suite)
+    for service in reversed(suite.services):
+        await service.stop()
     set_up = time.perf_counter() - started
     progress(f"{results.backend}: group set up through the API in {set_up:.1f} s")
     store = suite.service("scheduling").event_store
@@ -445,9 +450,11 @@ SCALE_OUT = Size(days=14, fill=0.6, searches=20, bookings=100, alone=20, appends
 METHOD = (
     "The suite runs in this process (build_suite: relays, projection runners, compliance "
     "consumers, no-show timer) and every request goes through its HTTP app in-process (httpx "
-    "ASGITransport: auth, validation, JSON; no socket). The group is set up through the API; "
-    "its bookings are planned with the site-day decider and appended to the event store one "
-    "event per commit before the suite's workers start, then the clock waits until the relay "
+    "ASGITransport: auth, validation, JSON; no socket). The group is set up through the API "
+    "with the suite's workers running (providers hired through staffing, learnt by scheduling "
+    "from its events), then the workers stop; its bookings are planned with the site-day "
+    "decider and appended to the event store one event per commit before the workers start "
+    "again, then the clock waits until the relay "
     "and every consumer have caught up. Searches run one at a time over random sites and "
     f"{WINDOW_DAYS}-day windows ('{SEARCH_VISIT}', 30 min, exam room); bookings are "
     f"{CLIENTS} clients each booking distinct free slots (no two clash) at random site-days. "

@@ -3,16 +3,17 @@
 Two deployments of the suite run side by side on the same Kafka and MongoDB-wire server, each
 with a database name and topic namespace of its own:
 - apart: `medoffice serve scheduling` and `medoffice serve compliance`, two processes, each
-  on its own loopback port (the split);
+  on its own loopback port (the split); `medoffice serve staffing` runs beside them, a third,
+  for the clinic's provider, whom scheduling learns from staffing's topic;
 - one process: `medoffice serve`, every service in one process on one port (the baseline).
 
-Each gets the same small clinic through its API (a site, a room, a visit type, a provider with
-a licence and a weekly template, a registered patient). Then, in rounds, one booking on each
-(the order alternates from round to round, so drift on a shared machine falls on both alike):
-`POST /scheduling/appointments`, and from its 201 the clock runs while compliance's
-`GET /compliance/audit-log?stream=...` is polled until the booking's entry is there, and its
-`GET /compliance/audit-ledger/blocks` until a block chains it. Booked -> visible and booked ->
-chained, p50/p99, printed for both and as ratios apart / one process.
+Each gets the same small clinic through its API (a site, a room, a visit type, a provider hired
+through staffing with a licence, and a weekly template, a registered patient). Then, in rounds,
+one booking on each (the order alternates from round to round, so drift on a shared machine
+falls on both alike): `POST /scheduling/appointments`, and from its 201 the clock runs while
+compliance's `GET /compliance/audit-log?stream=...` is polled until the booking's entry is
+there, and its `GET /compliance/audit-ledger/blocks` until a block chains it. Booked ->
+visible and booked -> chained, p50/p99, printed for both and as ratios apart / one process.
 
 Everything this starts is its own: the server processes (stopped by their Popen handles), the
 databases `bench_<hex>_<service>` (dropped) and the topics under `bench-<hex>.` (deleted).
@@ -40,6 +41,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from bench.clinic import hire, learnt
 from bench.report import Latencies, latency_comparisons, latency_table
 from bench.workload import appointments
 from shared.backends import SUITE_DATABASES
@@ -107,6 +109,7 @@ class Deployment:
     processes: list[Process]
     scheduling: httpx.AsyncClient
     compliance: httpx.AsyncClient
+    staffing: httpx.AsyncClient
     booked: list[float] = field(default_factory=list)  # the booking request itself
     visible: list[float] = field(default_factory=list)  # 201 -> audit entry listed
     chained: list[float] = field(default_factory=list)  # 201 -> ledger block holds it
@@ -117,7 +120,7 @@ class Deployment:
 
     async def ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT
-        for client in (self.scheduling, self.compliance):
+        for client in (self.scheduling, self.compliance, self.staffing):
             while True:
                 for process in self.processes:
                     if (reason := process.exited()) is not None:
@@ -173,7 +176,7 @@ def apart(settings: Settings, tmp: Path) -> Deployment:
     suffix = uuid.uuid4().hex[:12]
     database, namespace = f"bench_{suffix}", f"bench-{suffix}."
     env = _environment(settings, database, namespace, tmp / "apart")
-    scheduling_port, compliance_port = free_port(), free_port()
+    scheduling_port, compliance_port, staffing_port = free_port(), free_port(), free_port()
     scheduling = Process(
         "scheduling",
         ["scheduling"],
@@ -194,13 +197,21 @@ def apart(settings: Settings, tmp: Path) -> Deployment:
         },
         tmp / "apart-compliance.log",
     )
+    # Scheduling learns the clinic's provider from staffing's topic: staffing runs too.
+    staffing = Process(
+        "staffing",
+        ["staffing"],
+        {**env, "MEDOFFICE_STAFFING_PORT": str(staffing_port), "MEDOFFICE_PORT": str(free_port())},
+        tmp / "apart-staffing.log",
+    )
     return Deployment(
         "apart",
         database,
         namespace,
-        [scheduling, compliance],
+        [scheduling, compliance, staffing],
         _client(settings, scheduling_port, "admin"),
         _client(settings, compliance_port, "auditor"),
+        _client(settings, staffing_port, "admin"),
     )
 
 
@@ -220,6 +231,7 @@ def together(settings: Settings, tmp: Path) -> Deployment:
         [process],
         _client(settings, port, "admin"),
         _client(settings, port, "auditor"),
+        _client(settings, port, "admin"),
     )
 
 
@@ -322,22 +334,16 @@ async def _post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> d
     return result
 
 
-async def clinic(client: httpx.AsyncClient, first_day: date) -> None:
-    """One site, one exam room, one 30-minute visit type, one provider with a licence and a
-    weekday template, one registered patient."""
+async def clinic(client: httpx.AsyncClient, staffing: httpx.AsyncClient, first_day: date) -> None:
+    """One site, one exam room, one 30-minute visit type, one provider (hired at `staffing`
+    with a licence, learnt by scheduling) with a weekday template, one registered patient."""
     site = {"site_id": SITE, "name": "North", "time_zone": ZONE.key}
     await _post(client, "/scheduling/sites", site)
     await _post(client, f"/scheduling/sites/{SITE}/rooms", {"room_id": "exam-1", "name": "Exam"})
     visit = {"visit_type_id": "follow-up", "name": "Follow-up", "duration_minutes": 30}
     await _post(client, "/scheduling/visit-types", visit)
-    provider = {"provider_id": "dr-a", "name": "Dr. A", "site_ids": [SITE]}
-    await _post(client, "/scheduling/providers", provider)
-    licence = {
-        "kind": "state medical licence",
-        "valid_from": (first_day - timedelta(days=365)).isoformat(),
-        "valid_until": (first_day + timedelta(days=3 * 365)).isoformat(),
-    }
-    await _post(client, "/scheduling/providers/dr-a/licences", licence)
+    await hire(staffing, "dr-a", [SITE], first_day)
+    await learnt(client, ["dr-a"])
     windows = [{"weekday": d, "start": "08:00", "end": "17:00"} for d in range(5)]
     template = {
         "site_id": SITE,
@@ -455,6 +461,7 @@ async def deployed(settings: Settings) -> AsyncIterator[tuple[list[Deployment], 
                     process.stop()
                 await deployment.scheduling.aclose()
                 await deployment.compliance.aclose()
+                await deployment.staffing.aclose()
             mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
                 settings.mongo_url, serverSelectionTimeoutMS=5000
             )
@@ -493,7 +500,7 @@ async def run(bootstrap: str, url: str, bookings: int) -> Results:
         results = Results(bookings, deployments, raw)
         for deployment in deployments:
             began = time.perf_counter()
-            await clinic(deployment.scheduling, first_day)
+            await clinic(deployment.scheduling, deployment.staffing, first_day)
             results.setup[deployment.label] = time.perf_counter() - began
         for n, start in enumerate(starts):
             order = deployments if n % 2 == 0 else deployments[::-1]
@@ -508,9 +515,11 @@ async def run(bootstrap: str, url: str, bookings: int) -> Results:
 METHOD = (
     "Two deployments side by side on the same Kafka and MongoDB-wire server, each with its own "
     "databases and topic namespace: 'apart' = `medoffice serve scheduling` and `medoffice "
-    "serve compliance`, two processes on their own loopback ports; 'one process' = `medoffice "
+    "serve compliance`, two processes on their own loopback ports (and `medoffice serve "
+    "staffing`, a third, for the clinic's provider); 'one process' = `medoffice "
     "serve` (every service, one port), the baseline. Each gets a small clinic through its API "
-    "(one site, room, visit type, provider with licence and template, patient). Then rounds of "
+    "(one site, room, visit type, provider hired through staffing with a licence, template, "
+    "patient). Then rounds of "
     "one booking on each (order alternating; a named room, one booking per site-day), one at a "
     "time: from the 201 the clock runs while compliance's audit log (`GET "
     "/compliance/audit-log?stream=`) and ledger (`GET /compliance/audit-ledger/blocks`, "

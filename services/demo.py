@@ -31,12 +31,60 @@ ROOMS = {
     "lake": ["Exam A", "Exam B"],
     "bay": ["Room 101", "Room 102"],
 }
-PROVIDERS = [
-    {"provider_id": "dr-okafor", "name": "Dr. Ada Okafor", "site_ids": ["north", "lake"]},
-    {"provider_id": "dr-lindqvist", "name": "Dr. Erik Lindqvist", "site_ids": ["north"]},
-    {"provider_id": "np-haddad", "name": "Nadia Haddad, NP", "site_ids": ["lake"]},
-    {"provider_id": "dr-tanaka", "name": "Dr. Ken Tanaka", "site_ids": ["bay"]},
+# Providers are hired through staffing (NPI, taxonomy, a state licence each); scheduling learns
+# them from staffing's events.
+PROVIDERS: list[dict[str, Any]] = [
+    {
+        "provider_id": "dr-okafor",
+        "name": "Dr. Ada Okafor",
+        "site_ids": ["north", "lake"],
+        "role": "physician",
+        "title": "Family Physician",
+        "provider": {"npi": "1234567893", "taxonomy_code": "207Q00000X", "specialty": "Family"},
+        "state": "NY",
+    },
+    {
+        "provider_id": "dr-lindqvist",
+        "name": "Dr. Erik Lindqvist",
+        "site_ids": ["north"],
+        "role": "physician",
+        "title": "Internist",
+        "provider": {"npi": "1987654328", "taxonomy_code": "207R00000X", "specialty": "Internal"},
+        "state": "NY",
+    },
+    {
+        "provider_id": "np-haddad",
+        "name": "Nadia Haddad, NP",
+        "site_ids": ["lake"],
+        "role": "nurse_practitioner",
+        "title": "Nurse Practitioner",
+        "provider": {"npi": "1456789019", "taxonomy_code": "363LP0200X", "specialty": "Pediatrics"},
+        "state": "IL",
+    },
+    {
+        "provider_id": "dr-tanaka",
+        "name": "Dr. Ken Tanaka",
+        "site_ids": ["bay"],
+        "role": "physician",
+        "title": "Internist",
+        "provider": {"npi": "1765432103", "taxonomy_code": "207R00000X", "specialty": "Internal"},
+        "state": "CA",
+    },
 ]
+# Staff who see no patients under their own NPI, a front desk and a medical assistant a site,
+# so that staffing's screens (directory, rosters, time off) have people in them.
+STAFF = [
+    {"employee_id": f"{role.replace('_', '-')}-{site}", "name": name, "role": role, "site": site}
+    for site, people in (
+        ("north", ("Rosa Delgado", "Ben Carter")),
+        ("lake", ("Megan Walsh", "Omar Farouk")),
+        ("bay", ("Lena Park", "Diego Ruiz")),
+    )
+    for role, name in zip(("front_desk", "medical_assistant"), people, strict=True)
+]
+TITLES = {"front_desk": "Front Desk Coordinator", "medical_assistant": "Medical Assistant"}
+# How long the seeding waits for scheduling to learn the providers staffing hired.
+LEARNT_WITHIN = 60.0
 VISIT_TYPES = [
     {"visit_type_id": "new-patient", "name": "New patient visit", "duration_minutes": 40},
     {"visit_type_id": "follow-up", "name": "Follow-up", "duration_minutes": 20},
@@ -262,8 +310,71 @@ async def seed_demo(app: FastAPI, settings: Settings, today: datetime | None = N
     return True
 
 
+async def _hire(seeder: _Seeder, now: datetime) -> None:
+    """The group's people, hired through staffing: providers with a state licence each."""
+    hired_on = (now - timedelta(days=730)).date().isoformat()
+    for provider in PROVIDERS:
+        provider_id = provider["provider_id"]
+        job = {k: provider[k] for k in ("name", "title", "role", "site_ids", "provider")}
+        await seeder.post(
+            "/staffing/employees",
+            {"employee_id": provider_id, **job, "fte": 1.0, "hired_on": hired_on},
+        )
+        state = provider["state"]
+        await seeder.post(
+            f"/staffing/employees/{provider_id}/credentials",
+            {
+                "credential_id": f"licence-{provider_id}",
+                "kind": "state_licence",
+                "issuer": f"{state} medical board",
+                "number": f"{state}-{provider['provider']['npi'][-6:]}",
+                "state": state,
+                "issued_on": hired_on,
+                "expires_on": (now + timedelta(days=1095)).date().isoformat(),
+            },
+            done_if="is recorded already",
+        )
+    for person in STAFF:
+        await seeder.post(
+            "/staffing/employees",
+            {
+                "employee_id": person["employee_id"],
+                "name": person["name"],
+                "title": TITLES[person["role"]],
+                "role": person["role"],
+                "site_ids": [person["site"]],
+                "fte": 1.0,
+                "hired_on": hired_on,
+            },
+        )
+
+
+async def _learnt(
+    client: httpx.AsyncClient, licences: dict[str, str], timeout: float = LEARNT_WITHIN
+) -> None:
+    """Wait, at most `timeout` seconds, until scheduling lists each provider with their
+    licence (`licences`: provider id to licence id): it learns them from staffing's events,
+    asynchronously, and books nobody it does not know licensed."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        response = await client.get("/scheduling/providers")
+        response.raise_for_status()
+        known = {doc["provider_id"]: doc.get("licence_ids", []) for doc in response.json()}
+        missing = sorted(p for p, lic in licences.items() if lic not in known.get(p, []))
+        if not missing:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(
+                f"scheduling had not learnt providers {', '.join(missing)} and their licences "
+                f"from staffing within {timeout:.0f}s: is staffing's relay or scheduling's "
+                "reaction to it running?"
+            )
+        await asyncio.sleep(0.1)
+
+
 async def _directory(seeder: _Seeder, client: httpx.AsyncClient, now: datetime) -> None:
-    """Sites, rooms, visit types, providers with licences and templates, patients."""
+    """Sites, rooms, visit types, staff hired through staffing (providers with licences, whom
+    scheduling learns), the providers' templates, patients."""
     post = seeder.post
     for site in SITES:
         await post("/scheduling/sites", site)
@@ -274,17 +385,10 @@ async def _directory(seeder: _Seeder, client: httpx.AsyncClient, now: datetime) 
             )
     for visit_type in VISIT_TYPES:
         await post("/scheduling/visit-types", visit_type)
+    await _hire(seeder, now)
+    await _learnt(client, {str(p["provider_id"]): f"licence-{p['provider_id']}" for p in PROVIDERS})
     for provider in PROVIDERS:
-        await post("/scheduling/providers", provider)
         provider_id = provider["provider_id"]
-        await post(
-            f"/scheduling/providers/{provider_id}/licences",
-            {
-                "kind": "state medical licence",
-                "valid_from": (now - timedelta(days=730)).date().isoformat(),
-                "valid_until": (now + timedelta(days=1095)).date().isoformat(),
-            },
-        )
         # Mornings at the first site, afternoons at the second: never two places at once.
         for n, site_id in enumerate(provider["site_ids"]):
             opens, closes = ("08:00", "12:30") if n == 0 else ("13:00", "17:30")

@@ -13,6 +13,7 @@ from services.suite import Suite, build_suite
 from shared.clock import Clock, SystemClock
 from shared.http.identity import mint_operator_token, mint_token
 from shared.settings import Settings
+from tests.api.staffing_helpers import hire_bookable
 from tests.support import TestRunClock, drop_databases
 
 TokenFor = Callable[..., dict[str, str]]
@@ -94,9 +95,16 @@ async def post_ok(client: httpx.AsyncClient, path: str, body: dict[str, Any]) ->
 
 
 @pytest.fixture
-async def clinic(client: httpx.AsyncClient) -> dict[str, str]:
+def staffing_client(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Who hires through staffing's API: the suite's client (a module with staffing served
+    apart overrides it)."""
+    return client
+
+
+@pytest.fixture
+async def clinic(client: httpx.AsyncClient, staffing_client: httpx.AsyncClient) -> dict[str, str]:
     """One site in New York, open weekdays 7:00-22:00, with a room, a 30-minute visit type and
-    a provider bookable weekdays 8:00-22:00 there."""
+    a provider (hired through staffing, learnt by scheduling) bookable weekdays 8:00-22:00."""
     await post_ok(
         client,
         "/scheduling/sites",
@@ -110,11 +118,7 @@ async def clinic(client: httpx.AsyncClient) -> dict[str, str]:
         },
     )
     await post_ok(client, "/scheduling/sites/north/rooms", {"room_id": "exam-1", "name": "Exam 1"})
-    await post_ok(
-        client,
-        "/scheduling/providers",
-        {"provider_id": "dr-a", "name": "Dr. A", "site_ids": ["north"]},
-    )
+    await hire_bookable(staffing_client, "dr-a", ["north"], name="Dr. A", scheduling=client)
     await post_ok(
         client,
         "/scheduling/visit-types",
@@ -136,12 +140,8 @@ WEEKDAYS_8_TO_10PM = [{"weekday": d, "start": "08:00", "end": "22:00"} for d in 
 async def make_bookable(
     client: httpx.AsyncClient, provider_id: str, site_id: str, windows: Any = None
 ) -> None:
-    """A licence valid 2026-2030 and a weekday 8:00-17:00 template at the site from 2026."""
-    await post_ok(
-        client,
-        f"/scheduling/providers/{provider_id}/licences",
-        {"kind": "state medical licence", "valid_from": "2026-01-01", "valid_until": "2030-12-31"},
-    )
+    """A weekday 8:00-17:00 template (or `windows`) at the site from 2026, for a provider
+    scheduling knows with a licence (`hire_bookable`)."""
     await post_ok(
         client,
         f"/scheduling/providers/{provider_id}/availability",

@@ -32,7 +32,7 @@ from shared.events import DomainEvent, Metadata
 from shared.http.identity import OPERATOR, ROLES
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, post_ok
-from tests.api.staffing_helpers import hire_provider
+from tests.api.staffing_helpers import hire_bookable, hire_provider, scheduling_knows
 from tests.api.test_staffing_shifts import hire as hire_staff
 from tests.api.test_staffing_training import hire
 from tests.support import suite_settings, wait_until
@@ -93,11 +93,6 @@ async def _new_site(_: httpx.AsyncClient, site: str) -> Call:
 
 async def _new_room(_: httpx.AsyncClient, site: str) -> Call:
     return Call("POST", f"/scheduling/sites/{site}/rooms", {"name": f"Room {next(counter)}"})
-
-
-async def _new_provider(_: httpx.AsyncClient, site: str) -> Call:
-    body = {"provider_id": f"p{next(counter)}", "name": "P", "site_ids": [site]}
-    return Call("POST", "/scheduling/providers", body)
 
 
 async def _new_visit_type(_: httpx.AsyncClient, site: str) -> Call:
@@ -264,8 +259,8 @@ async def _series(admin: httpx.AsyncClient, site: str) -> Call:
 
 async def _fresh_provider(admin: httpx.AsyncClient, site: str) -> str:
     provider_id = f"p{next(counter)}"
-    body = {"provider_id": provider_id, "name": "P", "site_ids": [site]}
-    await post_ok(admin, "/scheduling/providers", body)
+    await hire_provider(admin, provider_id, [site], name="P")
+    await scheduling_knows(admin, provider_id)
     return provider_id
 
 
@@ -647,7 +642,6 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("POST", "/scheduling/sites/{site_id}/rooms"): _new_room,
     ("GET", "/scheduling/rooms"): _fixed("GET", "/scheduling/rooms"),
     ("GET", "/scheduling/providers"): _fixed("GET", "/scheduling/providers"),
-    ("POST", "/scheduling/providers"): _new_provider,
     ("GET", "/scheduling/visit-types"): _fixed("GET", "/scheduling/visit-types"),
     ("POST", "/scheduling/visit-types"): _new_visit_type,
     ("POST", "/scheduling/appointments"): _booking,
@@ -746,13 +740,6 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
         "/scheduling/open-slots?site_id={site}&visit_type_id=v&start=2027-05-04&end=2027-05-04",
     ),
     ("GET", "/scheduling/no-show-rates"): _fixed("GET", "/scheduling/no-show-rates?month=2027-01"),
-    ("POST", "/scheduling/providers/{provider_id}/licences"): _provider_change(
-        "licences", {"kind": "licence", "valid_from": "2026-01-01", "valid_until": "2030-12-31"}
-    ),
-    ("POST", "/scheduling/providers/{provider_id}/time-off"): _provider_change(
-        "time-off", {"start": "2027-06-01T00:00:00Z", "end": "2027-06-02T00:00:00Z"}
-    ),
-    ("POST", "/scheduling/providers/{provider_id}/deactivate"): _provider_change("deactivate"),
     ("POST", "/scheduling/providers/{provider_id}/availability"): _provider_change(
         "availability",
         {
@@ -852,19 +839,9 @@ async def _group(client: httpx.AsyncClient) -> None:
             "/scheduling/sites",
             {"site_id": site, "name": site, "time_zone": "UTC", "opening_hours": ALL_WEEK},
         )
-        await post_ok(
-            client,
-            "/scheduling/providers",
-            {"provider_id": f"dr-{site}", "name": site, "site_ids": [site]},
-        )
-        # The same provider, as staffing knows them (FHIR Practitioner and PractitionerRole).
-        await hire_provider(client, f"dr-{site}", [site], name=site)
+        # Hired through staffing (FHIR Practitioner and PractitionerRole), learnt by scheduling.
+        await hire_bookable(client, f"dr-{site}", [site], name=site)
         await _readable(client, f"/fhir/R4/Practitioner/dr-{site}")
-        await post_ok(
-            client,
-            f"/scheduling/providers/dr-{site}/licences",
-            {"kind": "licence", "valid_from": "2026-01-01", "valid_until": "2030-12-31"},
-        )
         await post_ok(
             client,
             f"/scheduling/providers/dr-{site}/availability",

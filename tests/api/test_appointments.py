@@ -10,6 +10,7 @@ import httpx
 from services.scheduling.application.reactions import NoShowTimer
 from services.suite import Suite
 from tests.api.conftest import booking, make_bookable, post_ok, register, search_slots
+from tests.api.staffing_helpers import approve_time_off, hire_bookable, scheduling_learnt
 from tests.support import wait_until
 
 CODES = {"procedures": ["99213"], "diagnoses": ["E11.9"]}
@@ -100,7 +101,7 @@ async def test_bad_codes_are_refused_and_nothing_is_recorded(
 
 
 async def test_bookings_only_inside_availability_with_a_licence(
-    client: httpx.AsyncClient, clinic: dict[str, str]
+    client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
 ) -> None:
     await register(client, "pat-1")
     early = await client.post(
@@ -117,11 +118,10 @@ async def test_bookings_only_inside_availability_with_a_licence(
     )
     assert unlicensed.status_code == 409
     assert "licence" in unlicensed.json()["detail"]
-    await post_ok(
-        client,
-        "/scheduling/providers/dr-a/time-off",
-        {"start": "2026-12-01T00:00:00-05:00", "end": "2026-12-02T00:00:00-05:00"},
+    request_id = await approve_time_off(
+        client, "dr-a", "2026-12-01T00:00:00-05:00", "2026-12-02T00:00:00-05:00"
     )
+    await scheduling_learnt(suite, "dr-a", "ProviderTimeOffApproved", time_off_id=request_id)
     off = await client.post("/scheduling/appointments", json=booking(clinic))
     assert off.status_code == 409
     assert "time off" in off.json()["detail"]
@@ -131,11 +131,7 @@ async def test_a_room_is_never_double_booked(
     client: httpx.AsyncClient, clinic: dict[str, str]
 ) -> None:
     await register(client, "pat-1", "p2")
-    await post_ok(
-        client,
-        "/scheduling/providers",
-        {"provider_id": "dr-b", "name": "Dr. B", "site_ids": ["north"]},
-    )
+    await hire_bookable(client, "dr-b", ["north"], name="Dr. B")
     await make_bookable(client, "dr-b", "north")
     await post_ok(client, "/scheduling/appointments", booking(clinic))
     clash = await client.post(
@@ -164,11 +160,7 @@ async def test_a_provider_at_sites_in_two_time_zones_is_never_booked_at_both_at_
         {"site_id": "west", "name": "West", "time_zone": "America/Los_Angeles"},
     )
     await post_ok(client, "/scheduling/sites/west/rooms", {"room_id": "west-1", "name": "W 1"})
-    await post_ok(
-        client,
-        "/scheduling/providers",
-        {"provider_id": "dr-w", "name": "Dr. W", "site_ids": ["north", "west"]},
-    )
+    await hire_bookable(client, "dr-w", ["north", "west"], name="Dr. W")
     # Tuesdays 12:00-16:00 in New York: 17:00-21:00 UTC in winter.
     await make_bookable(client, "dr-w", "north", [{"weekday": 1, "start": "12:00", "end": "16:00"}])
     # Tuesdays 10:00-12:00 in Los Angeles are 13:00-15:00 in New York: the same hours.

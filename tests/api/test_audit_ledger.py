@@ -28,9 +28,13 @@ Report = dict[str, Any]
 
 
 async def events_recorded(suite: Suite) -> int:
-    store = suite.service("scheduling").event_store
-    assert store is not None
-    return sum(len(c.events) for c in await store.read_all(0, 10_000))
+    """Every event the ledger chains: scheduling's and staffing's (who hired the providers)."""
+    total = 0
+    for service in ("scheduling", "staffing"):
+        store = suite.service(service).event_store
+        assert store is not None
+        total += sum(len(c.events) for c in await store.read_all(0, 10_000))
+    return total
 
 
 async def verify(client: httpx.AsyncClient, auditor: dict[str, str], **params: Any) -> Report:

@@ -16,6 +16,7 @@ import httpx
 
 from services.suite import Suite
 from tests.api.conftest import booking, post_ok, register
+from tests.api.staffing_helpers import record_licence, scheduling_knows
 
 PROBLEM = "application/problem+json"
 
@@ -314,12 +315,10 @@ async def test_a_series_running_past_the_calendars_end_is_a_422_and_writes_nothi
     """Each start is in the calendar as sent, the second occurrence is not: the decider says
     so before it computes with it."""
     await register(client, "pat-1")
-    licence = {
-        "kind": "state medical licence",
-        "valid_from": "2199-01-01",
-        "valid_until": "2199-12-31",
-    }
-    await post_ok(client, "/scheduling/providers/dr-a/licences", licence)
+    licence = await record_licence(
+        client, "dr-a", "licence-2199", issued_on="2199-01-01", expires_on="2199-12-31"
+    )
+    await scheduling_knows(client, "dr-a", [licence])
     before = await events_written(suite)
 
     response = await client.post(

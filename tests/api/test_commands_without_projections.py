@@ -21,6 +21,7 @@ from shared.events import Metadata
 from shared.mongo import connect
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, booking, make_bookable, post_ok, register
+from tests.api.staffing_helpers import hire_bookable
 from tests.support import TestRunClock, drop_databases
 
 CODES = {"procedures": ["99213"], "diagnoses": ["E11.9"]}
@@ -106,13 +107,9 @@ async def test_an_appointment_whose_move_was_undone_is_found_on_its_old_day(
 async def test_a_booking_naming_no_room_takes_a_room_registered_just_before(
     client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
 ) -> None:
+    await hire_bookable(client, "dr-b", ["north"], name="Dr. B")  # scheduling lists them
     await stop_projections(suite)
     await register(client, "pat-1", "pat-2")
-    await post_ok(
-        client,
-        "/scheduling/providers",
-        {"provider_id": "dr-b", "name": "Dr. B", "site_ids": ["north"]},
-    )
     await make_bookable(client, "dr-b", "north")
     await post_ok(client, "/scheduling/appointments", booking(clinic))  # exam-1 is taken
     await post_ok(client, "/scheduling/sites/north/rooms", {"room_id": "exam-2", "name": "Exam 2"})
@@ -207,11 +204,7 @@ async def test_commands_find_what_was_stored_before_commits_had_tags(
         async with serving(settings, token_for("admin")) as (suite, client):
             await post_ok(client, "/scheduling/sites", site)
             await post_ok(client, "/scheduling/sites/north/rooms", {"room_id": "r1", "name": "1"})
-            await post_ok(
-                client,
-                "/scheduling/providers",
-                {"provider_id": "dr-a", "name": "Dr. A", "site_ids": ["north"]},
-            )
+            await hire_bookable(client, "dr-a", ["north"], name="Dr. A")
             await post_ok(
                 client,
                 "/scheduling/visit-types",

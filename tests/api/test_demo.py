@@ -7,8 +7,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
-from services.demo import MARKER, TENANT, seed_demo, weekdays
+from services.demo import MARKER, TENANT, _learnt, seed_demo, weekdays
 from services.suite import Suite
 from shared.documents.port import Write, put
 from shared.settings import Settings
@@ -121,6 +122,40 @@ async def check_the_demo(suite: Suite, token_for: TokenFor, now: datetime) -> No
         assert patient["name"] == "Maria Alvarez"
         verified = await get("/compliance/audit-ledger/verify")
         assert verified["verified"] is True
+
+        async def north_staff() -> dict[str, Any]:
+            staff = await get("/staffing/sites/north/staff")
+            return {e["employee_id"]: e for e in staff} if len(staff) == 4 else {}
+
+        # Hired through staffing: the providers with their NPI, and the people at the desk.
+        staff = await wait_until(north_staff, message="north's staff directory")
+        assert sorted(staff) == [
+            "dr-lindqvist",
+            "dr-okafor",
+            "front-desk-north",
+            "medical-assistant-north",
+        ]
+        assert staff["dr-okafor"]["npi"] == "1234567893"
+
+        async def licences() -> list[str]:
+            held = await get("/staffing/employees/dr-okafor/credentials")
+            return [c["kind"] for c in held["credentials"]]
+
+        assert await wait_until(licences, message="Okafor's licence") == ["state_licence"]
+
+
+async def test_the_seeding_says_which_providers_scheduling_never_learnt() -> None:
+    """Scheduling learns the hired providers asynchronously: the seeding waits, bounded, and
+    says who it waited for in vain rather than booking nobody."""
+
+    def nobody(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[{"provider_id": "dr-a", "licence_ids": []}])
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(nobody), base_url="http://demo"
+    ) as client:
+        with pytest.raises(RuntimeError, match="had not learnt providers dr-a, dr-b"):
+            await _learnt(client, {"dr-a": "licence-a", "dr-b": "licence-b"}, timeout=0.2)
 
 
 async def _is(value: Any, expected: int) -> bool:

@@ -22,7 +22,7 @@ from tests.api.conftest import (
     register,
     search_slots,
 )
-from tests.api.staffing_helpers import hire_provider
+from tests.api.staffing_helpers import NPI, hire_bookable
 from tests.fhir_validation import valid
 from tests.support import ACCESS, wait_until
 
@@ -89,11 +89,7 @@ async def south(client: httpx.AsyncClient, clinic: dict[str, str]) -> dict[str, 
     )
     await post_ok(client, "/scheduling/sites/south/rooms", {"room_id": "exam-s", "name": "S"})
     await appears(client, "Location/room-exam-s")  # a booking looks for rooms there
-    await post_ok(
-        client,
-        "/scheduling/providers",
-        {"provider_id": "dr-b", "name": "Dr. B", "site_ids": ["south"]},
-    )
+    await hire_bookable(client, "dr-b", ["south"], name="Dr. B")
     await make_bookable(client, "dr-b", "south")
     return {"site_id": "south", "provider_id": "dr-b", "visit_type_id": "follow-up"}
 
@@ -148,11 +144,7 @@ async def test_an_appointment_reads_and_searches_as_fhir(
     )
     await post_ok(client, "/scheduling/sites/west/rooms", {"room_id": "exam-w", "name": "W"})
     await appears(client, "Location/room-exam-w")  # a booking looks for rooms there
-    await post_ok(
-        client,
-        "/scheduling/providers",
-        {"provider_id": "dr-w", "name": "Dr. W", "site_ids": ["west"]},
-    )
+    await hire_bookable(client, "dr-w", ["west"], name="Dr. W")
     await make_bookable(client, "dr-w", "west")
     west = {"site_id": "west", "provider_id": "dr-w", "visit_type_id": "follow-up"}
     late = await post_ok(
@@ -702,9 +694,7 @@ async def test_an_empty_search_has_no_entry(
 async def test_practitioners_are_served_and_every_reference_resolves(
     client: httpx.AsyncClient, clinic: dict[str, str], south: dict[str, str], token_for: TokenFor
 ) -> None:
-    # Practitioners are staffing's: a provider's id is their employee id.
-    await hire_provider(client, "dr-a", ["north"], name="Dr. A", npi=None)
-    await hire_provider(client, "dr-b", ["south"], name="Dr. B", npi=None)
+    # Practitioners are staffing's: a provider's id is their employee id (both hired there).
     await post_ok(client, "/scheduling/patients", {"patient_id": "pat-1", **PATIENT})
     booked = await post_ok(client, "/scheduling/appointments", booking(clinic))
     await appears(client, "Patient/pat-1")
@@ -716,12 +706,15 @@ async def test_practitioners_are_served_and_every_reference_resolves(
     practitioners = await fhir_get(client, "Practitioner")
     assert ids(practitioners) == ["dr-a", "dr-b"]
     dr_b = await fhir_get(client, "Practitioner/dr-b")
-    assert dr_b == {
+    assert {k: dr_b[k] for k in ("resourceType", "id", "active", "name", "identifier")} == {
         "resourceType": "Practitioner",
         "id": "dr-b",
         "active": True,
         "name": [{"text": "Dr. B"}],
+        "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": NPI}],
     }
+    [licence] = dr_b["qualification"]
+    assert licence["code"]["coding"][0]["code"] == "state_licence"
     # Providers are staff of the group: every reader sees them all, as in /scheduling/providers.
     desk = token_for("front_desk", sites=["north"])
     assert await fhir_get(client, "Practitioner/dr-b", headers=desk) == dr_b

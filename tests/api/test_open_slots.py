@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 
+from services.suite import Suite
 from shared.settings import Settings
 from tests.api.conftest import WEEKDAYS_8_TO_5, post_ok
+from tests.api.staffing_helpers import approve_time_off, hire_bookable, scheduling_learnt
 from tests.support import wait_until
 
 FIRST: dict[str, Any] = {
@@ -39,21 +41,20 @@ async def bookable(client: httpx.AsyncClient) -> list[str]:
 
 
 async def test_time_off_shows_in_a_search_that_waits_for_its_version(
-    client: httpx.AsyncClient, clinic: dict[str, str]
+    client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
 ) -> None:
     assert await bookable(client) == [  # 8:00 New York is 13:00 UTC
         "2026-12-01T13:00:00+00:00",
         "2026-12-01T13:15:00+00:00",
         "2026-12-01T13:30:00+00:00",
     ]
-    off = await post_ok(
-        client,
-        "/scheduling/providers/dr-a/time-off",
-        {"start": "2026-12-01T13:00:00Z", "end": "2026-12-01T15:00:00Z"},
+    request_id = await approve_time_off(
+        client, "dr-a", "2026-12-01T13:00:00Z", "2026-12-01T15:00:00Z"
     )
-    assert off["stream"] == "acme:provider:dr-a"
+    off = await scheduling_learnt(suite, "dr-a", "ProviderTimeOffApproved", time_off_id=request_id)
+    assert off.stream == "acme:provider:dr-a"
 
-    found = await starts(client, after_stream=off["stream"], after_version=off["stream_version"])
+    found = await starts(client, after_stream=off.stream, after_version=off.stream_version)
 
     assert found == [
         "2026-12-01T15:00:00+00:00",
@@ -90,15 +91,17 @@ async def test_a_new_template_shows_at_once_for_one_provider_or_any(
     )
 
 
-async def test_a_deactivated_provider_has_no_slots_once_waited_for(
-    client: httpx.AsyncClient, clinic: dict[str, str]
+async def test_a_terminated_provider_has_no_slots_once_waited_for(
+    client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
 ) -> None:
     await bookable(client)
-    response = await client.post("/scheduling/providers/dr-a/deactivate")
-    assert response.status_code == 200, response.text
-    gone = response.json()
+    terminated = await client.post(
+        "/staffing/employees/dr-a/termination", json={"last_day": "2026-11-30", "reason": "left"}
+    )
+    assert terminated.status_code == 201, terminated.text
+    gone = await scheduling_learnt(suite, "dr-a", "ProviderTerminated")
 
-    after = {"after_stream": gone["stream"], "after_version": gone["stream_version"]}
+    after = {"after_stream": gone.stream, "after_version": gone.stream_version}
     assert await starts(client, **after) == []
 
 
@@ -109,16 +112,10 @@ async def test_a_change_of_a_provider_elsewhere_is_not_waited_for(
     await post_ok(
         client, "/scheduling/sites", {"site_id": "south", "name": "S", "time_zone": "UTC"}
     )
-    registered = await post_ok(
-        client,
-        "/scheduling/providers",
-        {"provider_id": "dr-b", "name": "Dr. B", "site_ids": ["south"]},
-    )
+    await hire_bookable(client, "dr-b", ["south"], name="Dr. B")
 
     began = time.monotonic()
-    found = await starts(
-        client, after_stream=registered["stream"], after_version=registered["stream_version"]
-    )
+    found = await starts(client, after_stream="acme:provider:dr-b", after_version=1)
 
     assert found[0] == "2026-12-01T13:00:00+00:00"  # dr-a's, as before
     assert time.monotonic() - began < settings.read_your_writes_timeout / 3
@@ -140,7 +137,7 @@ async def test_after_version_needs_a_provider_stream_of_ones_tenant_and_a_versio
     )
     assert beyond.status_code == 422, beyond.text
     assert beyond.json()["detail"] == (
-        "stream acme:provider:dr-a is at version 3; after_version 99 does not exist"
+        "stream acme:provider:dr-a is at version 4; after_version 99 does not exist"
     )
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from services.suite import Suite
 from shared.settings import Settings
-from tests.api.conftest import post_ok, search_slots
+from tests.api.conftest import search_slots
+from tests.api.staffing_helpers import approve_time_off, scheduling_learnt
 from tests.api.test_open_slots import bookable, starts
 from tests.support import wait_until
 
@@ -25,12 +26,11 @@ async def test_a_search_reads_the_read_model_and_waits_for_a_change_it_lacks(
     before = await bookable(client)
     runner = suite.service("scheduling").runner("scheduling.availability")
     await runner.stop()
-    off = await post_ok(
-        client,
-        "/scheduling/providers/dr-a/time-off",
-        {"start": "2026-12-01T13:00:00Z", "end": "2026-12-01T15:00:00Z"},
+    request_id = await approve_time_off(
+        client, "dr-a", "2026-12-01T13:00:00Z", "2026-12-01T15:00:00Z"
     )
-    after = {"after_stream": off["stream"], "after_version": off["stream_version"]}
+    off = await scheduling_learnt(suite, "dr-a", "ProviderTimeOffApproved", time_off_id=request_id)
+    after = {"after_stream": off.stream, "after_version": off.stream_version}
 
     # The provider's stream has the time off; the read model, stopped, has not.
     assert await starts(client) == before

@@ -18,7 +18,7 @@ from services.staffing.contracts import (
     ProviderDetailsRecorded,
 )
 from services.suite import Suite
-from tests.api.conftest import TokenFor, make_bookable, post_ok, register
+from tests.api.conftest import TokenFor, post_ok, register
 from tests.staffing_events import hired, learnt, licence, record_staffing
 from tests.support import ACCESS, wait_until
 
@@ -207,28 +207,6 @@ async def test_a_cancelled_visit_leaves_the_to_reschedule_list(
     )
     assert cancelled.status_code == 200, cancelled.text
     await listing(0)
-
-
-async def test_an_admin_licensed_provider_is_unchanged(
-    client: httpx.AsyncClient, suite: Suite
-) -> None:
-    """The admin endpoints still stand in for staffing until the demo moves to it."""
-    await a_site(client)
-    await post_ok(
-        client, "/scheduling/providers", {"provider_id": "dr-a", "name": "A", "site_ids": ["north"]}
-    )
-    await make_bookable(client, "dr-a", "north")
-    response = await client.post(
-        "/scheduling/appointments",
-        json={
-            "patient_id": "pat-1",
-            "provider_id": "dr-a",
-            "site_id": "north",
-            "visit_type_id": "follow-up",
-            "start": at(16, 10),
-        },
-    )
-    assert response.status_code == 201, response.text
 
 
 async def test_the_provider_listing_follows_staffing(

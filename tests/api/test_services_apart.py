@@ -1,6 +1,7 @@
 """Scheduling and compliance built apart (`build_service`, as `medoffice serve scheduling` and
 `medoffice serve compliance` build them): each its own backends, HTTP app, routes, checks,
-projections, idempotency records and metrics; they meet on the bus only."""
+projections, idempotency records and metrics; they meet on the bus only. Staffing is built
+apart too: the clinic's provider is hired there, and scheduling learns them over the bus."""
 
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ from tests.support import drop_databases, wait_until
 
 @pytest.fixture
 async def apart(settings: Settings) -> AsyncIterator[dict[str, Suite]]:
-    suites = {name: await build_service(name, settings) for name in ("scheduling", "compliance")}
+    suites = {
+        name: await build_service(name, settings)
+        for name in ("scheduling", "staffing", "compliance")
+    }
     for suite in suites.values():
         await suite.start()
     try:
@@ -43,6 +47,15 @@ def _client(suite: Suite, headers: dict[str, str]) -> httpx.AsyncClient:
 async def client(apart: dict[str, Suite], token_for: TokenFor) -> AsyncIterator[httpx.AsyncClient]:
     """Scheduling's app (the `clinic` fixture sets the clinic up through it)."""
     async with _client(apart["scheduling"], token_for("admin")) as client:
+        yield client
+
+
+@pytest.fixture
+async def staffing_client(
+    apart: dict[str, Suite], token_for: TokenFor
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Staffing's app, apart: the `clinic` fixture hires its provider through it."""
+    async with _client(apart["staffing"], token_for("admin")) as client:
         yield client
 
 
@@ -107,15 +120,18 @@ async def test_a_booking_in_scheduling_is_audited_and_chained_by_compliance_apar
         return any(e["stream"] == booked["stream"] for e in entries)
 
     await wait_until(audited, message="the booking in compliance's audit log")
-    store = apart["scheduling"].service("scheduling").event_store
-    assert store is not None
+    # The ledger chains every producer's events: scheduling's and staffing's (the hire).
+    stores = [apart[name].service(name).event_store for name in ("scheduling", "staffing")]
 
     async def chained() -> dict[str, object] | None:
-        stored = sum(len(c.events) for c in await store.read_all(0, 10_000))
+        stored = 0
+        for store in stores:
+            assert store is not None
+            stored += sum(len(c.events) for c in await store.read_all(0, 10_000))
         report = (await compliance.get("/compliance/audit-ledger/verify")).json()
         return report if report["entries"] == stored else None
 
-    report = await wait_until(chained, message="every scheduling event chained")
+    report = await wait_until(chained, message="every scheduling and staffing event chained")
     assert report is not None
     assert report["verified"] is True, report
     # Compliance opened scheduling's store by name (read-only) for the cross-check.
@@ -173,6 +189,7 @@ async def test_metrics_count_appends_publishes_answers_dead_letters_and_lag(
     text = response.text
     assert sample(text, "medoffice_event_store_commits_total", store="scheduling") >= 7
     assert sample(text, "medoffice_bus_published_total", topic=settings.topic("scheduling")) >= 7
-    assert sample(text, "medoffice_http_requests_total", method="POST", status="201") >= 7
+    # Site, room, visit type, template, patient, booking (the provider was hired at staffing).
+    assert sample(text, "medoffice_http_requests_total", method="POST", status="201") >= 6
     assert "medoffice_projection_lag" in text
     assert "compliance" not in text  # nothing of the other service

@@ -33,6 +33,7 @@ import pytest
 from services.scheduling.domain.site_day import HOLDING
 from shared.backends import SUITE_DATABASES
 from shared.settings import Settings
+from tests.api.staffing_helpers import hire_bookable
 from tests.integration.servers import Server
 from tests.support import drop_databases
 
@@ -42,7 +43,6 @@ ZONE_NAME, ZONE = "America/New_York", "-05:00"  # its offset in winter
 SITE, VISIT = "north", "follow-up"
 ROOMS = ("exam-1", "exam-2")
 PROVIDERS = ("dr-a", "dr-b")
-LICENCE = {"kind": "state medical licence", "valid_from": "2026-01-01", "valid_until": "2030-12-31"}
 WEEKDAYS_8_TO_5 = [{"weekday": d, "start": "08:00", "end": "17:00"} for d in range(5)]
 
 
@@ -80,12 +80,7 @@ async def set_up_clinic(server: Server) -> None:
         {"visit_type_id": VISIT, "name": "Follow-up", "duration_minutes": 30},
     )
     for provider in PROVIDERS:
-        await post(
-            c,
-            "/scheduling/providers",
-            {"provider_id": provider, "name": provider, "site_ids": [SITE]},
-        )
-        await post(c, f"/scheduling/providers/{provider}/licences", LICENCE)
+        await hire_bookable(c, provider, [SITE], name=provider)
         await post(
             c,
             f"/scheduling/providers/{provider}/availability",

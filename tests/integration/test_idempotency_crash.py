@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from shared.settings import Settings
+from tests.api.staffing_helpers import hire_bookable
 from tests.integration.servers import Server
 from tests.support import drop_databases, wait_until
 
@@ -54,12 +55,9 @@ def booking(n: int) -> dict[str, Any]:
 async def a_clinic(server: Server) -> None:
     site = {"site_id": "north", "name": "North", "time_zone": "America/New_York"}
     await post(server, "/scheduling/sites", site)
-    provider = {"provider_id": "dr-a", "name": "Dr. A", "site_ids": ["north"]}
-    await post(server, "/scheduling/providers", provider)
+    await hire_bookable(server.client, "dr-a", ["north"], name="Dr. A")
     visit = {"visit_type_id": "v", "name": "Visit", "duration_minutes": 30, "room_type": None}
     await post(server, "/scheduling/visit-types", visit)
-    licence = {"kind": "state licence", "valid_from": "2026-01-01", "valid_until": "2030-12-31"}
-    await post(server, "/scheduling/providers/dr-a/licences", licence)
     template = {
         "site_id": "north",
         "windows": [{"weekday": 1, "start": "08:00", "end": "17:00"}],

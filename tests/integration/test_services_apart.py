@@ -1,5 +1,6 @@
-"""Scheduling and compliance as two real processes (`medoffice serve scheduling`, `medoffice
-serve compliance`), each on its own loopback port, meeting on the bus only.
+"""Scheduling, staffing and compliance as three real processes (`medoffice serve scheduling`,
+`... staffing`, `... compliance`), each on its own loopback port, meeting on the bus only:
+scheduling learns the provider staffing hired from staffing's topic.
 
 A booking in one is in the other's audit log and ledger (which verifies, its cross-check
 reading scheduling's event store by name); a forgotten patient leaves no plaintext in
@@ -23,6 +24,7 @@ from pymongo import AsyncMongoClient
 from shared.clock import SystemClock
 from shared.http.identity import mint_token
 from shared.settings import Settings
+from tests.api.staffing_helpers import hire_bookable
 from tests.integration.servers import ROOT, Server, free_port
 from tests.support import drop_databases, wait_until
 
@@ -53,13 +55,15 @@ class ServiceServer(Server):
 
 @pytest.fixture
 async def servers(settings: Settings, tmp_path: Path) -> AsyncIterator[dict[str, ServiceServer]]:
-    started = {s: ServiceServer(settings, tmp_path, s) for s in ("scheduling", "compliance")}
+    started = {
+        s: ServiceServer(settings, tmp_path, s) for s in ("scheduling", "staffing", "compliance")
+    }
     try:
         yield started
     finally:
         for server in started.values():
             await server.close()
-        names = ("scheduling", "compliance", "compliance_anchors", "keyvault")
+        names = ("scheduling", "staffing", "compliance", "compliance_anchors", "keyvault")
         await drop_databases(settings, {f"{settings.mongo_database}_{n}" for n in names})
 
 
@@ -83,18 +87,14 @@ async def post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> di
     return result
 
 
-async def clinic(client: httpx.AsyncClient) -> None:
+async def clinic(client: httpx.AsyncClient, staffing: httpx.AsyncClient) -> None:
+    """A clinic at scheduling, its provider hired at staffing (another process) and learnt."""
     site = {"site_id": "north", "name": "North", "time_zone": "America/New_York"}
     await post(client, "/scheduling/sites", site)
     await post(client, "/scheduling/sites/north/rooms", {"room_id": "exam-1", "name": "Exam 1"})
-    provider = {"provider_id": "dr-a", "name": "Dr. A", "site_ids": ["north"]}
-    await post(client, "/scheduling/providers", provider)
+    await hire_bookable(staffing, "dr-a", ["north"], name="Dr. A", timeout=60, scheduling=client)
     visit = {"visit_type_id": "v", "name": "Visit", "duration_minutes": 30}
     await post(client, "/scheduling/visit-types", visit)
-    licence = {"kind": "state medical licence", "valid_from": "2026-01-01"}
-    await post(
-        client, "/scheduling/providers/dr-a/licences", {**licence, "valid_until": "2030-12-31"}
-    )
     windows = [{"weekday": d, "start": "08:00", "end": "17:00"} for d in range(5)]
     template = {"site_id": "north", "windows": windows, "effective_from": "2026-01-01"}
     await post(client, "/scheduling/providers/dr-a/availability", template)
@@ -164,17 +164,20 @@ async def compliance_bytes(settings: Settings) -> bytes:
 async def test_scheduling_and_compliance_apart_audit_forget_and_survive_a_kill(
     servers: dict[str, ServiceServer], settings: Settings
 ) -> None:
-    scheduling, compliance = servers["scheduling"], servers["compliance"]
-    scheduling.start()
-    compliance.start()
-    await scheduling.ready()
-    await compliance.ready()
+    scheduling, staffing = servers["scheduling"], servers["staffing"]
+    compliance = servers["compliance"]
+    for server in servers.values():
+        server.start()
+    for server in servers.values():
+        await server.ready()
     headers = auditor(settings)
     paths = (await scheduling.client.get("/openapi.json")).json()["paths"]
     assert not any(p.startswith("/compliance") for p in paths)
+    assert not any(p.startswith("/staffing") for p in paths)
     assert (await compliance.client.get("/scheduling/sites")).status_code == 404
+    assert (await staffing.client.get("/scheduling/sites")).status_code == 404
 
-    await clinic(scheduling.client)
+    await clinic(scheduling.client, staffing.client)
     booked = await post(
         scheduling.client, "/scheduling/appointments", appointment("2026-12-01T09:00:00-05:00")
     )

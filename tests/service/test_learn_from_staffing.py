@@ -19,6 +19,8 @@ from services.scheduling.app import UseCases as SchedulingUseCases
 from services.scheduling.application.staffing import learn
 from services.scheduling.domain import directory, providers, streams
 from services.scheduling.domain.events import Window
+from services.scheduling.projections.directory import PROJECTION as DIRECTORY
+from services.scheduling.projections.directory import PROVIDERS
 from services.scheduling.projections.to_reschedule import PROJECTION, VISITS
 from services.staffing.app import UseCases as StaffingUseCases
 from services.staffing.contracts import (
@@ -310,3 +312,34 @@ async def test_a_new_role_from_a_job_change_sees_its_visit_types_from_its_day(
     await cases.appointments.book(META, appointment_id="np-7", start=at(7, 10), **booking)
     with pytest.raises(Invalid, match="not by a physician"):
         await cases.appointments.book(META, appointment_id="np-4", start=at(4, 10), **booking)
+
+
+async def test_the_provider_listing_shows_learnt_licences_whichever_came_first(
+    scheduling_service: Scheduling, staffing_service: Staffing
+) -> None:
+    """Who hires a provider through staffing waits until scheduling lists their licence: it
+    shows whether the licence reached scheduling before the hire or after it."""
+    await set_up_site(scheduling_service)
+    read_models = scheduling_service.kit.read_models
+
+    async def listed(count: int) -> dict[str, Any]:
+        docs = await read_models.find(DIRECTORY, PROVIDERS, {"tenant": "acme"})
+        found = {d["provider_id"]: public(d) for d in docs}
+        return found if len(found) == count else {}
+
+    await record_staffing(staffing_service, "acme", licence("dr-s", "lic-s"))
+    await learnt(version_of(scheduling_service), "acme", "dr-s", 1)
+    await record_staffing(
+        staffing_service, "acme", hired("dr-t", "north"), licence("dr-t", "lic-t")
+    )
+    await learnt(version_of(scheduling_service), "acme", "dr-t", 2)
+    # dr-s is not hired yet: their licence waits where no listing finds it.
+    assert list(await wait_until(lambda: listed(1), message="dr-t listed")) == ["dr-t"]
+
+    await record_staffing(staffing_service, "acme", hired("dr-s", "north"))
+    await learnt(version_of(scheduling_service), "acme", "dr-s", 2)
+    providers_listed = await wait_until(lambda: listed(2), message="both listed")
+
+    assert providers_listed["dr-s"]["licence_ids"] == ["lic-s"]
+    assert providers_listed["dr-s"]["name"] == "Dr. dr-s"
+    assert providers_listed["dr-t"]["licence_ids"] == ["lic-t"]

@@ -15,7 +15,7 @@ from services.scheduling.domain.calendar import (
     in_calendar,
 )
 from services.scheduling.domain.patients import RegisterPatient, patient
-from services.scheduling.domain.providers import RecordLicence, provider
+from services.scheduling.domain.providers import BlockTime, provider
 from services.scheduling.domain.series import series
 from services.scheduling.domain.site_day import site_day
 from services.scheduling.domain.waitlist import waitlist
@@ -46,15 +46,15 @@ def test_the_calendar_holds_its_first_and_last_day_and_nothing_beyond() -> None:
         ),
         (
             provider,
-            test_providers.BOOKABLE[:1],
-            RecordLicence(
+            test_providers.BOOKABLE,
+            BlockTime(
                 provider_id="dr-a",
-                licence_id="lic-9",
-                kind="state medical licence",
-                valid_from=date(2026, 1, 1),
-                valid_until=date.max,
+                block_id="b-9",
+                start=datetime(2026, 12, 1, 9, tzinfo=UTC),
+                end=datetime.max.replace(tzinfo=UTC),
+                reason="forever",
             ),
-            "valid_until",
+            "end",
         ),
         (
             site_day,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.scheduling.domain import directory, providers
+from services.scheduling.domain import directory
 from services.scheduling.domain.events import SiteRegistered, VisitTypeDefined
 from shared.domain import Invalid, Rejected
 
@@ -40,9 +40,3 @@ def test_a_visit_type_is_defined() -> None:
     assert directory.visit_type.decide(directory.visit_type.initial, command) == [
         VisitTypeDefined(visit_type_id="v", name="V", duration_minutes=20)
     ]
-
-
-def test_a_provider_needs_a_site() -> None:
-    command = providers.RegisterProvider(provider_id="p", name="P", site_ids=())
-    with pytest.raises(Invalid):
-        providers.provider.decide(providers.provider.initial, command)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.scheduling.domain import providers
-from services.scheduling.domain.events import Hours, Window
+from services.scheduling.domain.events import Hours, ProviderRegistered, Window
 from shared.domain import Rejected
 from shared.events import DomainEvent
 
@@ -51,9 +51,11 @@ def set_availability(
 
 
 def given(*commands: providers.ProviderCommand) -> providers.Provider:
-    register = providers.RegisterProvider(provider_id="dr-a", name="Dr A", site_ids=tuple(ZONES))
+    hired = ProviderRegistered(
+        provider_id="dr-a", name="Dr A", site_ids=tuple(ZONES), learnt_from="staffing-1"
+    )
     events: list[DomainEvent] = []
-    for command in (register, *commands):
+    for command in (providers.Learn(provider_id="dr-a", fact=hired), *commands):
         state = providers.provider.fold(events)
         events += providers.provider.decide(state, command)
     return providers.provider.fold(events)

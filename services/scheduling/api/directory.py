@@ -10,7 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, Field
 
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.patients import open_patient
-from services.scheduling.domain import calendar, directory, providers
+from services.scheduling.domain import calendar, directory
 from services.scheduling.domain.events import WEEKDAYS_8_TO_6, Hours
 from services.scheduling.projections import directory as directory_view
 from services.scheduling.projections.patients import PATIENTS
@@ -66,13 +66,6 @@ class RoomIn(Body):
     room_type: Kind = "exam"
 
 
-class ProviderIn(Body):
-    provider_id: Id | None = None
-    name: Name
-    site_ids: list[Id] = Field(min_length=1)
-    role: Kind = "physician"
-
-
 class VisitTypeIn(Body):
     visit_type_id: Id | None = None
     name: Name
@@ -116,17 +109,6 @@ def build_router(scheduling: Scheduling, read_models: ReadModels, vault: PhiVaul
             room_id=room_id, site_id=site_id, name=body.name, room_type=body.room_type
         )
         return recorded(room_id, await scheduling.add_room(metadata(request, who), command))
-
-    @router.post("/providers", status_code=201)
-    async def register_provider(
-        request: Request, body: ProviderIn, who: Principal = Managers
-    ) -> Recorded:
-        provider_id = body.provider_id or scheduling.new_id()
-        command = providers.RegisterProvider(
-            provider_id=provider_id, name=body.name, site_ids=tuple(body.site_ids), role=body.role
-        )
-        outcome = await scheduling.register_provider(metadata(request, who), command)
-        return recorded(provider_id, outcome)
 
     @router.post("/visit-types", status_code=201)
     async def define_visit_type(

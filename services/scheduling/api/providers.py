@@ -1,8 +1,6 @@
-"""Providers' licences, time off and availability over HTTP.
-
-Licences, time off and deactivation will come from the staffing service's events; until it
-exists these admin endpoints stand in for it. Availability (weekly templates and blocked time)
-is scheduling's own, set by a site's managers.
+"""Providers' availability over HTTP: weekly templates and blocked time, scheduling's own,
+set by a site's managers. Who the providers are, their licences, time off and termination
+scheduling learns from staffing's events (application/staffing.py), never over its own API.
 """
 
 from __future__ import annotations
@@ -11,7 +9,6 @@ from fastapi import APIRouter, Request
 from pydantic import Field
 
 from services.scheduling.api.directory import (
-    Admins,
     Body,
     Day,
     Id,
@@ -27,19 +24,6 @@ from services.scheduling.domain import providers
 from services.scheduling.domain.events import Window
 from shared.http.app import metadata
 from shared.http.identity import Principal
-
-
-class LicenceIn(Body):
-    licence_id: Id | None = None
-    kind: Name
-    valid_from: Day
-    valid_until: Day
-
-
-class TimeOffIn(Body):
-    time_off_id: Id | None = None
-    start: Moment
-    end: Moment
 
 
 class AvailabilityIn(Body):
@@ -62,34 +46,6 @@ class BlockIn(Body):
 
 def build_router(scheduling: Scheduling) -> APIRouter:
     router = APIRouter(prefix="/scheduling/providers/{provider_id}", tags=["providers"])
-
-    @router.post("/licences", status_code=201)
-    async def record_licence(
-        request: Request, provider_id: Id, body: LicenceIn, who: Principal = Admins
-    ) -> Recorded:
-        licence_id = body.licence_id or scheduling.new_id()
-        command = providers.RecordLicence(
-            provider_id=provider_id, **{**body.model_dump(), "licence_id": licence_id}
-        )
-        outcome = await scheduling.change_provider(metadata(request, who), command)
-        return recorded_outcome(licence_id, outcome)
-
-    @router.post("/time-off", status_code=201)
-    async def approve_time_off(
-        request: Request, provider_id: Id, body: TimeOffIn, who: Principal = Admins
-    ) -> Recorded:
-        time_off_id = body.time_off_id or scheduling.new_id()
-        command = providers.ApproveTimeOff(
-            provider_id=provider_id, **{**body.model_dump(), "time_off_id": time_off_id}
-        )
-        outcome = await scheduling.change_provider(metadata(request, who), command)
-        return recorded_outcome(time_off_id, outcome)
-
-    @router.post("/deactivate")
-    async def deactivate(request: Request, provider_id: Id, who: Principal = Admins) -> Recorded:
-        command = providers.Deactivate(provider_id=provider_id, deactivated_at=scheduling.now())
-        outcome = await scheduling.change_provider(metadata(request, who), command)
-        return recorded_outcome(provider_id, outcome)
 
     @router.post("/availability", status_code=201)
     async def set_availability(

@@ -44,13 +44,6 @@ class Scheduling(UseCases):
         stream = streams.room(meta.tenant, c.room_id)
         return await self._handler.handle(stream, directory.room, c, meta, subject=c.room_id)
 
-    async def register_provider(
-        self, meta: Metadata, c: providers.RegisterProvider
-    ) -> Outcome[Any]:
-        for site_id in c.site_ids:
-            await self._directory.site(meta.tenant, site_id)
-        return await self.change_provider(meta, c)
-
     async def set_availability(
         self,
         meta: Metadata,

@@ -4,9 +4,9 @@ availability templates and blocked times that say when they can be booked.
 Registration, job (role and sites), leave, termination, licences and time off are staffing's
 facts: scheduling learns them from staffing's events (`Learn`, fed by a reaction) in whatever
 order staffing's streams deliver them, so a licence or time off learnt before the hire counts
-once the hire arrives, and learning a fact again changes nothing. Until the demo and tests move
-to staffing, scheduling's admin commands (`RegisterProvider`, `RecordLicence`...) still record
-the same kinds of facts directly.
+once the hire arrives, and learning a fact again changes nothing. Scheduling has no command of
+its own for them; availability (templates, blocked time) is its own. `ProviderDeactivated`,
+recorded by an admin command before staffing existed, still folds.
 
 A provider is bookable on a day only if employed, not on leave, in a role that sees patients,
 at the site, and a licence covers the day (`licensed_on`).
@@ -59,33 +59,6 @@ from shared.domain import Command, Decider, Invalid, NotFound, Rejected
 from shared.events import DomainEvent
 
 
-class RegisterProvider(Command):
-    provider_id: str
-    name: str
-    site_ids: tuple[str, ...]
-    role: str = "physician"
-
-
-class RecordLicence(Command):
-    provider_id: str
-    licence_id: str
-    kind: str
-    valid_from: date
-    valid_until: date
-
-
-class ApproveTimeOff(Command):
-    provider_id: str
-    time_off_id: str
-    start: AwareDatetime
-    end: AwareDatetime
-
-
-class Deactivate(Command):
-    provider_id: str
-    deactivated_at: AwareDatetime
-
-
 class SetAvailability(Command):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
@@ -136,15 +109,7 @@ class Learn(Command):
     fact: ProviderFact
 
 
-ProviderCommand = (
-    RegisterProvider
-    | RecordLicence
-    | ApproveTimeOff
-    | Deactivate
-    | SetAvailability
-    | BlockTime
-    | Learn
-)
+ProviderCommand = SetAvailability | BlockTime | Learn
 
 
 @dataclass(frozen=True)
@@ -345,23 +310,9 @@ def decide(state: Provider, command: ProviderCommand) -> Sequence[DomainEvent]:
     if isinstance(command, Learn):
         return _learn(state, command)
     check_calendar(command)
-    if isinstance(command, RegisterProvider):
-        return _register(state, command)
     if state.registered is None:
         raise NotFound(f"provider {command.provider_id} not found")
     match command:
-        case RecordLicence():
-            if command.valid_until < command.valid_from:
-                raise Invalid("a licence must end after it starts")
-            event: DomainEvent = ProviderLicenceRecorded(**command.model_dump())
-            return [] if event in state.licences else [event]
-        case ApproveTimeOff():
-            if command.end <= command.start:
-                raise Invalid("time off must end after it starts")
-            event = ProviderTimeOffApproved(**command.model_dump())
-            return [] if event in state.time_off else [event]
-        case Deactivate():
-            return [ProviderDeactivated(**command.model_dump())] if state.active else []
         case SetAvailability():
             return _set_availability(state, command)
         case BlockTime():
@@ -373,7 +324,7 @@ def decide(state: Provider, command: ProviderCommand) -> Sequence[DomainEvent]:
 
 def _learn(state: Provider, c: Learn) -> Sequence[DomainEvent]:
     """Staffing decided the fact already: scheduling records it (dates are compared, never
-    computed with, so the calendar check of admin commands does not apply)."""
+    computed with, so the calendar check of scheduling's own commands does not apply)."""
     fact = c.fact
     if fact.provider_id != c.provider_id:
         raise Invalid(f"a fact about {fact.provider_id} is not about {c.provider_id}")
@@ -404,17 +355,6 @@ def _learn(state: Provider, c: Learn) -> Sequence[DomainEvent]:
             )
         ]
     return [fact]
-
-
-def _register(state: Provider, c: RegisterProvider) -> Sequence[DomainEvent]:
-    if not c.site_ids:
-        raise Invalid("a provider works at one site at least")
-    event = ProviderRegistered(**c.model_dump())
-    if state.registered is not None:
-        if state.registered == event:
-            return []  # the same registration again changes nothing
-        raise Rejected("provider already exists")
-    return [event]
 
 
 def _set_availability(state: Provider, c: SetAvailability) -> Sequence[DomainEvent]:

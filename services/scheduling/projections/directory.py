@@ -2,7 +2,11 @@
 
 A provider's document is their registration, with what staffing told since: a rehire or job
 change (its role, and its sites added to the ones listed: a site's front desk sees everyone
-who works or will work there; bookings check the day) and their NPI, taxonomy and specialty.
+who works or will work there; bookings check the day), their NPI, taxonomy and specialty, and
+the ids of the licences scheduling learnt (`licence_ids`: who hires a provider through staffing
+waits on them before booking). A licence may reach scheduling before the hire (staffing records
+them on different streams): it waits in a document with no tenant, which no listing finds,
+until the registration completes it.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from services.scheduling.domain.events import (
     ProviderIdentified,
     ProviderJobChanged,
+    ProviderLicenceRecorded,
     ProviderRegistered,
     ProviderRehired,
     RoomAdded,
@@ -35,9 +40,19 @@ class DirectoryProjection:
     name = PROJECTION
     contexts = ("scheduling",)
     collections = (SITES, ROOMS, PROVIDERS, VISIT_TYPES)
-    handles = (*_KINDS, ProviderRehired, ProviderJobChanged, ProviderIdentified)
+    handles = (
+        *_KINDS,
+        ProviderRehired,
+        ProviderJobChanged,
+        ProviderIdentified,
+        ProviderLicenceRecorded,
+    )
 
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
+        if isinstance(event, ProviderLicenceRecorded):
+            doc_id = f"{envelope.tenant}:{event.provider_id}"
+            await view.change(PROVIDERS, doc_id, envelope, _licensed(event))
+            return
         if isinstance(event, ProviderRehired | ProviderJobChanged | ProviderIdentified):
             await view.change(
                 PROVIDERS, f"{envelope.tenant}:{event.provider_id}", envelope, _learnt(event)
@@ -49,16 +64,17 @@ class DirectoryProjection:
         collection, id_field = kind
         fields = event.model_dump(mode="json", exclude={"learnt_from"})
 
-        def register(_: Document | None) -> Document:
-            return {"tenant": envelope.tenant, **fields}
+        def register(doc: Document | None) -> Document:
+            learnt = {"licence_ids": doc["licence_ids"]} if doc and "licence_ids" in doc else {}
+            return {"tenant": envelope.tenant, **fields, **learnt}
 
         await view.change(collection, f"{envelope.tenant}:{fields[id_field]}", envelope, register)
 
 
 def _learnt(event: ProviderRehired | ProviderJobChanged | ProviderIdentified) -> Change:
     def change(doc: Document | None) -> Document | None:
-        if doc is None:  # not registered: the provider stream records these after the hire
-            return None
+        if doc is None or "tenant" not in doc:  # not registered: these come after the hire
+            return doc
         if isinstance(event, ProviderIdentified):
             doc.update(npi=event.npi, taxonomy_code=event.taxonomy_code, specialty=event.specialty)
             return doc
@@ -69,6 +85,17 @@ def _learnt(event: ProviderRehired | ProviderJobChanged | ProviderIdentified) ->
         doc["role"] = event.role
         if isinstance(event, ProviderRehired):
             doc["name"] = event.name
+        return doc
+
+    return change
+
+
+def _licensed(event: ProviderLicenceRecorded) -> Change:
+    def change(doc: Document | None) -> Document:
+        doc = doc or {"provider_id": event.provider_id}
+        known = doc.get("licence_ids", [])
+        if event.licence_id not in known:
+            doc["licence_ids"] = [*known, event.licence_id]
         return doc
 
     return change
