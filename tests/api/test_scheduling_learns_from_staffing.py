@@ -19,6 +19,7 @@ from services.staffing.contracts import (
 )
 from services.suite import Suite
 from tests.api.conftest import TokenFor, post_ok, register
+from tests.api.staffing_helpers import hire_provider, record_licence, scheduling_knows
 from tests.staffing_events import hired, learnt, licence, record_staffing
 from tests.support import ACCESS, wait_until
 
@@ -245,3 +246,27 @@ async def test_the_provider_listing_follows_staffing(
     assert provider["site_ids"] == ["north", "south"]
     assert (provider["npi"], provider["specialty"]) == ("1234567893", "family")
     assert "learnt_from" not in provider
+
+
+async def test_an_employee_moved_into_a_providers_role_becomes_bookable_in_scheduling(
+    client: httpx.AsyncClient,
+) -> None:
+    await a_site(client)
+    await hire_provider(client, "np-1", ["north"], name="Pat Nurse", npi=None, role="nurse")
+    licence_id = await record_licence(client, "np-1")
+    change = {
+        "title": "Nurse practitioner",
+        "role": "nurse_practitioner",
+        "site_ids": ["north"],
+        "fte": 1.0,
+        "effective_on": "2026-12-01",
+    }
+    await post_ok(client, "/staffing/employees/np-1/job", change)
+
+    listed = await scheduling_knows(client, "np-1", [licence_id])
+
+    assert (listed["name"], listed["role"], listed["site_ids"]) == (
+        "Pat Nurse",
+        "nurse_practitioner",
+        ["north"],
+    )

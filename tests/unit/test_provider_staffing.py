@@ -164,6 +164,34 @@ def test_facts_of_an_employee_never_hired_as_a_provider_are_not_recorded() -> No
     assert learn([HIRED], revoked(date(2026, 6, 1))) == []
 
 
+def test_an_employee_moved_into_a_providers_role_is_registered_from_the_change() -> None:
+    job = ProviderJobChanged(
+        provider_id="dr-s",
+        role="nurse_practitioner",
+        site_ids=("north",),
+        effective_on=date(2026, 6, 1),
+        sees_patients=True,
+        learnt_from="e-job",
+        name="Dr. S",
+    )
+    registered = ProviderRegistered(
+        provider_id="dr-s",
+        name="Dr. S",
+        site_ids=("north",),
+        role="nurse_practitioner",
+        hired_on=date(2026, 6, 1),
+        learnt_from="e-job",
+    )
+    assert learn([], job) == [registered]
+    assert learn([registered], job) == []  # redelivered
+    # Without a name (a change recorded before staffing sent it) there is no one to register.
+    assert learn([], job.model_copy(update={"name": None})) == []
+    # A licence learnt before makes them bookable from the change's day, not before.
+    state = [LICENCE, registered, TEMPLATE]
+    assert why(state, date(2026, 6, 1)) is None
+    assert why(state, date(2026, 5, 29)) is not None
+
+
 def test_a_fact_must_name_its_staffing_event_and_provider() -> None:
     with pytest.raises(Invalid, match="names the staffing event"):
         learn([], HIRED.model_copy(update={"learnt_from": None}))

@@ -71,6 +71,7 @@ def fact_from(event: DomainEvent, event_id: str) -> providers.ProviderFact | Non
                 effective_on=event.effective_on,
                 sees_patients=event.role in PROVIDER_ROLES,
                 learnt_from=event_id,
+                name=event.name,
             )
         case LeaveStarted():
             return ProviderLeaveStarted(

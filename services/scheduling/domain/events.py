@@ -124,6 +124,9 @@ class ProviderJobChanged(SchedulingEvent):
     effective_on: date
     sees_patients: bool
     learnt_from: str
+    # The employee's name from staffing: someone hired into a role without patients, whom
+    # scheduling never registered, is registered by a change into a provider's role.
+    name: str | None = None
 
 
 class ProviderLeaveStarted(SchedulingEvent):

@@ -332,6 +332,24 @@ def _learn(state: Provider, c: Learn) -> Sequence[DomainEvent]:
         raise Invalid("a fact learnt from staffing names the staffing event")
     if fact.learnt_from in state.learnt:
         return []  # learnt already: a redelivery
+    if (
+        state.registered is None
+        and isinstance(fact, ProviderJobChanged)
+        and fact.sees_patients
+        and fact.name is not None
+    ):
+        # Hired into a role without patients (so never registered here), now moved into a
+        # provider's: registered from the change's day, in the new role and sites.
+        return [
+            ProviderRegistered(
+                provider_id=fact.provider_id,
+                name=fact.name,
+                site_ids=fact.site_ids,
+                role=fact.role,
+                hired_on=fact.effective_on,
+                learnt_from=fact.learnt_from,
+            )
+        ]
     if state.registered is None and isinstance(
         fact, ProviderJobChanged | ProviderLeaveStarted | ProviderLeaveEnded | ProviderTerminated
     ):
