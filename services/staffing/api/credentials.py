@@ -286,6 +286,14 @@ def build_router(
             raise HTTPException(404, f"credential {credential_id} not found")
         return credential_out(doc, holder, credentials.today())
 
+    async def overseen(who: Principal, employee_id: str) -> Document:
+        """The employee as the credentials read model holds them, if the caller oversees them
+        (404 otherwise, as if absent)."""
+        holder = await credentials.holder(who.tenant, employee_id)
+        if holder is None or not _oversees(who, holder["site_ids"], employee_id):
+            raise HTTPException(404, f"employee {employee_id} not found")
+        return holder
+
     @router.get("/employees/{employee_id}/credentials")
     async def of_employee(
         employee_id: Id,
@@ -295,9 +303,7 @@ def build_router(
     ) -> dict[str, Any]:
         """Every credential an employee holds (staff: their own)."""
         await wait(who, after_stream, after_version)
-        holder = await credentials.holder(who.tenant, employee_id)
-        if holder is None or not _oversees(who, holder["site_ids"], employee_id):
-            raise HTTPException(404, f"employee {employee_id} not found")
+        holder = await overseen(who, employee_id)
         today = credentials.today()
         docs = await credentials.of_employee(who.tenant, employee_id)
         return {
@@ -328,9 +334,7 @@ def build_router(
     ) -> dict[str, Any]:
         """A provider's enrolment with each payer, latest status first-class, with history."""
         await wait(who, after_stream, after_version)
-        holder = await credentials.holder(who.tenant, employee_id)
-        if holder is None or not _oversees(who, holder["site_ids"], employee_id):
-            raise HTTPException(404, f"employee {employee_id} not found")
+        await overseen(who, employee_id)
         docs = await enrolments.find(who.tenant, employee_id=employee_id)
         return {
             "employee_id": employee_id,
