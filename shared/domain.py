@@ -41,6 +41,10 @@ class Invalid(DomainError):
     """The command is well-formed but makes no sense (HTTP 422)."""
 
 
+class Forbidden(DomainError):
+    """The step is someone else's to take, whatever the caller's role (HTTP 403)."""
+
+
 @dataclass(frozen=True)
 class Decider(Generic[S, C]):
     """An aggregate as three pure functions: state = fold(evolve, initial, events)."""

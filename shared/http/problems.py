@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.domain import DomainError, Invalid, NotFound, Rejected
+from shared.domain import DomainError, Forbidden, Invalid, NotFound, Rejected
 from shared.errors import RetryLater
 from shared.eventstore.port import ConcurrencyConflict
 
@@ -60,6 +60,8 @@ def _domain(_: Request, exc: Exception) -> JSONResponse:
         return problem(409, "Conflict", exc.reason)
     if isinstance(exc, Invalid):
         return problem(422, "Invalid request", exc.reason)
+    if isinstance(exc, Forbidden):
+        return problem(403, "Forbidden", exc.reason)
     return problem(400, "Bad request", exc.reason)
 
 

@@ -1,19 +1,16 @@
 """What training's and reviews' routes share: who reaches which staff (hr and admin every
-employee of the tenant, a manager the staff of their sites, anyone else only themselves), 403
-for another's step, and the dates they take."""
+employee of the tenant, a manager the staff of their sites, anyone else only themselves), and
+the dates they take. Another's step is `NotTheirs`, a `shared.domain.Forbidden`: 403 like every
+domain refusal, mapped once in `shared/http/problems.py`."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
 
-from fastapi import HTTPException
 from pydantic import AfterValidator
 
 from services.staffing.application.employment import Sites
-from services.staffing.domain.employment import NotTheirs
 from shared.http.identity import Principal
 
 
@@ -42,12 +39,3 @@ def reach(who: Principal) -> Sites:
 def reaches(who: Principal, employee_id: str, site_ids: list[str] | tuple[str, ...]) -> bool:
     sites = reach(who)
     return employee_id == who.sub or sites == "*" or bool(set(site_ids) & set(sites))
-
-
-@contextlib.contextmanager
-def refused_if_not_theirs() -> Iterator[None]:
-    """Another's training or review: 403."""
-    try:
-        yield
-    except NotTheirs as exc:
-        raise HTTPException(403, exc.reason) from exc

@@ -21,11 +21,11 @@ from services.staffing.domain.events import (
     LeaveEnded,
     LeaveStarted,
 )
-from shared.domain import Decider, DomainError
+from shared.domain import Decider, Forbidden
 from shared.events import DomainEvent
 
 
-class NotTheirs(DomainError):
+class NotTheirs(Forbidden):
     """The step is someone else's to take: another employee's training, another's review
     (HTTP 403)."""
 
