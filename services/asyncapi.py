@@ -13,12 +13,13 @@ from typing import Any
 
 import yaml
 
+from services.billing.contracts import CONTRACT as BILLING
 from services.compliance.contracts import CONTRACT as COMPLIANCE
 from services.scheduling.contracts import CONTRACT as SCHEDULING
 from services.staffing.contracts import CONTRACT as STAFFING
 from shared.asyncapi import asyncapi_document
 
-CONTRACTS = (SCHEDULING, STAFFING, COMPLIANCE)
+CONTRACTS = (SCHEDULING, STAFFING, BILLING, COMPLIANCE)
 DOCUMENT = Path(__file__).parents[1] / "docs" / "asyncapi.yaml"
 COMMAND = "python -m services.asyncapi"
 BANNER = f"# Generated from services/*/contracts.py by `{COMMAND}`: do not edit.\n"

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Response
 
+from services.billing import app as billing
 from services.compliance import app as compliance
 from services.scheduling import app as scheduling
 from services.staffing import app as staffing
@@ -32,7 +33,7 @@ OperatorChanges = Annotated[Operator, operator_policy(changes_state=True)]
 # Every service, in the order one process builds and starts them (the auditor last): adding a
 # service is its declaration here (and its `<name>_port` setting; see docs/new-service.md).
 SERVICES: dict[str, ServiceSpec[Any]] = {
-    s.name: s for s in (scheduling.SPEC, staffing.SPEC, compliance.SPEC)
+    s.name: s for s in (scheduling.SPEC, staffing.SPEC, billing.SPEC, compliance.SPEC)
 }
 AUDITOR = "compliance"  # reads every other service's event store to cross-check its ledger
 

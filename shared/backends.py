@@ -20,6 +20,7 @@ from shared.sqlite import SqliteDatabase
 SUITE_DATABASES = (
     "scheduling",
     "staffing",
+    "billing",
     "compliance",
     "compliance_anchors",
     "keyvault",

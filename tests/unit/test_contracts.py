@@ -24,6 +24,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 import services.asyncapi as generator
+from services.billing import contracts as billing
 from services.compliance import contracts as compliance
 from services.compliance.projections.audit_log import CONTEXTS
 from services.scheduling import contracts as scheduling
@@ -50,6 +51,20 @@ SCHEDULING_EXPORTS = {
     "registry",
 }
 COMPLIANCE_EXPORTS = {"CONTRACT", "EVENTS", "AuditBlockSealed", "LedgerEntry"}
+BILLING_EXPORTS = {
+    *(cls.__name__ for cls in billing.EVENTS),
+    "CONTRACT",
+    "EVENTS",
+    "SELF_PAY",
+    "Sealed",
+    "registry",
+    # the parts events are made of
+    "Adjustment",
+    "ChargeLine",
+    "Fee",
+    "LineAdjudication",
+    "PostalAddress",
+}
 STAFFING_EXPORTS = {
     *(cls.__name__ for cls in staffing.EVENTS),
     "CONTRACT",
@@ -71,9 +86,10 @@ STAFFING_EXPORTS = {
     [
         (scheduling, SCHEDULING_EXPORTS),
         (staffing, STAFFING_EXPORTS),
+        (billing, BILLING_EXPORTS),
         (compliance, COMPLIANCE_EXPORTS),
     ],
-    ids=["scheduling", "staffing", "compliance"],
+    ids=["scheduling", "staffing", "billing", "compliance"],
 )
 def test_the_published_names_are_pinned(module: ModuleType, exports: set[str]) -> None:
     names: list[str] = module.__all__
@@ -116,7 +132,9 @@ def test_compliance_declares_the_topics_its_audit_log_reads() -> None:
 
 
 @pytest.mark.parametrize(
-    "cls", [*scheduling.EVENTS, *staffing.EVENTS, *compliance.EVENTS], ids=lambda c: c.__name__
+    "cls",
+    [*scheduling.EVENTS, *staffing.EVENTS, *billing.EVENTS, *compliance.EVENTS],
+    ids=lambda c: c.__name__,
 )
 def test_phi_fields_are_declared_on_events_that_seal_them(cls: type[DomainEvent]) -> None:
     # The vault seals an event's PHI only when it is a PhiEvent: a Phi field elsewhere would
@@ -131,6 +149,14 @@ def test_the_phi_fields_of_staffing_are_the_known_ones() -> None:
     marked = {cls.__name__: phi_of(cls) for cls in staffing.EVENTS if phi_of(cls)}
     assert marked == {
         "PersonalDetailsRecorded": ("home_address", "phone", "emergency_contact", "birth_date"),
+    }
+
+
+def test_the_phi_fields_of_billing_are_the_known_ones() -> None:
+    marked = {cls.__name__: phi_of(cls) for cls in billing.EVENTS if phi_of(cls)}
+    assert marked == {
+        "PatientLearnt": ("name", "birth_date", "sex", "address"),
+        "CoverageLearnt": ("member_id", "subscriber_name"),
     }
 
 
@@ -249,6 +275,7 @@ def test_channels_and_operations_follow_the_contracts() -> None:
     assert {c["address"] for c in document["channels"].values()} == {
         "medoffice.scheduling.events",
         "medoffice.staffing.events",
+        "medoffice.billing.events",
     }
     assert {
         name: (op["action"], op["channel"]["$ref"]) for name, op in document["operations"].items()
@@ -260,6 +287,11 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "staffing.publish": ("send", "#/channels/staffing"),
         "staffing.receive.staffing": ("receive", "#/channels/staffing"),
         "compliance.receive.staffing": ("receive", "#/channels/staffing"),
+        "billing.publish": ("send", "#/channels/billing"),
+        "billing.receive.billing": ("receive", "#/channels/billing"),
+        "billing.receive.scheduling": ("receive", "#/channels/scheduling"),
+        "billing.receive.staffing": ("receive", "#/channels/staffing"),
+        "compliance.receive.billing": ("receive", "#/channels/billing"),
     }
     messages = document["components"]["messages"]
     assert set(document["channels"]["scheduling"]["messages"]) == {
@@ -268,13 +300,21 @@ def test_channels_and_operations_follow_the_contracts() -> None:
     assert set(document["channels"]["staffing"]["messages"]) == {
         f"staffing.{cls.__name__}.v1" for cls in staffing.EVENTS
     }
+    assert set(document["channels"]["billing"]["messages"]) == {
+        f"billing.{cls.__name__}.v1" for cls in billing.EVENTS
+    }
     assert messages["compliance.AuditBlockSealed.v1"]["x-medoffice-stored-only"] is True
 
 
 def test_phi_fields_are_marked_in_the_document() -> None:
     document = committed()
     schemas, messages = document["components"]["schemas"], document["components"]["messages"]
-    events: list[type[DomainEvent]] = [*scheduling.EVENTS, *staffing.EVENTS, *compliance.EVENTS]
+    events: list[type[DomainEvent]] = [
+        *scheduling.EVENTS,
+        *staffing.EVENTS,
+        *billing.EVENTS,
+        *compliance.EVENTS,
+    ]
     for cls in events:
         message = messages[asyncapi.message_key(cls)]
         payload = _resolve(document, message["payload"]["$ref"])

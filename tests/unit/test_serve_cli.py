@@ -59,7 +59,10 @@ def test_two_services_on_one_port_are_refused_with_the_settings_to_change(
 @pytest.mark.parametrize(
     ("names", "message"),
     [
-        (["payroll"], "unknown service 'payroll'; one of scheduling, staffing, compliance"),
+        (
+            ["payroll"],
+            "unknown service 'payroll'; one of scheduling, staffing, billing, compliance",
+        ),
         (["scheduling", "scheduling"], "service 'scheduling' is named twice"),
     ],
 )

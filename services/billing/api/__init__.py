@@ -1,0 +1,1 @@
+"""Billing HTTP routes: parse, authorise, call one use case, map the answer."""

@@ -1,0 +1,1 @@
+"""Billing use cases: one command decided against the event store per call."""

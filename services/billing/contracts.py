@@ -1,0 +1,97 @@
+"""What billing publishes: every event it records, on `medoffice.billing.events`.
+
+The one module of billing that another service may import (tests/unit/test_architecture.py).
+Billing consumes scheduling's events (completed visits become charges; patients and their
+coverages) and staffing's (providers' NPIs and payer enrolments), and records what it learns
+on its own streams. The models live in `domain/`; this module is their published surface,
+pinned by tests/unit/test_contracts.py. A changed meaning is a new version with an upcaster.
+
+PHI (`Phi` fields) travels sealed (`Sealed`) under the patient's key, named by `patient_id`.
+"""
+
+from __future__ import annotations
+
+from services.billing.domain.events import (
+    SELF_PAY,
+    Adjustment,
+    BillingProviderSet,
+    ChargeCorrected,
+    ChargeCreated,
+    ChargeHeld,
+    ChargeLine,
+    ChargeReleased,
+    ClaimAccepted,
+    ClaimAdjudicated,
+    ClaimAppealed,
+    ClaimBatchAcknowledged,
+    ClaimBatchCreated,
+    ClaimBatchSent,
+    ClaimCreated,
+    ClaimReady,
+    ClaimRejected,
+    ClaimReplaced,
+    ClaimSubmitted,
+    ClaimWrittenOff,
+    CoverageLearnt,
+    EnrolmentLearnt,
+    Fee,
+    FeeScheduleVersionPublished,
+    LineAdjudication,
+    PatientForgottenLearnt,
+    PatientLearnt,
+    PatientRecordAccessed,
+    PayerDefined,
+    PostalAddress,
+    ProviderLearnt,
+    registry,
+)
+from shared.contracts import Contract
+from shared.phi import Sealed
+
+EVENTS = registry.events()  # every event billing records, as its registry decodes them
+
+CONTRACT = Contract(
+    context="billing",
+    summary="Payers, fee schedules, charges from completed visits, claims (X12 837P) and files.",
+    events=EVENTS,
+    registry=registry,
+    consumes=("billing", "scheduling", "staffing"),
+)
+
+__all__ = [
+    "Adjustment",
+    "BillingProviderSet",
+    "CONTRACT",
+    "ChargeCorrected",
+    "ChargeCreated",
+    "ChargeHeld",
+    "ChargeLine",
+    "ChargeReleased",
+    "ClaimAccepted",
+    "ClaimAdjudicated",
+    "ClaimAppealed",
+    "ClaimBatchAcknowledged",
+    "ClaimBatchCreated",
+    "ClaimBatchSent",
+    "ClaimCreated",
+    "ClaimReady",
+    "ClaimRejected",
+    "ClaimReplaced",
+    "ClaimSubmitted",
+    "ClaimWrittenOff",
+    "CoverageLearnt",
+    "EVENTS",
+    "EnrolmentLearnt",
+    "Fee",
+    "FeeScheduleVersionPublished",
+    "LineAdjudication",
+    "PatientForgottenLearnt",
+    "PatientLearnt",
+    "PatientRecordAccessed",
+    "PayerDefined",
+    "PostalAddress",
+    "ProviderLearnt",
+    "SELF_PAY",
+    "Sealed",
+    "registry",
+]

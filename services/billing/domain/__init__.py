@@ -1,0 +1,1 @@
+"""Billing domain: pure deciders and the X12 they write and read."""

@@ -1,0 +1,387 @@
+"""Billing events that cross areas within billing or leave it: reference data, what billing
+learnt from scheduling and staffing, charges, claims and claim files.
+
+Money is integer cents. Fields added after an event type was first recorded have defaults, so
+every stored version still decodes. Each area's own events (work it alone records) live beside
+its decider and register in the same `registry`.
+
+PHI (patients' names, birth dates, addresses, member ids) is sealed under the patient's key
+(`phi_subject = "patient_id"`), as scheduling sealed it: billing copies the sealed values it
+learns without opening them, and opens them only to write a claim file.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from shared.events import DomainEvent, EventRegistry
+from shared.phi import Phi, PhiEvent
+
+SELF_PAY = "self-pay"  # the payer id of the self-pay fee schedule and of uninsured charges
+
+
+class BillingEvent(DomainEvent):
+    context: ClassVar[str] = "billing"
+
+
+class PostalAddress(BaseModel):
+    """A US postal address as X12 N3/N4 carry it: ZIP of 5 or 9 digits."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line1: str
+    line2: str = ""
+    city: str
+    state: str  # two letters
+    postal_code: str  # 5 or 9 digits, no dash
+
+
+# ----------------------------------------------------------------------------- reference data
+
+
+class PayerDefined(BillingEvent):
+    """A payer the group bills (or its details changed: the latest definition holds)."""
+
+    payer_id: str  # the group's id for it: scheduling's coverage `payer_id`
+    name: str
+    x12_payer_id: str  # the clearinghouse's payer id (NM109 of loop 2010BB)
+    # SBR09: CI commercial, MB Medicare part B, MC Medicaid, BL Blue Cross, HM HMO, ...
+    claim_filing_indicator: str
+    defined_at: AwareDatetime
+
+
+class BillingProviderSet(BillingEvent):
+    """Who bills for a site's visits (loop 2010AA) and where the site is (loop 2310C)."""
+
+    site_id: str
+    name: str  # the billing organisation
+    npi: str
+    tin: str  # employer identification number, 9 digits
+    taxonomy_code: str
+    address: PostalAddress  # no PO box (2010AA)
+    place_of_service: str  # CMS two-digit code, e.g. "11" office
+    facility_name: str  # the site, as the service facility
+    facility_address: PostalAddress
+    set_at: AwareDatetime
+
+
+class Fee(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str  # CPT or HCPCS
+    modifier: str = ""  # a fee for the code with this modifier; "" for any
+    amount_cents: int
+
+
+class FeeScheduleVersionPublished(BillingEvent):
+    """A payer's (or self-pay's) fees from `effective_from`: a new version never changes what
+    an earlier charge was billed at."""
+
+    payer_id: str  # or SELF_PAY
+    schedule_version: int  # 1, 2, ... per payer
+    effective_from: date
+    fees: tuple[Fee, ...]
+    published_at: AwareDatetime
+
+
+# ------------------------------------------------------------------ learnt from other services
+# On billing's own streams, so commands decide from billing's event store: `learnt_from` is the
+# id of the scheduling or staffing event a fact came from (a redelivery learns nothing new).
+
+
+class PatientLearnt(BillingEvent, PhiEvent):
+    """A patient's demographics as scheduling recorded them (sealed values copied as sealed)."""
+
+    patient_id: str
+    name: Phi
+    birth_date: Phi  # ISO date
+    sex: Phi = ""  # "female", "male", "other", "unknown" or "" (not given)
+    address: Phi = ""  # free text as registered: "line, city, ST 12345"
+    learnt_from: str
+
+
+class CoverageLearnt(BillingEvent, PhiEvent):
+    """An insurance coverage of a patient, in the order the patient's payers pay (priority)."""
+
+    patient_id: str
+    coverage_id: str
+    payer_id: str
+    plan: str
+    priority: int = 1  # 1 primary, 2 secondary, 3 tertiary
+    relationship: str  # the patient to the subscriber: self, spouse, child, other
+    member_id: Phi
+    subscriber_name: Phi = ""  # "" when the patient is the subscriber
+    group_number: str = ""
+    learnt_from: str
+
+
+class PatientForgottenLearnt(BillingEvent):
+    patient_id: str
+    learnt_from: str
+
+
+class ProviderLearnt(BillingEvent):
+    """A rendering provider's name, NPI and taxonomy (from staffing; None: not known yet)."""
+
+    provider_id: str  # staffing's employee id, scheduling's provider id
+    name: str | None = None
+    npi: str | None = None
+    taxonomy_code: str | None = None
+    learnt_from: str
+
+
+class EnrolmentLearnt(BillingEvent):
+    """A provider's enrolment with a payer: claimable only while `enrolled` on the day."""
+
+    provider_id: str
+    payer_id: str
+    status: Literal["applied", "enrolled", "denied", "terminated"]
+    effective_from: date
+    effective_until: date | None = None
+    learnt_from: str
+
+
+# ----------------------------------------------------------------------------- charges
+
+
+class ChargeLine(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line_id: str  # stable within the charge: "1", "2", ...
+    code: str  # CPT or HCPCS
+    modifiers: tuple[str, ...] = ()  # up to 4, two characters each
+    units: int = 1
+    diagnosis_pointers: tuple[int, ...]  # 1-based into the charge's diagnoses, up to 4
+    fee_cents: int  # per unit, from the fee schedule in force on the date of service
+
+
+class ChargeCreated(BillingEvent):
+    """A completed visit's charge: one line per procedure, priced on the date of service."""
+
+    charge_id: str  # the appointment id: one charge per visit
+    appointment_id: str
+    patient_id: str
+    site_id: str
+    provider_id: str  # rendering
+    date_of_service: date
+    diagnoses: tuple[str, ...]  # ICD-10-CM, up to 12, in pointer order
+    lines: tuple[ChargeLine, ...]
+    payer_id: str  # the payer whose schedule priced it: the primary coverage's, or SELF_PAY
+    fee_schedule_version: int | None  # None: no schedule in force (lines priced 0, held)
+    created_at: AwareDatetime
+    learnt_from: str  # the VisitCompleted event's id
+
+
+class ChargeCorrected(BillingEvent):
+    """A biller changed the codes: the whole new set of diagnoses and lines."""
+
+    charge_id: str
+    diagnoses: tuple[str, ...]
+    lines: tuple[ChargeLine, ...]
+    reason: str
+    corrected_at: AwareDatetime
+
+
+class ChargeHeld(BillingEvent):
+    charge_id: str
+    reason: str  # "coding" when the coding checks found problems; else the biller's words
+    held_at: AwareDatetime
+
+
+class ChargeReleased(BillingEvent):
+    """Clean and let go: claims may be made from it."""
+
+    charge_id: str
+    released_at: AwareDatetime
+
+
+# ----------------------------------------------------------------------------- claims
+
+Frequency = Literal["1", "7", "8"]  # CLM05-3: original, replacement, void
+
+
+class ClaimCreated(BillingEvent):
+    """A claim to one payer for one patient's released charges (draft)."""
+
+    claim_id: str  # CLM01: stable, at most 20 characters
+    patient_id: str
+    payer_id: str
+    coverage_id: str
+    priority: int  # 1: to the primary payer, 2: secondary, ...
+    site_id: str
+    provider_id: str  # rendering
+    charge_ids: tuple[str, ...]
+    total_cents: int  # CLM02: the sum of the lines' charges
+    frequency: Frequency = "1"
+    replaces: str | None = None  # the claim id a replacement or void stands for
+    payer_claim_control_number: str | None = None  # of the claim replaced or voided (REF*F8)
+    created_at: AwareDatetime
+
+
+class ClaimReady(BillingEvent):
+    """Checked (billing provider, coverage, enrolment, coding) and waiting for a file."""
+
+    claim_id: str
+    ready_at: AwareDatetime
+
+
+class ClaimSubmitted(BillingEvent):
+    """Put in a claim file (its batch) that was sent to the clearinghouse."""
+
+    claim_id: str
+    batch_id: str
+    submitted_at: AwareDatetime
+
+
+class ClaimAccepted(BillingEvent):
+    """The payer or clearinghouse accepted it for adjudication (277CA)."""
+
+    claim_id: str
+    accepted_at: AwareDatetime
+
+
+class ClaimRejected(BillingEvent):
+    """Refused before adjudication: the file (999) or the claim (277CA), with the reasons."""
+
+    claim_id: str
+    reasons: tuple[str, ...]
+    rejected_at: AwareDatetime
+
+
+class Adjustment(BaseModel):
+    """A CAS adjustment: group (CO, PR, OA, PI), reason (CARC), amount and units."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    group: Literal["CO", "PR", "OA", "PI", "CR"]
+    reason: str
+    amount_cents: int
+    quantity: int | None = None
+
+
+class LineAdjudication(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line_id: str  # the REF*6R line item control number's line
+    code: str
+    paid_cents: int
+    adjustments: tuple[Adjustment, ...] = ()
+    remarks: tuple[str, ...] = ()  # RARC
+
+
+class ClaimAdjudicated(BillingEvent):
+    """The payer's decision (from a remittance or a paper EOB): what it paid and why not more."""
+
+    claim_id: str
+    outcome: Literal["paid", "partially_paid", "denied"]
+    paid_cents: int
+    patient_responsibility_cents: int
+    payer_claim_control_number: str  # CLP07
+    adjustments: tuple[Adjustment, ...] = ()  # claim level
+    lines: tuple[LineAdjudication, ...] = ()
+    adjudicated_on: date
+    recorded_at: AwareDatetime
+
+
+class ClaimAppealed(BillingEvent):
+    claim_id: str
+    reason: str
+    appealed_at: AwareDatetime
+
+
+class ClaimWrittenOff(BillingEvent):
+    claim_id: str
+    reason: str
+    amount_cents: int
+    written_off_at: AwareDatetime
+
+
+class ClaimReplaced(BillingEvent):
+    """A replacement (7) or void (8) was made for it: the new claim's id."""
+
+    claim_id: str
+    by_claim_id: str
+    frequency: Frequency
+    replaced_at: AwareDatetime
+
+
+# ----------------------------------------------------------------------------- claim files
+
+
+class ClaimBatchCreated(BillingEvent):
+    """An 837P file for one payer: its control numbers, unique and increasing per tenant.
+
+    The file is not stored (it holds many patients' PHI under no one key): it is written again,
+    byte for byte, from the claims' events and `created_at`, and checked against `digest`."""
+
+    batch_id: str
+    payer_id: str
+    interchange_control_number: int  # ISA13
+    group_control_number: int  # GS06
+    claim_ids: tuple[str, ...]
+    usage: Literal["T", "P"] = "P"  # ISA15: test or production
+    created_at: AwareDatetime
+    digest: str  # SHA-256 of the file's bytes, hex
+
+
+class ClaimBatchSent(BillingEvent):
+    batch_id: str
+    file_name: str
+    sent_at: AwareDatetime
+
+
+class ClaimBatchAcknowledged(BillingEvent):
+    """The clearinghouse's 999 for the file: accepted (A), with errors (E), rejected (R), or
+    partly accepted (P)."""
+
+    batch_id: str
+    code: Literal["A", "E", "R", "P"]
+    errors: tuple[str, ...] = ()
+    acknowledged_at: AwareDatetime
+
+
+# ----------------------------------------------------------------------------- disclosures
+
+
+class PatientRecordAccessed(BillingEvent):
+    """A billing response disclosed a patient's record (claims, charges, coverage)."""
+
+    patient_id: str
+    endpoint: str
+    purpose: str | None
+    outcome: str
+    accessed_at: AwareDatetime
+
+
+registry = EventRegistry(
+    (
+        PayerDefined,
+        BillingProviderSet,
+        FeeScheduleVersionPublished,
+        PatientLearnt,
+        CoverageLearnt,
+        PatientForgottenLearnt,
+        ProviderLearnt,
+        EnrolmentLearnt,
+        ChargeCreated,
+        ChargeCorrected,
+        ChargeHeld,
+        ChargeReleased,
+        ClaimCreated,
+        ClaimReady,
+        ClaimSubmitted,
+        ClaimAccepted,
+        ClaimRejected,
+        ClaimAdjudicated,
+        ClaimAppealed,
+        ClaimWrittenOff,
+        ClaimReplaced,
+        ClaimBatchCreated,
+        ClaimBatchSent,
+        ClaimBatchAcknowledged,
+        PatientRecordAccessed,
+    )
+)

@@ -1,0 +1,54 @@
+"""Stream names: each invariant lives in one stream.
+
+- a payer's definition, a site's billing provider, a payer's fee schedule versions;
+- what billing learnt of a patient (demographics, coverages) and of a rendering provider
+  (name, NPI, enrolments with payers);
+- a charge (one per completed visit: its id is the appointment's), a claim;
+- the tenant's claim files: the one stream that hands out ISA/GS control numbers (unique and
+  increasing) and keeps a claim out of two open files.
+"""
+
+from __future__ import annotations
+
+from shared.events import DomainEvent
+
+
+def payer(tenant: str, payer_id: str) -> str:
+    return f"{tenant}:payer:{payer_id}"
+
+
+def billing_provider(tenant: str, site_id: str) -> str:
+    return f"{tenant}:billing-provider:{site_id}"
+
+
+def fee_schedule(tenant: str, payer_id: str) -> str:
+    """Every version of one payer's (or self-pay's) fee schedule."""
+    return f"{tenant}:fee-schedule:{payer_id}"
+
+
+def patient_account(tenant: str, patient_id: str) -> str:
+    """What billing knows of a patient: demographics and coverages, learnt from scheduling."""
+    return f"{tenant}:patient-account:{patient_id}"
+
+
+def rendering_provider(tenant: str, provider_id: str) -> str:
+    """What billing knows of a provider: name, NPI, taxonomy and payer enrolments."""
+    return f"{tenant}:rendering-provider:{provider_id}"
+
+
+def charge(tenant: str, charge_id: str) -> str:
+    return f"{tenant}:charge:{charge_id}"
+
+
+def claim(tenant: str, claim_id: str) -> str:
+    return f"{tenant}:claim:{claim_id}"
+
+
+def claim_files(tenant: str) -> str:
+    """The tenant's 837P files: control numbers and which claims each holds."""
+    return f"{tenant}:claim-files"
+
+
+def tags(tenant: str, event: DomainEvent) -> tuple[str, ...]:
+    """The tags of the commit that records `event` (none yet)."""
+    return ()

@@ -1,0 +1,1 @@
+"""Billing read models, built from its events (replay-safe)."""
