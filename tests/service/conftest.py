@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from services.billing import app as billing
 from services.compliance import app as compliance
 from services.scheduling import app as scheduling
 from services.staffing import app as staffing
@@ -55,6 +56,18 @@ async def staffing_service(
     backends: Backends,
 ) -> AsyncIterator[Assembled[staffing.UseCases]]:
     built = await assemble_parts(staffing.SPEC, backends, TestRunClock(), UuidIds())
+    await built.service.start()
+    try:
+        yield built
+    finally:
+        await built.service.stop()
+
+
+@pytest.fixture
+async def billing_service(
+    backends: Backends,
+) -> AsyncIterator[Assembled[billing.UseCases]]:
+    built = await assemble_parts(billing.SPEC, backends, TestRunClock(), UuidIds())
     await built.service.start()
     try:
         yield built
