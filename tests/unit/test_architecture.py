@@ -30,7 +30,7 @@ FORBIDDEN_MODULES = {
     "structlog",
     "opentelemetry",
 }
-ALLOWED_SHARED = {"shared.domain", "shared.events", "shared.phi"}
+ALLOWED_SHARED = {"shared.domain", "shared.events", "shared.identifiers", "shared.phi"}
 FORBIDDEN_CALLS = {"now", "utcnow", "today", "uuid4", "uuid1", "time", "open"}
 
 

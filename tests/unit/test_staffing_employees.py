@@ -36,9 +36,9 @@ from services.staffing.domain.events import (
     PersonalRecordAccessed,
     ProviderDetailsRecorded,
 )
-from services.staffing.domain.npi import is_valid_npi, luhn_check_digit
 from shared.domain import Invalid, NotFound, Rejected
 from shared.events import DomainEvent
+from shared.identifiers import is_valid_npi, luhn_check_digit
 
 JOB = Job(title="Physician", role="physician", site_ids=("north",), fte=1.0, manager_id="boss")
 DESK = Job(title="Front desk", role="front_desk", site_ids=("north", "south"), fte=0.5)

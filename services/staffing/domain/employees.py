@@ -34,9 +34,9 @@ from services.staffing.domain.events import (
     ProviderDetailsRecorded,
     Role,
 )
-from services.staffing.domain.npi import is_valid_npi
 from shared.domain import Command, Decider, Invalid, NotFound, Rejected
 from shared.events import DomainEvent
+from shared.identifiers import is_valid_npi
 
 Status = Literal["none", "active", "on_leave", "terminated"]
 

@@ -1,8 +1,11 @@
-"""The National Provider Identifier's check digit: pure, so the decider and the API share it.
+"""Identifiers every service checks the same way, pure so that domain code may use them
+(tests/unit/test_architecture.py allows it): staffing's provider NPIs, billing's billing
+providers' NPIs.
 
-An NPI is 10 digits; the last is a Luhn check digit computed over the first nine prefixed by
-`80840` (the card issuer prefix CMS assigned to health applications: ISO 7812 "80" + "840",
-the United States), which is what CMS's "NPI check digit" rule says.
+The National Provider Identifier's check digit: an NPI is 10 digits; the last is a Luhn
+check digit computed over the first nine prefixed by `80840` (the card issuer prefix CMS
+assigned to health applications: ISO 7812 "80" + "840", the United States), which is what
+CMS's "NPI check digit" rule says.
 """
 
 from __future__ import annotations
