@@ -13,8 +13,15 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 
 from services.billing import consumers
+from services.billing.api import reference as reference_api
+from services.billing.application.reference import ReferenceData
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
+from services.billing.projections.reference import (
+    BillingProvidersProjection,
+    FeeSchedulesProjection,
+    PayersProjection,
+)
 from shared.kit import Kit, ServiceSpec
 from shared.reactions import Reaction
 from shared.timers import Timer
@@ -24,15 +31,20 @@ NAME = CONTRACT.context
 
 @dataclass(frozen=True)
 class UseCases:
-    pass
+    reference: ReferenceData  # payers and plans, billing providers, fee schedules
 
 
 async def application(kit: Kit) -> UseCases:
-    return UseCases()
+    return UseCases(
+        reference=ReferenceData(kit.handler, kit.read_models),
+    )
 
 
 def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
-    return []
+    timeout = kit.settings.read_your_writes_timeout
+    return [
+        reference_api.build_router(app.reference, kit.read_models, timeout),
+    ]
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
@@ -45,7 +57,11 @@ def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
 
 SPEC = ServiceSpec(
     contract=CONTRACT,
-    projections=(),
+    projections=(
+        PayersProjection,
+        BillingProvidersProjection,
+        FeeSchedulesProjection,
+    ),
     tags=streams.tags,
     application=application,
     reactions=reactions,

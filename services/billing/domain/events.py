@@ -356,6 +356,21 @@ class PatientRecordAccessed(BillingEvent):
     accessed_at: AwareDatetime
 
 
+# ------------------------------------------------------------- reference data (billing-reference)
+
+
+class PlanDefined(BillingEvent):
+    """A plan of a payer (or its details changed: the latest definition of a plan holds), on
+    the payer's stream. Its claim filing indicator, when given, is the plan's SBR09 instead of
+    the payer's (a payer's Medicare Advantage plan next to its commercial ones)."""
+
+    payer_id: str
+    plan_id: str
+    name: str
+    claim_filing_indicator: str | None = None
+    defined_at: AwareDatetime
+
+
 registry = EventRegistry(
     (
         PayerDefined,
@@ -383,5 +398,6 @@ registry = EventRegistry(
         ClaimBatchSent,
         ClaimBatchAcknowledged,
         PatientRecordAccessed,
+        PlanDefined,  # billing-reference
     )
 )
