@@ -112,6 +112,101 @@ COVERAGES = [
     ("demo-patient-4", "Medicare", "1EG4-TE5-MK72"),
     ("demo-patient-5", "Acme Mutual", "AM-88-2231"),
 ]
+# Billing's reference data (fictional identifiers). The payers are those of the coverages
+# above (their ids as the coverages name them); each site bills under a group of its own.
+PAYERS: list[dict[str, Any]] = [
+    {
+        "name": "Blue Harbor Health",
+        "x12_payer_id": "BHH01",
+        "claim_filing_indicator": "BL",
+        "plans": [{"plan_id": "ppo", "name": "PPO"}],
+        "percent": 115,  # of the self-pay fee
+    },
+    {
+        "name": "Medicare",
+        "x12_payer_id": "MCRB1",
+        "claim_filing_indicator": "MB",
+        "plans": [{"plan_id": "part-b", "name": "Medicare Part B"}],
+        "percent": 80,
+    },
+    {
+        "name": "Acme Mutual",
+        "x12_payer_id": "ACME01",
+        "claim_filing_indicator": "CI",
+        "plans": [{"plan_id": "ppo", "name": "PPO", "claim_filing_indicator": "12"}],
+        "percent": 100,
+    },
+]
+BILLING_PROVIDERS: dict[str, dict[str, Any]] = {
+    "north": {
+        "name": "Northside Family Medicine PC",
+        "npi": "1745001127",
+        "tin": "141234567",
+        "taxonomy_code": "261QP2300X",  # primary care clinic
+        "address": {
+            "line1": "200 State St",
+            "city": "Albany",
+            "state": "NY",
+            "postal_code": "12207",
+        },
+    },
+    "lake": {
+        "name": "Lakeview Pediatrics LLC",
+        "npi": "1583004274",
+        "tin": "362345678",
+        "taxonomy_code": "208000000X",  # pediatrics
+        "address": {
+            "line1": "55 Lake Shore Dr",
+            "city": "Chicago",
+            "state": "IL",
+            "postal_code": "60611",
+        },
+    },
+    "bay": {
+        "name": "Bayside Internal Medicine Group",
+        "npi": "1922006535",
+        "tin": "943456789",
+        "taxonomy_code": "207R00000X",  # internal medicine
+        "address": {
+            "line1": "9 Embarcadero",
+            "city": "San Francisco",
+            "state": "CA",
+            "postal_code": "94111",
+        },
+    },
+}
+# The self-pay fee of common office codes, in cents: new and established patient visits,
+# preventive visits, venipuncture, urinalysis, immunisation and the flu vaccine, an ECG,
+# Medicare's annual wellness visits.
+SELF_PAY_FEES = {
+    "99202": 9_500,
+    "99203": 14_500,
+    "99204": 21_500,
+    "99205": 28_000,
+    "99211": 3_000,
+    "99212": 7_500,
+    "99213": 11_500,
+    "99214": 16_500,
+    "99215": 22_500,
+    "99385": 22_000,
+    "99386": 24_000,
+    "99395": 19_500,
+    "99396": 21_000,
+    "36415": 1_500,
+    "81002": 1_200,
+    "90471": 2_800,
+    "90686": 3_500,
+    "93000": 4_500,
+    "G0438": 19_000,
+    "G0439": 13_000,
+}
+
+
+def payer_id(name: str) -> str:
+    """The id the demo's coverages give a payer."""
+    return name.lower().replace(" ", "-")
+
+
 # What a completed visit recorded: office visit, established patient; its diagnosis.
 VISIT_CODES = {"procedures": ["99213"], "diagnoses": ["I10"]}
 
@@ -304,6 +399,7 @@ async def seed_demo(app: FastAPI, settings: Settings, today: datetime | None = N
     ) as client:
         seeder = _Seeder(client, store)
         await _directory(seeder, client, now)
+        await _billing(seeder, client, now)
         await _appointments(seeder, now)
     await put(store, MARKER, TENANT, {"state": "done", "now": now.isoformat()})
     log.info("demo_seeded", tenant=TENANT)
@@ -408,11 +504,48 @@ async def _directory(seeder: _Seeder, client: httpx.AsyncClient, now: datetime) 
         await post(
             f"/scheduling/patients/{patient_id}/coverage",
             {
-                "payer_id": payer.lower().replace(" ", "-"),
+                "payer_id": payer_id(payer),
                 "payer_name": payer,
                 "plan": "PPO",
                 "relationship": "self",
                 "member_id": member_id,
             },
             done_if="already has coverage",
+        )
+
+
+async def _billing(seeder: _Seeder, client: httpx.AsyncClient, now: datetime) -> None:
+    """Billing's reference data: the payers and their plans, each site's billing provider, and
+    a fee schedule per payer and for self-pay, in force from the first day of last year (so
+    that every demo visit is priced)."""
+    for payer in PAYERS:
+        definition = {k: payer[k] for k in ("name", "x12_payer_id", "claim_filing_indicator")}
+        some_id = payer_id(str(payer["name"]))
+        (await client.put(f"/billing/payers/{some_id}", json=definition)).raise_for_status()
+        for plan in payer["plans"]:
+            await seeder.post(f"/billing/payers/{some_id}/plans", plan)
+    for site in SITES:
+        provider = BILLING_PROVIDERS[site["site_id"]]
+        body = {
+            **provider,
+            "place_of_service": "11",  # office
+            "facility_name": site["name"],
+            "facility_address": provider["address"],
+        }
+        path = f"/billing/sites/{site['site_id']}/billing-provider"
+        (await client.put(path, json=body)).raise_for_status()
+    effective_from = date(now.year - 1, 1, 1).isoformat()
+    schedules = [
+        ("self-pay", 100),
+        *((payer_id(str(p["name"])), int(p["percent"])) for p in PAYERS),
+    ]
+    for some_id, percent in schedules:
+        fees = [
+            {"code": code, "amount_cents": cents * percent // 100}
+            for code, cents in SELF_PAY_FEES.items()
+        ]
+        await seeder.post(
+            f"/billing/fee-schedules/{some_id}/versions",
+            {"effective_from": effective_from, "fees": fees},
+            done_if="published already",
         )

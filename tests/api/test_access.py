@@ -636,6 +636,86 @@ async def _staffing_group(client: httpx.AsyncClient, suite: Suite) -> None:
         await hire_staff(suite, f"ma-{site}", site_ids=(site,))
 
 
+# ---------------------------------------------------------------- billing: reference data
+# Payer `payer` and its fee schedule are the tenant's (no site); each site's billing provider
+# is its own. Each change names a payer or site of its own, or changes the shared one.
+
+BILLING_PAYER = {"name": "Payer", "x12_payer_id": "PAYER1", "claim_filing_indicator": "CI"}
+BILLING_STREET = {"line1": "1 Main St", "city": "Albany", "state": "NY", "postal_code": "12207"}
+BILLING_PROVIDER = {
+    "name": "Group",
+    "npi": "1234567893",
+    "tin": "123456789",
+    "taxonomy_code": "207Q00000X",
+    "address": BILLING_STREET,
+    "place_of_service": "11",
+    "facility_name": "Clinic",
+    "facility_address": BILLING_STREET,
+}
+
+
+async def _new_payer(_: httpx.AsyncClient, site: str) -> Call:
+    return Call("PUT", f"/billing/payers/payer{next(counter)}", BILLING_PAYER)
+
+
+async def _billing_reference(admin: httpx.AsyncClient) -> None:
+    """Payer `payer` with a fee schedule, and a billing provider at north and at south (the
+    same calls again change nothing)."""
+    assert (await admin.put("/billing/payers/payer", json=BILLING_PAYER)).is_success
+    fees = {"effective_from": "2026-01-01", "fees": [{"code": "99213", "amount_cents": 100}]}
+    await admin.post("/billing/fee-schedules/payer/versions", json=fees)  # 409 once published
+    for site in ("north", "south"):
+        path = f"/billing/sites/{site}/billing-provider"
+        assert (await admin.put(path, json=BILLING_PROVIDER)).is_success
+
+
+def _billing_read(path: str) -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        await _billing_reference(admin)
+        return await _readable(admin, path.format(site=site))
+
+    return prepare
+
+
+async def _new_plan(admin: httpx.AsyncClient, site: str) -> Call:
+    await _billing_reference(admin)
+    body = {"plan_id": f"plan{next(counter)}", "name": "Plan"}
+    return Call("POST", "/billing/payers/payer/plans", body)
+
+
+async def _new_fees(admin: httpx.AsyncClient, site: str) -> Call:
+    await _billing_reference(admin)
+    fees = [{"code": "99213", "amount_cents": next(counter)}]
+    return Call(
+        "POST",
+        "/billing/fee-schedules/payer/versions",
+        {"effective_from": "2027-01-01", "fees": fees},
+    )
+
+
+BILLING_ENDPOINTS: dict[tuple[str, str], Prepare] = {
+    ("PUT", "/billing/payers/{payer_id}"): _new_payer,
+    ("GET", "/billing/payers"): _billing_read("/billing/payers"),
+    ("GET", "/billing/payers/{payer_id}"): _billing_read("/billing/payers/payer"),
+    ("POST", "/billing/payers/{payer_id}/plans"): _new_plan,
+    ("PUT", "/billing/sites/{site_id}/billing-provider"): _fixed(
+        "PUT", "/billing/sites/{site}/billing-provider", BILLING_PROVIDER
+    ),
+    ("GET", "/billing/sites/{site_id}/billing-provider"): _billing_read(
+        "/billing/sites/{site}/billing-provider"
+    ),
+    ("GET", "/billing/billing-providers"): _billing_read("/billing/billing-providers"),
+    ("POST", "/billing/fee-schedules/{payer_id}/versions"): _new_fees,
+    ("GET", "/billing/fee-schedules/{payer_id}"): _billing_read("/billing/fee-schedules/payer"),
+    ("GET", "/billing/fee-schedules/{payer_id}/versions/{version}"): _billing_read(
+        "/billing/fee-schedules/payer/versions/1"
+    ),
+    ("GET", "/billing/fee-schedules/{payer_id}/fee"): _billing_read(
+        "/billing/fee-schedules/payer/fee?code=99213&on=2026-06-01"
+    ),
+}
+
+
 ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/sites"): _fixed("GET", "/scheduling/sites"),
     ("POST", "/scheduling/sites"): _new_site,
@@ -818,6 +898,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/staffing/review-cycles/{cycle}"): _cycle,
     ("GET", "/staffing/reviews/{review_id}"): _review,
     **STAFFING_ENDPOINTS,
+    **BILLING_ENDPOINTS,
 }
 
 

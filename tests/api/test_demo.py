@@ -143,6 +143,40 @@ async def check_the_demo(suite: Suite, token_for: TokenFor, now: datetime) -> No
 
         assert await wait_until(licences, message="Okafor's licence") == ["state_licence"]
 
+        # Billing's reference data: the coverages' payers, a billing provider per site, and a
+        # fee schedule per payer and for self-pay in force on the day of the completed visits.
+        async def payers() -> list[str]:
+            listed = (await get("/billing/payers"))["payers"]
+            return [p["payer_id"] for p in listed] if len(listed) == 3 else []
+
+        found = await wait_until(payers, message="billing's payers")
+        assert found == ["acme-mutual", "blue-harbor-health", "medicare"]
+
+        async def billing_sites() -> list[str]:
+            listed = (await get("/billing/billing-providers"))["billing_providers"]
+            return [p["site_id"] for p in listed] if len(listed) == 3 else []
+
+        assert await wait_until(billing_sites, message="billing providers") == [
+            "bay",
+            "lake",
+            "north",
+        ]
+
+        async def office_visit(payer_id: str) -> int | None:
+            response = await client.get(
+                f"/billing/fee-schedules/{payer_id}/fee",
+                params={"code": "99213", "on": last.isoformat()},
+            )
+            return int(response.json()["amount_cents"]) if response.status_code == 200 else None
+
+        for payer_id, cents in (
+            ("self-pay", 11_500),
+            ("medicare", 9_200),
+            ("blue-harbor-health", 13_225),
+            ("acme-mutual", 11_500),
+        ):
+            assert await wait_until(lambda p=payer_id: office_visit(p)) == cents  # type: ignore[misc]
+
 
 async def test_the_seeding_says_which_providers_scheduling_never_learnt() -> None:
     """Scheduling learns the hired providers asynchronously: the seeding waits, bounded, and

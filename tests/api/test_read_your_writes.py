@@ -39,7 +39,8 @@ DAY_VIEWS = {
 # staffing roster for its site's and employees' streams: in tests/api/test_staffing_shifts.py
 # (a version beyond the head too). Staffing's other reads wait through the same
 # `shared.http.routes.read_after`; each area's API tests read their own writes through them
-# (tests/api/test_staffing_{people,credentials,training,reviews}.py).
+# (tests/api/test_staffing_{people,credentials,training,reviews}.py). Billing's reference data
+# (payers, billing providers, fee schedules): tests/api/test_billing_reference.py.
 ENTRIES = {
     **DAY_VIEWS,
     "open-slots": "/scheduling/open-slots",
@@ -57,6 +58,14 @@ ENTRIES = {
     "training-compliance": "/staffing/sites/{site_id}/training-compliance",
     "review-cycle": "/staffing/review-cycles/{cycle}",
     "review": "/staffing/reviews/{review_id}",
+    # billing: reference data
+    "payers": "/billing/payers",
+    "payer": "/billing/payers/{payer_id}",
+    "billing-provider": "/billing/sites/{site_id}/billing-provider",
+    "billing-providers": "/billing/billing-providers",
+    "fee-schedule": "/billing/fee-schedules/{payer_id}",
+    "fee-schedule-version": "/billing/fee-schedules/{payer_id}/versions/{version}",
+    "fee": "/billing/fee-schedules/{payer_id}/fee",
 }
 
 

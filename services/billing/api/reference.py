@@ -20,6 +20,7 @@ from services.billing.domain.events import Fee, PostalAddress
 from services.billing.domain.fee_schedules import MAX_FEES
 from services.billing.projections import reference as view
 from shared.documents.port import Document
+from shared.domain import Invalid, NotFound
 from shared.http.app import metadata
 from shared.http.identity import Principal, policy
 from shared.http.routes import Body, Id, Name, Recorded, check_site, read_after, recorded
@@ -307,7 +308,7 @@ def build_router(
         """One version of a payer's fee schedule, with its fees."""
         doc = await schedule(who, payer_id, after_stream, after_version)
         if not any(v["schedule_version"] == version for v in doc["versions"]):
-            raise HTTPException(404, f"payer {payer_id}'s fee schedule has no version {version}")
+            raise NotFound(f"payer {payer_id}'s fee schedule has no version {version}")
         found = await version_doc(who, doc, version)
         return {
             k: found[k] for k in ("payer_id", "schedule_version", "effective_from", "published_at")
@@ -328,19 +329,17 @@ def build_router(
         else the code's fee for any modifier. 404 when no version is in force that day or
         it lists no fee for the code."""
         if not is_procedure_code(code):
-            raise HTTPException(422, f"{code!r} is not a CPT or HCPCS procedure code")
+            raise Invalid(f"{code!r} is not a CPT or HCPCS procedure code")
         if modifier and not is_modifier(modifier):
-            raise HTTPException(422, f"modifier {modifier!r} is not two letters or digits")
+            raise Invalid(f"modifier {modifier!r} is not two letters or digits")
         doc = await schedule(who, payer_id, after_stream, after_version)
         day = on or reference.now().date()
         in_force = reference.version_in_force(doc, day)
         if in_force is None:
-            raise HTTPException(404, f"no fee schedule of payer {payer_id} is in force on {day}")
+            raise NotFound(f"no fee schedule of payer {payer_id} is in force on {day}")
         found = reference.fee_in(await version_doc(who, doc, in_force), code, modifier)
         if found is None:
-            raise HTTPException(
-                404, f"version {in_force} of payer {payer_id}'s fee schedule lists no {code}"
-            )
+            raise NotFound(f"version {in_force} of payer {payer_id}'s fee schedule lists no {code}")
         return {
             "payer_id": payer_id,
             "on": day.isoformat(),
