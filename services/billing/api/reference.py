@@ -272,7 +272,7 @@ def build_router(
         after_version: AfterVersion = None,
     ) -> dict[str, Any]:
         """A payer's fee schedule versions, oldest first (their dates and fee counts), and
-        which is in force today."""
+        which is in force today (the clock's UTC date)."""
         doc = await schedule(who, payer_id, after_stream, after_version)
         today = reference.now().date()
         return _schedule_out(doc, reference.version_in_force(doc, today))
@@ -294,7 +294,9 @@ def build_router(
             )
             found = await reference.fee_version(who.tenant, doc["payer_id"], version)
         if found is None:
-            raise HTTPException(503, "The read model has not caught up yet")
+            raise HTTPException(
+                503, "The read model has not caught up yet", headers={"Retry-After": "1"}
+            )
         return found
 
     @router.get("/fee-schedules/{payer_id}/versions/{version}")
