@@ -16,6 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from services.billing.domain.events import Adjustment, PostalAddress
+from services.billing.domain.x12.envelope import (
+    TRANSACTION_SET_CONTROL_NUMBER,
+    Envelope,
+    enveloped,
+)
 from services.billing.domain.x12.model import (
     BillingProvider,
     Claim,
@@ -27,7 +32,6 @@ from services.billing.domain.x12.model import (
     ServiceLine,
 )
 from services.billing.domain.x12.segments import (
-    DEFAULT,
     Segment,
     X12ValueError,
     amount,
@@ -40,7 +44,6 @@ from services.billing.domain.x12.segments import (
 )
 
 VERSION = "005010X222A1"
-TRANSACTION_SET_CONTROL_NUMBER = "0001"  # one set per group: unique within it
 MAX_LINES = 50
 MAX_DIAGNOSES = 12
 MAX_POINTERS = 4
@@ -56,58 +59,15 @@ def segments_837(file: ClaimFile) -> list[Segment]:
     """The segments of the whole interchange, ISA to IEA."""
     if not file.claims:
         raise X12ValueError("a claim file holds at least one claim")
-    body = list(_transaction(file))
-    body.append(segment("SE", str(len(body) + 1), TRANSACTION_SET_CONTROL_NUMBER))
-    return [
-        *_interchange_header(file),
-        *body,
-        segment("GE", "1", str(file.group_control_number)),
-        segment("IEA", "1", f"{file.interchange_control_number:09d}"),
-    ]
-
-
-def _interchange_header(file: ClaimFile) -> list[Segment]:
-    if not 0 < file.interchange_control_number <= 999_999_999:
-        raise X12ValueError("the interchange control number is not 1 to 999999999")
-    if not 0 < file.group_control_number <= 999_999_999:
-        raise X12ValueError("the group control number is not 1 to 999999999")
-    if file.usage not in ("T", "P"):
-        raise X12ValueError(f"usage {file.usage!r} is not T or P")
-    sender = ident(file.submitter.id, 15)
-    receiver = ident(file.submitter.receiver_id, 15)
-    at = file.created_at
-    return [
-        (
-            "ISA",
-            "00",
-            " " * 10,
-            "00",
-            " " * 10,
-            "ZZ",
-            f"{sender:<15}",
-            "ZZ",
-            f"{receiver:<15}",
-            ccyymmdd(at.date())[2:],
-            f"{at.hour:02d}{at.minute:02d}",
-            DEFAULT.repetition,
-            "00501",
-            f"{file.interchange_control_number:09d}",
-            "0",
-            file.usage,
-            DEFAULT.component,
-        ),
-        segment(
-            "GS",
-            "HC",
-            sender,
-            receiver,
-            ccyymmdd(at.date()),
-            f"{at.hour:02d}{at.minute:02d}",
-            str(file.group_control_number),
-            "X",
-            VERSION,
-        ),
-    ]
+    envelope = Envelope(
+        sender_id=file.submitter.id,
+        receiver_id=file.submitter.receiver_id,
+        interchange_control_number=file.interchange_control_number,
+        group_control_number=file.group_control_number,
+        created_at=file.created_at,
+        usage=file.usage,
+    )
+    return enveloped(envelope, "HC", VERSION, list(_transaction(file)))
 
 
 def _transaction(file: ClaimFile) -> Iterator[Segment]:
