@@ -286,3 +286,18 @@ SHAPES: dict[str, ClaimFile] = {
         )
     ),
 }
+
+
+def every_shape() -> ClaimFile:
+    """One file holding a claim of every shape above (claim ids and line ids renumbered)."""
+    claims = tuple(c for name, f in SHAPES.items() if name != "hostile names" for c in f.claims)
+    unique = {c.claim_id: c for c in claims}
+    numbered = tuple(
+        replace(
+            c,
+            claim_id=f"Z{n}",
+            lines=tuple(replace(x, control_number=f"Z{n}-{i}") for i, x in enumerate(c.lines)),
+        )
+        for n, c in enumerate(unique.values())
+    )
+    return claim_file(*numbered, *SHAPES["hostile names"].claims)

@@ -4,6 +4,7 @@ claim billing sends; what X12 cannot carry is refused, never written half right.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from tests.x12_samples import (
     claim,
     claim_file,
     dependant_claim,
+    every_shape,
     line,
     many_lines,
     secondary_claim,
@@ -266,3 +268,13 @@ def test_our_checks_catch_what_pyx12_does_not() -> None:
     assert check_837(dependant.replace("HL*3*2*23", "HL*3*1*23"))  # a patient under a provider
     no_line_id = good.replace("REF*6R*C0001-2~\n", "").replace("SE*31*", "SE*30*")
     assert check_837(no_line_id) == ["a line of claim C0001 has no REF*6R"]
+
+
+GOLDEN = Path(__file__).parents[1] / "fixtures" / "x12" / "ours" / "every-shape.837"
+
+
+def test_the_bytes_do_not_change_from_one_version_of_the_writer_to_the_next() -> None:
+    """The claims area keeps a file's digest and writes the file again when it is asked for:
+    a writer change that moves one byte breaks those digests. If the change is deliberate,
+    regenerate the golden file and say so in the commit."""
+    assert write_837(every_shape()) == GOLDEN.read_text(encoding="ascii")
