@@ -166,7 +166,7 @@ def time_of(day: date, hhmm: str) -> datetime:
 
 def separators_of(content: str) -> Separators:
     """The separators an interchange declares in its ISA segment."""
-    start = content.lstrip()
+    start = content.lstrip("\ufeff \t\r\n")
     if not start.startswith("ISA") or len(start) < 106:
         raise X12ValueError("the file does not start with an ISA segment")
     element = start[3]
@@ -191,7 +191,7 @@ def tokenise(content: str) -> tuple[Separators, list[Segment]]:
     """The file's separators and its segments, layout between segments dropped."""
     seps = separators_of(content)
     segments: list[Segment] = []
-    for raw in content.split(seps.segment):
+    for raw in content.lstrip("\ufeff").split(seps.segment):
         piece = raw.strip("\r\n\t ")
         if piece:
             segments.append(tuple(piece.split(seps.element)))
