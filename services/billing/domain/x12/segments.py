@@ -178,7 +178,7 @@ def separators_of(content: str) -> Separators:
             raise X12ValueError("the ISA segment has fewer than 16 elements")
     component = start[position + 1]
     terminator = start[position + 2]
-    repetition = start.split(element)[11]
+    repetition = start[:position].split(element)[11]  # the ISA only, not the whole file
     if len(repetition) != 1 or repetition.isalnum():
         repetition = ""  # before 00501 ISA11 was a standards identifier ("U"), not a separator
     seps = Separators(element, repetition or "^", component, terminator)
