@@ -13,8 +13,17 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 
 from services.billing import consumers
+from services.billing.api import learning as learning_api
+from services.billing.application.access import Disclosures
+from services.billing.application.learning import Learning
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
+from services.billing.projections.learnt import (
+    PatientAccountsProjection,
+    RenderingProvidersProjection,
+)
+from services.scheduling.contracts import CONTRACT as SCHEDULING
+from services.staffing.contracts import CONTRACT as STAFFING
 from shared.kit import Kit, ServiceSpec
 from shared.reactions import Reaction
 from shared.timers import Timer
@@ -24,19 +33,28 @@ NAME = CONTRACT.context
 
 @dataclass(frozen=True)
 class UseCases:
-    pass
+    learning: Learning  # what billing learns from scheduling and staffing
+    disclosures: Disclosures
 
 
 async def application(kit: Kit) -> UseCases:
-    return UseCases()
+    return UseCases(
+        learning=Learning(kit.handler, kit.read_models),
+        disclosures=Disclosures(kit.handler),
+    )
 
 
 def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
-    return []
+    timeout = kit.settings.read_your_writes_timeout
+    return [
+        learning_api.build_router(
+            app.learning, app.disclosures, kit.read_models, kit.phi_vault(), kit.clock, timeout
+        ),
+    ]
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return consumers.reactions()
+    return consumers.reactions(app.learning)
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
@@ -45,7 +63,9 @@ def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
 
 SPEC = ServiceSpec(
     contract=CONTRACT,
-    projections=(),
+    # What billing consumes, decoded by the contracts it reads (scheduling's, staffing's).
+    reads=CONTRACT.registry.merged(SCHEDULING.registry).merged(STAFFING.registry),
+    projections=(PatientAccountsProjection, RenderingProvidersProjection),
     tags=streams.tags,
     application=application,
     reactions=reactions,
