@@ -636,6 +636,21 @@ async def _staffing_group(client: httpx.AsyncClient, suite: Suite) -> None:
         await hire_staff(suite, f"ma-{site}", site_ids=(site,))
 
 
+# ------------------------------------------------------------- billing: what it learns
+
+
+async def _billing_coverages(admin: httpx.AsyncClient, site: str) -> Call:
+    """A patient billing learnt from scheduling (patients belong to no site)."""
+    return await _readable(admin, f"/billing/patients/{await _registered(admin)}/coverages")
+
+
+BILLING_LEARNING_ENDPOINTS: dict[tuple[str, str], Prepare] = {
+    ("GET", "/billing/patients/{patient_id}/coverages"): _billing_coverages,
+    # dr-north and dr-south, hired by _hire_providers and learnt from staffing's events.
+    ("GET", "/billing/providers/{provider_id}"): _staffing_read("/billing/providers/dr-{site}"),
+}
+
+
 ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/sites"): _fixed("GET", "/scheduling/sites"),
     ("POST", "/scheduling/sites"): _new_site,
@@ -818,6 +833,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/staffing/review-cycles/{cycle}"): _cycle,
     ("GET", "/staffing/reviews/{review_id}"): _review,
     **STAFFING_ENDPOINTS,
+    **BILLING_LEARNING_ENDPOINTS,
 }
 
 

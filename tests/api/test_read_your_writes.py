@@ -57,6 +57,9 @@ ENTRIES = {
     "training-compliance": "/staffing/sites/{site_id}/training-compliance",
     "review-cycle": "/staffing/review-cycles/{cycle}",
     "review": "/staffing/reviews/{review_id}",
+    # Billing's learnt patients and providers: tests/api/test_billing_learning.py.
+    "billing-coverages": "/billing/patients/{patient_id}/coverages",
+    "billing-provider": "/billing/providers/{provider_id}",
 }
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
+from services.billing.application.learning import patient_fact, provider_fact
 from services.billing.domain.accounts import PatientAccount
 from services.billing.domain.events import (
     CoverageLearnt,
@@ -27,6 +28,13 @@ from services.billing.domain.learning import (
     rendering_provider,
 )
 from services.billing.domain.providers import RenderingProvider
+from services.scheduling.contracts import CoverageRecorded
+from services.staffing.contracts import (
+    EmployeeHired,
+    JobChanged,
+    PayerEnrolmentChanged,
+    ProviderDetailsRecorded,
+)
 from shared.domain import Invalid
 from shared.events import DomainEvent
 from shared.phi import Sealed
@@ -244,3 +252,95 @@ def test_enrolments_with_several_payers_are_kept_apart() -> None:
     assert provider.enrolled_with("acme-health", date(2026, 6, 1))
     assert provider.enrolled_with("globe", date(2026, 4, 1))
     assert not provider.enrolled_with("globe", date(2026, 6, 1))
+
+
+# ----------------------------------------------------------------- what billing takes as fact
+
+
+def hired(role: str) -> EmployeeHired:
+    return EmployeeHired(
+        employee_id="dr-a",
+        name="Dr. A",
+        title="T",
+        role=role,
+        site_ids=("north",),
+        fte=1.0,
+        hired_on=date(2026, 1, 5),
+    )
+
+
+def job(role: str, name: str | None = "Dr. A") -> JobChanged:
+    return JobChanged(
+        employee_id="dr-a",
+        title="T",
+        role=role,
+        site_ids=("north",),
+        fte=1.0,
+        effective_on=date(2026, 3, 1),
+        name=name,
+    )
+
+
+def test_only_providers_are_learnt_from_hires_and_changes_of_job() -> None:
+    assert provider_fact(hired("physician"), "e1") == ProviderLearnt(
+        provider_id="dr-a", name="Dr. A", learnt_from="e1"
+    )
+    assert provider_fact(hired("front_desk"), "e1") is None
+    assert provider_fact(job("nurse_practitioner"), "e2") == ProviderLearnt(
+        provider_id="dr-a", name="Dr. A", learnt_from="e2"
+    )
+    assert provider_fact(job("biller"), "e2") is None
+    assert provider_fact(job("physician", name=None), "e2") is None  # tells nothing billing keeps
+
+
+def test_npi_and_enrolments_are_learnt_as_staffing_recorded_them() -> None:
+    details = ProviderDetailsRecorded(
+        employee_id="dr-a", npi="1234567893", taxonomy_code="207Q00000X", specialty="Family"
+    )
+    assert provider_fact(details, "e3") == ProviderLearnt(
+        provider_id="dr-a", npi="1234567893", taxonomy_code="207Q00000X", learnt_from="e3"
+    )
+    changed = PayerEnrolmentChanged(
+        enrolment_id="en-1",
+        employee_id="dr-a",
+        payer_id="acme-health",
+        status="enrolled",
+        effective_from=date(2026, 2, 1),
+        effective_until=date(2026, 12, 31),
+    )
+    assert provider_fact(changed, "e4") == EnrolmentLearnt(
+        provider_id="dr-a",
+        payer_id="acme-health",
+        status="enrolled",
+        effective_from=date(2026, 2, 1),
+        effective_until=date(2026, 12, 31),
+        learnt_from="e4",
+    )
+
+
+def test_a_coverage_is_learnt_with_every_field_billing_bills_with() -> None:
+    recorded = CoverageRecorded(
+        coverage_id="c2",
+        patient_id="p1",
+        payer_id="globe",
+        payer_name="Globe",
+        plan="HMO",
+        relationship="child",
+        member_id=sealed("member"),
+        recorded_at=datetime(2026, 11, 26, tzinfo=UTC),
+        priority=2,
+        subscriber_name=sealed("subscriber"),
+        group_number="G-1",
+    )
+    assert patient_fact(recorded, "e5") == coverage(
+        "c2",
+        priority=2,
+        payer_id="globe",
+        plan="HMO",
+        relationship="child",
+        member_id=sealed("member"),
+        subscriber_name=sealed("subscriber"),
+        group_number="G-1",
+        learnt_from="e5",
+    )
+    assert patient_fact(hired("physician"), "e6") is None
