@@ -15,6 +15,9 @@ from fastapi import APIRouter
 from services.billing import consumers
 from services.billing.api import reference as reference_api
 from services.billing.application.reference import ReferenceData
+from services.billing.api import learning as learning_api
+from services.billing.application.access import Disclosures
+from services.billing.application.learning import Learning
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
 from services.billing.projections.reference import (
@@ -22,6 +25,12 @@ from services.billing.projections.reference import (
     FeeSchedulesProjection,
     PayersProjection,
 )
+from services.billing.projections.learnt import (
+    PatientAccountsProjection,
+    RenderingProvidersProjection,
+)
+from services.scheduling.contracts import CONTRACT as SCHEDULING
+from services.staffing.contracts import CONTRACT as STAFFING
 from shared.kit import Kit, ServiceSpec
 from shared.reactions import Reaction
 from shared.timers import Timer
@@ -32,11 +41,15 @@ NAME = CONTRACT.context
 @dataclass(frozen=True)
 class UseCases:
     reference: ReferenceData  # payers and plans, billing providers, fee schedules
+    learning: Learning  # what billing learns from scheduling and staffing
+    disclosures: Disclosures
 
 
 async def application(kit: Kit) -> UseCases:
     return UseCases(
         reference=ReferenceData(kit.handler, kit.read_models),
+        learning=Learning(kit.handler, kit.read_models),
+        disclosures=Disclosures(kit.handler),
     )
 
 
@@ -44,11 +57,14 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
     timeout = kit.settings.read_your_writes_timeout
     return [
         reference_api.build_router(app.reference, kit.read_models, timeout),
+        learning_api.build_router(
+            app.learning, app.disclosures, kit.read_models, kit.phi_vault(), kit.clock, timeout
+        ),
     ]
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return consumers.reactions()
+    return consumers.reactions(app.learning)
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
@@ -57,10 +73,14 @@ def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
 
 SPEC = ServiceSpec(
     contract=CONTRACT,
+    # What billing consumes, decoded by the contracts it reads (scheduling's, staffing's).
+    reads=CONTRACT.registry.merged(SCHEDULING.registry).merged(STAFFING.registry),
     projections=(
         PayersProjection,
         BillingProvidersProjection,
         FeeSchedulesProjection,
+        PatientAccountsProjection,
+        RenderingProvidersProjection,
     ),
     tags=streams.tags,
     application=application,

@@ -713,6 +713,19 @@ BILLING_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/billing/fee-schedules/{payer_id}/fee"): _billing_read(
         "/billing/fee-schedules/payer/fee?code=99213&on=2026-06-01"
     ),
+
+# ------------------------------------------------------------- billing: what it learns
+
+
+async def _billing_coverages(admin: httpx.AsyncClient, site: str) -> Call:
+    """A patient billing learnt from scheduling (patients belong to no site)."""
+    return await _readable(admin, f"/billing/patients/{await _registered(admin)}/coverages")
+
+
+BILLING_LEARNING_ENDPOINTS: dict[tuple[str, str], Prepare] = {
+    ("GET", "/billing/patients/{patient_id}/coverages"): _billing_coverages,
+    # dr-north and dr-south, hired by _hire_providers and learnt from staffing's events.
+    ("GET", "/billing/providers/{provider_id}"): _staffing_read("/billing/providers/dr-{site}"),
 }
 
 
@@ -899,6 +912,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/staffing/reviews/{review_id}"): _review,
     **STAFFING_ENDPOINTS,
     **BILLING_ENDPOINTS,
+    **BILLING_LEARNING_ENDPOINTS,
 }
 
 

@@ -32,7 +32,12 @@ FHIR = "/fhir/R4"
 FHIR_JSON = "application/fhir+json"
 T = TypeVar("T")
 
-PATIENT = {"name": "Ada Lovelace", "birth_date": "1815-12-10", "phone": "+1 555 0100"}
+PATIENT = {
+    "name": "Ada Lovelace",
+    "birth_date": "1815-12-10",
+    "phone": "+1 555 0100",
+    "sex": "female",
+}
 
 
 async def until(probe: Callable[[], Awaitable[T | None]], message: str) -> T:
@@ -104,6 +109,7 @@ async def test_a_patient_reads_as_fhir_and_the_read_is_recorded(
     assert patient["id"] == "pat.ada"
     assert patient["name"] == [{"text": "Ada Lovelace"}]
     assert patient["birthDate"] == "1815-12-10"
+    assert patient["gender"] == "female"
     assert patient["telecom"] == [{"system": "phone", "value": "+1 555 0100"}]
     await fhir_get(client, "Patient/pat.ada", headers={"x-purpose-of-use": "TREAT"})
     entries = await accesses(client, "pat_ada", 2)
@@ -128,6 +134,8 @@ async def test_a_forgotten_patient_reads_redacted_and_still_validates(
     assert not [v for v in (*PATIENT.values(), "Lovelace", "[redacted]") if v in text]
     assert patient["name"][0]["extension"][0]["valueCode"] == "masked"
     assert "birthDate" not in patient
+    assert "gender" not in patient
+    assert "_gender" not in patient
     assert "_birthDate" in patient
     assert patient["meta"]["security"][0]["code"] == "REDACTED"
 

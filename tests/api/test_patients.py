@@ -70,7 +70,13 @@ async def test_coverages_are_listed_on_the_patient_with_member_ids_opened(
     await post_ok(client, "/scheduling/patients", PATIENT)
     recorded = await post_ok(client, "/scheduling/patients/pat-1/coverage", COVERAGE)
     assert (recorded["id"], recorded["stream"]) == ("cov-1", "acme:patient:pat-1")
-    second = {**COVERAGE, "payer_id": "globe", "payer_name": "Globe", "relationship": "spouse"}
+    second = {
+        **COVERAGE,
+        "payer_id": "globe",
+        "payer_name": "Globe",
+        "relationship": "spouse",
+        "subscriber_name": "Bo Example",
+    }
     del second["coverage_id"]
     other = await post_ok(client, "/scheduling/patients/pat-1/coverage", second)
 
@@ -87,6 +93,55 @@ async def test_coverages_are_listed_on_the_patient_with_member_ids_opened(
     assert again.json()["detail"] == (
         "patient pat-1 already has coverage with payer acme-health, plan PPO Gold"
     )
+
+
+async def test_coverages_by_priority_replace_and_update_and_keep_the_subscriber_sealed(
+    client: httpx.AsyncClient, suite: Suite
+) -> None:
+    await post_ok(client, "/scheduling/patients", {**PATIENT, "sex": "female"})
+    await post_ok(client, "/scheduling/patients/pat-1/coverage", COVERAGE)
+    spouse = {
+        "coverage_id": "cov-2",
+        "payer_id": "globe",
+        "payer_name": "Globe",
+        "plan": "HMO",
+        "relationship": "spouse",
+        "member_id": "G-1",
+        "subscriber_name": "Bo Example",
+        "group_number": "GRP-9",
+    }
+    await post_ok(client, "/scheduling/patients/pat-1/coverage", spouse)
+    # A new primary replaces cov-1; cov-2 keeps its place, updated with a new member id.
+    await post_ok(
+        client,
+        "/scheduling/patients/pat-1/coverage",
+        {**COVERAGE, "coverage_id": "cov-3", "payer_id": "north", "priority": 1},
+    )
+    last = await post_ok(
+        client, "/scheduling/patients/pat-1/coverage", {**spouse, "member_id": "G-2"}
+    )
+
+    def settled(record: dict[str, Any]) -> bool:
+        return [c["member_id"] for c in record["coverages"]] == ["XZ-123-456", "G-2"]
+
+    record = await read_patient(client, "pat-1", until=settled)
+    assert record["sex"] == "female"
+    primary, secondary = record["coverages"]
+    assert (primary["coverage_id"], primary["priority"], primary["payer_id"]) == (
+        "cov-3",
+        1,
+        "north",
+    )
+    assert (primary["subscriber_name"], primary["group_number"]) == ("", "")
+    assert {k: secondary[k] for k in ("coverage_id", "priority", "subscriber_name")} == {
+        "coverage_id": "cov-2",
+        "priority": 2,
+        "subscriber_name": "Bo Example",
+    }
+    assert secondary["group_number"] == "GRP-9"
+    stored = await suite.service("scheduling").event_store.load(last["stream"])  # type: ignore[union-attr]
+    assert "Bo Example" not in str([e.data for e in stored])
+    assert "female" not in str([e.data for e in stored])
 
 
 async def test_an_intake_is_read_back_with_its_answers(
@@ -138,6 +193,13 @@ async def test_an_intake_naming_another_patients_appointment_is_refused(
         ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "member_id": "   "}, 422),
         ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "payer_id": "a/b"}, 422),
         ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "group": "x"}, 422),
+        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "priority": 4}, 422),
+        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "priority": 0}, 422),
+        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "priority": "1"}, 422),
+        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "relationship": "child"}, 422),
+        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "subscriber_name": "Bo"}, 422),
+        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "group_number": "x" * 51}, 422),
+        ("/scheduling/patients", {**PATIENT, "patient_id": "pat-2", "sex": "F"}, 422),
         ("/scheduling/patients/nobody/coverage", COVERAGE, 404),
         ("/scheduling/patients/pat-1/intake", {"reason_for_visit": ""}, 422),
         ("/scheduling/patients/pat-1/intake", {"reason_for_visit": " "}, 422),

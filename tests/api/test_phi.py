@@ -23,12 +23,14 @@ from pymongo import AsyncMongoClient
 
 from services.suite import Suite
 from shared.settings import Settings
+from tests.api.billing_helpers import billing_knows_patient
 from tests.api.conftest import booking, post_ok
 from tests.support import changes, wait_until
 
 NAME, BIRTH_DATE, PHONE = "Zebulon Quarrington", "1961-02-03", "+1 555 0199"
 EMAIL, ADDRESS = "zebq@example.org", "17 Larkspur Lane, Duluth MN 55802"
 MEMBER_ID = "MBR-77QX-9321"
+SUBSCRIBER = "Wilhelmina Quarrington"  # the coverage's subscriber, the patient's spouse
 REASON_FOR_VISIT = "Recurring migraines with aura"
 ANSWERS = [{"question": "Current medication?", "answer": "Sumatriptan 50 mg"}]
 CHIEF_COMPLAINT = "Left wrist swollen after a fall"
@@ -41,6 +43,7 @@ NEEDLES = (
     b"zebq@",
     b"Larkspur",
     b"77QX-9321",
+    b"Wilhelmina",
     b"migraines",
     b"Sumatriptan",
     b"wrist swollen",
@@ -159,11 +162,13 @@ async def forget_and_check(
 
     assert await wait_until(shown, message="the cancellation in the read model") == REASON
     coverage = {
+        "coverage_id": "cov-zq",
         "payer_id": "acme-health",
         "payer_name": "Acme Health",
         "plan": "PPO",
-        "relationship": "self",
+        "relationship": "spouse",
         "member_id": MEMBER_ID,
+        "subscriber_name": SUBSCRIBER,
     }
     await post_ok(client, "/scheduling/patients/pat-zq/coverage", coverage)
     intake = {"reason_for_visit": REASON_FOR_VISIT, "answers": ANSWERS}
@@ -186,6 +191,9 @@ async def forget_and_check(
         return len([e for e in entries if ".scheduling." in str(e["type"])]) == 14
 
     await wait_until(audited, message="scheduling's fourteen audit entries")
+    # Billing's copies (learnt from scheduling's events) are in the scan too.
+    learnt = await billing_knows_patient(client, {}, "pat-zq", ["cov-zq"])
+    assert learnt["coverages"][0]["subscriber_name"] == SUBSCRIBER
     stored = await raw_bytes(suite, settings)
     assert str(booked["id"]).encode() in stored  # the scan does reach the stored events
     assert not [n for n in NEEDLES if n in stored]
@@ -199,6 +207,8 @@ async def forget_and_check(
     redacted = dict.fromkeys(patient, "[redacted]")
     assert await wait_until(demographics, message="the record") == redacted
     assert await coverage_intake_triage(client) == dict.fromkeys(opened, "[redacted]")
+    billed = (await client.get("/billing/patients/pat-zq/coverages")).json()["coverages"]
+    assert [(c["member_id"], c["subscriber_name"]) for c in billed] == [("[redacted]",) * 2]
     rebuilt = await client.post(
         "/ops/projections/scheduling.appointments/rebuild", headers=operator
     )

@@ -66,6 +66,10 @@ ENTRIES = {
     "fee-schedule": "/billing/fee-schedules/{payer_id}",
     "fee-schedule-version": "/billing/fee-schedules/{payer_id}/versions/{version}",
     "fee": "/billing/fee-schedules/{payer_id}/fee",
+
+    # Billing's learnt patients and providers: tests/api/test_billing_learning.py.
+    "billing-coverages": "/billing/patients/{patient_id}/coverages",
+    "billing-rendering-provider": "/billing/providers/{provider_id}",
 }
 
 

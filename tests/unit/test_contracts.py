@@ -164,8 +164,8 @@ def test_the_phi_fields_of_scheduling_are_the_known_ones() -> None:
     marked = {cls.__name__: phi_of(cls) for cls in scheduling.EVENTS if phi_of(cls)}
     assert marked == {
         "AppointmentCancelled": ("reason",),
-        "PatientRegistered": ("name", "birth_date", "phone", "email", "address"),
-        "CoverageRecorded": ("member_id",),
+        "PatientRegistered": ("name", "birth_date", "phone", "email", "address", "sex"),
+        "CoverageRecorded": ("member_id", "subscriber_name"),
         "IntakeRecorded": ("reason_for_visit", "answers"),
         "PatientTriaged": ("chief_complaint",),
     }

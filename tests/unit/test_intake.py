@@ -98,27 +98,135 @@ def test_a_registration_recorded_before_email_and_address_still_decodes() -> Non
     assert (decoded.email, decoded.address) == ("", "")
 
 
+def recorded(command: RecordCoverage, priority: int = 1) -> CoverageRecorded:
+    return CoverageRecorded(**command.model_dump(exclude={"priority"}), priority=priority)
+
+
 def test_a_coverage_is_recorded_with_its_member_id_as_phi() -> None:
-    assert when([REGISTERED], coverage()) == [CoverageRecorded(**coverage().model_dump())]
-    assert phi_fields(CoverageRecorded) == ("member_id",)
+    assert when([REGISTERED], coverage()) == [recorded(coverage())]
+    assert phi_fields(CoverageRecorded) == ("member_id", "subscriber_name")
 
 
-def test_a_second_coverage_with_another_payer_is_recorded() -> None:
-    given = [REGISTERED, CoverageRecorded(**coverage().model_dump())]
-    second = coverage("c2", payer_id="globe", payer_name="Globe", relationship="spouse")
-    assert when(given, second) == [CoverageRecorded(**second.model_dump())]
+def test_a_second_coverage_with_another_payer_is_recorded_as_the_secondary() -> None:
+    given = [REGISTERED, recorded(coverage())]
+    second = coverage(
+        "c2", payer_id="globe", payer_name="Globe", relationship="spouse", subscriber_name="Bo A"
+    )
+    assert when(given, second) == [recorded(second, priority=2)]
+
+
+def test_a_coverage_takes_the_first_free_priority_and_none_once_three_are_held() -> None:
+    given = [
+        REGISTERED,
+        recorded(coverage("c1"), 1),
+        recorded(coverage("c3", payer_id="third"), 3),
+    ]
+    [event] = when(given, coverage("c2", payer_id="second"))
+    assert isinstance(event, CoverageRecorded)
+    assert event.priority == 2
+    with pytest.raises(Rejected, match="name the priority this one replaces"):
+        when([*given, event], coverage("c4", payer_id="fourth"))
+    [named] = when([*given, event], coverage("c4", payer_id="fourth", priority=3))
+    assert isinstance(named, CoverageRecorded)
+    assert named.priority == 3
+
+
+def test_a_coverage_at_a_priority_held_replaces_the_one_there() -> None:
+    given = [REGISTERED, recorded(coverage()), recorded(coverage("c2", payer_id="globe"), 2)]
+    new_primary = coverage("c3", payer_id="new-payer", priority=1)
+    [event] = when(given, new_primary)
+    assert event == recorded(new_primary, priority=1)
+    state = patient_file.fold([*given, event])
+    assert state.coverages == {
+        "c2": ("globe", "PPO Gold", 2),
+        "c3": ("new-payer", "PPO Gold", 1),
+    }
+    # The replaced coverage's payer and plan are free again.
+    [again] = when([*given, event], coverage("c4", priority=3))
+    assert isinstance(again, CoverageRecorded)
+
+
+def test_a_new_card_of_the_same_payer_and_plan_replaces_the_old_at_its_priority() -> None:
+    given = [REGISTERED, recorded(coverage())]
+    renewed = coverage("c2", member_id="NEW-CARD", priority=1)
+    assert when(given, renewed) == [recorded(renewed, priority=1)]
 
 
 def test_the_same_payer_and_plan_twice_is_refused() -> None:
-    given = [REGISTERED, CoverageRecorded(**coverage().model_dump())]
+    given = [REGISTERED, recorded(coverage())]
     with pytest.raises(Rejected, match="already has coverage with payer acme-health"):
         when(given, coverage("c2", member_id="OTHER"))
+    with pytest.raises(Rejected, match="already has coverage with payer acme-health"):
+        when(given, coverage("c2", member_id="OTHER", priority=2))
 
 
-def test_a_coverage_id_is_used_once() -> None:
-    given = [REGISTERED, CoverageRecorded(**coverage().model_dump())]
-    with pytest.raises(Rejected, match="coverage c1 already exists"):
-        when(given, coverage(plan="HMO"))
+def test_a_coverage_recorded_again_under_its_id_is_updated_at_its_priority() -> None:
+    given = [REGISTERED, recorded(coverage()), recorded(coverage("c2", payer_id="globe"), 2)]
+    updated = coverage("c2", payer_id="globe", plan="HMO", group_number="G-77")
+    [event] = when(given, updated)
+    assert event == recorded(updated, priority=2)
+    state = patient_file.fold([*given, event])
+    assert state.coverages == {"c1": ("acme-health", "PPO Gold", 1), "c2": ("globe", "HMO", 2)}
+    # Moved to primary: it replaces the coverage there.
+    [moved] = when([*given, event], coverage("c2", payer_id="globe", priority=1))
+    state = patient_file.fold([*given, event, moved])
+    assert state.coverages == {"c2": ("globe", "PPO Gold", 1)}
+
+
+@pytest.mark.parametrize("priority", [0, 4])
+def test_a_priority_is_one_two_or_three(priority: int) -> None:
+    with pytest.raises(Invalid, match="priority is 1"):
+        when([REGISTERED], coverage(priority=priority))
+
+
+def test_a_subscriber_other_than_the_patient_is_named() -> None:
+    with pytest.raises(Invalid, match="through a child needs the subscriber's name"):
+        when([REGISTERED], coverage(relationship="child", subscriber_name=" "))
+    with pytest.raises(Invalid, match="names no other subscriber"):
+        when([REGISTERED], coverage(subscriber_name="Bo A"))
+    child = coverage(relationship="child", subscriber_name="Bo A", group_number="G-1")
+    [event] = when([REGISTERED], child)
+    assert isinstance(event, CoverageRecorded)
+    assert (event.subscriber_name, event.group_number) == ("Bo A", "G-1")
+
+
+def test_a_coverage_recorded_before_priorities_still_decodes_as_primary() -> None:
+    old = seal(
+        recorded(coverage()),
+        stream="acme:patient:p1",
+        stream_version=2,
+        meta=Metadata(tenant="acme", correlation_id="c"),
+        event_id="e2",
+        time=NOW,
+    )
+    data = {
+        k: v
+        for k, v in old.data.items()
+        if k not in ("priority", "subscriber_name", "group_number")
+    }
+    decoded = registry.decode(old.model_copy(update={"data": data}))
+    assert isinstance(decoded, CoverageRecorded)
+    assert (decoded.priority, decoded.subscriber_name, decoded.group_number) == (1, "", "")
+
+
+def test_a_sex_is_one_of_fhirs_gender_codes() -> None:
+    def register(sex: str) -> patients.RegisterPatient:
+        return patients.RegisterPatient(
+            patient_id="p1",
+            name="A",
+            birth_date=date(1980, 1, 1),
+            phone="",
+            sex=sex,
+            registered_at=NOW,
+        )
+
+    for sex in ("female", "male", "other", "unknown", ""):
+        [event] = patients.patient.decide(patients.patient.initial, register(sex))
+        assert isinstance(event, PatientRegistered)
+        assert event.sex == sex
+    with pytest.raises(Invalid, match="sex is one of female, male, other, unknown"):
+        patients.patient.decide(patients.patient.initial, register("F"))
+    assert "sex" in phi_fields(PatientRegistered)
 
 
 @pytest.mark.parametrize("field", ["payer_id", "payer_name", "plan", "member_id"])

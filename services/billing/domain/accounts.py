@@ -19,7 +19,9 @@ from shared.events import DomainEvent
 @dataclass(frozen=True)
 class PatientAccount:
     demographics: PatientLearnt | None = None
-    coverages: tuple[CoverageLearnt, ...] = ()  # the latest of each coverage id, by priority
+    # The coverages in force, by priority: one per priority (the latest learnt there replaces
+    # any other, as scheduling records it), a coverage id learnt again updated.
+    coverages: tuple[CoverageLearnt, ...] = ()
     forgotten: bool = False
     learnt: frozenset[str] = frozenset()  # the ids of the events learnt from
 
@@ -42,7 +44,11 @@ def evolve(state: PatientAccount, event: DomainEvent) -> PatientAccount:
                 learnt=state.learnt | {event.learnt_from},
             )
         case CoverageLearnt():
-            kept = tuple(c for c in state.coverages if c.coverage_id != event.coverage_id)
+            kept = tuple(
+                c
+                for c in state.coverages
+                if c.coverage_id != event.coverage_id and c.priority != event.priority
+            )
             coverages = tuple(sorted((*kept, event), key=lambda c: c.priority))
             return PatientAccount(
                 demographics=state.demographics,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import AfterValidator, AwareDatetime, Field
@@ -85,6 +85,7 @@ class PatientIn(Body):
     phone: Annotated[str, Field(max_length=40)] = ""
     email: Annotated[str, Field(max_length=254, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")] = ""
     address: Annotated[str, Field(max_length=500)] = ""  # postal address, free text
+    sex: Literal["female", "male", "other", "unknown", ""] = ""  # "" not given
 
 
 def build_router(scheduling: Scheduling, read_models: ReadModels, vault: PhiVault) -> APIRouter:
@@ -139,6 +140,7 @@ def build_router(scheduling: Scheduling, read_models: ReadModels, vault: PhiVaul
             phone=body.phone,
             email=body.email,
             address=body.address,
+            sex=body.sex,
         )
         return recorded(patient_id, outcome)
 

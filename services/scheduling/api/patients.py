@@ -37,6 +37,8 @@ Intake = policy("front_desk", "clinician", "manager", site_scoped=True, changes_
 Triage = policy("front_desk", "clinician", "manager", site_scoped=True, changes_state=True)
 QueueReaders = policy("front_desk", "clinician", "manager", "auditor", site_scoped=True)
 
+Priority = Annotated[int, Field(ge=1, le=3, strict=True)]
+
 # 1 is the most urgent, 5 the least: the Emergency Severity Index's scale. JSON integers only.
 Urgency = Annotated[int, Field(ge=1, le=5, strict=True)]
 
@@ -48,6 +50,11 @@ class CoverageIn(Body):
     plan: Name
     relationship: Relationship  # the patient to the subscriber
     member_id: Annotated[str, Field(min_length=1, max_length=80)]
+    # 1 primary, 2 secondary, 3 tertiary; left out: the coverage's own if it is on file, else
+    # the first free one. At a priority another coverage holds, this one replaces it.
+    priority: Priority | None = None
+    subscriber_name: Annotated[str, Field(max_length=200)] = ""  # required unless "self"
+    group_number: Annotated[str, Field(max_length=50)] = ""
 
 
 class AnswerIn(Body):
@@ -87,7 +94,9 @@ def add_patient_routes(
     async def record_coverage(
         request: Request, patient_id: Id, body: CoverageIn, who: Principal = Coverage
     ) -> Recorded:
-        """Record an insurance coverage; the member id is sealed under the patient's key."""
+        """Record an insurance coverage, or update the one with this `coverage_id`; one
+        recorded at a priority another coverage holds replaces that one. The member id and
+        the subscriber's name are sealed under the patient's key."""
         coverage_id = body.coverage_id or patients.new_id()
         outcome = await patients.record_coverage(
             metadata(request, who),
@@ -98,6 +107,9 @@ def add_patient_routes(
             plan=body.plan,
             relationship=body.relationship,
             member_id=body.member_id,
+            priority=body.priority,
+            subscriber_name=body.subscriber_name,
+            group_number=body.group_number,
         )
         return recorded(coverage_id, outcome)
 

@@ -113,6 +113,7 @@ class Scheduling(UseCases):
         phone: str,
         email: str = "",
         address: str = "",
+        sex: str = "",
     ) -> Outcome[Any]:
         command = RegisterPatient(
             patient_id=patient_id,
@@ -121,6 +122,7 @@ class Scheduling(UseCases):
             phone=phone,
             email=email,
             address=address,
+            sex=sex,
             registered_at=self._handler.clock.now(),
         )
         stream = streams.patient(meta.tenant, patient_id)

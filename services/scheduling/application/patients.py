@@ -68,7 +68,12 @@ class Patients(UseCases):
         plan: str,
         relationship: Relationship,
         member_id: str,
+        priority: int | None = None,
+        subscriber_name: str = "",
+        group_number: str = "",
     ) -> Outcome[Any]:
+        """Record a coverage, or update the one on file with this id; at a priority another
+        coverage holds, this one replaces it (see `intake.RecordCoverage`)."""
         command = RecordCoverage(
             coverage_id=coverage_id,
             patient_id=patient_id,
@@ -78,6 +83,9 @@ class Patients(UseCases):
             relationship=relationship,
             member_id=member_id,
             recorded_at=self._handler.clock.now(),
+            priority=priority,
+            subscriber_name=subscriber_name,
+            group_number=group_number,
         )
         stream = streams.patient(meta.tenant, patient_id)
         return await self._handler.handle(stream, patient_file, command, meta, subject=patient_id)
@@ -212,6 +220,9 @@ async def open_patient(vault: PhiVault, tenant: str, record: dict[str, Any]) -> 
         record.setdefault(name, "")  # registered before the field existed
     await vault.reveal_fields(tenant, record, *PHI_FIELDS)
     for coverage in record.setdefault("coverages", []):
+        # Recorded before priorities: primary, the patient their own subscriber, no group.
+        for name, default in (("priority", 1), ("subscriber_name", ""), ("group_number", "")):
+            coverage.setdefault(name, default)
         await vault.reveal_fields(tenant, coverage, *COVERAGE_PHI)
     for intake in record.setdefault("intakes", []):
         await vault.reveal_fields(tenant, intake, *INTAKE_PHI)

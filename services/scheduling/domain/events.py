@@ -371,6 +371,9 @@ class PatientRegistered(SchedulingEvent, PhiEvent):
     # Added with intake; events recorded before then have none ("").
     email: Phi = ""
     address: Phi = ""  # postal address, free text
+    # Added for billing (claims name it); events recorded before then have none (""). One of
+    # "female", "male", "other", "unknown" (FHIR's administrative gender), or "" not given.
+    sex: Phi = ""
 
 
 class PatientRecordAccessed(SchedulingEvent):
@@ -400,6 +403,12 @@ class CoverageRecorded(SchedulingEvent, PhiEvent):
     relationship: str  # the patient to the subscriber: self, spouse, child, other
     member_id: Phi
     recorded_at: AwareDatetime
+    # Added for billing; coverages recorded before then decode as primary, with no subscriber
+    # other than the patient and no group. The latest coverage recorded at a priority replaces
+    # any other there (the same coverage id recorded again updates it).
+    priority: int = 1  # 1 primary, 2 secondary, 3 tertiary
+    subscriber_name: Phi = ""  # "" when the patient is the subscriber
+    group_number: str = ""
 
 
 class IntakeRecorded(SchedulingEvent, PhiEvent):

@@ -37,6 +37,14 @@ class RecordCoverage(Command):
     relationship: Relationship
     member_id: str
     recorded_at: AwareDatetime
+    # 1 primary, 2 secondary, 3 tertiary. None: the coverage's own if it is on file, else the
+    # first free one (a second card handed over without a word is the secondary).
+    priority: int | None = None
+    subscriber_name: str = ""  # required unless the patient is the subscriber ("self")
+    group_number: str = ""
+
+
+PRIORITIES = (1, 2, 3)
 
 
 class Answer(Command):
@@ -59,7 +67,8 @@ class PatientFile:
 
     registered: bool = False
     forgotten: bool = False
-    coverages: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # id: (payer, plan)
+    # The coverages in force, by id: (payer, plan, priority); one per priority.
+    coverages: Mapping[str, tuple[str, str, int]] = field(default_factory=dict)
     intakes: frozenset[str] = frozenset()
 
 
@@ -70,8 +79,14 @@ def evolve(state: PatientFile, event: DomainEvent) -> PatientFile:
         case PatientForgotten():
             return replace(state, forgotten=True)
         case CoverageRecorded():
-            plan = (event.payer_id, event.plan)
-            return replace(state, coverages={**state.coverages, event.coverage_id: plan})
+            # The latest at a priority replaces any other there (and the same id is updated).
+            kept = {
+                coverage_id: on_file
+                for coverage_id, on_file in state.coverages.items()
+                if coverage_id != event.coverage_id and on_file[2] != event.priority
+            }
+            on_file = (event.payer_id, event.plan, event.priority)
+            return replace(state, coverages={**kept, event.coverage_id: on_file})
         case IntakeRecorded():
             return replace(state, intakes=state.intakes | {event.intake_id})
     return state
@@ -90,16 +105,42 @@ def decide(state: PatientFile, command: RecordCoverage | RecordIntake) -> Sequen
 
 
 def _record_coverage(state: PatientFile, c: RecordCoverage) -> Sequence[DomainEvent]:
+    """A new coverage, or one on file (its id) updated. At a priority another coverage holds,
+    the new one replaces it: the front desk records the card the patient hands over now."""
     for name in ("payer_id", "payer_name", "plan", "member_id"):
         if not getattr(c, name).strip():
             raise Invalid(f"a coverage needs a {name.replace('_', ' ')}")
-    if c.coverage_id in state.coverages:
-        raise Rejected(f"coverage {c.coverage_id} already exists")
-    if (c.payer_id, c.plan) in state.coverages.values():
+    if c.relationship == "self" and c.subscriber_name:
+        raise Invalid("a coverage of the patient's own names no other subscriber")
+    if c.relationship != "self" and not c.subscriber_name.strip():
+        raise Invalid(f"a coverage through a {c.relationship} needs the subscriber's name")
+    priority = c.priority if c.priority is not None else _priority_of(state, c)
+    if priority not in PRIORITIES:
+        raise Invalid("a coverage's priority is 1 (primary), 2 (secondary) or 3 (tertiary)")
+    others = [
+        (payer, plan)
+        for coverage_id, (payer, plan, at) in state.coverages.items()
+        if coverage_id != c.coverage_id and at != priority
+    ]
+    if (c.payer_id, c.plan) in others:
         raise Rejected(
             f"patient {c.patient_id} already has coverage with payer {c.payer_id}, plan {c.plan}"
         )
-    return [CoverageRecorded(**c.model_dump())]
+    return [CoverageRecorded(**c.model_dump(exclude={"priority"}), priority=priority)]
+
+
+def _priority_of(state: PatientFile, c: RecordCoverage) -> int:
+    """The coverage's own priority if it is on file, else the first one free."""
+    if c.coverage_id in state.coverages:
+        return state.coverages[c.coverage_id][2]
+    held = {at for _, _, at in state.coverages.values()}
+    free = [p for p in PRIORITIES if p not in held]
+    if not free:
+        raise Rejected(
+            f"patient {c.patient_id} has a primary, secondary and tertiary coverage: "
+            "name the priority this one replaces"
+        )
+    return free[0]
 
 
 def _record_intake(state: PatientFile, c: RecordIntake) -> Sequence[DomainEvent]:

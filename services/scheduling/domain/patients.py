@@ -20,6 +20,9 @@ from services.scheduling.domain.events import (
 from shared.domain import Decider, Invalid, NotFound, Rejected
 from shared.events import DomainEvent
 
+# Administrative sex as FHIR's `gender` codes it (and X12's DMG03 maps it: F, M, U).
+SEXES = ("female", "male", "other", "unknown")
+
 
 class RegisterPatient(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -31,6 +34,7 @@ class RegisterPatient(BaseModel):
     registered_at: AwareDatetime
     email: str = ""
     address: str = ""
+    sex: str = ""  # one of SEXES, or "" not given
 
 
 class ForgetPatient(BaseModel):
@@ -81,6 +85,8 @@ def _decide(
             raise Rejected(f"patient {command.patient_id} is already registered")
         if command.birth_date > command.registered_at.date():
             raise Invalid("a birth date cannot be in the future")
+        if command.sex and command.sex not in SEXES:
+            raise Invalid(f"sex is one of {', '.join(SEXES)}")
         fields = command.model_dump()
         fields["birth_date"] = command.birth_date.isoformat()
         return [PatientRegistered(**fields)]

@@ -15,8 +15,8 @@ from shared.projections import View
 
 PROJECTION = "scheduling.patients"
 PATIENTS = "patients"
-PHI_FIELDS = ("name", "birth_date", "phone", "email", "address")
-COVERAGE_PHI = ("member_id",)
+PHI_FIELDS = ("name", "birth_date", "phone", "email", "address", "sex")
+COVERAGE_PHI = ("member_id", "subscriber_name")
 INTAKE_PHI = ("reason_for_visit", "answers")
 
 
@@ -51,16 +51,32 @@ class PatientsProjection:
                 return doc
 
             await view.change(PATIENTS, doc_id, envelope, forget)
-        elif isinstance(event, CoverageRecorded | IntakeRecorded):
-            # Sealed PHI stays sealed here; documents of patients registered before coverage and
-            # intake existed get their lists on first use.
-            key = "coverages" if isinstance(event, CoverageRecorded) else "intakes"
+        elif isinstance(event, CoverageRecorded):
+            # The coverages in force, by priority: one recorded again (its id) is updated, and
+            # the latest at a priority replaces any other there. Sealed PHI stays sealed.
+            coverage = event.model_dump(mode="json", exclude={"patient_id"})
+
+            def cover(doc: Document | None) -> Document | None:
+                if doc is None:
+                    return None
+                kept = [
+                    c
+                    for c in doc.get("coverages", [])
+                    if c["coverage_id"] != event.coverage_id
+                    and c.get("priority", 1) != event.priority
+                ]
+                doc["coverages"] = sorted([*kept, coverage], key=lambda c: c.get("priority", 1))
+                return doc
+
+            await view.change(PATIENTS, doc_id, envelope, cover)
+        elif isinstance(event, IntakeRecorded):
+            # Documents of patients registered before intake existed get their list on first use.
             entry = event.model_dump(mode="json", exclude={"patient_id"})
 
             def add(doc: Document | None) -> Document | None:
                 if doc is None:
                     return None
-                doc.setdefault(key, []).append(entry)
+                doc.setdefault("intakes", []).append(entry)
                 return doc
 
             await view.change(PATIENTS, doc_id, envelope, add)

@@ -113,6 +113,13 @@ def patient(record: Doc) -> Resource:
         redacted = True
     elif birth_date:
         resource["birthDate"] = birth_date
+    # FHIR's administrative gender codes, as registered. Redacted, it is left out: `gender`
+    # is bound to its value set (required), so a masked `_gender` alone is invalid R4.
+    sex = record.get("sex")
+    if sex == REDACTED:
+        redacted = True
+    elif sex:
+        resource["gender"] = sex
     if redacted or record.get("forgotten"):
         resource["meta"] = {"security": [REDACTED_LABEL]}
     return resource
