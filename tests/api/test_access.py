@@ -713,6 +713,8 @@ BILLING_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/billing/fee-schedules/{payer_id}/fee"): _billing_read(
         "/billing/fee-schedules/payer/fee?code=99213&on=2026-06-01"
     ),
+}
+
 
 # ------------------------------------------------------------- billing: what it learns
 
