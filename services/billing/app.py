@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 
 from services.billing import consumers
+from services.billing.api import charges as charges_api
+from services.billing.application.charges import Charges
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
+from services.billing.projections.charges import ChargesProjection
 from shared.kit import Kit, ServiceSpec
 from shared.reactions import Reaction
 from shared.timers import Timer
@@ -24,19 +27,20 @@ NAME = CONTRACT.context
 
 @dataclass(frozen=True)
 class UseCases:
-    pass
+    charges: Charges
 
 
 async def application(kit: Kit) -> UseCases:
-    return UseCases()
+    return UseCases(charges=Charges(kit.handler, kit.read_models))
 
 
 def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
-    return []
+    timeout = kit.settings.read_your_writes_timeout
+    return [charges_api.build_router(app.charges, kit.read_models, timeout)]
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return consumers.reactions()
+    return consumers.reactions(app.charges)
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
@@ -45,7 +49,7 @@ def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
 
 SPEC = ServiceSpec(
     contract=CONTRACT,
-    projections=(),
+    projections=(ChargesProjection,),
     tags=streams.tags,
     application=application,
     reactions=reactions,

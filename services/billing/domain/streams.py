@@ -52,3 +52,8 @@ def claim_files(tenant: str) -> str:
 def tags(tenant: str, event: DomainEvent) -> tuple[str, ...]:
     """The tags of the commit that records `event` (none yet)."""
     return ()
+
+
+def record_access(tenant: str, access_id: str) -> str:
+    """One response's disclosures of patients' billing records (PatientRecordAccessed)."""
+    return f"{tenant}:record-access:{access_id}"
