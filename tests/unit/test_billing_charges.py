@@ -199,7 +199,9 @@ def test_a_correction_is_priced_by_the_charge_s_own_version_not_a_later_one() ->
     held, _ = given(create(procedures=("99215",)))  # no fee in v1: held for coding
     assert held.status == "held"
     assert held.fee_schedule_version == 1
-    events = when(held, correct())
+    # published since, in force on the same date of service: it does not reprice the charge
+    later = version(3, date(2026, 11, 1), {"99214": 99_000})
+    events = when(held, correct(priced=pricing(V1, V2, later)))
     assert len(events) == 1
     corrected = events[0]
     assert isinstance(corrected, ChargeCorrected)
