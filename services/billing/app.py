@@ -18,6 +18,8 @@ from services.billing.application.charges import Charges
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
 from services.billing.projections.charges import ChargesProjection
+from services.scheduling.contracts import CONTRACT as SCHEDULING
+from services.staffing.contracts import CONTRACT as STAFFING
 from shared.kit import Kit, ServiceSpec
 from shared.reactions import Reaction
 from shared.timers import Timer
@@ -55,4 +57,6 @@ SPEC = ServiceSpec(
     reactions=reactions,
     timers=timers,
     routers=routers,
+    # What billing consumes: scheduling's visits and patients, staffing's providers.
+    reads=CONTRACT.registry.merged(SCHEDULING.registry).merged(STAFFING.registry),
 )

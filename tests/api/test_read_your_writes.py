@@ -57,6 +57,11 @@ ENTRIES = {
     "training-compliance": "/staffing/sites/{site_id}/training-compliance",
     "review-cycle": "/staffing/review-cycles/{cycle}",
     "review": "/staffing/reviews/{review_id}",
+    # billing: charges (tests/api/test_billing_charges.py reads its writes through each)
+    "charges": "/billing/charges",
+    "charge": "/billing/charges/{charge_id}",
+    "held-charges": "/billing/work-queues/held-charges",
+    "coding-errors": "/billing/work-queues/coding-errors",
 }
 
 
