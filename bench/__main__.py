@@ -72,10 +72,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=("append", "replay", "scheduling", "split", "rosters"),
+        choices=("append", "replay", "scheduling", "split", "rosters", "charges"),
         help="one measurement; `split` (scheduling and compliance in separate processes) runs "
         "only when asked for, and needs kafka and mongo; `rosters` (staffing's roster query "
-        "for 2,000 employees and 5 years, embedded) only when asked for",
+        "for 2,000 employees and 5 years, embedded) only when asked for; `charges` (billing's "
+        "charges from 30,000 completed visits, embedded; bench/charges.py) only when asked for",
     )
     parser.add_argument(
         "--split-bookings",
@@ -338,6 +339,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.heading("Rosters: a group of 2,000 employees with 5 years of history")
         group, figures = asyncio.run(rosters.run())
         rosters.report_results(group, figures)
+        sys.stdout.flush()
+        return 0
+    if args.only == "charges":
+        from bench import charges
+
+        report.heading("Charges: a month of completed visits at a 6-site group")
+        charges.report_results(asyncio.run(charges.run()))
         sys.stdout.flush()
         return 0
     if not chosen.backends:
