@@ -15,13 +15,18 @@ from services.billing.app import UseCases
 from services.billing.application.charges import ChargeCompletedVisits, PatientNotLearnt
 from services.billing.domain import streams
 from services.billing.domain.charges import CodedLine, CodingIssues
-from services.billing.domain.events import ChargeCorrected, ChargeCreated, ChargeReleased
+from services.billing.domain.events import (
+    ChargeCorrected,
+    ChargeCreated,
+    ChargeReleased,
+    PatientForgottenLearnt,
+)
 from services.billing.projections import charges as view
 from services.scheduling.contracts import VisitCompleted
 from shared.domain import Rejected
 from shared.events import Envelope, Metadata, seal
 from shared.kit import Assembled
-from tests.billing_facts import define_payer, learn_patient, publish_fees
+from tests.billing_facts import define_payer, learn_patient, publish_fees, record_billing
 from tests.service.conftest import META
 from tests.support import TestRunClock, wait_until
 
@@ -211,3 +216,14 @@ async def test_hold_and_release_and_the_work_queues(priced: Billing) -> None:
 async def _with_status(billing: Billing, charge_id: str, status: str) -> Any:
     doc = await billing.use_cases.charges.get(TENANT, charge_id)
     return doc if doc is not None and doc["status"] == status else None
+
+
+async def test_a_patient_forgotten_before_billing_learnt_them_is_charged_at_self_pay(
+    priced: Billing,
+) -> None:
+    forgotten = PatientForgottenLearnt(patient_id="pat-7", learnt_from="test:forgotten")
+    await record_billing(priced, TENANT, streams.patient_account(TENANT, "pat-7"), forgotten)
+    event, envelope = visit("appt-7", patient_id="pat-7")
+    await ChargeCompletedVisits(priced.use_cases.charges).react(event, envelope)
+    created = (await events_of(priced, "appt-7"))[0]
+    assert (created.payer_id, created.lines[0].fee_cents) == (SELF, 8_000)

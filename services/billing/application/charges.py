@@ -132,7 +132,10 @@ class Charges(UseCases):
         account = await self.state(
             streams.patient_account(meta.tenant, visit.patient_id), patient_account
         )
-        if account.demographics is None:
+        if account.demographics is None and not account.forgotten:
+            # Not learnt yet (the learning reactor reads the same topic in its own group):
+            # try again later. A patient forgotten before billing learnt them is charged
+            # with what billing knows (no coverage: self-pay) rather than never.
             raise PatientNotLearnt(f"billing has not learnt patient of visit {event_id} yet")
         primary = account.primary
         payer_id = primary.payer_id if primary is not None else SELF_PAY
