@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from services.billing.application.codebook import Icd10CodeBook
@@ -67,12 +68,13 @@ fee_schedule = Decider[fees.FeeSchedule, None](fees.FeeSchedule(), fees.evolve, 
 payer_name = Decider[str | None, None](None, _payer_name, _nothing)
 
 
+# Billing's disclosure record, kept here until one shared by billing's areas is merged.
 @dataclass(frozen=True)
 class RecordAccess:
     patient_ids: tuple[str, ...]
     endpoint: str
     purpose: str | None
-    accessed_at: Any
+    accessed_at: datetime
 
 
 def _record(_: None, c: RecordAccess) -> Sequence[DomainEvent]:
