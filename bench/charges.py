@@ -49,6 +49,7 @@ from services.billing.domain.events import (
     FeeScheduleVersionPublished,
     PatientLearnt,
     PayerDefined,
+    SiteZoneLearnt,
 )
 from services.scheduling.contracts import VisitCompleted
 from shared.backends import open_backends
@@ -146,6 +147,11 @@ async def reference(built: Assembled[billing.UseCases], patients: int) -> None:
             defined_at=NOW,
         )
         await handler.handle(streams.payer(TENANT, payer_id), APPEND, (defined,), meta)
+    for site_id in SITES:
+        zone = SiteZoneLearnt(
+            site_id=site_id, time_zone="America/New_York", learnt_from=f"bench:{site_id}"
+        )
+        await handler.handle(streams.site(TENANT, site_id), APPEND, (zone,), meta)
     for payer_id in (*PAYERS, SELF_PAY):
         stream = streams.fee_schedule(TENANT, payer_id)
         await handler.handle(stream, APPEND, schedule(payer_id, 1, date(2026, 1, 1), rng), meta)

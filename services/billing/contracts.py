@@ -44,6 +44,7 @@ from services.billing.domain.events import (
     PayerDefined,
     PostalAddress,
     ProviderLearnt,
+    SiteZoneLearnt,
     registry,
 )
 from shared.contracts import Contract
@@ -95,5 +96,6 @@ __all__ = [
     "ProviderLearnt",
     "SELF_PAY",
     "Sealed",
+    "SiteZoneLearnt",
     "registry",
 ]

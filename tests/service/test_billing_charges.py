@@ -12,7 +12,12 @@ from typing import Any
 import pytest
 
 from services.billing.app import UseCases
-from services.billing.application.charges import ChargeCompletedVisits, PatientNotLearnt
+from services.billing.application.charges import (
+    ChargeCompletedVisits,
+    LearnSiteZones,
+    PatientNotLearnt,
+    SiteNotLearnt,
+)
 from services.billing.domain import streams
 from services.billing.domain.charges import CodedLine, CodingIssues
 from services.billing.domain.events import (
@@ -22,7 +27,7 @@ from services.billing.domain.events import (
     PatientForgottenLearnt,
 )
 from services.billing.projections import charges as view
-from services.scheduling.contracts import VisitCompleted
+from services.scheduling.contracts import SiteRegistered, VisitCompleted
 from shared.domain import Rejected
 from shared.events import Envelope, Metadata, seal
 from shared.kit import Assembled
@@ -66,6 +71,23 @@ def visit(
     return event, envelope
 
 
+async def learn_site(billing: Billing, site_id: str = "north") -> Envelope:
+    """Scheduling's SiteRegistered, as delivered to billing's reaction: the site's time zone."""
+    event = SiteRegistered(site_id=site_id, name=site_id, time_zone="America/New_York")
+    meta = Metadata(tenant=TENANT, actor="admin", correlation_id="c-site")
+    envelope = seal(
+        event,
+        stream=f"{TENANT}:site:{site_id}",
+        stream_version=1,
+        meta=meta,
+        event_id=str(uuid.uuid4()),
+        time=TestRunClock().now(),
+        subject=site_id,
+    )
+    await LearnSiteZones(billing.use_cases.charges).react(event, envelope)
+    return envelope
+
+
 async def events_of(billing: Billing, charge_id: str) -> list[Any]:
     stream = streams.charge(TENANT, charge_id)
     registry = billing.kit.handler.registry
@@ -78,6 +100,7 @@ async def priced(billing_service: Billing) -> Billing:
     await publish_fees(billing_service, TENANT, "acme", 1, date(2026, 1, 1), {"99213": 10_000})
     await publish_fees(billing_service, TENANT, SELF, 1, date(2026, 1, 1), {"99213": 8_000})
     await learn_patient(billing_service, TENANT, "pat-1", payer_id="acme")
+    await learn_site(billing_service)
     return billing_service
 
 
@@ -148,6 +171,10 @@ async def test_a_patient_billing_has_not_learnt_is_tried_again_later(
         await reaction.react(event, envelope)
     assert await billing_service.kit.store.version(streams.charge(TENANT, "appt-1")) == 0
     await learn_patient(billing_service, TENANT, "pat-9")
+    with pytest.raises(SiteNotLearnt):  # nor the site's time zone
+        await reaction.react(event, envelope)
+    assert await billing_service.kit.store.version(streams.charge(TENANT, "appt-1")) == 0
+    await learn_site(billing_service)
     await reaction.react(event, envelope)  # the redelivery charges it
     assert len(await events_of(billing_service, "appt-1")) == 2
 
@@ -227,3 +254,20 @@ async def test_a_patient_forgotten_before_billing_learnt_them_is_charged_at_self
     await ChargeCompletedVisits(priced.use_cases.charges).react(event, envelope)
     created = (await events_of(priced, "appt-7"))[0]
     assert (created.payer_id, created.lines[0].fee_cents) == (SELF, 8_000)
+
+
+async def test_the_date_of_service_is_the_visit_s_date_at_its_site(priced: Billing) -> None:
+    # 02:30 UTC on 27 November is 21:30 on the 26th in New York
+    event, envelope = visit("appt-late", start=datetime(2026, 11, 27, 2, 30, tzinfo=UTC))
+    await ChargeCompletedVisits(priced.use_cases.charges).react(event, envelope)
+    created = (await events_of(priced, "appt-late"))[0]
+    assert created.date_of_service == date(2026, 11, 26)
+
+
+async def test_a_site_is_learnt_once(priced: Billing) -> None:
+    stream = streams.site(TENANT, "south")
+    envelope = await learn_site(priced, "south")
+    event = SiteRegistered(site_id="south", name="south", time_zone="America/New_York")
+    await LearnSiteZones(priced.use_cases.charges).react(event, envelope)  # redelivered
+    await learn_site(priced, "south")  # registered again, the same zone
+    assert await priced.kit.store.version(stream) == 1

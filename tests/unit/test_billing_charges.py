@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.billing.domain import charges
+from services.billing.domain import charges, sites
 from services.billing.domain.charges import (
     Charge,
     CodedLine,
@@ -27,8 +27,10 @@ from services.billing.domain.events import (
     ChargeReleased,
     Fee,
     FeeScheduleVersionPublished,
+    SiteZoneLearnt,
 )
 from services.billing.domain.fees import FeeSchedule
+from services.billing.domain.sites import LearnSiteZone
 from shared.domain import Invalid, NotFound, Rejected
 from shared.events import DomainEvent
 from tests.unit.test_billing_coding import Book
@@ -300,3 +302,20 @@ def test_no_charge_no_steps() -> None:
         when(Charge(), HoldCharge(charge_id="appt-1", reason="x", held_at=AT))
     with pytest.raises(NotFound):
         when(Charge(), correct())
+
+
+# ------------------------------------------------------------------------ site time zones
+
+
+def test_a_site_s_time_zone_is_learnt_once_per_event_and_changes_with_a_new_one() -> None:
+    learn = LearnSiteZone(site_id="north", time_zone="America/New_York", learnt_from="e1")
+    events = sites.site.decide(sites.Site(), learn)
+    assert events == [
+        SiteZoneLearnt(site_id="north", time_zone="America/New_York", learnt_from="e1")
+    ]
+    state = sites.site.fold(events)
+    assert sites.site.decide(state, learn) == []  # redelivered
+    same = learn.model_copy(update={"learnt_from": "e2"})
+    assert sites.site.decide(state, same) == []  # the same zone again
+    moved = LearnSiteZone(site_id="north", time_zone="America/Chicago", learnt_from="e3")
+    assert len(sites.site.decide(state, moved)) == 1

@@ -9,8 +9,10 @@ the learning reactor): the primary coverage's payer, else self-pay. A visit of a
 has not learnt yet is not charged to self-pay by guesswork: `PatientNotLearnt` (a `RetryLater`)
 leaves the event unacknowledged, and the bus delivers it again until the account is there.
 
-The date of service is the date of the visit's `start` as scheduling records it (UTC): billing
-does not know its sites' time zones, so a visit late in a US evening dates to the next day.
+The date of service is the date of the visit's `start` at its site: billing learns each site's
+time zone from scheduling's `SiteRegistered` (`LearnSiteZones`, a consumer group of its own, so
+that a visit waiting for its site never holds back the site it waits for); a visit at a site
+not learnt yet is tried again later (`SiteNotLearnt`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from services.billing.application.codebook import Icd10CodeBook
-from services.billing.domain import accounts, charges, fees, streams
+from services.billing.domain import accounts, charges, fees, sites, streams
 from services.billing.domain.charges import (
     CodedLine,
     CorrectCharge,
@@ -37,7 +40,7 @@ from services.billing.domain.events import (
     PayerDefined,
 )
 from services.billing.projections import charges as view
-from services.scheduling.contracts import VisitCompleted
+from services.scheduling.contracts import SiteRegistered, VisitCompleted
 from shared.commands import CommandHandler, Outcome
 from shared.documents.port import Document
 from shared.domain import Decider, NotFound
@@ -51,6 +54,10 @@ SYSTEM = "system:billing"
 
 class PatientNotLearnt(RetryLater):
     """Billing has not learnt the visit's patient yet: try the visit again later."""
+
+
+class SiteNotLearnt(RetryLater):
+    """Billing has not learnt the visit's site (its time zone) yet: try the visit again later."""
 
 
 def _nothing(_: Any, __: Any) -> Sequence[DomainEvent]:
@@ -139,6 +146,9 @@ class Charges(UseCases):
             # try again later. A patient forgotten before billing learnt them is charged
             # with what billing knows (no coverage: self-pay) rather than never.
             raise PatientNotLearnt(f"billing has not learnt patient of visit {event_id} yet")
+        site = await self.state(streams.site(meta.tenant, visit.site_id), sites.site)
+        if site.time_zone is None:
+            raise SiteNotLearnt(f"billing has not learnt the site of visit {event_id} yet")
         primary = account.primary
         payer_id = primary.payer_id if primary is not None else SELF_PAY
         command = CreateCharge(
@@ -147,7 +157,7 @@ class Charges(UseCases):
             patient_id=visit.patient_id,
             site_id=visit.site_id,
             provider_id=visit.provider_id,
-            date_of_service=visit.start.date(),
+            date_of_service=visit.start.astimezone(ZoneInfo(site.time_zone)).date(),
             procedures=visit.procedures,
             diagnoses=visit.diagnoses,
             pricing=await self.pricing(meta.tenant, payer_id),
@@ -158,6 +168,15 @@ class Charges(UseCases):
         return await self.decide(
             stream, charges.charge, command, meta, subject=visit.appointment_id
         )
+
+    async def learn_site_zone(
+        self, meta: Metadata, event: SiteRegistered, event_id: str
+    ) -> Outcome[sites.Site]:
+        command = sites.LearnSiteZone(
+            site_id=event.site_id, time_zone=event.time_zone, learnt_from=event_id
+        )
+        stream = streams.site(meta.tenant, event.site_id)
+        return await self.decide(stream, sites.site, command, meta, subject=event.site_id)
 
     async def _charge(self, tenant: str, charge_id: str) -> charges.Charge:
         state = await self.state(streams.charge(tenant, charge_id), charges.charge)
@@ -277,3 +296,18 @@ class ChargeCompletedVisits:
     async def react(self, event: DomainEvent, envelope: Envelope) -> None:
         if isinstance(event, VisitCompleted):
             await self._charges.charge_visit(caused_by(envelope), event, envelope.id)
+
+
+class LearnSiteZones:
+    """Each site's time zone, for dates of service (its own consumer group: the charges'
+    reactor may be waiting for it)."""
+
+    name = "billing.learn_site_zones"
+    contexts = ("scheduling",)
+
+    def __init__(self, charges: Charges) -> None:
+        self._charges = charges
+
+    async def react(self, event: DomainEvent, envelope: Envelope) -> None:
+        if isinstance(event, SiteRegistered):
+            await self._charges.learn_site_zone(caused_by(envelope), event, envelope.id)

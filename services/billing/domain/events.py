@@ -372,6 +372,18 @@ class PatientRecordAccessed(BillingEvent):
     accessed_at: AwareDatetime
 
 
+# ----------------------------------------------------------------------------- charges (area 3)
+
+
+class SiteZoneLearnt(BillingEvent):
+    """A site's time zone, learnt from scheduling's `SiteRegistered`: a visit's date of service
+    is its date at its site."""
+
+    site_id: str
+    time_zone: str  # IANA, e.g. "America/New_York"
+    learnt_from: str
+
+
 registry = EventRegistry(
     (
         PayerDefined,
@@ -399,5 +411,6 @@ registry = EventRegistry(
         ClaimBatchSent,
         ClaimBatchAcknowledged,
         PatientRecordAccessed,
+        SiteZoneLearnt,
     )
 )
