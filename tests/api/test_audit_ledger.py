@@ -28,9 +28,10 @@ Report = dict[str, Any]
 
 
 async def events_recorded(suite: Suite) -> int:
-    """Every event the ledger chains: scheduling's and staffing's (who hired the providers)."""
+    """Every event the ledger chains: scheduling's, staffing's (who hired the providers) and
+    billing's (what it learnt of the sites, the charges)."""
     total = 0
-    for service in ("scheduling", "staffing"):
+    for service in ("scheduling", "staffing", "billing"):
         store = suite.service(service).event_store
         assert store is not None
         total += sum(len(c.events) for c in await store.read_all(0, 10_000))
