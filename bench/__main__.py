@@ -72,11 +72,13 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=("append", "replay", "scheduling", "split", "rosters", "x12"),
+        choices=("append", "replay", "scheduling", "split", "rosters", "x12", "charges"),
         help="one measurement; `split` (scheduling and compliance in separate processes) runs "
         "only when asked for, and needs kafka and mongo; `rosters` (staffing's roster query "
         "for 2,000 employees and 5 years, embedded) only when asked for; `x12` (837P "
-        "generation for a month of a 6-site group, in-process) only when asked for",
+        "generation for a month of a 6-site group, in-process) only when asked for; `charges` "
+        "(billing's charges from 30,000 completed visits, embedded; bench/charges.py) only "
+        "when asked for",
     )
     parser.add_argument(
         "--split-bookings",
@@ -346,6 +348,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         report.heading("Billing: 837P for a month of a 6-site group (about 30,000 claims)")
         x12.report_results(x12.run())
+        sys.stdout.flush()
+        return 0
+    if args.only == "charges":
+        from bench import charges
+
+        report.heading("Charges: a month of completed visits at a 6-site group")
+        charges.report_results(asyncio.run(charges.run()))
         sys.stdout.flush()
         return 0
     if not chosen.backends:

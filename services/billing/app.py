@@ -13,21 +13,24 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 
 from services.billing import consumers
-from services.billing.api import reference as reference_api
-from services.billing.application.reference import ReferenceData
+from services.billing.api import charges as charges_api
 from services.billing.api import learning as learning_api
+from services.billing.api import reference as reference_api
 from services.billing.application.access import Disclosures
+from services.billing.application.charges import Charges
 from services.billing.application.learning import Learning
+from services.billing.application.reference import ReferenceData
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
+from services.billing.projections.charges import ChargesProjection
+from services.billing.projections.learnt import (
+    PatientAccountsProjection,
+    RenderingProvidersProjection,
+)
 from services.billing.projections.reference import (
     BillingProvidersProjection,
     FeeSchedulesProjection,
     PayersProjection,
-)
-from services.billing.projections.learnt import (
-    PatientAccountsProjection,
-    RenderingProvidersProjection,
 )
 from services.scheduling.contracts import CONTRACT as SCHEDULING
 from services.staffing.contracts import CONTRACT as STAFFING
@@ -43,6 +46,7 @@ class UseCases:
     reference: ReferenceData  # payers and plans, billing providers, fee schedules
     learning: Learning  # what billing learns from scheduling and staffing
     disclosures: Disclosures
+    charges: Charges  # charges from completed visits, coding checks, hold and release
 
 
 async def application(kit: Kit) -> UseCases:
@@ -50,6 +54,7 @@ async def application(kit: Kit) -> UseCases:
         reference=ReferenceData(kit.handler, kit.read_models),
         learning=Learning(kit.handler, kit.read_models),
         disclosures=Disclosures(kit.handler),
+        charges=Charges(kit.handler, kit.read_models),
     )
 
 
@@ -60,11 +65,12 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
         learning_api.build_router(
             app.learning, app.disclosures, kit.read_models, kit.phi_vault(), kit.clock, timeout
         ),
+        charges_api.build_router(app.charges, kit.read_models, timeout),
     ]
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return consumers.reactions(app.learning)
+    return consumers.reactions(app.learning, app.charges)
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
@@ -81,6 +87,7 @@ SPEC = ServiceSpec(
         FeeSchedulesProjection,
         PatientAccountsProjection,
         RenderingProvidersProjection,
+        ChargesProjection,
     ),
     tags=streams.tags,
     application=application,

@@ -3,12 +3,21 @@
 Reactors (each its own consumer group, `reactor.<name>`): billing learns patients and their
 coverages from scheduling's topic, rendering providers and their enrolments from staffing's.
 The reactions are use cases (`application/learning.py`); this module declares which run.
+
+Charges: each completed visit (scheduling's `VisitCompleted`) becomes its charge, once
+(`ChargeCompletedVisits`, consumer group `reactor.billing.charge_completed_visits`), dated
+at its site, whose time zone billing learns from `SiteRegistered` (`LearnSiteZones`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from services.billing.application.charges import (
+    ChargeCompletedVisits,
+    Charges,
+    LearnSiteZones,
+)
 from services.billing.application.learning import (
     LearnFromScheduling,
     LearnFromStaffing,
@@ -18,8 +27,13 @@ from shared.reactions import Reaction
 from shared.timers import Timer
 
 
-def reactions(learning: Learning) -> Sequence[Reaction]:
-    return [LearnFromScheduling(learning), LearnFromStaffing(learning)]
+def reactions(learning: Learning, charges: Charges) -> Sequence[Reaction]:
+    return [
+        LearnFromScheduling(learning),
+        LearnFromStaffing(learning),
+        ChargeCompletedVisits(charges),
+        LearnSiteZones(charges),
+    ]
 
 
 def timers() -> Sequence[Timer]:

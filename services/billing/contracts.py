@@ -32,6 +32,7 @@ from services.billing.domain.events import (
     ClaimReplaced,
     ClaimSubmitted,
     ClaimWrittenOff,
+    CodingIssue,
     CoverageLearnt,
     EnrolmentLearnt,
     Fee,
@@ -44,6 +45,7 @@ from services.billing.domain.events import (
     PlanDefined,
     PostalAddress,
     ProviderLearnt,
+    SiteZoneLearnt,
     registry,
 )
 from shared.contracts import Contract
@@ -80,6 +82,7 @@ __all__ = [
     "ClaimReplaced",
     "ClaimSubmitted",
     "ClaimWrittenOff",
+    "CodingIssue",
     "CoverageLearnt",
     "EVENTS",
     "EnrolmentLearnt",
@@ -95,5 +98,6 @@ __all__ = [
     "ProviderLearnt",
     "SELF_PAY",
     "Sealed",
+    "SiteZoneLearnt",
     "registry",
 ]

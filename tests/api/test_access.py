@@ -21,6 +21,14 @@ from typing import Any
 import httpx
 import pytest
 
+from services.billing.domain import streams as billing_streams
+from services.billing.domain.events import (
+    SELF_PAY,
+    ChargeCreated,
+    ChargeHeld,
+    ChargeLine,
+    ChargeReleased,
+)
 from services.staffing.domain import streams as staffing_streams
 from services.staffing.domain.events import EmployeeHired
 from services.staffing.domain.events import registry as staffing_registry
@@ -35,6 +43,7 @@ from tests.api.conftest import TokenFor, post_ok
 from tests.api.staffing_helpers import hire_bookable, hire_provider, scheduling_knows
 from tests.api.test_staffing_shifts import hire as hire_staff
 from tests.api.test_staffing_training import hire
+from tests.billing_facts import record_billing
 from tests.support import suite_settings, wait_until
 
 DOC = Path(__file__).parents[2] / "docs" / "security.md"
@@ -677,6 +686,53 @@ def _billing_read(path: str) -> Prepare:
     return prepare
 
 
+# ------------------------------------------------------------------------- billing: charges
+
+# The running matrix test's suite: charges are recorded straight on billing's streams (a visit
+# through scheduling for each of the calls would be slow, and needs the learning reactor).
+_BILLING: dict[str, Suite] = {}
+
+
+async def _recorded_charge(site: str, *, released: bool) -> str:
+    charge_id = f"chg-{next(counter)}"
+    now = SystemClock().now()
+    created = ChargeCreated(
+        charge_id=charge_id,
+        appointment_id=charge_id,
+        patient_id="pat-1",
+        site_id=site,
+        provider_id=f"dr-{site}",
+        date_of_service=date(2026, 11, 2),
+        diagnoses=("E11.9",),
+        lines=(ChargeLine(line_id="1", code="99213", diagnosis_pointers=(1,), fee_cents=100),),
+        payer_id=SELF_PAY,
+        fee_schedule_version=1,
+        created_at=now,
+        learnt_from=f"access-matrix:{charge_id}",
+    )
+    step: DomainEvent = (
+        ChargeReleased(charge_id=charge_id, released_at=now)
+        if released
+        else ChargeHeld(charge_id=charge_id, reason="check", held_at=now)
+    )
+    stream = billing_streams.charge("acme", charge_id)
+    await record_billing(_BILLING["suite"], "acme", stream, created, step)
+    return charge_id
+
+
+async def _charge_read(admin: httpx.AsyncClient, site: str) -> Call:
+    charge_id = await _recorded_charge(site, released=True)
+    return await _readable(admin, f"/billing/charges/{charge_id}")
+
+
+def _charge_step(action: str, body: dict[str, Any] | None, *, released: bool) -> Prepare:
+    async def prepare(_: httpx.AsyncClient, site: str) -> Call:
+        charge_id = await _recorded_charge(site, released=released)
+        return Call("POST", f"/billing/charges/{charge_id}/{action}", body)
+
+    return prepare
+
+
 async def _new_plan(admin: httpx.AsyncClient, site: str) -> Call:
     await _billing_reference(admin)
     body = {"plan_id": f"plan{next(counter)}", "name": "Plan"}
@@ -728,6 +784,30 @@ BILLING_LEARNING_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/billing/patients/{patient_id}/coverages"): _billing_coverages,
     # dr-north and dr-south, hired by _hire_providers and learnt from staffing's events.
     ("GET", "/billing/providers/{provider_id}"): _staffing_read("/billing/providers/dr-{site}"),
+}
+
+
+CORRECTION = {
+    "diagnoses": ["I10"],
+    "lines": [{"code": "99213", "diagnosis_pointers": [1]}],
+    "reason": "coded from the note",
+}
+BILLING_CHARGE_ENDPOINTS: dict[tuple[str, str], Prepare] = {
+    ("GET", "/billing/charges"): _fixed("GET", "/billing/charges"),
+    ("GET", "/billing/charges/{charge_id}"): _charge_read,
+    ("GET", "/billing/work-queues/held-charges"): _fixed(
+        "GET", "/billing/work-queues/held-charges"
+    ),
+    ("GET", "/billing/work-queues/coding-errors"): _fixed(
+        "GET", "/billing/work-queues/coding-errors"
+    ),
+    ("POST", "/billing/charges/{charge_id}/corrections"): _charge_step(
+        "corrections", CORRECTION, released=False
+    ),
+    ("POST", "/billing/charges/{charge_id}/hold"): _charge_step(
+        "hold", {"reason": "payer query"}, released=True
+    ),
+    ("POST", "/billing/charges/{charge_id}/release"): _charge_step("release", None, released=False),
 }
 
 
@@ -915,6 +995,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     **STAFFING_ENDPOINTS,
     **BILLING_ENDPOINTS,
     **BILLING_LEARNING_ENDPOINTS,
+    **BILLING_CHARGE_ENDPOINTS,
 }
 
 
@@ -970,6 +1051,7 @@ async def test_every_endpoint_declares_its_policy(client: httpx.AsyncClient) -> 
 async def test_the_access_matrix_is_the_documented_one(
     suite: Suite, client: httpx.AsyncClient, token_for: TokenFor, operator: dict[str, str]
 ) -> None:
+    _BILLING["suite"] = suite
     await _group(client)
     await _hire_providers(suite)
     await _staffing_group(client, suite)

@@ -28,9 +28,10 @@ Report = dict[str, Any]
 
 
 async def events_recorded(suite: Suite) -> int:
-    """Every event the ledger chains: scheduling's and staffing's (who hired the providers)."""
+    """Every event the ledger chains: scheduling's, staffing's (who hired the providers) and
+    billing's (what it learnt of the sites, the charges)."""
     total = 0
-    for service in ("scheduling", "staffing"):
+    for service in ("scheduling", "staffing", "billing"):
         store = suite.service(service).event_store
         assert store is not None
         total += sum(len(c.events) for c in await store.read_all(0, 10_000))
@@ -104,7 +105,8 @@ async def test_the_ledger_verifies_before_and_after_a_patient_is_forgotten_and_r
 
     after = await chained(client, suite, auditor)
     assert after["verified"] is True
-    assert after["entries"] == before["entries"] + 1
+    # scheduling's PatientForgotten, and billing's PatientForgottenLearnt of it
+    assert after["entries"] == before["entries"] + 2
     assert (await verify(client, auditor, known_head=before["head"]))["verified"] is True
     # Forgetting rewrote nothing: the blocks from before are exactly as they were.
     assert (await blocks(client, auditor))[: len(chain)] == chain

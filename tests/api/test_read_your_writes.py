@@ -70,6 +70,12 @@ ENTRIES = {
     # Billing's learnt patients and providers: tests/api/test_billing_learning.py.
     "billing-coverages": "/billing/patients/{patient_id}/coverages",
     "billing-rendering-provider": "/billing/providers/{provider_id}",
+
+    # billing: charges (tests/api/test_billing_charges.py reads its writes through each)
+    "charges": "/billing/charges",
+    "charge": "/billing/charges/{charge_id}",
+    "held-charges": "/billing/work-queues/held-charges",
+    "coding-errors": "/billing/work-queues/coding-errors",
 }
 
 

@@ -61,6 +61,7 @@ BILLING_EXPORTS = {
     # the parts events are made of
     "Adjustment",
     "ChargeLine",
+    "CodingIssue",
     "Fee",
     "LineAdjudication",
     "PostalAddress",

@@ -147,6 +147,17 @@ class EnrolmentLearnt(BillingEvent):
 # ----------------------------------------------------------------------------- charges
 
 
+class CodingIssue(BaseModel):
+    """What the coding checks found wrong with a charge, in a biller's words (`domain/coding.py`):
+    the line it is on (None: the charge's diagnoses as a whole) and the code concerned."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line_id: str | None
+    code: str
+    problem: str
+
+
 class ChargeLine(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -173,6 +184,7 @@ class ChargeCreated(BillingEvent):
     fee_schedule_version: int | None  # None: no schedule in force (lines priced 0, held)
     created_at: AwareDatetime
     learnt_from: str  # the VisitCompleted event's id
+    issues: tuple[CodingIssue, ...] = ()  # what the coding checks found then (held if any)
 
 
 class ChargeCorrected(BillingEvent):
@@ -183,6 +195,10 @@ class ChargeCorrected(BillingEvent):
     lines: tuple[ChargeLine, ...]
     reason: str
     corrected_at: AwareDatetime
+    issues: tuple[CodingIssue, ...] = ()  # what the coding checks found in the new codes
+    # The version that priced the new lines: the charge's own, or, for a charge made when no
+    # schedule was in force, the one in force on its date of service now (None: still none).
+    fee_schedule_version: int | None = None
 
 
 class ChargeHeld(BillingEvent):
@@ -371,6 +387,18 @@ class PlanDefined(BillingEvent):
     defined_at: AwareDatetime
 
 
+# ----------------------------------------------------------------------------- charges (area 3)
+
+
+class SiteZoneLearnt(BillingEvent):
+    """A site's time zone, learnt from scheduling's `SiteRegistered`: a visit's date of service
+    is its date at its site."""
+
+    site_id: str
+    time_zone: str  # IANA, e.g. "America/New_York"
+    learnt_from: str
+
+
 registry = EventRegistry(
     (
         PayerDefined,
@@ -399,5 +427,6 @@ registry = EventRegistry(
         ClaimBatchAcknowledged,
         PatientRecordAccessed,
         PlanDefined,  # billing-reference
+        SiteZoneLearnt,  # charges
     )
 )

@@ -54,9 +54,14 @@ def tags(tenant: str, event: DomainEvent) -> tuple[str, ...]:
     return ()
 
 
-# ----------------------------------------------------------------------------- learning
+# ----------------------------------------------------------------------------- learning, charges
 
 
 def record_access(tenant: str, access_id: str) -> str:
-    """One response's disclosures of patients' records (`PatientRecordAccessed`)."""
+    """One response's disclosures of patients' billing records (PatientRecordAccessed)."""
     return f"{tenant}:record-access:{access_id}"
+
+
+def site(tenant: str, site_id: str) -> str:
+    """What billing knows of a site of scheduling's: its time zone."""
+    return f"{tenant}:site:{site_id}"

@@ -1,0 +1,313 @@
+"""Charges: made from scheduling's completed visits, corrected, held and released by billers.
+
+The reaction `ChargeCompletedVisits` turns each `VisitCompleted` into a `CreateCharge` on the
+visit's charge stream (its id is the appointment's): a redelivery, or two handlers racing,
+record it once (the second decides on the first's charge and records nothing).
+
+Pricing needs the patient's account as billing learnt it (`streams.patient_account`, filled by
+the learning reactor): the primary coverage's payer, else self-pay. A visit of a patient billing
+has not learnt yet is not charged to self-pay by guesswork: `PatientNotLearnt` (a `RetryLater`)
+leaves the event unacknowledged, and the bus delivers it again until the account is there.
+
+The date of service is the date of the visit's `start` at its site: billing learns each site's
+time zone from scheduling's `SiteRegistered` (`LearnSiteZones`, a consumer group of its own, so
+that a visit waiting for its site never holds back the site it waits for); a visit at a site
+not learnt yet is tried again later (`SiteNotLearnt`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.billing.application.codebook import Icd10CodeBook
+from services.billing.domain import accounts, charges, fees, sites, streams
+from services.billing.domain.charges import (
+    CodedLine,
+    CorrectCharge,
+    CreateCharge,
+    HoldCharge,
+    Pricing,
+    ReleaseCharge,
+)
+from services.billing.domain.coding import CodeBook
+from services.billing.domain.events import (
+    SELF_PAY,
+    PatientRecordAccessed,
+    PayerDefined,
+)
+from services.billing.projections import charges as view
+from services.scheduling.contracts import SiteRegistered, VisitCompleted
+from shared.commands import CommandHandler, Outcome
+from shared.documents.port import Document
+from shared.domain import Decider, NotFound
+from shared.errors import RetryLater
+from shared.events import DomainEvent, Envelope, Metadata
+from shared.readmodels import ReadModels
+from shared.usecases import UseCases
+
+SYSTEM = "system:billing"
+
+
+class PatientNotLearnt(RetryLater):
+    """Billing has not learnt the visit's patient yet: try the visit again later."""
+
+
+class SiteNotLearnt(RetryLater):
+    """Billing has not learnt the visit's site (its time zone) yet: try the visit again later."""
+
+
+def _nothing(_: Any, __: Any) -> Sequence[DomainEvent]:
+    return []
+
+
+def _payer_name(name: str | None, event: DomainEvent) -> str | None:
+    return event.name if isinstance(event, PayerDefined) else name
+
+
+patient_account = Decider[accounts.PatientAccount, None](
+    accounts.PatientAccount(), accounts.evolve, _nothing
+)
+fee_schedule = Decider[fees.FeeSchedule, None](fees.FeeSchedule(), fees.evolve, _nothing)
+payer_name = Decider[str | None, None](None, _payer_name, _nothing)
+
+
+# Billing's disclosure record, kept here until one shared by billing's areas is merged.
+@dataclass(frozen=True)
+class RecordAccess:
+    patient_ids: tuple[str, ...]
+    endpoint: str
+    purpose: str | None
+    accessed_at: datetime
+
+
+def _record(_: None, c: RecordAccess) -> Sequence[DomainEvent]:
+    return [
+        PatientRecordAccessed(
+            patient_id=patient_id,
+            endpoint=c.endpoint,
+            purpose=c.purpose,
+            outcome="disclosed",
+            accessed_at=c.accessed_at,
+        )
+        for patient_id in dict.fromkeys(c.patient_ids)
+    ]
+
+
+# Each response's disclosures are a stream of their own, written in one commit.
+access = Decider[None, RecordAccess](None, lambda state, _: state, _record)
+
+
+def caused_by(envelope: Envelope) -> Metadata:
+    return Metadata(
+        tenant=envelope.tenant,
+        actor=SYSTEM,
+        site=envelope.site,
+        correlation_id=envelope.correlation_id,
+        causation_id=envelope.id,
+        traceparent=envelope.traceparent,
+    )
+
+
+class Charges(UseCases):
+    """A charge's life: made from a completed visit, corrected, held, released; and reads."""
+
+    def __init__(
+        self, handler: CommandHandler, read_models: ReadModels, book: CodeBook | None = None
+    ) -> None:
+        super().__init__(handler)
+        self._read_models = read_models
+        self._book: CodeBook = book or Icd10CodeBook()
+
+    async def pricing(self, tenant: str, payer_id: str) -> Pricing:
+        """The payer's fee schedule (every version), its name and the code book."""
+        schedule = await self.state(streams.fee_schedule(tenant, payer_id), fee_schedule)
+        name = await self.state(streams.payer(tenant, payer_id), payer_name)
+        if name is None:
+            name = "self-pay" if payer_id == SELF_PAY else payer_id
+        return Pricing(payer_id=payer_id, payer_name=name, schedule=schedule, book=self._book)
+
+    async def charge_visit(
+        self, meta: Metadata, visit: VisitCompleted, event_id: str
+    ) -> Outcome[charges.Charge]:
+        """The visit's charge, made once (nothing new if it is there already)."""
+        stream = streams.charge(meta.tenant, visit.appointment_id)
+        state = await self.state(stream, charges.charge)
+        if state.created is not None:
+            return Outcome(stream, await self.stream_version(stream), (), state)
+        account = await self.state(
+            streams.patient_account(meta.tenant, visit.patient_id), patient_account
+        )
+        if account.demographics is None and not account.forgotten:
+            # Not learnt yet (the learning reactor reads the same topic in its own group):
+            # try again later. A patient forgotten before billing learnt them is charged
+            # with what billing knows (no coverage: self-pay) rather than never.
+            raise PatientNotLearnt(f"billing has not learnt patient of visit {event_id} yet")
+        site = await self.state(streams.site(meta.tenant, visit.site_id), sites.site)
+        if site.time_zone is None:
+            raise SiteNotLearnt(f"billing has not learnt the site of visit {event_id} yet")
+        primary = account.primary
+        payer_id = primary.payer_id if primary is not None else SELF_PAY
+        command = CreateCharge(
+            charge_id=visit.appointment_id,
+            appointment_id=visit.appointment_id,
+            patient_id=visit.patient_id,
+            site_id=visit.site_id,
+            provider_id=visit.provider_id,
+            date_of_service=visit.start.astimezone(ZoneInfo(site.time_zone)).date(),
+            procedures=visit.procedures,
+            diagnoses=visit.diagnoses,
+            pricing=await self.pricing(meta.tenant, payer_id),
+            created_at=self.now(),
+            learnt_from=event_id,
+        )
+        meta = meta.model_copy(update={"site": visit.site_id})
+        return await self.decide(
+            stream, charges.charge, command, meta, subject=visit.appointment_id
+        )
+
+    async def learn_site_zone(
+        self, meta: Metadata, event: SiteRegistered, event_id: str
+    ) -> Outcome[sites.Site]:
+        command = sites.LearnSiteZone(
+            site_id=event.site_id, time_zone=event.time_zone, learnt_from=event_id
+        )
+        stream = streams.site(meta.tenant, event.site_id)
+        return await self.decide(stream, sites.site, command, meta, subject=event.site_id)
+
+    async def _charge(self, tenant: str, charge_id: str) -> charges.Charge:
+        state = await self.state(streams.charge(tenant, charge_id), charges.charge)
+        if state.created is None:
+            raise NotFound(f"charge {charge_id} not found")
+        return state
+
+    async def site_of(self, tenant: str, charge_id: str) -> str:
+        """The charge's site, from the event store (404 when there is no such charge)."""
+        created = (await self._charge(tenant, charge_id)).created
+        assert created is not None
+        return created.site_id
+
+    async def correct(
+        self,
+        meta: Metadata,
+        charge_id: str,
+        diagnoses: Sequence[str],
+        lines: Sequence[CodedLine],
+        reason: str,
+    ) -> Outcome[charges.Charge]:
+        created = (await self._charge(meta.tenant, charge_id)).created
+        assert created is not None
+        command = CorrectCharge(
+            charge_id=charge_id,
+            diagnoses=tuple(diagnoses),
+            lines=tuple(lines),
+            reason=reason,
+            pricing=await self.pricing(meta.tenant, created.payer_id),
+            corrected_at=self.now(),
+        )
+        return await self._decide(meta, created.site_id, charge_id, command)
+
+    async def hold(self, meta: Metadata, charge_id: str, reason: str) -> Outcome[charges.Charge]:
+        site_id = await self.site_of(meta.tenant, charge_id)
+        command = HoldCharge(charge_id=charge_id, reason=reason, held_at=self.now())
+        return await self._decide(meta, site_id, charge_id, command)
+
+    async def release(self, meta: Metadata, charge_id: str) -> Outcome[charges.Charge]:
+        created = (await self._charge(meta.tenant, charge_id)).created
+        assert created is not None
+        command = ReleaseCharge(
+            charge_id=charge_id,
+            pricing=await self.pricing(meta.tenant, created.payer_id),
+            released_at=self.now(),
+        )
+        return await self._decide(meta, created.site_id, charge_id, command)
+
+    async def _decide(
+        self, meta: Metadata, site_id: str, charge_id: str, command: charges.ChargeCommand
+    ) -> Outcome[charges.Charge]:
+        meta = meta.model_copy(update={"site": site_id})
+        stream = streams.charge(meta.tenant, charge_id)
+        return await self.decide(stream, charges.charge, command, meta, subject=charge_id)
+
+    # ------------------------------------------------------------------------------- reads
+
+    async def get(self, tenant: str, charge_id: str) -> Document | None:
+        return await self._read_models.get(
+            view.PROJECTION, view.CHARGES, view.doc_id(tenant, charge_id)
+        )
+
+    async def find(
+        self,
+        tenant: str,
+        *,
+        status: str | None = None,
+        sites: Sequence[str] | None = None,
+        with_issues: bool = False,
+        limit: int = 500,
+    ) -> list[Document]:
+        """Charges, oldest date of service first; `sites` None: every site."""
+        where: dict[str, Any] = {"tenant": tenant}
+        if status is not None:
+            where["status"] = status
+        if sites is not None:
+            where["site_id"] = {"$in": list(sites)}
+        if with_issues:
+            where["issue_count"] = {"$gt": 0}
+        return await self._read_models.find(
+            view.PROJECTION,
+            view.CHARGES,
+            where,
+            sort=(("date_of_service", 1), ("charge_id", 1)),
+            limit=limit,
+        )
+
+    async def record_access(
+        self, meta: Metadata, patient_ids: Iterable[str], endpoint: str, purpose: str | None
+    ) -> None:
+        """Put on the record that a response disclosed these patients' charges."""
+        command = RecordAccess(
+            patient_ids=tuple(patient_ids),
+            endpoint=endpoint,
+            purpose=purpose,
+            accessed_at=self.now(),
+        )
+        if not command.patient_ids:
+            return
+        stream = streams.record_access(meta.tenant, self.new_id())
+        await self.decide(stream, access, command, meta, subject=_patient_of)
+
+
+def _patient_of(event: DomainEvent) -> str | None:
+    return getattr(event, "patient_id", None)
+
+
+class ChargeCompletedVisits:
+    """Each completed visit becomes its charge, once."""
+
+    name = "billing.charge_completed_visits"
+    contexts = ("scheduling",)
+
+    def __init__(self, charges: Charges) -> None:
+        self._charges = charges
+
+    async def react(self, event: DomainEvent, envelope: Envelope) -> None:
+        if isinstance(event, VisitCompleted):
+            await self._charges.charge_visit(caused_by(envelope), event, envelope.id)
+
+
+class LearnSiteZones:
+    """Each site's time zone, for dates of service (its own consumer group: the charges'
+    reactor may be waiting for it)."""
+
+    name = "billing.learn_site_zones"
+    contexts = ("scheduling",)
+
+    def __init__(self, charges: Charges) -> None:
+        self._charges = charges
+
+    async def react(self, event: DomainEvent, envelope: Envelope) -> None:
+        if isinstance(event, SiteRegistered):
+            await self._charges.learn_site_zone(caused_by(envelope), event, envelope.id)
