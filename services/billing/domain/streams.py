@@ -52,3 +52,11 @@ def claim_files(tenant: str) -> str:
 def tags(tenant: str, event: DomainEvent) -> tuple[str, ...]:
     """The tags of the commit that records `event` (none yet)."""
     return ()
+
+
+# ----------------------------------------------------------------------------- claims (area 5)
+
+
+def claims_access(tenant: str, access_id: str) -> str:
+    """One response's disclosures of claims (and claim files): written in one commit."""
+    return f"{tenant}:claims-access:{access_id}"
