@@ -40,6 +40,10 @@ class Stale(Rejected):
     """Another file took the control numbers this one was written with: write it again."""
 
 
+class InOpenFile(Rejected):
+    """A claim of the file is in another open file already (409)."""
+
+
 @dataclass(frozen=True)
 class Batch:
     created: ClaimBatchCreated
@@ -157,6 +161,8 @@ def _batch(state: ClaimFiles, batch_id: str) -> Batch:
 
 
 def _created(state: ClaimFiles, command: CreateBatch) -> ClaimBatchCreated:
+    if (command.interchange_control_number, command.group_control_number) != (state.next_numbers()):
+        raise Stale("the control numbers were taken by another claim file")
     if command.batch_id in state.batches:
         raise Rejected(f"claim file {command.batch_id} exists")
     if not command.claim_ids:
@@ -165,7 +171,7 @@ def _created(state: ClaimFiles, command: CreateBatch) -> ClaimBatchCreated:
         raise Invalid("a claim is in a file once")
     held = sorted(c for c in command.claim_ids if c in state.in_open_batch)
     if held:
-        raise Rejected(f"claims already in an open claim file: {', '.join(held)}")
+        raise InOpenFile(f"claims already in an open claim file: {', '.join(held)}")
     if (command.interchange_control_number, command.group_control_number) != (state.next_numbers()):
         raise Stale("the control numbers were taken by another claim file")
     if command.interchange_control_number > MAX_CONTROL_NUMBER:
