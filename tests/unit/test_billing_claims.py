@@ -192,6 +192,15 @@ def test_replacing_and_voiding_need_the_payers_claim_control_number() -> None:
     assert when(given(CREATED, READY, SUBMITTED, PAID, REPLACED), REPLACE) == []  # a retry
 
 
+def test_a_claim_accepted_with_the_payers_number_may_be_voided() -> None:
+    numbered = ACCEPTED.model_copy(update={"payer_claim_control_number": "PCN-9"})
+    state = given(CREATED, READY, SUBMITTED, numbered)
+    assert state.payer_claim_control_number == "PCN-9"
+    assert when(state, VOID) == [
+        ClaimReplaced(claim_id=CLAIM_ID, by_claim_id="C3", frequency="8", replaced_at=NOW)
+    ]
+
+
 def test_the_same_answer_read_twice_records_nothing() -> None:
     assert when(given(CREATED, READY, SUBMITTED, ACCEPTED), ACCEPT) == []
     assert when(given(CREATED, READY, SUBMITTED, REJECTED), REJECT) == []

@@ -305,8 +305,8 @@ def build_router(claims: Claims, read_models: ReadModels, wait_timeout: float) -
     async def replace(
         request: Request, claim_id: Id, body: ReplacementIn, who: Principal = Work
     ) -> Recorded:
-        """A replacement (frequency 7) or void (8) of an adjudicated claim: answers the new
-        claim. 409 before the payer gave the claim its control number."""
+        """A replacement (frequency 7) or void (8) of a claim the payer numbered (accepted with
+        its claim control number, or adjudicated): answers the new claim; 409 before."""
         outcome = await claims.replace(metadata(request, who), claim_id, body.frequency)
         new_id = outcome.stream.rsplit(":", 1)[1]
         return recorded(new_id, outcome)

@@ -239,9 +239,9 @@ ClaimCommand = (
 ADJUDICABLE = ("submitted", "accepted", "appealed")
 APPEALABLE = ("denied", "partially_paid")
 WRITABLE_OFF = ("denied", "partially_paid", "appealed", "rejected")
-# A replacement or void names the payer's claim control number (REF*F8): only a claim the
-# payer adjudicated has one for certain.
-REPLACEABLE = ("paid", "partially_paid", "denied", "appealed")
+# A replacement or void names the payer's claim control number (REF*F8): a claim the payer
+# accepted with one (277CA) or adjudicated (remittance, EOB) may be replaced or voided.
+REPLACEABLE = ("accepted", "paid", "partially_paid", "denied", "appealed")
 
 
 def _refuse(state: ClaimState, step: str) -> Rejected:
