@@ -422,8 +422,9 @@ class Claims(UseCases):
         self, meta: Metadata, claim_id: str, frequency: Literal["7", "8"]
     ) -> Outcome[ClaimState]:
         """A replacement (7: from the charge as it now stands) or void (8) of a claim the payer
-        numbered (accepted with its claim control number, or adjudicated): a new claim that `replaces` it, naming the payer's claim control number
-        (REF*F8), then `ClaimReplaced` on the old one. 409 before the payer gave a number."""
+        numbered (accepted with its claim control number, or adjudicated): a new claim that
+        `replaces` it, naming the payer's claim control number (REF*F8), then `ClaimReplaced`
+        on the old one. 409 before the payer gave a number."""
         old = await self.claim_state(meta.tenant, claim_id)
         created = old.created
         assert created is not None
