@@ -48,6 +48,15 @@ def assert_valid_837(text: str) -> None:
     assert not problems, "\n".join(problems)
 
 
+def assert_valid_x12(text: str) -> None:
+    """Any X12 file pyx12 has a map for (999, 277CA...): its verdict, and the envelope counts."""
+    problems = _envelope(tokenise(text)[1])
+    ok, output = pyx12_verdict(text)
+    if not ok:
+        problems.insert(0, f"pyx12 x12valid did not say OK:\n{output}")
+    assert not problems, "\n".join(problems)
+
+
 def check_837(text: str) -> list[str]:
     """The checks pyx12 does not make; the problems found (empty when none)."""
     seps, segments = tokenise(text)

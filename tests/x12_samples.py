@@ -207,3 +207,97 @@ FACILITY = ServiceFacility(
     ),
     npi="1659337533",
 )
+
+
+def many_lines(claim_id: str, count: int) -> tuple[ServiceLine, ...]:
+    return tuple(
+        replace(line(n, cents=1000 + n), control_number=f"{claim_id}-{n}")
+        for n in range(1, count + 1)
+    )
+
+
+SHAPES: dict[str, ClaimFile] = {
+    "patient is subscriber": claim_file(claim()),
+    "dependant (HL 23)": claim_file(dependant_claim()),
+    "secondary with 2320/2330 and 2430": claim_file(secondary_claim()),
+    "replacement (7)": claim_file(claim(frequency="7", payer_claim_control_number="PAYER0001")),
+    "void (8)": claim_file(claim(frequency="8", payer_claim_control_number="PAYER0002")),
+    "several billing providers": claim_file(
+        claim("C1"),
+        dependant_claim("C3"),
+        claim("C2", billing_provider=OTHER_SITE),
+        claim("C4", billing_provider=OTHER_SITE, facility=FACILITY),
+    ),
+    "12 diagnoses": claim_file(
+        claim(
+            diagnoses=(
+                "E119",
+                "I10",
+                "J069",
+                "M545",
+                "R51",
+                "Z0000",
+                "E785",
+                "F419",
+                "K219",
+                "N390",
+                "R0602",
+                "S8001XA",
+            ),
+            lines=(
+                replace(line(1), control_number="D-1", diagnosis_pointers=(1, 2, 3, 4)),
+                replace(line(2), control_number="D-2", diagnosis_pointers=(9, 10, 11, 12)),
+            ),
+        )
+    ),
+    "50 lines": claim_file(claim("C50", lines=many_lines("C50", 50))),
+    "modifiers": claim_file(
+        claim(
+            lines=(
+                replace(line(1, "99214", 20000), control_number="M-1", modifiers=("25",)),
+                replace(
+                    line(2, "20610", 15075),
+                    control_number="M-2",
+                    modifiers=("RT", "59", "XS", "76"),
+                ),
+            )
+        )
+    ),
+    "service facility elsewhere": claim_file(claim(facility=FACILITY)),
+    "no rendering provider": claim_file(claim(rendering=None)),
+    "facility without an NPI": claim_file(claim(facility=replace(FACILITY, npi=None))),
+    "units and cents": claim_file(
+        claim(lines=(replace(line(1, "J3301", 1005), control_number="U-1", units=4),))
+    ),
+    "hostile names": claim_file(
+        claim(
+            subscriber=subscriber(
+                Person(
+                    name=PersonName(last="o'brien*smith~jr", first="José:María^", middle="ñ"),
+                    address=PostalAddress(
+                        line1="12 rue de l'Église * apt ~3",
+                        city="Saint-Étienne",
+                        state="IL",
+                        postal_code="62702",
+                    ),
+                    birth_date=date(1990, 1, 2),
+                    sex="U",
+                )
+            )
+        )
+    ),
+}
+
+
+def every_shape() -> ClaimFile:
+    """One file holding a claim of every shape above (claim ids and line ids renumbered)."""
+    claims = tuple(c for name, f in SHAPES.items() if name != "hostile names" for c in f.claims)
+    numbered = tuple(
+        replace(
+            c,
+            claim_id=f"Z{n}",
+            lines=tuple(replace(x, control_number=f"Z{n}-{i}") for i, x in enumerate(c.lines)),
+        )
+        for n, c in enumerate(claims)
+    )
+    return claim_file(*numbered, *SHAPES["hostile names"].claims)

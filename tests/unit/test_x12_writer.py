@@ -4,13 +4,13 @@ claim billing sends; what X12 cannot carry is refused, never written half right.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from services.billing.domain.events import Adjustment, PostalAddress
-from services.billing.domain.x12.model import Claim, ClaimFile, Person, PersonName
+from services.billing.domain.events import Adjustment
+from services.billing.domain.x12.model import Claim, Person, PersonName
 from services.billing.domain.x12.segments import X12ValueError, tokenise
 from services.billing.domain.x12.writer837 import write_837
 from tests.x12_checks import assert_valid_837, check_837
@@ -18,10 +18,13 @@ from tests.x12_samples import (
     BILLING_PROVIDER,
     FACILITY,
     OTHER_SITE,
+    SHAPES,
     claim,
     claim_file,
     dependant_claim,
+    every_shape,
     line,
+    many_lines,
     secondary_claim,
     subscriber,
 )
@@ -31,85 +34,7 @@ def segments_tagged(text: str, tag: str) -> list[tuple[str, ...]]:
     return [s for s in tokenise(text)[1] if s[0] == tag]
 
 
-def many_lines(claim_id: str, count: int) -> tuple:  # type: ignore[type-arg]
-    return tuple(
-        replace(line(n, cents=1000 + n), control_number=f"{claim_id}-{n}")
-        for n in range(1, count + 1)
-    )
-
-
 # ------------------------------------------------------------------------ files pyx12 accepts
-
-SHAPES: dict[str, ClaimFile] = {
-    "patient is subscriber": claim_file(claim()),
-    "dependant (HL 23)": claim_file(dependant_claim()),
-    "secondary with 2320/2330 and 2430": claim_file(secondary_claim()),
-    "replacement (7)": claim_file(claim(frequency="7", payer_claim_control_number="PAYER0001")),
-    "void (8)": claim_file(claim(frequency="8", payer_claim_control_number="PAYER0002")),
-    "several billing providers": claim_file(
-        claim("C1"),
-        claim("C2", billing_provider=OTHER_SITE),
-        dependant_claim("C3"),
-        claim("C4", billing_provider=OTHER_SITE, facility=FACILITY),
-    ),
-    "12 diagnoses": claim_file(
-        claim(
-            diagnoses=(
-                "E119",
-                "I10",
-                "J069",
-                "M545",
-                "R51",
-                "Z0000",
-                "E785",
-                "F419",
-                "K219",
-                "N390",
-                "R0602",
-                "S8001XA",
-            ),
-            lines=(
-                replace(line(1), control_number="D-1", diagnosis_pointers=(1, 2, 3, 4)),
-                replace(line(2), control_number="D-2", diagnosis_pointers=(9, 10, 11, 12)),
-            ),
-        )
-    ),
-    "50 lines": claim_file(claim("C50", lines=many_lines("C50", 50))),
-    "modifiers": claim_file(
-        claim(
-            lines=(
-                replace(line(1, "99214", 20000), control_number="M-1", modifiers=("25",)),
-                replace(
-                    line(2, "20610", 15075),
-                    control_number="M-2",
-                    modifiers=("RT", "59", "XS", "76"),
-                ),
-            )
-        )
-    ),
-    "service facility elsewhere": claim_file(claim(facility=FACILITY)),
-    "no rendering provider": claim_file(claim(rendering=None)),
-    "units and cents": claim_file(
-        claim(lines=(replace(line(1, "J3301", 1005), control_number="U-1", units=4),))
-    ),
-    "hostile names": claim_file(
-        claim(
-            subscriber=subscriber(
-                Person(
-                    name=PersonName(last="o'brien*smith~jr", first="José:María^", middle="ñ"),
-                    address=PostalAddress(
-                        line1="12 rue de l'Église * apt ~3",
-                        city="Saint-Étienne",
-                        state="IL",
-                        postal_code="62702",
-                    ),
-                    birth_date=date(1990, 1, 2),
-                    sex="U",
-                )
-            )
-        )
-    ),
-}
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=list(SHAPES))
@@ -304,6 +229,8 @@ def refused(**changes: Any) -> Claim:
         ("51 lines", refused(lines=many_lines("X", 51))),
         ("names the claim it replaces", refused(frequency="7")),
         ("names the claim it replaces", refused(frequency="8")),
+        ("SBR02 is 18", refused(subscriber=subscriber(relationship=""))),
+        ("SBR02 is 18", replace(dependant_claim(), subscriber=subscriber(relationship="18"))),
         (
             "empty once made safe",
             replace(claim(), subscriber=subscriber(Person(name=PersonName(last="***")))),
@@ -343,3 +270,13 @@ def test_our_checks_catch_what_pyx12_does_not() -> None:
     assert check_837(dependant.replace("HL*3*2*23", "HL*3*1*23"))  # a patient under a provider
     no_line_id = good.replace("REF*6R*C0001-2~\n", "").replace("SE*31*", "SE*30*")
     assert check_837(no_line_id) == ["a line of claim C0001 has no REF*6R"]
+
+
+GOLDEN = Path(__file__).parents[1] / "fixtures" / "x12" / "ours" / "every-shape.837"
+
+
+def test_the_bytes_do_not_change_from_one_version_of_the_writer_to_the_next() -> None:
+    """The claims area keeps a file's digest and writes the file again when it is asked for:
+    a writer change that moves one byte breaks those digests. If the change is deliberate,
+    regenerate the golden file and say so in the commit."""
+    assert write_837(every_shape()) == GOLDEN.read_text(encoding="ascii")

@@ -8,7 +8,8 @@ text, byte for byte (nothing here reads a clock or makes an id).
 
 A claim X12 cannot carry as given is refused with X12ValueError, never written half right: no
 lines or more than 50, no diagnosis or more than 12, a pointer outside the claim's diagnoses,
-CLM02 not the sum of the lines, a replacement or void without the payer's claim control number.
+CLM02 not the sum of the lines, a replacement or void without the payer's claim control number,
+a subscriber relationship (SBR02) that contradicts the patient loop.
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from services.billing.domain.events import Adjustment, PostalAddress
+from services.billing.domain.x12.envelope import (
+    TRANSACTION_SET_CONTROL_NUMBER,
+    Envelope,
+    enveloped,
+)
 from services.billing.domain.x12.model import (
     BillingProvider,
     Claim,
@@ -27,7 +33,6 @@ from services.billing.domain.x12.model import (
     ServiceLine,
 )
 from services.billing.domain.x12.segments import (
-    DEFAULT,
     Segment,
     X12ValueError,
     amount,
@@ -40,7 +45,6 @@ from services.billing.domain.x12.segments import (
 )
 
 VERSION = "005010X222A1"
-TRANSACTION_SET_CONTROL_NUMBER = "0001"  # one set per group: unique within it
 MAX_LINES = 50
 MAX_DIAGNOSES = 12
 MAX_POINTERS = 4
@@ -56,58 +60,15 @@ def segments_837(file: ClaimFile) -> list[Segment]:
     """The segments of the whole interchange, ISA to IEA."""
     if not file.claims:
         raise X12ValueError("a claim file holds at least one claim")
-    body = list(_transaction(file))
-    body.append(segment("SE", str(len(body) + 1), TRANSACTION_SET_CONTROL_NUMBER))
-    return [
-        *_interchange_header(file),
-        *body,
-        segment("GE", "1", str(file.group_control_number)),
-        segment("IEA", "1", f"{file.interchange_control_number:09d}"),
-    ]
-
-
-def _interchange_header(file: ClaimFile) -> list[Segment]:
-    if not 0 < file.interchange_control_number <= 999_999_999:
-        raise X12ValueError("the interchange control number is not 1 to 999999999")
-    if not 0 < file.group_control_number <= 999_999_999:
-        raise X12ValueError("the group control number is not 1 to 999999999")
-    if file.usage not in ("T", "P"):
-        raise X12ValueError(f"usage {file.usage!r} is not T or P")
-    sender = ident(file.submitter.id, 15)
-    receiver = ident(file.submitter.receiver_id, 15)
-    at = file.created_at
-    return [
-        (
-            "ISA",
-            "00",
-            " " * 10,
-            "00",
-            " " * 10,
-            "ZZ",
-            f"{sender:<15}",
-            "ZZ",
-            f"{receiver:<15}",
-            ccyymmdd(at.date())[2:],
-            f"{at.hour:02d}{at.minute:02d}",
-            DEFAULT.repetition,
-            "00501",
-            f"{file.interchange_control_number:09d}",
-            "0",
-            file.usage,
-            DEFAULT.component,
-        ),
-        segment(
-            "GS",
-            "HC",
-            sender,
-            receiver,
-            ccyymmdd(at.date()),
-            f"{at.hour:02d}{at.minute:02d}",
-            str(file.group_control_number),
-            "X",
-            VERSION,
-        ),
-    ]
+    envelope = Envelope(
+        sender_id=file.submitter.id,
+        receiver_id=file.submitter.receiver_id,
+        interchange_control_number=file.interchange_control_number,
+        group_control_number=file.group_control_number,
+        created_at=file.created_at,
+        usage=file.usage,
+    )
+    return enveloped(envelope, "HC", VERSION, list(_transaction(file)))
 
 
 def _transaction(file: ClaimFile) -> Iterator[Segment]:
@@ -220,6 +181,10 @@ def _check(claim: Claim) -> None:
         raise X12ValueError(f"claim {cid}: {len(claim.diagnoses)} diagnoses (1 to 12)")
     if claim.total_cents != sum(line.charge_cents for line in claim.lines):
         raise X12ValueError(f"claim {cid}: the total is not the sum of its lines")
+    if claim.subscriber.relationship != ("18" if claim.patient is None else ""):
+        raise X12ValueError(
+            f"claim {cid}: SBR02 is 18 when the patient is the subscriber, and empty when not"
+        )
     if claim.frequency in REPLACING_FREQUENCIES and not claim.payer_claim_control_number:
         raise X12ValueError(f"claim {cid}: a replacement or void names the claim it replaces")
     for line in claim.lines:
