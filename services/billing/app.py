@@ -14,15 +14,20 @@ from fastapi import APIRouter
 
 from services.billing import consumers
 from services.billing.api import charges as charges_api
+from services.billing.api import claim_files as claim_files_api
+from services.billing.api import claims as claims_api
 from services.billing.api import learning as learning_api
 from services.billing.api import reference as reference_api
 from services.billing.application.access import Disclosures
 from services.billing.application.charges import Charges
+from services.billing.application.claim_files import ClaimFileUseCases
+from services.billing.application.claims import Claims
 from services.billing.application.learning import Learning
 from services.billing.application.reference import ReferenceData
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
 from services.billing.projections.charges import ChargesProjection
+from services.billing.projections.claims import ClaimsProjection
 from services.billing.projections.learnt import (
     PatientAccountsProjection,
     RenderingProvidersProjection,
@@ -47,14 +52,19 @@ class UseCases:
     learning: Learning  # what billing learns from scheduling and staffing
     disclosures: Disclosures
     charges: Charges  # charges from completed visits, coding checks, hold and release
+    claims: Claims  # claims: lifecycle, ready checks, secondary claims, work queues
+    claim_files: ClaimFileUseCases  # 837P files: control numbers, batching, the bytes
 
 
 async def application(kit: Kit) -> UseCases:
+    claims = Claims(kit.handler, kit.read_models, kit.phi_vault())
     return UseCases(
         reference=ReferenceData(kit.handler, kit.read_models),
         learning=Learning(kit.handler, kit.read_models),
         disclosures=Disclosures(kit.handler),
         charges=Charges(kit.handler, kit.read_models),
+        claims=claims,
+        claim_files=ClaimFileUseCases(kit.handler, claims, kit.settings),
     )
 
 
@@ -66,11 +76,13 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
             app.learning, app.disclosures, kit.read_models, kit.phi_vault(), kit.clock, timeout
         ),
         charges_api.build_router(app.charges, kit.read_models, timeout),
+        claims_api.build_router(app.claims, kit.read_models, timeout),
+        claim_files_api.build_router(app.claim_files, app.claims),
     ]
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return consumers.reactions(app.learning, app.charges)
+    return consumers.reactions(app.learning, app.charges, app.claims)
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
@@ -88,6 +100,7 @@ SPEC = ServiceSpec(
         PatientAccountsProjection,
         RenderingProvidersProjection,
         ChargesProjection,
+        ClaimsProjection,
     ),
     tags=streams.tags,
     application=application,

@@ -18,6 +18,7 @@ from services.billing.application.charges import (
     Charges,
     LearnSiteZones,
 )
+from services.billing.application.claims import Claims, MakeClaims
 from services.billing.application.learning import (
     LearnFromScheduling,
     LearnFromStaffing,
@@ -27,12 +28,13 @@ from shared.reactions import Reaction
 from shared.timers import Timer
 
 
-def reactions(learning: Learning, charges: Charges) -> Sequence[Reaction]:
+def reactions(learning: Learning, charges: Charges, claims: Claims) -> Sequence[Reaction]:
     return [
         LearnFromScheduling(learning),
         LearnFromStaffing(learning),
         ChargeCompletedVisits(charges),
         LearnSiteZones(charges),
+        MakeClaims(claims),  # claims from released charges; secondary claims
     ]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from services.billing.domain.events import (
     SELF_PAY,
     Adjustment,
+    BatchSubmitter,
     BillingProviderSet,
     ChargeCorrected,
     ChargeCreated,
@@ -27,6 +28,7 @@ from services.billing.domain.events import (
     ClaimBatchCreated,
     ClaimBatchSent,
     ClaimCreated,
+    ClaimNotReady,
     ClaimReady,
     ClaimRejected,
     ClaimReplaced,
@@ -46,6 +48,7 @@ from services.billing.domain.events import (
     PostalAddress,
     ProviderLearnt,
     SiteZoneLearnt,
+    StreamVersion,
     registry,
 )
 from shared.contracts import Contract
@@ -63,6 +66,7 @@ CONTRACT = Contract(
 
 __all__ = [
     "Adjustment",
+    "BatchSubmitter",
     "BillingProviderSet",
     "CONTRACT",
     "ChargeCorrected",
@@ -77,6 +81,7 @@ __all__ = [
     "ClaimBatchCreated",
     "ClaimBatchSent",
     "ClaimCreated",
+    "ClaimNotReady",
     "ClaimReady",
     "ClaimRejected",
     "ClaimReplaced",
@@ -99,5 +104,6 @@ __all__ = [
     "SELF_PAY",
     "Sealed",
     "SiteZoneLearnt",
+    "StreamVersion",
     "registry",
 ]

@@ -53,6 +53,7 @@ async def test_projections_report_their_lag_and_generation(
         "billing.patient_accounts",
         "billing.rendering_providers",
         "billing.charges",
+        "billing.claims",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)
 

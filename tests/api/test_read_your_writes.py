@@ -66,16 +66,21 @@ ENTRIES = {
     "fee-schedule": "/billing/fee-schedules/{payer_id}",
     "fee-schedule-version": "/billing/fee-schedules/{payer_id}/versions/{version}",
     "fee": "/billing/fee-schedules/{payer_id}/fee",
-
     # Billing's learnt patients and providers: tests/api/test_billing_learning.py.
     "billing-coverages": "/billing/patients/{patient_id}/coverages",
     "billing-rendering-provider": "/billing/providers/{provider_id}",
-
     # billing: charges (tests/api/test_billing_charges.py reads its writes through each)
     "charges": "/billing/charges",
     "charge": "/billing/charges/{charge_id}",
     "held-charges": "/billing/work-queues/held-charges",
     "coding-errors": "/billing/work-queues/coding-errors",
+    # billing claims: tests/api/test_billing_claims.py reads its writes through each
+    "claims": "/billing/claims",
+    "claim": "/billing/claims/{claim_id}",
+    "claims-not-ready": "/billing/work-queues/claims-not-ready",
+    "rejected-claims": "/billing/work-queues/rejected-claims",
+    "denials": "/billing/work-queues/denials",
+    "unanswered-claims": "/billing/work-queues/unanswered-claims",
 }
 
 

@@ -65,3 +65,11 @@ def record_access(tenant: str, access_id: str) -> str:
 def site(tenant: str, site_id: str) -> str:
     """What billing knows of a site of scheduling's: its time zone."""
     return f"{tenant}:site:{site_id}"
+
+
+# ----------------------------------------------------------------------------- claims (area 5)
+
+
+def claims_access(tenant: str, access_id: str) -> str:
+    """One response's disclosures of claims (and claim files): written in one commit."""
+    return f"{tenant}:claims-access:{access_id}"
