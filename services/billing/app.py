@@ -15,8 +15,12 @@ from fastapi import APIRouter
 from services.billing import consumers
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
+from shared.filedrop.folder import FolderDrop
+from shared.filedrop.port import FileDrop
+from shared.filedrop.sftp import SftpDrop, SftpTarget
 from shared.kit import Kit, ServiceSpec
 from shared.reactions import Reaction
+from shared.settings import Settings
 from shared.timers import Timer
 
 NAME = CONTRACT.context
@@ -41,6 +45,36 @@ def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
     return consumers.timers()
+
+
+def clearinghouse_drop(settings: Settings) -> FileDrop:
+    """Where claim files go and acknowledgements come from: a drop folder (by default under
+    the data folder) or the clearinghouse's SFTP server (key auth, its host key pinned)."""
+    if settings.clearinghouse_adapter == "folder":
+        return FolderDrop(settings.clearinghouse_folder or settings.data_dir / "clearinghouse")
+    missing = [
+        f"MEDOFFICE_CLEARINGHOUSE_SFTP_{name.upper()}"
+        for name, value in (
+            ("key", settings.clearinghouse_sftp_key),
+            ("known_hosts", settings.clearinghouse_sftp_known_hosts),
+        )
+        if value is None
+    ]
+    if settings.clearinghouse_sftp_key is None or settings.clearinghouse_sftp_known_hosts is None:
+        raise ValueError(f"the SFTP clearinghouse needs {' and '.join(missing)}")
+    return SftpDrop(
+        SftpTarget(
+            host=settings.clearinghouse_sftp_host,
+            port=settings.clearinghouse_sftp_port,
+            username=settings.clearinghouse_sftp_user,
+            client_key=settings.clearinghouse_sftp_key,
+            known_hosts=settings.clearinghouse_sftp_known_hosts,
+            outbound=settings.clearinghouse_sftp_outbound,
+            inbound=settings.clearinghouse_sftp_inbound,
+            done=settings.clearinghouse_sftp_done,
+            timeout=settings.clearinghouse_timeout_seconds,
+        )
+    )
 
 
 SPEC = ServiceSpec(
