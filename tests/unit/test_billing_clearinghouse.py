@@ -1,13 +1,24 @@
-"""Which clearinghouse adapter billing is given, from the settings."""
+"""The clearinghouse: which adapter billing is given (settings), the names files go out and
+come back under, and the rejected-files list."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from services.billing.app import clearinghouse_drop
+from services.billing.domain.clearinghouse import (
+    NamedAfter,
+    RejectFile,
+    file_name,
+    inbox,
+    named_after,
+)
+from services.billing.domain.events import ClearinghouseFileRejected
 from shared.filedrop.folder import FolderDrop
+from shared.filedrop.port import is_complete
 from shared.filedrop.sftp import SftpDrop, SftpTarget
 from shared.settings import Settings
 
@@ -74,3 +85,48 @@ def test_the_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch)
 
     assert settings.clearinghouse_adapter == "sftp"
     assert settings.clearinghouse_sftp_known_hosts == Path("/etc/medoffice/known_hosts")
+
+
+# ------------------------------------------------------------------------- names and inbox
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def test_a_claim_file_is_sent_under_its_tenant_and_interchange_number() -> None:
+    assert file_name("acme", 42) == "medoffice-acme-000000042.837"
+    assert is_complete(file_name("north-clinics", 999_999_999))
+
+
+@pytest.mark.parametrize(
+    ("name", "after"),
+    [
+        ("medoffice-acme-000000042.999", NamedAfter("acme", 42)),
+        ("medoffice-north-clinics-000000007.277", NamedAfter("north-clinics", 7)),
+        ("medoffice-acme-000000042.837.999", NamedAfter("acme", 42)),
+        ("medoffice-acme-42.999", None),
+        ("ACK_20261126.999", None),
+        ("medoffice--000000042.999", None),
+    ],
+)
+def test_an_acknowledgement_may_be_named_after_the_file_it_answers(
+    name: str, after: NamedAfter | None
+) -> None:
+    assert named_after(name) == after
+
+
+def _reject(name: str, digest: str, reason: str = "not a 999 or 277CA") -> RejectFile:
+    return RejectFile(file_name=name, digest=digest, reason=reason, rejected_at=T0)
+
+
+def test_a_file_billing_cannot_take_is_listed_once() -> None:
+    given = inbox.fold([])
+    events = inbox.decide(given, _reject("a.999", "d1"))
+
+    assert events == [
+        ClearinghouseFileRejected(
+            file_name="a.999", digest="d1", reason="not a 999 or 277CA", rejected_at=T0
+        )
+    ]
+    again = inbox.fold(events)
+    assert inbox.decide(again, _reject("a.999", "d1", "read twice")) == []
+    assert len(inbox.decide(again, _reject("a.999", "d2"))) == 1  # other bytes: another file

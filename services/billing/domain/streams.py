@@ -52,3 +52,11 @@ def claim_files(tenant: str) -> str:
 def tags(tenant: str, event: DomainEvent) -> tuple[str, ...]:
     """The tags of the commit that records `event` (none yet)."""
     return ()
+
+
+# ----------------------------------------------------------------------- clearinghouse (area 6)
+
+
+def clearinghouse_inbox(tenant: str) -> str:
+    """The acknowledgement files billing could not take: the rejected-files list."""
+    return f"{tenant}:clearinghouse-inbox"
