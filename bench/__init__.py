@@ -15,6 +15,10 @@ only when asked for:
   with scheduling and compliance as two `medoffice serve <service>` processes, against one
   `medoffice serve` process on the same servers in the same run (bench/split.py).
 
+- x12 (`--only x12`, or `python -m bench.x12`): 837P generation for a month of a 6-site group
+  (about 30,000 claims, a file per payer per day) against writing the same bytes by string
+  joins with no model; pyx12 validation time apart (bench/x12.py).
+
 Apart, on the embedded backend: `python -m bench.credentials` (issue 11), staffing's
 expiring-credentials list and daily credential sweep for 2,000 employees with five years of
 history, against the raw reads they cannot do without (bench/credentials.py).

@@ -72,10 +72,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=("append", "replay", "scheduling", "split", "rosters"),
+        choices=("append", "replay", "scheduling", "split", "rosters", "x12"),
         help="one measurement; `split` (scheduling and compliance in separate processes) runs "
         "only when asked for, and needs kafka and mongo; `rosters` (staffing's roster query "
-        "for 2,000 employees and 5 years, embedded) only when asked for",
+        "for 2,000 employees and 5 years, embedded) only when asked for; `x12` (837P "
+        "generation for a month of a 6-site group, in-process) only when asked for",
     )
     parser.add_argument(
         "--split-bookings",
@@ -338,6 +339,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.heading("Rosters: a group of 2,000 employees with 5 years of history")
         group, figures = asyncio.run(rosters.run())
         rosters.report_results(group, figures)
+        sys.stdout.flush()
+        return 0
+    if args.only == "x12":
+        from bench import x12
+
+        report.heading("Billing: 837P for a month of a 6-site group (about 30,000 claims)")
+        x12.report_results(x12.run())
         sys.stdout.flush()
         return 0
     if not chosen.backends:

@@ -11,7 +11,7 @@ import pytest
 from services.suite import SERVICES
 
 ROOT = Path(__file__).parents[2]
-DOMAIN_FILES = sorted(ROOT.glob("services/*/domain/*.py"))
+DOMAIN_FILES = sorted(ROOT.glob("services/*/domain/**/*.py"))  # x12/ and any sub-package too
 FORBIDDEN_MODULES = {
     "asyncio",
     "sqlite3",
