@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     staffing_port: int | None = Field(default=None, ge=1, le=65535)
     credential_sweep_seconds: float = Field(default=3600.0, gt=0)  # credential sweep's period
     pto_accrual_timer_seconds: float = 300.0  # how often staffing looks for PTO periods to credit
+    claims_submitter_id: str = "MEDOFFICE"  # ISA06/GS02, 1000A NM109: the group's id at it
+    claims_submitter_name: str = "MEDOFFICE GROUP"  # 1000A NM103: the submitter's name
+    claims_submitter_contact_name: str = "BILLING OFFICE"  # 1000A PER02: whom the payer calls
+    claims_submitter_contact_phone: str = "5555550100"  # 1000A PER04: ten digits
+    claims_receiver_id: str = "CLEARINGHOUSE"  # ISA08/GS03, 1000B NM109: the clearinghouse
+    claims_receiver_name: str = "CLEARINGHOUSE"  # 1000B NM103: the receiver's name
+    claims_usage: Literal["T", "P"] = "T"  # ISA15 of claim files: T test, P production
     clearinghouse_adapter: Literal["folder", "sftp"] = "folder"  # how claim files leave billing
     clearinghouse_folder: Path | None = None  # the drop folder; unset: <data_dir>/clearinghouse
     clearinghouse_sftp_host: str = "127.0.0.1"  # the clearinghouse's SFTP server

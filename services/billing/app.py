@@ -13,8 +13,13 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 
 from services.billing import consumers
+from services.billing.api import claim_files as claim_files_api
+from services.billing.api import claims as claims_api
+from services.billing.application.claim_files import ClaimFileUseCases
+from services.billing.application.claims import Claims
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
+from services.billing.projections.claims import ClaimsProjection
 from shared.filedrop.folder import FolderDrop
 from shared.filedrop.port import FileDrop
 from shared.filedrop.sftp import SftpDrop, SftpTarget
@@ -28,19 +33,29 @@ NAME = CONTRACT.context
 
 @dataclass(frozen=True)
 class UseCases:
-    pass
+    claims: Claims  # claims (area 5)
+    claim_files: ClaimFileUseCases  # claims (area 5)
 
 
 async def application(kit: Kit) -> UseCases:
-    return UseCases()
+    claims = Claims(kit.handler, kit.read_models, kit.phi_vault())  # claims (area 5)
+    claim_files = ClaimFileUseCases(kit.handler, claims, kit.settings)  # claims (area 5)
+    return UseCases(
+        claims=claims,
+        claim_files=claim_files,
+    )
 
 
 def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
-    return []
+    timeout = kit.settings.read_your_writes_timeout
+    return [
+        claims_api.build_router(app.claims, kit.read_models, timeout),  # claims (area 5)
+        claim_files_api.build_router(app.claim_files, app.claims),  # claims (area 5)
+    ]
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return consumers.reactions()
+    return consumers.reactions(app.claims)
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
@@ -79,7 +94,9 @@ def clearinghouse_drop(settings: Settings) -> FileDrop:
 
 SPEC = ServiceSpec(
     contract=CONTRACT,
-    projections=(),
+    projections=(
+        ClaimsProjection,  # claims (area 5)
+    ),
     tags=streams.tags,
     application=application,
     reactions=reactions,

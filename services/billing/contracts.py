@@ -14,6 +14,7 @@ from __future__ import annotations
 from services.billing.domain.events import (
     SELF_PAY,
     Adjustment,
+    BatchSubmitter,
     BillingProviderSet,
     ChargeCorrected,
     ChargeCreated,
@@ -27,6 +28,7 @@ from services.billing.domain.events import (
     ClaimBatchCreated,
     ClaimBatchSent,
     ClaimCreated,
+    ClaimNotReady,
     ClaimReady,
     ClaimRejected,
     ClaimReplaced,
@@ -44,6 +46,7 @@ from services.billing.domain.events import (
     PayerDefined,
     PostalAddress,
     ProviderLearnt,
+    StreamVersion,
     registry,
 )
 from shared.contracts import Contract
@@ -61,6 +64,7 @@ CONTRACT = Contract(
 
 __all__ = [
     "Adjustment",
+    "BatchSubmitter",
     "BillingProviderSet",
     "CONTRACT",
     "ChargeCorrected",
@@ -75,6 +79,7 @@ __all__ = [
     "ClaimBatchCreated",
     "ClaimBatchSent",
     "ClaimCreated",
+    "ClaimNotReady",
     "ClaimReady",
     "ClaimRejected",
     "ClaimReplaced",
@@ -95,5 +100,6 @@ __all__ = [
     "ProviderLearnt",
     "SELF_PAY",
     "Sealed",
+    "StreamVersion",
     "registry",
 ]

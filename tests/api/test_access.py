@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from services.billing.domain import streams as billing_streams
+from services.billing.domain.claims import claim_id_for
 from services.staffing.domain import streams as staffing_streams
 from services.staffing.domain.events import EmployeeHired
 from services.staffing.domain.events import registry as staffing_registry
@@ -35,6 +37,7 @@ from tests.api.conftest import TokenFor, post_ok
 from tests.api.staffing_helpers import hire_bookable, hire_provider, scheduling_knows
 from tests.api.test_staffing_shifts import hire as hire_staff
 from tests.api.test_staffing_training import hire
+from tests.billing_claim_facts import suite_facts
 from tests.support import suite_settings, wait_until
 
 DOC = Path(__file__).parents[2] / "docs" / "security.md"
@@ -594,6 +597,96 @@ def _on_time_off(step: str, json: dict[str, Any] | None = None) -> Prepare:
     return prepare
 
 
+# ------------------------------------------------------------------ billing: claims
+# A claim per call, made by billing's own reaction from a released charge appended to its
+# store (the learning and charges areas fill those streams in the running suite); the steps
+# a biller takes on it then answer 409 (out of order), which shows who is let through.
+_billing_settings: list[Settings] = []
+
+
+@pytest.fixture(autouse=True)
+def _billing_facts_settings(settings: Settings) -> Iterator[None]:
+    _billing_settings.append(settings)
+    yield
+    _billing_settings.clear()
+
+
+async def _billing_claim(admin: httpx.AsyncClient, site: str) -> str:
+    facts = await suite_facts(_suites[-1], _billing_settings[-1], SystemClock())
+    if not await facts.handler.store.version(billing_streams.payer("acme", "aetna")):
+        await facts.clinic("north", "aetna")
+        await facts.billing_provider("south")
+        await facts.patient("pat-b")
+        await facts.coverage("pat-b", "aetna")
+    charge_id = f"matrix-{next(counter)}"
+    await facts.charge(charge_id, "pat-b", site_id=site)
+    claim_id = claim_id_for(charge_id)
+    await _readable(admin, f"/billing/claims/{claim_id}")
+    return claim_id
+
+
+async def _billing_claim_read(admin: httpx.AsyncClient, site: str) -> Call:
+    return Call("GET", f"/billing/claims/{await _billing_claim(admin, site)}")
+
+
+def _billing_claim_step(action: str, body: dict[str, Any] | None = None) -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        return Call("POST", f"/billing/claims/{await _billing_claim(admin, site)}/{action}", body)
+
+    return prepare
+
+
+async def _billing_file(admin: httpx.AsyncClient, site: str) -> str:
+    await _billing_claim(admin, site)
+    made = await post_ok(admin, "/billing/claim-files", {"payer_id": "aetna"})
+    return str(made["files"][0]["id"])
+
+
+def _billing_file_read(suffix: str = "") -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        return Call("GET", f"/billing/claim-files/{await _billing_file(admin, site)}{suffix}")
+
+    return prepare
+
+
+BILLING_EOB = {
+    "outcome": "denied",
+    "paid_cents": 0,
+    "payer_claim_control_number": "PCN1",
+    "adjudicated_on": "2026-11-20",
+}
+BILLING_CLAIMS_ENDPOINTS: dict[tuple[str, str], Prepare] = {
+    ("GET", "/billing/claims"): _fixed("GET", "/billing/claims?site={site}"),
+    ("GET", "/billing/claims/{claim_id}"): _billing_claim_read,
+    ("POST", "/billing/claims/{claim_id}/ready"): _billing_claim_step("ready"),
+    ("POST", "/billing/claims/{claim_id}/adjudication"): _billing_claim_step(
+        "adjudication", BILLING_EOB
+    ),
+    ("POST", "/billing/claims/{claim_id}/appeal"): _billing_claim_step("appeal", {"reason": "r"}),
+    ("POST", "/billing/claims/{claim_id}/write-off"): _billing_claim_step(
+        "write-off", {"reason": "r"}
+    ),
+    ("POST", "/billing/claims/{claim_id}/replacement"): _billing_claim_step(
+        "replacement", {"frequency": "7"}
+    ),
+    ("GET", "/billing/work-queues/claims-not-ready"): _fixed(
+        "GET", "/billing/work-queues/claims-not-ready?site={site}"
+    ),
+    ("GET", "/billing/work-queues/rejected-claims"): _fixed(
+        "GET", "/billing/work-queues/rejected-claims?site={site}"
+    ),
+    ("GET", "/billing/work-queues/denials"): _fixed(
+        "GET", "/billing/work-queues/denials?site={site}"
+    ),
+    ("GET", "/billing/work-queues/unanswered-claims"): _fixed(
+        "GET", "/billing/work-queues/unanswered-claims?site={site}"
+    ),
+    ("POST", "/billing/claim-files"): _fixed("POST", "/billing/claim-files", {"payer_id": "none"}),
+    ("GET", "/billing/claim-files/{batch_id}"): _billing_file_read(),
+    ("GET", "/billing/claim-files/{batch_id}/x12"): _billing_file_read("/x12"),
+}
+
+
 STAFFING_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("PUT", "/staffing/sites/{site_id}"): _fixed(
         "PUT", "/staffing/sites/{site}", {"time_zone": "UTC"}
@@ -818,6 +911,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/staffing/review-cycles/{cycle}"): _cycle,
     ("GET", "/staffing/reviews/{review_id}"): _review,
     **STAFFING_ENDPOINTS,
+    **BILLING_CLAIMS_ENDPOINTS,
 }
 
 

@@ -57,6 +57,13 @@ ENTRIES = {
     "training-compliance": "/staffing/sites/{site_id}/training-compliance",
     "review-cycle": "/staffing/review-cycles/{cycle}",
     "review": "/staffing/reviews/{review_id}",
+    # billing claims: tests/api/test_billing_claims.py reads its writes through each
+    "claims": "/billing/claims",
+    "claim": "/billing/claims/{claim_id}",
+    "claims-not-ready": "/billing/work-queues/claims-not-ready",
+    "rejected-claims": "/billing/work-queues/rejected-claims",
+    "denials": "/billing/work-queues/denials",
+    "unanswered-claims": "/billing/work-queues/unanswered-claims",
 }
 
 

@@ -64,6 +64,8 @@ BILLING_EXPORTS = {
     "Fee",
     "LineAdjudication",
     "PostalAddress",
+    "BatchSubmitter",  # claims: who a claim file was written for, and from which versions
+    "StreamVersion",
 }
 STAFFING_EXPORTS = {
     *(cls.__name__ for cls in staffing.EVENTS),

@@ -219,6 +219,7 @@ class ClaimCreated(BillingEvent):
     replaces: str | None = None  # the claim id a replacement or void stands for
     payer_claim_control_number: str | None = None  # of the claim replaced or voided (REF*F8)
     created_at: AwareDatetime
+    primary_claim_id: str | None = None  # a secondary claim: the claim the primary adjudicated
 
 
 class ClaimReady(BillingEvent):
@@ -241,6 +242,7 @@ class ClaimAccepted(BillingEvent):
 
     claim_id: str
     accepted_at: AwareDatetime
+    payer_claim_control_number: str | None = None  # when the 277CA gives one (REF*1K)
 
 
 class ClaimRejected(BillingEvent):
@@ -311,6 +313,26 @@ class ClaimReplaced(BillingEvent):
 # ----------------------------------------------------------------------------- claim files
 
 
+class StreamVersion(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stream: str
+    version: int
+
+
+class BatchSubmitter(BaseModel):
+    """Loops 1000A/1000B as a file was written (from settings then)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    name: str
+    contact_name: str
+    contact_phone: str
+    receiver_id: str
+    receiver_name: str
+
+
 class ClaimBatchCreated(BillingEvent):
     """An 837P file for one payer: its control numbers, unique and increasing per tenant.
 
@@ -325,6 +347,10 @@ class ClaimBatchCreated(BillingEvent):
     usage: Literal["T", "P"] = "P"  # ISA15: test or production
     created_at: AwareDatetime
     digest: str  # SHA-256 of the file's bytes, hex
+    # What it was written from, so it is written again the same: each stream's version read
+    # (claims, charges, accounts, providers, payers, billing providers), and who submitted.
+    sources: tuple[StreamVersion, ...] = ()
+    submitter: BatchSubmitter | None = None
 
 
 class ClaimBatchSent(BillingEvent):
@@ -354,6 +380,18 @@ class PatientRecordAccessed(BillingEvent):
     purpose: str | None
     outcome: str
     accessed_at: AwareDatetime
+
+
+# ----------------------------------------------------------------------------- claims (area 5)
+
+
+class ClaimNotReady(BillingEvent):
+    """A claim's checks found problems (a work queue): it stays draft (or rejected) until a
+    re-check finds none."""
+
+    claim_id: str
+    problems: tuple[str, ...]
+    checked_at: AwareDatetime
 
 
 # ----------------------------------------------------------------------- clearinghouse (area 6)
@@ -398,6 +436,7 @@ registry = EventRegistry(
         ClaimBatchSent,
         ClaimBatchAcknowledged,
         PatientRecordAccessed,
+        ClaimNotReady,
         ClearinghouseFileRejected,  # clearinghouse (area 6)
     )
 )

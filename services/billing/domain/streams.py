@@ -54,6 +54,12 @@ def tags(tenant: str, event: DomainEvent) -> tuple[str, ...]:
     return ()
 
 
+# ----------------------------------------------------------------------------- claims (area 5)
+
+
+def claims_access(tenant: str, access_id: str) -> str:
+    """One response's disclosures of claims (and claim files): written in one commit."""
+    return f"{tenant}:claims-access:{access_id}"
 # ----------------------------------------------------------------------- clearinghouse (area 6)
 
 

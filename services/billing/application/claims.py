@@ -1,0 +1,557 @@
+"""Claims use cases: making claims from released charges (and secondary claims after the
+primary's adjudication), the ready checks, every lifecycle step (the clearinghouse's too:
+`accept`, `reject`), replacement and void, and the claims read model's queries.
+
+Ready checks are decided from the event store, never a read model: the site's billing provider
+set, the payer defined, the coverage present, the rendering provider's NPI known and enrolled
+with the payer on the date of service, the patient's demographics learnt and their address
+readable. A claim failing them stays draft with its problems listed (`ClaimNotReady`, the
+claims-not-ready work queue); once the missing fact is in, `check` (the biller's
+`POST /billing/claims/{id}/ready`) makes it ready.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from services.billing.domain import streams
+from services.billing.domain.accounts import PatientAccount
+from services.billing.domain.accounts import evolve as evolve_account
+from services.billing.domain.claims import (
+    AcceptClaim,
+    AdjudicateClaim,
+    AppealClaim,
+    ChargeFacts,
+    CheckClaim,
+    ClaimState,
+    CreateClaim,
+    Latest,
+    RejectClaim,
+    ReplaceClaim,
+    WriteOffClaim,
+    billing_provider,
+    charge_facts,
+    claim,
+    claim_id_for,
+    left_to_collect,
+    parse_address,
+    payer_definition,
+)
+from services.billing.domain.events import (
+    SELF_PAY,
+    Adjustment,
+    BillingProviderSet,
+    ChargeReleased,
+    ClaimAdjudicated,
+    ClaimCreated,
+    CoverageLearnt,
+    LineAdjudication,
+    PatientLearnt,
+    PatientRecordAccessed,
+    PayerDefined,
+    StreamVersion,
+)
+from services.billing.domain.providers import RenderingProvider
+from services.billing.domain.providers import evolve as evolve_provider
+from services.billing.projections.claims import CLAIMS, PROJECTION
+from shared.commands import CommandHandler, Outcome
+from shared.domain import Decider, Invalid, NotFound, Rejected
+from shared.events import DomainEvent, Envelope, Metadata
+from shared.phivault import REDACTED, PhiVault
+from shared.readmodels import ReadModels, public
+from shared.usecases import UseCases
+
+SYSTEM = "system:billing.claims"
+
+
+def _no_commands(state: Any, command: object) -> Sequence[DomainEvent]:
+    raise AssertionError("a fold only")
+
+
+account = Decider[PatientAccount, object](PatientAccount(), evolve_account, _no_commands)
+rendering = Decider[RenderingProvider, object](RenderingProvider(), evolve_provider, _no_commands)
+
+
+@dataclass(frozen=True)
+class ClaimFacts:
+    """Everything a claim's checks and its 837P loops read, each stream at the version read."""
+
+    created: ClaimCreated
+    state: ClaimState
+    charge: ChargeFacts
+    account: PatientAccount
+    provider: RenderingProvider
+    payer: PayerDefined | None
+    billing_provider: BillingProviderSet | None
+    primary: ClaimState | None  # a secondary claim's primary, as adjudicated
+    primary_payer: PayerDefined | None
+    sources: tuple[StreamVersion, ...]
+
+    @property
+    def coverage(self) -> CoverageLearnt | None:
+        """The claim's coverage: the patient's coverage in the claim's place with its payer."""
+        found = self.account.coverage(self.created.priority)
+        return found if found is not None and found.payer_id == self.created.payer_id else None
+
+    @property
+    def primary_coverage(self) -> CoverageLearnt | None:
+        if self.primary is None or self.primary.created is None:
+            return None
+        wanted = self.primary.created.coverage_id
+        return next((c for c in self.account.coverages if c.coverage_id == wanted), None)
+
+    @property
+    def date_of_service(self) -> date:
+        assert self.charge.created is not None
+        return self.charge.created.date_of_service
+
+
+class Claims(UseCases):
+    def __init__(self, handler: CommandHandler, read_models: ReadModels, vault: PhiVault) -> None:
+        super().__init__(handler)
+        self._read_models = read_models
+        self._vault = vault
+
+    # ------------------------------------------------------------------------- facts
+
+    async def fold(
+        self, stream: str, decider: Decider[Any, Any], upto: int | None = None
+    ) -> tuple[Any, int]:
+        """A stream's state folded from the event store, up to version `upto` (all: None)."""
+        if upto is None:
+            return await self._handler.load(stream, decider)
+        state = decider.initial
+        version = 0
+        for envelope in await self._handler.store.load(stream):
+            if envelope.stream_version > upto:
+                break
+            state = decider.evolve(state, self._handler.registry.decode(envelope))
+            version = envelope.stream_version
+        return state, version
+
+    async def claim_state(self, tenant: str, claim_id: str) -> ClaimState:
+        state: ClaimState = await self.state(streams.claim(tenant, claim_id), claim)
+        if state.created is None:
+            raise NotFound(f"claim {claim_id} not found")
+        return state
+
+    async def facts(
+        self,
+        tenant: str,
+        created: ClaimCreated,
+        upto: dict[str, int] | None = None,
+    ) -> ClaimFacts:
+        """What a claim is made of, read from the event store: each stream up to the version
+        `upto` names (as a claim file recorded them), else as it stands."""
+        limits = upto or {}
+        read: list[StreamVersion] = []
+
+        async def get(stream: str, decider: Decider[Any, Any]) -> Any:
+            state, version = await self.fold(stream, decider, limits.get(stream))
+            read.append(StreamVersion(stream=stream, version=version))
+            return state
+
+        claim_stream = streams.claim(tenant, created.claim_id)
+        state: ClaimState = await get(claim_stream, claim)
+        charge: ChargeFacts = await get(streams.charge(tenant, created.charge_ids[0]), charge_facts)
+        patient: PatientAccount = await get(
+            streams.patient_account(tenant, created.patient_id), account
+        )
+        provider: RenderingProvider = await get(
+            streams.rendering_provider(tenant, created.provider_id), rendering
+        )
+        payer: Latest = await get(streams.payer(tenant, created.payer_id), payer_definition)
+        site: Latest = await get(
+            streams.billing_provider(tenant, created.site_id), billing_provider
+        )
+        primary: ClaimState | None = None
+        primary_payer: Latest = Latest()
+        if created.primary_claim_id is not None:
+            primary = await get(streams.claim(tenant, created.primary_claim_id), claim)
+            if primary.created is not None:
+                primary_payer = await get(
+                    streams.payer(tenant, primary.created.payer_id), payer_definition
+                )
+        return ClaimFacts(
+            created=state.created or created,
+            state=state,
+            charge=charge,
+            account=patient,
+            provider=provider,
+            payer=payer.event if isinstance(payer.event, PayerDefined) else None,
+            billing_provider=site.event if isinstance(site.event, BillingProviderSet) else None,
+            primary=primary,
+            primary_payer=(
+                primary_payer.event if isinstance(primary_payer.event, PayerDefined) else None
+            ),
+            sources=tuple(read),
+        )
+
+    async def problems(self, tenant: str, facts: ClaimFacts) -> tuple[str, ...]:
+        """Why the claim cannot go in a file yet (nothing: it can)."""
+        found: list[str] = []
+        created = facts.created
+        if facts.billing_provider is None:
+            found.append(f"no billing provider set for site {created.site_id}")
+        if facts.payer is None:
+            found.append(f"payer {created.payer_id} not defined")
+        coverage = facts.coverage
+        if coverage is None:
+            found.append(f"no coverage with payer {created.payer_id}")
+        elif coverage.relationship != "self" and not await self._open(
+            tenant, coverage.subscriber_name
+        ):
+            found.append("subscriber name missing")
+        if facts.provider.npi is None or facts.provider.name is None:
+            found.append(f"rendering provider {created.provider_id} NPI unknown")
+        if not facts.provider.enrolled_with(created.payer_id, facts.date_of_service):
+            found.append(
+                f"rendering provider {created.provider_id} not enrolled with payer "
+                f"{created.payer_id} on {facts.date_of_service.isoformat()}"
+            )
+        demographics = facts.account.demographics
+        if facts.account.forgotten:
+            found.append("patient forgotten")
+        elif demographics is None:
+            found.append("patient demographics not learnt")
+        elif parse_address(await self._open(tenant, demographics.address)) is None:
+            found.append("patient address incomplete")
+        if not facts.charge.lines or facts.charge.total_cents <= 0:
+            found.append("the charge bills nothing")
+        if facts.primary is not None and facts.primary.adjudication is None:
+            found.append("the primary claim is not adjudicated")
+        return tuple(found)
+
+    async def _open(self, tenant: str, value: Any) -> str:
+        text = await self._vault.reveal(tenant, value)
+        return "" if text == REDACTED else text
+
+    async def demographics(self, tenant: str, patient: PatientLearnt) -> dict[str, str]:
+        """The patient's PHI opened (to write a claim file): name, birth date, sex, address."""
+        return {
+            "name": await self._open(tenant, patient.name),
+            "birth_date": await self._open(tenant, patient.birth_date),
+            "sex": await self._open(tenant, patient.sex),
+            "address": await self._open(tenant, patient.address),
+        }
+
+    async def open_phi(self, tenant: str, value: Any) -> str:
+        return await self._open(tenant, value)
+
+    # ------------------------------------------------------------------------- making claims
+
+    async def make_from_charge(self, meta: Metadata, charge_id: str) -> Outcome[ClaimState] | None:
+        """The claim of a released charge to the patient's primary payer (self-pay charges make
+        none: None). Its id is the charge's (`claim_id_for(charge_id)`), so a redelivered
+        release records nothing."""
+        charge, _ = await self.fold(streams.charge(meta.tenant, charge_id), charge_facts)
+        if charge.created is None:
+            raise NotFound(f"charge {charge_id} not found")
+        if not charge.released or charge.created.payer_id == SELF_PAY:
+            return None
+        patient, _ = await self.fold(
+            streams.patient_account(meta.tenant, charge.created.patient_id), account
+        )
+        primary = patient.primary
+        payer_id = primary.payer_id if primary is not None else charge.created.payer_id
+        if payer_id == SELF_PAY:
+            return None
+        return await self._create(
+            meta,
+            claim_id=claim_id_for(charge_id),
+            charge=charge,
+            payer_id=payer_id,
+            coverage_id=primary.coverage_id if primary is not None else "",
+            priority=1,
+        )
+
+    async def make_secondary(
+        self, meta: Metadata, primary_claim_id: str
+    ) -> Outcome[ClaimState] | None:
+        """After the primary payer's adjudication, the claim to the patient's secondary payer
+        for what is left, carrying the primary's adjudication (2320/2430). None: no secondary
+        coverage, or nothing left."""
+        primary = await self.claim_state(meta.tenant, primary_claim_id)
+        assert primary.created is not None
+        if primary.adjudication is None or primary.created.priority != 1:
+            return None
+        if left_to_collect(primary) <= 0:
+            return None
+        patient, _ = await self.fold(
+            streams.patient_account(meta.tenant, primary.created.patient_id), account
+        )
+        secondary = patient.coverage(2)
+        if secondary is None or secondary.payer_id == SELF_PAY:
+            return None
+        charge_id = primary.created.charge_ids[0]
+        charge, _ = await self.fold(streams.charge(meta.tenant, charge_id), charge_facts)
+        return await self._create(
+            meta,
+            claim_id=claim_id_for(charge_id, "2"),
+            charge=charge,
+            payer_id=secondary.payer_id,
+            coverage_id=secondary.coverage_id,
+            priority=2,
+            primary_claim_id=primary_claim_id,
+        )
+
+    async def _create(
+        self,
+        meta: Metadata,
+        *,
+        claim_id: str,
+        charge: ChargeFacts,
+        payer_id: str,
+        coverage_id: str,
+        priority: int,
+        primary_claim_id: str | None = None,
+        frequency: Literal["1", "7", "8"] = "1",
+        replaces: str | None = None,
+        payer_claim_control_number: str | None = None,
+    ) -> Outcome[ClaimState]:
+        assert charge.created is not None
+        created = ClaimCreated(
+            claim_id=claim_id,
+            patient_id=charge.created.patient_id,
+            payer_id=payer_id,
+            coverage_id=coverage_id,
+            priority=priority,
+            site_id=charge.created.site_id,
+            provider_id=charge.created.provider_id,
+            charge_ids=(charge.created.charge_id,),
+            total_cents=charge.total_cents,
+            frequency=frequency,
+            replaces=replaces,
+            payer_claim_control_number=payer_claim_control_number,
+            created_at=self.now(),
+            primary_claim_id=primary_claim_id,
+        )
+        stream = streams.claim(meta.tenant, claim_id)
+        existing: ClaimState = await self.state(stream, claim)
+        if existing.created is not None:
+            return Outcome(stream, await self.stream_version(stream), (), existing)
+        problems = await self.problems(meta.tenant, await self.facts(meta.tenant, created))
+        command = CreateClaim(claim=created, problems=problems)
+        return await self.decide(stream, claim, command, meta)
+
+    # ------------------------------------------------------------------------- lifecycle
+
+    async def check(self, meta: Metadata, claim_id: str) -> Outcome[ClaimState]:
+        """Run the ready checks again on a draft (or rejected, corrected) claim: ready when
+        they pass; else its problems are recorded anew (when they changed) and the claim stays
+        where it was, and the answer is a 409 naming them."""
+        state = await self.claim_state(meta.tenant, claim_id)
+        assert state.created is not None
+        problems = await self.problems(meta.tenant, await self.facts(meta.tenant, state.created))
+        command = CheckClaim(claim_id=claim_id, problems=problems, checked_at=self.now())
+        outcome = await self.decide(streams.claim(meta.tenant, claim_id), claim, command, meta)
+        if problems:
+            raise Rejected(f"claim {claim_id} is not ready: {'; '.join(problems)}")
+        return outcome
+
+    async def accept(
+        self, meta: Metadata, claim_id: str, payer_claim_control_number: str | None = None
+    ) -> Outcome[ClaimState]:
+        """A 277CA accepted the claim for adjudication (a second read of it records nothing)."""
+        command = AcceptClaim(
+            claim_id=claim_id,
+            accepted_at=self.now(),
+            payer_claim_control_number=payer_claim_control_number,
+        )
+        return await self._step(meta, claim_id, command)
+
+    async def reject(
+        self, meta: Metadata, claim_id: str, reasons: Sequence[str]
+    ) -> Outcome[ClaimState]:
+        """A 277CA (or the file's 999) rejected the claim, with its reasons (rejected-claims
+        work queue); corrected, `check` makes it ready for a new file."""
+        command = RejectClaim(claim_id=claim_id, reasons=tuple(reasons), rejected_at=self.now())
+        return await self._step(meta, claim_id, command)
+
+    async def adjudicate(
+        self,
+        meta: Metadata,
+        claim_id: str,
+        *,
+        outcome: Literal["paid", "partially_paid", "denied"],
+        paid_cents: int,
+        patient_responsibility_cents: int,
+        payer_claim_control_number: str,
+        adjudicated_on: date,
+        adjustments: Sequence[Adjustment] = (),
+        lines: Sequence[LineAdjudication] = (),
+    ) -> Outcome[ClaimState]:
+        """The payer's decision, from a remittance or a paper EOB a biller posts."""
+        state = await self.claim_state(meta.tenant, claim_id)
+        assert state.created is not None
+        charge, _ = await self.fold(
+            streams.charge(meta.tenant, state.created.charge_ids[0]), charge_facts
+        )
+        known = {line.line_id: line.code for line in charge.lines}
+        for line in lines:
+            if known.get(line.line_id) != line.code:
+                raise Invalid(f"line {line.line_id} ({line.code}) is not a line of the claim")
+        command = AdjudicateClaim(
+            claim_id=claim_id,
+            outcome=outcome,
+            paid_cents=paid_cents,
+            patient_responsibility_cents=patient_responsibility_cents,
+            payer_claim_control_number=payer_claim_control_number,
+            adjustments=tuple(adjustments),
+            lines=tuple(lines),
+            adjudicated_on=adjudicated_on,
+            recorded_at=self.now(),
+        )
+        return await self._step(meta, claim_id, command)
+
+    async def appeal(self, meta: Metadata, claim_id: str, reason: str) -> Outcome[ClaimState]:
+        command = AppealClaim(claim_id=claim_id, reason=reason, appealed_at=self.now())
+        return await self._step(meta, claim_id, command)
+
+    async def write_off(self, meta: Metadata, claim_id: str, reason: str) -> Outcome[ClaimState]:
+        """Give up what is left to collect of a denied, partly paid, appealed or rejected
+        claim."""
+        command = WriteOffClaim(claim_id=claim_id, reason=reason, written_off_at=self.now())
+        return await self._step(meta, claim_id, command)
+
+    async def replace(
+        self, meta: Metadata, claim_id: str, frequency: Literal["7", "8"]
+    ) -> Outcome[ClaimState]:
+        """A replacement (7: from the charge as it now stands) or void (8) of an adjudicated
+        claim: a new claim that `replaces` it, naming the payer's claim control number
+        (REF*F8), then `ClaimReplaced` on the old one. 409 before the payer gave a number."""
+        old = await self.claim_state(meta.tenant, claim_id)
+        created = old.created
+        assert created is not None
+        if old.replaced_by is None:
+            # Refused here (409) before anything is made, as the old claim's decider would.
+            probe = ReplaceClaim(
+                claim_id=claim_id, by_claim_id="-", frequency=frequency, replaced_at=self.now()
+            )
+            claim.decide(old, probe)
+        new_id = old.replaced_by or claim_id_for(claim_id, frequency)
+        charge, _ = await self.fold(
+            streams.charge(meta.tenant, created.charge_ids[0]), charge_facts
+        )
+        made = await self._create(
+            meta,
+            claim_id=new_id,
+            charge=charge,
+            payer_id=created.payer_id,
+            coverage_id=created.coverage_id,
+            priority=created.priority,
+            primary_claim_id=created.primary_claim_id,
+            frequency=frequency,
+            replaces=claim_id,
+            payer_claim_control_number=old.payer_claim_control_number,
+        )
+        command = ReplaceClaim(
+            claim_id=claim_id, by_claim_id=new_id, frequency=frequency, replaced_at=self.now()
+        )
+        await self._step(meta, claim_id, command)
+        return made
+
+    async def _step(self, meta: Metadata, claim_id: str, command: Any) -> Outcome[ClaimState]:
+        await self.claim_state(meta.tenant, claim_id)  # 404 for no such claim
+        return await self.decide(streams.claim(meta.tenant, claim_id), claim, command, meta)
+
+    # ------------------------------------------------------------------------- disclosures
+
+    async def record_access(
+        self, meta: Metadata, patient_ids: Iterable[str], endpoint: str, purpose: str | None
+    ) -> None:
+        """Put on the record that a response disclosed these patients' claims."""
+        now = self.now()
+        events = [
+            PatientRecordAccessed(
+                patient_id=patient_id,
+                endpoint=endpoint,
+                purpose=purpose,
+                outcome="disclosed",
+                accessed_at=now,
+            )
+            for patient_id in dict.fromkeys(patient_ids)
+        ]
+        if not events:
+            return
+        stream = streams.claims_access(meta.tenant, self.new_id())
+        await self._handler.handle(stream, _access, tuple(events), meta, subject=_patient_of)
+
+    # ------------------------------------------------------------------------- queries
+
+    async def get(self, tenant: str, claim_id: str) -> dict[str, Any] | None:
+        doc = public(await self._read_models.get(PROJECTION, CLAIMS, f"{tenant}:{claim_id}"))
+        if doc is not None:
+            doc.pop("tenant", None)
+        return doc
+
+    async def find(self, tenant: str, where: dict[str, Any]) -> list[dict[str, Any]]:
+        docs = await self._read_models.find(
+            PROJECTION, CLAIMS, {"tenant": tenant, **where}, sort=[("claim_id", 1)]
+        )
+        rows = []
+        for doc in docs:
+            row = public(doc) or {}
+            row.pop("tenant", None)
+            rows.append(row)
+        return rows
+
+    async def unanswered(self, tenant: str, days: int) -> list[dict[str, Any]]:
+        """Submitted claims with no answer (neither accepted nor rejected) after `days` days,
+        by the clock: oldest first."""
+        cutoff = (self.now() - timedelta(days=days)).isoformat()
+        rows = await self.find(tenant, {"status": "submitted"})
+        late = [r for r in rows if r.get("submitted_at") and r["submitted_at"] <= cutoff]
+        return sorted(late, key=lambda r: (r["submitted_at"], r["claim_id"]))
+
+
+def _patient_of(event: DomainEvent) -> str | None:
+    return getattr(event, "patient_id", None)
+
+
+def _record(state: None, events: tuple[DomainEvent, ...]) -> Sequence[DomainEvent]:
+    return list(events)
+
+
+_access = Decider[None, tuple[DomainEvent, ...]](None, lambda state, _: state, _record)
+
+
+# ----------------------------------------------------------------------------- reaction
+
+
+def caused_by(envelope: Envelope) -> Metadata:
+    return Metadata(
+        tenant=envelope.tenant,
+        actor=SYSTEM,
+        site=envelope.site,
+        correlation_id=envelope.correlation_id,
+        causation_id=envelope.id,
+        traceparent=envelope.traceparent,
+    )
+
+
+class MakeClaims:
+    """A released charge becomes its claim to the patient's primary payer; a primary claim
+    adjudicated with something left becomes the claim to the secondary payer. Both are
+    idempotent (deterministic claim ids): a redelivery makes nothing new."""
+
+    name = "billing.make_claims"
+    contexts = ("billing",)
+
+    def __init__(self, claims: Claims) -> None:
+        self._claims = claims
+
+    async def react(self, event: DomainEvent, envelope: Envelope) -> None:
+        meta = caused_by(envelope)
+        # A charge or claim gone from the store meanwhile (never, short of a restore): nothing
+        # to make; every other error goes to the dead-letter topic with its reason.
+        with contextlib.suppress(NotFound):
+            match event:
+                case ChargeReleased():
+                    await self._claims.make_from_charge(meta, event.charge_id)
+                case ClaimAdjudicated():
+                    await self._claims.make_secondary(meta, event.claim_id)

@@ -1,0 +1,391 @@
+"""Claims on the service layer: a released charge becomes one claim (once, however often the
+release is delivered), ready or not by what the event store knows (enrolment with the payer
+above all); claim files with unique, increasing control numbers, never one claim in two open
+files (two handlers racing), written again byte for byte; the clearinghouse's steps; secondary
+claims after the primary's adjudication; replacement and void. Every file is valid 837P."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from services.billing.app import UseCases
+from services.billing.application.claim_files import ClaimFileUseCases, FileCannotBeWritten
+from services.billing.application.claims import Claims, MakeClaims
+from services.billing.domain import streams
+from services.billing.domain.claim_files import CreateBatch, InOpenFile, claim_files
+from services.billing.domain.claims import ClaimState, claim, claim_id_for
+from services.billing.domain.events import (
+    SELF_PAY,
+    Adjustment,
+    ClaimCreated,
+    ClaimReady,
+    LineAdjudication,
+)
+from shared.commands import CommandHandler
+from shared.domain import Invalid, Rejected
+from shared.kit import Assembled
+from tests.billing_claim_facts import DAY, TOTAL_CENTS, Facts
+from tests.service.conftest import META
+from tests.support import wait_until
+from tests.x12_checks import assert_valid_837
+
+Built = Assembled[UseCases]
+
+
+@pytest.fixture
+def facts(billing_service: Built) -> Facts:
+    return Facts(billing_service.kit.handler, META)
+
+
+def claims_of(built: Built) -> Claims:
+    return built.use_cases.claims
+
+
+async def made(built: Built, charge_id: str, suffix: tuple[str, ...] = ()) -> ClaimState:
+    """The claim the reaction made of a charge (waited for)."""
+    claim_id = claim_id_for(charge_id, *suffix)
+
+    async def probe() -> ClaimState:
+        stream = streams.claim(META.tenant, claim_id)
+        state: ClaimState = await built.use_cases.claims.state(stream, claim)
+        return state
+
+    # A state is truthy (a dataclass): wait on its having been created.
+    async def created() -> ClaimState | None:
+        state = await probe()
+        return state if state.created is not None else None
+
+    await wait_until(created, message=f"claim of {charge_id}")
+    return await probe()
+
+
+async def ready_claim(built: Built, facts: Facts, charge_id: str, patient: str = "pat-1") -> str:
+    await facts.charge(charge_id, patient)
+    state = await made(built, charge_id)
+    assert state.status == "ready", state.problems
+    return state.claim_id
+
+
+@pytest.fixture
+async def clinic(facts: Facts) -> Facts:
+    await facts.clinic("north", "aetna")
+    await facts.patient("pat-1")
+    await facts.coverage("pat-1", "aetna")
+    return facts
+
+
+# ----------------------------------------------------------------------------- making claims
+
+
+async def test_a_released_charge_becomes_one_ready_claim_to_the_primary_payer(
+    billing_service: Built, clinic: Facts
+) -> None:
+    await clinic.charge("appt-1", "pat-1")
+    state = await made(billing_service, "appt-1")
+    assert state.status == "ready"
+    created = state.created
+    assert created is not None
+    assert (created.payer_id, created.priority, created.total_cents) == ("aetna", 1, TOTAL_CENTS)
+    assert len(created.claim_id) <= 20
+
+
+async def test_a_redelivered_release_makes_no_second_claim(
+    billing_service: Built, clinic: Facts
+) -> None:
+    await clinic.charge("appt-1", "pat-1")
+    state = await made(billing_service, "appt-1")
+    stream = streams.claim(META.tenant, state.claim_id)
+    version = await billing_service.kit.store.version(stream)
+    [*_, released] = await billing_service.kit.store.load(streams.charge(META.tenant, "appt-1"))
+    event = billing_service.kit.handler.registry.decode(released)
+    reaction = MakeClaims(claims_of(billing_service))
+    await reaction.react(event, released)
+    await reaction.react(event, released)
+    assert await billing_service.kit.store.version(stream) == version
+    types = [e.type for e in await billing_service.kit.store.load(stream)]
+    assert types == [ClaimCreated.type_name(), ClaimReady.type_name()]
+
+
+async def test_a_self_pay_charge_makes_no_claim(billing_service: Built, clinic: Facts) -> None:
+    await clinic.charge("appt-sp", "pat-1", payer_id=SELF_PAY, released=False)
+    assert await claims_of(billing_service).make_from_charge(META, "appt-sp") is None
+
+
+async def test_an_unreleased_charge_makes_no_claim(billing_service: Built, clinic: Facts) -> None:
+    await clinic.charge("appt-held", "pat-1", released=False)
+    assert await claims_of(billing_service).make_from_charge(META, "appt-held") is None
+
+
+async def test_a_provider_not_enrolled_with_the_payer_leaves_the_claim_draft_until_enrolled(
+    billing_service: Built, facts: Facts
+) -> None:
+    await facts.billing_provider("north")
+    await facts.payer("aetna")
+    await facts.provider("dr-a")  # enrolled with nobody
+    await facts.patient("pat-1")
+    await facts.coverage("pat-1", "aetna")
+    await facts.charge("appt-1", "pat-1")
+    state = await made(billing_service, "appt-1")
+    assert state.status == "draft"
+    assert state.problems == (
+        f"rendering provider dr-a not enrolled with payer aetna on {DAY.isoformat()}",
+    )
+    with pytest.raises(Rejected, match="not enrolled"):
+        await claims_of(billing_service).check(META, state.claim_id)
+    await facts.enrol("dr-a", "aetna")
+    outcome = await claims_of(billing_service).check(META, state.claim_id)
+    assert outcome.state.status == "ready"
+
+
+async def test_every_missing_fact_is_a_problem_listed(billing_service: Built, facts: Facts) -> None:
+    await facts.patient("pat-2", address="somewhere near the river")
+    await facts.coverage("pat-2", "cigna")
+    await facts.charge("appt-2", "pat-2")
+    state = await made(billing_service, "appt-2")
+    assert state.status == "draft"
+    assert set(state.problems) == {
+        "no billing provider set for site north",
+        "payer cigna not defined",
+        "rendering provider dr-a NPI unknown",
+        f"rendering provider dr-a not enrolled with payer cigna on {DAY.isoformat()}",
+        "patient address incomplete",
+    }
+
+
+# ----------------------------------------------------------------------------- claim files
+
+
+async def test_a_claim_file_is_valid_837p_and_written_again_byte_for_byte(
+    billing_service: Built, clinic: Facts
+) -> None:
+    await clinic.patient("pat-2")
+    await clinic.coverage("pat-2", "aetna", relationship="child", subscriber_name="John Doe")
+    first = await ready_claim(billing_service, clinic, "appt-1")
+    second = await ready_claim(billing_service, clinic, "appt-2", "pat-2")
+    files = billing_service.use_cases.claim_files
+    [made_file] = await files.create_files(META, candidates=[first, second])
+    assert set(made_file.claim_ids) == {first, second}
+    text = await files.file_text(META.tenant, made_file.batch_id)
+    assert_valid_837(text)
+    assert "ISA*" in text
+    assert f"CLM*{first}*" in text
+    assert "REF*6R*" in text
+    assert "JANE" not in text.split("~")[0]  # no PHI in the envelope
+    # A fact changed after the file was made does not change the file.
+    await clinic.billing_provider("north")
+    assert await files.file_text(META.tenant, made_file.batch_id) == text
+    batch = await files.batch(META.tenant, made_file.batch_id)
+    assert batch.created.interchange_control_number == 1
+
+
+async def test_control_numbers_are_unique_and_increasing(
+    billing_service: Built, clinic: Facts
+) -> None:
+    files = billing_service.use_cases.claim_files
+    numbers = []
+    for n in range(3):
+        claim_id = await ready_claim(billing_service, clinic, f"appt-{n}")
+        [one] = await files.create_files(META, candidates=[claim_id])
+        batch = await files.batch(META.tenant, one.batch_id)
+        numbers.append(
+            (batch.created.interchange_control_number, batch.created.group_control_number)
+        )
+    assert numbers == [(1, 1), (2, 2), (3, 3)]
+
+
+def second_handler(built: Built) -> CommandHandler:
+    """Another process's handler on the same event store (its own folded states)."""
+    kit = built.kit
+    return CommandHandler(
+        kit.store, kit.handler.registry, kit.clock, kit.ids, vault=kit.vault, tags=kit.handler.tags
+    )
+
+
+async def test_two_handlers_racing_never_put_a_claim_in_two_open_files(
+    billing_service: Built, clinic: Facts
+) -> None:
+    ids = [await ready_claim(billing_service, clinic, f"appt-{n}") for n in range(4)]
+    kit = billing_service.kit
+    handler = second_handler(billing_service)
+    other_claims = Claims(handler, kit.read_models, kit.phi_vault())
+    other = ClaimFileUseCases(handler, other_claims, kit.settings)
+    mine = billing_service.use_cases.claim_files
+    results = await asyncio.gather(
+        mine.create_files(META, candidates=ids), other.create_files(META, candidates=ids[::-1])
+    )
+    filed = [c for made_files in results for m in made_files for c in m.claim_ids]
+    assert sorted(filed) == sorted(ids)  # each claim in exactly one file
+    state = await mine.files(META.tenant)
+    numbers = sorted(b.created.interchange_control_number for b in state.batches.values())
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+async def test_a_claim_in_an_open_file_is_refused_for_another(
+    billing_service: Built, clinic: Facts
+) -> None:
+    claim_id = await ready_claim(billing_service, clinic, "appt-1")
+    files = billing_service.use_cases.claim_files
+    [first] = await files.create_files(META, candidates=[claim_id])
+    assert await files.create_files(META, candidates=[claim_id]) == []
+    state = await files.files(META.tenant)
+    command = state.batches[first.batch_id].created
+    again = CreateBatch(
+        **{
+            **command.model_dump(exclude={"interchange_control_number", "group_control_number"}),
+            "batch_id": "b-other",
+            "interchange_control_number": 2,
+            "group_control_number": 2,
+        }
+    )
+    with pytest.raises(InOpenFile):
+        await files.decide(streams.claim_files(META.tenant), claim_files, again, META)
+
+
+async def test_sent_rejected_by_the_999_corrected_and_filed_again(
+    billing_service: Built, clinic: Facts
+) -> None:
+    claim_id = await ready_claim(billing_service, clinic, "appt-1")
+    files = billing_service.use_cases.claim_files
+    [first] = await files.create_files(META, candidates=[claim_id])
+    await files.mark_batch_sent(META, first.batch_id, "batch-1.837")
+    assert (await claims_of(billing_service).claim_state(META.tenant, claim_id)).status == (
+        "submitted"
+    )
+    await files.mark_batch_sent(META, first.batch_id, "batch-1.837")  # a retry: nothing new
+    await files.acknowledge_batch(META, first.batch_id, "R", ["IK3*NM1*8**8"])
+    rejected = await claims_of(billing_service).claim_state(META.tenant, claim_id)
+    assert (rejected.status, rejected.reasons) == ("rejected", ("IK3*NM1*8**8",))
+    await claims_of(billing_service).check(META, claim_id)
+    [second] = await files.create_files(META, candidates=[claim_id])
+    batch = await files.batch(META.tenant, second.batch_id)
+    assert batch.created.interchange_control_number == 2
+    assert_valid_837(await files.file_text(META.tenant, second.batch_id))
+
+
+async def test_a_file_whose_patient_was_forgotten_cannot_be_written_again(
+    billing_service: Built, clinic: Facts
+) -> None:
+    claim_id = await ready_claim(billing_service, clinic, "appt-1")
+    files = billing_service.use_cases.claim_files
+    [made_file] = await files.create_files(META, candidates=[claim_id])
+    await billing_service.kit.phi_vault().forget(META.tenant, "pat-1")
+    with pytest.raises(FileCannotBeWritten):
+        await files.file_text(META.tenant, made_file.batch_id)
+
+
+# ----------------------------------------------------------------------------- after sending
+
+
+async def submitted(built: Built, facts: Facts, charge_id: str) -> str:
+    claim_id = await ready_claim(built, facts, charge_id)
+    files = built.use_cases.claim_files
+    [one] = await files.create_files(META, candidates=[claim_id])
+    await files.mark_batch_sent(META, one.batch_id, f"{one.batch_id}.837")
+    await files.acknowledge_batch(META, one.batch_id, "A")
+    await claims_of(built).accept(META, claim_id)
+    return claim_id
+
+
+def primary_adjudication() -> dict[str, Any]:
+    return {
+        "outcome": "partially_paid",
+        "paid_cents": 9600,
+        "patient_responsibility_cents": 2400,
+        "payer_claim_control_number": "AET123456",
+        "adjudicated_on": DAY,
+        "adjustments": [Adjustment(group="CO", reason="45", amount_cents=3000)],
+        "lines": [
+            LineAdjudication(
+                line_id="1",
+                code="99213",
+                paid_cents=9600,
+                adjustments=(Adjustment(group="PR", reason="2", amount_cents=2400),),
+            ),
+            LineAdjudication(
+                line_id="2",
+                code="36415",
+                paid_cents=0,
+                adjustments=(Adjustment(group="CO", reason="97", amount_cents=3000),),
+                remarks=("N130",),
+            ),
+        ],
+    }
+
+
+async def test_after_the_primarys_adjudication_the_secondary_payer_is_billed_with_it(
+    billing_service: Built, facts: Facts
+) -> None:
+    await facts.clinic("north", "aetna", "bcbs")
+    await facts.patient("pat-1")
+    await facts.coverage("pat-1", "aetna", priority=1)
+    await facts.coverage("pat-1", "bcbs", priority=2)
+    primary = await submitted(billing_service, facts, "appt-1")
+    await claims_of(billing_service).adjudicate(META, primary, **primary_adjudication())
+    secondary = await made(billing_service, "appt-1", ("2",))
+    assert secondary.status == "ready", secondary.problems
+    created = secondary.created
+    assert created is not None
+    assert (created.payer_id, created.priority, created.primary_claim_id) == ("bcbs", 2, primary)
+    files = billing_service.use_cases.claim_files
+    [one] = await files.create_files(META, payer_id="bcbs", candidates=[primary, created.claim_id])
+    text = await files.file_text(META.tenant, one.batch_id)
+    assert_valid_837(text)
+    assert "SBR*S*18*" in text
+    assert "SBR*P*18*" in text
+    assert "AMT*D*96~" in text
+    assert "CAS*CO*45*30~" in text
+    assert "SVD*AETNA01*96*HC:99213**1~" in text
+    assert "CAS*PR*2*24~" in text
+
+
+async def test_a_fully_paid_primary_makes_no_secondary_claim(
+    billing_service: Built, facts: Facts
+) -> None:
+    await facts.clinic("north", "aetna", "bcbs")
+    await facts.patient("pat-1")
+    await facts.coverage("pat-1", "aetna", priority=1)
+    await facts.coverage("pat-1", "bcbs", priority=2)
+    primary = await submitted(billing_service, facts, "appt-1")
+    paid = {**primary_adjudication(), "outcome": "paid", "paid_cents": TOTAL_CENTS, "lines": []}
+    await claims_of(billing_service).adjudicate(META, primary, **paid)
+    assert await claims_of(billing_service).make_secondary(META, primary) is None
+
+
+async def test_a_replacement_and_a_void_name_the_payers_claim_control_number(
+    billing_service: Built, clinic: Facts
+) -> None:
+    claims = claims_of(billing_service)
+    claim_id = await submitted(billing_service, clinic, "appt-1")
+    with pytest.raises(Rejected):  # the payer has not numbered it yet
+        await claims.replace(META, claim_id, "7")
+    await claims.adjudicate(META, claim_id, **primary_adjudication())
+    outcome = await claims.replace(META, claim_id, "7")
+    new = outcome.state.created
+    assert new is not None
+    assert (new.frequency, new.replaces, new.payer_claim_control_number) == (
+        "7",
+        claim_id,
+        "AET123456",
+    )
+    assert (await claims.claim_state(META.tenant, claim_id)).status == "resubmitted"
+    again = await claims.replace(META, claim_id, "7")  # a retry makes nothing new
+    assert again.events == ()
+    files = billing_service.use_cases.claim_files
+    [one] = await files.create_files(META, candidates=[new.claim_id])
+    text = await files.file_text(META.tenant, one.batch_id)
+    assert_valid_837(text)
+    assert f"CLM*{new.claim_id}*150*" in text
+    assert "REF*F8*AET123456~" in text
+
+
+async def test_paper_eob_lines_must_be_the_claims(billing_service: Built, clinic: Facts) -> None:
+    claim_id = await submitted(billing_service, clinic, "appt-1")
+    eob = primary_adjudication()
+    eob["lines"] = [LineAdjudication(line_id="9", code="99999", paid_cents=0)]
+    with pytest.raises(Invalid, match="not a line of the claim"):
+        await claims_of(billing_service).adjudicate(META, claim_id, **eob)
+    version = await billing_service.kit.store.version(streams.claim(META.tenant, claim_id))
+    assert version == 4  # created, ready, submitted, accepted: nothing written
