@@ -17,6 +17,7 @@ from services.billing.api import claim_files as claim_files_api
 from services.billing.api import claims as claims_api
 from services.billing.application.claim_files import ClaimFileUseCases
 from services.billing.application.claims import Claims
+from services.billing.application.clearinghouse import Clearinghouse
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
 from services.billing.projections.claims import ClaimsProjection
@@ -35,6 +36,7 @@ NAME = CONTRACT.context
 class UseCases:
     claims: Claims  # claims (area 5)
     claim_files: ClaimFileUseCases  # claims (area 5)
+    clearinghouse: Clearinghouse  # clearinghouse (area 6): claim files out, 999/277CA back in
 
 
 async def application(kit: Kit) -> UseCases:
@@ -43,6 +45,9 @@ async def application(kit: Kit) -> UseCases:
     return UseCases(
         claims=claims,
         claim_files=claim_files,
+        clearinghouse=Clearinghouse(  # clearinghouse (area 6)
+            kit.handler, kit.read_models, clearinghouse_drop(kit.settings), claims, claim_files
+        ),
     )
 
 
@@ -59,7 +64,7 @@ def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
-    return consumers.timers()
+    return consumers.timers(kit.settings, app.clearinghouse)
 
 
 def clearinghouse_drop(settings: Settings) -> FileDrop:

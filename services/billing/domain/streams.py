@@ -60,6 +60,8 @@ def tags(tenant: str, event: DomainEvent) -> tuple[str, ...]:
 def claims_access(tenant: str, access_id: str) -> str:
     """One response's disclosures of claims (and claim files): written in one commit."""
     return f"{tenant}:claims-access:{access_id}"
+
+
 # ----------------------------------------------------------------------- clearinghouse (area 6)
 
 
