@@ -19,6 +19,7 @@ import pytest
 from services.billing.app import UseCases
 from services.billing.application.clearinghouse import Clearinghouse
 from services.billing.domain import streams
+from services.billing.domain.claim_files import MarkBatchSent, claim_files
 from services.billing.domain.claims import claim_id_for
 from services.billing.domain.events import (
     ClaimBatchSent,
@@ -408,3 +409,25 @@ async def test_the_far_side_out_of_reach_keeps_the_file_for_the_next_round(
 
     assert (await billing_service.use_cases.claim_files.batch(META.tenant, batch_id)).sent is None
     assert await status(billing_service, claim_ids[0]) == ("ready", ())
+
+
+async def test_a_crash_after_the_file_was_recorded_sent_but_before_its_claims_is_mended(
+    billing_service: Built, clinic: Facts, far: Far
+) -> None:
+    claim_ids = await ready_claims(billing_service, clinic, ("appt-1", "pat-1"))
+    batch_id = await one_file(billing_service, claim_ids)
+    files = billing_service.use_cases.claim_files
+    await clearinghouse(billing_service).drop.put(
+        f"{FIRST}.837", (await files.file_text(META.tenant, batch_id)).encode("ascii")
+    )
+    sent = MarkBatchSent(batch_id=batch_id, file_name=f"{FIRST}.837", sent_at=ANSWERED_AT)
+    await files.decide(streams.claim_files(META.tenant), claim_files, sent, META)  # then died
+    assert await status(billing_service, claim_ids[0]) == ("ready", ())
+
+    LoopbackClearinghouse(far.root, rejections={claim_ids[0]: [NPI_WRONG]}).answer()
+    assert await take(billing_service) == 2
+
+    assert await status(billing_service, claim_ids[0]) == ("rejected", (NPI_REASON,))
+    claim_stream = streams.claim(META.tenant, claim_ids[0])
+    assert len(await recorded(billing_service, claim_stream, ClaimSubmitted)) == 1
+    assert await billing_service.kit.store.version(streams.clearinghouse_inbox(META.tenant)) == 0

@@ -181,6 +181,7 @@ class Clearinghouse(UseCases):
         meta = Metadata(tenant=tenant, actor=SYSTEM, correlation_id=f"clearinghouse:{name}")
         if isinstance(ack, FileAcknowledgement):
             batch = await self._batch_acknowledged(tenant, ack)
+            await self._submit_left(meta, batch)
             await self._files.acknowledge_batch(
                 meta, batch.created.batch_id, file_code(ack), file_errors(ack)
             )
@@ -188,6 +189,8 @@ class Clearinghouse(UseCases):
         answered = (await self._files.files(tenant)).batches.get(ack.batch_id)
         if answered is not None and answered.sent is None:
             raise NotYet
+        if answered is not None:
+            await self._submit_left(meta, answered)
         unknown: list[str] = []
         refused: list[str] = []
         for status in ack.claims:
@@ -264,6 +267,20 @@ class Clearinghouse(UseCases):
                 )
                 tenants = {only} if not others else {only, others[0]["tenant"]}
         return tenants.pop() if len(tenants) == 1 else None
+
+    async def _submit_left(self, meta: Metadata, batch: Batch) -> None:
+        """A file recorded sent whose claims were not all submitted yet (a crash between the
+        two steps of `mark_batch_sent`): that step again, before its answer is taken, while
+        the file is open (a claim in an open file is in no other)."""
+        if batch.sent is None or batch.acknowledged is not None:
+            return
+        for claim_id in batch.created.claim_ids:
+            state = await self._claims.claim_state(meta.tenant, claim_id)
+            if state.status == "ready":
+                await self._files.mark_batch_sent(
+                    meta, batch.created.batch_id, batch.sent.file_name
+                )
+                return
 
     async def _sent_group(self, tenant: str, ack: FileAcknowledgement) -> bool:
         files = await self._files.files(tenant)
