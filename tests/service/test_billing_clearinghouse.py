@@ -28,9 +28,11 @@ from services.billing.domain.events import (
 )
 from services.billing.domain.x12.acks import (
     ClaimAcknowledgement,
+    acknowledgement_of,
     reason,
     reply_envelope,
     write_277ca,
+    write_999,
 )
 from shared.events import DomainEvent, Envelope
 from shared.filedrop.port import FileDropUnavailable
@@ -431,3 +433,33 @@ async def test_a_crash_after_the_file_was_recorded_sent_but_before_its_claims_is
     claim_stream = streams.claim(META.tenant, claim_ids[0])
     assert len(await recorded(billing_service, claim_stream, ClaimSubmitted)) == 1
     assert await billing_service.kit.store.version(streams.clearinghouse_inbox(META.tenant)) == 0
+
+
+async def test_a_second_999_saying_otherwise_is_listed_not_retried_for_ever(
+    billing_service: Built, clinic: Facts, far: Far
+) -> None:
+    claim_ids = await ready_claims(billing_service, clinic, ("appt-1", "pat-1"))
+    batch_id = await one_file(billing_service, claim_ids)
+    await send(billing_service)
+    simulator = LoopbackClearinghouse(far.root)
+    simulator.answer()
+    await take(billing_service)
+    text = await billing_service.use_cases.claim_files.file_text(META.tenant, batch_id)
+    envelope = reply_envelope(
+        simulator.files[0],
+        interchange_control_number=9002,
+        group_control_number=9002,
+        created_at=ANSWERED_AT,
+    )
+    simulator.deliver("second.999", write_999(acknowledgement_of(text, "R"), envelope).encode())
+
+    assert await take(billing_service) == 1
+
+    inbox = await clearinghouse(billing_service).rejected_files(META.tenant)
+    [listed] = inbox.rejected.values()
+    assert listed.file_name == "second.999"
+    assert listed.reason.startswith(f"cannot acknowledge claim file {batch_id}")
+    assert names(far.root / "inbound") == []
+    batch = await billing_service.use_cases.claim_files.batch(META.tenant, batch_id)
+    assert batch.acknowledged is not None
+    assert batch.acknowledged.code == "A"

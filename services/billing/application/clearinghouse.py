@@ -181,16 +181,24 @@ class Clearinghouse(UseCases):
         meta = Metadata(tenant=tenant, actor=SYSTEM, correlation_id=f"clearinghouse:{name}")
         if isinstance(ack, FileAcknowledgement):
             batch = await self._batch_acknowledged(tenant, ack)
-            await self._submit_left(meta, batch)
-            await self._files.acknowledge_batch(
-                meta, batch.created.batch_id, file_code(ack), file_errors(ack)
-            )
+            try:
+                await self._submit_left(meta, batch)
+                await self._files.acknowledge_batch(
+                    meta, batch.created.batch_id, file_code(ack), file_errors(ack)
+                )
+            except DomainError as exc:  # say, a second 999 saying otherwise
+                raise NotTaken(
+                    f"cannot acknowledge claim file {batch.created.batch_id}: {exc.reason}"
+                ) from exc
             return "999"
         answered = (await self._files.files(tenant)).batches.get(ack.batch_id)
         if answered is not None and answered.sent is None:
             raise NotYet
         if answered is not None:
-            await self._submit_left(meta, answered)
+            try:
+                await self._submit_left(meta, answered)
+            except DomainError as exc:
+                raise NotTaken(f"cannot take claim file {ack.batch_id}: {exc.reason}") from exc
         unknown: list[str] = []
         refused: list[str] = []
         for status in ack.claims:
