@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from services.billing.app import UseCases
-from services.billing.application.clearinghouse import Clearinghouse
+from services.billing.application.clearinghouse import Clearinghouse, Taken
 from services.billing.domain import streams
 from services.billing.domain.claim_files import MarkBatchSent, claim_files
 from services.billing.domain.claims import claim_id_for
@@ -463,3 +463,28 @@ async def test_a_second_999_saying_otherwise_is_listed_not_retried_for_ever(
     batch = await billing_service.use_cases.claim_files.batch(META.tenant, batch_id)
     assert batch.acknowledged is not None
     assert batch.acknowledged.code == "A"
+
+
+async def test_a_file_that_fails_holds_back_no_other(
+    billing_service: Built, clinic: Facts, far: Far, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    claim_ids = await ready_claims(billing_service, clinic, ("appt-1", "pat-1"))
+    await one_file(billing_service, claim_ids)
+    await send(billing_service)
+    LoopbackClearinghouse(far.root).answer()
+    ours = clearinghouse(billing_service)
+    take_one = ours.take
+
+    async def failing_first(name: str) -> Taken:
+        if name.endswith(".277"):
+            raise RuntimeError("a bug")
+        return await take_one(name)
+
+    monkeypatch.setattr(ours, "take", failing_first)
+    kinds = [t.kind for t in await ours.take_due()]
+
+    assert kinds == ["failed", "999"]
+    assert names(far.root / "inbound") == [f"{FIRST}.277"]  # left for the next round
+    monkeypatch.undo()
+    assert [t.kind for t in await ours.take_due()] == ["277CA"]
+    assert await status(billing_service, claim_ids[0]) == ("accepted", ())

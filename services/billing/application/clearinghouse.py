@@ -51,6 +51,7 @@ from services.billing.domain.x12.acks import ClaimAcknowledgements, FileAcknowle
 from services.billing.projections import claims as view
 from shared.commands import CommandHandler
 from shared.domain import DomainError, NotFound
+from shared.errors import RetryLater
 from shared.events import Metadata
 from shared.filedrop.port import FileConflict, FileDrop, NoSuchFile
 from shared.readmodels import ReadModels
@@ -82,7 +83,7 @@ class Taken:
 
     name: str
     tenant: str | None  # None: no tenant could be told (the file is left where it is)
-    kind: Literal["999", "277CA", "rejected", "unattributed", "waiting", "gone"]
+    kind: Literal["999", "277CA", "rejected", "unattributed", "waiting", "gone", "failed"]
 
 
 class Clearinghouse(UseCases):
@@ -145,8 +146,19 @@ class Clearinghouse(UseCases):
     # ------------------------------------------------------------------------- taking back
 
     async def take_due(self) -> list[Taken]:
-        """Read every complete incoming file (the far side unreachable stops the round)."""
-        return [await self.take(name) for name in await self.drop.incoming()]
+        """Read every complete incoming file. A backend or the far side unreachable stops the
+        round (RetryLater); a file failing otherwise (a bug) is logged and left for the next
+        round, and the files after it are still taken."""
+        taken = []
+        for name in await self.drop.incoming():
+            try:
+                taken.append(await self.take(name))
+            except RetryLater:
+                raise
+            except Exception:  # noqa: BLE001 - one file must not hold back the others
+                log.exception("clearinghouse_file_failed", file_name=name)
+                taken.append(Taken(name, None, "failed"))
+        return taken
 
     async def take(self, name: str) -> Taken:
         try:
