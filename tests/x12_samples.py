@@ -265,6 +265,7 @@ SHAPES: dict[str, ClaimFile] = {
     ),
     "service facility elsewhere": claim_file(claim(facility=FACILITY)),
     "no rendering provider": claim_file(claim(rendering=None)),
+    "facility without an NPI": claim_file(claim(facility=replace(FACILITY, npi=None))),
     "units and cents": claim_file(
         claim(lines=(replace(line(1, "J3301", 1005), control_number="U-1", units=4),))
     ),
@@ -291,13 +292,12 @@ SHAPES: dict[str, ClaimFile] = {
 def every_shape() -> ClaimFile:
     """One file holding a claim of every shape above (claim ids and line ids renumbered)."""
     claims = tuple(c for name, f in SHAPES.items() if name != "hostile names" for c in f.claims)
-    unique = {c.claim_id: c for c in claims}
     numbered = tuple(
         replace(
             c,
             claim_id=f"Z{n}",
             lines=tuple(replace(x, control_number=f"Z{n}-{i}") for i, x in enumerate(c.lines)),
         )
-        for n, c in enumerate(unique.values())
+        for n, c in enumerate(claims)
     )
     return claim_file(*numbered, *SHAPES["hostile names"].claims)

@@ -144,6 +144,15 @@ def test_what_is_not_a_999_is_refused(content: str) -> None:
         read_999(content)
 
 
+def test_a_999_whose_group_code_contradicts_its_sets_is_not_written() -> None:
+    for group, sets in (("A", ("R",)), ("R", ("A",)), ("A", ("E",)), ("A", ("A", "R"))):
+        transactions = tuple(TransactionAcknowledgement(f"000{n}", c) for n, c in enumerate(sets))
+        with pytest.raises(X12ValueError, match="contradicts"):
+            write_999(FileAcknowledgement(42, group, transactions), ENVELOPE)
+    mixed = (TransactionAcknowledgement("0001", "A"), TransactionAcknowledgement("0002", "R"))
+    assert read_999(write_999(FileAcknowledgement(42, "P", mixed), ENVELOPE)).code == "P"
+
+
 def test_a_999_with_a_code_that_does_not_exist_is_not_written() -> None:
     with pytest.raises(X12ValueError):
         write_999(FileAcknowledgement(42, "X"), ENVELOPE)

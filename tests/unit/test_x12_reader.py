@@ -159,6 +159,7 @@ def test_other_separators_and_layouts_read_the_same() -> None:
     )
     assert read_837(theirs) == file
     assert read_837(ours.replace("~\n", "~")) == file  # no layout at all
+    assert read_837("\ufeff" + ours) == file  # a byte-order mark some editors add
 
 
 def test_several_claims_under_one_subscriber_are_read() -> None:

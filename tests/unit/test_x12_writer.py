@@ -229,6 +229,8 @@ def refused(**changes: Any) -> Claim:
         ("51 lines", refused(lines=many_lines("X", 51))),
         ("names the claim it replaces", refused(frequency="7")),
         ("names the claim it replaces", refused(frequency="8")),
+        ("SBR02 is 18", refused(subscriber=subscriber(relationship=""))),
+        ("SBR02 is 18", replace(dependant_claim(), subscriber=subscriber(relationship="18"))),
         (
             "empty once made safe",
             replace(claim(), subscriber=subscriber(Person(name=PersonName(last="***")))),

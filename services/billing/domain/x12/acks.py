@@ -181,6 +181,8 @@ def write_999(acknowledgement: FileAcknowledgement, envelope: Envelope) -> str:
                 )
         body.append(segment("IK5", tx.code, *(ident(c, 3) for c in tx.set_errors[:5])))
     accepted = sum(1 for tx in ack.transactions if tx.code in ("A", "E"))
+    if ack.transactions and ack.code != _group_code([tx.code for tx in ack.transactions]):
+        raise X12ValueError(f"AK9 {ack.code} contradicts its sets' codes")
     count = str(len(ack.transactions))
     body.append(
         segment(
@@ -555,6 +557,17 @@ def reply_envelope(
         created_at=created_at,
         usage=claim_file.usage,
     )
+
+
+def _group_code(codes: list[str]) -> str:
+    """AK901 from the sets' IK501: all accepted (A), accepted with errors (E), none (R), or
+    some (P)."""
+    accepted = [c for c in codes if c in ("A", "E")]
+    if not accepted:
+        return "R"
+    if len(accepted) < len(codes):
+        return "P"
+    return "E" if "E" in accepted else "A"
 
 
 def _optional(value: str, max_length: int) -> str:

@@ -17,6 +17,7 @@ Values we write are made safe here, so that nothing a person typed can break a f
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -53,9 +54,12 @@ CHARACTER_SET = frozenset(_BASIC | _EXTENDED)
 
 def text(value: str, max_length: int, separators: Separators = DEFAULT) -> str:
     """Free text made safe (see the module docstring); idempotent."""
-    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
-    banned = separators.all()
-    kept = "".join(c if c in CHARACTER_SET and c not in banned else " " for c in folded.upper())
+    if value.isascii():
+        folded = value.upper()
+    else:
+        ascii_only = unicodedata.normalize("NFKD", value).encode("ascii", "ignore")
+        folded = ascii_only.decode("ascii").upper()
+    kept = _rules(separators).unsafe.sub(" ", folded)
     return " ".join(kept.split())[:max_length].rstrip()
 
 
@@ -65,13 +69,37 @@ def ident(value: str, max_length: int, separators: Separators = DEFAULT) -> str:
         raise X12ValueError("an identifier is empty")
     if len(value) > max_length:
         raise X12ValueError(f"identifier {value!r} is longer than {max_length} characters")
-    banned = separators.all()
-    for c in value:
-        if c not in CHARACTER_SET or c in banned:
-            raise X12ValueError(f"identifier {value!r} holds {c!r}, which X12 cannot carry")
-    if value != value.strip():
+    if _rules(separators).safe.fullmatch(value) is None:
+        bad = next((c for c in value if _rules(separators).safe.fullmatch(c) is None), " ")
+        raise X12ValueError(f"identifier {value!r} holds {bad!r}, which X12 cannot carry")
+    if value[0] == " " or value[-1] == " ":
         raise X12ValueError(f"identifier {value!r} starts or ends with a space")
     return value
+
+
+@dataclass(frozen=True)
+class _Rules:
+    safe: re.Pattern[str]  # one or more characters X12 can carry with these separators
+    unsafe: re.Pattern[str]  # one character it cannot
+
+
+def _compiled(separators: Separators) -> _Rules:
+    escaped = re.escape("".join(sorted(CHARACTER_SET - separators.all())))
+    return _Rules(re.compile(f"[{escaped}]+"), re.compile(f"[^{escaped}]"))
+
+
+_DEFAULT_RULES = _compiled(DEFAULT)
+_RULES: dict[Separators, _Rules] = {DEFAULT: _DEFAULT_RULES}
+
+
+def _rules(separators: Separators) -> _Rules:
+    """The character classes for a set of separators, compiled once (a pure cache)."""
+    if separators is DEFAULT:  # what every writer uses: skip hashing the dataclass
+        return _DEFAULT_RULES
+    found = _RULES.get(separators)
+    if found is None:
+        found = _RULES[separators] = _compiled(separators)
+    return found
 
 
 # ------------------------------------------------------------------------------ numbers, dates
@@ -108,7 +136,7 @@ def whole_number(value: str) -> int:
 
 
 def ccyymmdd(day: date) -> str:
-    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
+    return day.isoformat().replace("-", "")
 
 
 def date_of(value: str) -> date:
@@ -138,7 +166,7 @@ def time_of(day: date, hhmm: str) -> datetime:
 
 def separators_of(content: str) -> Separators:
     """The separators an interchange declares in its ISA segment."""
-    start = content.lstrip()
+    start = content.lstrip("\ufeff \t\r\n")
     if not start.startswith("ISA") or len(start) < 106:
         raise X12ValueError("the file does not start with an ISA segment")
     element = start[3]
@@ -150,7 +178,7 @@ def separators_of(content: str) -> Separators:
             raise X12ValueError("the ISA segment has fewer than 16 elements")
     component = start[position + 1]
     terminator = start[position + 2]
-    repetition = start.split(element)[11]
+    repetition = start[:position].split(element)[11]  # the ISA only, not the whole file
     if len(repetition) != 1 or repetition.isalnum():
         repetition = ""  # before 00501 ISA11 was a standards identifier ("U"), not a separator
     seps = Separators(element, repetition or "^", component, terminator)
@@ -163,7 +191,7 @@ def tokenise(content: str) -> tuple[Separators, list[Segment]]:
     """The file's separators and its segments, layout between segments dropped."""
     seps = separators_of(content)
     segments: list[Segment] = []
-    for raw in content.split(seps.segment):
+    for raw in content.lstrip("\ufeff").split(seps.segment):
         piece = raw.strip("\r\n\t ")
         if piece:
             segments.append(tuple(piece.split(seps.element)))
@@ -201,4 +229,4 @@ def write(
     """Segments as text, each followed by the terminator and `layout` (a newline by default:
     readable, and ignored by every reader, ours included)."""
     end = separators.segment + layout
-    return "".join(separators.element.join(s) + end for s in segments)
+    return end.join(map(separators.element.join, segments)) + end

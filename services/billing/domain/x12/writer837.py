@@ -8,7 +8,8 @@ text, byte for byte (nothing here reads a clock or makes an id).
 
 A claim X12 cannot carry as given is refused with X12ValueError, never written half right: no
 lines or more than 50, no diagnosis or more than 12, a pointer outside the claim's diagnoses,
-CLM02 not the sum of the lines, a replacement or void without the payer's claim control number.
+CLM02 not the sum of the lines, a replacement or void without the payer's claim control number,
+a subscriber relationship (SBR02) that contradicts the patient loop.
 """
 
 from __future__ import annotations
@@ -180,6 +181,10 @@ def _check(claim: Claim) -> None:
         raise X12ValueError(f"claim {cid}: {len(claim.diagnoses)} diagnoses (1 to 12)")
     if claim.total_cents != sum(line.charge_cents for line in claim.lines):
         raise X12ValueError(f"claim {cid}: the total is not the sum of its lines")
+    if claim.subscriber.relationship != ("18" if claim.patient is None else ""):
+        raise X12ValueError(
+            f"claim {cid}: SBR02 is 18 when the patient is the subscriber, and empty when not"
+        )
     if claim.frequency in REPLACING_FREQUENCIES and not claim.payer_claim_control_number:
         raise X12ValueError(f"claim {cid}: a replacement or void names the claim it replaces")
     for line in claim.lines:
