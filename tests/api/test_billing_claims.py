@@ -116,7 +116,7 @@ async def test_from_released_charge_to_a_valid_file_and_a_paper_eob(
     assert_valid_837(x12.text)
     assert await disclosed(suite, "pat-1", f"/billing/claim-files/{one['id']}/x12")
     again = await client.post("/billing/claim-files", json={}, headers=who)
-    assert again.status_code == 409  # the claim is in an open file already
+    assert again.status_code == 409, again.text  # the claim is in an open file already
 
     await files.mark_batch_sent(facts.meta, one["id"], f"{one['id']}.837")
     await status_is(client, who, claim_id, "submitted")
