@@ -61,7 +61,6 @@ from shared.usecases import UseCases
 log = structlog.get_logger(__name__)
 
 SYSTEM = "system:billing.clearinghouse"
-BATCH = 100  # unsent files taken per round
 
 
 class NotTaken(Exception):
@@ -106,13 +105,11 @@ class Clearinghouse(UseCases):
 
     async def unsent(self) -> list[tuple[str, str]]:
         """(tenant, batch id) of files made and not yet sent, oldest first, as the read model
-        has them (each is checked against the event store before it is sent)."""
+        has them (each is checked against the event store before it is sent). All of them: a
+        few at a time normally, and a limit would let files that cannot be sent (a patient
+        forgotten since) starve the others."""
         docs = await self._read_models.find(
-            view.PROJECTION,
-            view.FILES,
-            {"status": "created"},
-            sort=[("created_at", 1)],
-            limit=BATCH,
+            view.PROJECTION, view.FILES, {"status": "created"}, sort=[("created_at", 1)]
         )
         return [(doc["tenant"], doc["batch_id"]) for doc in docs]
 
