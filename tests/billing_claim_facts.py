@@ -65,10 +65,10 @@ class Facts:
         )
         await self.record(streams.payer(self.tenant, payer_id), event)
 
-    async def billing_provider(self, site_id: str) -> None:
+    async def billing_provider(self, site_id: str, name: str = "Riverside Medical Group") -> None:
         event = BillingProviderSet(
             site_id=site_id,
-            name="Riverside Medical Group",
+            name=name,
             npi="1234567893",
             tin="123456789",
             taxonomy_code="207Q00000X",

@@ -103,10 +103,10 @@ async def test_types_no_contract_declares_are_logged_and_chained_never_dead_lett
     chain = {e["event_id"]: e for b in blocks["blocks"] for e in b["entries"]}
     assert chain["bill-1"]["data_sha256"] == digest(claim)
     assert chain["sched-9"]["type"] == v9
-    # The cross-check with the producers' stores still holds: scheduling never stored the
-    # event published in its name, and verification says so; billing has no store here.
+    # The cross-check with the producers' stores still holds: neither scheduling nor billing
+    # stored the event published in its name, and verification says so.
     assert [m["event_id"] for m in report["stores"]["scheduling"]["missing"]] == ["sched-9"]
-    assert "billing" not in report["stores"]
+    assert [m["event_id"] for m in report["stores"]["billing"]["missing"]] == ["bill-1"]
 
     # Scheduling's own consumers refuse a version they do not know (their dead letters);
     # compliance's two consumers, which had to read both to log and chain them, sent none.
@@ -127,5 +127,8 @@ async def test_types_no_contract_declares_are_logged_and_chained_never_dead_lett
         await reader.stop()
     groups = {m.headers["dlq_group"] for m in letters}
     assert groups, "scheduling's consumers dead-letter the unknown version"
-    assert all(g.startswith(("projection.scheduling.", "reactor.scheduling.")) for g in groups)
-    assert {m.headers["ce_id"] for m in letters} == {"sched-9"}
+    # Billing's own consumers (its claims read model and reaction) refuse the malformed claim.
+    producers: tuple[str, ...] = ("projection.scheduling.", "reactor.scheduling.")
+    producers += ("projection.billing.", "reactor.billing.")
+    assert all(g.startswith(producers) for g in groups)
+    assert {m.headers["ce_id"] for m in letters} == {"sched-9", "bill-1"}

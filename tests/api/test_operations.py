@@ -47,6 +47,7 @@ async def test_projections_report_their_lag_and_generation(
         "compliance.audit_log",
         "staffing.roster",
         "staffing.pto",
+        "billing.claims",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)
 

@@ -107,6 +107,15 @@ async def test_a_redelivered_release_makes_no_second_claim(
     assert await billing_service.kit.store.version(stream) == version
     types = [e.type for e in await billing_service.kit.store.load(stream)]
     assert types == [ClaimCreated.type_name(), ClaimReady.type_name()]
+    # ... and no claim of that charge anywhere else in the store.
+    commits = await billing_service.kit.store.read_all()
+    claimed = [
+        e.stream
+        for c in commits
+        for e in c.events
+        if e.type == ClaimCreated.type_name() and "appt-1" in e.data["charge_ids"]
+    ]
+    assert claimed == [stream]
 
 
 async def test_a_self_pay_charge_makes_no_claim(billing_service: Built, clinic: Facts) -> None:
@@ -175,7 +184,8 @@ async def test_a_claim_file_is_valid_837p_and_written_again_byte_for_byte(
     assert "REF*6R*" in text
     assert "JANE" not in text.split("~")[0]  # no PHI in the envelope
     # A fact changed after the file was made does not change the file.
-    await clinic.billing_provider("north")
+    await clinic.billing_provider("north", name="Riverside Medical Group Renamed")
+    await clinic.patient("pat-1", address="1 New Rd, Springfield, IL 62704")
     assert await files.file_text(META.tenant, made_file.batch_id) == text
     batch = await files.batch(META.tenant, made_file.batch_id)
     assert batch.created.interchange_control_number == 1
