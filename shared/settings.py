@@ -66,6 +66,18 @@ class Settings(BaseSettings):
     claims_receiver_id: str = "CLEARINGHOUSE"  # ISA08/GS03, 1000B NM109: the clearinghouse
     claims_receiver_name: str = "CLEARINGHOUSE"  # 1000B NM103: the receiver's name
     claims_usage: Literal["T", "P"] = "T"  # ISA15 of claim files: T test, P production
+    clearinghouse_adapter: Literal["folder", "sftp"] = "folder"  # how claim files leave billing
+    clearinghouse_folder: Path | None = None  # the drop folder; unset: <data_dir>/clearinghouse
+    clearinghouse_sftp_host: str = "127.0.0.1"  # the clearinghouse's SFTP server
+    clearinghouse_sftp_port: int = Field(default=22, ge=1, le=65535)  # its port
+    clearinghouse_sftp_user: str = "medoffice"  # the account billing logs in as
+    clearinghouse_sftp_key: Path | None = None  # billing's private key (key auth only): for sftp
+    clearinghouse_sftp_known_hosts: Path | None = None  # the server's pinned host key: for sftp
+    clearinghouse_sftp_outbound: str = "outbound"  # remote folder 837 files are put in
+    clearinghouse_sftp_inbound: str = "inbound"  # remote folder 999 and 277CA files come back in
+    clearinghouse_sftp_done: str = "done"  # remote folder handled acknowledgements move to
+    clearinghouse_timeout_seconds: float = Field(default=30.0, gt=0)  # per clearinghouse call
+    clearinghouse_poll_seconds: float = Field(default=60.0, gt=0)  # send / take-back period
 
     @field_validator("phi_kek", "ledger_key")
     @classmethod

@@ -84,6 +84,7 @@ def suite_settings(
         # Tests that need the no-show timer fire it themselves: it never races a test's steps.
         no_show_timer_seconds=86_400,
         credential_sweep_seconds=86_400,  # likewise the credential sweep
+        clearinghouse_poll_seconds=86_400,  # likewise sending and taking back claim files
     )
 
 

@@ -22,6 +22,7 @@ from services.billing.application.access import Disclosures
 from services.billing.application.charges import Charges
 from services.billing.application.claim_files import ClaimFileUseCases
 from services.billing.application.claims import Claims
+from services.billing.application.clearinghouse import Clearinghouse
 from services.billing.application.learning import Learning
 from services.billing.application.reference import ReferenceData
 from services.billing.contracts import CONTRACT
@@ -39,8 +40,12 @@ from services.billing.projections.reference import (
 )
 from services.scheduling.contracts import CONTRACT as SCHEDULING
 from services.staffing.contracts import CONTRACT as STAFFING
+from shared.filedrop.folder import FolderDrop
+from shared.filedrop.port import FileDrop
+from shared.filedrop.sftp import SftpDrop, SftpTarget
 from shared.kit import Kit, ServiceSpec
 from shared.reactions import Reaction
+from shared.settings import Settings
 from shared.timers import Timer
 
 NAME = CONTRACT.context
@@ -54,17 +59,22 @@ class UseCases:
     charges: Charges  # charges from completed visits, coding checks, hold and release
     claims: Claims  # claims: lifecycle, ready checks, secondary claims, work queues
     claim_files: ClaimFileUseCases  # 837P files: control numbers, batching, the bytes
+    clearinghouse: Clearinghouse  # claim files out, 999/277CA back in
 
 
 async def application(kit: Kit) -> UseCases:
     claims = Claims(kit.handler, kit.read_models, kit.phi_vault())
+    claim_files = ClaimFileUseCases(kit.handler, claims, kit.settings)
     return UseCases(
         reference=ReferenceData(kit.handler, kit.read_models),
         learning=Learning(kit.handler, kit.read_models),
         disclosures=Disclosures(kit.handler),
         charges=Charges(kit.handler, kit.read_models),
         claims=claims,
-        claim_files=ClaimFileUseCases(kit.handler, claims, kit.settings),
+        claim_files=claim_files,
+        clearinghouse=Clearinghouse(  # clearinghouse (area 6)
+            kit.handler, kit.read_models, clearinghouse_drop(kit.settings), claims, claim_files
+        ),
     )
 
 
@@ -86,7 +96,37 @@ def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
-    return consumers.timers()
+    return consumers.timers(kit.settings, app.clearinghouse)
+
+
+def clearinghouse_drop(settings: Settings) -> FileDrop:
+    """Where claim files go and acknowledgements come from: a drop folder (by default under
+    the data folder) or the clearinghouse's SFTP server (key auth, its host key pinned)."""
+    if settings.clearinghouse_adapter == "folder":
+        return FolderDrop(settings.clearinghouse_folder or settings.data_dir / "clearinghouse")
+    missing = [
+        f"MEDOFFICE_CLEARINGHOUSE_SFTP_{name.upper()}"
+        for name, value in (
+            ("key", settings.clearinghouse_sftp_key),
+            ("known_hosts", settings.clearinghouse_sftp_known_hosts),
+        )
+        if value is None
+    ]
+    if settings.clearinghouse_sftp_key is None or settings.clearinghouse_sftp_known_hosts is None:
+        raise ValueError(f"the SFTP clearinghouse needs {' and '.join(missing)}")
+    return SftpDrop(
+        SftpTarget(
+            host=settings.clearinghouse_sftp_host,
+            port=settings.clearinghouse_sftp_port,
+            username=settings.clearinghouse_sftp_user,
+            client_key=settings.clearinghouse_sftp_key,
+            known_hosts=settings.clearinghouse_sftp_known_hosts,
+            outbound=settings.clearinghouse_sftp_outbound,
+            inbound=settings.clearinghouse_sftp_inbound,
+            done=settings.clearinghouse_sftp_done,
+            timeout=settings.clearinghouse_timeout_seconds,
+        )
+    )
 
 
 SPEC = ServiceSpec(

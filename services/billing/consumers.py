@@ -19,12 +19,18 @@ from services.billing.application.charges import (
     LearnSiteZones,
 )
 from services.billing.application.claims import Claims, MakeClaims
+from services.billing.application.clearinghouse import (
+    Clearinghouse,
+    SendClaimFiles,
+    TakeAcknowledgements,
+)
 from services.billing.application.learning import (
     LearnFromScheduling,
     LearnFromStaffing,
     Learning,
 )
 from shared.reactions import Reaction
+from shared.settings import Settings
 from shared.timers import Timer
 
 
@@ -38,5 +44,9 @@ def reactions(learning: Learning, charges: Charges, claims: Claims) -> Sequence[
     ]
 
 
-def timers() -> Sequence[Timer]:
-    return []
+def timers(settings: Settings, clearinghouse: Clearinghouse) -> Sequence[Timer]:
+    every = settings.clearinghouse_poll_seconds
+    return [
+        SendClaimFiles(clearinghouse, every),  # clearinghouse (area 6): claim files out
+        TakeAcknowledgements(clearinghouse, every),  # clearinghouse (area 6): 999/277CA back in
+    ]

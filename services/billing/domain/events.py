@@ -437,6 +437,21 @@ class ClaimNotReady(BillingEvent):
     checked_at: AwareDatetime
 
 
+# ----------------------------------------------------------------------- clearinghouse (area 6)
+
+
+class ClearinghouseFileRejected(BillingEvent):
+    """An acknowledgement file from the clearinghouse that billing could not take (not a 999
+    or 277CA it reads, or naming no claim file or claim of the tenant's): listed for a biller,
+    moved aside, never read again. The file stays on the clearinghouse's side, in its done
+    folder; nothing of its contents is copied here (it may hold PHI)."""
+
+    file_name: str
+    digest: str  # SHA-256 of its bytes, hex
+    reason: str  # what billing found wrong, in its own words (never the file's contents)
+    rejected_at: AwareDatetime
+
+
 registry = EventRegistry(
     (
         PayerDefined,
@@ -467,5 +482,6 @@ registry = EventRegistry(
         PlanDefined,  # billing-reference
         SiteZoneLearnt,  # charges
         ClaimNotReady,
+        ClearinghouseFileRejected,  # clearinghouse (area 6)
     )
 )

@@ -73,3 +73,11 @@ def site(tenant: str, site_id: str) -> str:
 def claims_access(tenant: str, access_id: str) -> str:
     """One response's disclosures of claims (and claim files): written in one commit."""
     return f"{tenant}:claims-access:{access_id}"
+
+
+# ----------------------------------------------------------------------- clearinghouse (area 6)
+
+
+def clearinghouse_inbox(tenant: str) -> str:
+    """The acknowledgement files billing could not take: the rejected-files list."""
+    return f"{tenant}:clearinghouse-inbox"
