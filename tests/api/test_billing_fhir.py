@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from services.billing.domain import streams
 from services.billing.domain.claims import claim_id_for
-from services.billing.domain.events import PatientRecordAccessed
+from services.billing.domain.events import PatientForgottenLearnt, PatientRecordAccessed
 from services.suite import Suite
 from shared.settings import Settings
 from tests.api.conftest import ShiftedClock, TokenFor
@@ -270,3 +271,22 @@ async def test_a_bad_request_is_a_400_operation_outcome(
     outcome = await fhir_get(client, path, token_for("biller"), 400)
     assert outcome["resourceType"] == "OperationOutcome"
     assert outcome["issue"][0]["code"] == "invalid"
+
+
+async def test_a_forgotten_patient_coverage_shows_no_member_id_and_still_validates(
+    client: httpx.AsyncClient, facts: Facts, token_for: TokenFor
+) -> None:
+    biller = token_for("biller")
+    before = await appears(client, "Coverage/cov-pat-2-2", biller)
+    assert (before["subscriberId"], before["subscriber"]) == ("M2PAT2", {"display": "J Doe"})
+    forgotten = PatientForgottenLearnt(patient_id="pat-2", learnt_from="forget-pat-2")
+    await facts.record(streams.patient_account("acme", "pat-2"), forgotten)
+
+    async def without_phi() -> Any:
+        response = await client.get(f"{FHIR}/Coverage/cov-pat-2-2", headers=biller)
+        found = response.json()
+        return found if "subscriberId" not in found else None
+
+    after = valid(await wait_until(without_phi, message="pat-2 forgotten in billing"))
+    assert "subscriber" not in after
+    assert (after["beneficiary"], after["order"]) == ({"reference": "Patient/pat-2"}, 2)
