@@ -290,3 +290,21 @@ async def test_a_forgotten_patient_coverage_shows_no_member_id_and_still_validat
     after = valid(await wait_until(without_phi, message="pat-2 forgotten in billing"))
     assert "subscriber" not in after
     assert (after["beneficiary"], after["order"]) == ({"reference": "Patient/pat-2"}, 2)
+
+
+async def test_a_charge_item_with_a_digest_id_reads_by_it(
+    client: httpx.AsyncClient, facts: Facts, token_for: TokenFor
+) -> None:
+    biller = token_for("biller")
+    long_id = "v" * 64
+    await facts.charge(long_id, "pat-1", released=False)
+
+    async def both_lines() -> Any:
+        bundle = await fhir_get(client, "ChargeItem?patient=pat-1", biller)
+        return bundle if bundle["total"] == 2 else None
+
+    search = await wait_until(both_lines, message="the long charge's lines")
+    first = search["entry"][0]["resource"]
+    assert first["id"].startswith("chargeitem-")
+    assert await fhir_get(client, f"ChargeItem/{first['id']}", biller) == first
+    await fhir_get(client, f"ChargeItem/chargeitem-{'0' * 53}", biller, 404)
