@@ -16,6 +16,7 @@ from services.billing import consumers
 from services.billing.api import charges as charges_api
 from services.billing.api import claim_files as claim_files_api
 from services.billing.api import claims as claims_api
+from services.billing.api import fhir as fhir_api
 from services.billing.api import learning as learning_api
 from services.billing.api import reference as reference_api
 from services.billing.application.access import Disclosures
@@ -88,6 +89,7 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
         charges_api.build_router(app.charges, kit.read_models, timeout),
         claims_api.build_router(app.claims, kit.read_models, timeout),
         claim_files_api.build_router(app.claim_files, app.claims),
+        fhir_api.build_router(kit.read_models, app.disclosures, kit.phi_vault()),  # FHIR R4
     ]
 
 

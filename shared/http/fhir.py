@@ -2,7 +2,8 @@
 searchset Bundles, and the one CapabilityStatement of the server.
 
 Each service serves the resource types it owns under `/fhir/R4` (scheduling: Patient,
-Appointment, Location, Schedule, Slot; staffing: Practitioner, PractitionerRole) with a
+Appointment, Location, Schedule, Slot; staffing: Practitioner, PractitionerRole; billing:
+Coverage, ChargeItem, Claim) with a
 `FhirRouter`, which declares what it serves (`capabilities`). The process that mounts them adds
 `server_routers(routers)` after every service's routes: `GET /fhir/R4/metadata`, listing what
 the routers of that process serve, and an OperationOutcome 404 for whatever none serves. So no

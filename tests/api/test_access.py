@@ -903,6 +903,33 @@ BILLING_CHARGE_ENDPOINTS: dict[tuple[str, str], Prepare] = {
 }
 
 
+# ------------------------------------------------------------------ billing: FHIR views
+
+
+async def _fhir_charge_item(admin: httpx.AsyncClient, site: str) -> Call:
+    charge_id = await _recorded_charge(site, released=True)
+    return await _readable(admin, f"/fhir/R4/ChargeItem/{charge_id}-1")
+
+
+async def _fhir_claim(admin: httpx.AsyncClient, site: str) -> Call:
+    return await _readable(admin, f"/fhir/R4/Claim/{await _billing_claim(admin, site)}")
+
+
+async def _fhir_coverage(admin: httpx.AsyncClient, site: str) -> Call:
+    """pat-b's coverage, learnt with the first claim's facts (coverages belong to no site)."""
+    await _billing_claim(admin, site)
+    return await _readable(admin, "/fhir/R4/Coverage/cov-pat-b-1")
+
+
+BILLING_FHIR_ENDPOINTS: dict[tuple[str, str], Prepare] = {
+    ("GET", "/fhir/R4/Coverage"): _fixed("GET", "/fhir/R4/Coverage"),
+    ("GET", "/fhir/R4/Coverage/{coverage_id}"): _fhir_coverage,
+    ("GET", "/fhir/R4/ChargeItem"): _fixed("GET", "/fhir/R4/ChargeItem"),
+    ("GET", "/fhir/R4/ChargeItem/{item_id}"): _fhir_charge_item,
+    ("GET", "/fhir/R4/Claim"): _fixed("GET", "/fhir/R4/Claim"),
+    ("GET", "/fhir/R4/Claim/{claim_id}"): _fhir_claim,
+}
+
 ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/sites"): _fixed("GET", "/scheduling/sites"),
     ("POST", "/scheduling/sites"): _new_site,
@@ -1089,6 +1116,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     **BILLING_LEARNING_ENDPOINTS,
     **BILLING_CHARGE_ENDPOINTS,
     **BILLING_CLAIMS_ENDPOINTS,
+    **BILLING_FHIR_ENDPOINTS,
 }
 
 

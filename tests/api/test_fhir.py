@@ -557,6 +557,9 @@ async def test_the_capability_statement_lists_what_is_served(client: httpx.Async
         "PractitionerRole": (["read", "search-type"], ["_id", "location", "practitioner"]),
         "Slot": (["search-type"], ["appointment-type", "schedule", "start", "status"]),
         "StructureDefinition": (["read"], []),
+        "Coverage": (["read", "search-type"], ["_id", "patient"]),
+        "ChargeItem": (["read", "search-type"], ["_id", "patient"]),
+        "Claim": (["read", "search-type"], ["_id", "patient"]),
     }
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert sorted(p for p in paths if p.startswith(FHIR)) == sorted(
@@ -575,6 +578,12 @@ async def test_the_capability_statement_lists_what_is_served(client: httpx.Async
             f"{FHIR}/Schedule/{{schedule_id}}",
             f"{FHIR}/Slot",
             f"{FHIR}/StructureDefinition/{{definition_id}}",
+            f"{FHIR}/Coverage",
+            f"{FHIR}/Coverage/{{coverage_id}}",
+            f"{FHIR}/ChargeItem",
+            f"{FHIR}/ChargeItem/{{item_id}}",
+            f"{FHIR}/Claim",
+            f"{FHIR}/Claim/{{claim_id}}",
         ]
     )
 

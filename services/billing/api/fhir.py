@@ -1,0 +1,285 @@
+"""FHIR R4 read views of billing: Coverage, ChargeItem and Claim, read and searched.
+
+Who reads them is who reads billing's own routes: billers, admins and auditors everything;
+a manager the charges and claims of their sites (another site's is not found, and searches
+leave it out) and no coverages (a coverage belongs to no site); front desk, clinicians, hr
+and staff nothing. Every answer naming patients records the disclosure (billing's
+`PatientRecordAccessed`); coverages' PHI is opened through the vault for the caller and never
+logged. Errors are OperationOutcomes. References: `Patient/<id>` (scheduling),
+`Practitioner/<provider id>` (staffing), a claim's `Coverage/<coverage id>` (here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Request, Response
+
+from services.billing.api import fhir_resources as resources
+from services.billing.application.access import Disclosures
+from services.billing.projections import charges as charges_view
+from services.billing.projections import claims as claims_view
+from services.billing.projections import learnt as learnt_view
+from services.billing.projections import reference as reference_view
+from shared.access import record_disclosure
+from shared.http.fhir import FhirResponse, FhirRouter, base_url, fhir_id, our_id, searchset
+from shared.http.identity import Principal, policy
+from shared.phivault import PhiVault
+from shared.readmodels import ReadModels, public
+
+CoverageReaders = policy("biller", "auditor")  # and admin
+Readers = policy("biller", "manager", "auditor", site_scoped=True)  # and admin
+TENANT_WIDE = frozenset({"biller", "auditor", "admin"})
+
+Doc = dict[str, Any]
+Resource = dict[str, Any]
+
+
+def _params(request: Request, known: Iterable[str]) -> dict[str, list[str]]:
+    """The query by parameter (a repeat ANDs, a comma inside one ORs); 400 for any other."""
+    allowed = tuple(known)
+    found: dict[str, list[str]] = {}
+    for name, value in request.query_params.multi_items():
+        if name not in allowed:
+            supported = ", ".join(allowed) or "none"
+            raise HTTPException(400, f"unknown search parameter {name!r} (supported: {supported})")
+        if not value:
+            raise HTTPException(400, f"search parameter {name!r} has no value")
+        found.setdefault(name, []).append(value)
+    return found
+
+
+def _ids(value: str, kind: str) -> set[str]:
+    """`_id` or a reference search's values as FHIR ids: `x` or `Kind/x` (comma: any)."""
+    wanted = set()
+    for one in value.split(","):
+        bare = one.removeprefix(f"{kind}/")
+        if "/" in bare or our_id(bare) is None:
+            raise HTTPException(400, f"{one!r} is not a {kind} id or reference")
+        wanted.add(bare)
+    return wanted
+
+
+def _patients(query: dict[str, list[str]]) -> set[str] | None:
+    """Our ids of the patients every `patient` parameter names (None: no such parameter)."""
+    found: set[str] | None = None
+    for value in query.get("patient", ()):
+        ours = {our_id(p) or "" for p in _ids(value, "Patient")}
+        found = ours if found is None else found & ours
+    return found
+
+
+def _wanted(query: dict[str, list[str]], kind: str) -> list[set[str]]:
+    """The ids each `_id` parameter names (400 for one that names none)."""
+    return [_ids(value, kind) for value in query.get("_id", ())]
+
+
+def _matches(wanted: list[set[str]], resource: Resource) -> bool:
+    return all(resource["id"] in ids for ids in wanted)
+
+
+def _sites(who: Principal) -> list[str] | Literal["*"]:
+    """The sites whose charges and claims the caller reads: all, or a manager's."""
+    if set(who.roles) & TENANT_WIDE or who.sites == "*":
+        return "*"
+    return list(who.sites)
+
+
+def _at(sites: list[str] | Literal["*"], doc: Doc) -> bool:
+    return sites == "*" or doc.get("site_id") in sites
+
+
+def build_router(read_models: ReadModels, disclosures: Disclosures, vault: PhiVault) -> APIRouter:
+    router = FhirRouter(resources.CAPABILITIES)
+
+    async def find(projection: str, collection: str, where: Doc, key: str) -> list[Doc]:
+        docs = await read_models.find(projection, collection, where, sort=[(key, 1)])
+        return [d for d in (public(doc) for doc in docs) if d is not None]
+
+    async def get(projection: str, collection: str, doc_id: str) -> Doc | None:
+        return public(await read_models.get(projection, collection, doc_id))
+
+    async def payers(tenant: str, payer_ids: Iterable[str]) -> dict[str, Doc | None]:
+        return {
+            payer_id: await get(
+                reference_view.PAYERS_PROJECTION,
+                reference_view.PAYERS,
+                reference_view.doc_id(tenant, payer_id),
+            )
+            for payer_id in set(payer_ids)
+        }
+
+    def answer(request: Request, found: list[Resource]) -> Response:
+        return FhirResponse(searchset(base_url(request), str(request.url), found))
+
+    def not_found(kind: str, fhir: str) -> HTTPException:
+        return HTTPException(404, f"{kind}/{fhir} not found")
+
+    def checked(kind: str, fhir: str) -> str:
+        ours = our_id(fhir)
+        if ours is None:
+            raise HTTPException(400, f"{kind}/{fhir} is not a FHIR id ([A-Za-z0-9-.], 1-64)")
+        return ours
+
+    # ------------------------------------------------------------------------- Coverage
+
+    async def coverages(tenant: str, accounts: list[Doc]) -> list[Resource]:
+        """Each account's coverages, PHI opened (redacted once forgotten), primary first."""
+        known = await payers(tenant, (c["payer_id"] for a in accounts for c in a["coverages"]))
+        found = []
+        for account in accounts:
+            for cover in account["coverages"]:
+                await vault.reveal_fields(tenant, cover, *learnt_view.COVERAGE_PHI)
+                found.append(resources.coverage(account, cover, known[cover["payer_id"]]))
+        return found
+
+    async def accounts(tenant: str, patients: set[str] | None) -> list[Doc]:
+        if patients is None:
+            return await find(
+                learnt_view.ACCOUNTS_PROJECTION,
+                learnt_view.ACCOUNTS,
+                {"tenant": tenant},
+                "patient_id",
+            )
+        found = []
+        for patient_id in sorted(patients):
+            doc_id = learnt_view.doc_id(tenant, patient_id)
+            doc = await get(learnt_view.ACCOUNTS_PROJECTION, learnt_view.ACCOUNTS, doc_id)
+            if doc is not None:
+                found.append(doc)
+        return found
+
+    @router.get("/Coverage")
+    async def search_coverages(request: Request, who: Principal = CoverageReaders) -> Response:
+        """Coverages by `patient` and `_id`; the reads are recorded per patient."""
+        query = _params(request, ("_id", "patient"))
+        wanted = _wanted(query, "Coverage")
+        held = await accounts(who.tenant, _patients(query))
+        found = [r for r in await coverages(who.tenant, held) if _matches(wanted, r)]
+        kept = {r["id"] for r in found}
+        disclosed = [
+            a["patient_id"]
+            for a in held
+            if any(fhir_id(c["coverage_id"]) in kept for c in a["coverages"])
+        ]
+        await record_disclosure(disclosures, request, who, disclosed)
+        return answer(request, found)
+
+    @router.get("/Coverage/{coverage_id}")
+    async def read_coverage(
+        request: Request, coverage_id: str, who: Principal = CoverageReaders
+    ) -> Response:
+        """A coverage by its id (scheduling's coverage id); the read is recorded."""
+        _params(request, ())
+        ours = checked("Coverage", coverage_id)
+        # A coverage is kept on its patient's account: the account that holds it.
+        for account in await accounts(who.tenant, None):
+            held = [c for c in account["coverages"] if c["coverage_id"] == ours]
+            if held:
+                account = {**account, "coverages": held}
+                [found] = await coverages(who.tenant, [account])
+                await record_disclosure(disclosures, request, who, [account["patient_id"]])
+                return FhirResponse(found)
+        raise not_found("Coverage", coverage_id)
+
+    # ------------------------------------------------------------------------ ChargeItem
+
+    async def charges(who: Principal, patients: set[str] | None) -> list[Doc]:
+        where: Doc = {"tenant": who.tenant}
+        if patients is not None:
+            where["patient_id"] = {"$in": sorted(patients)}
+        sites = _sites(who)
+        if sites != "*":
+            where["site_id"] = {"$in": sites}
+        return await find(charges_view.PROJECTION, charges_view.CHARGES, where, "charge_id")
+
+    @router.get("/ChargeItem")
+    async def search_charge_items(request: Request, who: Principal = Readers) -> Response:
+        """The lines of charges by `patient` and `_id` (managers: their sites')."""
+        query = _params(request, ("_id", "patient"))
+        wanted = _wanted(query, "ChargeItem")
+        found: list[Resource] = []
+        disclosed: list[str] = []
+        for charge in await charges(who, _patients(query)):
+            items = [r for r in resources.charge_items(charge) if _matches(wanted, r)]
+            if items:
+                found += items
+                disclosed.append(charge["patient_id"])
+        await record_disclosure(disclosures, request, who, disclosed)
+        return answer(request, found)
+
+    @router.get("/ChargeItem/{item_id}")
+    async def read_charge_item(
+        request: Request, item_id: str, who: Principal = Readers
+    ) -> Response:
+        """A line of a charge: `<charge id>-<line id>`; the read is recorded."""
+        _params(request, ())
+        checked("ChargeItem", item_id)
+        named = resources.charge_of(item_id)
+        candidates: list[Doc] = []
+        if named is not None:
+            charge_id = our_id(named[0]) or ""
+            doc_id = charges_view.doc_id(who.tenant, charge_id)
+            doc = await get(charges_view.PROJECTION, charges_view.CHARGES, doc_id)
+            candidates = [doc] if doc is not None else []
+        if not candidates and item_id.startswith("chargeitem-"):
+            # A digest id (the charge's id was too long to read from it): look for it.
+            candidates = await charges(who, None)
+        sites = _sites(who)
+        for charge in candidates:
+            for item in resources.charge_items(charge):
+                if item["id"] == item_id and _at(sites, charge):
+                    await record_disclosure(disclosures, request, who, [charge["patient_id"]])
+                    return FhirResponse(item)
+        raise not_found("ChargeItem", item_id)
+
+    # ----------------------------------------------------------------------------- Claim
+
+    async def claims(tenant: str, docs: list[Doc]) -> list[Resource]:
+        known = await payers(tenant, (d["payer_id"] for d in docs))
+        found = []
+        for doc in docs:
+            billed = []
+            for charge_id in doc.get("charge_ids") or ():
+                key = charges_view.doc_id(tenant, charge_id)
+                charge = await get(charges_view.PROJECTION, charges_view.CHARGES, key)
+                if charge is not None:
+                    billed.append(charge)
+            found.append(resources.claim(doc, billed, known[doc["payer_id"]]))
+        return found
+
+    @router.get("/Claim")
+    async def search_claims(request: Request, who: Principal = Readers) -> Response:
+        """Claims by `patient` and `_id` (managers: their sites')."""
+        query = _params(request, ("_id", "patient"))
+        wanted = _wanted(query, "Claim")
+        where: Doc = {"tenant": who.tenant}
+        patients = _patients(query)
+        if patients is not None:
+            where["patient_id"] = {"$in": sorted(patients)}
+        sites = _sites(who)
+        docs = [
+            d
+            for d in await find(claims_view.PROJECTION, claims_view.CLAIMS, where, "claim_id")
+            if _at(sites, d) and all(fhir_id(d["claim_id"]) in ids for ids in wanted)
+        ]
+        found = await claims(who.tenant, docs)
+        await record_disclosure(disclosures, request, who, [d["patient_id"] for d in docs])
+        return answer(request, found)
+
+    @router.get("/Claim/{claim_id}")
+    async def read_claim(request: Request, claim_id: str, who: Principal = Readers) -> Response:
+        """A claim by its id (CLM01); the read is recorded."""
+        _params(request, ())
+        ours = checked("Claim", claim_id)
+        doc = await get(
+            claims_view.PROJECTION, claims_view.CLAIMS, claims_view.claim_doc_id(who.tenant, ours)
+        )
+        if doc is None or not _at(_sites(who), doc):
+            raise not_found("Claim", claim_id)
+        [found] = await claims(who.tenant, [doc])
+        await record_disclosure(disclosures, request, who, [doc["patient_id"]])
+        return FhirResponse(found)
+
+    return router
