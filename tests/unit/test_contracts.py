@@ -67,6 +67,9 @@ BILLING_EXPORTS = {
     "PostalAddress",
     "BatchSubmitter",  # claims: who a claim file was written for, and from which versions
     "StreamVersion",
+    "RemittedClaim",  # billing II: a remittance's claim payment, without names
+    "PaymentMethod",  # how a patient paid or was refunded
+    "remittance_id_for",  # a payment's id from its payer and trace number
 }
 STAFFING_EXPORTS = {
     *(cls.__name__ for cls in staffing.EVENTS),

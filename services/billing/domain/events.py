@@ -12,6 +12,7 @@ learns without opening them, and opens them only to write a claim file.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import ClassVar, Literal
 
@@ -302,6 +303,12 @@ class ClaimAdjudicated(BillingEvent):
     lines: tuple[LineAdjudication, ...] = ()
     adjudicated_on: date
     recorded_at: AwareDatetime
+    # From a remittance (billing II): the posting's id (what a reversal names), the
+    # remittance, CLP02 and the claim-level remarks; None/empty for a paper EOB keyed in.
+    posting_id: str | None = None
+    remittance_id: str | None = None
+    claim_status_code: str | None = None
+    remarks: tuple[str, ...] = ()
 
 
 class ClaimAppealed(BillingEvent):
@@ -452,6 +459,218 @@ class ClearinghouseFileRejected(BillingEvent):
     rejected_at: AwareDatetime
 
 
+# ------------------------------------------------------------------ remittances (billing II)
+
+
+def remittance_id_for(x12_payer_id: str, trace_number: str) -> str:
+    """A payment's id: the same payer and trace number (TRN02) always give the same one."""
+    digest = hashlib.sha256(f"{x12_payer_id}\x1f{trace_number}".encode()).hexdigest()
+    return "R" + digest[:23].upper()
+
+
+class RemittanceReceived(BillingEvent):
+    """An 835 transaction (one payment to one payee) taken in, checked and balanced, on
+    `streams.remittance`: its claims are posted next. Taking the same payment again (the same
+    payer and trace number, whatever file it came in) records nothing. No patient names here:
+    the file is not stored; what posting needs is on `RemittanceClaimsReceived`."""
+
+    remittance_id: str  # `remittance_id_for(x12_payer_id, trace_number)`
+    digest: str  # SHA-256 of the file's bytes, hex
+    file_name: str
+    source: Literal["clearinghouse", "upload"]
+    payer_id: str | None  # the group's payer, matched by its X12 payer id (None: not known)
+    x12_payer_id: str
+    payer_name: str
+    trace_number: str  # TRN02: check or EFT number
+    handling_code: str  # BPR01
+    payment_method: str  # BPR04: ACH, CHK, BOP, FWT, NON
+    payment_cents: int  # BPR02 (negative for a debit)
+    paid_on: date | None  # BPR16
+    payee_npi: str | None
+    claim_count: int
+    warnings: tuple[str, ...] = ()  # what the file got wrong that does not change the money
+    received_at: AwareDatetime
+
+
+class RemittedClaim(BaseModel):
+    """One CLP loop as posting needs it (the 835's model, `x12/remittance.py`, without names)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    claim_ref: str  # CLP01
+    status_code: str  # CLP02
+    charge_cents: int
+    paid_cents: int
+    patient_responsibility_cents: int
+    payer_claim_control_number: str  # CLP07
+    adjustments: tuple[Adjustment, ...] = ()
+    remarks: tuple[str, ...] = ()
+    lines: tuple[LineAdjudication, ...] = ()  # line_id from REF*6R ("" when not echoed)
+
+
+class RemittanceClaimsReceived(BillingEvent):
+    """The claims of a remittance, in order, in parts of at most 100 (an event stays small),
+    recorded in the same commit as `RemittanceReceived`."""
+
+    remittance_id: str
+    first_index: int  # the position of `claims[0]` in the file's claims, from 0
+    claims: tuple[RemittedClaim, ...]
+
+
+class RemittanceClaimUnmatched(BillingEvent):
+    """A claim payment that matched no claim of ours (or a claim in no state to take it): it
+    waits in the unmatched-remittance queue, never guessed."""
+
+    remittance_id: str
+    index: int
+    claim_ref: str
+    payer_claim_control_number: str
+    paid_cents: int
+    reason: str
+    found_at: AwareDatetime
+
+
+class RemittancePosted(BillingEvent):
+    """Every claim of the remittance was posted, found posted before, or queued unmatched."""
+
+    remittance_id: str
+    posted: int
+    already_posted: int
+    unmatched: int
+    provider_adjustments: int
+    posted_at: AwareDatetime
+
+
+class ClaimAdjudicationReversed(BillingEvent):
+    """The payer took an adjudication back (CLP02 22): its payment, adjustments and patient
+    responsibility are undone, on the claim's stream; a correction, if any, posts anew."""
+
+    claim_id: str
+    posting_id: str  # this reversal's
+    reverses: str  # the posting id of the adjudication taken back
+    remittance_id: str
+    payer_claim_control_number: str
+    paid_cents: int  # what was taken back (positive)
+    patient_responsibility_cents: int  # what the patient no longer owes (positive)
+    reversed_on: date
+    recorded_at: AwareDatetime
+
+
+class ProviderAdjustmentPosted(BillingEvent):
+    """A PLB adjustment posted to the payee's provider account (`streams.provider_account`):
+    interest, offsets, recoupments, forwarding balances; positive amounts reduce a payment."""
+
+    adjustment_id: str  # `remittance_id` and its position in the file: posted once
+    remittance_id: str
+    payer_id: str | None
+    provider_id: str  # PLB01: NPI or TIN
+    fiscal_period_end: date
+    reason: str  # PLB03-1
+    reference: str  # PLB03-2
+    amount_cents: int
+    posted_at: AwareDatetime
+
+
+# ------------------------------------------------------------------- the patient's side
+
+
+class PatientResponsibilityAssessed(BillingEvent):
+    """What a patient owes for a visit (or no longer owes: a negative amount), on
+    `streams.patient_ledger`: from an adjudication's patient responsibility, its reversal, or
+    a self-pay charge. Recorded once per `learnt_from`."""
+
+    patient_id: str
+    entry_id: str
+    charge_id: str
+    claim_id: str | None  # None: a self-pay charge
+    site_id: str
+    provider_id: str
+    date_of_service: date
+    amount_cents: int
+    reason: Literal["deductible", "coinsurance", "copay", "not_covered", "self_pay", "other"]
+    learnt_from: str  # the event's id it was assessed from
+    assessed_at: AwareDatetime
+
+
+PaymentMethod = Literal["cash", "card", "check", "online"]
+
+
+class PatientPaymentReceived(BillingEvent):
+    """A patient paid: at the desk (a copay at check-in), by post, or online."""
+
+    patient_id: str
+    payment_id: str  # the client's id: the same payment sent twice records once
+    amount_cents: int
+    method: PaymentMethod
+    reference: str = ""  # card authorisation or last four, check number; never a card number
+    kind: Literal["copay", "payment", "prepayment"] = "payment"
+    appointment_id: str | None = None
+    charge_id: str | None = None  # applied to this visit; None: oldest balance first
+    site_id: str
+    received_by: str
+    received_at: AwareDatetime
+
+
+class PatientRefunded(BillingEvent):
+    patient_id: str
+    refund_id: str
+    amount_cents: int
+    method: PaymentMethod
+    reference: str = ""
+    reason: str
+    refunded_by: str
+    refunded_at: AwareDatetime
+
+
+class PatientBalanceWrittenOff(BillingEvent):
+    patient_id: str
+    write_off_id: str
+    amount_cents: int
+    reason: Literal["small_balance", "hardship", "bad_debt", "courtesy", "other"]
+    note: str = ""
+    charge_id: str | None = None
+    written_off_by: str
+    written_off_at: AwareDatetime
+
+
+class PaymentPlanAgreed(BillingEvent):
+    patient_id: str
+    plan_id: str
+    total_cents: int
+    installment_cents: int
+    first_due_on: date
+    agreed_by: str
+    agreed_at: AwareDatetime
+
+
+class PaymentPlanEnded(BillingEvent):
+    patient_id: str
+    plan_id: str
+    outcome: Literal["paid", "cancelled", "defaulted"]
+    ended_at: AwareDatetime
+
+
+class StatementIssued(BillingEvent):
+    """A monthly statement (PDF) for a patient: it is written again from the ledger's events
+    up to `as_of`, byte for byte, and checked against `digest`."""
+
+    patient_id: str
+    statement_id: str
+    period_end: date
+    as_of: AwareDatetime
+    balance_cents: int
+    due_on: date
+    digest: str
+    issued_at: AwareDatetime
+
+
+class CollectionStageChanged(BillingEvent):
+    patient_id: str
+    stage: Literal["current", "statement", "reminder", "final_notice", "collections", "plan"]
+    reason: str
+    changed_at: AwareDatetime
+
+
 registry = EventRegistry(
     (
         PayerDefined,
@@ -483,5 +702,19 @@ registry = EventRegistry(
         SiteZoneLearnt,  # charges
         ClaimNotReady,
         ClearinghouseFileRejected,  # clearinghouse (area 6)
+        RemittanceReceived,  # billing II
+        RemittanceClaimsReceived,
+        RemittanceClaimUnmatched,
+        RemittancePosted,
+        ClaimAdjudicationReversed,
+        ProviderAdjustmentPosted,
+        PatientResponsibilityAssessed,
+        PatientPaymentReceived,
+        PatientRefunded,
+        PatientBalanceWrittenOff,
+        PaymentPlanAgreed,
+        PaymentPlanEnded,
+        StatementIssued,
+        CollectionStageChanged,
     )
 )

@@ -81,3 +81,22 @@ def claims_access(tenant: str, access_id: str) -> str:
 def clearinghouse_inbox(tenant: str) -> str:
     """The acknowledgement files billing could not take: the rejected-files list."""
     return f"{tenant}:clearinghouse-inbox"
+
+
+# ----------------------------------------------------------------------------- billing II
+
+
+def remittance(tenant: str, remittance_id: str) -> str:
+    """One payment's remittance (payer and trace number): taken in once, its claims posted."""
+    return f"{tenant}:remittance:{remittance_id}"
+
+
+def provider_account(tenant: str, provider_id: str) -> str:
+    """A payee's provider-level adjustments (PLB), by its NPI or TIN as the payer names it."""
+    return f"{tenant}:provider-account:{provider_id}"
+
+
+def patient_ledger(tenant: str, patient_id: str) -> str:
+    """What a patient owes and paid: responsibility, payments, refunds, write-offs, plans,
+    statements and collection stages."""
+    return f"{tenant}:patient-ledger:{patient_id}"
