@@ -266,7 +266,7 @@ def _edit(old: str, new: str) -> bytes:
         ("GS*HP*", "GS*HC*", "not a remittance group"),
         ("TRN*1*CHK000123*", "TRN*1**", "no trace number"),
         ("CLP*C2*4*125*0", "CLP*C2*4*12X5*0", "segment "),
-        ("CAS*CO*16", "CAS*XX*16", "CAS group 'XX'"),
+        ("CAS*CO*16", "CAS*XX*16", "CAS XX-16: the group"),
         ("005010X221A1", "005010X222A1", "not an 005010X221A1"),
     ],
 )

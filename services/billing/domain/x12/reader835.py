@@ -27,6 +27,7 @@ from datetime import date
 from pydantic import ValidationError
 
 from services.billing.domain.events import Adjustment
+from services.billing.domain.x12.cas import read_cas
 from services.billing.domain.x12.remittance import (
     ProviderAdjustment,
     Remittance,
@@ -430,7 +431,7 @@ class _ClaimDraft:
     def take(self, seg: Segment, reader: _Reader) -> None:
         tag = seg[0]
         if tag == "CAS":
-            self.adjustments.extend(adjustments_of(seg))
+            self.adjustments.extend(read_cas(seg))
         elif tag == "MOA":
             self.remarks.extend(r for r in seg[3:8] if r)
         elif tag == "MIA":
@@ -450,36 +451,13 @@ class _LineDraft:
     def take(self, seg: Segment, reader: _Reader) -> None:
         tag = seg[0]
         if tag == "CAS":
-            self.adjustments.extend(adjustments_of(seg))
+            self.adjustments.extend(read_cas(seg))
         elif tag == "REF" and element(seg, 1) == "6R":
             self.control_number = element(seg, 2)
         elif tag == "LQ" and element(seg, 1) == "HE":
             self.remarks.append(element(seg, 2))
         elif tag == "DTM" and element(seg, 1) in ("472", "150") and self.service_date is None:
             self.service_date = reader._date(element(seg, 2), f"DTM*{element(seg, 1)}")
-
-
-def adjustments_of(cas: Segment) -> list[Adjustment]:
-    """A CAS segment's adjustments: a group, then up to six reason, amount, quantity triples."""
-    group = element(cas, 1)
-    found: list[Adjustment] = []
-    for start in range(2, 20, 3):
-        reason = element(cas, start)
-        if not reason:
-            continue
-        quantity = element(cas, start + 2)
-        try:
-            found.append(
-                Adjustment(
-                    group=group,  # checked by the model (a Literal)
-                    reason=reason,
-                    amount_cents=cents_of(element(cas, start + 1)),
-                    quantity=whole_number(quantity) if quantity else None,
-                )
-            )
-        except ValidationError:
-            raise RemittanceRefused(f"CAS group {group!r} is not CO, PR, OA, PI or CR") from None
-    return found
 
 
 def _closing(segments: list[Segment], start: int, opening: str, closing: str) -> int:

@@ -21,9 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from pydantic import ValidationError
-
 from services.billing.domain.events import Adjustment, PostalAddress
+from services.billing.domain.x12.cas import read_cas
 from services.billing.domain.x12.model import (
     BillingProvider,
     Claim,
@@ -372,7 +371,7 @@ class _Reader:
         elif tag == "DTP":
             self.dated(claim, seg)
         elif tag == "CAS":
-            adjustments = _adjustments(seg)
+            adjustments = read_cas(seg)
             if self.loop == "2320":
                 claim.others[-1].adjustments += adjustments
             elif self.loop == "2430":
@@ -502,25 +501,3 @@ def _other(draft: _OtherDraft) -> OtherSubscriber:
         adjustments=tuple(draft.adjustments),
         adjudicated_on=draft.adjudicated_on,
     )
-
-
-def _adjustments(cas: Segment) -> list[Adjustment]:
-    group = element(cas, 1)
-    found: list[Adjustment] = []
-    for start in range(2, 20, 3):
-        reason = element(cas, start)
-        if not reason:
-            continue
-        quantity = element(cas, start + 2)
-        try:
-            found.append(
-                Adjustment(
-                    group=group,  # checked by the model (a Literal)
-                    reason=reason,
-                    amount_cents=cents_of(element(cas, start + 1)),
-                    quantity=whole_number(quantity) if quantity else None,
-                )
-            )
-        except ValidationError as error:
-            raise X12ValueError(f"CAS {group}-{reason}: {error}") from None
-    return found

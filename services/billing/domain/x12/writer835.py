@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from services.billing.domain.events import Adjustment, PostalAddress
+from services.billing.domain.events import PostalAddress
+from services.billing.domain.x12.cas import write_cas
 from services.billing.domain.x12.envelope import Envelope, enveloped
 from services.billing.domain.x12.model import PersonName
 from services.billing.domain.x12.reader835 import VERSION
@@ -110,7 +111,7 @@ def _claim(claim: RemittanceClaim, parties: RemittanceParties) -> Iterator[Segme
         claim.filing_indicator,
         ident(claim.payer_claim_control_number, 50),
     )
-    yield from _adjustments(claim.adjustments)
+    yield from write_cas(claim.adjustments)
     patient = parties.patients.get(claim.claim_ref)
     if patient is None:
         raise X12ValueError(f"claim {claim.claim_ref}: the patient's name is not given")
@@ -133,25 +134,11 @@ def _line(line: RemittanceLine) -> Iterator[Segment]:
     yield segment("SVC", procedure, amount(line.charge_cents), amount(line.paid_cents), "", units)
     if line.service_date:
         yield segment("DTM", "472", ccyymmdd(line.service_date))
-    yield from _adjustments(line.adjustments)
+    yield from write_cas(line.adjustments)
     if line.line_item_control_number:
         yield segment("REF", "6R", ident(line.line_item_control_number, 50))
     for remark in line.remarks:
         yield segment("LQ", "HE", ident(remark, 30))
-
-
-def _adjustments(adjustments: tuple[Adjustment, ...]) -> Iterator[Segment]:
-    """One CAS per group, up to six reasons each (a seventh starts another CAS)."""
-    groups: dict[str, list[Adjustment]] = {}
-    for adjustment in adjustments:
-        groups.setdefault(adjustment.group, []).append(adjustment)
-    for group, items in groups.items():
-        for start in range(0, len(items), 6):
-            elements: list[str] = []
-            for a in items[start : start + 6]:
-                quantity = str(a.quantity) if a.quantity is not None else ""
-                elements.extend((ident(a.reason, 5), amount(a.amount_cents), quantity))
-            yield segment("CAS", group, *elements)
 
 
 def _provider_adjustments(adjustments: tuple[ProviderAdjustment, ...]) -> Iterator[Segment]:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from services.billing.domain.events import Adjustment, PostalAddress
+from services.billing.domain.events import PostalAddress
+from services.billing.domain.x12.cas import write_cas
 from services.billing.domain.x12.envelope import (
     TRANSACTION_SET_CONTROL_NUMBER,
     Envelope,
@@ -48,7 +49,6 @@ VERSION = "005010X222A1"
 MAX_LINES = 50
 MAX_DIAGNOSES = 12
 MAX_POINTERS = 4
-CAS_REASONS_PER_SEGMENT = 6
 REPLACING_FREQUENCIES = ("7", "8")
 
 
@@ -212,7 +212,7 @@ def _other_subscriber(other: OtherSubscriber) -> Iterator[Segment]:
         "",
         ident(other.claim_filing_indicator, 2),
     )
-    yield from _adjustments(other.adjustments)
+    yield from write_cas(other.adjustments)
     if other.paid_cents is not None:
         yield segment("AMT", "D", amount(other.paid_cents))
     yield segment("OI", "", "", "Y", "P", "", "Y")
@@ -250,22 +250,8 @@ def _line_adjudication(adjudication: LineAdjudication) -> Iterator[Segment]:
         "",
         str(adjudication.units),
     )
-    yield from _adjustments(adjudication.adjustments)
+    yield from write_cas(adjudication.adjustments)
     yield segment("DTP", "573", "D8", ccyymmdd(adjudication.adjudicated_on))
-
-
-def _adjustments(adjustments: tuple[Adjustment, ...]) -> Iterator[Segment]:
-    """CAS segments: one per group (in the order groups first appear), six reasons each."""
-    by_group: dict[str, list[Adjustment]] = {}
-    for adjustment in adjustments:
-        by_group.setdefault(adjustment.group, []).append(adjustment)
-    for group, items in by_group.items():
-        for start in range(0, len(items), CAS_REASONS_PER_SEGMENT):
-            elements: list[str] = [group]
-            for item in items[start : start + CAS_REASONS_PER_SEGMENT]:
-                quantity = "" if item.quantity is None else str(item.quantity)
-                elements += [ident(item.reason, 5), amount(item.amount_cents), quantity]
-            yield segment("CAS", *elements)
 
 
 def _procedure(code: str, modifiers: tuple[str, ...]) -> str:
