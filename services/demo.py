@@ -93,16 +93,22 @@ VISIT_TYPES = [
 
 # Fictional people: any likeness is chance.
 PATIENTS = [
-    {"patient_id": f"demo-patient-{n}", "name": name, "birth_date": born, "phone": phone}
-    for n, (name, born, phone) in enumerate(
+    {
+        "patient_id": f"demo-patient-{n}",
+        "name": name,
+        "birth_date": born,
+        "phone": phone,
+        "address": address,  # as a claim's N3/N4 reads it: "street, city, ST ZIP"
+    }
+    for n, (name, born, phone, address) in enumerate(
         [
-            ("Maria Alvarez", "1968-04-12", "555-0101"),
-            ("Tom Becker", "1990-09-30", "555-0102"),
-            ("Aiko Sato", "2015-02-08", "555-0103"),
-            ("Samuel Osei", "1954-11-21", "555-0104"),
-            ("Priya Nair", "1983-06-05", "555-0105"),
-            ("Liam O'Connor", "2019-12-17", "555-0106"),
-            ("Grace Kim", "1977-03-29", "555-0107"),
+            ("Maria Alvarez", "1968-04-12", "555-0101", "14 Elm Street, Albany, NY 12207"),
+            ("Tom Becker", "1990-09-30", "555-0102", "220 Lake Road, Apt 3, Albany, NY 12208"),
+            ("Aiko Sato", "2015-02-08", "555-0103", "9 Birch Lane, Troy, NY 12180"),
+            ("Samuel Osei", "1954-11-21", "555-0104", "77 River Street, Troy, NY 12180"),
+            ("Priya Nair", "1983-06-05", "555-0105", "5 Oak Avenue, Schenectady, NY 12305"),
+            ("Liam O'Connor", "2019-12-17", "555-0106", "31 Pine Court, Albany, NY 12203"),
+            ("Grace Kim", "1977-03-29", "555-0107", "402 Main Street, Saratoga Springs, NY 12866"),
         ],
         start=1,
     )
@@ -430,6 +436,18 @@ async def _hire(seeder: _Seeder, now: datetime) -> None:
             },
             done_if="is recorded already",
         )
+        # Enrolled with every payer of the demo's coverages, so their claims can go out.
+        for payer in PAYERS:
+            for status in ("applied", "enrolled"):
+                await seeder.post(
+                    f"/staffing/employees/{provider_id}/enrolments",
+                    {
+                        "payer_id": payer_id(payer["name"]),
+                        "status": status,
+                        "effective_from": hired_on,
+                    },
+                    done_if="cannot become",
+                )
     for person in STAFF:
         await seeder.post(
             "/staffing/employees",

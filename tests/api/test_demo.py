@@ -177,6 +177,21 @@ async def check_the_demo(suite: Suite, token_for: TokenFor, now: datetime) -> No
         ):
             assert await wait_until(lambda p=payer_id: office_visit(p)) == cents  # type: ignore[misc]
 
+        # Each provider's completed visit became a claim ready for a file: the providers are
+        # enrolled with the payers and the patients' addresses read as N3/N4 (nothing in the
+        # not-ready queue).
+        async def ready_claims() -> list[str]:
+            listed = (await get("/billing/claims", status="ready"))["claims"]
+            return sorted(c["provider_id"] for c in listed) if len(listed) == 4 else []
+
+        assert await wait_until(ready_claims, message="ready claims") == [
+            "dr-lindqvist",
+            "dr-okafor",
+            "dr-tanaka",
+            "np-haddad",
+        ]
+        assert (await get("/billing/work-queues/claims-not-ready"))["claims"] == []
+
 
 async def test_the_seeding_says_which_providers_scheduling_never_learnt() -> None:
     """Scheduling learns the hired providers asynchronously: the seeding waits, bounded, and
