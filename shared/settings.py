@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     clearinghouse_sftp_done: str = "done"  # remote folder handled acknowledgements move to
     clearinghouse_timeout_seconds: float = Field(default=30.0, gt=0)  # per clearinghouse call
     clearinghouse_poll_seconds: float = Field(default=60.0, gt=0)  # send / take-back period
+    claims_recheck_seconds: float = Field(default=60.0, gt=0)  # draft claims checked again
 
     @field_validator("phi_kek", "ledger_key")
     @classmethod

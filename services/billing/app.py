@@ -98,7 +98,7 @@ def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
-    return consumers.timers(kit.settings, app.clearinghouse)
+    return consumers.timers(kit.settings, app.clearinghouse, app.claims)
 
 
 def clearinghouse_drop(settings: Settings) -> FileDrop:

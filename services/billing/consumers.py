@@ -18,7 +18,12 @@ from services.billing.application.charges import (
     Charges,
     LearnSiteZones,
 )
-from services.billing.application.claims import Claims, MakeClaims
+from services.billing.application.claims import (
+    Claims,
+    MakeClaims,
+    RecheckClaims,
+    RecheckDraftClaims,
+)
 from services.billing.application.clearinghouse import (
     Clearinghouse,
     SendClaimFiles,
@@ -41,12 +46,14 @@ def reactions(learning: Learning, charges: Charges, claims: Claims) -> Sequence[
         ChargeCompletedVisits(charges),
         LearnSiteZones(charges),
         MakeClaims(claims),  # claims from released charges; secondary claims
+        RecheckClaims(claims),  # draft claims made ready when what they lacked arrives
     ]
 
 
-def timers(settings: Settings, clearinghouse: Clearinghouse) -> Sequence[Timer]:
+def timers(settings: Settings, clearinghouse: Clearinghouse, claims: Claims) -> Sequence[Timer]:
     every = settings.clearinghouse_poll_seconds
     return [
         SendClaimFiles(clearinghouse, every),  # clearinghouse (area 6): claim files out
         TakeAcknowledgements(clearinghouse, every),  # clearinghouse (area 6): 999/277CA back in
+        RecheckDraftClaims(claims, settings.claims_recheck_seconds),  # what reactions missed
     ]

@@ -7,13 +7,15 @@ claims after the primary's adjudication; replacement and void. Every file is val
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from services.billing.app import UseCases
+from services.billing.application import claims as claims_module
 from services.billing.application.claim_files import ClaimFileUseCases, FileCannotBeWritten
-from services.billing.application.claims import Claims, MakeClaims
+from services.billing.application.claims import Claims, MakeClaims, RecheckDraftClaims
 from services.billing.domain import streams
 from services.billing.domain.claim_files import CreateBatch, InOpenFile, claim_files
 from services.billing.domain.claims import ClaimState, claim, claim_id_for
@@ -22,6 +24,7 @@ from services.billing.domain.events import (
     Adjustment,
     ClaimCreated,
     ClaimReady,
+    EnrolmentLearnt,
     LineAdjudication,
 )
 from shared.commands import CommandHandler
@@ -149,6 +152,112 @@ async def test_a_provider_not_enrolled_with_the_payer_leaves_the_claim_draft_unt
     assert outcome.state.status == "ready"
 
 
+async def _status(built: Built, claim_id: str) -> ClaimState:
+    state: ClaimState = await built.use_cases.claims.state(
+        streams.claim(META.tenant, claim_id), claim
+    )
+    return state
+
+
+async def _becomes(built: Built, claim_id: str, status: str) -> ClaimState:
+    async def probe() -> ClaimState | None:
+        state = await _status(built, claim_id)
+        return state if state.status == status else None
+
+    found = await wait_until(probe, message=f"claim {claim_id} {status}")
+    assert found is not None
+    return found
+
+
+async def test_a_draft_claim_is_made_ready_by_itself_once_the_enrolment_is_learnt(
+    billing_service: Built, facts: Facts
+) -> None:
+    await facts.billing_provider("north")
+    await facts.payer("aetna")
+    await facts.provider("dr-a")  # enrolled with nobody yet
+    await facts.patient("pat-1")
+    await facts.coverage("pat-1", "aetna")
+    await facts.charge("appt-1", "pat-1")
+    state = await made(billing_service, "appt-1")
+    assert state.status == "draft"
+    await facts.enrol("dr-a", "aetna")  # no biller asks: the reaction checks it again
+    ready = await _becomes(billing_service, state.claim_id, "ready")
+    assert ready.problems == ()
+
+
+async def test_a_ready_claim_whose_enrolment_ended_goes_back_to_the_queue(
+    billing_service: Built, clinic: Facts
+) -> None:
+    claim_id = await ready_claim(billing_service, clinic, "appt-1")
+    ended = EnrolmentLearnt(
+        provider_id="dr-a",
+        payer_id="aetna",
+        status="terminated",
+        effective_from=DAY - timedelta(days=1),
+        learnt_from="enrolment-ended",
+    )
+    await clinic.record(streams.rendering_provider(META.tenant, "dr-a"), ended)
+    back = await _becomes(billing_service, claim_id, "draft")
+    assert back.problems == (
+        f"rendering provider dr-a not enrolled with payer aetna on {DAY.isoformat()}",
+    )
+
+
+async def test_a_claim_gone_bad_is_left_out_of_the_file_and_sent_back_to_the_queue(
+    billing_service: Built, clinic: Facts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even when no reaction saw the change (here: none looks), making the file checks each
+    ready claim from the event store: the bad one goes back to draft, the good one is filed."""
+    monkeypatch.setattr(claims_module, "_concerned", lambda event: None)
+    await clinic.provider("dr-b", "aetna")
+    good = await ready_claim(billing_service, clinic, "appt-1")
+    await clinic.charge("appt-2", "pat-1", provider_id="dr-b")
+    bad = (await made(billing_service, "appt-2")).claim_id
+    await clinic.record(
+        streams.rendering_provider(META.tenant, "dr-b"),
+        EnrolmentLearnt(
+            provider_id="dr-b",
+            payer_id="aetna",
+            status="terminated",
+            effective_from=DAY - timedelta(days=1),
+            learnt_from="enrolment-ended-b",
+        ),
+    )
+    assert (await _status(billing_service, bad)).status == "ready"  # nobody rechecked it
+    files = billing_service.use_cases.claim_files
+    [made_file] = await files.create_files(META, candidates=[good, bad])
+    assert made_file.claim_ids == (good,)
+    back = await _status(billing_service, bad)
+    assert back.status == "draft"
+    assert back.problems == (
+        f"rendering provider dr-b not enrolled with payer aetna on {DAY.isoformat()}",
+    )
+
+
+async def test_the_recheck_timer_makes_ready_what_no_reaction_did(
+    billing_service: Built, facts: Facts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(claims_module, "_concerned", lambda event: None)  # reactions miss all
+    await facts.billing_provider("north")
+    await facts.payer("aetna")
+    await facts.provider("dr-a")
+    await facts.patient("pat-1")
+    await facts.coverage("pat-1", "aetna")
+    await facts.charge("appt-1", "pat-1")
+    state = await made(billing_service, "appt-1")
+    await facts.enrol("dr-a", "aetna")
+    claims = claims_of(billing_service)
+
+    async def listed() -> bool | None:  # the timer finds drafts through the read model
+        return bool(await claims.find(META.tenant, {"claim_id": state.claim_id})) or None
+
+    await wait_until(listed, message="the draft claim listed")
+    assert (await _status(billing_service, state.claim_id)).status == "draft"
+    assert await RecheckDraftClaims(claims, 60).fire_due() == 1
+    assert (await _status(billing_service, state.claim_id)).status == "ready"
+    assert await RecheckDraftClaims(claims, 60).fire_due() == 0  # nothing left to do
+
+
 async def test_every_missing_fact_is_a_problem_listed(billing_service: Built, facts: Facts) -> None:
     await facts.patient("pat-2", address="somewhere near the river")
     await facts.coverage("pat-2", "cigna")
@@ -189,6 +298,29 @@ async def test_a_claim_file_is_valid_837p_and_written_again_byte_for_byte(
     assert await files.file_text(META.tenant, made_file.batch_id) == text
     batch = await files.batch(META.tenant, made_file.batch_id)
     assert batch.created.interchange_control_number == 1
+
+
+async def test_a_primary_claim_names_the_patients_secondary_coverage_in_2320(
+    billing_service: Built, clinic: Facts
+) -> None:
+    await clinic.payer("bcbs", indicator="BL")
+    await clinic.coverage(
+        "pat-1", "bcbs", priority=2, relationship="spouse", subscriber_name="Sam Doe"
+    )
+    claim_id = await ready_claim(billing_service, clinic, "appt-1")
+    files = billing_service.use_cases.claim_files
+    [made_file] = await files.create_files(META, candidates=[claim_id])
+    text = await files.file_text(META.tenant, made_file.batch_id)
+    assert_valid_837(text)
+    segments = [s.strip() for s in text.split("~")]
+    other = segments.index("SBR*S*01*G100******BL")  # the secondary, spouse of the patient
+    assert segments[other + 1 : other + 4] == [
+        "OI***Y*P**Y",
+        "NM1*IL*1*DOE*SAM****MI*M2PAT1",
+        "NM1*PR*2*BCBS HEALTH*****PI*BCBS01",
+    ]
+    assert not any(s.startswith("AMT*D") for s in segments)  # nobody adjudicated it yet
+    assert await files.file_text(META.tenant, made_file.batch_id) == text
 
 
 async def test_control_numbers_are_unique_and_increasing(

@@ -152,6 +152,16 @@ def test_a_draft_checked_again_is_ready_when_nothing_is_missing_any_more() -> No
     assert changed == [ClaimNotReady(claim_id=CLAIM_ID, problems=("q",), checked_at=NOW)]
 
 
+def test_a_ready_claim_whose_checks_fail_again_goes_back_to_draft() -> None:
+    assert when(given(CREATED, READY), CHECK) == []  # still ready: nothing to record
+    gone_bad = CHECK.model_copy(update={"problems": ("not enrolled",)})
+    [not_ready] = when(given(CREATED, READY), gone_bad)
+    assert not_ready == ClaimNotReady(claim_id=CLAIM_ID, problems=("not enrolled",), checked_at=NOW)
+    state = given(CREATED, READY, not_ready)
+    assert (state.status, state.problems) == ("draft", ("not enrolled",))
+    assert when(state, CHECK) == [READY]  # and ready again once it is fixed
+
+
 def test_submitted_accepted_adjudicated() -> None:
     assert when(given(CREATED, READY), SUBMIT) == [SUBMITTED]
     assert when(given(CREATED, READY, SUBMITTED), ACCEPT) == [ACCEPTED]

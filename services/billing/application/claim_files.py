@@ -106,7 +106,8 @@ class ClaimFileUseCases(UseCases):
     ) -> list[MadeFile]:
         """One file per payer (or only `payer_id`'s) of the ready claims not in an open file.
         `candidates`: the claim ids to consider (by default the read model's ready claims);
-        each is checked against the event store, and one whose checks fail now is left out."""
+        each is checked against the event store, and one whose checks fail now is left out
+        and goes back to draft with its problems (the claims-not-ready queue)."""
         if not candidates:
             rows = await self._claims.find(meta.tenant, {"status": "ready"})
             candidates = [r["claim_id"] for r in rows]
@@ -141,11 +142,15 @@ class ClaimFileUseCases(UseCases):
                 for source in one.sources:
                     limits[source.stream] = max(limits.get(source.stream, 0), source.version)
             facts = [await self._claims.facts(tenant, f.created, limits) for f in facts]
-            ready = [
-                f
-                for f in facts
-                if f.state.status == "ready" and not await self._claims.problems(tenant, f)
-            ]
+            ready = []
+            for f in facts:
+                if f.state.status != "ready":
+                    continue
+                if await self._claims.problems(tenant, f):
+                    # Its facts went bad since it was made ready: back to draft, with them.
+                    await self._claims.recheck(meta, f.created.claim_id)
+                    continue
+                ready.append(f)
             if not ready:
                 return None
             used = {
@@ -344,21 +349,37 @@ class ClaimFileUseCases(UseCases):
             if line.line_id == line_id and line_id in charge_lines
         )
 
+    async def _subscriber_name(
+        self, tenant: str, coverage: CoverageLearnt, patient: x12.Person
+    ) -> x12.PersonName:
+        if coverage.relationship.strip().lower() == "self":
+            return patient.name
+        name = await self._claims.open_phi(tenant, coverage.subscriber_name)
+        return x12.PersonName(*split_name(name))
+
     async def _other_subscribers(
         self, tenant: str, facts: ClaimFacts, patient: x12.Person
     ) -> tuple[x12.OtherSubscriber, ...]:
-        """On a secondary claim, the primary payer's coverage and what it decided (2320)."""
+        """On a secondary claim, the primary payer's coverage and what it decided; on a primary
+        claim, the patient's secondary coverage, not adjudicated yet (2320)."""
+        other, other_payer = facts.other_coverage, facts.other_payer
+        if facts.primary is None and other is not None and other_payer is not None:
+            return (
+                x12.OtherSubscriber(
+                    payer_responsibility="S",
+                    relationship=relationship_code(other.relationship),
+                    group_number=other.group_number,
+                    claim_filing_indicator=other_payer.claim_filing_indicator,
+                    member_id=await self._claims.open_phi(tenant, other.member_id),
+                    name=await self._subscriber_name(tenant, other, patient),
+                    payer_name=other_payer.name,
+                    payer_id=other_payer.x12_payer_id,
+                ),
+            )
         primary, coverage, payer = facts.primary, facts.primary_coverage, facts.primary_payer
         if primary is None or primary.adjudication is None or coverage is None or payer is None:
             return ()
-        self_insured = coverage.relationship.strip().lower() == "self"
-        name = (
-            patient.name
-            if self_insured
-            else x12.PersonName(
-                *split_name(await self._claims.open_phi(tenant, coverage.subscriber_name))
-            )
-        )
+        name = await self._subscriber_name(tenant, coverage, patient)
         adjudication = primary.adjudication
         return (
             x12.OtherSubscriber(

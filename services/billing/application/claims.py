@@ -6,8 +6,11 @@ Ready checks are decided from the event store, never a read model: the site's bi
 set, the payer defined, the coverage present, the rendering provider's NPI known and enrolled
 with the payer on the date of service, the patient's demographics learnt and their address
 readable. A claim failing them stays draft with its problems listed (`ClaimNotReady`, the
-claims-not-ready work queue); once the missing fact is in, `check` (the biller's
-`POST /billing/claims/{id}/ready`) makes it ready.
+claims-not-ready work queue). Once the missing fact is in, it is checked again without a
+biller (`RecheckClaims`, reacting to what billing learns and defines, and the
+`RecheckDraftClaims` timer for what a lagging read model hid), or on the biller's
+`POST /billing/claims/{id}/ready`. A ready claim whose facts went bad (an enrolment ended) goes
+back to draft the same way, or when a claim file is made (`ClaimFileUseCases.create_files`).
 """
 
 from __future__ import annotations
@@ -49,10 +52,13 @@ from services.billing.domain.events import (
     ClaimAdjudicated,
     ClaimCreated,
     CoverageLearnt,
+    EnrolmentLearnt,
     LineAdjudication,
     PatientLearnt,
     PatientRecordAccessed,
     PayerDefined,
+    PlanDefined,
+    ProviderLearnt,
     StreamVersion,
 )
 from services.billing.domain.providers import RenderingProvider
@@ -63,9 +69,11 @@ from shared.domain import Decider, Invalid, NotFound, Rejected
 from shared.events import DomainEvent, Envelope, Metadata
 from shared.phivault import REDACTED, PhiVault
 from shared.readmodels import ReadModels, public
+from shared.timers import Timer
 from shared.usecases import UseCases
 
 SYSTEM = "system:billing.claims"
+RECHECK_PAGE = 200  # draft claims read at a time when checking them again
 
 
 def _no_commands(state: Any, command: object) -> Sequence[DomainEvent]:
@@ -90,6 +98,8 @@ class ClaimFacts:
     primary: ClaimState | None  # a secondary claim's primary, as adjudicated
     primary_payer: PayerDefined | None
     sources: tuple[StreamVersion, ...]
+    # On a primary claim, the payer of the patient's secondary coverage (loop 2320 names it).
+    other_payer: PayerDefined | None = None
 
     @property
     def coverage(self) -> CoverageLearnt | None:
@@ -103,6 +113,14 @@ class ClaimFacts:
             return None
         wanted = self.primary.created.coverage_id
         return next((c for c in self.account.coverages if c.coverage_id == wanted), None)
+
+    @property
+    def other_coverage(self) -> CoverageLearnt | None:
+        """A primary claim's other coverage: the patient's secondary, when its payer is known."""
+        if self.created.priority != 1 or self.other_payer is None:
+            return None
+        found = self.account.coverage(2)
+        return found if found is not None and found.payer_id == self.other_payer.payer_id else None
 
     @property
     def date_of_service(self) -> date:
@@ -176,6 +194,15 @@ class Claims(UseCases):
                 primary_payer = await get(
                     streams.payer(tenant, primary.created.payer_id), payer_definition
                 )
+        # A primary claim names the patient's secondary coverage (2320). A file recorded
+        # without its payer's stream among its sources (made before claims named it) is
+        # written again as it was: without it.
+        other_payer: Latest = Latest()
+        secondary = patient.coverage(2)
+        if created.priority == 1 and secondary is not None and secondary.payer_id != SELF_PAY:
+            other_stream = streams.payer(tenant, secondary.payer_id)
+            if upto is None or other_stream in limits:
+                other_payer = await get(other_stream, payer_definition)
         return ClaimFacts(
             created=state.created or created,
             state=state,
@@ -189,6 +216,7 @@ class Claims(UseCases):
                 primary_payer.event if isinstance(primary_payer.event, PayerDefined) else None
             ),
             sources=tuple(read),
+            other_payer=other_payer.event if isinstance(other_payer.event, PayerDefined) else None,
         )
 
     async def problems(self, tenant: str, facts: ClaimFacts) -> tuple[str, ...]:
@@ -352,6 +380,68 @@ class Claims(UseCases):
         if problems:
             raise Rejected(f"claim {claim_id} is not ready: {'; '.join(problems)}")
         return outcome
+
+    async def recheck(self, meta: Metadata, claim_id: str) -> Outcome[ClaimState] | None:
+        """The checks again, without a biller: a draft claim whose missing facts arrived
+        becomes ready, a ready one whose facts went bad goes back to draft with its problems;
+        the same problems again record nothing. None: the claim is past checking (in a file,
+        answered), or gone."""
+        with contextlib.suppress(NotFound):
+            state = await self.claim_state(meta.tenant, claim_id)
+            assert state.created is not None
+            if state.status not in ("draft", "ready"):
+                return None
+            facts = await self.facts(meta.tenant, state.created)
+            problems = await self.problems(meta.tenant, facts)
+            command = CheckClaim(claim_id=claim_id, problems=problems, checked_at=self.now())
+            with contextlib.suppress(Rejected):  # it moved on meanwhile (filed, answered)
+                return await self.decide(streams.claim(meta.tenant, claim_id), claim, command, meta)
+        return None
+
+    async def recheck_waiting(
+        self,
+        tenant: str,
+        where: dict[str, Any] | None = None,
+        meta: Metadata | None = None,
+        statuses: tuple[str, ...] = ("draft",),
+    ) -> int:
+        """Re-check the tenant's claims in `statuses` (those `where` narrows to): the read
+        model only proposes them, each is decided from the event store. How many it made
+        ready."""
+        meta = meta or Metadata(tenant=tenant, actor=SYSTEM, correlation_id="billing:recheck")
+        wanted = {"tenant": tenant, "status": {"$in": list(statuses)}, **(where or {})}
+        ready = 0
+        after = ""
+        while True:  # a page at a time, in claim id order (an index scan)
+            page = await self._read_models.find(
+                PROJECTION,
+                CLAIMS,
+                {**wanted, "claim_id": {"$gt": after}},
+                sort=[("claim_id", 1)],
+                limit=RECHECK_PAGE,
+            )
+            for row in page:
+                outcome = await self.recheck(meta, str(row["claim_id"]))
+                if outcome is not None and outcome.events and outcome.state.status == "ready":
+                    ready += 1
+            if len(page) < RECHECK_PAGE:
+                return ready
+            after = str(page[-1]["claim_id"])
+
+    async def tenants_waiting(self) -> list[str]:
+        """The tenants with a draft claim, from the read model (the timer's round): one
+        indexed read per tenant found."""
+        tenants: list[str] = []
+        while True:
+            where: dict[str, Any] = {"status": "draft"}
+            if tenants:
+                where["tenant"] = {"$gt": tenants[-1]}
+            found = await self._read_models.find(
+                PROJECTION, CLAIMS, where, sort=[("tenant", 1)], limit=1
+            )
+            if not found:
+                return tenants
+            tenants.append(str(found[0]["tenant"]))
 
     async def accept(
         self, meta: Metadata, claim_id: str, payer_claim_control_number: str | None = None
@@ -533,6 +623,57 @@ def caused_by(envelope: Envelope) -> Metadata:
         causation_id=envelope.id,
         traceparent=envelope.traceparent,
     )
+
+
+class RecheckClaims:
+    """A fact a claim's checks read changed: the patient's demographics or coverage, a
+    provider's NPI or enrolment, a payer's or a site's billing definition. Each draft or ready
+    claim it concerns is checked again (`Claims.recheck`): a draft is ready once nothing is
+    missing, a ready one whose facts went bad is back in the queue. The read model proposes
+    the claims; a draft it had not seen yet is caught by the `RecheckDraftClaims` timer."""
+
+    name = "billing.recheck_claims"
+    contexts = ("billing",)
+
+    def __init__(self, claims: Claims) -> None:
+        self._claims = claims
+
+    async def react(self, event: DomainEvent, envelope: Envelope) -> None:
+        where = _concerned(event)
+        if where is not None:  # ready ones too: a fact gone bad sends one back to the queue
+            meta = caused_by(envelope)
+            await self._claims.recheck_waiting(envelope.tenant, where, meta, ("draft", "ready"))
+
+
+def _concerned(event: DomainEvent) -> dict[str, Any] | None:
+    """Which draft claims an event may make ready (None: none)."""
+    match event:
+        case PatientLearnt() | CoverageLearnt():
+            return {"patient_id": event.patient_id}
+        case ProviderLearnt() | EnrolmentLearnt():
+            return {"provider_id": event.provider_id}
+        case PayerDefined() | PlanDefined():
+            return {"payer_id": event.payer_id}
+        case BillingProviderSet():
+            return {"site_id": event.site_id}
+    return None
+
+
+class RecheckDraftClaims(Timer):
+    """Every round, each tenant's draft claims checked again: what `RecheckClaims` missed
+    while the read model lagged is made ready all the same."""
+
+    name = "billing.claims.recheck"
+
+    def __init__(self, claims: Claims, every: float) -> None:
+        super().__init__(every)
+        self._claims = claims
+
+    async def fire_due(self) -> int:
+        made = 0
+        for tenant in await self._claims.tenants_waiting():
+            made += await self._claims.recheck_waiting(tenant)
+        return made
 
 
 class MakeClaims:

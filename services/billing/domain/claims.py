@@ -4,7 +4,8 @@
           -> appealed | resubmitted / voided (a replacement or void stands for it) | written_off
 
 A draft claim failed its checks (`ClaimNotReady` lists the problems: a work queue) and stays
-draft until a re-check finds none; a rejected claim may be corrected and made ready again.
+draft until a re-check finds none; a ready claim whose checks fail again goes back to draft; a
+rejected claim may be corrected and made ready again.
 Adjudication comes from a remittance or a paper EOB, after acceptance (or straight after
 submission: a payer may pay without a 277CA), or after an appeal. Every other step is refused
 (409). Claim ids are deterministic (`claim_id_for`), so a redelivered release makes no second
@@ -127,7 +128,10 @@ def evolve(state: ClaimState, event: DomainEvent) -> ClaimState:
         case ClaimCreated():
             return ClaimState(created=event, status="draft")
         case ClaimNotReady():
-            return replace(state, problems=event.problems)
+            # A ready claim whose checks fail again (an enrolment ended, a coverage changed)
+            # goes back to draft and the work queue; a draft or rejected one stays where it is.
+            status = "draft" if state.status == "ready" else state.status
+            return replace(state, status=status, problems=event.problems)
         case ClaimReady():
             return replace(state, status="ready", problems=())
         case ClaimSubmitted():
@@ -271,6 +275,16 @@ def decide(state: ClaimState, command: ClaimCommand) -> Sequence[DomainEvent]:
         raise NotFound(f"claim {command.claim_id} not found")
     match command:
         case CheckClaim():
+            if state.status == "ready":
+                if not command.problems:
+                    return []  # still ready
+                return [
+                    ClaimNotReady(
+                        claim_id=state.claim_id,
+                        problems=command.problems,
+                        checked_at=command.checked_at,
+                    )
+                ]
             if state.status not in ("draft", "rejected"):
                 raise _refuse(state, "made ready")
             if command.problems:

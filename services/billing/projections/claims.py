@@ -156,6 +156,8 @@ class ClaimsProjection:
                 return None
             match seen:
                 case ClaimNotReady():
+                    if doc.get("status") == "ready":  # its checks failed again: back to draft
+                        doc["status"] = "draft"
                     doc.update(problems=list(seen.problems), updated_at=seen.checked_at.isoformat())
                 case ClaimReady():
                     doc.update(status="ready", problems=[], updated_at=seen.ready_at.isoformat())
