@@ -88,7 +88,7 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
         ),
         charges_api.build_router(app.charges, kit.read_models, timeout),
         claims_api.build_router(app.claims, kit.read_models, timeout),
-        claim_files_api.build_router(app.claim_files, app.claims),
+        claim_files_api.build_router(app.claim_files, app.claims, app.clearinghouse),
         fhir_api.build_router(kit.read_models, app.disclosures, kit.phi_vault()),  # FHIR R4
     ]
 

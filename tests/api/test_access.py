@@ -692,6 +692,9 @@ BILLING_CLAIMS_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("POST", "/billing/claim-files"): _fixed("POST", "/billing/claim-files", {"payer_id": "none"}),
     ("GET", "/billing/claim-files/{batch_id}"): _billing_file_read(),
     ("GET", "/billing/claim-files/{batch_id}/x12"): _billing_file_read("/x12"),
+    ("GET", "/billing/work-queues/rejected-files"): _fixed(
+        "GET", "/billing/work-queues/rejected-files"
+    ),
 }
 
 

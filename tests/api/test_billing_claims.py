@@ -16,7 +16,7 @@ from services.billing.application.claim_files import ClaimFileUseCases
 from services.billing.application.claims import Claims
 from services.billing.domain import streams
 from services.billing.domain.claims import claim_id_for
-from services.billing.domain.events import PatientRecordAccessed
+from services.billing.domain.events import ClearinghouseFileRejected, PatientRecordAccessed
 from services.suite import Suite
 from shared.readmodels import ReadModels
 from shared.settings import Settings
@@ -242,6 +242,36 @@ async def test_rejected_and_unanswered_claims(
         "/billing/work-queues/unanswered-claims", params={"days": 30}, headers=who
     )
     assert [c["claim_id"] for c in answered.json()["claims"]] == [late]
+
+
+async def test_the_files_billing_could_not_take_are_listed_for_billers_and_auditors(
+    client: httpx.AsyncClient, facts: Facts, token_for: TokenFor, clock: ShiftedClock
+) -> None:
+    stream = streams.clearinghouse_inbox(facts.tenant)
+    for n, name in enumerate(("ack-1.999", "odd.txt")):
+        rejected = ClearinghouseFileRejected(
+            file_name=name,
+            digest=f"{n:064d}",
+            reason="not a 999 or 277CA billing reads",
+            rejected_at=clock.now() + timedelta(minutes=n),
+        )
+        await facts.record(stream, rejected)
+    path = "/billing/work-queues/rejected-files"
+    for role in ("biller", "auditor", "admin"):
+        listed = await client.get(path, headers=token_for(role))
+        assert listed.status_code == 200, listed.text
+        body = listed.json()
+        assert body["total"] == 2
+        assert [f["file_name"] for f in body["files"]] == ["odd.txt", "ack-1.999"]  # newest first
+        assert body["files"][0]["reason"] == "not a 999 or 277CA billing reads"
+    one = await client.get(path, params={"limit": 1}, headers=token_for("biller"))
+    assert [f["file_name"] for f in one.json()["files"]] == ["odd.txt"]
+    bad = await client.get(path, params={"limit": 0}, headers=token_for("biller"))
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == PROBLEM
+    for role in ("manager", "front_desk", "clinician"):  # a file spans sites and patients
+        denied = await client.get(path, headers=token_for(role, sites=["north"]))
+        assert denied.status_code == 403
 
 
 async def test_who_sees_claims(

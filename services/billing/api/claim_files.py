@@ -5,13 +5,14 @@ do not read them; auditors read their metadata but never the PHI-laden bytes."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from services.billing.application.claim_files import ClaimFileUseCases
 from services.billing.application.claims import Claims
+from services.billing.application.clearinghouse import Clearinghouse
 from shared.access import record_disclosure
 from shared.domain import Rejected
 from shared.http.app import metadata
@@ -41,8 +42,36 @@ class FilesOut(BaseModel):
     files: list[MadeFileOut]
 
 
-def build_router(files: ClaimFileUseCases, claims: Claims) -> APIRouter:
+def build_router(
+    files: ClaimFileUseCases, claims: Claims, clearinghouse: Clearinghouse
+) -> APIRouter:
     router = APIRouter(prefix="/billing", tags=["claim files"])
+
+    @router.get("/work-queues/rejected-files")
+    async def rejected_files(
+        who: Principal = ReadMetadata,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> dict[str, Any]:
+        """The clearinghouse's files billing could not take (not a 999 or 277CA it reads, or
+        naming nothing of the tenant's), newest first: name, digest, reason, when. Read from
+        the event store: a file on the list is there as soon as it was refused. Nothing of a
+        file's contents is kept (it may hold PHI), so auditors read the list too."""
+        listed = await clearinghouse.rejected_files(who.tenant)
+        rejected = sorted(
+            listed.rejected.values(), key=lambda e: (e.rejected_at, e.file_name), reverse=True
+        )
+        return {
+            "total": len(rejected),
+            "files": [
+                {
+                    "file_name": e.file_name,
+                    "digest": e.digest,
+                    "reason": e.reason,
+                    "rejected_at": e.rejected_at.isoformat(),
+                }
+                for e in rejected[:limit]
+            ],
+        }
 
     @router.post("/claim-files", status_code=201)
     async def make_files(request: Request, body: FilesIn, who: Principal = Make) -> FilesOut:
