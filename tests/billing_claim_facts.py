@@ -157,6 +157,7 @@ class Facts:
         site_id: str = "north",
         provider_id: str = "dr-a",
         released: bool = True,
+        day: date = DAY,
     ) -> None:
         created = ChargeCreated(
             charge_id=charge_id,
@@ -164,7 +165,7 @@ class Facts:
             patient_id=patient_id,
             site_id=site_id,
             provider_id=provider_id,
-            date_of_service=DAY,
+            date_of_service=day,
             diagnoses=("E11.9", "I10"),
             lines=(
                 ChargeLine(

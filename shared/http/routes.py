@@ -3,10 +3,12 @@ checks, read-your-writes waits and paging. Routes stay parse → authorise → c
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.commands import Outcome
@@ -69,3 +71,39 @@ def next_after(page: Sequence[T], limit: int, position: Callable[[T], int]) -> i
     """Keyset paging: where the next page starts (`after=`), or None when this one was the
     last (shorter than `limit`)."""
     return position(page[-1]) if page and len(page) == limit else None
+
+
+# ----------------------------------------------------------------------------- opaque cursors
+
+Limit = Annotated[int, Query(ge=1, le=500, description="rows per page (1 to 500)")]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=512, description="`next_cursor` of the page before: where this one starts"),
+]
+
+
+def encode_cursor(*values: str) -> str:
+    """Where the next page starts, as an opaque token: the last row's sort key."""
+    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str, parts: int) -> tuple[str, ...]:
+    """A cursor this API handed out, back to its sort key; anything else is a 422."""
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, UnicodeError):
+        raise HTTPException(422, "cursor is not one this API handed out") from None
+    if (
+        not isinstance(values, list)
+        or len(values) != parts
+        or not all(isinstance(v, str) and 0 < len(v) <= 200 for v in values)
+    ):
+        raise HTTPException(422, "cursor is not one this API handed out")
+    return tuple(values)
+
+
+def next_cursor(page: Sequence[T], limit: int, key: Callable[[T], tuple[str, ...]]) -> str | None:
+    """The cursor of the page after `page`, or None when it was the last (shorter than
+    `limit`)."""
+    return encode_cursor(*key(page[-1])) if page and len(page) == limit else None

@@ -274,6 +274,44 @@ async def test_the_files_billing_could_not_take_are_listed_for_billers_and_audit
         assert denied.status_code == 403
 
 
+async def test_claims_and_charges_are_read_a_page_at_a_time(
+    client: httpx.AsyncClient, facts: Facts, token_for: TokenFor
+) -> None:
+    who = biller(token_for)
+    days = [DAY - timedelta(days=n % 2) for n in range(5)]  # two days of service, mixed
+    for n, day in enumerate(days):
+        await facts.charge(f"appt-{n}", "pat-1", day=day)
+    claim_ids = sorted(claim_id_for(f"appt-{n}") for n in range(5))
+    for claim_id in claim_ids:
+        await claim_seen(client, who, claim_id)
+
+    async def every_page(path: str, key: str, **params: Any) -> list[list[Any]]:
+        pages: list[list[Any]] = []
+        cursor: str | None = None
+        while True:
+            query = {**params, "limit": 2} | ({"cursor": cursor} if cursor else {})
+            answer = await client.get(path, params=query, headers=who)
+            assert answer.status_code == 200, answer.text
+            pages.append(answer.json()[key])
+            cursor = answer.json()["next_cursor"]
+            if cursor is None:
+                return pages
+
+    pages = await every_page("/billing/claims", "claims")
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [c["claim_id"] for p in pages for c in p] == claim_ids
+    charge_pages = await every_page("/billing/charges", "charges")
+    listed = [(c["date_of_service"], c["charge_id"]) for p in charge_pages for c in p]
+    assert listed == sorted((days[n].isoformat(), f"appt-{n}") for n in range(5))
+    assert len(charge_pages) == 3
+
+    for path in ("/billing/claims", "/billing/charges", "/billing/work-queues/held-charges"):
+        for bad in ({"cursor": "not-ours"}, {"cursor": "W10"}, {"limit": 0}, {"limit": 501}):
+            refused = await client.get(path, params=bad, headers=who)
+            assert refused.status_code == 422, (path, bad, refused.text)
+            assert refused.headers["content-type"] == PROBLEM
+
+
 async def test_who_sees_claims(
     client: httpx.AsyncClient, facts: Facts, token_for: TokenFor
 ) -> None:

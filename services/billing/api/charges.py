@@ -23,7 +23,17 @@ from shared.documents.port import Document
 from shared.http.app import metadata
 from shared.http.identity import Principal, policy
 from shared.http.problems import problem
-from shared.http.routes import Body, Id, Recorded, read_after, recorded
+from shared.http.routes import (
+    Body,
+    Cursor,
+    Id,
+    Limit,
+    Recorded,
+    decode_cursor,
+    next_cursor,
+    read_after,
+    recorded,
+)
 from shared.readmodels import ReadModels
 
 Workers = policy("biller", changes_state=True)
@@ -122,15 +132,35 @@ def build_router(charges: Charges, read_models: ReadModels, wait_timeout: float)
         *,
         status: str | None = None,
         with_issues: bool = False,
+        limit: int,
+        cursor: str | None,
     ) -> dict[str, Any]:
+        """A page of the caller's charges, oldest date of service first, and the cursor of
+        the next page (None: this was the last)."""
         sites = _sites(who)
         if site is not None:
             if sites is not None and site not in sites:
                 raise HTTPException(403, f"You do not work at site {site}")
             sites = [site]
-        docs = await charges.find(who.tenant, status=status, sites=sites, with_issues=with_issues)
+        after: tuple[str, str] | None = None
+        if cursor is not None:
+            day, charge_id = decode_cursor(cursor, 2)
+            after = (day, charge_id)
+        docs = await charges.find(
+            who.tenant,
+            status=status,
+            sites=sites,
+            with_issues=with_issues,
+            limit=limit,
+            after=after,
+        )
         await record_disclosure(charges, request, who, [d["patient_id"] for d in docs])
-        return {"charges": [charge_out(d) for d in docs]}
+        return {
+            "charges": [charge_out(d) for d in docs],
+            "next_cursor": next_cursor(
+                docs, limit, lambda d: (str(d["date_of_service"]), str(d["charge_id"]))
+            ),
+        }
 
     # ---------------------------------------------------------------------------- commands
 
@@ -188,12 +218,14 @@ def build_router(charges: Charges, read_models: ReadModels, wait_timeout: float)
         who: Principal = Readers,
         status: Literal["held", "released"] | None = None,
         site: Site = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
         after_stream: After = None,
         after_version: AfterVersion = None,
     ) -> dict[str, Any]:
         """Charges by status and site, oldest date of service first (managers: their sites)."""
         await wait(who, after_stream, after_version)
-        return await listing(request, who, site, status=status)
+        return await listing(request, who, site, status=status, limit=limit, cursor=cursor)
 
     @router.get("/charges/{charge_id}")
     async def get_charge(
@@ -217,23 +249,27 @@ def build_router(charges: Charges, read_models: ReadModels, wait_timeout: float)
         request: Request,
         who: Principal = Readers,
         site: Site = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
         after_stream: After = None,
         after_version: AfterVersion = None,
     ) -> dict[str, Any]:
         """Every held charge, with its hold reason and issues, oldest date of service first."""
         await wait(who, after_stream, after_version)
-        return await listing(request, who, site, status="held")
+        return await listing(request, who, site, status="held", limit=limit, cursor=cursor)
 
     @router.get("/work-queues/coding-errors")
     async def coding_errors(
         request: Request,
         who: Principal = Readers,
         site: Site = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
         after_stream: After = None,
         after_version: AfterVersion = None,
     ) -> dict[str, Any]:
         """Every charge whose codes have coding issues, each with its issues."""
         await wait(who, after_stream, after_version)
-        return await listing(request, who, site, with_issues=True)
+        return await listing(request, who, site, with_issues=True, limit=limit, cursor=cursor)
 
     return router

@@ -24,7 +24,18 @@ from services.billing.projections.claims import CLAIMS, PROJECTION, claim_doc_id
 from shared.access import record_disclosure
 from shared.http.app import metadata
 from shared.http.identity import Principal, policy
-from shared.http.routes import Body, Id, Recorded, check_site, read_after, recorded
+from shared.http.routes import (
+    Body,
+    Cursor,
+    Id,
+    Limit,
+    Recorded,
+    check_site,
+    decode_cursor,
+    next_cursor,
+    read_after,
+    recorded,
+)
 from shared.readmodels import ReadModels
 
 Work = policy("biller", changes_state=True)  # and admin
@@ -120,16 +131,40 @@ def build_router(claims: Claims, read_models: ReadModels, wait_timeout: float) -
         )  # fmt: skip
 
     async def rows(
-        request: Request, who: Principal, where: dict[str, Any], site: str | None = None
+        request: Request,
+        who: Principal,
+        where: dict[str, Any],
+        site: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
     ) -> list[dict[str, Any]]:
+        """The caller's claims `where` says, in claim id order: a page of `limit` after
+        `cursor` (None: all); a manager's sites in the query itself, so a page is full."""
         sites = reach(who)
         if site is not None:
             if sites != "*":
                 check_site(who, site)
             where = {**where, "site_id": site}
-        found = [r for r in await claims.find(who.tenant, where) if _at(sites, r)]
+        elif sites != "*":
+            where = {**where, "site_id": {"$in": list(sites)}}
+        after = decode_cursor(cursor, 1)[0] if cursor is not None else None
+        found = [r for r in await claims.find(who.tenant, where, limit, after) if _at(sites, r)]
         await record_disclosure(claims, request, who, [r["patient_id"] for r in found])
         return found
+
+    async def page(
+        request: Request,
+        who: Principal,
+        where: dict[str, Any],
+        site: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> dict[str, Any]:
+        found = await rows(request, who, where, site, limit, cursor)
+        return {
+            "claims": found,
+            "next_cursor": next_cursor(found, limit, lambda r: (str(r["claim_id"]),)),
+        }
 
     # ------------------------------------------------------------------------- reads
 
@@ -140,17 +175,20 @@ def build_router(claims: Claims, read_models: ReadModels, wait_timeout: float) -
         status: Status | None = None,
         site: Id | None = None,
         payer: Id | None = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
         after_stream: AfterStream = None,
         after_version: AfterVersion = None,
     ) -> dict[str, Any]:
-        """Claims, by `status`, `site` and `payer`; a manager sees their sites' only."""
+        """Claims, by `status`, `site` and `payer`, in claim id order, a page at a time
+        (`next_cursor` to the next); a manager sees their sites' only."""
         await after(who, after_stream, after_version)
         where: dict[str, Any] = {}
         if status is not None:
             where["status"] = status
         if payer is not None:
             where["payer_id"] = payer
-        return {"claims": await rows(request, who, where, site)}
+        return await page(request, who, where, site, limit, cursor)
 
     @router.get("/claims/{claim_id}")
     async def get_claim(
@@ -174,24 +212,28 @@ def build_router(claims: Claims, read_models: ReadModels, wait_timeout: float) -
         request: Request,
         who: Principal = Read,
         site: Id | None = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
         after_stream: AfterStream = None,
         after_version: AfterVersion = None,
     ) -> dict[str, Any]:
         """Draft claims with the problems their last check found (what is missing)."""
         await after(who, after_stream, after_version)
-        return {"claims": await rows(request, who, {"status": "draft"}, site)}
+        return await page(request, who, {"status": "draft"}, site, limit, cursor)
 
     @router.get("/work-queues/rejected-claims")
     async def rejected(
         request: Request,
         who: Principal = Read,
         site: Id | None = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
         after_stream: AfterStream = None,
         after_version: AfterVersion = None,
     ) -> dict[str, Any]:
         """Claims the clearinghouse or payer rejected, with the reasons (to correct)."""
         await after(who, after_stream, after_version)
-        return {"claims": await rows(request, who, {"status": "rejected"}, site)}
+        return await page(request, who, {"status": "rejected"}, site, limit, cursor)
 
     @router.get("/work-queues/denials")
     async def denials(

@@ -247,8 +247,11 @@ class Charges(UseCases):
         sites: Sequence[str] | None = None,
         with_issues: bool = False,
         limit: int = 500,
+        after: tuple[str, str] | None = None,
     ) -> list[Document]:
-        """Charges, oldest date of service first; `sites` None: every site."""
+        """Charges, oldest date of service first (then by id); `sites` None: every site.
+        `after`: the (date of service, charge id) the page before ended with; the rest of that
+        day is read first, then the days after it, each an index range."""
         where: dict[str, Any] = {"tenant": tenant}
         if status is not None:
             where["status"] = status
@@ -256,13 +259,18 @@ class Charges(UseCases):
             where["site_id"] = {"$in": list(sites)}
         if with_issues:
             where["issue_count"] = {"$gt": 0}
-        return await self._read_models.find(
-            view.PROJECTION,
-            view.CHARGES,
-            where,
-            sort=(("date_of_service", 1), ("charge_id", 1)),
-            limit=limit,
-        )
+        order = (("date_of_service", 1), ("charge_id", 1))
+        if after is None:
+            return await self._read_models.find(view.PROJECTION, view.CHARGES, where, order, limit)
+        day, charge_id = after
+        same_day = {**where, "date_of_service": day, "charge_id": {"$gt": charge_id}}
+        found = await self._read_models.find(view.PROJECTION, view.CHARGES, same_day, order, limit)
+        if len(found) < limit:
+            later = {**where, "date_of_service": {"$gt": day}}
+            found += await self._read_models.find(
+                view.PROJECTION, view.CHARGES, later, order, limit - len(found)
+            )
+        return found
 
     async def record_access(
         self, meta: Metadata, patient_ids: Iterable[str], endpoint: str, purpose: str | None

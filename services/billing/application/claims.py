@@ -580,9 +580,19 @@ class Claims(UseCases):
             doc.pop("tenant", None)
         return doc
 
-    async def find(self, tenant: str, where: dict[str, Any]) -> list[dict[str, Any]]:
+    async def find(
+        self,
+        tenant: str,
+        where: dict[str, Any],
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Claims in claim id order: `limit` of them (None: all) after the claim id `after`."""
+        wanted = {"tenant": tenant, **where}
+        if after is not None:
+            wanted["claim_id"] = {"$gt": after}
         docs = await self._read_models.find(
-            PROJECTION, CLAIMS, {"tenant": tenant, **where}, sort=[("claim_id", 1)]
+            PROJECTION, CLAIMS, wanted, sort=[("claim_id", 1)], limit=limit
         )
         rows = []
         for doc in docs:
