@@ -406,6 +406,7 @@ async def seed_demo(app: FastAPI, settings: Settings, today: datetime | None = N
         seeder = _Seeder(client, store)
         await _directory(seeder, client, now)
         await _billing(seeder, client, now)
+        await _billing_learnt(client)
         await _appointments(seeder, now)
     await put(store, MARKER, TENANT, {"state": "done", "now": now.isoformat()})
     log.info("demo_seeded", tenant=TENANT)
@@ -482,6 +483,37 @@ async def _learnt(
                 f"scheduling had not learnt providers {', '.join(missing)} and their licences "
                 f"from staffing within {timeout:.0f}s: is staffing's relay or scheduling's "
                 "reaction to it running?"
+            )
+        await asyncio.sleep(0.1)
+
+
+async def _billing_learnt(client: httpx.AsyncClient, timeout: float = LEARNT_WITHIN) -> None:
+    """Wait, at most `timeout` seconds, until billing knows what last weekday's claims need:
+    each provider enrolled with every payer (from staffing's events) and each covered
+    patient's coverage (from scheduling's), both learnt asynchronously. Without them the
+    visits would be charged self-pay or their claims wait in the not-ready queue."""
+    payers = {payer_id(str(p["name"])) for p in PAYERS}
+    uncovered = sorted({patient_id for patient_id, _, _ in COVERAGES})
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        missing: list[str] = []
+        for provider in PROVIDERS:
+            response = await client.get(f"/billing/providers/{provider['provider_id']}")
+            known = response.json() if response.status_code == 200 else {}
+            if payers - set(known.get("enrolled_with", [])):
+                missing.append(str(provider["provider_id"]))
+        for patient_id in list(uncovered):  # each read is a disclosure: read until learnt
+            response = await client.get(f"/billing/patients/{patient_id}/coverages")
+            if response.status_code == 200 and response.json()["coverages"]:
+                uncovered.remove(patient_id)
+        missing += uncovered
+        if not missing:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(
+                f"billing had not learnt {', '.join(missing)} (enrolments from staffing, "
+                f"coverages from scheduling) within {timeout:.0f}s: is billing's learning "
+                "reaction running?"
             )
         await asyncio.sleep(0.1)
 
