@@ -25,6 +25,7 @@ from services.billing.application.claim_files import ClaimFileUseCases
 from services.billing.application.claims import Claims
 from services.billing.application.clearinghouse import Clearinghouse
 from services.billing.application.learning import Learning
+from services.billing.application.patients import Patients
 from services.billing.application.reference import ReferenceData
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
@@ -61,6 +62,7 @@ class UseCases:
     claims: Claims  # claims: lifecycle, ready checks, secondary claims, work queues
     claim_files: ClaimFileUseCases  # 837P files: control numbers, batching, the bytes
     clearinghouse: Clearinghouse  # claim files out, 999/277CA back in
+    patients: Patients  # the patient's side: ledger, payments, statements
 
 
 async def application(kit: Kit) -> UseCases:
@@ -76,6 +78,7 @@ async def application(kit: Kit) -> UseCases:
         clearinghouse=Clearinghouse(  # clearinghouse (area 6)
             kit.handler, kit.read_models, clearinghouse_drop(kit.settings), claims, claim_files
         ),
+        patients=Patients(kit.handler, kit.settings.patient_small_balance_cents),
     )
 
 
@@ -94,7 +97,7 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return consumers.reactions(app.learning, app.charges, app.claims)
+    return consumers.reactions(app.learning, app.charges, app.claims, app.patients)
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:

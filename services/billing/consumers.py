@@ -34,12 +34,15 @@ from services.billing.application.learning import (
     LearnFromStaffing,
     Learning,
 )
+from services.billing.application.patients import AssessPatients, Patients
 from shared.reactions import Reaction
 from shared.settings import Settings
 from shared.timers import Timer
 
 
-def reactions(learning: Learning, charges: Charges, claims: Claims) -> Sequence[Reaction]:
+def reactions(
+    learning: Learning, charges: Charges, claims: Claims, patients: Patients
+) -> Sequence[Reaction]:
     return [
         LearnFromScheduling(learning),
         LearnFromStaffing(learning),
@@ -47,6 +50,7 @@ def reactions(learning: Learning, charges: Charges, claims: Claims) -> Sequence[
         LearnSiteZones(charges),
         MakeClaims(claims),  # claims from released charges; secondary claims
         RecheckClaims(claims),  # draft claims made ready when what they lacked arrives
+        AssessPatients(patients),  # the patient's side: what patients owe
     ]
 
 

@@ -33,11 +33,11 @@ from services.billing.domain.events import (
     PatientPaymentReceived,
     PatientRefunded,
     PatientResponsibilityAssessed,
-    PaymentMethod,
     PaymentPlanAgreed,
     PaymentPlanEnded,
     StatementIssued,
 )
+from services.billing.domain.events import PaymentMethod as PaymentMethod
 from shared.domain import Decider, Invalid, Rejected
 from shared.events import DomainEvent
 
@@ -45,6 +45,7 @@ Stage = Literal["current", "statement", "reminder", "final_notice", "collections
 Reason = Literal["deductible", "coinsurance", "copay", "not_covered", "self_pay", "other"]
 WriteOffReason = Literal["small_balance", "hardship", "bad_debt", "courtesy", "other"]
 Kind = Literal["copay", "payment", "prepayment"]
+PlanOutcome = Literal["paid", "cancelled", "defaulted"]
 
 REMINDER_DAYS = 30
 FINAL_NOTICE_DAYS = 60
@@ -105,6 +106,24 @@ class Ledger:
 
     def refunded(self, payment_id: str) -> int:
         return dict(self.refunded_of).get(payment_id, 0)
+
+    def assessed(self, charge_id: str, reason: str | None = None) -> int:
+        """The net assessed for a visit (for one reason)."""
+        return sum(
+            e.amount_cents
+            for e in self.entries
+            if isinstance(e, PatientResponsibilityAssessed)
+            and e.charge_id == charge_id
+            and (reason is None or e.reason == reason)
+        )
+
+    def entries_of(self, prefix: str) -> tuple[PatientResponsibilityAssessed, ...]:
+        """The assessments whose entry id starts with `prefix`."""
+        return tuple(
+            e
+            for e in self.entries
+            if isinstance(e, PatientResponsibilityAssessed) and e.entry_id.startswith(prefix)
+        )
 
     @property
     def site_ids(self) -> tuple[str, ...]:
@@ -260,6 +279,13 @@ class Assess:
 
 
 @dataclass(frozen=True)
+class AssessAll:
+    """Several assessments from one source (an adjudication's PR by reason), in one commit."""
+
+    assessments: tuple[Assess, ...]
+
+
+@dataclass(frozen=True)
 class ReceivePayment:
     patient_id: str
     payment_id: str
@@ -315,7 +341,7 @@ class AgreePlan:
 class EndPlan:
     patient_id: str
     plan_id: str
-    outcome: Literal["paid", "cancelled", "defaulted"]
+    outcome: PlanOutcome
     ended_at: datetime
 
 
@@ -341,6 +367,7 @@ class AdvanceCollection:
 
 LedgerCommand = (
     Assess
+    | AssessAll
     | ReceivePayment
     | Refund
     | WriteOff
@@ -419,6 +446,14 @@ def decide(state: Ledger, command: LedgerCommand) -> Sequence[DomainEvent]:
             return _stage_after(
                 state, [event], command.assessed_at.date(), command.assessed_at, "assessed"
             )
+        case AssessAll():
+            recorded: list[DomainEvent] = []
+            for one in command.assessments:
+                events = decide(state, one)
+                for e in events:
+                    state = evolve(state, e)
+                recorded.extend(events)
+            return recorded
         case ReceivePayment():
             return _receive(state, command)
         case Refund():

@@ -1,0 +1,368 @@
+"""The patient's side: responsibility assessed onto the patient's ledger, payments, refunds,
+write-offs and payment plans (`domain/patient_ledger.py` decides).
+
+`AssessPatients` (consumer group `reactor.billing.assess_patients`) assesses, once per source
+event (`learnt_from`):
+- a `ClaimAdjudicated` of the LAST payer of a visit: its patient responsibility, split by the PR
+  adjustments' reasons (CARC 1 deductible, 2 coinsurance, 3 copay, 96/204 not_covered, else
+  other; none given: other). A claim whose patient has a further coverage assesses nothing:
+  the next payer's adjudication does;
+- a `ClaimAdjudicationReversed`: the negative of what the reversed adjudication assessed;
+- a released self-pay charge (`payer_id == SELF_PAY`): its total, as `self_pay` (what a
+  corrected and released again charge changed, only the difference);
+- a `ChargeCorrected` that moves a self-pay charge to a payer: the negative of its self-pay.
+Charge and claim facts are read from the event store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+
+from services.billing.application.charges import SYSTEM, caused_by
+from services.billing.domain import accounts, patient_ledger, streams
+from services.billing.domain.claims import ChargeFacts, ClaimState, claim, evolve_charge
+from services.billing.domain.events import (
+    SELF_PAY,
+    ChargeCorrected,
+    ChargeCreated,
+    ChargeReleased,
+    ClaimAdjudicated,
+    ClaimAdjudicationReversed,
+)
+from services.billing.domain.patient_ledger import (
+    AgreePlan,
+    Assess,
+    AssessAll,
+    EndPlan,
+    Ledger,
+    ReceivePayment,
+    Refund,
+    WriteOff,
+)
+from shared.commands import CommandHandler, Outcome
+from shared.domain import Decider, NotFound
+from shared.events import DomainEvent, Envelope, Metadata
+from shared.usecases import UseCases
+
+PR_REASONS: dict[str, patient_ledger.Reason] = {
+    "1": "deductible",
+    "2": "coinsurance",
+    "3": "copay",
+    "96": "not_covered",
+    "204": "not_covered",
+}
+
+
+def _nothing(_: object, __: object) -> Sequence[DomainEvent]:
+    return []
+
+
+@dataclass(frozen=True)
+class ChargePayer:
+    """A charge as the patient's side needs it: its facts and whose it is (a correction may
+    move it from self-pay to a payer)."""
+
+    facts: ChargeFacts = ChargeFacts()
+    payer_id: str | None = None
+
+
+def _evolve_charge_payer(state: ChargePayer, event: DomainEvent) -> ChargePayer:
+    facts = evolve_charge(state.facts, event)
+    payer_id = state.payer_id
+    if isinstance(event, ChargeCreated):
+        payer_id = event.payer_id
+    elif isinstance(event, ChargeCorrected) and event.payer_id is not None:
+        payer_id = event.payer_id
+    return replace(state, facts=facts, payer_id=payer_id)
+
+
+charge_payer = Decider[ChargePayer, None](ChargePayer(), _evolve_charge_payer, _nothing)
+account = Decider[accounts.PatientAccount, None](
+    accounts.PatientAccount(), accounts.evolve, _nothing
+)
+
+
+def split(event: ClaimAdjudicated) -> list[tuple[patient_ledger.Reason, int]]:
+    """The patient responsibility by reason, from the PR adjustments (claim and lines); what
+    they do not explain is `other`."""
+    by: dict[patient_ledger.Reason, int] = {}
+    adjustments = [*event.adjustments, *(a for line in event.lines for a in line.adjustments)]
+    for adjustment in adjustments:
+        if adjustment.group == "PR":
+            reason = PR_REASONS.get(adjustment.reason, "other")
+            by[reason] = by.get(reason, 0) + adjustment.amount_cents
+    rest = event.patient_responsibility_cents - sum(by.values())
+    if rest:
+        by["other"] = by.get("other", 0) + rest
+    return [(reason, cents) for reason, cents in by.items() if cents]
+
+
+class Patients(UseCases):
+    def __init__(self, handler: CommandHandler, small_balance_limit_cents: int) -> None:
+        super().__init__(handler)
+        self._small_balance = small_balance_limit_cents
+
+    async def ledger(self, tenant: str, patient_id: str) -> Ledger:
+        return await self.state(streams.patient_ledger(tenant, patient_id), patient_ledger.ledger)
+
+    async def _decide(
+        self, meta: Metadata, patient_id: str, command: patient_ledger.LedgerCommand
+    ) -> Outcome[Ledger]:
+        stream = streams.patient_ledger(meta.tenant, patient_id)
+        return await self.decide(stream, patient_ledger.ledger, command, meta, subject=patient_id)
+
+    # ------------------------------------------------------------------------- reactions
+
+    async def _last_payer_claim(self, tenant: str, claim_id: str) -> ClaimState | None:
+        """The claim, if its payer is the visit's last (no further coverage follows it)."""
+        state = await self.state(streams.claim(tenant, claim_id), claim)
+        created = state.created
+        if created is None:
+            raise NotFound(f"claim {claim_id} not found")
+        patient = await self.state(streams.patient_account(tenant, created.patient_id), account)
+        further = patient.coverage(created.priority + 1)
+        if further is not None and further.payer_id != SELF_PAY:
+            return None
+        return state
+
+    async def _charge(self, tenant: str, charge_id: str) -> ChargePayer:
+        state = await self.state(streams.charge(tenant, charge_id), charge_payer)
+        if state.facts.created is None:
+            raise NotFound(f"charge {charge_id} not found")
+        return state
+
+    async def assess_adjudication(
+        self, meta: Metadata, event: ClaimAdjudicated, event_id: str
+    ) -> Outcome[Ledger] | None:
+        state = await self._last_payer_claim(meta.tenant, event.claim_id)
+        if state is None or state.created is None:
+            return None
+        created = state.created
+        charge = (await self._charge(meta.tenant, created.charge_ids[0])).facts.created
+        assert charge is not None
+        source = event.posting_id or event_id
+        command = AssessAll(
+            tuple(
+                self._assess(
+                    charge,
+                    created.claim_id,
+                    f"{created.claim_id}:{source}:{reason}",
+                    cents,
+                    reason,
+                    f"{event_id}:{reason}",
+                )
+                for reason, cents in split(event)
+            )
+        )
+        return await self._decide(meta, created.patient_id, command)
+
+    async def assess_reversal(
+        self, meta: Metadata, event: ClaimAdjudicationReversed, event_id: str
+    ) -> Outcome[Ledger] | None:
+        state = await self.state(streams.claim(meta.tenant, event.claim_id), claim)
+        created = state.created
+        if created is None:
+            raise NotFound(f"claim {event.claim_id} not found")
+        ledger = await self.ledger(meta.tenant, created.patient_id)
+        undone = ledger.entries_of(f"{created.claim_id}:{event.reverses}:")
+        if not undone:
+            return None
+        charge = (await self._charge(meta.tenant, created.charge_ids[0])).facts.created
+        assert charge is not None
+        command = AssessAll(
+            tuple(
+                self._assess(
+                    charge,
+                    created.claim_id,
+                    f"{created.claim_id}:{event.posting_id}:{e.reason}",
+                    -e.amount_cents,
+                    e.reason,
+                    f"{event_id}:{e.reason}",
+                )
+                for e in undone
+            )
+        )
+        return await self._decide(meta, created.patient_id, command)
+
+    async def assess_self_pay(
+        self, meta: Metadata, charge_id: str, event_id: str
+    ) -> Outcome[Ledger] | None:
+        """A released self-pay charge owes its total; a charge moved to a payer, nothing."""
+        charge = await self._charge(meta.tenant, charge_id)
+        created = charge.facts.created
+        assert created is not None
+        ledger = await self.ledger(meta.tenant, created.patient_id)
+        already = ledger.assessed(charge_id, "self_pay")
+        if charge.payer_id == SELF_PAY:
+            if not charge.facts.released:
+                return None
+            owed = charge.facts.total_cents
+        else:
+            owed = 0
+        if owed == already:
+            return None
+        command = self._assess(
+            created, None, f"{charge_id}:{event_id}", owed - already, "self_pay", event_id
+        )
+        return await self._decide(meta, created.patient_id, command)
+
+    def _assess(
+        self,
+        charge: ChargeCreated,
+        claim_id: str | None,
+        entry_id: str,
+        cents: int,
+        reason: patient_ledger.Reason,
+        learnt_from: str,
+    ) -> Assess:
+        return Assess(
+            patient_id=charge.patient_id,
+            entry_id=entry_id,
+            charge_id=charge.charge_id,
+            claim_id=claim_id,
+            site_id=charge.site_id,
+            provider_id=charge.provider_id,
+            date_of_service=charge.date_of_service,
+            amount_cents=cents,
+            reason=reason,
+            learnt_from=learnt_from,
+            assessed_at=self.now(),
+        )
+
+    # ------------------------------------------------------------------------- commands
+
+    async def receive_payment(
+        self,
+        meta: Metadata,
+        patient_id: str,
+        *,
+        payment_id: str,
+        amount_cents: int,
+        method: patient_ledger.PaymentMethod,
+        site_id: str,
+        reference: str = "",
+        kind: patient_ledger.Kind = "payment",
+        appointment_id: str | None = None,
+        charge_id: str | None = None,
+    ) -> Outcome[Ledger]:
+        command = ReceivePayment(
+            patient_id=patient_id,
+            payment_id=payment_id,
+            amount_cents=amount_cents,
+            method=method,
+            site_id=site_id,
+            received_by=meta.actor or SYSTEM,
+            received_at=self.now(),
+            reference=reference,
+            kind=kind,
+            appointment_id=appointment_id,
+            charge_id=charge_id or appointment_id,
+        )
+        return await self._decide(meta, patient_id, command)
+
+    async def refund(
+        self,
+        meta: Metadata,
+        patient_id: str,
+        *,
+        amount_cents: int,
+        method: patient_ledger.PaymentMethod,
+        reason: str,
+        reference: str = "",
+        payment_id: str | None = None,
+        refund_id: str | None = None,
+    ) -> Outcome[Ledger]:
+        command = Refund(
+            patient_id=patient_id,
+            refund_id=refund_id or self.new_id(),
+            amount_cents=amount_cents,
+            method=method,
+            reason=reason,
+            refunded_by=meta.actor or SYSTEM,
+            refunded_at=self.now(),
+            reference=reference,
+            payment_id=payment_id,
+        )
+        return await self._decide(meta, patient_id, command)
+
+    async def write_off(
+        self,
+        meta: Metadata,
+        patient_id: str,
+        *,
+        amount_cents: int,
+        reason: patient_ledger.WriteOffReason,
+        note: str = "",
+        charge_id: str | None = None,
+        write_off_id: str | None = None,
+    ) -> Outcome[Ledger]:
+        command = WriteOff(
+            patient_id=patient_id,
+            write_off_id=write_off_id or self.new_id(),
+            amount_cents=amount_cents,
+            reason=reason,
+            small_balance_limit_cents=self._small_balance,
+            written_off_by=meta.actor or SYSTEM,
+            written_off_at=self.now(),
+            note=note,
+            charge_id=charge_id,
+        )
+        return await self._decide(meta, patient_id, command)
+
+    async def agree_plan(
+        self,
+        meta: Metadata,
+        patient_id: str,
+        *,
+        total_cents: int,
+        installment_cents: int,
+        first_due_on: date,
+        plan_id: str | None = None,
+    ) -> Outcome[Ledger]:
+        command = AgreePlan(
+            patient_id=patient_id,
+            plan_id=plan_id or self.new_id(),
+            total_cents=total_cents,
+            installment_cents=installment_cents,
+            first_due_on=first_due_on,
+            agreed_by=meta.actor or SYSTEM,
+            agreed_at=self.now(),
+        )
+        return await self._decide(meta, patient_id, command)
+
+    async def end_plan(
+        self,
+        meta: Metadata,
+        patient_id: str,
+        plan_id: str,
+        outcome: patient_ledger.PlanOutcome,
+    ) -> Outcome[Ledger]:
+        command = EndPlan(patient_id, plan_id, outcome, self.now())
+        return await self._decide(meta, patient_id, command)
+
+
+class AssessPatients:
+    """What patients owe, from adjudications, their reversals and self-pay charges: once per
+    source event (a redelivery assesses nothing new)."""
+
+    name = "billing.assess_patients"
+    contexts = ("billing",)
+
+    def __init__(self, patients: Patients) -> None:
+        self._patients = patients
+
+    async def react(self, event: DomainEvent, envelope: Envelope) -> None:
+        meta = caused_by(envelope)
+        with contextlib.suppress(NotFound):
+            match event:
+                case ClaimAdjudicated():
+                    await self._patients.assess_adjudication(meta, event, envelope.id)
+                case ClaimAdjudicationReversed():
+                    await self._patients.assess_reversal(meta, event, envelope.id)
+                case ChargeReleased():
+                    await self._patients.assess_self_pay(meta, event.charge_id, envelope.id)
+                case ChargeCorrected() if event.payer_id is not None:
+                    await self._patients.assess_self_pay(meta, event.charge_id, envelope.id)
