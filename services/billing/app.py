@@ -25,7 +25,7 @@ from services.billing.application.claim_files import ClaimFileUseCases
 from services.billing.application.claims import Claims
 from services.billing.application.clearinghouse import Clearinghouse
 from services.billing.application.learning import Learning
-from services.billing.application.patients import Patients
+from services.billing.application.patients import Patients, Statements
 from services.billing.application.reference import ReferenceData
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
@@ -35,6 +35,7 @@ from services.billing.projections.learnt import (
     PatientAccountsProjection,
     RenderingProvidersProjection,
 )
+from services.billing.projections.patients import PatientBalancesProjection
 from services.billing.projections.reference import (
     BillingProvidersProjection,
     FeeSchedulesProjection,
@@ -62,12 +63,14 @@ class UseCases:
     claims: Claims  # claims: lifecycle, ready checks, secondary claims, work queues
     claim_files: ClaimFileUseCases  # 837P files: control numbers, batching, the bytes
     clearinghouse: Clearinghouse  # claim files out, 999/277CA back in
-    patients: Patients  # the patient's side: ledger, payments, statements
+    patients: Patients  # the patient's side: ledger, payments, refunds, write-offs, plans
+    statements: Statements  # the patient's side: monthly statements (PDF), collection stages
 
 
 async def application(kit: Kit) -> UseCases:
     claims = Claims(kit.handler, kit.read_models, kit.phi_vault())
     claim_files = ClaimFileUseCases(kit.handler, claims, kit.settings)
+    patients = Patients(kit.handler, kit.read_models, kit.settings.patient_small_balance_cents)
     return UseCases(
         reference=ReferenceData(kit.handler, kit.read_models),
         learning=Learning(kit.handler, kit.read_models),
@@ -78,7 +81,8 @@ async def application(kit: Kit) -> UseCases:
         clearinghouse=Clearinghouse(  # clearinghouse (area 6)
             kit.handler, kit.read_models, clearinghouse_drop(kit.settings), claims, claim_files
         ),
-        patients=Patients(kit.handler, kit.settings.patient_small_balance_cents),
+        patients=patients,
+        statements=Statements(patients, kit.phi_vault()),
     )
 
 
@@ -101,7 +105,7 @@ def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
-    return consumers.timers(kit.settings, app.clearinghouse, app.claims)
+    return consumers.timers(kit.settings, app.clearinghouse, app.claims, app.statements)
 
 
 def clearinghouse_drop(settings: Settings) -> FileDrop:
@@ -146,6 +150,7 @@ SPEC = ServiceSpec(
         RenderingProvidersProjection,
         ChargesProjection,
         ClaimsProjection,
+        PatientBalancesProjection,
     ),
     tags=streams.tags,
     application=application,

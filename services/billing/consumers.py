@@ -34,7 +34,12 @@ from services.billing.application.learning import (
     LearnFromStaffing,
     Learning,
 )
-from services.billing.application.patients import AssessPatients, Patients
+from services.billing.application.patients import (
+    AssessPatients,
+    Patients,
+    StatementRun,
+    Statements,
+)
 from shared.reactions import Reaction
 from shared.settings import Settings
 from shared.timers import Timer
@@ -54,10 +59,13 @@ def reactions(
     ]
 
 
-def timers(settings: Settings, clearinghouse: Clearinghouse, claims: Claims) -> Sequence[Timer]:
+def timers(
+    settings: Settings, clearinghouse: Clearinghouse, claims: Claims, statements: Statements
+) -> Sequence[Timer]:
     every = settings.clearinghouse_poll_seconds
     return [
         SendClaimFiles(clearinghouse, every),  # clearinghouse (area 6): claim files out
         TakeAcknowledgements(clearinghouse, every),  # clearinghouse (area 6): 999/277CA back in
         RecheckDraftClaims(claims, settings.claims_recheck_seconds),  # what reactions missed
+        StatementRun(statements, settings.statement_run_seconds),  # monthly statements, stages
     ]

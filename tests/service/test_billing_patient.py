@@ -4,10 +4,13 @@ event however often it is delivered."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
+from pypdf import PdfReader
 
 from services.billing.app import UseCases
 from services.billing.application.patients import AssessPatients, Patients
@@ -19,9 +22,13 @@ from services.billing.domain.events import (
     ChargeCorrected,
     ClaimAdjudicated,
     ClaimAdjudicationReversed,
+    PatientForgottenLearnt,
     PatientResponsibilityAssessed,
+    StatementIssued,
 )
 from services.billing.domain.patient_ledger import Ledger
+from services.billing.domain.statement_pdf import money
+from shared.domain import Rejected
 from shared.kit import Assembled
 from tests.billing_claim_facts import DAY, TOTAL_CENTS, Facts
 from tests.service.conftest import META
@@ -219,3 +226,75 @@ async def test_payments_refunds_and_write_offs_on_the_ledger(
         META, "pat-1", amount_cents=700, method="card", reason="overpaid", payment_id="pay-1"
     )
     assert done.state.balance_cents == 0
+
+
+def pdf_text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+async def owing(built: Built, facts: Facts) -> None:
+    await facts.clinic("north")
+    await facts.patient("pat-1")
+    await facts.charge("appt-1", "pat-1", payer_id=SELF_PAY)
+    await ledger_when(built, lambda s: s.balance_cents == TOTAL_CENTS)
+    await patients_of(built).receive_payment(
+        META, "pat-1", payment_id="pay-1", amount_cents=2000, method="cash", site_id="north"
+    )
+
+
+async def test_a_statement_is_written_again_byte_for_byte_with_name_items_and_balance(
+    billing_service: Built, facts: Facts
+) -> None:
+    await owing(billing_service, facts)
+    statements = billing_service.use_cases.statements
+    done = await statements.issue(META, "pat-1", date(2026, 11, 30), statement_id="st-1")
+    [issued] = [e for e in done.events if isinstance(e, StatementIssued)]
+    assert issued.balance_cents == TOTAL_CENTS - 2000
+    # A later payment changes the ledger, never the statement already issued.
+    await patients_of(billing_service).receive_payment(
+        META, "pat-1", payment_id="pay-2", amount_cents=500, method="cash", site_id="north"
+    )
+    pdf = await statements.pdf(META.tenant, "pat-1", "st-1")
+    assert hashlib.sha256(pdf).hexdigest() == issued.digest
+    text = pdf_text(pdf)
+    assert "Jane Q Doe" in text
+    assert "Springfield" in text
+    assert "Riverside Medical Group" in text
+    assert "Visit appt-1: self-pay" in text
+    assert "Payment (cash)" in text
+    assert f"Balance due: {money(TOTAL_CENTS - 2000)}" in text
+    assert "pay-2" not in text
+    assert "-$5.00" not in text
+
+
+async def test_a_forgotten_patient_gets_no_statement(billing_service: Built, facts: Facts) -> None:
+    await owing(billing_service, facts)
+    forgotten = PatientForgottenLearnt(patient_id="pat-1", learnt_from="forget-1")
+    await facts.record(streams.patient_account(META.tenant, "pat-1"), forgotten)
+    with pytest.raises(Rejected):
+        await billing_service.use_cases.statements.issue(META, "pat-1", date(2026, 11, 30))
+
+
+async def test_the_monthly_run_issues_one_statement_a_month_and_moves_stages(
+    billing_service: Built, facts: Facts
+) -> None:
+    await owing(billing_service, facts)
+    statements = billing_service.use_cases.statements
+
+    async def listed() -> bool:
+        return await patients_of(billing_service).tenants() == [META.tenant]
+
+    await wait_until(listed, message="the balances read model")
+    assert await statements.run(META, date(2026, 12, 1)) == 1
+    assert await statements.run(META, date(2026, 12, 2)) == 0  # once a month
+    state = await patients_of(billing_service).ledger(META.tenant, "pat-1")
+    assert [s.period_end for s in state.statements] == [date(2026, 11, 30)]
+    assert state.stage == "statement"
+    await statements.run(META, date(2026, 12, 31))  # 31 days after the first statement
+    state = await patients_of(billing_service).ledger(META.tenant, "pat-1")
+    assert state.stage == "reminder"
+    assert [s.period_end for s in state.statements] == [date(2026, 11, 30)]
+    await statements.run(META, date(2027, 1, 1))  # December's statement: still owed
+    state = await patients_of(billing_service).ledger(META.tenant, "pat-1")
+    assert len(state.statements) == 2
+    assert state.stage == "reminder"

@@ -19,10 +19,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 from services.billing.application.charges import SYSTEM, caused_by
-from services.billing.domain import accounts, patient_ledger, streams
+from services.billing.domain import (
+    accounts,
+    billing_providers,
+    patient_ledger,
+    statement_pdf,
+    streams,
+)
 from services.billing.domain.claims import ChargeFacts, ClaimState, claim, evolve_charge
 from services.billing.domain.events import (
     SELF_PAY,
@@ -31,21 +38,30 @@ from services.billing.domain.events import (
     ChargeReleased,
     ClaimAdjudicated,
     ClaimAdjudicationReversed,
+    StatementIssued,
 )
 from services.billing.domain.patient_ledger import (
+    AdvanceCollection,
     AgreePlan,
     Assess,
     AssessAll,
     EndPlan,
+    IssueStatement,
     Ledger,
     ReceivePayment,
     Refund,
     WriteOff,
 )
+from services.billing.projections import patients as view
 from shared.commands import CommandHandler, Outcome
-from shared.domain import Decider, NotFound
+from shared.domain import Decider, NotFound, Rejected
 from shared.events import DomainEvent, Envelope, Metadata
+from shared.phivault import REDACTED, PhiVault
+from shared.readmodels import ReadModels
+from shared.timers import Timer
 from shared.usecases import UseCases
+
+DUE_DAYS = 30  # a statement is due this many days after its period ends
 
 PR_REASONS: dict[str, patient_ledger.Reason] = {
     "1": "deductible",
@@ -101,12 +117,40 @@ def split(event: ClaimAdjudicated) -> list[tuple[patient_ledger.Reason, int]]:
 
 
 class Patients(UseCases):
-    def __init__(self, handler: CommandHandler, small_balance_limit_cents: int) -> None:
+    def __init__(
+        self, handler: CommandHandler, read_models: ReadModels, small_balance_limit_cents: int
+    ) -> None:
         super().__init__(handler)
+        self._read_models = read_models
         self._small_balance = small_balance_limit_cents
+
+    async def tenants(self) -> list[str]:
+        """The tenants with a patient ledger, from the read model (the statement run's round)."""
+        tenants: list[str] = []
+        while True:
+            where: dict[str, Any] = {}
+            if tenants:
+                where["tenant"] = {"$gt": tenants[-1]}
+            found = await self._read_models.find(
+                view.PROJECTION, view.BALANCES, where, sort=[("tenant", 1)], limit=1
+            )
+            if not found:
+                return tenants
+            tenants.append(str(found[0]["tenant"]))
 
     async def ledger(self, tenant: str, patient_id: str) -> Ledger:
         return await self.state(streams.patient_ledger(tenant, patient_id), patient_ledger.ledger)
+
+    async def ledgers(self, tenant: str) -> list[str]:
+        """The patients with a ledger (from the event store's streams)."""
+        prefix = streams.patient_ledger(tenant, "")
+        found = await self._handler.store.streams_tagged(streams.patient_ledgers_tag(tenant))
+        return sorted(s[len(prefix) :] for s in found if s.startswith(prefix))
+
+    async def decide_on(
+        self, meta: Metadata, patient_id: str, command: patient_ledger.LedgerCommand
+    ) -> Outcome[Ledger]:
+        return await self._decide(meta, patient_id, command)
 
     async def _decide(
         self, meta: Metadata, patient_id: str, command: patient_ledger.LedgerCommand
@@ -342,6 +386,131 @@ class Patients(UseCases):
     ) -> Outcome[Ledger]:
         command = EndPlan(patient_id, plan_id, outcome, self.now())
         return await self._decide(meta, patient_id, command)
+
+
+class StatementNotAvailable(NotFound):
+    """No such statement, or its patient was forgotten (no PHI to write it with)."""
+
+
+class Statements:
+    """Monthly statements: issued from the ledger (the PDF's digest recorded), written again
+    byte for byte from the ledger's entries up to `as_of`. PHI (name, address) is opened
+    through the vault only to write the PDF; a forgotten patient gets no statement."""
+
+    def __init__(self, patients: Patients, vault: PhiVault) -> None:
+        self._patients = patients
+        self._vault = vault
+
+    @property
+    def patients(self) -> Patients:
+        return self._patients
+
+    async def _pdf(
+        self, tenant: str, ledger: Ledger, period_end: date, due_on: date, upto: int
+    ) -> bytes | None:
+        """The PDF of the ledger's first `upto` entries; None for a forgotten patient."""
+        assert ledger.patient_id is not None
+        patients = self._patients
+        account_state = await patients.state(
+            streams.patient_account(tenant, ledger.patient_id), account
+        )
+        demographics = account_state.demographics
+        if account_state.forgotten or demographics is None:
+            return None
+        name = await self._vault.reveal(tenant, demographics.name)
+        address = await self._vault.reveal(tenant, demographics.address)
+        if REDACTED in (name, address):
+            return None
+        practice = ""
+        if ledger.site_ids:
+            site = await patients.state(
+                streams.billing_provider(tenant, ledger.site_ids[0]),
+                billing_providers.billing_provider,
+            )
+            practice = site.current.name if site.current is not None else ""
+        lines = statement_pdf.statement_lines(
+            practice=practice,
+            name=name,
+            address=address,
+            period_end=period_end,
+            due_on=due_on,
+            entries=ledger.entries[:upto],
+        )
+        return statement_pdf.write_pdf(lines)
+
+    async def issue(
+        self, meta: Metadata, patient_id: str, period_end: date, statement_id: str | None = None
+    ) -> Outcome[Ledger]:
+        patients = self._patients
+        ledger = await patients.ledger(meta.tenant, patient_id)
+        if ledger.patient_id is None:
+            raise NotFound(f"patient {patient_id} has no ledger")
+        due_on = period_end + timedelta(days=DUE_DAYS)
+        pdf = await self._pdf(meta.tenant, ledger, period_end, due_on, len(ledger.entries))
+        if pdf is None:
+            raise Rejected(f"patient {patient_id} was forgotten: no statement")
+        now = patients.now()
+        command = IssueStatement(
+            patient_id=patient_id,
+            statement_id=statement_id or patients.new_id(),
+            period_end=period_end,
+            as_of=now,
+            due_on=due_on,
+            digest=statement_pdf.digest(pdf),
+            issued_at=now,
+        )
+        return await patients.decide_on(meta, patient_id, command)
+
+    async def pdf(self, tenant: str, patient_id: str, statement_id: str) -> bytes:
+        """The statement written again from the ledger's entries before it (checked)."""
+        ledger = await self._patients.ledger(tenant, patient_id)
+        for upto, entry in enumerate(ledger.entries):
+            if isinstance(entry, StatementIssued) and entry.statement_id == statement_id:
+                pdf = await self._pdf(tenant, ledger, entry.period_end, entry.due_on, upto)
+                if pdf is None:
+                    raise StatementNotAvailable(f"statement {statement_id} is not available")
+                if statement_pdf.digest(pdf) != entry.digest:
+                    raise RuntimeError(f"statement {statement_id} does not write again")
+                return pdf
+        raise StatementNotAvailable(f"statement {statement_id} not found")
+
+    async def run(self, meta: Metadata, today: date) -> int:
+        """The monthly run: every patient with a balance and no statement for the month just
+        ended gets one; every ledger's collection stage moves to where today puts it."""
+        period_end = today.replace(day=1) - timedelta(days=1)
+        issued = 0
+        for patient_id in await self._patients.ledgers(meta.tenant):
+            ledger = await self._patients.ledger(meta.tenant, patient_id)
+            if ledger.balance_cents > 0 and not any(
+                s.period_end >= period_end for s in ledger.statements
+            ):
+                sid = f"{patient_id}:{period_end.isoformat()}"
+                with contextlib.suppress(Rejected):
+                    await self.issue(meta, patient_id, period_end, statement_id=sid)
+                    issued += 1
+            await self._patients.decide_on(
+                meta, patient_id, AdvanceCollection(patient_id, today, self._patients.now())
+            )
+        return issued
+
+
+class StatementRun(Timer):
+    """The monthly statement run (each round: a patient gets one statement a month) and the
+    collection stages moved on; a durable timer, so a missed round is caught up by the next."""
+
+    name = "billing.statements"
+
+    def __init__(self, statements: Statements, every: float) -> None:
+        super().__init__(every)
+        self._statements = statements
+
+    async def fire_due(self) -> int:
+        patients = self._statements.patients
+        done = 0
+        for tenant in await patients.tenants():
+            meta = Metadata(tenant=tenant, actor=SYSTEM, correlation_id=patients.new_id())
+            done += await self._statements.run(meta, patients.now().date())
+        return done
 
 
 class AssessPatients:
