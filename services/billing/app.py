@@ -18,6 +18,7 @@ from services.billing.api import claim_files as claim_files_api
 from services.billing.api import claims as claims_api
 from services.billing.api import fhir as fhir_api
 from services.billing.api import learning as learning_api
+from services.billing.api import patients as patients_api
 from services.billing.api import reference as reference_api
 from services.billing.application.access import Disclosures
 from services.billing.application.charges import Charges
@@ -97,6 +98,9 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
         claims_api.build_router(app.claims, kit.read_models, timeout),
         claim_files_api.build_router(app.claim_files, app.claims),
         fhir_api.build_router(kit.read_models, app.disclosures, kit.phi_vault()),  # FHIR R4
+        patients_api.build_router(  # the patient's side
+            app.patients, app.statements, app.disclosures, kit.read_models, timeout
+        ),
     ]
 
 

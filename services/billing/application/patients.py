@@ -103,7 +103,7 @@ account = Decider[accounts.PatientAccount, None](
 
 def split(event: ClaimAdjudicated) -> list[tuple[patient_ledger.Reason, int]]:
     """The patient responsibility by reason, from the PR adjustments (claim and lines); what
-    they do not explain is `other`."""
+    they do not explain of the stated total is `other`."""
     by: dict[patient_ledger.Reason, int] = {}
     adjustments = [*event.adjustments, *(a for line in event.lines for a in line.adjustments)]
     for adjustment in adjustments:
@@ -111,7 +111,7 @@ def split(event: ClaimAdjudicated) -> list[tuple[patient_ledger.Reason, int]]:
             reason = PR_REASONS.get(adjustment.reason, "other")
             by[reason] = by.get(reason, 0) + adjustment.amount_cents
     rest = event.patient_responsibility_cents - sum(by.values())
-    if rest:
+    if rest > 0:  # more owed than the adjustments explain (never less: the CAS are the detail)
         by["other"] = by.get("other", 0) + rest
     return [(reason, cents) for reason, cents in by.items() if cents]
 
