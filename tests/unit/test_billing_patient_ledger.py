@@ -7,9 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from services.billing.application.patients import split
 from services.billing.domain import patient_ledger as pl
 from services.billing.domain.events import (
+    Adjustment,
+    ClaimAdjudicated,
     CollectionStageChanged,
+    LineAdjudication,
     PatientBalanceWrittenOff,
     PatientPaymentReceived,
     PatientRefunded,
@@ -241,3 +245,48 @@ def test_collection_stages_follow_the_first_unpaid_statement() -> None:
 def test_no_statement_when_nothing_is_owed() -> None:
     with pytest.raises(Rejected):
         statement(fold([assessed("c1", 1000, 1), paid("p1", 1000)]), "s1", date(2026, 10, 31))
+
+
+def adjudicated(pr: int, *adjustments: tuple[str, str, int]) -> ClaimAdjudicated:
+    return ClaimAdjudicated(
+        claim_id="C1",
+        outcome="partially_paid",
+        paid_cents=100,
+        patient_responsibility_cents=pr,
+        payer_claim_control_number="X",
+        adjustments=tuple(Adjustment(group=g, reason=r, amount_cents=a) for g, r, a in adjustments),  # type: ignore[arg-type]
+        lines=(
+            LineAdjudication(
+                line_id="1",
+                code="99213",
+                paid_cents=100,
+                adjustments=(Adjustment(group="PR", reason="3", amount_cents=700),),
+            ),
+        ),
+        adjudicated_on=date(2026, 11, 20),
+        recorded_at=AT,
+    )
+
+
+def test_patient_responsibility_is_split_by_its_pr_reasons() -> None:
+    event = adjudicated(
+        2500 + 700,
+        ("PR", "1", 1000),
+        ("PR", "2", 500),
+        ("PR", "96", 300),
+        ("PR", "204", 200),
+        ("PR", "45", 100),
+        ("CO", "45", 9999),
+    )
+    assert dict(split(event)) == {
+        "deductible": 1000,
+        "coinsurance": 500,
+        "not_covered": 500,
+        "other": 100 + 400,  # CARC 45 as PR, and what no adjustment explains
+        "copay": 700,
+    }
+
+
+def test_no_breakdown_is_other() -> None:
+    event = adjudicated(1200).model_copy(update={"lines": ()})
+    assert split(event) == [("other", 1200)]
