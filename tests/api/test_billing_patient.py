@@ -171,6 +171,9 @@ async def test_who_may_see_and_do_what(
     elsewhere = token_for("front_desk", sites=["south"])
     posted = await client.post("/billing/patients/pat-1/payments", json=pay, headers=elsewhere)
     assert posted.status_code == 403
+    nobody = await client.post("/billing/patients/nobody/payments", json=pay, headers=who)
+    assert nobody.status_code == 404  # a patient billing never learnt
+    assert nobody.headers["content-type"] == PROBLEM
 
 
 @pytest.mark.parametrize(

@@ -254,7 +254,7 @@ def adjudicated(pr: int, *adjustments: tuple[str, str, int]) -> ClaimAdjudicated
         paid_cents=100,
         patient_responsibility_cents=pr,
         payer_claim_control_number="X",
-        adjustments=tuple(Adjustment(group=g, reason=r, amount_cents=a) for g, r, a in adjustments),  # type: ignore[arg-type]
+        adjustments=tuple(Adjustment(group=g, reason=r, amount_cents=a) for g, r, a in adjustments),
         lines=(
             LineAdjudication(
                 line_id="1",

@@ -152,9 +152,19 @@ class Patients(UseCases):
     ) -> Outcome[Ledger]:
         return await self._decide(meta, patient_id, command)
 
+    async def _known(self, tenant: str, patient_id: str) -> None:
+        """404 for a patient billing never learnt and owes nothing (another tenant's, a typo)."""
+        if (await self.ledger(tenant, patient_id)).patient_id is not None:
+            return
+        learnt = await self.state(streams.patient_account(tenant, patient_id), account)
+        if learnt.demographics is None:
+            raise NotFound(f"patient {patient_id} not found")
+
     async def _decide(
         self, meta: Metadata, patient_id: str, command: patient_ledger.LedgerCommand
     ) -> Outcome[Ledger]:
+        if not isinstance(command, Assess | AssessAll):
+            await self._known(meta.tenant, patient_id)
         stream = streams.patient_ledger(meta.tenant, patient_id)
         return await self.decide(stream, patient_ledger.ledger, command, meta, subject=patient_id)
 
