@@ -50,10 +50,16 @@ async def fhir_get(
     return valid(response.json())
 
 
-async def appears(client: httpx.AsyncClient, path: str, headers: dict[str, str]) -> Any:
+async def appears(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str], *having: str
+) -> Any:
+    """The resource once readable (and holding each element in `having`: a Claim's diagnoses
+    come from the charges read model, which may catch up after the claims one)."""
+
     async def probe() -> Any:
         response = await client.get(f"{FHIR}/{path}", headers=headers)
-        return response.json() if response.status_code == 200 else None
+        found = response.json() if response.status_code == 200 else None
+        return found if found is not None and all(k in found for k in having) else None
 
     return valid(await wait_until(probe, message=f"{path} readable"))
 
@@ -154,7 +160,7 @@ async def test_charge_items_and_the_claim_made_of_them(
     await facts.charge("appt-1", "pat-1")
     await facts.charge("appt-2", "pat-2", released=False)
     claim_id = claim_id_for("appt-1")
-    claim = await appears(client, f"Claim/{claim_id}", biller)
+    claim = await appears(client, f"Claim/{claim_id}", biller, "diagnosis")
     assert {k: claim[k] for k in ("status", "use", "patient", "provider", "insurance")} == {
         "status": "active",
         "use": "claim",
