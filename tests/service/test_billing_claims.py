@@ -18,7 +18,7 @@ from services.billing.application.claim_files import ClaimFileUseCases, FileCann
 from services.billing.application.claims import Claims, MakeClaims, RecheckDraftClaims
 from services.billing.domain import streams
 from services.billing.domain.claim_files import CreateBatch, InOpenFile, claim_files
-from services.billing.domain.claims import ClaimState, claim, claim_id_for
+from services.billing.domain.claims import CheckClaim, ClaimState, claim, claim_id_for
 from services.billing.domain.events import (
     SELF_PAY,
     Adjustment,
@@ -384,6 +384,42 @@ async def test_a_claim_in_an_open_file_is_refused_for_another(
     )
     with pytest.raises(InOpenFile):
         await files.decide(streams.claim_files(META.tenant), claim_files, again, META)
+
+
+async def test_a_candidate_the_read_model_still_shows_ready_is_filed_only_if_its_stream_is(
+    billing_service: Built, clinic: Facts
+) -> None:
+    """The read model only proposes: a claim adjudicated since (its row stale), or in an open
+    file, is read again from its stream and the claim-files stream, and not filed."""
+    answered = await submitted(billing_service, clinic, "appt-1")
+    await claims_of(billing_service).adjudicate(META, answered, **primary_adjudication())
+    held = await ready_claim(billing_service, clinic, "appt-2")
+    files = billing_service.use_cases.claim_files
+    [first] = await files.create_files(META, candidates=[held])
+    assert await files.create_files(META, candidates=[answered, held]) == []
+    assert (await files.files(META.tenant)).in_open_batch == {held: first.batch_id}
+
+
+async def test_a_claim_changed_while_its_file_is_written_is_chosen_again(
+    billing_service: Built, clinic: Facts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another request sends a claim back to draft after the file read it and before the file
+    is recorded: the file is chosen again from the claim's stream, and the claim left out."""
+    stays = await ready_claim(billing_service, clinic, "appt-1")
+    goes = await ready_claim(billing_service, clinic, "appt-2")
+    files = billing_service.use_cases.claim_files
+    write = files._write
+    meanwhile = CheckClaim(claim_id=goes, problems=("payer changed",), checked_at=files.now())
+
+    async def racing(tenant: str, batch: Any, facts: Any) -> str:
+        if (await _status(billing_service, goes)).status == "ready":  # the first writing only
+            await files.decide(streams.claim(META.tenant, goes), claim, meanwhile, META)
+        return await write(tenant, batch, facts)
+
+    monkeypatch.setattr(files, "_write", racing)
+    [made_file] = await files.create_files(META, candidates=[stays, goes])
+    assert made_file.claim_ids == (stays,)
+    assert (await _status(billing_service, goes)).status == "draft"
 
 
 async def test_sent_rejected_by_the_999_corrected_and_filed_again(
