@@ -203,6 +203,28 @@ async def test_a_ready_claim_whose_enrolment_ended_goes_back_to_the_queue(
     )
 
 
+async def test_a_claim_in_an_open_file_is_not_sent_back_to_the_queue_by_a_recheck(
+    billing_service: Built, clinic: Facts
+) -> None:
+    """A fact gone bad after the file was made: the recheck (reaction or timer) leaves the filed
+    claim as it is, so the file is sent and every claim of it submitted (no half-sent file)."""
+    claim_id = await ready_claim(billing_service, clinic, "appt-1")
+    files = billing_service.use_cases.claim_files
+    [one] = await files.create_files(META, candidates=[claim_id])
+    ended = EnrolmentLearnt(
+        provider_id="dr-a",
+        payer_id="aetna",
+        status="terminated",
+        effective_from=DAY - timedelta(days=1),
+        learnt_from="enrolment-ended",
+    )
+    await clinic.record(streams.rendering_provider(META.tenant, "dr-a"), ended)
+    assert await claims_of(billing_service).recheck(META, claim_id) is None
+    assert (await _status(billing_service, claim_id)).status == "ready"
+    await files.mark_batch_sent(META, one.batch_id, "f.837")
+    assert (await _status(billing_service, claim_id)).status == "submitted"
+
+
 async def test_a_claim_gone_bad_is_left_out_of_the_file_and_sent_back_to_the_queue(
     billing_service: Built, clinic: Facts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
