@@ -18,7 +18,7 @@ from services.billing.application.claim_files import ClaimFileUseCases, FileCann
 from services.billing.application.claims import Claims, MakeClaims, RecheckDraftClaims
 from services.billing.domain import streams
 from services.billing.domain.claim_files import CreateBatch, InOpenFile, claim_files
-from services.billing.domain.claims import ClaimState, claim, claim_id_for
+from services.billing.domain.claims import CheckClaim, ClaimState, claim, claim_id_for
 from services.billing.domain.events import (
     SELF_PAY,
     Adjustment,
@@ -203,6 +203,28 @@ async def test_a_ready_claim_whose_enrolment_ended_goes_back_to_the_queue(
     )
 
 
+async def test_a_claim_in_an_open_file_is_not_sent_back_to_the_queue_by_a_recheck(
+    billing_service: Built, clinic: Facts
+) -> None:
+    """A fact gone bad after the file was made: the recheck (reaction or timer) leaves the filed
+    claim as it is, so the file is sent and every claim of it submitted (no half-sent file)."""
+    claim_id = await ready_claim(billing_service, clinic, "appt-1")
+    files = billing_service.use_cases.claim_files
+    [one] = await files.create_files(META, candidates=[claim_id])
+    ended = EnrolmentLearnt(
+        provider_id="dr-a",
+        payer_id="aetna",
+        status="terminated",
+        effective_from=DAY - timedelta(days=1),
+        learnt_from="enrolment-ended",
+    )
+    await clinic.record(streams.rendering_provider(META.tenant, "dr-a"), ended)
+    assert await claims_of(billing_service).recheck(META, claim_id) is None
+    assert (await _status(billing_service, claim_id)).status == "ready"
+    await files.mark_batch_sent(META, one.batch_id, "f.837")
+    assert (await _status(billing_service, claim_id)).status == "submitted"
+
+
 async def test_a_claim_gone_bad_is_left_out_of_the_file_and_sent_back_to_the_queue(
     billing_service: Built, clinic: Facts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -384,6 +406,42 @@ async def test_a_claim_in_an_open_file_is_refused_for_another(
     )
     with pytest.raises(InOpenFile):
         await files.decide(streams.claim_files(META.tenant), claim_files, again, META)
+
+
+async def test_a_candidate_the_read_model_still_shows_ready_is_filed_only_if_its_stream_is(
+    billing_service: Built, clinic: Facts
+) -> None:
+    """The read model only proposes: a claim adjudicated since (its row stale), or in an open
+    file, is read again from its stream and the claim-files stream, and not filed."""
+    answered = await submitted(billing_service, clinic, "appt-1")
+    await claims_of(billing_service).adjudicate(META, answered, **primary_adjudication())
+    held = await ready_claim(billing_service, clinic, "appt-2")
+    files = billing_service.use_cases.claim_files
+    [first] = await files.create_files(META, candidates=[held])
+    assert await files.create_files(META, candidates=[answered, held]) == []
+    assert (await files.files(META.tenant)).in_open_batch == {held: first.batch_id}
+
+
+async def test_a_claim_changed_while_its_file_is_written_is_chosen_again(
+    billing_service: Built, clinic: Facts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another request sends a claim back to draft after the file read it and before the file
+    is recorded: the file is chosen again from the claim's stream, and the claim left out."""
+    stays = await ready_claim(billing_service, clinic, "appt-1")
+    goes = await ready_claim(billing_service, clinic, "appt-2")
+    files = billing_service.use_cases.claim_files
+    write = files._write
+    meanwhile = CheckClaim(claim_id=goes, problems=("payer changed",), checked_at=files.now())
+
+    async def racing(tenant: str, batch: Any, facts: Any) -> str:
+        if (await _status(billing_service, goes)).status == "ready":  # the first writing only
+            await files.decide(streams.claim(META.tenant, goes), claim, meanwhile, META)
+        return await write(tenant, batch, facts)
+
+    monkeypatch.setattr(files, "_write", racing)
+    [made_file] = await files.create_files(META, candidates=[stays, goes])
+    assert made_file.claim_ids == (stays,)
+    assert (await _status(billing_service, goes)).status == "draft"
 
 
 async def test_sent_rejected_by_the_999_corrected_and_filed_again(

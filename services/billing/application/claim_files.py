@@ -173,6 +173,13 @@ class ClaimFileUseCases(UseCases):
             )
             text = await self._write(tenant, command, ready)
             command = command.model_copy(update={"digest": _digest(text)})
+            # The file is decided on the claim-files stream alone: a claim whose own stream
+            # moved since it was read (sent back to draft, answered, by another request or a
+            # reaction meanwhile) is chosen again from its stream, never filed as it was.
+            if await self._claims_moved(tenant, ready, limits):
+                if attempt == ATTEMPTS:
+                    raise ClaimsChanged("claims changed while the file was made: try again")
+                continue
             try:
                 outcome = await self.decide(streams.claim_files(tenant), claim_files, command, meta)
             except (Stale, InOpenFile):
@@ -181,6 +188,15 @@ class ClaimFileUseCases(UseCases):
                 continue  # another file was made meanwhile: choose and write again
             return MadeFile(batch_id, payer_id, command.claim_ids, outcome)
         return None
+
+    async def _claims_moved(
+        self, tenant: str, ready: Sequence[ClaimFacts], limits: dict[str, int]
+    ) -> bool:
+        for f in ready:
+            stream = streams.claim(tenant, f.created.claim_id)
+            if await self.stream_version(stream) != limits[stream]:
+                return True
+        return False
 
     async def _created(self, tenant: str, claim_id: str) -> ClaimCreated:
         state = await self._claims.claim_state(tenant, claim_id)
@@ -444,6 +460,10 @@ class ClaimFileUseCases(UseCases):
                 if state.status in ("submitted", "accepted"):
                     await self.decide(streams.claim(meta.tenant, claim_id), claim, command, meta)
         return outcome
+
+
+class ClaimsChanged(Rejected):
+    """The file's claims kept changing while it was written (409: make it again)."""
 
 
 class IncompleteClaim(Rejected):

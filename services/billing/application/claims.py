@@ -24,6 +24,7 @@ from typing import Any, Literal
 from services.billing.domain import streams
 from services.billing.domain.accounts import PatientAccount
 from services.billing.domain.accounts import evolve as evolve_account
+from services.billing.domain.claim_files import ClaimFiles, claim_files
 from services.billing.domain.claims import (
     AcceptClaim,
     AdjudicateClaim,
@@ -391,12 +392,18 @@ class Claims(UseCases):
             assert state.created is not None
             if state.status not in ("draft", "ready"):
                 return None
+            if state.status == "ready" and await self._in_open_file(meta.tenant, claim_id):
+                return None  # filed: sent as it was written (its digest), the payer answers
             facts = await self.facts(meta.tenant, state.created)
             problems = await self.problems(meta.tenant, facts)
             command = CheckClaim(claim_id=claim_id, problems=problems, checked_at=self.now())
             with contextlib.suppress(Rejected):  # it moved on meanwhile (filed, answered)
                 return await self.decide(streams.claim(meta.tenant, claim_id), claim, command, meta)
         return None
+
+    async def _in_open_file(self, tenant: str, claim_id: str) -> bool:
+        files: ClaimFiles = await self.state(streams.claim_files(tenant), claim_files)
+        return claim_id in files.in_open_batch
 
     async def recheck_waiting(
         self,
