@@ -17,9 +17,7 @@ not learnt yet is tried again later (`SiteNotLearnt`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,7 +34,6 @@ from services.billing.domain.charges import (
 from services.billing.domain.coding import CodeBook
 from services.billing.domain.events import (
     SELF_PAY,
-    PatientRecordAccessed,
     PayerDefined,
 )
 from services.billing.projections import charges as view
@@ -73,32 +70,6 @@ patient_account = Decider[accounts.PatientAccount, None](
 )
 fee_schedule = Decider[fees.FeeSchedule, None](fees.FeeSchedule(), fees.evolve, _nothing)
 payer_name = Decider[str | None, None](None, _payer_name, _nothing)
-
-
-# Billing's disclosure record, kept here until one shared by billing's areas is merged.
-@dataclass(frozen=True)
-class RecordAccess:
-    patient_ids: tuple[str, ...]
-    endpoint: str
-    purpose: str | None
-    accessed_at: datetime
-
-
-def _record(_: None, c: RecordAccess) -> Sequence[DomainEvent]:
-    return [
-        PatientRecordAccessed(
-            patient_id=patient_id,
-            endpoint=c.endpoint,
-            purpose=c.purpose,
-            outcome="disclosed",
-            accessed_at=c.accessed_at,
-        )
-        for patient_id in dict.fromkeys(c.patient_ids)
-    ]
-
-
-# Each response's disclosures are a stream of their own, written in one commit.
-access = Decider[None, RecordAccess](None, lambda state, _: state, _record)
 
 
 def caused_by(envelope: Envelope) -> Metadata:
@@ -271,25 +242,6 @@ class Charges(UseCases):
                 view.PROJECTION, view.CHARGES, later, order, limit - len(found)
             )
         return found
-
-    async def record_access(
-        self, meta: Metadata, patient_ids: Iterable[str], endpoint: str, purpose: str | None
-    ) -> None:
-        """Put on the record that a response disclosed these patients' charges."""
-        command = RecordAccess(
-            patient_ids=tuple(patient_ids),
-            endpoint=endpoint,
-            purpose=purpose,
-            accessed_at=self.now(),
-        )
-        if not command.patient_ids:
-            return
-        stream = streams.record_access(meta.tenant, self.new_id())
-        await self.decide(stream, access, command, meta, subject=_patient_of)
-
-
-def _patient_of(event: DomainEvent) -> str | None:
-    return getattr(event, "patient_id", None)
 
 
 class ChargeCompletedVisits:

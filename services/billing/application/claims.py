@@ -16,7 +16,7 @@ back to draft the same way, or when a claim file is made (`ClaimFileUseCases.cre
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -55,7 +55,6 @@ from services.billing.domain.events import (
     EnrolmentLearnt,
     LineAdjudication,
     PatientLearnt,
-    PatientRecordAccessed,
     PayerDefined,
     PlanDefined,
     ProviderLearnt,
@@ -550,28 +549,6 @@ class Claims(UseCases):
         await self.claim_state(meta.tenant, claim_id)  # 404 for no such claim
         return await self.decide(streams.claim(meta.tenant, claim_id), claim, command, meta)
 
-    # ------------------------------------------------------------------------- disclosures
-
-    async def record_access(
-        self, meta: Metadata, patient_ids: Iterable[str], endpoint: str, purpose: str | None
-    ) -> None:
-        """Put on the record that a response disclosed these patients' claims."""
-        now = self.now()
-        events = [
-            PatientRecordAccessed(
-                patient_id=patient_id,
-                endpoint=endpoint,
-                purpose=purpose,
-                outcome="disclosed",
-                accessed_at=now,
-            )
-            for patient_id in dict.fromkeys(patient_ids)
-        ]
-        if not events:
-            return
-        stream = streams.claims_access(meta.tenant, self.new_id())
-        await self._handler.handle(stream, _access, tuple(events), meta, subject=_patient_of)
-
     # ------------------------------------------------------------------------- queries
 
     async def get(self, tenant: str, claim_id: str) -> dict[str, Any] | None:
@@ -608,17 +585,6 @@ class Claims(UseCases):
         rows = await self.find(tenant, {"status": "submitted"})
         late = [r for r in rows if r.get("submitted_at") and r["submitted_at"] <= cutoff]
         return sorted(late, key=lambda r: (r["submitted_at"], r["claim_id"]))
-
-
-def _patient_of(event: DomainEvent) -> str | None:
-    return getattr(event, "patient_id", None)
-
-
-def _record(state: None, events: tuple[DomainEvent, ...]) -> Sequence[DomainEvent]:
-    return list(events)
-
-
-_access = Decider[None, tuple[DomainEvent, ...]](None, lambda state, _: state, _record)
 
 
 # ----------------------------------------------------------------------------- reaction
