@@ -48,6 +48,7 @@ from services.billing.domain.events import (
     SELF_PAY,
     Adjustment,
     BillingProviderSet,
+    ChargeCorrected,
     ChargeReleased,
     ClaimAdjudicated,
     ClaimCreated,
@@ -278,7 +279,7 @@ class Claims(UseCases):
         charge, _ = await self.fold(streams.charge(meta.tenant, charge_id), charge_facts)
         if charge.created is None:
             raise NotFound(f"charge {charge_id} not found")
-        if not charge.released or charge.created.payer_id == SELF_PAY:
+        if not charge.released or charge.payer_id == SELF_PAY:
             return None
         patient, _ = await self.fold(
             streams.patient_account(meta.tenant, charge.created.patient_id), account
@@ -670,6 +671,9 @@ class MakeClaims:
         with contextlib.suppress(NotFound):
             match event:
                 case ChargeReleased():
+                    await self._claims.make_from_charge(meta, event.charge_id)
+                case ChargeCorrected(payer_id=payer_id) if payer_id is not None:
+                    # A self-pay charge repriced under a coverage learnt after it was made.
                     await self._claims.make_from_charge(meta, event.charge_id)
                 case ClaimAdjudicated():
                     await self._claims.make_secondary(meta, event.claim_id)
