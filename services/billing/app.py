@@ -94,9 +94,11 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
         learning_api.build_router(
             app.learning, app.disclosures, kit.read_models, kit.phi_vault(), kit.clock, timeout
         ),
-        charges_api.build_router(app.charges, kit.read_models, timeout),
-        claims_api.build_router(app.claims, kit.read_models, timeout),
-        claim_files_api.build_router(app.claim_files, app.claims, app.clearinghouse),
+        charges_api.build_router(app.charges, app.disclosures, kit.read_models, timeout),
+        claims_api.build_router(app.claims, app.disclosures, kit.read_models, timeout),
+        claim_files_api.build_router(
+            app.claim_files, app.claims, app.clearinghouse, app.disclosures
+        ),
         fhir_api.build_router(kit.read_models, app.disclosures, kit.phi_vault()),  # FHIR R4
         patients_api.build_router(  # the patient's side
             app.patients, app.statements, app.disclosures, kit.read_models, timeout

@@ -6,7 +6,8 @@ The reactions are use cases (`application/learning.py`); this module declares wh
 
 Charges: each completed visit (scheduling's `VisitCompleted`) becomes its charge, once
 (`ChargeCompletedVisits`, consumer group `reactor.billing.charge_completed_visits`), dated
-at its site, whose time zone billing learns from `SiteRegistered` (`LearnSiteZones`).
+at its site, whose time zone billing learns from `SiteRegistered` (`LearnSiteZones`). A
+self-pay charge is repriced under a coverage billing learns later (`RepriceSelfPayCharges`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from services.billing.application.charges import (
     ChargeCompletedVisits,
     Charges,
     LearnSiteZones,
+    RepriceSelfPayCharges,
 )
 from services.billing.application.claims import (
     Claims,
@@ -53,7 +55,8 @@ def reactions(
         LearnFromStaffing(learning),
         ChargeCompletedVisits(charges),
         LearnSiteZones(charges),
-        MakeClaims(claims),  # claims from released charges; secondary claims
+        MakeClaims(claims),  # claims from released (or repriced) charges; secondary claims
+        RepriceSelfPayCharges(charges),  # self-pay charges repriced under a coverage learnt
         RecheckClaims(claims),  # draft claims made ready when what they lacked arrives
         AssessPatients(patients),  # the patient's side: what patients owe
     ]

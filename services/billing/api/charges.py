@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
+from services.billing.application.access import Disclosures
 from services.billing.application.charges import Charges
 from services.billing.domain.charges import CodedLine, CodingIssues
 from services.billing.projections import charges as view
@@ -101,7 +102,9 @@ def charge_out(doc: Document) -> dict[str, Any]:
     }
 
 
-def build_router(charges: Charges, read_models: ReadModels, wait_timeout: float) -> APIRouter:
+def build_router(
+    charges: Charges, disclosures: Disclosures, read_models: ReadModels, wait_timeout: float
+) -> APIRouter:
     router = APIRouter(prefix="/billing", tags=["charges"])
 
     async def wait(who: Principal, after_stream: str | None, after_version: int | None) -> None:
@@ -154,7 +157,7 @@ def build_router(charges: Charges, read_models: ReadModels, wait_timeout: float)
             limit=limit,
             after=after,
         )
-        await record_disclosure(charges, request, who, [d["patient_id"] for d in docs])
+        await record_disclosure(disclosures, request, who, [d["patient_id"] for d in docs])
         return {
             "charges": [charge_out(d) for d in docs],
             "next_cursor": next_cursor(
@@ -241,7 +244,7 @@ def build_router(charges: Charges, read_models: ReadModels, wait_timeout: float)
         sites = _sites(who)
         if doc is None or (sites is not None and doc["site_id"] not in sites):
             raise HTTPException(404, f"charge {charge_id} not found")
-        await record_disclosure(charges, request, who, [doc["patient_id"]])
+        await record_disclosure(disclosures, request, who, [doc["patient_id"]])
         return charge_out(doc)
 
     @router.get("/work-queues/held-charges")

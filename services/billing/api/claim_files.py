@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
+from services.billing.application.access import Disclosures
 from services.billing.application.claim_files import ClaimFileUseCases
 from services.billing.application.claims import Claims
 from services.billing.application.clearinghouse import Clearinghouse
@@ -43,7 +44,10 @@ class FilesOut(BaseModel):
 
 
 def build_router(
-    files: ClaimFileUseCases, claims: Claims, clearinghouse: Clearinghouse
+    files: ClaimFileUseCases,
+    claims: Claims,
+    clearinghouse: Clearinghouse,
+    disclosures: Disclosures,
 ) -> APIRouter:
     router = APIRouter(prefix="/billing", tags=["claim files"])
 
@@ -119,7 +123,7 @@ def build_router(
         """The file itself, as sent (409 when it can no longer be written as it was)."""
         text = await files.file_text(who.tenant, batch_id)
         patients = await files.patients_in(who.tenant, batch_id)
-        await record_disclosure(claims, request, who, patients)
+        await record_disclosure(disclosures, request, who, patients)
         return Response(content=text, media_type=X12_MEDIA_TYPE)
 
     return router

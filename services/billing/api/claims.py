@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import AfterValidator, Field
 
+from services.billing.application.access import Disclosures
 from services.billing.application.claims import Claims
 from services.billing.domain import streams
 from services.billing.domain.events import Adjustment, LineAdjudication
@@ -110,7 +111,9 @@ def _at(sites: list[str] | Literal["*"], row: dict[str, Any]) -> bool:
     return sites == "*" or row.get("site_id") in sites
 
 
-def build_router(claims: Claims, read_models: ReadModels, wait_timeout: float) -> APIRouter:
+def build_router(
+    claims: Claims, disclosures: Disclosures, read_models: ReadModels, wait_timeout: float
+) -> APIRouter:
     router = APIRouter(prefix="/billing", tags=["claims"])
 
     async def after(who: Principal, stream: str | None, version: int | None) -> None:
@@ -149,7 +152,7 @@ def build_router(claims: Claims, read_models: ReadModels, wait_timeout: float) -
             where = {**where, "site_id": {"$in": list(sites)}}
         after = decode_cursor(cursor, 1)[0] if cursor is not None else None
         found = [r for r in await claims.find(who.tenant, where, limit, after) if _at(sites, r)]
-        await record_disclosure(claims, request, who, [r["patient_id"] for r in found])
+        await record_disclosure(disclosures, request, who, [r["patient_id"] for r in found])
         return found
 
     async def page(
@@ -204,7 +207,7 @@ def build_router(claims: Claims, read_models: ReadModels, wait_timeout: float) -
         found = await claims.get(who.tenant, claim_id)
         if found is None or not _at(reach(who), found):
             raise HTTPException(404, f"claim {claim_id} not found")
-        await record_disclosure(claims, request, who, [found["patient_id"]])
+        await record_disclosure(disclosures, request, who, [found["patient_id"]])
         return found
 
     @router.get("/work-queues/claims-not-ready")
@@ -286,7 +289,7 @@ def build_router(claims: Claims, read_models: ReadModels, wait_timeout: float) -
             for r in await claims.unanswered(who.tenant, days)
             if _at(sites, r) and (site is None or r["site_id"] == site)
         ]
-        await record_disclosure(claims, request, who, [r["patient_id"] for r in found])
+        await record_disclosure(disclosures, request, who, [r["patient_id"] for r in found])
         return {"days": days, "as_of": claims.now().isoformat(), "claims": found}
 
     # ------------------------------------------------------------------------- steps

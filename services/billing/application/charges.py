@@ -17,9 +17,7 @@ not learnt yet is tried again later (`SiteNotLearnt`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,11 +30,14 @@ from services.billing.domain.charges import (
     HoldCharge,
     Pricing,
     ReleaseCharge,
+    RepriceCharge,
 )
+from services.billing.domain.claims import claim_id_for
 from services.billing.domain.coding import CodeBook
 from services.billing.domain.events import (
     SELF_PAY,
-    PatientRecordAccessed,
+    ChargeCreated,
+    CoverageLearnt,
     PayerDefined,
 )
 from services.billing.projections import charges as view
@@ -73,32 +74,6 @@ patient_account = Decider[accounts.PatientAccount, None](
 )
 fee_schedule = Decider[fees.FeeSchedule, None](fees.FeeSchedule(), fees.evolve, _nothing)
 payer_name = Decider[str | None, None](None, _payer_name, _nothing)
-
-
-# Billing's disclosure record, kept here until one shared by billing's areas is merged.
-@dataclass(frozen=True)
-class RecordAccess:
-    patient_ids: tuple[str, ...]
-    endpoint: str
-    purpose: str | None
-    accessed_at: datetime
-
-
-def _record(_: None, c: RecordAccess) -> Sequence[DomainEvent]:
-    return [
-        PatientRecordAccessed(
-            patient_id=patient_id,
-            endpoint=c.endpoint,
-            purpose=c.purpose,
-            outcome="disclosed",
-            accessed_at=c.accessed_at,
-        )
-        for patient_id in dict.fromkeys(c.patient_ids)
-    ]
-
-
-# Each response's disclosures are a stream of their own, written in one commit.
-access = Decider[None, RecordAccess](None, lambda state, _: state, _record)
 
 
 def caused_by(envelope: Envelope) -> Metadata:
@@ -198,14 +173,16 @@ class Charges(UseCases):
         lines: Sequence[CodedLine],
         reason: str,
     ) -> Outcome[charges.Charge]:
-        created = (await self._charge(meta.tenant, charge_id)).created
+        state = await self._charge(meta.tenant, charge_id)
+        created = state.created
         assert created is not None
+        assert state.payer_id is not None
         command = CorrectCharge(
             charge_id=charge_id,
             diagnoses=tuple(diagnoses),
             lines=tuple(lines),
             reason=reason,
-            pricing=await self.pricing(meta.tenant, created.payer_id),
+            pricing=await self.pricing(meta.tenant, state.payer_id),
             corrected_at=self.now(),
         )
         return await self._decide(meta, created.site_id, charge_id, command)
@@ -216,14 +193,50 @@ class Charges(UseCases):
         return await self._decide(meta, site_id, charge_id, command)
 
     async def release(self, meta: Metadata, charge_id: str) -> Outcome[charges.Charge]:
-        created = (await self._charge(meta.tenant, charge_id)).created
+        state = await self._charge(meta.tenant, charge_id)
+        created = state.created
         assert created is not None
+        assert state.payer_id is not None
         command = ReleaseCharge(
             charge_id=charge_id,
-            pricing=await self.pricing(meta.tenant, created.payer_id),
+            pricing=await self.pricing(meta.tenant, state.payer_id),
             released_at=self.now(),
         )
         return await self._decide(meta, created.site_id, charge_id, command)
+
+    async def reprice(self, meta: Metadata, charge_id: str) -> Outcome[charges.Charge] | None:
+        """A self-pay charge priced again under the patient's primary coverage, if billing has
+        learnt one since and no claim exists for the charge (decided from the event store; the
+        coverage fact's id makes a redelivery reprice nothing). None: nothing to reprice."""
+        state = await self._charge(meta.tenant, charge_id)
+        created = state.created
+        assert created is not None
+        if state.payer_id != SELF_PAY:
+            return None
+        account = await self.state(
+            streams.patient_account(meta.tenant, created.patient_id), patient_account
+        )
+        primary = account.primary
+        if primary is None or primary.payer_id == SELF_PAY:
+            return None
+        claimed = await self.stream_version(streams.claim(meta.tenant, claim_id_for(charge_id)))
+        command = RepriceCharge(
+            charge_id=charge_id,
+            pricing=await self.pricing(meta.tenant, primary.payer_id),
+            claimed=claimed > 0,
+            learnt_from=primary.learnt_from,
+            corrected_at=self.now(),
+        )
+        return await self._decide(meta, created.site_id, charge_id, command)
+
+    async def self_pay_charges(self, tenant: str, patient_id: str) -> list[str]:
+        """The ids of the patient's charges priced self-pay (from the charges read model: a
+        charge it has not seen yet is repriced when its own creation comes by)."""
+        where = {"tenant": tenant, "patient_id": patient_id, "payer_id": SELF_PAY}
+        found = await self._read_models.find(
+            view.PROJECTION, view.CHARGES, where, (("charge_id", 1),), 10_000
+        )
+        return [str(doc["charge_id"]) for doc in found]
 
     async def _decide(
         self, meta: Metadata, site_id: str, charge_id: str, command: charges.ChargeCommand
@@ -272,25 +285,6 @@ class Charges(UseCases):
             )
         return found
 
-    async def record_access(
-        self, meta: Metadata, patient_ids: Iterable[str], endpoint: str, purpose: str | None
-    ) -> None:
-        """Put on the record that a response disclosed these patients' charges."""
-        command = RecordAccess(
-            patient_ids=tuple(patient_ids),
-            endpoint=endpoint,
-            purpose=purpose,
-            accessed_at=self.now(),
-        )
-        if not command.patient_ids:
-            return
-        stream = streams.record_access(meta.tenant, self.new_id())
-        await self.decide(stream, access, command, meta, subject=_patient_of)
-
-
-def _patient_of(event: DomainEvent) -> str | None:
-    return getattr(event, "patient_id", None)
-
 
 class ChargeCompletedVisits:
     """Each completed visit becomes its charge, once."""
@@ -319,3 +313,27 @@ class LearnSiteZones:
     async def react(self, event: DomainEvent, envelope: Envelope) -> None:
         if isinstance(event, SiteRegistered):
             await self._charges.learn_site_zone(caused_by(envelope), event, envelope.id)
+
+
+class RepriceSelfPayCharges:
+    """A coverage learnt after a visit was charged self-pay: the charge priced again under it
+    (so the claims reaction makes its claim). Both orders are covered: a coverage learnt
+    reprices the patient's self-pay charges the read model lists; a self-pay charge made looks
+    at the patient's coverage in the event store (one the read model had not listed yet)."""
+
+    name = "billing.reprice_self_pay_charges"
+    contexts = ("billing",)
+
+    def __init__(self, charges: Charges) -> None:
+        self._charges = charges
+
+    async def react(self, event: DomainEvent, envelope: Envelope) -> None:
+        meta = caused_by(envelope)
+        match event:
+            case CoverageLearnt(priority=1):
+                for charge_id in await self._charges.self_pay_charges(
+                    envelope.tenant, event.patient_id
+                ):
+                    await self._charges.reprice(meta, charge_id)
+            case ChargeCreated(payer_id=payer_id) if payer_id == SELF_PAY:
+                await self._charges.reprice(meta, event.charge_id)

@@ -16,7 +16,7 @@ back to draft the same way, or when a claim file is made (`ClaimFileUseCases.cre
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -49,6 +49,7 @@ from services.billing.domain.events import (
     SELF_PAY,
     Adjustment,
     BillingProviderSet,
+    ChargeCorrected,
     ChargeReleased,
     ClaimAdjudicated,
     ClaimCreated,
@@ -56,7 +57,6 @@ from services.billing.domain.events import (
     EnrolmentLearnt,
     LineAdjudication,
     PatientLearnt,
-    PatientRecordAccessed,
     PayerDefined,
     PlanDefined,
     ProviderLearnt,
@@ -280,7 +280,7 @@ class Claims(UseCases):
         charge, _ = await self.fold(streams.charge(meta.tenant, charge_id), charge_facts)
         if charge.created is None:
             raise NotFound(f"charge {charge_id} not found")
-        if not charge.released or charge.created.payer_id == SELF_PAY:
+        if not charge.released or charge.payer_id == SELF_PAY:
             return None
         patient, _ = await self.fold(
             streams.patient_account(meta.tenant, charge.created.patient_id), account
@@ -557,28 +557,6 @@ class Claims(UseCases):
         await self.claim_state(meta.tenant, claim_id)  # 404 for no such claim
         return await self.decide(streams.claim(meta.tenant, claim_id), claim, command, meta)
 
-    # ------------------------------------------------------------------------- disclosures
-
-    async def record_access(
-        self, meta: Metadata, patient_ids: Iterable[str], endpoint: str, purpose: str | None
-    ) -> None:
-        """Put on the record that a response disclosed these patients' claims."""
-        now = self.now()
-        events = [
-            PatientRecordAccessed(
-                patient_id=patient_id,
-                endpoint=endpoint,
-                purpose=purpose,
-                outcome="disclosed",
-                accessed_at=now,
-            )
-            for patient_id in dict.fromkeys(patient_ids)
-        ]
-        if not events:
-            return
-        stream = streams.claims_access(meta.tenant, self.new_id())
-        await self._handler.handle(stream, _access, tuple(events), meta, subject=_patient_of)
-
     # ------------------------------------------------------------------------- queries
 
     async def get(self, tenant: str, claim_id: str) -> dict[str, Any] | None:
@@ -615,17 +593,6 @@ class Claims(UseCases):
         rows = await self.find(tenant, {"status": "submitted"})
         late = [r for r in rows if r.get("submitted_at") and r["submitted_at"] <= cutoff]
         return sorted(late, key=lambda r: (r["submitted_at"], r["claim_id"]))
-
-
-def _patient_of(event: DomainEvent) -> str | None:
-    return getattr(event, "patient_id", None)
-
-
-def _record(state: None, events: tuple[DomainEvent, ...]) -> Sequence[DomainEvent]:
-    return list(events)
-
-
-_access = Decider[None, tuple[DomainEvent, ...]](None, lambda state, _: state, _record)
 
 
 # ----------------------------------------------------------------------------- reaction
@@ -711,6 +678,9 @@ class MakeClaims:
         with contextlib.suppress(NotFound):
             match event:
                 case ChargeReleased():
+                    await self._claims.make_from_charge(meta, event.charge_id)
+                case ChargeCorrected(payer_id=payer_id) if payer_id is not None:
+                    # A self-pay charge repriced under a coverage learnt after it was made.
                     await self._claims.make_from_charge(meta, event.charge_id)
                 case ClaimAdjudicated():
                     await self._claims.make_secondary(meta, event.claim_id)

@@ -11,6 +11,12 @@ the SAME version the charge was first priced with: a later version never reprice
 Release is refused while coding issues remain. A released charge is held before it is
 corrected. Illegal steps are `Rejected` (409).
 
+A self-pay charge (made before billing learnt the patient's coverage) is repriced once billing
+learns a coverage and no claim exists for it (`RepriceCharge`): the same codes priced under the
+payer's schedule in force on the date of service, recorded as `ChargeCorrected` with reason
+"coverage learnt", the new `payer_id` and the coverage fact's id (`learnt_from`: a redelivery
+reprices nothing). New coding issues (say, no schedule in force) hold a released charge.
+
 Commands carry the code book and the payer's fee schedule (folded by the application), so the
 decision is pure and made again on the fresh state if another writer got in first.
 """
@@ -18,13 +24,14 @@ decision is pure and made again on the fresh state if another writer got in firs
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Literal
 
 from services.billing.domain import coding
 from services.billing.domain.coding import CodeBook
 from services.billing.domain.events import (
+    SELF_PAY,
     ChargeCorrected,
     ChargeCreated,
     ChargeHeld,
@@ -38,6 +45,7 @@ from shared.domain import Decider, Invalid, NotFound, Rejected
 from shared.events import DomainEvent
 
 CODING = "coding"  # the hold reason of a charge the coding checks stopped
+COVERAGE_LEARNT = "coverage learnt"  # the reason of a self-pay charge's repricing
 MAX_REASON = 500
 
 Status = Literal["absent", "held", "released"]
@@ -52,6 +60,8 @@ class Charge:
     issues: tuple[CodingIssue, ...] = ()  # as last checked (creation or correction)
     status: Status = "absent"
     hold_reason: str | None = None
+    payer_id: str | None = None  # whose schedule priced it: the creation's, or a repricing's
+    learnt: frozenset[str] = frozenset()  # the coverage facts it was repriced from
 
 
 @dataclass(frozen=True)
@@ -114,7 +124,18 @@ class ReleaseCharge:
     released_at: datetime
 
 
-ChargeCommand = CreateCharge | CorrectCharge | HoldCharge | ReleaseCharge
+@dataclass(frozen=True)
+class RepriceCharge:
+    """Price a self-pay charge under a coverage billing learnt after it was made."""
+
+    charge_id: str
+    pricing: Pricing  # the coverage's payer's
+    claimed: bool  # a claim exists for the charge already (then nothing changes)
+    learnt_from: str  # the coverage fact's id (CoverageLearnt.learnt_from)
+    corrected_at: datetime
+
+
+ChargeCommand = CreateCharge | CorrectCharge | HoldCharge | ReleaseCharge | RepriceCharge
 
 
 class CodingIssues(Rejected):
@@ -151,40 +172,27 @@ def evolve(state: Charge, event: DomainEvent) -> Charge:
                 fee_schedule_version=event.fee_schedule_version,
                 issues=event.issues,
                 status="held",
+                payer_id=event.payer_id,
             )
         case ChargeCorrected():
-            return Charge(
-                created=state.created,
+            repriced = event.payer_id is not None
+            return replace(
+                state,
                 diagnoses=event.diagnoses,
                 lines=event.lines,
                 fee_schedule_version=(
-                    state.fee_schedule_version
-                    if state.fee_schedule_version is not None
-                    else event.fee_schedule_version
+                    event.fee_schedule_version
+                    if repriced or state.fee_schedule_version is None
+                    else state.fee_schedule_version
                 ),
                 issues=event.issues,
-                status=state.status,
-                hold_reason=state.hold_reason,
+                payer_id=event.payer_id if repriced else state.payer_id,
+                learnt=state.learnt | {event.learnt_from} if event.learnt_from else state.learnt,
             )
         case ChargeHeld():
-            return Charge(
-                created=state.created,
-                diagnoses=state.diagnoses,
-                lines=state.lines,
-                fee_schedule_version=state.fee_schedule_version,
-                issues=state.issues,
-                status="held",
-                hold_reason=event.reason,
-            )
+            return replace(state, status="held", hold_reason=event.reason)
         case ChargeReleased():
-            return Charge(
-                created=state.created,
-                diagnoses=state.diagnoses,
-                lines=state.lines,
-                fee_schedule_version=state.fee_schedule_version,
-                issues=state.issues,
-                status="released",
-            )
+            return replace(state, status="released", hold_reason=None)
     return state
 
 
@@ -198,6 +206,8 @@ def decide(state: Charge, command: ChargeCommand) -> Sequence[DomainEvent]:
             return _hold(state, _existing(state, command.charge_id), command)
         case ReleaseCharge():
             return _release(state, _existing(state, command.charge_id), command)
+        case RepriceCharge():
+            return _reprice(state, _existing(state, command.charge_id), command)
 
 
 def _existing(state: Charge, charge_id: str) -> ChargeCreated:
@@ -267,8 +277,8 @@ def _correct(state: Charge, created: ChargeCreated, c: CorrectCharge) -> Sequenc
         raise Rejected(f"charge {c.charge_id} is released: hold it before correcting its codes")
     if not c.reason.strip() or len(c.reason) > MAX_REASON:
         raise Invalid(f"a correction gives its reason (1 to {MAX_REASON} characters)")
-    if c.pricing.payer_id != created.payer_id:
-        raise Invalid(f"charge {c.charge_id} is priced for payer {created.payer_id}")
+    if c.pricing.payer_id != state.payer_id:
+        raise Invalid(f"charge {c.charge_id} is priced for payer {state.payer_id}")
     if state.fee_schedule_version is not None:
         # The version that priced the charge first, and no other (a later one never reprices).
         version = next(
@@ -318,6 +328,44 @@ def _release(state: Charge, created: ChargeCreated, c: ReleaseCharge) -> Sequenc
     if issues:
         raise CodingIssues(c.charge_id, issues)
     return [ChargeReleased(charge_id=c.charge_id, released_at=c.released_at)]
+
+
+def _reprice(state: Charge, created: ChargeCreated, c: RepriceCharge) -> Sequence[DomainEvent]:
+    if c.learnt_from in state.learnt or state.payer_id != SELF_PAY or c.claimed:
+        return []  # repriced from this coverage already, not self-pay (any more), or claimed
+    if c.pricing.payer_id == SELF_PAY:
+        return []
+    coded = [
+        CodedLine(
+            code=line.code,
+            modifiers=line.modifiers,
+            units=line.units,
+            diagnosis_pointers=line.diagnosis_pointers,
+        )
+        for line in state.lines
+    ]
+    version = c.pricing.schedule.in_force(created.date_of_service)
+    number = version.schedule_version if version is not None else None
+    lines = _priced(coded, version)
+    schedule = coding.priced_by(c.pricing.payer_name, number, created.date_of_service)
+    issues = coding.check(c.pricing.book, state.diagnoses, lines, schedule)
+    corrected: list[DomainEvent] = [
+        ChargeCorrected(
+            charge_id=c.charge_id,
+            diagnoses=state.diagnoses,
+            lines=lines,
+            reason=COVERAGE_LEARNT,
+            corrected_at=c.corrected_at,
+            issues=issues,
+            learnt_from=c.learnt_from,
+            fee_schedule_version=number,
+            payer_id=c.pricing.payer_id,
+        )
+    ]
+    if issues and state.status == "released":
+        # Not a claim with these codes: to the coding-errors queue, released when fixed.
+        corrected.append(ChargeHeld(charge_id=c.charge_id, reason=CODING, held_at=c.corrected_at))
+    return corrected
 
 
 charge = Decider[Charge, ChargeCommand](Charge(), evolve, decide)

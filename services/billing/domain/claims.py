@@ -74,6 +74,7 @@ class ChargeFacts:
     diagnoses: tuple[str, ...] = ()
     lines: tuple[ChargeLine, ...] = ()
     released: bool = False
+    payer_id: str = ""  # whose schedule priced it now (a repricing changes it)
 
     @property
     def total_cents(self) -> int:
@@ -83,9 +84,14 @@ class ChargeFacts:
 def evolve_charge(state: ChargeFacts, event: DomainEvent) -> ChargeFacts:
     match event:
         case ChargeCreated():
-            return ChargeFacts(event, event.diagnoses, event.lines, state.released)
+            return ChargeFacts(event, event.diagnoses, event.lines, state.released, event.payer_id)
         case ChargeCorrected():
-            return replace(state, diagnoses=event.diagnoses, lines=event.lines)
+            return replace(
+                state,
+                diagnoses=event.diagnoses,
+                lines=event.lines,
+                payer_id=event.payer_id or state.payer_id,
+            )
         case ChargeReleased():
             return replace(state, released=True)
     return state

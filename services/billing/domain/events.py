@@ -189,7 +189,9 @@ class ChargeCreated(BillingEvent):
 
 
 class ChargeCorrected(BillingEvent):
-    """A biller changed the codes: the whole new set of diagnoses and lines."""
+    """A biller changed the codes: the whole new set of diagnoses and lines. Or billing repriced
+    a self-pay charge under a coverage it learnt later (reason "coverage learnt", `payer_id`
+    the payer whose schedule priced it now; None: the payer is unchanged)."""
 
     charge_id: str
     diagnoses: tuple[str, ...]
@@ -197,6 +199,7 @@ class ChargeCorrected(BillingEvent):
     reason: str
     corrected_at: AwareDatetime
     issues: tuple[CodingIssue, ...] = ()  # what the coding checks found in the new codes
+    learnt_from: str | None = None  # a repricing's coverage fact (CoverageLearnt.learnt_from)
     # The version that priced the new lines: the charge's own, or, for a charge made when no
     # schedule was in force, the one in force on its date of service now (None: still none).
     fee_schedule_version: int | None = None

@@ -80,9 +80,9 @@ def site(tenant: str, site_id: str) -> str:
 # ----------------------------------------------------------------------------- claims (area 5)
 
 
-def claims_access(tenant: str, access_id: str) -> str:
-    """One response's disclosures of claims (and claim files): written in one commit."""
-    return f"{tenant}:claims-access:{access_id}"
+# Claims' disclosures were once written on streams of their own, `{tenant}:claims-access:{id}`:
+# events stored there still decode and reach compliance's audit log, but every disclosure is
+# now written through `application/access.py` `Disclosures` on `record_access` streams.
 
 
 # ----------------------------------------------------------------------- clearinghouse (area 6)

@@ -85,7 +85,10 @@ class ChargesProjection:
                     doc["diagnoses"] = list(event.diagnoses)
                     doc["corrections"] = int(doc.get("corrections", 0)) + 1
                     doc["last_correction"] = event.reason
-                    if doc.get("fee_schedule_version") is None:
+                    if event.payer_id is not None:  # repriced under a coverage learnt later
+                        doc["payer_id"] = event.payer_id
+                        doc["fee_schedule_version"] = event.fee_schedule_version
+                    elif doc.get("fee_schedule_version") is None:
                         doc["fee_schedule_version"] = event.fee_schedule_version
                 case ChargeHeld():
                     doc["status"] = "held"
