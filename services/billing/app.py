@@ -27,6 +27,7 @@ from services.billing.application.claims import Claims
 from services.billing.application.clearinghouse import Clearinghouse
 from services.billing.application.learning import Learning
 from services.billing.application.patients import Patients, Statements
+from services.billing.application.provider_accounts import ProviderAccounts
 from services.billing.application.reference import ReferenceData
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
@@ -66,6 +67,7 @@ class UseCases:
     clearinghouse: Clearinghouse  # claim files out, 999/277CA back in
     patients: Patients  # the patient's side: ledger, payments, refunds, write-offs, plans
     statements: Statements  # the patient's side: monthly statements (PDF), collection stages
+    provider_accounts: ProviderAccounts  # posting (billing II): PLB adjustments, once each
 
 
 async def application(kit: Kit) -> UseCases:
@@ -84,6 +86,7 @@ async def application(kit: Kit) -> UseCases:
         ),
         patients=patients,
         statements=Statements(patients, kit.phi_vault()),
+        provider_accounts=ProviderAccounts(kit.handler),
     )
 
 
