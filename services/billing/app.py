@@ -19,6 +19,7 @@ from services.billing.api import claims as claims_api
 from services.billing.api import fhir as fhir_api
 from services.billing.api import learning as learning_api
 from services.billing.api import patients as patients_api
+from services.billing.api import provider_accounts as provider_accounts_api
 from services.billing.api import reference as reference_api
 from services.billing.application.access import Disclosures
 from services.billing.application.charges import Charges
@@ -104,6 +105,7 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
         patients_api.build_router(  # the patient's side
             app.patients, app.statements, app.disclosures, kit.read_models, timeout
         ),
+        provider_accounts_api.build_router(app.provider_accounts),  # posting (billing II)
     ]
 
 
