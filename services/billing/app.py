@@ -19,6 +19,7 @@ from services.billing.api import claims as claims_api
 from services.billing.api import fhir as fhir_api
 from services.billing.api import learning as learning_api
 from services.billing.api import patients as patients_api
+from services.billing.api import provider_accounts as provider_accounts_api
 from services.billing.api import reference as reference_api
 from services.billing.application.access import Disclosures
 from services.billing.application.charges import Charges
@@ -27,6 +28,7 @@ from services.billing.application.claims import Claims
 from services.billing.application.clearinghouse import Clearinghouse
 from services.billing.application.learning import Learning
 from services.billing.application.patients import Patients, Statements
+from services.billing.application.provider_accounts import ProviderAccounts
 from services.billing.application.reference import ReferenceData
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
@@ -66,6 +68,7 @@ class UseCases:
     clearinghouse: Clearinghouse  # claim files out, 999/277CA back in
     patients: Patients  # the patient's side: ledger, payments, refunds, write-offs, plans
     statements: Statements  # the patient's side: monthly statements (PDF), collection stages
+    provider_accounts: ProviderAccounts  # posting (billing II): PLB adjustments, once each
 
 
 async def application(kit: Kit) -> UseCases:
@@ -84,6 +87,7 @@ async def application(kit: Kit) -> UseCases:
         ),
         patients=patients,
         statements=Statements(patients, kit.phi_vault()),
+        provider_accounts=ProviderAccounts(kit.handler),
     )
 
 
@@ -103,6 +107,7 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
         patients_api.build_router(  # the patient's side
             app.patients, app.statements, app.disclosures, kit.read_models, timeout
         ),
+        provider_accounts_api.build_router(app.provider_accounts),  # posting (billing II)
     ]
 
 

@@ -14,7 +14,7 @@ import itertools
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from services.billing.domain.events import (
     ChargeLine,
     ChargeReleased,
     PatientLearnt,
+    ProviderAdjustmentPosted,
 )
 from services.staffing.domain import streams as staffing_streams
 from services.staffing.domain.events import EmployeeHired
@@ -1043,6 +1044,34 @@ BILLING_PATIENT_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ),
 }
 
+# ------------------------------------------------------------- billing: posting (billing II)
+
+
+async def _provider_account(admin: httpx.AsyncClient, site: str) -> Call:
+    """A payee's account with one PLB adjustment (a payee spans sites)."""
+    provider_id = f"npi-{site}"
+    n = next(counter)
+    posted = ProviderAdjustmentPosted(
+        adjustment_id=f"R-access-{n}-PLB0",
+        remittance_id=f"R-access-{n}",
+        payer_id="aetna",
+        provider_id=provider_id,
+        fiscal_period_end=date(2026, 12, 31),
+        reason="L6",
+        reference="INTEREST",
+        amount_cents=-125,
+        posted_at=datetime(2026, 11, 26, 12, tzinfo=UTC),
+    )
+    stream = billing_streams.provider_account("acme", provider_id)
+    await record_billing(_BILLING["suite"], "acme", stream, posted)
+    return Call("GET", f"/billing/provider-accounts/{provider_id}")
+
+
+BILLING_POSTING_ENDPOINTS: dict[tuple[str, str], Prepare] = {
+    ("GET", "/billing/provider-accounts/{provider_id}"): _provider_account,
+}
+
+
 ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/sites"): _fixed("GET", "/scheduling/sites"),
     ("POST", "/scheduling/sites"): _new_site,
@@ -1231,6 +1260,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     **BILLING_CLAIMS_ENDPOINTS,
     **BILLING_FHIR_ENDPOINTS,
     **BILLING_PATIENT_ENDPOINTS,
+    **BILLING_POSTING_ENDPOINTS,
 }
 
 
