@@ -18,6 +18,7 @@ from services.billing.api import claim_files as claim_files_api
 from services.billing.api import claims as claims_api
 from services.billing.api import fhir as fhir_api
 from services.billing.api import learning as learning_api
+from services.billing.api import receivables as receivables_api
 from services.billing.api import reference as reference_api
 from services.billing.application.access import Disclosures
 from services.billing.application.charges import Charges
@@ -25,6 +26,7 @@ from services.billing.application.claim_files import ClaimFileUseCases
 from services.billing.application.claims import Claims
 from services.billing.application.clearinghouse import Clearinghouse
 from services.billing.application.learning import Learning
+from services.billing.application.receivables import Receivables
 from services.billing.application.reference import ReferenceData
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
@@ -34,6 +36,7 @@ from services.billing.projections.learnt import (
     PatientAccountsProjection,
     RenderingProvidersProjection,
 )
+from services.billing.projections.receivables import ReceivablesProjection
 from services.billing.projections.reference import (
     BillingProvidersProjection,
     FeeSchedulesProjection,
@@ -61,6 +64,7 @@ class UseCases:
     claims: Claims  # claims: lifecycle, ready checks, secondary claims, work queues
     claim_files: ClaimFileUseCases  # 837P files: control numbers, batching, the bytes
     clearinghouse: Clearinghouse  # claim files out, 999/277CA back in
+    receivables: Receivables  # AR balances and aging as of any date (issue 13)
 
 
 async def application(kit: Kit) -> UseCases:
@@ -76,6 +80,7 @@ async def application(kit: Kit) -> UseCases:
         clearinghouse=Clearinghouse(  # clearinghouse (area 6)
             kit.handler, kit.read_models, clearinghouse_drop(kit.settings), claims, claim_files
         ),
+        receivables=Receivables(kit.read_models),  # receivables (issue 13)
     )
 
 
@@ -90,6 +95,14 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
         claims_api.build_router(app.claims, kit.read_models, timeout),
         claim_files_api.build_router(app.claim_files, app.claims, app.clearinghouse),
         fhir_api.build_router(kit.read_models, app.disclosures, kit.phi_vault()),  # FHIR R4
+        receivables_api.build_router(  # receivables (issue 13)
+            app.receivables,
+            app.disclosures,
+            app.claims.stream_version,
+            kit.read_models,
+            kit.clock,
+            timeout,
+        ),
     ]
 
 
@@ -143,6 +156,7 @@ SPEC = ServiceSpec(
         RenderingProvidersProjection,
         ChargesProjection,
         ClaimsProjection,
+        ReceivablesProjection,  # receivables (issue 13)
     ),
     tags=streams.tags,
     application=application,
