@@ -933,6 +933,16 @@ BILLING_FHIR_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/fhir/R4/Claim/{claim_id}"): _fhir_claim,
 }
 
+# ------------------------------------------------------------------ billing: receivables
+BILLING_RECEIVABLES_ENDPOINTS: dict[tuple[str, str], Prepare] = {
+    ("GET", "/billing/receivables"): _fixed(
+        "GET", "/billing/receivables?site={site}&as_of=2026-11-30&by=payer"
+    ),
+    ("GET", "/billing/receivables/aging"): _fixed(
+        "GET", "/billing/receivables/aging?site={site}&as_of=2026-11-30"
+    ),
+}
+
 ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/sites"): _fixed("GET", "/scheduling/sites"),
     ("POST", "/scheduling/sites"): _new_site,
@@ -1120,6 +1130,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     **BILLING_CHARGE_ENDPOINTS,
     **BILLING_CLAIMS_ENDPOINTS,
     **BILLING_FHIR_ENDPOINTS,
+    **BILLING_RECEIVABLES_ENDPOINTS,
 }
 
 

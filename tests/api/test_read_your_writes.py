@@ -81,6 +81,9 @@ ENTRIES = {
     "rejected-claims": "/billing/work-queues/rejected-claims",
     "denials": "/billing/work-queues/denials",
     "unanswered-claims": "/billing/work-queues/unanswered-claims",
+    # billing receivables: tests/api/test_billing_receivables.py reads its writes through each
+    "receivables": "/billing/receivables",
+    "receivables-aging": "/billing/receivables/aging",
 }
 
 
