@@ -941,6 +941,7 @@ BILLING_RECEIVABLES_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/billing/receivables/aging"): _fixed(
         "GET", "/billing/receivables/aging?site={site}&as_of=2026-11-30"
     ),
+    ("GET", "/billing/kpis"): _fixed("GET", "/billing/kpis?site={site}&month=2026-11"),
 }
 
 ENDPOINTS: dict[tuple[str, str], Prepare] = {

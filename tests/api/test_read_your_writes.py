@@ -84,6 +84,7 @@ ENTRIES = {
     # billing receivables: tests/api/test_billing_receivables.py reads its writes through each
     "receivables": "/billing/receivables",
     "receivables-aging": "/billing/receivables/aging",
+    "kpis": "/billing/kpis",
 }
 
 

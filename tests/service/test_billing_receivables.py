@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from services.billing import app as billing
+from services.billing.application.receivables import Kpis
 from services.billing.domain import streams
 from services.billing.domain.events import (
     Adjustment,
@@ -247,3 +248,36 @@ async def test_balances_tie_out_with_the_entries(
             assert await ar.current(T, f"{key}:{row['owner']}") == row["balance_cents"]
     assert await ar.current(T, "payer:aetna") == 2 * 10_000
     assert await ar.current(T, "patient:pat-2") == 1_500
+
+
+async def test_kpis_of_a_site_and_month(billing_service: Assembled[billing.UseCases]) -> None:
+    """Two March claims at north (visits 1 and 3): one paid at first pass, one denied."""
+    ledger = Ledger(billing_service)
+    kpis = Kpis(billing_service.kit.read_models, billing_service.use_cases.receivables)
+    paid = await ledger.visit(1, date(2026, 2, 20), DAY1)
+    denied = await ledger.visit(3, date(2026, 2, 25), DAY1)
+    await ledger.add(streams.claim(T, paid), adjudication(paid, DAY1, "P1"), DAY1)
+    await ledger.add(
+        streams.claim(T, denied),
+        ClaimAdjudicated(
+            claim_id=denied,
+            outcome="denied",
+            paid_cents=0,
+            patient_responsibility_cents=0,
+            payer_claim_control_number="PCN3",
+            adjudicated_on=DAY1.date(),
+            recorded_at=DAY1,
+        ),
+        DAY1,
+    )
+    await ledger.settled()
+    found = await kpis.of(T, "north", "2026-03")
+    assert found["counts"]["charges_cents"] == 20_000
+    assert found["ar_cents"] == 10_000  # the denied claim is still owed (appeal or write-off)
+    assert found["denial_rate"] == 0.5
+    assert found["first_pass_resolution_rate"] == 0.5
+    assert found["net_collection_rate"] == round(6_000 / (20_000 - 2_500), 4)
+    assert found["average_payment_lag_days"] == (DAY1.date() - date(2026, 2, 20)).days
+    # Days in AR: 10,000 owed over the daily charges of January to March (20,000 in 90 days).
+    assert found["days_in_ar"] == round(10_000 / (20_000 / 90), 1)
+    assert found["ar_over_90_share"] == 0.0

@@ -4,7 +4,8 @@
 of another is a 403; without `site`, the answer holds their sites alone); front desk and
 clinicians see none. `as_of` is a calendar date (YYYY-MM-DD, default today in UTC): the answer
 holds what was recorded up to the end of that day, midnight UTC. Reads take `after_stream` and
-`after_version` (any billing stream of the caller's tenant) to wait until they include that
+`after_version` (any billing stream of the caller's tenant). `GET /billing/kpis` gives a
+site's revenue-cycle KPIs for a month (docs/kpis.md) to wait until they include that
 change. An answer by patient discloses those patients (billing's `PatientRecordAccessed`).
 """
 
@@ -17,7 +18,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from services.billing.application.access import Disclosures
-from services.billing.application.receivables import Receivables
+from services.billing.application.receivables import Kpis, Receivables, month_bounds
 from services.billing.projections import receivables as view
 from shared.access import record_disclosure
 from shared.clock import Clock
@@ -32,6 +33,7 @@ After = Annotated[str | None, Query(max_length=300)]
 AfterVersion = Annotated[int | None, Query(ge=1)]
 Site = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 AsOf = Annotated[date | None, Query(description="YYYY-MM-DD; default: today (UTC)")]
+Month = Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")]
 By = Annotated[Literal["patient", "payer", "site", "provider"], Query()]
 
 
@@ -112,5 +114,25 @@ def build_router(
         if by == "patient":
             await record_disclosure(disclosures, request, who, list(answer.owners))
         return answer.out()
+
+    kpis = Kpis(read_models, receivables)
+
+    @router.get("/kpis")
+    async def kpis_of(
+        site: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+        month: Month,
+        after_stream: After = None,
+        after_version: AfterVersion = None,
+        who: Principal = Readers,
+    ) -> dict[str, Any]:
+        """Days in AR, net collection rate, first-pass resolution and denial rates, AR over
+        90 (and 120) days, average payment lag, for one site and month (docs/kpis.md)."""
+        _sites(who, site)
+        try:
+            month_bounds(month)
+        except ValueError:
+            raise HTTPException(422, f"{month} is not a month (YYYY-MM)") from None
+        await wait(who, after_stream, after_version)
+        return await kpis.of(who.tenant, site, month)
 
     return router

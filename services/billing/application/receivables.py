@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from services.billing.projections import receivables as view
@@ -123,3 +123,75 @@ class Receivables:
         patient's own side), "patient-of:<id>" (both sides), "site:<id>", "provider:<id>"."""
         doc = await self._read_models.get(view.PROJECTION, view.BALANCES, view.doc_id(tenant, key))
         return 0 if doc is None else int(doc["cents"])
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """The first and last day of a month "YYYY-MM" (ValueError if it is not one)."""
+    first = date.fromisoformat(f"{month}-01")
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, following - timedelta(days=1)
+
+
+def _months_back(month: str, n: int) -> list[str]:
+    first, _ = month_bounds(month)
+    out = []
+    year, number = first.year, first.month
+    for _ in range(n):
+        out.append(f"{year:04d}-{number:02d}")
+        year, number = (year - 1, 12) if number == 1 else (year, number - 1)
+    return out
+
+
+def _ratio(part: int, whole: int, digits: int = 4) -> float | None:
+    return None if whole == 0 else round(part / whole, digits)
+
+
+class Kpis:
+    """Revenue-cycle KPIs per site and month (docs/kpis.md has the definitions)."""
+
+    def __init__(self, read_models: ReadModels, receivables: Receivables) -> None:
+        self._read_models = read_models
+        self._receivables = receivables
+
+    async def _counters(self, tenant: str, site: str, month: str) -> dict[str, int]:
+        doc = await self._read_models.get(
+            view.PROJECTION, view.KPIS, view.doc_id(tenant, f"{site}:{month}")
+        )
+        return {k: int(v) for k, v in (doc or {}).items() if isinstance(v, int) and k != "_rev"}
+
+    async def of(self, tenant: str, site: str, month: str) -> dict[str, Any]:
+        first, last = month_bounds(month)
+        counts = await self._counters(tenant, site, month)
+        aging = await self._receivables.aging(tenant, last, "payer", [site])
+        quarter = [await self._counters(tenant, site, m) for m in _months_back(month, 3)]
+        charged = sum(c.get("charges_cents", 0) for c in quarter)
+        days = (last - month_bounds(_months_back(month, 3)[-1])[0]).days + 1
+        over_90 = aging.buckets["91-120"] + aging.buckets["over-120"]
+        net = counts.get("charges_cents", 0) - counts.get("contractual_cents", 0)
+        first_adjudications = counts.get("first_adjudications", 0)
+        lag = counts.get("lag_count", 0)
+        return {
+            "site_id": site,
+            "month": month,
+            "ar_cents": aging.total_cents,
+            "days_in_ar": None if charged == 0 else round(aging.total_cents / (charged / days), 1),
+            "net_collection_rate": _ratio(counts.get("payments_cents", 0), net),
+            "first_pass_resolution_rate": _ratio(counts.get("clean_first", 0), first_adjudications),
+            "denial_rate": _ratio(counts.get("denied_first", 0), first_adjudications),
+            "ar_over_90_share": _ratio(over_90, aging.total_cents),
+            "ar_over_120_share": _ratio(aging.buckets["over-120"], aging.total_cents),
+            "average_payment_lag_days": None
+            if lag == 0
+            else round(counts.get("lag_days", 0) / lag, 1),
+            "counts": {
+                "charges_cents": counts.get("charges_cents", 0),
+                "payments_cents": counts.get("payments_cents", 0),
+                "contractual_cents": counts.get("contractual_cents", 0),
+                "first_adjudications": first_adjudications,
+                "denied_first": counts.get("denied_first", 0),
+                "clean_first": counts.get("clean_first", 0),
+                "charges_last_3_months_cents": charged,
+            },
+            "first_day": first.isoformat(),
+            "last_day": last.isoformat(),
+        }

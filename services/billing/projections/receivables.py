@@ -43,6 +43,7 @@ from services.billing.domain.events import (
     ClaimAdjudicated,
     ClaimAdjudicationReversed,
     ClaimCreated,
+    ClaimRejected,
     ClaimReplaced,
     ClaimWrittenOff,
     PatientBalanceWrittenOff,
@@ -62,6 +63,7 @@ CHARGES = "receivable_charges"  # a visit's context: patient, site, provider, da
 PATIENTS = "receivable_patients"  # a patient's open visits (what payments are applied to)
 BALANCES = "receivable_balances"  # current balance per owner
 SOURCES = "receivable_sources"  # one per stream: how far this read model has read it
+KPIS = "receivable_kpis"  # one per site and month (of the recorded time, UTC): KPI counters
 
 PAYER, PATIENT = "payer", "patient"
 NO_SITE = ""
@@ -126,21 +128,85 @@ def _line(owner: str, owner_id: str, context: Document, amount: int, **more: Any
 class ReceivablesProjection:
     name = PROJECTION
     contexts = ("billing",)
-    collections = (ENTRIES, CLAIMS, CHARGES, PATIENTS, BALANCES, SOURCES)
+    collections = (ENTRIES, CLAIMS, CHARGES, PATIENTS, BALANCES, SOURCES, KPIS)
     # Every billing event: each moves its stream's marker in SOURCES (read-your-writes).
     handles: tuple[type[DomainEvent], ...] = (BillingEvent,)
 
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
         tenant = envelope.tenant
+        if isinstance(event, ClaimRejected):
+            await self._rejected(event, envelope, view)
         if isinstance(event, _Money):
+            counts = await self._counts(event, envelope, view)  # before the claim moves
             lines = await self._lines(event, envelope, view)
             if lines:
                 await self._record(tenant, envelope, lines, view)
+            for site, counted in counts.items():
+                await self._count(tenant, site, envelope, counted, view)
 
         def mark(doc: Document | None) -> Document | None:
             return doc or {"tenant": tenant, "stream": envelope.stream}
 
         await view.change(SOURCES, doc_id(tenant, envelope.stream), envelope, mark)
+
+    async def _rejected(self, event: ClaimRejected, envelope: Envelope, view: View) -> None:
+        def mark(doc: Document | None) -> Document | None:
+            if doc is None:
+                return None
+            doc["rejected"] = True
+            return doc
+
+        await view.change(CLAIMS, doc_id(envelope.tenant, event.claim_id), envelope, mark)
+
+    async def _counts(
+        self, event: DomainEvent, envelope: Envelope, view: View
+    ) -> dict[str, dict[str, int]]:
+        """What an event adds to its site's KPI counters this month (docs/kpis.md)."""
+        tenant = envelope.tenant
+        match event:
+            case ClaimCreated() if event.frequency == "1" and event.primary_claim_id is None:
+                return {event.site_id: {"charges_cents": event.total_cents}}
+            case ClaimAdjudicated():
+                claim = await view.get(CLAIMS, doc_id(tenant, event.claim_id))
+                if claim is None:
+                    return {}
+                contractual = sum(a.amount_cents for a in event.adjustments if a.group == "CO")
+                contractual += sum(
+                    a.amount_cents for ln in event.lines for a in ln.adjustments if a.group == "CO"
+                )
+                counted = {"payments_cents": event.paid_cents, "contractual_cents": contractual}
+                if not claim.get("postings") and not claim.get("adjudicated"):
+                    first_pass = event.outcome != "denied" and not claim.get("rejected")
+                    counted.update(
+                        first_adjudications=1,
+                        denied_first=int(event.outcome == "denied"),
+                        clean_first=int(first_pass),
+                    )
+                if event.paid_cents > 0:
+                    dos = date.fromisoformat(str(claim["date_of_service"]))
+                    counted.update(lag_days=(event.adjudicated_on - dos).days, lag_count=1)
+                return {str(claim["site_id"]): counted}
+            case ClaimAdjudicationReversed():
+                claim = await view.get(CLAIMS, doc_id(tenant, event.claim_id))
+                if claim is None:
+                    return {}
+                return {str(claim["site_id"]): {"payments_cents": -event.paid_cents}}
+            case PatientPaymentReceived():
+                return {event.site_id: {"payments_cents": event.amount_cents}}
+        return {}
+
+    async def _count(
+        self, tenant: str, site: str, envelope: Envelope, counted: dict[str, int], view: View
+    ) -> None:
+        month = _utc(envelope)[:7]
+
+        def add(doc: Document | None) -> Document:
+            doc = doc or {"tenant": tenant, "site_id": site, "month": month}
+            for name, value in counted.items():
+                doc[name] = int(doc.get(name, 0)) + value
+            return doc
+
+        await view.change(KPIS, doc_id(tenant, f"{site}:{month}"), envelope, add)
 
     async def _record(
         self, tenant: str, envelope: Envelope, lines: list[dict[str, Any]], view: View
@@ -320,6 +386,8 @@ class ReceivablesProjection:
             if doc is None:
                 return None
             doc["balance_cents"] = int(doc["balance_cents"]) + amount
+            if adjudication is not None:
+                doc["adjudicated"] = True
             if posting is not None and adjudication is not None:
                 doc["postings"][posting] = {
                     "taken_off": -amount,
