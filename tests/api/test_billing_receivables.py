@@ -133,3 +133,32 @@ async def test_who_reads_receivables_and_bad_dates(
         "/billing/receivables", params={"by": "mood"}, headers=token_for("biller")
     )
     assert wrong_by.status_code == 422
+
+
+async def test_kpis_of_a_site_and_month_and_bad_months(
+    client: httpx.AsyncClient, facts: Facts, clock: ShiftedClock, token_for: TokenFor
+) -> None:
+    who = token_for("biller")
+    await facts.charge("appt-1", "pat-1")
+    month = clock.now().strftime("%Y-%m")
+
+    async def billed() -> Any:
+        found = await client.get(
+            "/billing/kpis", params={"site": "north", "month": month}, headers=who
+        )
+        counts = found.json().get("counts", {}) if found.status_code == 200 else {}
+        return found.json() if counts.get("charges_cents") == TOTAL_CENTS else None
+
+    kpis = await wait_until(billed, message="the claim's charges counted")
+    assert kpis["ar_cents"] == TOTAL_CENTS
+    assert kpis["denial_rate"] is None  # nothing adjudicated yet
+    for bad in ("2026-13", "2026-1", "Nov"):
+        refused = await client.get(
+            "/billing/kpis", params={"site": "north", "month": bad}, headers=who
+        )
+        assert refused.status_code == 422, bad
+    manager = token_for("manager", sites=["north"])
+    other = await client.get(
+        "/billing/kpis", params={"site": "south", "month": month}, headers=manager
+    )
+    assert other.status_code == 403
