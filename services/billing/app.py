@@ -20,6 +20,7 @@ from services.billing.api import fhir as fhir_api
 from services.billing.api import learning as learning_api
 from services.billing.api import patients as patients_api
 from services.billing.api import provider_accounts as provider_accounts_api
+from services.billing.api import receivables as receivables_api
 from services.billing.api import reference as reference_api
 from services.billing.application.access import Disclosures
 from services.billing.application.charges import Charges
@@ -29,6 +30,7 @@ from services.billing.application.clearinghouse import Clearinghouse
 from services.billing.application.learning import Learning
 from services.billing.application.patients import Patients, Statements
 from services.billing.application.provider_accounts import ProviderAccounts
+from services.billing.application.receivables import Receivables
 from services.billing.application.reference import ReferenceData
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
@@ -39,6 +41,7 @@ from services.billing.projections.learnt import (
     RenderingProvidersProjection,
 )
 from services.billing.projections.patients import PatientBalancesProjection
+from services.billing.projections.receivables import ReceivablesProjection
 from services.billing.projections.reference import (
     BillingProvidersProjection,
     FeeSchedulesProjection,
@@ -70,6 +73,8 @@ class UseCases:
     statements: Statements  # the patient's side: monthly statements (PDF), collection stages
     provider_accounts: ProviderAccounts  # posting (billing II): PLB adjustments, once each
 
+    receivables: Receivables  # AR balances and aging as of any date (issue 13)
+
 
 async def application(kit: Kit) -> UseCases:
     claims = Claims(kit.handler, kit.read_models, kit.phi_vault())
@@ -88,6 +93,7 @@ async def application(kit: Kit) -> UseCases:
         patients=patients,
         statements=Statements(patients, kit.phi_vault()),
         provider_accounts=ProviderAccounts(kit.handler),
+        receivables=Receivables(kit.read_models),  # receivables (issue 13)
     )
 
 
@@ -108,6 +114,14 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
             app.patients, app.statements, app.disclosures, kit.read_models, timeout
         ),
         provider_accounts_api.build_router(app.provider_accounts),  # posting (billing II)
+        receivables_api.build_router(  # receivables (issue 13)
+            app.receivables,
+            app.disclosures,
+            app.claims.stream_version,
+            kit.read_models,
+            kit.clock,
+            timeout,
+        ),
     ]
 
 
@@ -162,6 +176,7 @@ SPEC = ServiceSpec(
         ChargesProjection,
         ClaimsProjection,
         PatientBalancesProjection,
+        ReceivablesProjection,  # receivables (issue 13)
     ),
     tags=streams.tags,
     application=application,

@@ -1072,6 +1072,17 @@ BILLING_POSTING_ENDPOINTS: dict[tuple[str, str], Prepare] = {
 }
 
 
+# ------------------------------------------------------------------ billing: receivables
+BILLING_RECEIVABLES_ENDPOINTS: dict[tuple[str, str], Prepare] = {
+    ("GET", "/billing/receivables"): _fixed(
+        "GET", "/billing/receivables?site={site}&as_of=2026-11-30&by=payer"
+    ),
+    ("GET", "/billing/receivables/aging"): _fixed(
+        "GET", "/billing/receivables/aging?site={site}&as_of=2026-11-30"
+    ),
+    ("GET", "/billing/kpis"): _fixed("GET", "/billing/kpis?site={site}&month=2026-11"),
+}
+
 ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/sites"): _fixed("GET", "/scheduling/sites"),
     ("POST", "/scheduling/sites"): _new_site,
@@ -1261,6 +1272,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     **BILLING_FHIR_ENDPOINTS,
     **BILLING_PATIENT_ENDPOINTS,
     **BILLING_POSTING_ENDPOINTS,
+    **BILLING_RECEIVABLES_ENDPOINTS,
 }
 
 

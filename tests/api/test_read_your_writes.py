@@ -84,6 +84,10 @@ ENTRIES = {
     # billing: the patient's side (tests/api/test_billing_patient.py reads its writes)
     "patient-ledger": "/billing/patients/{patient_id}/ledger",
     "patient-statements": "/billing/patients/{patient_id}/statements",
+    # billing receivables: tests/api/test_billing_receivables.py reads its writes through each
+    "receivables": "/billing/receivables",
+    "receivables-aging": "/billing/receivables/aging",
+    "kpis": "/billing/kpis",
 }
 
 

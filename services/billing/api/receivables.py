@@ -1,0 +1,138 @@
+"""Receivables over HTTP: balances and aging as of any date (issue 13).
+
+`biller`, `admin` and `auditor` read every site's; a `manager` reads their sites' only (a site
+of another is a 403; without `site`, the answer holds their sites alone); front desk and
+clinicians see none. `as_of` is a calendar date (YYYY-MM-DD, default today in UTC): the answer
+holds what was recorded up to the end of that day, midnight UTC. Reads take `after_stream` and
+`after_version` (any billing stream of the caller's tenant). `GET /billing/kpis` gives a
+site's revenue-cycle KPIs for a month (docs/kpis.md) to wait until they include that
+change. An answer by patient discloses those patients (billing's `PatientRecordAccessed`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from services.billing.application.access import Disclosures
+from services.billing.application.receivables import Kpis, Receivables, month_bounds
+from services.billing.projections import receivables as view
+from shared.access import record_disclosure
+from shared.clock import Clock
+from shared.http.identity import Principal, policy
+from shared.http.routes import read_after
+from shared.readmodels import ReadModels
+
+Readers = policy("biller", "manager", "auditor", site_scoped=True)
+TENANT_WIDE = frozenset({"biller", "auditor", "admin"})
+
+After = Annotated[str | None, Query(max_length=300)]
+AfterVersion = Annotated[int | None, Query(ge=1)]
+Site = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+AsOf = Annotated[date | None, Query(description="YYYY-MM-DD; default: today (UTC)")]
+Month = Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")]
+By = Annotated[Literal["patient", "payer", "site", "provider"], Query()]
+
+
+def _sites(who: Principal, site: str | None) -> list[str] | None:
+    """The sites the answer holds (None: every site)."""
+    sites = None if set(who.roles) & TENANT_WIDE or who.sites == "*" else list(who.sites)
+    if site is not None:
+        if sites is not None and site not in sites:
+            raise HTTPException(403, f"You do not work at site {site}")
+        return [site]
+    return sites
+
+
+def build_router(
+    receivables: Receivables,
+    disclosures: Disclosures,
+    head: Callable[[str], Awaitable[int]],
+    read_models: ReadModels,
+    clock: Clock,
+    wait_timeout: float,
+) -> APIRouter:
+    router = APIRouter(prefix="/billing", tags=["receivables"])
+
+    async def wait(who: Principal, after_stream: str | None, after_version: int | None) -> None:
+        if after_version is None:
+            return
+        if after_stream is None:
+            raise HTTPException(400, "after_version needs the after_stream it belongs to")
+        if after_stream.partition(":")[0] != who.tenant:
+            raise HTTPException(400, "after_stream names no billing stream of yours")
+        await read_after(
+            read_models,
+            view.PROJECTION,
+            view.SOURCES,
+            view.doc_id(who.tenant, after_stream),
+            after_stream,
+            after_version,
+            wait_timeout,
+            head,
+        )
+
+    def day(as_of: date | None) -> date:
+        return as_of or clock.now().date()
+
+    @router.get("/receivables")
+    async def balances(
+        request: Request,
+        as_of: AsOf = None,
+        by: By = "payer",
+        site: Site = None,
+        after_stream: After = None,
+        after_version: AfterVersion = None,
+        who: Principal = Readers,
+    ) -> dict[str, Any]:
+        """Balances per owner as of the end of a day (UTC)."""
+        sites = _sites(who, site)
+        await wait(who, after_stream, after_version)
+        answer = await receivables.balances(who.tenant, day(as_of), by, sites)
+        if by == "patient":
+            ids = [row["owner"] for row in answer["balances"] if row["owner"]]
+            await record_disclosure(disclosures, request, who, ids)
+        return answer
+
+    @router.get("/receivables/aging")
+    async def aging(
+        request: Request,
+        as_of: AsOf = None,
+        by: By = "payer",
+        site: Site = None,
+        after_stream: After = None,
+        after_version: AfterVersion = None,
+        who: Principal = Readers,
+    ) -> dict[str, Any]:
+        """Totals per aging bucket (days from the date of service), and per owner."""
+        sites = _sites(who, site)
+        await wait(who, after_stream, after_version)
+        answer = await receivables.aging(who.tenant, day(as_of), by, sites)
+        if by == "patient":
+            await record_disclosure(disclosures, request, who, list(answer.owners))
+        return answer.out()
+
+    kpis = Kpis(read_models, receivables)
+
+    @router.get("/kpis")
+    async def kpis_of(
+        site: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+        month: Month,
+        after_stream: After = None,
+        after_version: AfterVersion = None,
+        who: Principal = Readers,
+    ) -> dict[str, Any]:
+        """Days in AR, net collection rate, first-pass resolution and denial rates, AR over
+        90 (and 120) days, average payment lag, for one site and month (docs/kpis.md)."""
+        _sites(who, site)
+        try:
+            month_bounds(month)
+        except ValueError:
+            raise HTTPException(422, f"{month} is not a month (YYYY-MM)") from None
+        await wait(who, after_stream, after_version)
+        return await kpis.of(who.tenant, site, month)
+
+    return router
