@@ -34,6 +34,7 @@ from services.billing.projections.learnt import (
     PatientAccountsProjection,
     RenderingProvidersProjection,
 )
+from services.billing.projections.payments import PaymentsProjection
 from services.billing.projections.reference import (
     BillingProvidersProjection,
     FeeSchedulesProjection,
@@ -143,6 +144,7 @@ SPEC = ServiceSpec(
         RenderingProvidersProjection,
         ChargesProjection,
         ClaimsProjection,
+        PaymentsProjection,  # FHIR ExplanationOfBenefit, PaymentReconciliation
     ),
     tags=streams.tags,
     application=application,
