@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     clearinghouse_timeout_seconds: float = Field(default=30.0, gt=0)  # per clearinghouse call
     clearinghouse_poll_seconds: float = Field(default=60.0, gt=0)  # send / take-back period
     claims_recheck_seconds: float = Field(default=60.0, gt=0)  # draft claims checked again
+    patient_small_balance_cents: int = Field(default=1000, ge=0)  # small-balance write-off limit
+    statement_run_seconds: float = Field(default=3600.0, gt=0)  # the monthly statement timer
 
     @field_validator("phi_kek", "ledger_key")
     @classmethod

@@ -18,6 +18,7 @@ from services.billing.api import claim_files as claim_files_api
 from services.billing.api import claims as claims_api
 from services.billing.api import fhir as fhir_api
 from services.billing.api import learning as learning_api
+from services.billing.api import patients as patients_api
 from services.billing.api import reference as reference_api
 from services.billing.application.access import Disclosures
 from services.billing.application.charges import Charges
@@ -25,6 +26,7 @@ from services.billing.application.claim_files import ClaimFileUseCases
 from services.billing.application.claims import Claims
 from services.billing.application.clearinghouse import Clearinghouse
 from services.billing.application.learning import Learning
+from services.billing.application.patients import Patients, Statements
 from services.billing.application.reference import ReferenceData
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
@@ -34,6 +36,7 @@ from services.billing.projections.learnt import (
     PatientAccountsProjection,
     RenderingProvidersProjection,
 )
+from services.billing.projections.patients import PatientBalancesProjection
 from services.billing.projections.payments import PaymentsProjection
 from services.billing.projections.reference import (
     BillingProvidersProjection,
@@ -62,11 +65,14 @@ class UseCases:
     claims: Claims  # claims: lifecycle, ready checks, secondary claims, work queues
     claim_files: ClaimFileUseCases  # 837P files: control numbers, batching, the bytes
     clearinghouse: Clearinghouse  # claim files out, 999/277CA back in
+    patients: Patients  # the patient's side: ledger, payments, refunds, write-offs, plans
+    statements: Statements  # the patient's side: monthly statements (PDF), collection stages
 
 
 async def application(kit: Kit) -> UseCases:
     claims = Claims(kit.handler, kit.read_models, kit.phi_vault())
     claim_files = ClaimFileUseCases(kit.handler, claims, kit.settings)
+    patients = Patients(kit.handler, kit.read_models, kit.settings.patient_small_balance_cents)
     return UseCases(
         reference=ReferenceData(kit.handler, kit.read_models),
         learning=Learning(kit.handler, kit.read_models),
@@ -77,6 +83,8 @@ async def application(kit: Kit) -> UseCases:
         clearinghouse=Clearinghouse(  # clearinghouse (area 6)
             kit.handler, kit.read_models, clearinghouse_drop(kit.settings), claims, claim_files
         ),
+        patients=patients,
+        statements=Statements(patients, kit.phi_vault()),
     )
 
 
@@ -91,15 +99,18 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
         claims_api.build_router(app.claims, kit.read_models, timeout),
         claim_files_api.build_router(app.claim_files, app.claims, app.clearinghouse),
         fhir_api.build_router(kit.read_models, app.disclosures, kit.phi_vault()),  # FHIR R4
+        patients_api.build_router(  # the patient's side
+            app.patients, app.statements, app.disclosures, kit.read_models, timeout
+        ),
     ]
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return consumers.reactions(app.learning, app.charges, app.claims)
+    return consumers.reactions(app.learning, app.charges, app.claims, app.patients)
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
-    return consumers.timers(kit.settings, app.clearinghouse, app.claims)
+    return consumers.timers(kit.settings, app.clearinghouse, app.claims, app.statements)
 
 
 def clearinghouse_drop(settings: Settings) -> FileDrop:
@@ -145,6 +156,7 @@ SPEC = ServiceSpec(
         ChargesProjection,
         ClaimsProjection,
         PaymentsProjection,  # FHIR ExplanationOfBenefit, PaymentReconciliation
+        PatientBalancesProjection,
     ),
     tags=streams.tags,
     application=application,

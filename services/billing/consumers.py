@@ -34,12 +34,20 @@ from services.billing.application.learning import (
     LearnFromStaffing,
     Learning,
 )
+from services.billing.application.patients import (
+    AssessPatients,
+    Patients,
+    StatementRun,
+    Statements,
+)
 from shared.reactions import Reaction
 from shared.settings import Settings
 from shared.timers import Timer
 
 
-def reactions(learning: Learning, charges: Charges, claims: Claims) -> Sequence[Reaction]:
+def reactions(
+    learning: Learning, charges: Charges, claims: Claims, patients: Patients
+) -> Sequence[Reaction]:
     return [
         LearnFromScheduling(learning),
         LearnFromStaffing(learning),
@@ -47,13 +55,17 @@ def reactions(learning: Learning, charges: Charges, claims: Claims) -> Sequence[
         LearnSiteZones(charges),
         MakeClaims(claims),  # claims from released charges; secondary claims
         RecheckClaims(claims),  # draft claims made ready when what they lacked arrives
+        AssessPatients(patients),  # the patient's side: what patients owe
     ]
 
 
-def timers(settings: Settings, clearinghouse: Clearinghouse, claims: Claims) -> Sequence[Timer]:
+def timers(
+    settings: Settings, clearinghouse: Clearinghouse, claims: Claims, statements: Statements
+) -> Sequence[Timer]:
     every = settings.clearinghouse_poll_seconds
     return [
         SendClaimFiles(clearinghouse, every),  # clearinghouse (area 6): claim files out
         TakeAcknowledgements(clearinghouse, every),  # clearinghouse (area 6): 999/277CA back in
         RecheckDraftClaims(claims, settings.claims_recheck_seconds),  # what reactions missed
+        StatementRun(statements, settings.statement_run_seconds),  # monthly statements, stages
     ]

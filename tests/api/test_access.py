@@ -30,6 +30,7 @@ from services.billing.domain.events import (
     ChargeLine,
     ChargeReleased,
     ClaimAdjudicated,
+    PatientLearnt,
     RemittanceReceived,
     remittance_id_for,
 )
@@ -985,6 +986,115 @@ BILLING_FHIR_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/fhir/R4/PaymentReconciliation/{remittance_id}"): _fhir_payment,
 }
 
+
+# ------------------------------------------------------------------ billing: the patient's side
+
+
+async def _patient_owing(admin: httpx.AsyncClient, site: str) -> str:
+    """A patient of `site` owing a self-pay charge (its ledger read, so assessed)."""
+    n = next(counter)
+    patient_id = f"pp-{n}"
+    now = SystemClock().now()
+    created = ChargeCreated(
+        charge_id=f"chp-{n}",
+        appointment_id=f"chp-{n}",
+        patient_id=patient_id,
+        site_id=site,
+        provider_id=f"dr-{site}",
+        date_of_service=date(2026, 11, 2),
+        diagnoses=("E11.9",),
+        lines=(ChargeLine(line_id="1", code="99213", diagnosis_pointers=(1,), fee_cents=100000),),
+        payer_id=SELF_PAY,
+        fee_schedule_version=1,
+        created_at=now,
+        learnt_from=f"access-matrix:chp-{n}",
+    )
+    released = ChargeReleased(charge_id=f"chp-{n}", released_at=now)
+    learnt = PatientLearnt(
+        patient_id=patient_id,
+        name="Pat Matrix",
+        birth_date="1980-01-01",
+        address="1 Main St, Springfield, IL 62701",
+        learnt_from=f"access-matrix:{patient_id}",
+    )
+    account = billing_streams.patient_account("acme", patient_id)
+    await record_billing(_BILLING["suite"], "acme", account, learnt)
+    stream = billing_streams.charge("acme", f"chp-{n}")
+    await record_billing(_BILLING["suite"], "acme", stream, created, released)
+    await _readable(admin, f"/billing/patients/{patient_id}/ledger")
+    return patient_id
+
+
+def _patient_step(action: str, body: dict[str, Any]) -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        patient_id = await _patient_owing(admin, site)
+        n = next(counter)
+        filled = {
+            k: (v.format(site=site, n=n) if isinstance(v, str) else v) for k, v in body.items()
+        }
+        return Call("POST", f"/billing/patients/{patient_id}/{action}", filled)
+
+    return prepare
+
+
+def _patient_read(tail: str) -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        patient_id = await _patient_owing(admin, site)
+        return Call("GET", f"/billing/patients/{patient_id}/{tail}")
+
+    return prepare
+
+
+async def _plan_end(admin: httpx.AsyncClient, site: str) -> Call:
+    patient_id = await _patient_owing(admin, site)
+    body = {"total_cents": 1000, "installment_cents": 500, "first_due_on": "2026-12-01"}
+    plan = await post_ok(admin, f"/billing/patients/{patient_id}/payment-plans", body)
+    end = f"/billing/patients/{patient_id}/payment-plans/{plan['id']}/end"
+    return Call("POST", end, {"outcome": "cancelled"})
+
+
+def _statement_pdf(form: str) -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        patient_id = await _patient_owing(admin, site)
+        await post_ok(
+            admin, f"/billing/patients/{patient_id}/statements", {"period_end": "2026-11-30"}
+        )
+        listed = (await admin.get(f"/billing/patients/{patient_id}/statements")).json()
+        statement_id = listed["statements"][0]["statement_id"]
+        return Call("GET", f"/billing/patients/{patient_id}/statements/{form.format(statement_id)}")
+
+    return prepare
+
+
+BILLING_PATIENT_ENDPOINTS: dict[tuple[str, str], Prepare] = {
+    ("POST", "/billing/patients/{patient_id}/payments"): _patient_step(
+        "payments",
+        {"payment_id": "pay{n}", "amount_cents": 100, "method": "cash", "site_id": "{site}"},
+    ),
+    ("POST", "/billing/patients/{patient_id}/refunds"): _patient_step(
+        "refunds", {"amount_cents": 100, "method": "cash", "reason": "overpaid"}
+    ),
+    ("POST", "/billing/patients/{patient_id}/write-offs"): _patient_step(
+        "write-offs", {"amount_cents": 100, "reason": "small_balance"}
+    ),
+    ("POST", "/billing/patients/{patient_id}/payment-plans"): _patient_step(
+        "payment-plans",
+        {"total_cents": 1000, "installment_cents": 500, "first_due_on": "2026-12-01"},
+    ),
+    ("POST", "/billing/patients/{patient_id}/payment-plans/{plan_id}/end"): _plan_end,
+    ("POST", "/billing/patients/{patient_id}/statements"): _patient_step(
+        "statements", {"period_end": "2026-11-30"}
+    ),
+    ("GET", "/billing/patients/{patient_id}/statements"): _patient_read("statements"),
+    ("GET", "/billing/patients/{patient_id}/ledger"): _patient_read("ledger"),
+    ("GET", "/billing/patients/{patient_id}/statements/{statement_id}.pdf"): _statement_pdf(
+        "{}.pdf"
+    ),
+    ("GET", "/billing/patients/{patient_id}/statements/{statement_id}/pdf"): _statement_pdf(
+        "{}/pdf"
+    ),
+}
+
 ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/sites"): _fixed("GET", "/scheduling/sites"),
     ("POST", "/scheduling/sites"): _new_site,
@@ -1172,6 +1282,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     **BILLING_CHARGE_ENDPOINTS,
     **BILLING_CLAIMS_ENDPOINTS,
     **BILLING_FHIR_ENDPOINTS,
+    **BILLING_PATIENT_ENDPOINTS,
 }
 
 

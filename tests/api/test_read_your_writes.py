@@ -81,6 +81,9 @@ ENTRIES = {
     "rejected-claims": "/billing/work-queues/rejected-claims",
     "denials": "/billing/work-queues/denials",
     "unanswered-claims": "/billing/work-queues/unanswered-claims",
+    # billing: the patient's side (tests/api/test_billing_patient.py reads its writes)
+    "patient-ledger": "/billing/patients/{patient_id}/ledger",
+    "patient-statements": "/billing/patients/{patient_id}/statements",
 }
 
 

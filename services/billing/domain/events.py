@@ -200,6 +200,7 @@ class ChargeCorrected(BillingEvent):
     # The version that priced the new lines: the charge's own, or, for a charge made when no
     # schedule was in force, the one in force on its date of service now (None: still none).
     fee_schedule_version: int | None = None
+    payer_id: str | None = None
 
 
 class ChargeHeld(BillingEvent):
@@ -620,6 +621,7 @@ class PatientRefunded(BillingEvent):
     reason: str
     refunded_by: str
     refunded_at: AwareDatetime
+    payment_id: str | None = None  # the payment refunded (at most what it paid); None: credit
 
 
 class PatientBalanceWrittenOff(BillingEvent):

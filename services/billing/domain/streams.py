@@ -50,8 +50,18 @@ def claim_files(tenant: str) -> str:
 
 
 def tags(tenant: str, event: DomainEvent) -> tuple[str, ...]:
-    """The tags of the commit that records `event` (none yet)."""
+    """The tags of the commit that records `event`: a patient's ledger is tagged when it is
+    owed or paid something (the monthly statement run finds the ledgers by it)."""
+    if type(event).__name__ in _LEDGER_TAGGED:
+        return (patient_ledgers_tag(tenant),)
     return ()
+
+
+_LEDGER_TAGGED = frozenset({"PatientResponsibilityAssessed", "PatientPaymentReceived"})
+
+
+def patient_ledgers_tag(tenant: str) -> str:
+    return f"{tenant}:patient-ledgers"
 
 
 # ----------------------------------------------------------------------------- learning, charges

@@ -1,0 +1,310 @@
+"""The patient's side over HTTP, under `/billing/patients/{patient_id}/`.
+
+`biller` (and `admin`) take payments, refunds, write-offs, payment plans and statements, and
+read everything; `front_desk` takes payments and copays at check-in (at a site they work at)
+and reads the balance, never the claims behind it; a `manager` reads the ledgers of their
+sites (a patient's sites are those of the visits on the ledger); an `auditor` reads; clinicians
+see none of it. Every answer naming a patient records the disclosure. Reads take
+`after_stream`/`after_version` (read-your-writes on the patient's ledger).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic import Field
+
+from services.billing.application.access import Disclosures
+from services.billing.application.patients import Patients, StatementNotAvailable, Statements
+from services.billing.domain.events import (
+    PatientResponsibilityAssessed,
+    StatementIssued,
+)
+from services.billing.domain.patient_ledger import Ledger
+from services.billing.projections import patients as view
+from shared.access import record_disclosure
+from shared.http.app import metadata
+from shared.http.identity import Principal, policy
+from shared.http.routes import Body, Id, Recorded, check_site, read_after, recorded
+from shared.readmodels import ReadModels
+
+Billers = policy("biller", changes_state=True)
+Takers = policy("biller", "front_desk", changes_state=True)
+Readers = policy("biller", "manager", "auditor", site_scoped=True)
+BalanceReaders = policy("biller", "manager", "auditor", "front_desk", site_scoped=True)
+TENANT_WIDE = frozenset({"biller", "auditor", "admin"})
+
+After = Annotated[str | None, Query(max_length=300)]
+AfterVersion = Annotated[int | None, Query(ge=1)]
+Cents = Annotated[int, Field(ge=1, le=100_000_000)]
+Method = Literal["cash", "card", "check", "online"]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class PaymentIn(Body):
+    payment_id: Id  # the client's: the same payment sent twice records once
+    amount_cents: Cents
+    method: Method
+    site_id: Id
+    reference: str = Field(default="", max_length=100)
+    kind: Literal["copay", "payment", "prepayment"] = "payment"
+    appointment_id: Id | None = None
+    charge_id: Id | None = None
+
+
+class RefundIn(Body):
+    refund_id: Id | None = None
+    amount_cents: Cents
+    method: Method
+    reason: Text
+    reference: str = Field(default="", max_length=100)
+    payment_id: Id | None = None
+
+
+class WriteOffIn(Body):
+    write_off_id: Id | None = None
+    amount_cents: Cents
+    reason: Literal["small_balance", "hardship", "bad_debt", "courtesy", "other"]
+    note: str = Field(default="", max_length=500)
+    charge_id: Id | None = None
+
+
+class PlanIn(Body):
+    plan_id: Id | None = None
+    total_cents: Cents
+    installment_cents: Cents
+    first_due_on: date
+
+
+class PlanEndIn(Body):
+    outcome: Literal["paid", "cancelled", "defaulted"]
+
+
+class StatementIn(Body):
+    period_end: date
+    statement_id: Id | None = None
+
+
+def _entry(event: Any, front_desk: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": type(event).__name__, **event.model_dump(mode="json")}
+    if front_desk and isinstance(event, PatientResponsibilityAssessed):
+        out.pop("claim_id", None)
+    return out
+
+
+def build_router(
+    patients: Patients,
+    statements: Statements,
+    disclosures: Disclosures,
+    read_models: ReadModels,
+    wait_timeout: float,
+) -> APIRouter:
+    router = APIRouter(prefix="/billing/patients/{patient_id}", tags=["patients"])
+
+    async def wait(
+        who: Principal, patient_id: str, after_stream: str | None, after_version: int | None
+    ) -> None:
+        if after_version is None:
+            return
+        if after_stream is None:
+            raise HTTPException(400, "after_version needs the after_stream it belongs to")
+        if after_stream != f"{who.tenant}:patient-ledger:{patient_id}":
+            raise HTTPException(400, "after_stream names no ledger of this patient")
+        await read_after(
+            read_models,
+            view.PROJECTION,
+            view.BALANCES,
+            view.doc_id(who.tenant, patient_id),
+            after_stream,
+            after_version,
+            wait_timeout,
+            patients.stream_version,
+        )
+
+    async def readable(who: Principal, patient_id: str) -> Ledger:
+        """The ledger, if the caller may read it (a manager: one of their sites is on it)."""
+        ledger = await patients.ledger(who.tenant, patient_id)
+        if ledger.patient_id is None:
+            raise HTTPException(404, f"patient {patient_id} has no ledger")
+        if set(who.roles) & TENANT_WIDE or who.sites == "*":
+            return ledger
+        if not set(ledger.site_ids) & set(who.sites):
+            raise HTTPException(404, f"patient {patient_id} has no ledger")
+        return ledger
+
+    # ---------------------------------------------------------------------------- commands
+
+    @router.post("/payments", status_code=201)
+    async def pay(
+        request: Request, patient_id: Id, body: PaymentIn, who: Principal = Takers
+    ) -> Recorded:
+        """A payment (a copay at check-in with its `appointment_id`). The same `payment_id`
+        again records nothing; with other details, 409."""
+        check_site(who, body.site_id)
+        outcome = await patients.receive_payment(
+            metadata(request, who),
+            patient_id,
+            payment_id=body.payment_id,
+            amount_cents=body.amount_cents,
+            method=body.method,
+            site_id=body.site_id,
+            reference=body.reference,
+            kind=body.kind,
+            appointment_id=body.appointment_id,
+            charge_id=body.charge_id,
+        )
+        return recorded(body.payment_id, outcome)
+
+    @router.post("/refunds", status_code=201)
+    async def refund(
+        request: Request, patient_id: Id, body: RefundIn, who: Principal = Billers
+    ) -> Recorded:
+        """A refund: at most the patient's credit (and what the payment named paid): else 409."""
+        refund_id = body.refund_id or patients.new_id()
+        outcome = await patients.refund(
+            metadata(request, who),
+            patient_id,
+            amount_cents=body.amount_cents,
+            method=body.method,
+            reason=body.reason,
+            reference=body.reference,
+            payment_id=body.payment_id,
+            refund_id=refund_id,
+        )
+        return recorded(refund_id, outcome)
+
+    @router.post("/write-offs", status_code=201)
+    async def write_off(
+        request: Request, patient_id: Id, body: WriteOffIn, who: Principal = Billers
+    ) -> Recorded:
+        """A write-off: a small balance at most the settings' limit (422), any at most the
+        balance (409)."""
+        write_off_id = body.write_off_id or patients.new_id()
+        outcome = await patients.write_off(
+            metadata(request, who),
+            patient_id,
+            amount_cents=body.amount_cents,
+            reason=body.reason,
+            note=body.note,
+            charge_id=body.charge_id,
+            write_off_id=write_off_id,
+        )
+        return recorded(write_off_id, outcome)
+
+    @router.post("/payment-plans", status_code=201)
+    async def agree_plan(
+        request: Request, patient_id: Id, body: PlanIn, who: Principal = Billers
+    ) -> Recorded:
+        """A payment plan (one open at a time: else 409)."""
+        plan_id = body.plan_id or patients.new_id()
+        outcome = await patients.agree_plan(
+            metadata(request, who),
+            patient_id,
+            total_cents=body.total_cents,
+            installment_cents=body.installment_cents,
+            first_due_on=body.first_due_on,
+            plan_id=plan_id,
+        )
+        return recorded(plan_id, outcome)
+
+    @router.post("/payment-plans/{plan_id}/end", status_code=201)
+    async def end_plan(
+        request: Request, patient_id: Id, plan_id: Id, body: PlanEndIn, who: Principal = Billers
+    ) -> Recorded:
+        outcome = await patients.end_plan(metadata(request, who), patient_id, plan_id, body.outcome)
+        return recorded(plan_id, outcome)
+
+    @router.post("/statements", status_code=201)
+    async def issue_statement(
+        request: Request, patient_id: Id, body: StatementIn, who: Principal = Billers
+    ) -> Recorded:
+        """A statement now (on demand), for the period ending `period_end`."""
+        statement_id = body.statement_id or patients.new_id()
+        outcome = await statements.issue(
+            metadata(request, who), patient_id, body.period_end, statement_id=statement_id
+        )
+        return recorded(statement_id, outcome)
+
+    # ------------------------------------------------------------------------------- reads
+
+    @router.get("/ledger")
+    async def ledger(
+        request: Request,
+        patient_id: Id,
+        who: Principal = BalanceReaders,
+        after_stream: After = None,
+        after_version: AfterVersion = None,
+    ) -> dict[str, Any]:
+        """The balance, its items by visit, the stage and plan; and the entries (not for the
+        front desk, who reads the balance only)."""
+        await wait(who, patient_id, after_stream, after_version)
+        state = await readable(who, patient_id)
+        front_desk = not set(who.roles) & {"biller", "manager", "auditor", "admin"}
+        await record_disclosure(disclosures, request, who, [patient_id])
+        out: dict[str, Any] = {
+            "patient_id": patient_id,
+            "balance_cents": state.balance_cents,
+            "credit_cents": state.refundable_cents,
+            "stage": state.stage,
+            "plan_id": state.plan.plan_id if state.plan is not None else None,
+            "items": [
+                {
+                    "charge_id": i.charge_id,
+                    "site_id": i.site_id,
+                    "date_of_service": i.date_of_service.isoformat(),
+                    "assessed_cents": i.assessed_cents,
+                    "paid_cents": i.paid_cents,
+                    "written_off_cents": i.written_off_cents,
+                    "balance_cents": i.balance_cents,
+                }
+                for i in state.items
+            ],
+        }
+        if not front_desk:
+            out["entries"] = [_entry(e, front_desk) for e in state.entries]
+        return out
+
+    @router.get("/statements")
+    async def list_statements(
+        request: Request,
+        patient_id: Id,
+        who: Principal = Readers,
+        after_stream: After = None,
+        after_version: AfterVersion = None,
+    ) -> dict[str, Any]:
+        await wait(who, patient_id, after_stream, after_version)
+        state = await readable(who, patient_id)
+        await record_disclosure(disclosures, request, who, [patient_id])
+        return {"statements": [s.model_dump(mode="json") for s in state.statements]}
+
+    async def statement_pdf(
+        request: Request, who: Principal, patient_id: str, statement_id: str
+    ) -> Response:
+        state = await readable(who, patient_id)
+        if not any(
+            isinstance(e, StatementIssued) and e.statement_id == statement_id for e in state.entries
+        ):
+            raise HTTPException(404, f"statement {statement_id} not found")
+        try:
+            pdf = await statements.pdf(who.tenant, patient_id, statement_id)
+        except StatementNotAvailable as gone:
+            raise HTTPException(404, gone.reason) from gone
+        await record_disclosure(disclosures, request, who, [patient_id])
+        return Response(pdf, media_type="application/pdf")
+
+    @router.get("/statements/{statement_id}.pdf", response_class=Response)
+    async def statement_dot_pdf(
+        request: Request, patient_id: Id, statement_id: Id, who: Principal = Readers
+    ) -> Response:
+        """The statement's PDF, written again from the ledger and checked against its digest."""
+        return await statement_pdf(request, who, patient_id, statement_id)
+
+    @router.get("/statements/{statement_id}/pdf", response_class=Response)
+    async def statement_slash_pdf(
+        request: Request, patient_id: Id, statement_id: Id, who: Principal = Readers
+    ) -> Response:
+        return await statement_pdf(request, who, patient_id, statement_id)
+
+    return router

@@ -1,0 +1,199 @@
+"""The patient's side over HTTP on both backends: a paper EOB's patient responsibility owed,
+payments at the desk (the same payment twice records once), refunds, write-offs, a plan, a
+statement as a PDF (its text extracted), read-your-writes on the ledger; who may do what;
+bad input refused with problem+json and illegal steps with 409."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import httpx
+import pytest
+from pypdf import PdfReader
+
+from services.billing.application.claim_files import ClaimFileUseCases
+from services.billing.application.claims import Claims
+from services.billing.domain.claims import claim_id_for
+from services.suite import Suite
+from shared.readmodels import ReadModels
+from shared.settings import Settings
+from tests.api.conftest import ShiftedClock, TokenFor
+from tests.billing_claim_facts import DAY, TOTAL_CENTS, Facts, suite_facts
+from tests.support import wait_until
+
+PROBLEM = "application/problem+json"
+LEDGER = "/billing/patients/pat-1/ledger"
+
+
+@pytest.fixture
+async def facts(suite: Suite, settings: Settings, clock: ShiftedClock) -> Facts:
+    facts = await suite_facts(suite, settings, clock)
+    await facts.clinic("north", "aetna")
+    await facts.patient("pat-1")
+    await facts.coverage("pat-1", "aetna")
+    return facts
+
+
+@pytest.fixture
+async def files(suite: Suite, facts: Facts, settings: Settings) -> ClaimFileUseCases:
+    documents = await suite.backends.documents("billing")
+    assert facts.handler.vault is not None
+    claims = Claims(facts.handler, ReadModels(documents), facts.handler.vault)
+    return ClaimFileUseCases(facts.handler, claims, settings)
+
+
+async def owed_after_eob(
+    client: httpx.AsyncClient, facts: Facts, files: ClaimFileUseCases, who: dict[str, str]
+) -> None:
+    await facts.charge("appt-1", "pat-1")
+    claim_id = claim_id_for("appt-1")
+
+    async def ready() -> bool:
+        found = await client.get(f"/billing/claims/{claim_id}", headers=who)
+        return found.status_code == 200 and found.json()["status"] == "ready"
+
+    await wait_until(ready, message="claim ready")
+    made = await client.post("/billing/claim-files", json={"payer_id": "aetna"}, headers=who)
+    [one] = made.json()["files"]
+    await files.mark_batch_sent(facts.meta, one["id"], f"{one['id']}.837")
+    eob = {
+        "outcome": "partially_paid",
+        "paid_cents": TOTAL_CENTS - 5000,
+        "patient_responsibility_cents": 5000,
+        "payer_claim_control_number": "AET-1",
+        "adjudicated_on": DAY.isoformat(),
+        "adjustments": [
+            {"group": "PR", "reason": "1", "amount_cents": 3000},
+            {"group": "PR", "reason": "3", "amount_cents": 2000},
+        ],
+    }
+    posted = await client.post(f"/billing/claims/{claim_id}/adjudication", json=eob, headers=who)
+    assert posted.status_code == 201, posted.text
+
+
+async def ledger_of(client: httpx.AsyncClient, who: dict[str, str]) -> Any:
+    async def probe() -> Any:
+        found = await client.get(LEDGER, headers=who)
+        return found.json() if found.status_code == 200 else None
+
+    return await wait_until(probe, message="the patient's ledger")
+
+
+async def test_owed_paid_refunded_written_off_and_stated(
+    client: httpx.AsyncClient, facts: Facts, files: ClaimFileUseCases, token_for: TokenFor
+) -> None:
+    who = token_for("biller")
+    await owed_after_eob(client, facts, files, who)
+    ledger = await ledger_of(client, who)
+    assert ledger["balance_cents"] == 5000
+    reasons = sorted((e["reason"], e["amount_cents"]) for e in ledger["entries"])
+    assert reasons == [("copay", 2000), ("deductible", 3000)]
+
+    desk = token_for("front_desk", sites=["north"])
+    pay = {"payment_id": "pay-1", "amount_cents": 2000, "method": "card", "site_id": "north",
+           "reference": "auth 991", "kind": "copay", "appointment_id": "appt-1"}  # fmt: skip
+    paid = await client.post("/billing/patients/pat-1/payments", json=pay, headers=desk)
+    assert paid.status_code == 201, paid.text
+    again = await client.post("/billing/patients/pat-1/payments", json=pay, headers=desk)
+    assert again.status_code == 201
+    assert again.json()["stream_version"] == paid.json()["stream_version"]
+    other = await client.post(
+        "/billing/patients/pat-1/payments", json={**pay, "amount_cents": 2001}, headers=desk
+    )
+    assert other.status_code == 409
+    assert other.headers["content-type"] == PROBLEM
+    mine = await client.get(
+        LEDGER,
+        params={"after_stream": paid.json()["stream"],
+                "after_version": paid.json()["stream_version"]},
+        headers=desk,
+    )  # fmt: skip
+    assert mine.status_code == 200
+    assert mine.json()["balance_cents"] == 3000
+    assert "entries" not in mine.json()  # the front desk reads the balance, not the claims
+
+    too_much = {"amount_cents": 100, "method": "cash", "reason": "overpaid"}
+    refused = await client.post("/billing/patients/pat-1/refunds", json=too_much, headers=who)
+    assert refused.status_code == 409  # no credit
+    small = {"amount_cents": 1001, "reason": "small_balance"}
+    refused = await client.post("/billing/patients/pat-1/write-offs", json=small, headers=who)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == PROBLEM
+    small["amount_cents"] = 1000
+    written = await client.post("/billing/patients/pat-1/write-offs", json=small, headers=who)
+    assert written.status_code == 201, written.text
+
+    made = await client.post(
+        "/billing/patients/pat-1/statements", json={"period_end": "2026-11-30"}, headers=who
+    )
+    assert made.status_code == 201, made.text
+    statement_id = made.json()["id"]
+    listed = await client.get("/billing/patients/pat-1/statements", headers=who)
+    [statement] = listed.json()["statements"]
+    assert statement["balance_cents"] == 2000
+    for path in (f"{statement_id}.pdf", f"{statement_id}/pdf"):
+        pdf = await client.get(f"/billing/patients/pat-1/statements/{path}", headers=who)
+        assert pdf.status_code == 200
+        assert pdf.headers["content-type"] == "application/pdf"
+        text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+        assert "Jane Q Doe" in text
+        assert "Visit appt-1: deductible" in text
+        assert "Payment (card)" in text
+        assert "Balance due: $20.00" in text
+
+    plan = {"total_cents": 2000, "installment_cents": 500, "first_due_on": "2026-12-15"}
+    agreed = await client.post("/billing/patients/pat-1/payment-plans", json=plan, headers=who)
+    assert agreed.status_code == 201, agreed.text
+    second = await client.post("/billing/patients/pat-1/payment-plans", json=plan, headers=who)
+    assert second.status_code == 409
+    assert (await ledger_of(client, who))["stage"] == "plan"
+
+
+async def test_who_may_see_and_do_what(
+    client: httpx.AsyncClient, facts: Facts, files: ClaimFileUseCases, token_for: TokenFor
+) -> None:
+    who = token_for("biller")
+    await owed_after_eob(client, facts, files, who)
+    await ledger_of(client, who)
+    assert (await client.get(LEDGER, headers=token_for("clinician"))).status_code == 403
+    south = token_for("manager", sites=["south"])
+    assert (await client.get(LEDGER, headers=south)).status_code == 404
+    north = token_for("manager", sites=["north"])
+    assert (await client.get(LEDGER, headers=north)).status_code == 200
+    assert (await client.get(LEDGER, headers=token_for("auditor"))).status_code == 200
+    pay = {"payment_id": "p", "amount_cents": 1, "method": "cash", "site_id": "north"}
+    for role in ("auditor", "manager", "clinician"):
+        posted = await client.post(
+            "/billing/patients/pat-1/payments", json=pay, headers=token_for(role, sites=["north"])
+        )
+        assert posted.status_code == 403, role
+    elsewhere = token_for("front_desk", sites=["south"])
+    posted = await client.post("/billing/patients/pat-1/payments", json=pay, headers=elsewhere)
+    assert posted.status_code == 403
+    nobody = await client.post("/billing/patients/nobody/payments", json=pay, headers=who)
+    assert nobody.status_code == 404  # a patient billing never learnt
+    assert nobody.headers["content-type"] == PROBLEM
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("payments", {"payment_id": "p", "amount_cents": 0, "method": "cash", "site_id": "north"}),
+        ("payments", {"payment_id": "p", "amount_cents": 5, "method": "gold", "site_id": "north"}),
+        ("payments", {"payment_id": "../x", "amount_cents": 5, "method": "cash",
+                      "site_id": "north"}),
+        ("refunds", {"amount_cents": -1, "method": "cash", "reason": "x"}),
+        ("write-offs", {"amount_cents": 5, "reason": "because"}),
+        ("payment-plans", {"total_cents": 5, "installment_cents": 5, "first_due_on": "soon"}),
+        ("statements", {"period_end": "2026-13-40"}),
+    ],
+)  # fmt: skip
+async def test_bad_input_is_refused_with_nothing_written(
+    client: httpx.AsyncClient, facts: Facts, token_for: TokenFor, path: str, body: Any
+) -> None:
+    who = token_for("biller")
+    refused = await client.post(f"/billing/patients/pat-1/{path}", json=body, headers=who)
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == PROBLEM
+    assert (await client.get(LEDGER, headers=who)).status_code == 404
