@@ -41,6 +41,7 @@ from services.billing.projections.learnt import (
     RenderingProvidersProjection,
 )
 from services.billing.projections.patients import PatientBalancesProjection
+from services.billing.projections.payments import PaymentsProjection
 from services.billing.projections.receivables import ReceivablesProjection
 from services.billing.projections.reference import (
     BillingProvidersProjection,
@@ -175,6 +176,7 @@ SPEC = ServiceSpec(
         RenderingProvidersProjection,
         ChargesProjection,
         ClaimsProjection,
+        PaymentsProjection,  # FHIR ExplanationOfBenefit, PaymentReconciliation
         PatientBalancesProjection,
         ReceivablesProjection,  # receivables (issue 13)
     ),

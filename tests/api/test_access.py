@@ -29,8 +29,11 @@ from services.billing.domain.events import (
     ChargeHeld,
     ChargeLine,
     ChargeReleased,
+    ClaimAdjudicated,
     PatientLearnt,
     ProviderAdjustmentPosted,
+    RemittanceReceived,
+    remittance_id_for,
 )
 from services.staffing.domain import streams as staffing_streams
 from services.staffing.domain.events import EmployeeHired
@@ -926,6 +929,51 @@ async def _fhir_coverage(admin: httpx.AsyncClient, site: str) -> Call:
     return await _readable(admin, "/fhir/R4/Coverage/cov-pat-b-1")
 
 
+async def _fhir_eob(admin: httpx.AsyncClient, site: str) -> Call:
+    """A remittance's posting of a fresh claim at `site`, recorded on the claim's stream."""
+    claim_id = await _billing_claim(admin, site)
+    facts = await suite_facts(_suites[-1], _billing_settings[-1], SystemClock())
+    posting_id = f"P-{claim_id}"
+    adjudicated = ClaimAdjudicated(
+        claim_id=claim_id,
+        outcome="denied",
+        paid_cents=0,
+        patient_responsibility_cents=0,
+        payer_claim_control_number="PCN1",
+        adjudicated_on=date(2026, 11, 20),
+        recorded_at=SystemClock().now(),
+        posting_id=posting_id,
+    )
+    await facts.record(billing_streams.claim("acme", claim_id), adjudicated)
+    return await _readable(admin, f"/fhir/R4/ExplanationOfBenefit/{posting_id}")
+
+
+async def _fhir_payment(admin: httpx.AsyncClient, site: str) -> Call:
+    """A remittance (it belongs to no site), recorded on its own stream."""
+    facts = await suite_facts(_suites[-1], _billing_settings[-1], SystemClock())
+    trace = f"EFT{next(counter)}"
+    remittance_id = remittance_id_for("60054", trace)
+    received = RemittanceReceived(
+        remittance_id=remittance_id,
+        digest="0" * 64,
+        file_name=f"{trace}.835",
+        source="upload",
+        payer_id="aetna",
+        x12_payer_id="60054",
+        payer_name="AETNA",
+        trace_number=trace,
+        handling_code="I",
+        payment_method="ACH",
+        payment_cents=0,
+        paid_on=None,
+        payee_npi=None,
+        claim_count=0,
+        received_at=SystemClock().now(),
+    )
+    await facts.record(billing_streams.remittance("acme", remittance_id), received)
+    return await _readable(admin, f"/fhir/R4/PaymentReconciliation/{remittance_id}")
+
+
 BILLING_FHIR_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/fhir/R4/Coverage"): _fixed("GET", "/fhir/R4/Coverage"),
     ("GET", "/fhir/R4/Coverage/{coverage_id}"): _fhir_coverage,
@@ -933,6 +981,10 @@ BILLING_FHIR_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/fhir/R4/ChargeItem/{item_id}"): _fhir_charge_item,
     ("GET", "/fhir/R4/Claim"): _fixed("GET", "/fhir/R4/Claim"),
     ("GET", "/fhir/R4/Claim/{claim_id}"): _fhir_claim,
+    ("GET", "/fhir/R4/ExplanationOfBenefit"): _fixed("GET", "/fhir/R4/ExplanationOfBenefit"),
+    ("GET", "/fhir/R4/ExplanationOfBenefit/{eob_id}"): _fhir_eob,
+    ("GET", "/fhir/R4/PaymentReconciliation"): _fixed("GET", "/fhir/R4/PaymentReconciliation"),
+    ("GET", "/fhir/R4/PaymentReconciliation/{remittance_id}"): _fhir_payment,
 }
 
 

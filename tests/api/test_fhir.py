@@ -560,6 +560,8 @@ async def test_the_capability_statement_lists_what_is_served(client: httpx.Async
         "Coverage": (["read", "search-type"], ["_id", "patient"]),
         "ChargeItem": (["read", "search-type"], ["_id", "patient"]),
         "Claim": (["read", "search-type"], ["_id", "patient"]),
+        "ExplanationOfBenefit": (["read", "search-type"], ["_id", "claim", "patient"]),
+        "PaymentReconciliation": (["read", "search-type"], ["_id", "created"]),
     }
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert sorted(p for p in paths if p.startswith(FHIR)) == sorted(
@@ -584,6 +586,10 @@ async def test_the_capability_statement_lists_what_is_served(client: httpx.Async
             f"{FHIR}/ChargeItem/{{item_id}}",
             f"{FHIR}/Claim",
             f"{FHIR}/Claim/{{claim_id}}",
+            f"{FHIR}/ExplanationOfBenefit",
+            f"{FHIR}/ExplanationOfBenefit/{{eob_id}}",
+            f"{FHIR}/PaymentReconciliation",
+            f"{FHIR}/PaymentReconciliation/{{remittance_id}}",
         ]
     )
 

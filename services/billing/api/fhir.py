@@ -11,16 +11,19 @@ logged. Errors are OperationOutcomes. References: `Patient/<id>` (scheduling),
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
+from services.billing.api import fhir_payment_resources as payment_resources
 from services.billing.api import fhir_resources as resources
 from services.billing.application.access import Disclosures
 from services.billing.projections import charges as charges_view
 from services.billing.projections import claims as claims_view
 from services.billing.projections import learnt as learnt_view
+from services.billing.projections import payments as payments_view
 from services.billing.projections import reference as reference_view
 from shared.access import record_disclosure
 from shared.http.fhir import FhirResponse, FhirRouter, base_url, fhir_id, our_id, searchset
@@ -29,6 +32,7 @@ from shared.phivault import PhiVault
 from shared.readmodels import ReadModels, public
 
 CoverageReaders = policy("biller", "auditor")  # and admin
+PaymentReaders = policy("biller", "auditor")  # and admin: a remittance spans sites
 Readers = policy("biller", "manager", "auditor", site_scoped=True)  # and admin
 TENANT_WIDE = frozenset({"biller", "auditor", "admin"})
 
@@ -90,8 +94,31 @@ def _at(sites: list[str] | Literal["*"], doc: Doc) -> bool:
     return sites == "*" or doc.get("site_id") in sites
 
 
+DAY_PREFIXES = ("eq", "ge", "gt", "le", "lt")
+
+
+def _day_test(value: str) -> Callable[[str], bool]:
+    """A date search value (`[prefix]YYYY-MM-DD`) as a test of an ISO day; 400 otherwise."""
+    prefix = value[:2] if value[:2] in DAY_PREFIXES else "eq"
+    raw = value[2:] if value[:2] in DAY_PREFIXES else value
+    try:
+        day = date.fromisoformat(raw).isoformat()
+    except ValueError:
+        raise HTTPException(400, f"date {value!r} is not [eq|ge|gt|le|lt]YYYY-MM-DD") from None
+    if len(raw) != 10:
+        raise HTTPException(400, f"date {value!r} is not [eq|ge|gt|le|lt]YYYY-MM-DD")
+    tests: dict[str, Callable[[str], bool]] = {
+        "eq": lambda d: d == day,
+        "ge": lambda d: d >= day,
+        "gt": lambda d: d > day,
+        "le": lambda d: d <= day,
+        "lt": lambda d: d < day,
+    }
+    return tests[prefix]
+
+
 def build_router(read_models: ReadModels, disclosures: Disclosures, vault: PhiVault) -> APIRouter:
-    router = FhirRouter(resources.CAPABILITIES)
+    router = FhirRouter(resources.CAPABILITIES + payment_resources.CAPABILITIES)
 
     async def find(projection: str, collection: str, where: Doc, key: str) -> list[Doc]:
         docs = await read_models.find(projection, collection, where, sort=[(key, 1)])
@@ -281,5 +308,113 @@ def build_router(read_models: ReadModels, disclosures: Disclosures, vault: PhiVa
         [found] = await claims(who.tenant, [doc])
         await record_disclosure(disclosures, request, who, [doc["patient_id"]])
         return FhirResponse(found)
+
+    # -------------------------------------------------------------- ExplanationOfBenefit
+
+    async def explanations(tenant: str, docs: list[Doc]) -> list[tuple[Doc, Resource]]:
+        """Each adjudication with its claim (from the claims read model) as an EOB."""
+        found = []
+        for doc in docs:
+            key = claims_view.claim_doc_id(tenant, doc["claim_id"])
+            claim = await get(claims_view.PROJECTION, claims_view.CLAIMS, key)
+            if claim is None:  # the claims read model has not caught up yet
+                continue
+            billed = []
+            for charge_id in claim.get("charge_ids") or ():
+                key = charges_view.doc_id(tenant, charge_id)
+                charge = await get(charges_view.PROJECTION, charges_view.CHARGES, key)
+                if charge is not None:
+                    billed.append(charge)
+            [payer] = (await payers(tenant, [claim["payer_id"]])).values()
+            eob = payment_resources.explanation_of_benefit(doc, claim, billed, payer)
+            found.append((claim, eob))
+        return found
+
+    @router.get("/ExplanationOfBenefit")
+    async def search_explanations(request: Request, who: Principal = Readers) -> Response:
+        """Adjudications by `patient`, `claim` and `_id` (managers: their sites')."""
+        query = _params(request, ("_id", "patient", "claim"))
+        wanted = _wanted(query, "ExplanationOfBenefit")
+        where: Doc = {"tenant": who.tenant}
+        patients = _patients(query)
+        if patients is not None:
+            where["patient_id"] = {"$in": sorted(patients)}
+        sites = _sites(who)
+        named = [_ids(value, "Claim") for value in query.get("claim", ())]
+        claim_ids = [
+            d["claim_id"]
+            for d in await find(claims_view.PROJECTION, claims_view.CLAIMS, where, "claim_id")
+            if _at(sites, d) and all(fhir_id(d["claim_id"]) in ids for ids in named)
+        ]
+        docs = await find(
+            payments_view.PROJECTION,
+            payments_view.ADJUDICATIONS,
+            {"tenant": who.tenant, "claim_id": {"$in": claim_ids}},
+            "recorded_at",
+        )
+        kept = [(c, r) for c, r in await explanations(who.tenant, docs) if _matches(wanted, r)]
+        await record_disclosure(disclosures, request, who, [c["patient_id"] for c, _ in kept])
+        return answer(request, [r for _, r in kept])
+
+    @router.get("/ExplanationOfBenefit/{eob_id}")
+    async def read_explanation(request: Request, eob_id: str, who: Principal = Readers) -> Response:
+        """An adjudication by its id (the posting's, a paper EOB's event's); recorded."""
+        _params(request, ())
+        ours = checked("ExplanationOfBenefit", eob_id)
+        doc = await get(
+            payments_view.PROJECTION,
+            payments_view.ADJUDICATIONS,
+            payments_view.doc_id(who.tenant, ours),
+        )
+        found = await explanations(who.tenant, [doc] if doc is not None else [])
+        if not found or not _at(_sites(who), found[0][0]):
+            raise not_found("ExplanationOfBenefit", eob_id)
+        [(claim, eob)] = found
+        await record_disclosure(disclosures, request, who, [claim["patient_id"]])
+        return FhirResponse(eob)
+
+    # ------------------------------------------------------------- PaymentReconciliation
+
+    async def reconciliations(tenant: str, docs: list[Doc]) -> list[Resource]:
+        received = [d for d in docs if d.get("received")]
+        known = await payers(tenant, (d["payer_id"] for d in received if d.get("payer_id")))
+        return [
+            payment_resources.payment_reconciliation(d, known.get(d.get("payer_id") or ""))
+            for d in received
+        ]
+
+    @router.get("/PaymentReconciliation")
+    async def search_reconciliations(request: Request, who: Principal = PaymentReaders) -> Response:
+        """Remittances by `created` (the day received: [eq|ge|gt|le|lt]YYYY-MM-DD) and `_id`."""
+        query = _params(request, ("_id", "created"))
+        wanted = _wanted(query, "PaymentReconciliation")
+        tests = [_day_test(value) for value in query.get("created", ())]
+        docs = await find(
+            payments_view.PROJECTION,
+            payments_view.REMITTANCES,
+            {"tenant": who.tenant},
+            "remittance_id",
+        )
+        kept = [d for d in docs if d.get("received") and all(t(d["received_on"]) for t in tests)]
+        kept.sort(key=lambda d: (d["received_at"], d["remittance_id"]))
+        found = [r for r in await reconciliations(who.tenant, kept) if _matches(wanted, r)]
+        return answer(request, found)
+
+    @router.get("/PaymentReconciliation/{remittance_id}")
+    async def read_reconciliation(
+        request: Request, remittance_id: str, who: Principal = PaymentReaders
+    ) -> Response:
+        """A remittance by its id (`remittance_id_for(payer, trace number)`)."""
+        _params(request, ())
+        ours = checked("PaymentReconciliation", remittance_id)
+        doc = await get(
+            payments_view.PROJECTION,
+            payments_view.REMITTANCES,
+            payments_view.doc_id(who.tenant, ours),
+        )
+        found = await reconciliations(who.tenant, [doc] if doc is not None else [])
+        if not found:
+            raise not_found("PaymentReconciliation", remittance_id)
+        return FhirResponse(found[0])
 
     return router
