@@ -258,3 +258,32 @@ def server_routers(routers: Sequence[APIRouter]) -> list[APIRouter]:
         raise HTTPException(404, f"{kind} is not served here: GET metadata lists what is")
 
     return [router]
+
+
+# ----------------------------------------------------------------------------- searches
+
+
+def search_params(request: Request, known: Iterable[str]) -> dict[str, list[str]]:
+    """A search's query by parameter (a repeat ANDs, a comma inside one ORs); a parameter not
+    in `known`, or one without a value, is a 400."""
+    allowed = tuple(known)
+    found: dict[str, list[str]] = {}
+    for name, value in request.query_params.multi_items():
+        if name not in allowed:
+            supported = ", ".join(allowed) or "none"
+            raise HTTPException(400, f"unknown search parameter {name!r} (supported: {supported})")
+        if not value:
+            raise HTTPException(400, f"search parameter {name!r} has no value")
+        found.setdefault(name, []).append(value)
+    return found
+
+
+def reference_ids(values: str, kind: str) -> set[str]:
+    """`_id` or a reference search's values as our ids: `x` or `Kind/x` (a comma: any)."""
+    wanted = set()
+    for value in values.split(","):
+        bare = value.removeprefix(f"{kind}/")
+        if "/" in bare or our_id(bare) is None:
+            raise HTTPException(400, f"{value!r} is not a {kind} id or reference")
+        wanted.add(bare)
+    return wanted

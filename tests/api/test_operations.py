@@ -54,6 +54,9 @@ async def test_projections_report_their_lag_and_generation(
         "billing.rendering_providers",
         "billing.charges",
         "billing.claims",
+        "billing.payments",
+        "billing.patient_balances",
+        "billing.receivables",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)
 

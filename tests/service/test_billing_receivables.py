@@ -8,7 +8,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from services.billing import app as billing
+from services.billing.application.patients import AssessPatients
 from services.billing.application.receivables import Kpis
 from services.billing.domain import streams
 from services.billing.domain.events import (
@@ -24,13 +27,24 @@ from services.billing.domain.events import (
     PatientResponsibilityAssessed,
 )
 from services.billing.projections import receivables as view
-from shared.events import Metadata, seal
+from shared.events import DomainEvent, Envelope, Metadata, seal
 from shared.kit import Assembled
 from tests.support import wait_until
 
 T = "acme"
 META = Metadata(tenant=T, correlation_id="c")
 DAY1 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def patients_assessed_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests write the patient ledger's events themselves, each at a chosen past time:
+    the live reaction that assesses patients from adjudications would write them again, now."""
+
+    async def nothing(self: AssessPatients, event: DomainEvent, envelope: Envelope) -> None:
+        return None
+
+    monkeypatch.setattr(AssessPatients, "react", nothing)
 
 
 class Ledger:

@@ -26,7 +26,16 @@ from services.billing.projections import learnt as learnt_view
 from services.billing.projections import payments as payments_view
 from services.billing.projections import reference as reference_view
 from shared.access import record_disclosure
-from shared.http.fhir import FhirResponse, FhirRouter, base_url, fhir_id, our_id, searchset
+from shared.http.fhir import (
+    FhirResponse,
+    FhirRouter,
+    base_url,
+    fhir_id,
+    our_id,
+    reference_ids,
+    search_params,
+    searchset,
+)
 from shared.http.identity import Principal, policy
 from shared.phivault import PhiVault
 from shared.readmodels import ReadModels, public
@@ -40,43 +49,18 @@ Doc = dict[str, Any]
 Resource = dict[str, Any]
 
 
-def _params(request: Request, known: Iterable[str]) -> dict[str, list[str]]:
-    """The query by parameter (a repeat ANDs, a comma inside one ORs); 400 for any other."""
-    allowed = tuple(known)
-    found: dict[str, list[str]] = {}
-    for name, value in request.query_params.multi_items():
-        if name not in allowed:
-            supported = ", ".join(allowed) or "none"
-            raise HTTPException(400, f"unknown search parameter {name!r} (supported: {supported})")
-        if not value:
-            raise HTTPException(400, f"search parameter {name!r} has no value")
-        found.setdefault(name, []).append(value)
-    return found
-
-
-def _ids(value: str, kind: str) -> set[str]:
-    """`_id` or a reference search's values as FHIR ids: `x` or `Kind/x` (comma: any)."""
-    wanted = set()
-    for one in value.split(","):
-        bare = one.removeprefix(f"{kind}/")
-        if "/" in bare or our_id(bare) is None:
-            raise HTTPException(400, f"{one!r} is not a {kind} id or reference")
-        wanted.add(bare)
-    return wanted
-
-
 def _patients(query: dict[str, list[str]]) -> set[str] | None:
     """Our ids of the patients every `patient` parameter names (None: no such parameter)."""
     found: set[str] | None = None
     for value in query.get("patient", ()):
-        ours = {our_id(p) or "" for p in _ids(value, "Patient")}
+        ours = {our_id(p) or "" for p in reference_ids(value, "Patient")}
         found = ours if found is None else found & ours
     return found
 
 
 def _wanted(query: dict[str, list[str]], kind: str) -> list[set[str]]:
     """The ids each `_id` parameter names (400 for one that names none)."""
-    return [_ids(value, kind) for value in query.get("_id", ())]
+    return [reference_ids(value, kind) for value in query.get("_id", ())]
 
 
 def _matches(wanted: list[set[str]], resource: Resource) -> bool:
@@ -180,7 +164,7 @@ def build_router(read_models: ReadModels, disclosures: Disclosures, vault: PhiVa
     @router.get("/Coverage")
     async def search_coverages(request: Request, who: Principal = CoverageReaders) -> Response:
         """Coverages by `patient` and `_id`; the reads are recorded per patient."""
-        query = _params(request, ("_id", "patient"))
+        query = search_params(request, ("_id", "patient"))
         wanted = _wanted(query, "Coverage")
         held = await accounts(who.tenant, _patients(query))
         found = [r for r in await coverages(who.tenant, held) if _matches(wanted, r)]
@@ -198,7 +182,7 @@ def build_router(read_models: ReadModels, disclosures: Disclosures, vault: PhiVa
         request: Request, coverage_id: str, who: Principal = CoverageReaders
     ) -> Response:
         """A coverage by its id (scheduling's coverage id); the read is recorded."""
-        _params(request, ())
+        search_params(request, ())
         ours = checked("Coverage", coverage_id)
         # A coverage is kept on its patient's account: the account that holds it.
         for account in await accounts(who.tenant, None):
@@ -224,7 +208,7 @@ def build_router(read_models: ReadModels, disclosures: Disclosures, vault: PhiVa
     @router.get("/ChargeItem")
     async def search_charge_items(request: Request, who: Principal = Readers) -> Response:
         """The lines of charges by `patient` and `_id` (managers: their sites')."""
-        query = _params(request, ("_id", "patient"))
+        query = search_params(request, ("_id", "patient"))
         wanted = _wanted(query, "ChargeItem")
         found: list[Resource] = []
         disclosed: list[str] = []
@@ -241,7 +225,7 @@ def build_router(read_models: ReadModels, disclosures: Disclosures, vault: PhiVa
         request: Request, item_id: str, who: Principal = Readers
     ) -> Response:
         """A line of a charge: `<charge id>-<line id>`; the read is recorded."""
-        _params(request, ())
+        search_params(request, ())
         checked("ChargeItem", item_id)
         named = resources.charge_of(item_id)
         candidates: list[Doc] = []
@@ -279,7 +263,7 @@ def build_router(read_models: ReadModels, disclosures: Disclosures, vault: PhiVa
     @router.get("/Claim")
     async def search_claims(request: Request, who: Principal = Readers) -> Response:
         """Claims by `patient` and `_id` (managers: their sites')."""
-        query = _params(request, ("_id", "patient"))
+        query = search_params(request, ("_id", "patient"))
         wanted = _wanted(query, "Claim")
         where: Doc = {"tenant": who.tenant}
         patients = _patients(query)
@@ -298,7 +282,7 @@ def build_router(read_models: ReadModels, disclosures: Disclosures, vault: PhiVa
     @router.get("/Claim/{claim_id}")
     async def read_claim(request: Request, claim_id: str, who: Principal = Readers) -> Response:
         """A claim by its id (CLM01); the read is recorded."""
-        _params(request, ())
+        search_params(request, ())
         ours = checked("Claim", claim_id)
         doc = await get(
             claims_view.PROJECTION, claims_view.CLAIMS, claims_view.claim_doc_id(who.tenant, ours)
@@ -333,14 +317,14 @@ def build_router(read_models: ReadModels, disclosures: Disclosures, vault: PhiVa
     @router.get("/ExplanationOfBenefit")
     async def search_explanations(request: Request, who: Principal = Readers) -> Response:
         """Adjudications by `patient`, `claim` and `_id` (managers: their sites')."""
-        query = _params(request, ("_id", "patient", "claim"))
+        query = search_params(request, ("_id", "patient", "claim"))
         wanted = _wanted(query, "ExplanationOfBenefit")
         where: Doc = {"tenant": who.tenant}
         patients = _patients(query)
         if patients is not None:
             where["patient_id"] = {"$in": sorted(patients)}
         sites = _sites(who)
-        named = [_ids(value, "Claim") for value in query.get("claim", ())]
+        named = [reference_ids(value, "Claim") for value in query.get("claim", ())]
         claim_ids = [
             d["claim_id"]
             for d in await find(claims_view.PROJECTION, claims_view.CLAIMS, where, "claim_id")
@@ -359,7 +343,7 @@ def build_router(read_models: ReadModels, disclosures: Disclosures, vault: PhiVa
     @router.get("/ExplanationOfBenefit/{eob_id}")
     async def read_explanation(request: Request, eob_id: str, who: Principal = Readers) -> Response:
         """An adjudication by its id (the posting's, a paper EOB's event's); recorded."""
-        _params(request, ())
+        search_params(request, ())
         ours = checked("ExplanationOfBenefit", eob_id)
         doc = await get(
             payments_view.PROJECTION,
@@ -386,7 +370,7 @@ def build_router(read_models: ReadModels, disclosures: Disclosures, vault: PhiVa
     @router.get("/PaymentReconciliation")
     async def search_reconciliations(request: Request, who: Principal = PaymentReaders) -> Response:
         """Remittances by `created` (the day received: [eq|ge|gt|le|lt]YYYY-MM-DD) and `_id`."""
-        query = _params(request, ("_id", "created"))
+        query = search_params(request, ("_id", "created"))
         wanted = _wanted(query, "PaymentReconciliation")
         tests = [_day_test(value) for value in query.get("created", ())]
         docs = await find(
@@ -405,7 +389,7 @@ def build_router(read_models: ReadModels, disclosures: Disclosures, vault: PhiVa
         request: Request, remittance_id: str, who: Principal = PaymentReaders
     ) -> Response:
         """A remittance by its id (`remittance_id_for(payer, trace number)`)."""
-        _params(request, ())
+        search_params(request, ())
         ours = checked("PaymentReconciliation", remittance_id)
         doc = await get(
             payments_view.PROJECTION,

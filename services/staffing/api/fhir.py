@@ -7,7 +7,7 @@ reader of the tenant sees them all (no personal data is in them). Errors are Ope
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -16,38 +16,21 @@ from services.staffing.api import fhir_resources as resources
 from services.staffing.projections.directory import EMPLOYEES, PROJECTION, employee_doc_id
 from shared.clock import Clock
 from shared.documents.port import Document
-from shared.http.fhir import FhirResponse, FhirRouter, base_url, our_id, searchset
+from shared.http.fhir import (
+    FhirResponse,
+    FhirRouter,
+    base_url,
+    our_id,
+    reference_ids,
+    search_params,
+    searchset,
+)
 from shared.http.identity import Principal, policy
 from shared.readmodels import ReadModels, public
 
 Readers = policy("front_desk", "manager", "clinician", "auditor", "hr")
 
 Doc = dict[str, Any]
-
-
-def _params(request: Request, known: Iterable[str]) -> dict[str, list[str]]:
-    """The query by parameter (a repeat ANDs, a comma inside one ORs); 400 for any other."""
-    allowed = tuple(known)
-    found: dict[str, list[str]] = {}
-    for name, value in request.query_params.multi_items():
-        if name not in allowed:
-            supported = ", ".join(allowed) or "none"
-            raise HTTPException(400, f"unknown search parameter {name!r} (supported: {supported})")
-        if not value:
-            raise HTTPException(400, f"search parameter {name!r} has no value")
-        found.setdefault(name, []).append(value)
-    return found
-
-
-def _ids(values: str, kind: str) -> set[str]:
-    """`_id` or a reference search's values as our ids: `x`, `Kind/x` (comma: any of them)."""
-    wanted = set()
-    for value in values.split(","):
-        bare = value.removeprefix(f"{kind}/")
-        if "/" in bare or our_id(bare) is None:
-            raise HTTPException(400, f"{value!r} is not a {kind} id or reference")
-        wanted.add(bare)
-    return wanted
 
 
 def _identifier(values: str) -> Callable[[Doc], bool]:
@@ -121,10 +104,10 @@ def build_router(read_models: ReadModels, clock: Clock) -> APIRouter:
     @router.get("/Practitioner")
     async def search_practitioners(request: Request, who: Principal = Readers) -> Response:
         """Providers by `_id`, `identifier` (the NPI: `value` or `system|value`) or `name`."""
-        query = _params(request, ("_id", "identifier", "name"))
+        query = search_params(request, ("_id", "identifier", "name"))
         tests: list[Callable[[Doc], bool]] = []
         for value in query.get("_id", ()):
-            wanted = _ids(value, "Practitioner")
+            wanted = reference_ids(value, "Practitioner")
             tests.append(_among(wanted))
         tests += [_identifier(v) for v in query.get("identifier", ())]
         tests += [_name(v) for v in query.get("name", ())]
@@ -136,18 +119,18 @@ def build_router(read_models: ReadModels, clock: Clock) -> APIRouter:
         request: Request, practitioner_id: str, who: Principal = Readers
     ) -> Response:
         """A provider, as appointments and schedules name them."""
-        _params(request, ())
+        search_params(request, ())
         doc = await one(who.tenant, "Practitioner", practitioner_id)
         return FhirResponse(resources.practitioner(doc, today()))
 
     @router.get("/PractitionerRole")
     async def search_roles(request: Request, who: Principal = Readers) -> Response:
         """Providers' roles by `_id`, `practitioner` or `location` (a site's Location)."""
-        query = _params(request, ("_id", "practitioner", "location"))
+        query = search_params(request, ("_id", "practitioner", "location"))
         tests: list[Callable[[Doc], bool]] = []
         for name, kind in (("_id", "PractitionerRole"), ("practitioner", "Practitioner")):
             for value in query.get(name, ()):
-                wanted = _ids(value, kind)
+                wanted = reference_ids(value, kind)
                 tests.append(_among(wanted))
         for value in query.get("location", ()):
             places = {value.removeprefix("Location/") for value in value.split(",")}
@@ -159,7 +142,7 @@ def build_router(read_models: ReadModels, clock: Clock) -> APIRouter:
 
     @router.get("/PractitionerRole/{role_id}")
     async def read_role(request: Request, role_id: str, who: Principal = Readers) -> Response:
-        _params(request, ())
+        search_params(request, ())
         doc = await one(who.tenant, "PractitionerRole", role_id)
         return FhirResponse(resources.practitioner_role(doc, today()))
 
