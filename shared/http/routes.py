@@ -6,10 +6,11 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from fastapi import HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.commands import Outcome
 from shared.http.identity import Principal
@@ -107,3 +108,17 @@ def next_cursor(page: Sequence[T], limit: int, key: Callable[[T], tuple[str, ...
     """The cursor of the page after `page`, or None when it was the last (shorter than
     `limit`)."""
     return encode_cursor(*key(page[-1])) if page and len(page) == limit else None
+
+
+# ----------------------------------------------------------------------------- dates
+
+
+def _plausible(day: date) -> date:
+    if not 1900 <= day.year <= 2200:
+        raise ValueError("a date between the years 1900 and 2200")
+    return day
+
+
+# A date in a body or query: one far outside working life (year 1, year 9999) is a 422 that
+# names the field, before any arithmetic on it (a day after 9999-12-31 does not exist).
+PlausibleDay = Annotated[date, AfterValidator(_plausible)]

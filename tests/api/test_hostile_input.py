@@ -35,7 +35,15 @@ PATH_VALUES = (
     "2026-02-30",
     " ",
 )
-QUERY_VALUES = ("", "a" * 3000, "-99999999999999999999", "2026-13-45", '{"$gt":""}', "\x01\x02")
+QUERY_VALUES = (
+    "",
+    "a" * 3000,
+    "-99999999999999999999",
+    "2026-13-45",
+    "9999-12-31",
+    '{"$gt":""}',
+    "\x01\x02",
+)
 NESTED = b'{"a":' * 50 + b"1" + b"}" * 50
 BODIES: tuple[bytes, ...] = (b"{", b"[]", b'"text"', b"null", b"{}", NESTED)
 MAX_INT = 2**70  # beyond what BSON's int64 and SQLite's INTEGER hold

@@ -11,11 +11,10 @@ disclosure (billing's `PatientRecordAccessed`).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from services.billing.application.access import Disclosures
 from services.billing.application.claims import Claims
@@ -30,6 +29,7 @@ from shared.http.routes import (
     Cursor,
     Id,
     Limit,
+    PlausibleDay,
     Recorded,
     check_site,
     decode_cursor,
@@ -53,14 +53,7 @@ AfterStream = Annotated[str | None, Query(max_length=300)]
 AfterVersion = Annotated[int | None, Query(ge=1)]
 
 
-def _plausible(day: date) -> date:
-    if not 1900 <= day.year <= 2200:
-        raise ValueError("a date between the years 1900 and 2200")
-    return day
-
-
-# A date far outside working life (year 1, year 9999) is a 422 naming the field.
-Day = Annotated[date, AfterValidator(_plausible)]
+Day = PlausibleDay
 
 
 class AdjustmentIn(Body):

@@ -10,7 +10,6 @@ see none of it. Every answer naming a patient records the disclosure. Reads take
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -27,7 +26,7 @@ from services.billing.projections import patients as view
 from shared.access import record_disclosure
 from shared.http.app import metadata
 from shared.http.identity import Principal, policy
-from shared.http.routes import Body, Id, Recorded, check_site, read_after, recorded
+from shared.http.routes import Body, Id, PlausibleDay, Recorded, check_site, read_after, recorded
 from shared.readmodels import ReadModels
 
 Billers = policy("biller", changes_state=True)
@@ -75,7 +74,7 @@ class PlanIn(Body):
     plan_id: Id | None = None
     total_cents: Cents
     installment_cents: Cents
-    first_due_on: date
+    first_due_on: PlausibleDay
 
 
 class PlanEndIn(Body):
@@ -83,7 +82,7 @@ class PlanEndIn(Body):
 
 
 class StatementIn(Body):
-    period_end: date
+    period_end: PlausibleDay
     statement_id: Id | None = None
 
 

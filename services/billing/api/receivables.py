@@ -23,7 +23,7 @@ from services.billing.projections import receivables as view
 from shared.access import record_disclosure
 from shared.clock import Clock
 from shared.http.identity import Principal, policy
-from shared.http.routes import read_after
+from shared.http.routes import PlausibleDay, read_after
 from shared.readmodels import ReadModels
 
 Readers = policy("biller", "manager", "auditor", site_scoped=True)
@@ -32,8 +32,10 @@ TENANT_WIDE = frozenset({"biller", "auditor", "admin"})
 After = Annotated[str | None, Query(max_length=300)]
 AfterVersion = Annotated[int | None, Query(ge=1)]
 Site = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-AsOf = Annotated[date | None, Query(description="YYYY-MM-DD; default: today (UTC)")]
-Month = Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")]
+AsOf = Annotated[PlausibleDay | None, Query(description="YYYY-MM-DD; default: today (UTC)")]
+Month = Annotated[
+    str, Query(pattern=r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$", description="YYYY-MM, 1900-2199")
+]
 By = Annotated[Literal["patient", "payer", "site", "provider"], Query()]
 
 

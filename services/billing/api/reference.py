@@ -8,11 +8,10 @@ wait until they include that change.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import AfterValidator, Field, StrictInt
+from pydantic import Field, StrictInt
 
 from services.billing.application.reference import ReferenceData
 from services.billing.domain.codes import is_modifier, is_procedure_code
@@ -23,17 +22,19 @@ from shared.documents.port import Document
 from shared.domain import Invalid, NotFound
 from shared.http.app import metadata
 from shared.http.identity import Principal, policy
-from shared.http.routes import Body, Id, Name, Recorded, check_site, read_after, recorded
+from shared.http.routes import (
+    Body,
+    Id,
+    Name,
+    PlausibleDay,
+    Recorded,
+    check_site,
+    read_after,
+    recorded,
+)
 from shared.readmodels import ReadModels, public
 
-
-def _plausible(value: date) -> date:
-    if not 1900 <= value.year <= 2999:
-        raise ValueError("a date between the years 1900 and 2999")
-    return value
-
-
-Day = Annotated[date, AfterValidator(_plausible)]
+Day = PlausibleDay
 Short = Annotated[str, Field(max_length=16)]  # codes; the decider says what is wrong with one
 Text = Annotated[str, Field(max_length=200)]
 

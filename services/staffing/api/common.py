@@ -5,24 +5,11 @@ domain refusal, mapped once in `shared/http/problems.py`."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
-
-from pydantic import AfterValidator
-
 from services.staffing.application.employment import Sites
 from shared.http.identity import Principal
+from shared.http.routes import PlausibleDay
 
-
-def _plausible(day: date) -> date:
-    if not 1900 <= day.year <= 2200:
-        raise ValueError("a date between the years 1900 and 2200")
-    return day
-
-
-# A date in a body or query: one far outside working life (year 1, year 9999) is a 422 that
-# names the field, before any arithmetic on it.
-Day = Annotated[date, AfterValidator(_plausible)]
+Day = PlausibleDay
 
 
 def everyone(who: Principal) -> bool:

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from services.staffing.application.credentials import Credentials, Enrolments, Expiring
 from services.staffing.domain.employment import Employment
@@ -22,17 +22,10 @@ from services.staffing.projections import credentials as view
 from shared.documents.port import Document
 from shared.http.app import metadata
 from shared.http.identity import Principal, policy
-from shared.http.routes import Body, Id, Name, Recorded, read_after, recorded
+from shared.http.routes import Body, Id, Name, PlausibleDay, Recorded, read_after, recorded
 from shared.readmodels import ReadModels
 
-
-def _plausible(value: date) -> date:
-    if not 1900 <= value.year <= 2999:
-        raise ValueError("a date between the years 1900 and 2999")
-    return value
-
-
-Day = Annotated[date, AfterValidator(_plausible)]
+Day = PlausibleDay
 Number = Annotated[str, Field(min_length=1, max_length=64)]
 State = Annotated[str, Field(min_length=1, max_length=8)]  # the decider checks two letters
 
