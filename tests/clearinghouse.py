@@ -8,7 +8,8 @@ the file, a 277CA, written with billing's own X12 writers: every claim accepted 
 payer claim control number) except those the test names in `rejections`, rejected with the
 reasons given. Answers are named after the file they answer (`<name>.999`, `<name>.277`), or,
 with `echo_names=False`, `ACK<n>.999` / `ACK<n>.277` as some clearinghouses do; each is
-written aside and renamed into `inbound/`, so billing never sees half of one."""
+written aside and renamed into `inbound/`, so billing never sees half of one. `pay()` then
+sends the payer's 835 for the claims received: the money comes back the same way."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ from services.billing.domain.x12.acks import (
 from services.billing.domain.x12.envelope import Envelope
 from services.billing.domain.x12.model import ClaimFile
 from services.billing.domain.x12.reader837 import read_837
+from services.billing.domain.x12.remittance import RemittanceClaim
 from shared.filedrop.port import is_complete
+from tests.remittance_files import Billed, file_835, paid_claim, payment
 
 ANSWERED_AT = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 
@@ -48,6 +51,7 @@ class LoopbackClearinghouse:
         self.received: list[str] = []  # the 837s taken, in order
         self.files: list[ClaimFile] = []  # as read
         self._next_number = 0
+        self.paid: set[str] = set()  # claims an 835 paid
 
     def waiting(self) -> list[str]:
         """The complete 837s billing has put and this side has not taken yet."""
@@ -105,6 +109,28 @@ class LoopbackClearinghouse:
             group_control_number=7000 + self._next_number,
             created_at=ANSWERED_AT,
         )
+
+    def pay(
+        self, trace: str, *, allowed_percent: int = 80, copay_cents: int = 2000
+    ) -> list[RemittanceClaim]:
+        """A check for every claim received and not paid yet (`paid_claim`'s terms), as an
+        835 named `<trace>.835`; the claim payments it made."""
+        claims = [
+            paid_claim(
+                c.claim_id,
+                [Billed(line.control_number, line.code, line.charge_cents) for line in c.lines],
+                allowed_percent=allowed_percent,
+                copay_cents=copay_cents,
+            )
+            for f in self.files
+            for c in f.claims
+            if c.claim_id not in self.paid
+        ]
+        self.paid.update(c.claim_ref for c in claims)
+        self._next_number += 1
+        check = payment(claims, trace=trace, number=7000 + self._next_number)
+        self.deliver(f"{trace}.835", file_835(check))
+        return claims
 
     def deliver(self, name: str, data: bytes) -> None:
         """Any file, as this side would hand it in (a test's garbage, a file answered twice)."""

@@ -86,6 +86,7 @@ def suite_settings(
         credential_sweep_seconds=86_400,  # likewise the credential sweep
         clearinghouse_poll_seconds=86_400,  # likewise sending and taking back claim files
         claims_recheck_seconds=86_400,  # and re-checking draft claims (tests fire it by hand)
+        remittance_resume_seconds=86_400,  # and resuming postings (the reaction posts)
     )
 
 

@@ -22,6 +22,7 @@ from services.billing.api import patients as patients_api
 from services.billing.api import provider_accounts as provider_accounts_api
 from services.billing.api import receivables as receivables_api
 from services.billing.api import reference as reference_api
+from services.billing.api import remittances as remittances_api
 from services.billing.application.access import Disclosures
 from services.billing.application.charges import Charges
 from services.billing.application.claim_files import ClaimFileUseCases
@@ -32,6 +33,7 @@ from services.billing.application.patients import Patients, Statements
 from services.billing.application.provider_accounts import ProviderAccounts
 from services.billing.application.receivables import Receivables
 from services.billing.application.reference import ReferenceData
+from services.billing.application.remittances import Remittances
 from services.billing.contracts import CONTRACT
 from services.billing.domain import streams
 from services.billing.projections.charges import ChargesProjection
@@ -73,6 +75,7 @@ class UseCases:
     patients: Patients  # the patient's side: ledger, payments, refunds, write-offs, plans
     statements: Statements  # the patient's side: monthly statements (PDF), collection stages
     provider_accounts: ProviderAccounts  # posting (billing II): PLB adjustments, once each
+    remittances: Remittances  # posting (billing II): 835s taken in and posted, once
 
     receivables: Receivables  # AR balances and aging as of any date (issue 13)
 
@@ -81,6 +84,8 @@ async def application(kit: Kit) -> UseCases:
     claims = Claims(kit.handler, kit.read_models, kit.phi_vault())
     claim_files = ClaimFileUseCases(kit.handler, claims, kit.settings)
     patients = Patients(kit.handler, kit.read_models, kit.settings.patient_small_balance_cents)
+    provider_accounts = ProviderAccounts(kit.handler)
+    remittances = Remittances(kit.handler, kit.read_models, claims, provider_accounts)
     return UseCases(
         reference=ReferenceData(kit.handler, kit.read_models),
         learning=Learning(kit.handler, kit.read_models),
@@ -89,11 +94,17 @@ async def application(kit: Kit) -> UseCases:
         claims=claims,
         claim_files=claim_files,
         clearinghouse=Clearinghouse(  # clearinghouse (area 6)
-            kit.handler, kit.read_models, clearinghouse_drop(kit.settings), claims, claim_files
+            kit.handler,
+            kit.read_models,
+            clearinghouse_drop(kit.settings),
+            claims,
+            claim_files,
+            remittances,
         ),
         patients=patients,
         statements=Statements(patients, kit.phi_vault()),
-        provider_accounts=ProviderAccounts(kit.handler),
+        provider_accounts=provider_accounts,
+        remittances=remittances,
         receivables=Receivables(kit.read_models),  # receivables (issue 13)
     )
 
@@ -115,6 +126,7 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
             app.patients, app.statements, app.disclosures, kit.read_models, timeout
         ),
         provider_accounts_api.build_router(app.provider_accounts),  # posting (billing II)
+        remittances_api.build_router(app.remittances),  # posting (billing II)
         receivables_api.build_router(  # receivables (issue 13)
             app.receivables,
             app.disclosures,
@@ -127,11 +139,13 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return consumers.reactions(app.learning, app.charges, app.claims, app.patients)
+    return consumers.reactions(app.learning, app.charges, app.claims, app.patients, app.remittances)
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
-    return consumers.timers(kit.settings, app.clearinghouse, app.claims, app.statements)
+    return consumers.timers(
+        kit.settings, app.clearinghouse, app.claims, app.statements, app.remittances
+    )
 
 
 def clearinghouse_drop(settings: Settings) -> FileDrop:

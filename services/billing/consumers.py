@@ -42,13 +42,22 @@ from services.billing.application.patients import (
     StatementRun,
     Statements,
 )
+from services.billing.application.remittances import (
+    PostRemittances,
+    Remittances,
+    ResumePostings,
+)
 from shared.reactions import Reaction
 from shared.settings import Settings
 from shared.timers import Timer
 
 
 def reactions(
-    learning: Learning, charges: Charges, claims: Claims, patients: Patients
+    learning: Learning,
+    charges: Charges,
+    claims: Claims,
+    patients: Patients,
+    remittances: Remittances,
 ) -> Sequence[Reaction]:
     return [
         LearnFromScheduling(learning),
@@ -59,11 +68,16 @@ def reactions(
         RepriceSelfPayCharges(charges),  # self-pay charges repriced under a coverage learnt
         RecheckClaims(claims),  # draft claims made ready when what they lacked arrives
         AssessPatients(patients),  # the patient's side: what patients owe
+        PostRemittances(remittances),  # remittances received are posted, each payment once
     ]
 
 
 def timers(
-    settings: Settings, clearinghouse: Clearinghouse, claims: Claims, statements: Statements
+    settings: Settings,
+    clearinghouse: Clearinghouse,
+    claims: Claims,
+    statements: Statements,
+    remittances: Remittances,
 ) -> Sequence[Timer]:
     every = settings.clearinghouse_poll_seconds
     return [
@@ -71,4 +85,5 @@ def timers(
         TakeAcknowledgements(clearinghouse, every),  # clearinghouse (area 6): 999/277CA back in
         RecheckDraftClaims(claims, settings.claims_recheck_seconds),  # what reactions missed
         StatementRun(statements, settings.statement_run_seconds),  # monthly statements, stages
+        ResumePostings(remittances, settings.remittance_resume_seconds),  # postings cut short
     ]

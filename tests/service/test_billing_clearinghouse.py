@@ -22,6 +22,7 @@ from services.billing.domain import streams
 from services.billing.domain.claim_files import MarkBatchSent, claim_files
 from services.billing.domain.claims import claim_id_for
 from services.billing.domain.events import (
+    ClaimAdjudicated,
     ClaimBatchSent,
     ClaimSubmitted,
     ClearinghouseFileRejected,
@@ -213,6 +214,53 @@ async def test_claims_go_out_and_come_back_accepted_or_rejected_with_reasons(
     assert names(far.root / "done") == [f"{FIRST}.277", f"{FIRST}.999"]
     assert await send(billing_service) == 0  # nothing left to send
     assert await take(billing_service) == 0
+
+
+async def test_the_payers_835_comes_back_the_same_way_and_is_posted_once(
+    billing_service: Built, clinic: Facts, far: Far
+) -> None:
+    first, second = await ready_claims(
+        billing_service, clinic, ("appt-1", "pat-1"), ("appt-2", "pat-2")
+    )
+    await one_file(billing_service, [first, second])
+    await send(billing_service)
+    simulator = LoopbackClearinghouse(far.root)
+    simulator.answer()
+    await take(billing_service)
+    paid = simulator.pay("EFT0001")
+    assert [c.claim_ref for c in paid] == [first, second]
+
+    assert await take(billing_service) == 1
+    assert "EFT0001.835" in names(far.root / "done")
+
+    async def both_paid() -> bool:
+        return all([(await status(billing_service, c))[0] == "paid" for c in (first, second)])
+
+    await wait_until(both_paid, message="the claims posted paid")
+    for claim in paid:
+        state = await billing_service.use_cases.claims.claim_state(META.tenant, claim.claim_ref)
+        assert state.adjudication is not None
+        assert state.adjudication.paid_cents == claim.paid_cents
+        assert state.adjudication.remittance_id is not None
+        assert [line.line_id for line in state.adjudication.lines] == ["1", "2"]
+
+    # The same 835 again (the far side sent it twice): taken, and nothing posted twice.
+    again = (far.root / "done" / "EFT0001.835").read_bytes()
+    simulator.deliver("EFT0001-again.835", again)
+    assert await take(billing_service) == 1
+    for claim_id in (first, second):
+        events = await recorded(
+            billing_service, streams.claim(META.tenant, claim_id), ClaimAdjudicated
+        )
+        assert len(events) == 1
+
+    # One that does not balance is refused whole, on the rejected-files list.
+    simulator.deliver("BAD.835", again.replace(b"BPR*I*", b"BPR*I*1", 1))
+    assert await take(billing_service) == 1
+    listed = await clearinghouse(billing_service).rejected_files(META.tenant)
+    assert "BAD.835" in {e.file_name for e in listed.rejected.values()}
+    reason = next(e.reason for e in listed.rejected.values() if e.file_name == "BAD.835")
+    assert "does not balance" in reason
 
 
 async def test_a_file_answered_twice_changes_nothing(

@@ -34,6 +34,8 @@ from services.billing.domain.claims import (
     ClaimState,
     CreateClaim,
     Latest,
+    PostingVerdict,
+    PostRemittedClaim,
     RejectClaim,
     ReplaceClaim,
     WriteOffClaim,
@@ -44,6 +46,7 @@ from services.billing.domain.claims import (
     left_to_collect,
     parse_address,
     payer_definition,
+    posting_verdict,
 )
 from services.billing.domain.events import (
     SELF_PAY,
@@ -60,6 +63,7 @@ from services.billing.domain.events import (
     PayerDefined,
     PlanDefined,
     ProviderLearnt,
+    RemittedClaim,
     StreamVersion,
 )
 from services.billing.domain.providers import RenderingProvider
@@ -502,8 +506,41 @@ class Claims(UseCases):
             lines=tuple(lines),
             adjudicated_on=adjudicated_on,
             recorded_at=self.now(),
+            posting_id=self.new_id(),
         )
         return await self._step(meta, claim_id, command)
+
+    async def post_remitted(
+        self,
+        meta: Metadata,
+        *,
+        posting_id: str,
+        remittance_id: str,
+        remitted: RemittedClaim,
+        paid_on: date,
+    ) -> PostingVerdict:
+        """A remittance's payment of the claim CLP01 names, posted on the claim's stream
+        (`domain/claims.py` decides: an adjudication, or a reversal of the posting it takes
+        back): "new" when posted now, "posted_here" when this posting was recorded before (a
+        posting resumed), "already_posted" when another remittance posted the same payment.
+        `Unpostable` (its reason) when it cannot be posted; `NotFound` for no such claim."""
+        state = await self.claim_state(meta.tenant, remitted.claim_ref)
+        assert state.created is not None
+        charge, _ = await self.fold(
+            streams.charge(meta.tenant, state.created.charge_ids[0]), charge_facts
+        )
+        command = PostRemittedClaim(
+            claim_id=state.claim_id,
+            posting_id=posting_id,
+            remittance_id=remittance_id,
+            remitted=remitted,
+            line_ids=tuple(line.line_id for line in charge.lines),
+            paid_on=paid_on,
+            recorded_at=self.now(),
+        )
+        stream = streams.claim(meta.tenant, state.claim_id)
+        outcome = await self.decide(stream, claim, command, meta)
+        return "new" if outcome.events else posting_verdict(outcome.state, command)
 
     async def appeal(self, meta: Metadata, claim_id: str, reason: str) -> Outcome[ClaimState]:
         command = AppealClaim(claim_id=claim_id, reason=reason, appealed_at=self.now())

@@ -32,6 +32,7 @@ import structlog
 
 from services.billing.application.claim_files import ClaimFileUseCases
 from services.billing.application.claims import Claims
+from services.billing.application.remittances import Remittances
 from services.billing.domain import streams
 from services.billing.domain.claim_files import Batch
 from services.billing.domain.clearinghouse import (
@@ -44,10 +45,12 @@ from services.billing.domain.clearinghouse import (
     file_errors,
     file_name,
     inbox,
+    is_remittance,
     named_after,
     read_acknowledgement,
 )
 from services.billing.domain.x12.acks import ClaimAcknowledgements, FileAcknowledgement
+from services.billing.domain.x12.reader835 import RemittanceFile, RemittanceRefused, read_835
 from services.billing.projections import claims as view
 from shared.commands import CommandHandler
 from shared.domain import DomainError, NotFound
@@ -82,7 +85,7 @@ class Taken:
 
     name: str
     tenant: str | None  # None: no tenant could be told (the file is left where it is)
-    kind: Literal["999", "277CA", "rejected", "unattributed", "waiting", "gone", "failed"]
+    kind: Literal["999", "277CA", "835", "rejected", "unattributed", "waiting", "gone", "failed"]
 
 
 class Clearinghouse(UseCases):
@@ -93,12 +96,14 @@ class Clearinghouse(UseCases):
         drop: FileDrop,
         claims: Claims,
         files: ClaimFileUseCases,
+        remittances: Remittances,
     ) -> None:
         super().__init__(handler)
         self._read_models = read_models
         self.drop = drop
         self._claims = claims
         self._files = files
+        self._remittances = remittances
         self._unattributed: set[tuple[str, str]] = set()  # (name, digest) logged already
 
     # ------------------------------------------------------------------------- sending
@@ -163,6 +168,8 @@ class Clearinghouse(UseCases):
         except NoSuchFile:
             return Taken(name, None, "gone")  # another process took it meanwhile
         digest = hashlib.sha256(data).hexdigest()
+        if is_remittance(data):
+            return await self._take_remittance(name, data, digest)
         try:
             ack = read_acknowledgement(data)
         except Unreadable as exc:
@@ -180,6 +187,35 @@ class Clearinghouse(UseCases):
         await self.drop.done(name)
         log.info("clearinghouse_file_taken", tenant=tenant, file_name=name, kind=kind)
         return Taken(name, tenant, kind)
+
+    async def _take_remittance(self, name: str, data: bytes, digest: str) -> Taken:
+        """An 835: its payments taken in (`Remittances.receive_file`), for the tenant whose
+        claims it pays; a file refused (unbalanced, miscounted) goes on the rejected list."""
+        try:
+            file = read_835(data)
+        except RemittanceRefused as exc:
+            tenant = await self._tenant_of(name, None)
+            return await self._not_taken(name, digest, tenant, f"remittance refused: {exc}")
+        tenant = await self._tenant_paid(file) or await self._tenant_of(name, None)
+        if tenant is None:
+            return await self._not_taken(name, digest, None, "pays no tenant's claims")
+        meta = Metadata(tenant=tenant, actor=SYSTEM, correlation_id=f"clearinghouse:{name}")
+        await self._remittances.receive_file(meta, file, name, "clearinghouse")
+        await self.drop.done(name)
+        log.info("clearinghouse_file_taken", tenant=tenant, file_name=name, kind="835")
+        return Taken(name, tenant, "835")
+
+    async def _tenant_paid(self, file: RemittanceFile) -> str | None:
+        """The only tenant with claims the file pays (CLP01), as the claims read model has
+        them (a claim is in it long before its payment comes back)."""
+        refs = sorted({c.claim_ref for r in file.remittances for c in r.claims})[:500]
+        if not refs:
+            return None
+        docs = await self._read_models.find(
+            view.PROJECTION, view.CLAIMS, {"claim_id": {"$in": refs}}
+        )
+        tenants = {str(d["tenant"]) for d in docs}
+        return tenants.pop() if len(tenants) == 1 else None
 
     async def rejected_files(self, tenant: str) -> Inbox:
         """The tenant's rejected-files list (from the event store)."""

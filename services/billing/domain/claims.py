@@ -35,6 +35,7 @@ from services.billing.domain.events import (
     ChargeReleased,
     ClaimAccepted,
     ClaimAdjudicated,
+    ClaimAdjudicationReversed,
     ClaimAppealed,
     ClaimCreated,
     ClaimNotReady,
@@ -47,6 +48,7 @@ from services.billing.domain.events import (
     LineAdjudication,
     PayerDefined,
     PostalAddress,
+    RemittedClaim,
 )
 from shared.domain import Command, Decider, Invalid, NotFound, Rejected
 from shared.events import DomainEvent
@@ -122,6 +124,9 @@ class ClaimState:
     adjudication: ClaimAdjudicated | None = None
     payer_claim_control_number: str | None = None  # the payer's (277CA or remittance)
     replaced_by: str | None = None
+    standing: tuple[ClaimAdjudicated, ...] = ()  # adjudications not reversed, oldest first
+    reversals: tuple[ClaimAdjudicationReversed, ...] = ()
+    posting_ids: frozenset[str] = frozenset()  # every posting recorded (adjudication, reversal)
 
     @property
     def claim_id(self) -> str:
@@ -153,6 +158,25 @@ def evolve(state: ClaimState, event: DomainEvent) -> ClaimState:
                 status=event.outcome,
                 adjudication=event,
                 payer_claim_control_number=event.payer_claim_control_number,
+                standing=(*state.standing, event),
+                posting_ids=_with(state.posting_ids, event.posting_id),
+            )
+        case ClaimAdjudicationReversed():
+            standing = tuple(a for a in state.standing if a.posting_id != event.reverses)
+            last = standing[-1] if standing else None
+            if state.replaced_by is not None:
+                status = state.status  # resubmitted or voided: the replacement stands for it
+            elif last is not None:
+                status = last.outcome
+            else:
+                status = "accepted"  # adjudicable again: a correction posts anew
+            return replace(
+                state,
+                status=status,
+                adjudication=last,
+                standing=standing,
+                reversals=(*state.reversals, event),
+                posting_ids=state.posting_ids | {event.posting_id},
             )
         case ClaimAppealed():
             return replace(state, status="appealed")
@@ -162,6 +186,10 @@ def evolve(state: ClaimState, event: DomainEvent) -> ClaimState:
             status = "voided" if event.frequency == "8" else "resubmitted"
             return replace(state, status=status, replaced_by=event.by_claim_id)
     return state
+
+
+def _with(ids: frozenset[str], posting_id: str | None) -> frozenset[str]:
+    return ids if posting_id is None else ids | {posting_id}
 
 
 # ----------------------------------------------------------------------------- commands
@@ -211,6 +239,7 @@ class AdjudicateClaim(Command):
     lines: tuple[LineAdjudication, ...] = ()
     adjudicated_on: date
     recorded_at: AwareDatetime
+    posting_id: str | None = None  # what a reversal names
 
 
 class AppealClaim(Command):
@@ -234,6 +263,19 @@ class ReplaceClaim(Command):
     replaced_at: AwareDatetime
 
 
+class PostRemittedClaim(Command):
+    """A remittance's payment of this claim (its CLP loop): an adjudication, or for a reversal
+    (CLP02 22) the undoing of the posting it takes back."""
+
+    claim_id: str
+    posting_id: str  # `remittances.posting_id_for(remittance_id, index)`
+    remittance_id: str
+    remitted: RemittedClaim
+    line_ids: tuple[str, ...]  # the claim's lines, as REF*6R names them after "<claim id>-"
+    paid_on: date  # BPR16, else the day the remittance was received
+    recorded_at: AwareDatetime
+
+
 ClaimCommand = (
     CreateClaim
     | CheckClaim
@@ -244,6 +286,7 @@ ClaimCommand = (
     | AppealClaim
     | WriteOffClaim
     | ReplaceClaim
+    | PostRemittedClaim
 )
 
 ADJUDICABLE = ("submitted", "accepted", "appealed")
@@ -343,6 +386,12 @@ def decide(state: ClaimState, command: ClaimCommand) -> Sequence[DomainEvent]:
                     written_off_at=command.written_off_at,
                 )
             ]
+        case PostRemittedClaim():
+            if posting_verdict(state, command) != "new":
+                return []
+            if command.remitted.status_code == REVERSAL:
+                return [_reversal(state, command)]
+            return [_remitted(state, command)]
         case ReplaceClaim():
             if state.replaced_by == command.by_claim_id:
                 return []  # the replacement's second try
@@ -381,6 +430,155 @@ def _adjudicated(state: ClaimState, command: AdjudicateClaim) -> ClaimAdjudicate
         adjustments=command.adjustments,
         lines=command.lines,
         adjudicated_on=command.adjudicated_on,
+        recorded_at=command.recorded_at,
+        posting_id=command.posting_id,
+    )
+
+
+# ----------------------------------------------------------------------------- remittances
+
+PROCESSED = ("1", "2", "3", "19", "20", "21")  # as primary/secondary/tertiary (and forwarded)
+DENIED = "4"
+REVERSAL = "22"
+ANSWERED_STATUSES = ("paid", "partially_paid", "denied")
+
+PostingVerdict = Literal["new", "posted_here", "already_posted"]
+
+
+class Unpostable(Rejected):
+    """A claim payment posting cannot take as it stands: it waits in the unmatched queue with
+    this reason for a biller, never guessed."""
+
+
+def posting_verdict(state: ClaimState, command: PostRemittedClaim) -> PostingVerdict:
+    """Whether a remittance's claim payment is new to the claim, was posted by this very
+    posting before (a posting resumed), or was posted from another remittance (the same
+    payment in another file: the payer's claim control number, CLP07, and its amounts);
+    `Unpostable` with the reason when it cannot be posted."""
+    assert state.created is not None
+    if command.posting_id in state.posting_ids:
+        return "posted_here"
+    remitted = command.remitted
+    pccn = remitted.payer_claim_control_number
+    if not pccn.strip():
+        raise Unpostable("the payment names no payer claim control number (CLP07)")
+    if remitted.status_code == REVERSAL:
+        return _reversal_verdict(state, remitted)
+    if remitted.status_code not in (*PROCESSED, DENIED):
+        raise Unpostable(f"claim status {remitted.status_code} is not a payment to post")
+    if any(_same_payment(a, remitted) for a in state.standing):
+        return "already_posted"
+    if state.status in ANSWERED_STATUSES:
+        held = state.payer_claim_control_number
+        raise Unpostable(
+            f"claim {state.claim_id} is {state.status} under payer claim {held}: a new "
+            "payment without a reversal of that one is not posted"
+        )
+    if state.status not in ADJUDICABLE:
+        raise Unpostable(f"claim {state.claim_id} is {state.status}: it cannot take a payment")
+    if remitted.charge_cents != state.created.total_cents:
+        raise Unpostable(
+            f"the payment is for a charge of {remitted.charge_cents} cents; the claim billed "
+            f"{state.created.total_cents}"
+        )
+    if remitted.paid_cents < 0 or remitted.patient_responsibility_cents < 0:
+        raise Unpostable("a payment that is not a reversal has no negative amounts")
+    if remitted.paid_cents > state.created.total_cents:
+        raise Unpostable(f"paid {remitted.paid_cents} is more than the claim's charge")
+    prefix = f"{state.claim_id}-"
+    for line in remitted.lines:
+        ref = line.line_id
+        if ref and (not ref.startswith(prefix) or ref.removeprefix(prefix) not in command.line_ids):
+            raise Unpostable(f"line {ref} (REF*6R) is not a line of the claim")
+    return "new"
+
+
+def _same_payment(posted: ClaimAdjudicated, remitted: RemittedClaim) -> bool:
+    return (
+        posted.payer_claim_control_number == remitted.payer_claim_control_number
+        and posted.paid_cents == remitted.paid_cents
+        and posted.patient_responsibility_cents == remitted.patient_responsibility_cents
+    )
+
+
+def _reversed_target(state: ClaimState, remitted: RemittedClaim) -> ClaimAdjudicated | None:
+    """The standing adjudication a reversal takes back: the latest under its CLP07 whose
+    amounts it undoes."""
+    for posted in reversed(state.standing):
+        if (
+            posted.payer_claim_control_number == remitted.payer_claim_control_number
+            and posted.paid_cents == -remitted.paid_cents
+        ):
+            return posted
+    return None
+
+
+def _reversal_verdict(state: ClaimState, remitted: RemittedClaim) -> PostingVerdict:
+    pccn = remitted.payer_claim_control_number
+    done = [
+        r
+        for r in state.reversals
+        if r.payer_claim_control_number == pccn and r.paid_cents == -remitted.paid_cents
+    ]
+    target = _reversed_target(state, remitted)
+    if target is None:
+        if done:
+            return "already_posted"  # the same reversal in another file
+        raise Unpostable(f"a reversal of payer claim {pccn}, which has no payment posted here")
+    if done and target.remittance_id in {r.remittance_id for r in done}:
+        # The reversal came before with its correction (the target), in one remittance: this
+        # is that pair again, in another file.
+        return "already_posted"
+    if target.posting_id is None:
+        raise Unpostable(f"payer claim {pccn} was keyed in from paper: reverse it by hand")
+    return "new"
+
+
+def _outcome(remitted: RemittedClaim) -> Literal["paid", "partially_paid", "denied"]:
+    if remitted.status_code == DENIED or (
+        remitted.paid_cents == 0 and remitted.patient_responsibility_cents == 0
+    ):
+        return "denied"
+    if any(line.paid_cents == 0 for line in remitted.lines) and remitted.paid_cents > 0:
+        return "partially_paid"
+    return "paid"
+
+
+def _remitted(state: ClaimState, command: PostRemittedClaim) -> ClaimAdjudicated:
+    remitted, prefix = command.remitted, f"{state.claim_id}-"
+    return ClaimAdjudicated(
+        claim_id=state.claim_id,
+        outcome=_outcome(remitted),
+        paid_cents=remitted.paid_cents,
+        patient_responsibility_cents=remitted.patient_responsibility_cents,
+        payer_claim_control_number=remitted.payer_claim_control_number,
+        adjustments=remitted.adjustments,
+        lines=tuple(
+            line.model_copy(update={"line_id": line.line_id.removeprefix(prefix)})
+            for line in remitted.lines
+        ),
+        adjudicated_on=command.paid_on,
+        recorded_at=command.recorded_at,
+        posting_id=command.posting_id,
+        remittance_id=command.remittance_id,
+        claim_status_code=remitted.status_code,
+        remarks=remitted.remarks,
+    )
+
+
+def _reversal(state: ClaimState, command: PostRemittedClaim) -> ClaimAdjudicationReversed:
+    target = _reversed_target(state, command.remitted)
+    assert target is not None
+    assert target.posting_id is not None
+    return ClaimAdjudicationReversed(
+        claim_id=state.claim_id,
+        posting_id=command.posting_id,
+        reverses=target.posting_id,
+        remittance_id=command.remittance_id,
+        payer_claim_control_number=target.payer_claim_control_number,
+        paid_cents=target.paid_cents,
+        patient_responsibility_cents=target.patient_responsibility_cents,
+        reversed_on=command.paid_on,
         recorded_at=command.recorded_at,
     )
 

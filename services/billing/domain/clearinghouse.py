@@ -68,6 +68,16 @@ class Unreadable(ValueError):
     """Not a file billing takes: the reason goes on the rejected-files list."""
 
 
+def is_remittance(data: bytes) -> bool:
+    """Whether the file's transaction sets are 835s (a remittance posting reads)."""
+    try:
+        _, segments = tokenise(data.decode("ascii"))
+    except (UnicodeDecodeError, X12ValueError, ValueError, IndexError):
+        return False
+    kinds = {element(s, 1) for s in segments if s and s[0] == "ST"}
+    return kinds == {"835"}
+
+
 def read_acknowledgement(data: bytes) -> Acknowledgement:
     """A 999 (one functional group acknowledged) or a 277CA, by its transaction set."""
     try:
@@ -84,7 +94,7 @@ def read_acknowledgement(data: bytes) -> Acknowledgement:
     except (X12ValueError, ValueError, IndexError) as exc:
         raise Unreadable(f"not a 999 or 277CA billing reads: {str(exc)[:MAX_REASON]}") from exc
     found = ", ".join(sorted(kinds)) or "none"
-    raise Unreadable(f"not a 999 or 277CA (transaction sets: {found[:MAX_REASON]})")
+    raise Unreadable(f"not a 999, 277CA or 835 (transaction sets: {found[:MAX_REASON]})")
 
 
 def file_code(ack: FileAcknowledgement) -> FileCode:

@@ -494,6 +494,7 @@ class RemittanceReceived(BillingEvent):
     claim_count: int
     warnings: tuple[str, ...] = ()  # what the file got wrong that does not change the money
     received_at: AwareDatetime
+    provider_adjustments: int = 0  # its PLB adjustments, posted before it was recorded
 
 
 class RemittedClaim(BaseModel):

@@ -12,6 +12,7 @@ from typing import get_args
 from services.billing.domain.events import (
     ClaimAccepted,
     ClaimAdjudicated,
+    ClaimAdjudicationReversed,
     ClaimAppealed,
     ClaimBatchAcknowledged,
     ClaimBatchCreated,
@@ -40,6 +41,7 @@ _Claim = (
     | ClaimAccepted
     | ClaimRejected
     | ClaimAdjudicated
+    | ClaimAdjudicationReversed
     | ClaimAppealed
     | ClaimWrittenOff
     | ClaimReplaced
@@ -147,6 +149,8 @@ class ClaimsProjection:
                     "submitted_at": None,
                     "answered_at": None,
                     "adjudication": None,
+                    "postings": [],  # adjudications standing (not reversed), oldest first
+                    "paid_cents": 0,  # what the payer paid, net of reversals
                     "carc": [],
                     "rarc": [],
                     "replaced_by": None,
@@ -174,21 +178,44 @@ class ClaimsProjection:
                     doc["updated_at"] = at
                 case ClaimAdjudicated():
                     carc, rarc = _reasons(seen)
+                    adjudication = {
+                        "posting_id": seen.posting_id,
+                        "remittance_id": seen.remittance_id,
+                        "outcome": seen.outcome,
+                        "paid_cents": seen.paid_cents,
+                        "patient_responsibility_cents": seen.patient_responsibility_cents,
+                        "payer_claim_control_number": seen.payer_claim_control_number,
+                        "adjudicated_on": seen.adjudicated_on.isoformat(),
+                        "adjustments": [a.model_dump(mode="json") for a in seen.adjustments],
+                        "lines": [line.model_dump(mode="json") for line in seen.lines],
+                        "carc": carc,
+                        "rarc": rarc,
+                    }
+                    postings = [*doc.get("postings", []), adjudication]
                     doc.update(
                         status=seen.outcome,
                         carc=carc,
                         rarc=rarc,
                         answered_at=doc.get("answered_at") or seen.recorded_at.isoformat(),
                         updated_at=seen.recorded_at.isoformat(),
-                        adjudication={
-                            "outcome": seen.outcome,
-                            "paid_cents": seen.paid_cents,
-                            "patient_responsibility_cents": seen.patient_responsibility_cents,
-                            "payer_claim_control_number": seen.payer_claim_control_number,
-                            "adjudicated_on": seen.adjudicated_on.isoformat(),
-                            "adjustments": [a.model_dump(mode="json") for a in seen.adjustments],
-                            "lines": [line.model_dump(mode="json") for line in seen.lines],
-                        },
+                        adjudication=adjudication,
+                        postings=postings,
+                        paid_cents=sum(int(p["paid_cents"]) for p in postings),
+                    )
+                case ClaimAdjudicationReversed():
+                    postings = [
+                        p for p in doc.get("postings", []) if p.get("posting_id") != seen.reverses
+                    ]
+                    last = postings[-1] if postings else None
+                    if doc.get("replaced_by") is None:
+                        doc["status"] = last["outcome"] if last else "accepted"
+                    doc.update(
+                        adjudication=last,
+                        postings=postings,
+                        paid_cents=sum(int(p["paid_cents"]) for p in postings),
+                        carc=last["carc"] if last else [],
+                        rarc=last["rarc"] if last else [],
+                        updated_at=seen.recorded_at.isoformat(),
                     )
                 case ClaimAppealed():
                     doc.update(status="appealed", updated_at=seen.appealed_at.isoformat())

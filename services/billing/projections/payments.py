@@ -15,6 +15,7 @@ from services.billing.domain.events import (
     ClaimAdjudicationReversed,
     ProviderAdjustmentPosted,
     RemittanceClaimsReceived,
+    RemittanceClaimUnmatched,
     RemittancePosted,
     RemittanceReceived,
 )
@@ -25,10 +26,15 @@ from shared.projections import View
 PROJECTION = "billing.payments"
 ADJUDICATIONS = "adjudications"
 REMITTANCES = "remittances"
+UNMATCHED = "unmatched"  # the unmatched-remittance queue: one per claim payment unmatched
 
 _Adjudication = ClaimAdjudicated | ClaimAdjudicationReversed
 _Remittance = (
-    RemittanceReceived | RemittanceClaimsReceived | RemittancePosted | ProviderAdjustmentPosted
+    RemittanceReceived
+    | RemittanceClaimsReceived
+    | RemittancePosted
+    | ProviderAdjustmentPosted
+    | RemittanceClaimUnmatched
 )
 
 
@@ -51,13 +57,20 @@ def _remittance(tenant: str, remittance_id: str) -> Document:
         "claims": [],
         "provider_adjustments": [],
         "posted_at": None,
+        "pending": False,  # received, claims not all answered yet (the resume timer's query)
+        "unmatched": 0,
     }
+
+
+def unmatched_key(remittance_id: str, index: int) -> str:
+    """The queue's order: remittance, then position (zero-padded: sorts as text)."""
+    return f"{remittance_id}:{index:06d}"
 
 
 class PaymentsProjection:
     name = PROJECTION
     contexts = ("billing",)
-    collections = (ADJUDICATIONS, REMITTANCES)
+    collections = (ADJUDICATIONS, REMITTANCES, UNMATCHED)
     handles: tuple[type[DomainEvent], ...] = (*get_args(_Adjudication), *get_args(_Remittance))
 
     def keys(self, event: DomainEvent, envelope: Envelope) -> list[tuple[str, str]]:
@@ -73,6 +86,12 @@ class PaymentsProjection:
                 | ProviderAdjustmentPosted()
             ):
                 return [(REMITTANCES, doc_id(envelope.tenant, event.remittance_id))]
+            case RemittanceClaimUnmatched():
+                own = unmatched_key(event.remittance_id, event.index)
+                return [
+                    (REMITTANCES, doc_id(envelope.tenant, event.remittance_id)),
+                    (UNMATCHED, doc_id(envelope.tenant, own)),
+                ]
         return []
 
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
@@ -134,14 +153,33 @@ class PaymentsProjection:
                             claim_count=remittance.claim_count,
                             received_at=remittance.received_at.isoformat(),
                             received_on=remittance.received_at.date().isoformat(),
+                            file_name=remittance.file_name,
+                            source=remittance.source,
+                            warnings=list(remittance.warnings),
+                            pending=True,
                         )
                     case RemittanceClaimsReceived():
                         claims = list(doc["claims"])
+                        held = {int(c["index"]) for c in claims}
                         for n, claim in enumerate(remittance.claims, remittance.first_index):
-                            claims.append({"index": n, **claim.model_dump(mode="json")})
+                            if n not in held:
+                                claims.append({"index": n, **claim.model_dump(mode="json")})
                         doc["claims"] = sorted(claims, key=lambda c: int(c["index"]))
+                        doc.update(pending=True, posted_at=None)
                     case RemittancePosted():
-                        doc["posted_at"] = remittance.posted_at.isoformat()
+                        answered = remittance.posted + remittance.already_posted
+                        answered += remittance.unmatched
+                        doc.update(
+                            posted_at=remittance.posted_at.isoformat(),
+                            pending=answered < len(doc["claims"]),
+                            posted=remittance.posted,
+                            already_posted=remittance.already_posted,
+                        )
+                    case RemittanceClaimUnmatched():
+                        for claim in doc["claims"]:
+                            if int(claim["index"]) == remittance.index:
+                                claim["unmatched"] = remittance.reason
+                        doc["unmatched"] = sum(1 for c in doc["claims"] if "unmatched" in c)
                     case ProviderAdjustmentPosted():
                         adjustments = [
                             a
@@ -156,3 +194,22 @@ class PaymentsProjection:
 
             key = doc_id(tenant, seen.remittance_id)
             await view.change(REMITTANCES, key, envelope, change)
+            if isinstance(seen, RemittanceClaimUnmatched):
+                own = unmatched_key(seen.remittance_id, seen.index)
+                found = seen
+
+                def queued(doc: Document | None) -> Document | None:
+                    return {
+                        "tenant": tenant,
+                        "key": own,
+                        "open": True,
+                        "remittance_id": found.remittance_id,
+                        "index": found.index,
+                        "claim_ref": found.claim_ref,
+                        "payer_claim_control_number": found.payer_claim_control_number,
+                        "paid_cents": found.paid_cents,
+                        "reason": found.reason,
+                        "found_at": found.found_at.isoformat(),
+                    }
+
+                await view.change(UNMATCHED, doc_id(tenant, own), envelope, queued)
