@@ -72,13 +72,23 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=("append", "replay", "scheduling", "split", "rosters", "x12", "charges"),
+        choices=(
+            "append",
+            "replay",
+            "scheduling",
+            "split",
+            "rosters",
+            "x12",
+            "charges",
+            "remittances",
+        ),
         help="one measurement; `split` (scheduling and compliance in separate processes) runs "
         "only when asked for, and needs kafka and mongo; `rosters` (staffing's roster query "
         "for 2,000 employees and 5 years, embedded) only when asked for; `x12` (837P "
         "generation for a month of a 6-site group, in-process) only when asked for; `charges` "
-        "(billing's charges from 30,000 completed visits, embedded; bench/charges.py) only "
-        "when asked for",
+        "(billing's charges from 30,000 completed visits, embedded; bench/charges.py) and "
+        "`remittances` (posting a 5,000-claim 835, embedded; bench/remittances.py) only when "
+        "asked for",
     )
     parser.add_argument(
         "--split-bookings",
@@ -355,6 +365,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         report.heading("Charges: a month of completed visits at a 6-site group")
         charges.report_results(asyncio.run(charges.run()))
+        sys.stdout.flush()
+        return 0
+    if args.only == "remittances":
+        from bench import remittances
+
+        report.heading("Remittances: posting a payer's 835")
+        remittances.report_results(asyncio.run(remittances.run()))
         sys.stdout.flush()
         return 0
     if not chosen.backends:

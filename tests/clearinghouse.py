@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.remittance_files import Billed, file_835, paid_claim, payment
 from services.billing.domain.x12.acks import (
     ClaimAcknowledgement,
     StatusReason,
@@ -30,7 +31,6 @@ from services.billing.domain.x12.model import ClaimFile
 from services.billing.domain.x12.reader837 import read_837
 from services.billing.domain.x12.remittance import RemittanceClaim
 from shared.filedrop.port import is_complete
-from tests.remittance_files import Billed, file_835, paid_claim, payment
 
 ANSWERED_AT = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 

@@ -32,7 +32,10 @@ from services.billing.domain.events import (
     ClaimAdjudicated,
     PatientLearnt,
     ProviderAdjustmentPosted,
+    RemittanceClaimsReceived,
+    RemittanceClaimUnmatched,
     RemittanceReceived,
+    RemittedClaim,
     remittance_id_for,
 )
 from services.staffing.domain import streams as staffing_streams
@@ -1119,8 +1122,78 @@ async def _provider_account(admin: httpx.AsyncClient, site: str) -> Call:
     return Call("GET", f"/billing/provider-accounts/{provider_id}")
 
 
+async def _remittance(admin: httpx.AsyncClient, site: str) -> str:
+    """A remittance (no names: a payee spans sites) whose one claim payment matched nothing."""
+    n = next(counter)
+    rid = remittance_id_for("AETNA01", f"EFT-ACCESS-{n}")
+    at = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    await record_billing(
+        _BILLING["suite"],
+        "acme",
+        billing_streams.remittance("acme", rid),
+        RemittanceReceived(
+            remittance_id=rid,
+            digest="0" * 64,
+            file_name=f"access-{n}.835",
+            source="upload",
+            payer_id="aetna",
+            x12_payer_id="AETNA01",
+            payer_name="AETNA",
+            trace_number=f"EFT-ACCESS-{n}",
+            handling_code="I",
+            payment_method="CHK",
+            payment_cents=1000,
+            paid_on=date(2026, 11, 25),
+            payee_npi="1234567893",
+            claim_count=1,
+            received_at=at,
+        ),
+        RemittanceClaimsReceived(
+            remittance_id=rid,
+            first_index=0,
+            claims=(
+                RemittedClaim(
+                    claim_ref="NOCLAIM",
+                    status_code="1",
+                    charge_cents=1000,
+                    paid_cents=1000,
+                    patient_responsibility_cents=0,
+                    payer_claim_control_number="PCN-ACCESS",
+                ),
+            ),
+        ),
+        RemittanceClaimUnmatched(
+            remittance_id=rid,
+            index=0,
+            claim_ref="NOCLAIM",
+            payer_claim_control_number="PCN-ACCESS",
+            paid_cents=1000,
+            reason="no claim NOCLAIM (CLP01) of ours",
+            found_at=at,
+        ),
+    )
+    return rid
+
+
+async def _remittance_read(admin: httpx.AsyncClient, site: str) -> Call:
+    return Call("GET", f"/billing/remittances/{await _remittance(admin, site)}")
+
+
+async def _remittance_match(admin: httpx.AsyncClient, site: str) -> Call:
+    """The claim CLP01 names is still no claim of ours: 404 for those who may match."""
+    rid = await _remittance(admin, site)
+    return Call("POST", f"/billing/remittances/{rid}/claims/0/match", {})
+
+
 BILLING_POSTING_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/billing/provider-accounts/{provider_id}"): _provider_account,
+    # An empty upload is a 422 for those who may upload: the matrix shows who reaches it.
+    ("POST", "/billing/remittances"): _fixed("POST", "/billing/remittances"),
+    ("GET", "/billing/remittances/{remittance_id}"): _remittance_read,
+    ("POST", "/billing/remittances/{remittance_id}/claims/{index}/match"): _remittance_match,
+    ("GET", "/billing/work-queues/unmatched-remittances"): _fixed(
+        "GET", "/billing/work-queues/unmatched-remittances"
+    ),
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.remittance_files import PAYER_X12_ID, Billed, file_835, paid_claim, payment, reversal_of
 from services.billing.application.claim_files import ClaimFileUseCases
 from services.billing.application.claims import Claims
 from services.billing.domain.claims import claim_id_for
@@ -20,7 +21,6 @@ from shared.readmodels import ReadModels
 from shared.settings import Settings
 from tests.api.conftest import ShiftedClock, TokenFor
 from tests.billing_claim_facts import Facts, suite_facts
-from tests.remittance_files import PAYER_X12_ID, Billed, file_835, paid_claim, payment, reversal_of
 from tests.support import wait_until
 
 PROBLEM = "application/problem+json"
@@ -181,17 +181,18 @@ async def test_a_file_that_does_not_balance_is_refused_whole(
     assert bad_name.status_code == 422
 
 
-async def test_what_matches_nothing_waits_in_the_unmatched_queue_a_page_at_a_time(
-    client: httpx.AsyncClient, facts: Facts, token_for: TokenFor
+async def test_what_matches_nothing_waits_in_the_unmatched_queue_until_a_biller_matches_it(
+    client: httpx.AsyncClient, facts: Facts, files: ClaimFileUseCases, token_for: TokenFor
 ) -> None:
     who = token_for("biller")
+    claim_id = await submitted(client, facts, files, who)  # billed 150.00 in two lines
     strangers = [
-        paid_claim(f"NOTOURS{n}", [Billed(f"NOTOURS{n}-1", "99213", 5000)]) for n in range(3)
+        paid_claim(f"NOTOURS{n}", [Billed(f"NOTOURS{n}-1", "99213", 15000)]) for n in range(3)
     ]
-    (receipt,) = (await upload(client, who, file_835(payment(strangers, trace="EFT400")))).json()[
-        "remittances"
-    ]
-    body = await posted(client, who, receipt["remittance_id"])
+    data = file_835(payment(strangers, trace="EFT400"))
+    (receipt,) = (await upload(client, who, data)).json()["remittances"]
+    rid = receipt["remittance_id"]
+    body = await posted(client, who, rid)
     assert [u["claim_ref"] for u in body["unmatched"]] == ["NOTOURS0", "NOTOURS1", "NOTOURS2"]
     assert all("no claim" in u["reason"] for u in body["unmatched"])
 
@@ -213,9 +214,38 @@ async def test_what_matches_nothing_waits_in_the_unmatched_queue_a_page_at_a_tim
     rest = await queued(page["next_cursor"])
     items = page["items"] + rest["items"]
     assert [i["claim_ref"] for i in items] == ["NOTOURS0", "NOTOURS1", "NOTOURS2"]
-    assert items[0]["remittance_id"] == receipt["remittance_id"]
+    assert items[0]["remittance_id"] == rid
     assert items[0]["paid_cents"] == strangers[0].paid_cents
     assert rest["next_cursor"] is None
+
+    # The biller finds the payer mangled our claim id: the first goes to our claim.
+    match = f"/billing/remittances/{rid}/claims/0/match"
+    matched = await client.post(match, json={"claim_id": claim_id}, headers=who)
+    assert matched.status_code == 201, matched.text
+    assert [m["claim_id"] for m in matched.json()["matched"]] == [claim_id]
+    assert [u["index"] for u in matched.json()["unmatched"]] == [1, 2]
+    claim = await claim_paid(client, who, claim_id, strangers[0].paid_cents)
+    assert claim["status"] == "paid"
+    again = await client.post(match, json={"claim_id": claim_id}, headers=who)
+    assert again.status_code == 409  # matched already
+    # The second stranger cannot go to the same claim: paid under another payer number.
+    refused = await client.post(
+        f"/billing/remittances/{rid}/claims/1/match", json={"claim_id": claim_id}, headers=who
+    )
+    assert refused.status_code == 409
+    assert "without a reversal" in refused.json()["detail"]
+    nowhere = await client.post(
+        f"/billing/remittances/{rid}/claims/7/match", json={"claim_id": claim_id}, headers=who
+    )
+    assert nowhere.status_code == 404
+    no_claim = await client.post(f"/billing/remittances/{rid}/claims/2/match", json={}, headers=who)
+    assert no_claim.status_code == 404  # CLP01 names no claim of ours still
+
+    async def off_the_queue() -> Any:
+        listed = await queued()
+        return listed if [i["index"] for i in listed["items"]] == [1, 2] else None
+
+    await wait_until(off_the_queue, message="the matched payment off the queue")
 
 
 async def test_billers_upload_auditors_read_nobody_else(

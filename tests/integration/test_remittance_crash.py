@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bench.remittance_files import Billed, file_835, paid_claim, payment
 from services.billing.domain import streams
 from services.billing.domain.events import (
     ChargeCreated,
@@ -32,7 +33,6 @@ from shared.events import Metadata
 from shared.settings import Settings
 from tests.billing_claim_facts import AT, DAY, Facts
 from tests.integration.servers import Server
-from tests.remittance_files import Billed, file_835, paid_claim, payment
 from tests.support import drop_databases, wait_until
 
 CLAIMS = 600

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 
 from services.billing.application.remittances import Remittances
 from services.billing.domain.remittances import RemittanceState
 from services.billing.domain.x12.reader835 import RemittanceRefused
 from shared.http.app import metadata
 from shared.http.identity import Principal, policy
-from shared.http.routes import Cursor, Id, Limit, decode_cursor, next_cursor
+from shared.http.routes import Body, Cursor, Id, Limit, decode_cursor, next_cursor
 from shared.readmodels import public
 
 Upload = policy("biller", changes_state=True)  # and admin
@@ -87,9 +87,22 @@ def remittance_view(state: RemittanceState) -> dict[str, Any]:
                 "paid_cents": u.paid_cents,
                 "reason": u.reason,
             }
-            for u in sorted(state.unmatched, key=lambda u: u.index)
+            for u in sorted(state.waiting, key=lambda u: u.index)
+        ],
+        "matched": [
+            {
+                "index": m.index,
+                "claim_id": m.claim_id,
+                "matched_by": m.matched_by,
+                "matched_at": m.matched_at.isoformat(),
+            }
+            for m in state.matched
         ],
     }
+
+
+class MatchIn(Body):
+    claim_id: Id | None = None  # None: the claim CLP01 names (it can take the payment now)
 
 
 def build_router(remittances: Remittances) -> APIRouter:
@@ -130,6 +143,22 @@ def build_router(remittances: Remittances) -> APIRouter:
         state = await remittances.remittance(who.tenant, remittance_id)
         if state.received is None:
             raise HTTPException(404, f"remittance {remittance_id} not found")
+        return remittance_view(state)
+
+    @router.post("/remittances/{remittance_id}/claims/{index}/match", status_code=201)
+    async def match(
+        request: Request,
+        remittance_id: Id,
+        index: Annotated[int, Path(ge=0, le=1_000_000)],
+        body: MatchIn,
+        who: Principal = Upload,
+    ) -> dict[str, Any]:
+        """Resolve a claim payment on the unmatched queue: post it to `claim_id` (or, with
+        none, to the claim CLP01 names, now it can take it). 409 with the reason when the
+        claim cannot take it, or when it was matched already (a retry after an answer that
+        was lost: the remittance's `matched` says to which claim); 404 when the payment is
+        not on the queue."""
+        state = await remittances.match(metadata(request, who), remittance_id, index, body.claim_id)
         return remittance_view(state)
 
     @router.get("/work-queues/unmatched-remittances")

@@ -518,12 +518,18 @@ class Claims(UseCases):
         remittance_id: str,
         remitted: RemittedClaim,
         paid_on: date,
+        claim_id: str | None = None,
     ) -> PostingVerdict:
         """A remittance's payment of the claim CLP01 names, posted on the claim's stream
         (`domain/claims.py` decides: an adjudication, or a reversal of the posting it takes
         back): "new" when posted now, "posted_here" when this posting was recorded before (a
         posting resumed), "already_posted" when another remittance posted the same payment.
-        `Unpostable` (its reason) when it cannot be posted; `NotFound` for no such claim."""
+        `Unpostable` (its reason) when it cannot be posted; `NotFound` for no such claim.
+        `claim_id`: another claim than CLP01 names (a biller's match); the payer's REF*6R then
+        names none of its lines, so the lines are posted as not echoed."""
+        if claim_id is not None and claim_id != remitted.claim_ref:
+            lines = tuple(line.model_copy(update={"line_id": ""}) for line in remitted.lines)
+            remitted = remitted.model_copy(update={"claim_ref": claim_id, "lines": lines})
         state = await self.claim_state(meta.tenant, remitted.claim_ref)
         assert state.created is not None
         charge, _ = await self.fold(

@@ -43,9 +43,11 @@ from services.billing.domain.events import (
 )
 from services.billing.domain.remittances import (
     Receive,
+    RecordMatched,
     RecordPosted,
     RecordUnmatched,
     RemittanceState,
+    check_waiting,
     posting_id_for,
 )
 from services.billing.domain.x12.reader835 import RemittanceFile, read_835
@@ -53,7 +55,7 @@ from services.billing.domain.x12.remittance import Remittance, RemittanceClaim
 from services.billing.projections import payments as view
 from services.billing.projections import reference
 from shared.commands import CommandHandler
-from shared.domain import NotFound
+from shared.domain import NotFound, Rejected
 from shared.events import DomainEvent, Envelope, Metadata
 from shared.readmodels import ReadModels
 from shared.timers import Timer
@@ -249,6 +251,36 @@ class Remittances(UseCases):
         await self.decide(stream, remittances.remittance, command, meta, subject=rid)
         log.info("remittance claim unmatched", remittance_id=rid, index=index, reason=reason)
         return "unmatched"
+
+    async def match(
+        self, meta: Metadata, remittance_id: str, index: int, claim_id: str | None
+    ) -> RemittanceState:
+        """A biller resolves an unmatched claim payment: posted to `claim_id` (None: the claim
+        CLP01 names, once it can take it), then off the queue. 409 with the reason when the
+        claim cannot take it; 404 for no such claim or queued payment."""
+        state = await self.remittance(meta.tenant, remittance_id)
+        check_waiting(state, index)
+        assert state.received is not None
+        paid = state.claims[index]
+        received = state.received
+        try:
+            await self._claims.post_remitted(
+                meta,
+                posting_id=posting_id_for(remittance_id, index),
+                remittance_id=remittance_id,
+                remitted=paid,
+                paid_on=received.paid_on or received.received_at.date(),
+                claim_id=claim_id,
+            )
+        except Unpostable as refused:
+            raise Rejected(str(refused)) from None
+        matched_by = meta.actor or SYSTEM
+        command = RecordMatched(index, claim_id or paid.claim_ref, matched_by, self.now())
+        stream = streams.remittance(meta.tenant, remittance_id)
+        outcome = await self.decide(
+            stream, remittances.remittance, command, meta, subject=remittance_id
+        )
+        return outcome.state
 
     # ------------------------------------------------------------------------- reads
 

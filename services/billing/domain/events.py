@@ -535,6 +535,17 @@ class RemittanceClaimUnmatched(BillingEvent):
     found_at: AwareDatetime
 
 
+class RemittanceClaimMatched(BillingEvent):
+    """A biller resolved an unmatched claim payment: posted to the claim named (the one CLP01
+    names once it can take it, or another the biller found), and off the queue."""
+
+    remittance_id: str
+    index: int
+    claim_id: str
+    matched_by: str
+    matched_at: AwareDatetime
+
+
 class RemittancePosted(BillingEvent):
     """Every claim of the remittance was posted, found posted before, or queued unmatched."""
 
@@ -711,6 +722,7 @@ registry = EventRegistry(
         RemittanceReceived,  # billing II
         RemittanceClaimsReceived,
         RemittanceClaimUnmatched,
+        RemittanceClaimMatched,
         RemittancePosted,
         ClaimAdjudicationReversed,
         ProviderAdjustmentPosted,

@@ -24,13 +24,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.billing.domain.events import (
+    RemittanceClaimMatched,
     RemittanceClaimsReceived,
     RemittanceClaimUnmatched,
     RemittancePosted,
     RemittanceReceived,
     RemittedClaim,
 )
-from shared.domain import Decider, Rejected
+from shared.domain import Decider, NotFound, Rejected
 from shared.events import DomainEvent
 
 PART = 100  # claims per `RemittanceClaimsReceived`: an event stays small
@@ -59,10 +60,20 @@ class RemittanceState:
     claims: tuple[RemittedClaim, ...] = ()
     unmatched: tuple[RemittanceClaimUnmatched, ...] = ()  # in the order they were found
     posted: RemittancePosted | None = None
+    matched: tuple[RemittanceClaimMatched, ...] = ()  # unmatched ones a biller resolved
 
     @property
     def unmatched_at(self) -> frozenset[int]:
         return frozenset(u.index for u in self.unmatched)
+
+    @property
+    def matched_at(self) -> frozenset[int]:
+        return frozenset(m.index for m in self.matched)
+
+    @property
+    def waiting(self) -> tuple[RemittanceClaimUnmatched, ...]:
+        """The claim payments still on the unmatched queue."""
+        return tuple(u for u in self.unmatched if u.index not in self.matched_at)
 
     @property
     def answered(self) -> int:
@@ -90,6 +101,8 @@ def evolve(state: RemittanceState, event: DomainEvent) -> RemittanceState:
             return replace(state, unmatched=(*state.unmatched, event))
         case RemittancePosted():
             return replace(state, posted=event)
+        case RemittanceClaimMatched():
+            return replace(state, matched=(*state.matched, event))
     return state
 
 
@@ -117,7 +130,27 @@ class RecordPosted:
     posted_at: datetime
 
 
-RemittanceCommand = Receive | RecordUnmatched | RecordPosted
+@dataclass(frozen=True)
+class RecordMatched:
+    """An unmatched claim payment, posted by a biller to `claim_id`."""
+
+    index: int
+    claim_id: str
+    matched_by: str
+    matched_at: datetime
+
+
+RemittanceCommand = Receive | RecordUnmatched | RecordPosted | RecordMatched
+
+
+def check_waiting(state: RemittanceState, index: int) -> None:
+    """That the claim payment at `index` is on the unmatched queue (else 404 or 409)."""
+    if state.received is None:
+        raise NotFound("no such remittance")
+    if index not in state.unmatched_at:
+        raise NotFound(f"claim payment {index} of the remittance is not on the unmatched queue")
+    if index in state.matched_at:
+        raise Rejected(f"claim payment {index} of the remittance was matched already")
 
 
 def new_claims(state: RemittanceState, claims: Sequence[RemittedClaim]) -> list[RemittedClaim]:
@@ -182,6 +215,20 @@ def decide(state: RemittanceState, command: RemittanceCommand) -> Sequence[Domai
                     unmatched=command.unmatched,
                     provider_adjustments=command.provider_adjustments,
                     posted_at=command.posted_at,
+                )
+            ]
+        case RecordMatched():
+            if any(m.index == command.index for m in state.matched):
+                return []
+            check_waiting(state, command.index)
+            assert state.received is not None
+            return [
+                RemittanceClaimMatched(
+                    remittance_id=state.received.remittance_id,
+                    index=command.index,
+                    claim_id=command.claim_id,
+                    matched_by=command.matched_by,
+                    matched_at=command.matched_at,
                 )
             ]
     raise AssertionError(f"unhandled {type(command).__name__}")

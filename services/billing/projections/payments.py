@@ -14,6 +14,7 @@ from services.billing.domain.events import (
     ClaimAdjudicated,
     ClaimAdjudicationReversed,
     ProviderAdjustmentPosted,
+    RemittanceClaimMatched,
     RemittanceClaimsReceived,
     RemittanceClaimUnmatched,
     RemittancePosted,
@@ -35,6 +36,7 @@ _Remittance = (
     | RemittancePosted
     | ProviderAdjustmentPosted
     | RemittanceClaimUnmatched
+    | RemittanceClaimMatched
 )
 
 
@@ -86,7 +88,7 @@ class PaymentsProjection:
                 | ProviderAdjustmentPosted()
             ):
                 return [(REMITTANCES, doc_id(envelope.tenant, event.remittance_id))]
-            case RemittanceClaimUnmatched():
+            case RemittanceClaimUnmatched() | RemittanceClaimMatched():
                 own = unmatched_key(event.remittance_id, event.index)
                 return [
                     (REMITTANCES, doc_id(envelope.tenant, event.remittance_id)),
@@ -180,6 +182,10 @@ class PaymentsProjection:
                             if int(claim["index"]) == remittance.index:
                                 claim["unmatched"] = remittance.reason
                         doc["unmatched"] = sum(1 for c in doc["claims"] if "unmatched" in c)
+                    case RemittanceClaimMatched():
+                        for claim in doc["claims"]:
+                            if int(claim["index"]) == remittance.index:
+                                claim["matched_to"] = remittance.claim_id
                     case ProviderAdjustmentPosted():
                         adjustments = [
                             a
@@ -213,3 +219,15 @@ class PaymentsProjection:
                     }
 
                 await view.change(UNMATCHED, doc_id(tenant, own), envelope, queued)
+            elif isinstance(seen, RemittanceClaimMatched):
+                own = unmatched_key(seen.remittance_id, seen.index)
+                matched = seen
+
+                def resolved(doc: Document | None) -> Document | None:
+                    if doc is None:  # its RemittanceClaimUnmatched comes first on the stream
+                        return None
+                    doc.update(open=False, matched_to=matched.claim_id)
+                    doc["matched_at"] = matched.matched_at.isoformat()
+                    return doc
+
+                await view.change(UNMATCHED, doc_id(tenant, own), envelope, resolved)

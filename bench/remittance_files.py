@@ -1,4 +1,4 @@
-"""835 files a payer would send for claims of ours, for tests and benchmarks: each line
+"""835 files a payer would send for claims of ours, for the posting benchmark and tests: each line
 allowed a share of its charge (the rest a CO-45 contractual adjustment), a copay (PR-3) on the
 first line, the rest paid; written with billing's own 835 writer (pyx12-valid), lines naming
 ours by REF*6R as the 837 sent them. Synthetic names only."""
