@@ -92,7 +92,7 @@ async def application(kit: Kit) -> UseCases:
             kit.handler, kit.read_models, clearinghouse_drop(kit.settings), claims, claim_files
         ),
         patients=patients,
-        statements=Statements(patients, kit.phi_vault()),
+        statements=Statements(patients, kit.phi_vault(), kit.settings.payment_plan_overdue_days),
         provider_accounts=ProviderAccounts(kit.handler),
         receivables=Receivables(kit.read_models),  # receivables (issue 13)
     )

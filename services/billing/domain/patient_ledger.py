@@ -17,14 +17,22 @@ visit, when it names one); one open payment plan at a time. Collection stages:
             -> reminder (30 days unpaid after the first statement) -> final_notice (60)
             -> collections (90);  plan while a plan is kept;  current once paid.
 
+A payment plan's installments fall due monthly from `first_due_on` (the same day of the month,
+or the month's last day). What counts as paid toward it: the patient's payments received after
+it was agreed. On the statement timer's round (`AdvanceCollection`) a plan whose payments reach
+its total, or whose patient owes nothing any more, ends `paid`; one with an installment more
+than N days overdue (the settings' `payment_plan_overdue_days`) ends `defaulted`, and the
+stage leaves `plan` for where the balance's age (the first unpaid statement) puts it.
+
 Dates come from the command (the use case's clock): the decider is pure.
 """
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from services.billing.domain.events import (
@@ -83,6 +91,7 @@ class Ledger:
     write_off_ids: frozenset[str] = frozenset()
     plan: PaymentPlanAgreed | None = None  # the open plan
     plans: frozenset[str] = frozenset()  # every plan id agreed
+    plan_paid_cents: int = 0  # paid since the open plan was agreed
     statements: tuple[StatementIssued, ...] = ()
     stage: Stage = "current"
     unpaid_since: date | None = None  # the first statement's period end since last paid up
@@ -183,6 +192,8 @@ def _assessed(state: Ledger, e: PatientResponsibilityAssessed) -> Ledger:
 
 def _paid(state: Ledger, e: PatientPaymentReceived) -> Ledger:
     state = replace(state, patient_id=e.patient_id, payments=(*state.payments, e))
+    if state.plan is not None:
+        state = replace(state, plan_paid_cents=state.plan_paid_cents + e.amount_cents)
     target = e.charge_id or e.appointment_id
     item = state.item(target) if target else None
     if item is not None:
@@ -243,7 +254,9 @@ def evolve(state: Ledger, event: DomainEvent) -> Ledger:
         case PatientBalanceWrittenOff():
             state = _written_off(state, event)
         case PaymentPlanAgreed():
-            state = replace(state, plan=event, plans=state.plans | {event.plan_id})
+            state = replace(
+                state, plan=event, plans=state.plans | {event.plan_id}, plan_paid_cents=0
+            )
         case PaymentPlanEnded():
             state = replace(state, plan=None)
         case StatementIssued():
@@ -358,11 +371,13 @@ class IssueStatement:
 
 @dataclass(frozen=True)
 class AdvanceCollection:
-    """Move the collection stage to where `today` puts it (the statement timer's step)."""
+    """End a plan paid in full or not kept, and move the collection stage to where `today`
+    puts it (the statement timer's step)."""
 
     patient_id: str
     today: date
     changed_at: datetime
+    plan_overdue_days: int  # an installment overdue longer than this: the plan defaulted
 
 
 LedgerCommand = (
@@ -378,14 +393,46 @@ LedgerCommand = (
 )
 
 
+def due_on(plan: PaymentPlanAgreed, n: int) -> date:
+    """The day the plan's installment `n` (from 0) falls due: monthly from `first_due_on`, on
+    the same day of the month, or the month's last day when it has fewer."""
+    months = plan.first_due_on.month - 1 + n
+    year, month = plan.first_due_on.year + months // 12, months % 12 + 1
+    return date(year, month, min(plan.first_due_on.day, calendar.monthrange(year, month)[1]))
+
+
+def due_by(plan: PaymentPlanAgreed, day: date) -> int:
+    """What the plan's installments due on or before `day` add up to (the last one may be
+    smaller: the rest of the total)."""
+    count = -(-plan.total_cents // plan.installment_cents)
+    fallen = 0
+    while fallen < count and due_on(plan, fallen) <= day:
+        fallen += 1
+    return min(plan.total_cents, fallen * plan.installment_cents)
+
+
+def plan_outcome(state: Ledger, today: date, overdue_days: int) -> PlanOutcome | None:
+    """How the open plan ends on `today`, if it does: `paid` once its payments reach its total
+    or nothing is owed any more; `defaulted` once an installment is more than `overdue_days`
+    overdue (due on a day before `today - overdue_days`) and not paid."""
+    plan = state.plan
+    if plan is None:
+        return None
+    if state.plan_paid_cents >= plan.total_cents or state.balance_cents <= 0:
+        return "paid"
+    if state.plan_paid_cents < due_by(plan, today - timedelta(days=overdue_days + 1)):
+        return "defaulted"
+    return None
+
+
 def stage_due(state: Ledger, today: date) -> Stage:
     """Where the collection stage belongs on `today`."""
     if state.balance_cents <= 0:
         return "current"
     if state.plan is not None:
         return "plan"
-    if state.unpaid_since is None:
-        return "current" if not state.statements else state.stage
+    if state.unpaid_since is None:  # no statement unpaid: a plan that ended is no stage
+        return "current" if not state.statements or state.stage == "plan" else state.stage
     days = (today - state.unpaid_since).days
     if days >= COLLECTIONS_DAYS:
         return "collections"
@@ -493,20 +540,26 @@ def decide(state: Ledger, command: LedgerCommand) -> Sequence[DomainEvent]:
                 state, [issued], command.period_end, command.issued_at, "statement issued"
             )
         case AdvanceCollection():
-            if state.patient_id is None:
-                return []
-            due = stage_due(state, command.today)
-            if due == state.stage:
-                return []
-            return [
-                CollectionStageChanged(
-                    patient_id=command.patient_id,
-                    stage=due,
-                    reason=f"as of {command.today.isoformat()}",
-                    changed_at=command.changed_at,
-                )
-            ]
+            return _advance(state, command)
     raise AssertionError(command)
+
+
+def _advance(state: Ledger, c: AdvanceCollection) -> Sequence[DomainEvent]:
+    if state.patient_id is None:
+        return []
+    ended: list[DomainEvent] = []
+    outcome = plan_outcome(state, c.today, c.plan_overdue_days)
+    if state.plan is not None and outcome is not None:
+        ended.append(
+            PaymentPlanEnded(
+                patient_id=c.patient_id,
+                plan_id=state.plan.plan_id,
+                outcome=outcome,
+                ended_at=c.changed_at,
+            )
+        )
+    reason = f"plan {outcome}" if ended else f"as of {c.today.isoformat()}"
+    return _stage_after(state, ended, c.today, c.changed_at, reason)
 
 
 def _receive(state: Ledger, c: ReceivePayment) -> Sequence[DomainEvent]:
