@@ -178,6 +178,24 @@ async def test_who_may_see_and_do_what(
     assert nobody.headers["content-type"] == PROBLEM
 
 
+async def test_a_read_after_a_write_names_this_patients_ledger(
+    client: httpx.AsyncClient, facts: Facts, files: ClaimFileUseCases, token_for: TokenFor
+) -> None:
+    who = token_for("biller")
+    await owed_after_eob(client, facts, files, who)
+    await ledger_of(client, who)
+    for path in (LEDGER, "/billing/patients/pat-1/statements"):
+        for params in (
+            {"after_version": "1"},
+            {"after_stream": "t:patient-ledger:pat-2", "after_version": "1"},
+        ):
+            refused = await client.get(path, params=params, headers=who)
+            assert refused.status_code == 400, (path, params, refused.text)
+            assert refused.headers["content-type"] == PROBLEM
+        refused = await client.get(path, params={"after_version": "0"}, headers=who)
+        assert refused.status_code == 422
+
+
 async def test_a_plan_not_kept_defaults_on_the_statement_run(
     client: httpx.AsyncClient,
     suite: Suite,
