@@ -437,3 +437,17 @@ def test_a_plan_whose_balance_is_gone_is_never_defaulted() -> None:
         ]
     )
     assert ended(pl.decide(state, advance(date(2027, 6, 1)))) == "paid"
+
+
+def test_a_plan_ended_by_hand_leaves_no_stage_of_plan_behind() -> None:
+    """Owed again after an earlier statement was paid up: no statement is unpaid, so a plan
+    cancelled leaves the stage `current`, never `plan` without a plan."""
+    state = fold([assessed("c1", 1000, 1)])
+    state = fold([*state.entries, *statement(state, "s1", date(2026, 10, 31))])
+    state = fold([*state.entries, *pl.decide(state, receive("p1", 1000))])
+    assert (state.stage, state.unpaid_since) == ("current", None)
+    state = fold([*state.entries, assessed("c2", 3000, 20)])
+    state = fold([*state.entries, *pl.decide(state, plan("pl1", 3000))])
+    assert state.stage == "plan"
+    events = pl.decide(state, pl.EndPlan(P, "pl1", "cancelled", AT))
+    assert stage_of(events) == "current"
