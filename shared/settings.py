@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     patient_small_balance_cents: int = Field(default=1000, ge=0)  # small-balance write-off limit
     statement_run_seconds: float = Field(default=3600.0, gt=0)  # the monthly statement timer
     remittance_resume_seconds: float = Field(default=60.0, gt=0)  # postings cut short, resumed
+    payment_plan_overdue_days: int = Field(default=30, ge=0)  # installment this late: defaulted
 
     @field_validator("phi_kek", "ledger_key")
     @classmethod

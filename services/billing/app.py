@@ -102,7 +102,7 @@ async def application(kit: Kit) -> UseCases:
             remittances,
         ),
         patients=patients,
-        statements=Statements(patients, kit.phi_vault()),
+        statements=Statements(patients, kit.phi_vault(), kit.settings.payment_plan_overdue_days),
         provider_accounts=provider_accounts,
         remittances=remittances,
         receivables=Receivables(kit.read_models),  # receivables (issue 13)

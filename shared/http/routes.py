@@ -68,6 +68,21 @@ async def read_after(
         )
 
 
+# A read's read-your-writes query parameters: the stream written and the version to wait for.
+AfterStream = Annotated[str | None, Query(max_length=300)]
+AfterVersion = Annotated[int | None, Query(ge=1)]
+
+
+def written(after_stream: str | None, after_version: int | None) -> tuple[str, int] | None:
+    """The write a read waits for (`after_stream` up to `after_version`), or None when it
+    waits for none; a version without its stream is a 400."""
+    if after_version is None:
+        return None
+    if after_stream is None:
+        raise HTTPException(400, "after_version needs the after_stream it belongs to")
+    return after_stream, after_version
+
+
 def next_after(page: Sequence[T], limit: int, position: Callable[[T], int]) -> int | None:
     """Keyset paging: where the next page starts (`after=`), or None when this one was the
     last (shorter than `limit`)."""

@@ -6,6 +6,7 @@ bad input refused with problem+json and illegal steps with 409."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ from pypdf import PdfReader
 
 from services.billing.application.claim_files import ClaimFileUseCases
 from services.billing.application.claims import Claims
+from services.billing.application.patients import StatementRun
 from services.billing.domain.claims import claim_id_for
 from services.suite import Suite
 from shared.readmodels import ReadModels
@@ -174,6 +176,69 @@ async def test_who_may_see_and_do_what(
     nobody = await client.post("/billing/patients/nobody/payments", json=pay, headers=who)
     assert nobody.status_code == 404  # a patient billing never learnt
     assert nobody.headers["content-type"] == PROBLEM
+
+
+async def test_a_read_after_a_write_names_this_patients_ledger(
+    client: httpx.AsyncClient, facts: Facts, files: ClaimFileUseCases, token_for: TokenFor
+) -> None:
+    who = token_for("biller")
+    await owed_after_eob(client, facts, files, who)
+    await ledger_of(client, who)
+    for path in (LEDGER, "/billing/patients/pat-1/statements"):
+        for params in (
+            {"after_version": "1"},
+            {"after_stream": "t:patient-ledger:pat-2", "after_version": "1"},
+        ):
+            refused = await client.get(path, params=params, headers=who)
+            assert refused.status_code == 400, (path, params, refused.text)
+            assert refused.headers["content-type"] == PROBLEM
+        refused = await client.get(path, params={"after_version": "0"}, headers=who)
+        assert refused.status_code == 422
+
+
+async def test_a_plan_not_kept_defaults_on_the_statement_run(
+    client: httpx.AsyncClient,
+    suite: Suite,
+    facts: Facts,
+    files: ClaimFileUseCases,
+    token_for: TokenFor,
+    clock: ShiftedClock,
+) -> None:
+    """5000 in 1000s monthly from 15 Dec: December's kept, January's never paid. The statement
+    run (its timer fired by hand) keeps the plan 30 days past 15 January, ends it `defaulted`
+    on the 31st, and the stage leaves `plan`."""
+    who = token_for("biller")
+    await owed_after_eob(client, facts, files, who)
+    await ledger_of(client, who)
+    plan = {"plan_id": "pl-1", "total_cents": 5000, "installment_cents": 1000,
+            "first_due_on": "2026-12-15"}  # fmt: skip
+    agreed = await client.post("/billing/patients/pat-1/payment-plans", json=plan, headers=who)
+    assert agreed.status_code == 201, agreed.text
+    pay = {"payment_id": "dec", "amount_cents": 1000, "method": "cash", "site_id": "north"}
+    paid = await client.post("/billing/patients/pat-1/payments", json=pay, headers=who)
+    assert paid.status_code == 201, paid.text
+    caught_up = {"after_stream": paid.json()["stream"],
+                 "after_version": paid.json()["stream_version"]}  # fmt: skip
+    # the run finds its tenants in the balances read model: wait until it holds the payment
+    assert (await client.get(LEDGER, params=caught_up, headers=who)).status_code == 200
+    [run] = [w for w in suite.service("billing").workers if isinstance(w, StatementRun)]
+
+    async def run_on(days_after_epoch: int) -> Any:
+        """The ledger after the run (a read of the ledger's stream: the run has committed)."""
+        clock.shift = timedelta(days=days_after_epoch)
+        await run.fire_due()
+        found = await client.get(LEDGER, headers=who)
+        assert found.status_code == 200, found.text
+        return found.json()
+
+    kept = await run_on(80)  # 2027-02-14: January's installment 30 days overdue
+    assert (kept["plan_id"], kept["stage"]) == ("pl-1", "plan")
+    ended = await run_on(81)  # 2027-02-15: 31 days
+    assert ended["plan_id"] is None
+    assert ended["stage"] == "statement"  # January's statement, 15 days old, unpaid
+    [end] = [e for e in ended["entries"] if e["type"] == "PaymentPlanEnded"]
+    assert (end["plan_id"], end["outcome"]) == ("pl-1", "defaulted")
+    assert ended["balance_cents"] == 4000
 
 
 @pytest.mark.parametrize(

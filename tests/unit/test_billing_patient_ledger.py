@@ -19,6 +19,7 @@ from services.billing.domain.events import (
     PatientRefunded,
     PatientResponsibilityAssessed,
     PaymentPlanAgreed,
+    PaymentPlanEnded,
     StatementIssued,
 )
 from shared.domain import Invalid, Rejected
@@ -214,6 +215,10 @@ def test_one_open_payment_plan_at_a_time() -> None:
         pl.decide(fold([assessed("c1", 500, 1)]), plan("pl3", 1000))  # more than owed
 
 
+def advance(today: date, overdue_days: int = 30) -> pl.AdvanceCollection:
+    return pl.AdvanceCollection(P, today, AT, overdue_days)
+
+
 def statement(state: pl.Ledger, sid: str, period_end: date) -> list[DomainEvent]:
     at = datetime.combine(period_end, datetime.min.time(), UTC)
     command = pl.IssueStatement(P, sid, period_end, at, period_end + timedelta(days=30), "d", at)
@@ -236,10 +241,10 @@ def test_collection_stages_follow_the_first_unpaid_statement() -> None:
     assert stage_on(date(2026, 11, 30)) == "reminder"
     assert stage_on(date(2026, 12, 30)) == "final_notice"
     assert stage_on(date(2027, 1, 29)) == "collections"
-    [moved] = pl.decide(state, pl.AdvanceCollection(P, date(2026, 12, 30), AT))
+    [moved] = pl.decide(state, advance(date(2026, 12, 30)))
     assert isinstance(moved, CollectionStageChanged)
     assert moved.stage == "final_notice"
-    assert pl.decide(state, pl.AdvanceCollection(P, date(2026, 11, 2), AT)) == []
+    assert pl.decide(state, advance(date(2026, 11, 2))) == []
 
 
 def test_no_statement_when_nothing_is_owed() -> None:
@@ -290,3 +295,159 @@ def test_patient_responsibility_is_split_by_its_pr_reasons() -> None:
 def test_no_breakdown_is_other() -> None:
     event = adjudicated(1200).model_copy(update={"lines": ()})
     assert split(event) == [("other", 1200)]
+
+
+# ----------------------------------------------------------------------------- plans kept or not
+
+
+def agreed(total: int, installment: int, first_due_on: date) -> PaymentPlanAgreed:
+    return PaymentPlanAgreed(
+        patient_id=P,
+        plan_id="pl1",
+        total_cents=total,
+        installment_cents=installment,
+        first_due_on=first_due_on,
+        agreed_by="u1",
+        agreed_at=AT,
+    )
+
+
+def ended(events: Sequence[DomainEvent]) -> str | None:
+    outcomes = [e.outcome for e in events if isinstance(e, PaymentPlanEnded)]
+    assert len(outcomes) <= 1
+    return outcomes[0] if outcomes else None
+
+
+def stage_of(events: Sequence[DomainEvent]) -> str | None:
+    stages = [e.stage for e in events if isinstance(e, CollectionStageChanged)]
+    return stages[-1] if stages else None
+
+
+def test_installments_fall_due_monthly_on_the_day_or_the_months_last() -> None:
+    plan = agreed(5000, 2000, date(2027, 1, 31))
+    assert [pl.due_on(plan, n) for n in range(4)] == [
+        date(2027, 1, 31),
+        date(2027, 2, 28),
+        date(2027, 3, 31),
+        date(2027, 4, 30),
+    ]
+    assert pl.due_on(agreed(5000, 100, date(2027, 11, 15)), 14) == date(2029, 1, 15)
+    assert pl.due_by(plan, date(2027, 1, 30)) == 0
+    assert pl.due_by(plan, date(2027, 1, 31)) == 2000
+    assert pl.due_by(plan, date(2027, 3, 31)) == 5000  # the third is the rest: 1000
+    assert pl.due_by(plan, date(2030, 1, 1)) == 5000
+
+
+def test_a_plan_with_an_installment_more_than_n_days_overdue_defaults() -> None:
+    # 5000 in 1000s from 15 Dec: the first kept, the second (15 Jan) never paid.
+    state = fold(
+        [
+            assessed("c1", 5000, 1),
+            paid("before", 300),  # before the plan: not toward it
+            agreed(4700, 1000, date(2026, 12, 15)),
+            CollectionStageChanged(patient_id=P, stage="plan", reason="x", changed_at=AT),
+            paid("p1", 1000),
+        ]
+    )
+    assert state.plan_paid_cents == 1000
+    assert pl.decide(state, advance(date(2027, 1, 15))) == []  # due today: not overdue
+    assert pl.decide(state, advance(date(2027, 2, 14))) == []  # 30 days: not MORE than 30
+    events = pl.decide(state, advance(date(2027, 2, 15)))
+    assert ended(events) == "defaulted"
+    assert stage_of(events) == "current"  # no statement unpaid: the balance's age is none
+    assert ended(pl.decide(state, advance(date(2027, 1, 20), overdue_days=4))) == "defaulted"
+    after = fold([*state.entries, *events])
+    assert (after.plan, after.stage) == (None, "current")
+    assert pl.decide(after, advance(date(2027, 3, 1))) == []
+
+
+def test_a_defaulted_plan_leaves_the_stage_where_the_first_unpaid_statement_puts_it() -> None:
+    state = fold([assessed("c1", 5000, 1)])
+    state = fold([*state.entries, *statement(state, "s1", date(2026, 10, 31))])
+    state = fold(
+        [
+            *state.entries,
+            agreed(5000, 1000, date(2026, 11, 15)),
+            CollectionStageChanged(patient_id=P, stage="plan", reason="x", changed_at=AT),
+        ]
+    )
+    assert state.stage == "plan"
+    assert pl.decide(state, advance(date(2026, 12, 15))) == []  # 30 days: not MORE than 30
+    events = pl.decide(state, advance(date(2026, 12, 16)))  # 31 days after 15 Nov
+    assert ended(events) == "defaulted"
+    assert stage_of(events) == "reminder"  # 46 days since the statement of 31 Oct
+    events = pl.decide(state, advance(date(2027, 2, 1)))
+    assert stage_of(events) == "collections"
+
+
+def test_a_plan_paid_up_late_but_caught_up_is_kept() -> None:
+    state = fold(
+        [
+            assessed("c1", 3000, 1),
+            agreed(3000, 1000, date(2026, 12, 1)),
+            CollectionStageChanged(patient_id=P, stage="plan", reason="x", changed_at=AT),
+            paid("p1", 2000),  # both of the first two installments, late for the first
+        ]
+    )
+    assert pl.decide(state, advance(date(2027, 1, 31))) == []
+    assert ended(pl.decide(state, advance(date(2027, 2, 1)))) is None  # 2nd due 1 Jan: 31 days
+    assert ended(pl.decide(state, advance(date(2027, 3, 4)))) == "defaulted"  # 3rd: 1 Feb
+
+
+def test_a_plan_paid_in_full_ends_paid_and_the_stage_is_current() -> None:
+    state = fold(
+        [
+            assessed("c1", 3000, 1),
+            agreed(3000, 1000, date(2026, 12, 1)),
+            CollectionStageChanged(patient_id=P, stage="plan", reason="x", changed_at=AT),
+            paid("p1", 1000),
+        ]
+    )
+    assert pl.decide(state, advance(date(2026, 12, 2))) == []
+    events = pl.decide(state, receive("p2", 2000))  # all of it, early: the stage is current
+    assert stage_of(events) == "current"
+    state = fold([*state.entries, *events])
+    assert state.plan is not None
+    events = pl.decide(state, advance(date(2026, 12, 2)))
+    assert ended(events) == "paid"
+    assert stage_of(events) is None  # current already
+    assert fold([*state.entries, *events]).plan is None
+
+
+def test_a_plan_for_part_of_the_balance_paid_in_full_ends_paid_the_rest_still_owed() -> None:
+    state = fold(
+        [
+            assessed("c1", 5000, 1),
+            agreed(2000, 1000, date(2026, 12, 1)),
+            CollectionStageChanged(patient_id=P, stage="plan", reason="x", changed_at=AT),
+            paid("p1", 2000),
+        ]
+    )
+    events = pl.decide(state, advance(date(2026, 12, 2)))
+    assert ended(events) == "paid"
+    assert stage_of(events) == "current"  # no statement yet: the balance's age is none
+
+
+def test_a_plan_whose_balance_is_gone_is_never_defaulted() -> None:
+    state = fold(
+        [
+            assessed("c1", 3000, 1),
+            agreed(3000, 1000, date(2026, 12, 1)),
+            assessed("c1", -3000, 1, "reversal"),  # the payer took the responsibility back
+        ]
+    )
+    assert ended(pl.decide(state, advance(date(2027, 6, 1)))) == "paid"
+
+
+def test_a_plan_ended_by_hand_leaves_no_stage_of_plan_behind() -> None:
+    """Owed again after an earlier statement was paid up: no statement is unpaid, so a plan
+    cancelled leaves the stage `current`, never `plan` without a plan."""
+    state = fold([assessed("c1", 1000, 1)])
+    state = fold([*state.entries, *statement(state, "s1", date(2026, 10, 31))])
+    state = fold([*state.entries, *pl.decide(state, receive("p1", 1000))])
+    assert (state.stage, state.unpaid_since) == ("current", None)
+    state = fold([*state.entries, assessed("c2", 3000, 20)])
+    state = fold([*state.entries, *pl.decide(state, plan("pl1", 3000))])
+    assert state.stage == "plan"
+    events = pl.decide(state, pl.EndPlan(P, "pl1", "cancelled", AT))
+    assert stage_of(events) == "current"

@@ -10,9 +10,10 @@ see none of it. Every answer naming a patient records the disclosure. Reads take
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import Field
 
 from services.billing.application.access import Disclosures
@@ -24,9 +25,21 @@ from services.billing.domain.events import (
 from services.billing.domain.patient_ledger import Ledger
 from services.billing.projections import patients as view
 from shared.access import record_disclosure
+from shared.events import Metadata
 from shared.http.app import metadata
 from shared.http.identity import Principal, policy
-from shared.http.routes import Body, Id, PlausibleDay, Recorded, check_site, read_after, recorded
+from shared.http.routes import (
+    AfterStream,
+    AfterVersion,
+    Body,
+    Id,
+    PlausibleDay,
+    Recorded,
+    check_site,
+    read_after,
+    recorded,
+    written,
+)
 from shared.readmodels import ReadModels
 
 Billers = policy("biller", changes_state=True)
@@ -35,11 +48,32 @@ Readers = policy("biller", "manager", "auditor", site_scoped=True)
 BalanceReaders = policy("biller", "manager", "auditor", "front_desk", site_scoped=True)
 TENANT_WIDE = frozenset({"biller", "auditor", "admin"})
 
-After = Annotated[str | None, Query(max_length=300)]
-AfterVersion = Annotated[int | None, Query(ge=1)]
 Cents = Annotated[int, Field(ge=1, le=100_000_000)]
 Method = Literal["cash", "card", "check", "online"]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+@dataclass(frozen=True)
+class Acting:
+    """A command's caller: who, on whose ledger, and the metadata of what they record."""
+
+    who: Principal
+    patient_id: str
+    meta: Metadata
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A read's caller and the ledger they may read (their write waited for, the disclosure
+    recorded)."""
+
+    who: Principal
+    patient_id: str
+    ledger: Ledger
+
+
+def no_ledger(patient_id: str) -> HTTPException:
+    return HTTPException(404, f"patient {patient_id} has no ledger")
 
 
 class PaymentIn(Body):
@@ -105,19 +139,19 @@ def build_router(
     async def wait(
         who: Principal, patient_id: str, after_stream: str | None, after_version: int | None
     ) -> None:
-        if after_version is None:
+        after = written(after_stream, after_version)
+        if after is None:
             return
-        if after_stream is None:
-            raise HTTPException(400, "after_version needs the after_stream it belongs to")
-        if after_stream != f"{who.tenant}:patient-ledger:{patient_id}":
+        stream, version = after
+        if stream != f"{who.tenant}:patient-ledger:{patient_id}":
             raise HTTPException(400, "after_stream names no ledger of this patient")
         await read_after(
             read_models,
             view.PROJECTION,
             view.BALANCES,
             view.doc_id(who.tenant, patient_id),
-            after_stream,
-            after_version,
+            stream,
+            version,
             wait_timeout,
             patients.stream_version,
         )
@@ -126,25 +160,55 @@ def build_router(
         """The ledger, if the caller may read it (a manager: one of their sites is on it)."""
         ledger = await patients.ledger(who.tenant, patient_id)
         if ledger.patient_id is None:
-            raise HTTPException(404, f"patient {patient_id} has no ledger")
+            raise no_ledger(patient_id)
         if set(who.roles) & TENANT_WIDE or who.sites == "*":
             return ledger
         if not set(ledger.site_ids) & set(who.sites):
-            raise HTTPException(404, f"patient {patient_id} has no ledger")
+            raise no_ledger(patient_id)
         return ledger
+
+    def acting(allowed: Any) -> Any:
+        """The dependency of a command route: the caller `allowed` lets in, and its metadata."""
+
+        def dependency(request: Request, patient_id: Id, who: Principal = allowed) -> Acting:
+            return Acting(who, patient_id, metadata(request, who))
+
+        return Depends(dependency)
+
+    def reading(allowed: Any) -> Any:
+        """The dependency of a read route: the ledger the caller `allowed` lets in may read,
+        after their write (`after_stream`/`after_version`); the disclosure recorded."""
+
+        async def dependency(
+            request: Request,
+            patient_id: Id,
+            who: Principal = allowed,
+            after_stream: AfterStream = None,
+            after_version: AfterVersion = None,
+        ) -> Reading:
+            await wait(who, patient_id, after_stream, after_version)
+            ledger = await readable(who, patient_id)
+            await record_disclosure(disclosures, request, who, [patient_id])
+            return Reading(who, patient_id, ledger)
+
+        return Depends(dependency)
+
+    def new_or(given: str | None) -> str:
+        return given or patients.new_id()
+
+    ByBiller, ByTaker = acting(Billers), acting(Takers)
+    ReadBalance, ReadLedger = reading(BalanceReaders), reading(Readers)
 
     # ---------------------------------------------------------------------------- commands
 
     @router.post("/payments", status_code=201)
-    async def pay(
-        request: Request, patient_id: Id, body: PaymentIn, who: Principal = Takers
-    ) -> Recorded:
+    async def pay(body: PaymentIn, by: Acting = ByTaker) -> Recorded:
         """A payment (a copay at check-in with its `appointment_id`). The same `payment_id`
         again records nothing; with other details, 409."""
-        check_site(who, body.site_id)
+        check_site(by.who, body.site_id)
         outcome = await patients.receive_payment(
-            metadata(request, who),
-            patient_id,
+            by.meta,
+            by.patient_id,
             payment_id=body.payment_id,
             amount_cents=body.amount_cents,
             method=body.method,
@@ -157,14 +221,12 @@ def build_router(
         return recorded(body.payment_id, outcome)
 
     @router.post("/refunds", status_code=201)
-    async def refund(
-        request: Request, patient_id: Id, body: RefundIn, who: Principal = Billers
-    ) -> Recorded:
+    async def refund(body: RefundIn, by: Acting = ByBiller) -> Recorded:
         """A refund: at most the patient's credit (and what the payment named paid): else 409."""
-        refund_id = body.refund_id or patients.new_id()
+        refund_id = new_or(body.refund_id)
         outcome = await patients.refund(
-            metadata(request, who),
-            patient_id,
+            by.meta,
+            by.patient_id,
             amount_cents=body.amount_cents,
             method=body.method,
             reason=body.reason,
@@ -175,15 +237,13 @@ def build_router(
         return recorded(refund_id, outcome)
 
     @router.post("/write-offs", status_code=201)
-    async def write_off(
-        request: Request, patient_id: Id, body: WriteOffIn, who: Principal = Billers
-    ) -> Recorded:
+    async def write_off(body: WriteOffIn, by: Acting = ByBiller) -> Recorded:
         """A write-off: a small balance at most the settings' limit (422), any at most the
         balance (409)."""
-        write_off_id = body.write_off_id or patients.new_id()
+        write_off_id = new_or(body.write_off_id)
         outcome = await patients.write_off(
-            metadata(request, who),
-            patient_id,
+            by.meta,
+            by.patient_id,
             amount_cents=body.amount_cents,
             reason=body.reason,
             note=body.note,
@@ -193,14 +253,12 @@ def build_router(
         return recorded(write_off_id, outcome)
 
     @router.post("/payment-plans", status_code=201)
-    async def agree_plan(
-        request: Request, patient_id: Id, body: PlanIn, who: Principal = Billers
-    ) -> Recorded:
+    async def agree_plan(body: PlanIn, by: Acting = ByBiller) -> Recorded:
         """A payment plan (one open at a time: else 409)."""
-        plan_id = body.plan_id or patients.new_id()
+        plan_id = new_or(body.plan_id)
         outcome = await patients.agree_plan(
-            metadata(request, who),
-            patient_id,
+            by.meta,
+            by.patient_id,
             total_cents=body.total_cents,
             installment_cents=body.installment_cents,
             first_due_on=body.first_due_on,
@@ -209,41 +267,29 @@ def build_router(
         return recorded(plan_id, outcome)
 
     @router.post("/payment-plans/{plan_id}/end", status_code=201)
-    async def end_plan(
-        request: Request, patient_id: Id, plan_id: Id, body: PlanEndIn, who: Principal = Billers
-    ) -> Recorded:
-        outcome = await patients.end_plan(metadata(request, who), patient_id, plan_id, body.outcome)
+    async def end_plan(plan_id: Id, body: PlanEndIn, by: Acting = ByBiller) -> Recorded:
+        outcome = await patients.end_plan(by.meta, by.patient_id, plan_id, body.outcome)
         return recorded(plan_id, outcome)
 
     @router.post("/statements", status_code=201)
-    async def issue_statement(
-        request: Request, patient_id: Id, body: StatementIn, who: Principal = Billers
-    ) -> Recorded:
+    async def issue_statement(body: StatementIn, by: Acting = ByBiller) -> Recorded:
         """A statement now (on demand), for the period ending `period_end`."""
-        statement_id = body.statement_id or patients.new_id()
+        statement_id = new_or(body.statement_id)
         outcome = await statements.issue(
-            metadata(request, who), patient_id, body.period_end, statement_id=statement_id
+            by.meta, by.patient_id, body.period_end, statement_id=statement_id
         )
         return recorded(statement_id, outcome)
 
     # ------------------------------------------------------------------------------- reads
 
     @router.get("/ledger")
-    async def ledger(
-        request: Request,
-        patient_id: Id,
-        who: Principal = BalanceReaders,
-        after_stream: After = None,
-        after_version: AfterVersion = None,
-    ) -> dict[str, Any]:
+    async def ledger(read: Reading = ReadBalance) -> dict[str, Any]:
         """The balance, its items by visit, the stage and plan; and the entries (not for the
         front desk, who reads the balance only)."""
-        await wait(who, patient_id, after_stream, after_version)
-        state = await readable(who, patient_id)
-        front_desk = not set(who.roles) & {"biller", "manager", "auditor", "admin"}
-        await record_disclosure(disclosures, request, who, [patient_id])
+        state = read.ledger
+        front_desk = not set(read.who.roles) & {"biller", "manager", "auditor", "admin"}
         out: dict[str, Any] = {
-            "patient_id": patient_id,
+            "patient_id": read.patient_id,
             "balance_cents": state.balance_cents,
             "credit_cents": state.refundable_cents,
             "stage": state.stage,
@@ -266,17 +312,8 @@ def build_router(
         return out
 
     @router.get("/statements")
-    async def list_statements(
-        request: Request,
-        patient_id: Id,
-        who: Principal = Readers,
-        after_stream: After = None,
-        after_version: AfterVersion = None,
-    ) -> dict[str, Any]:
-        await wait(who, patient_id, after_stream, after_version)
-        state = await readable(who, patient_id)
-        await record_disclosure(disclosures, request, who, [patient_id])
-        return {"statements": [s.model_dump(mode="json") for s in state.statements]}
+    async def list_statements(read: Reading = ReadLedger) -> dict[str, Any]:
+        return {"statements": [s.model_dump(mode="json") for s in read.ledger.statements]}
 
     async def statement_pdf(
         request: Request, who: Principal, patient_id: str, statement_id: str

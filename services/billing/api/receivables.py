@@ -12,10 +12,11 @@ change. An answer by patient discloses those patients (billing's `PatientRecordA
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from services.billing.application.access import Disclosures
 from services.billing.application.receivables import Kpis, Receivables, month_bounds
@@ -23,14 +24,12 @@ from services.billing.projections import receivables as view
 from shared.access import record_disclosure
 from shared.clock import Clock
 from shared.http.identity import Principal, policy
-from shared.http.routes import PlausibleDay, read_after
+from shared.http.routes import AfterStream, AfterVersion, PlausibleDay, read_after, written
 from shared.readmodels import ReadModels
 
 Readers = policy("biller", "manager", "auditor", site_scoped=True)
 TENANT_WIDE = frozenset({"biller", "auditor", "admin"})
 
-After = Annotated[str | None, Query(max_length=300)]
-AfterVersion = Annotated[int | None, Query(ge=1)]
 Site = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 AsOf = Annotated[PlausibleDay | None, Query(description="YYYY-MM-DD; default: today (UTC)")]
 Month = Annotated[
@@ -49,6 +48,17 @@ def _sites(who: Principal, site: str | None) -> list[str] | None:
     return sites
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What a receivables read asks: as of which day, by which owner, over which sites (None:
+    every site), for whom."""
+
+    who: Principal
+    day: date
+    by: Literal["patient", "payer", "site", "provider"]
+    sites: list[str] | None
+
+
 def build_router(
     receivables: Receivables,
     disclosures: Disclosures,
@@ -60,61 +70,54 @@ def build_router(
     router = APIRouter(prefix="/billing", tags=["receivables"])
 
     async def wait(who: Principal, after_stream: str | None, after_version: int | None) -> None:
-        if after_version is None:
+        after = written(after_stream, after_version)
+        if after is None:
             return
-        if after_stream is None:
-            raise HTTPException(400, "after_version needs the after_stream it belongs to")
-        if after_stream.partition(":")[0] != who.tenant:
+        stream, version = after
+        if stream.partition(":")[0] != who.tenant:
             raise HTTPException(400, "after_stream names no billing stream of yours")
         await read_after(
             read_models,
             view.PROJECTION,
             view.SOURCES,
-            view.doc_id(who.tenant, after_stream),
-            after_stream,
-            after_version,
+            view.doc_id(who.tenant, stream),
+            stream,
+            version,
             wait_timeout,
             head,
         )
 
-    def day(as_of: date | None) -> date:
-        return as_of or clock.now().date()
-
-    @router.get("/receivables")
-    async def balances(
-        request: Request,
+    async def asked(
         as_of: AsOf = None,
         by: By = "payer",
         site: Site = None,
-        after_stream: After = None,
+        after_stream: AfterStream = None,
         after_version: AfterVersion = None,
         who: Principal = Readers,
-    ) -> dict[str, Any]:
-        """Balances per owner as of the end of a day (UTC)."""
+    ) -> Asked:
+        """The query every receivables read takes (`as_of`, `by`, `site`, read-your-writes):
+        the caller's sites checked (403), their write waited for."""
         sites = _sites(who, site)
         await wait(who, after_stream, after_version)
-        answer = await receivables.balances(who.tenant, day(as_of), by, sites)
-        if by == "patient":
+        return Asked(who, as_of or clock.now().date(), by, sites)
+
+    Asking = Depends(asked)
+
+    @router.get("/receivables")
+    async def balances(request: Request, q: Asked = Asking) -> dict[str, Any]:
+        """Balances per owner as of the end of a day (UTC)."""
+        answer = await receivables.balances(q.who.tenant, q.day, q.by, q.sites)
+        if q.by == "patient":
             ids = [row["owner"] for row in answer["balances"] if row["owner"]]
-            await record_disclosure(disclosures, request, who, ids)
+            await record_disclosure(disclosures, request, q.who, ids)
         return answer
 
     @router.get("/receivables/aging")
-    async def aging(
-        request: Request,
-        as_of: AsOf = None,
-        by: By = "payer",
-        site: Site = None,
-        after_stream: After = None,
-        after_version: AfterVersion = None,
-        who: Principal = Readers,
-    ) -> dict[str, Any]:
+    async def aging(request: Request, q: Asked = Asking) -> dict[str, Any]:
         """Totals per aging bucket (days from the date of service), and per owner."""
-        sites = _sites(who, site)
-        await wait(who, after_stream, after_version)
-        answer = await receivables.aging(who.tenant, day(as_of), by, sites)
-        if by == "patient":
-            await record_disclosure(disclosures, request, who, list(answer.owners))
+        answer = await receivables.aging(q.who.tenant, q.day, q.by, q.sites)
+        if q.by == "patient":
+            await record_disclosure(disclosures, request, q.who, list(answer.owners))
         return answer.out()
 
     kpis = Kpis(read_models, receivables)
@@ -123,7 +126,7 @@ def build_router(
     async def kpis_of(
         site: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
         month: Month,
-        after_stream: After = None,
+        after_stream: AfterStream = None,
         after_version: AfterVersion = None,
         who: Principal = Readers,
     ) -> dict[str, Any]:

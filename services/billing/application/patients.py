@@ -405,11 +405,14 @@ class StatementNotAvailable(NotFound):
 class Statements:
     """Monthly statements: issued from the ledger (the PDF's digest recorded), written again
     byte for byte from the ledger's entries up to `as_of`. PHI (name, address) is opened
-    through the vault only to write the PDF; a forgotten patient gets no statement."""
+    through the vault only to write the PDF; a forgotten patient gets no statement. The
+    monthly run also ends payment plans paid in full or not kept (an installment more than
+    `plan_overdue_days` overdue)."""
 
-    def __init__(self, patients: Patients, vault: PhiVault) -> None:
+    def __init__(self, patients: Patients, vault: PhiVault, plan_overdue_days: int) -> None:
         self._patients = patients
         self._vault = vault
+        self._plan_overdue_days = plan_overdue_days
 
     @property
     def patients(self) -> Patients:
@@ -486,7 +489,8 @@ class Statements:
 
     async def run(self, meta: Metadata, today: date) -> int:
         """The monthly run: every patient with a balance and no statement for the month just
-        ended gets one; every ledger's collection stage moves to where today puts it."""
+        ended gets one; every ledger's open plan ends if paid in full or not kept, and its
+        collection stage moves to where today puts it."""
         period_end = today.replace(day=1) - timedelta(days=1)
         issued = 0
         for patient_id in await self._patients.ledgers(meta.tenant):
@@ -498,9 +502,10 @@ class Statements:
                 with contextlib.suppress(Rejected):
                     await self.issue(meta, patient_id, period_end, statement_id=sid)
                     issued += 1
-            await self._patients.decide_on(
-                meta, patient_id, AdvanceCollection(patient_id, today, self._patients.now())
+            advance = AdvanceCollection(
+                patient_id, today, self._patients.now(), self._plan_overdue_days
             )
+            await self._patients.decide_on(meta, patient_id, advance)
         return issued
 
 

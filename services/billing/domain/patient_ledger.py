@@ -17,14 +17,22 @@ visit, when it names one); one open payment plan at a time. Collection stages:
             -> reminder (30 days unpaid after the first statement) -> final_notice (60)
             -> collections (90);  plan while a plan is kept;  current once paid.
 
+A payment plan's installments fall due monthly from `first_due_on` (the same day of the month,
+or the month's last day). What counts as paid toward it: the patient's payments received after
+it was agreed. On the statement timer's round (`AdvanceCollection`) a plan whose payments reach
+its total, or whose patient owes nothing any more, ends `paid`; one with an installment more
+than N days overdue (the settings' `payment_plan_overdue_days`) ends `defaulted`, and the
+stage leaves `plan` for where the balance's age (the first unpaid statement) puts it.
+
 Dates come from the command (the use case's clock): the decider is pure.
 """
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from services.billing.domain.events import (
@@ -83,6 +91,7 @@ class Ledger:
     write_off_ids: frozenset[str] = frozenset()
     plan: PaymentPlanAgreed | None = None  # the open plan
     plans: frozenset[str] = frozenset()  # every plan id agreed
+    plan_paid_cents: int = 0  # paid since the open plan was agreed
     statements: tuple[StatementIssued, ...] = ()
     stage: Stage = "current"
     unpaid_since: date | None = None  # the first statement's period end since last paid up
@@ -183,6 +192,8 @@ def _assessed(state: Ledger, e: PatientResponsibilityAssessed) -> Ledger:
 
 def _paid(state: Ledger, e: PatientPaymentReceived) -> Ledger:
     state = replace(state, patient_id=e.patient_id, payments=(*state.payments, e))
+    if state.plan is not None:
+        state = replace(state, plan_paid_cents=state.plan_paid_cents + e.amount_cents)
     target = e.charge_id or e.appointment_id
     item = state.item(target) if target else None
     if item is not None:
@@ -243,7 +254,9 @@ def evolve(state: Ledger, event: DomainEvent) -> Ledger:
         case PatientBalanceWrittenOff():
             state = _written_off(state, event)
         case PaymentPlanAgreed():
-            state = replace(state, plan=event, plans=state.plans | {event.plan_id})
+            state = replace(
+                state, plan=event, plans=state.plans | {event.plan_id}, plan_paid_cents=0
+            )
         case PaymentPlanEnded():
             state = replace(state, plan=None)
         case StatementIssued():
@@ -358,11 +371,13 @@ class IssueStatement:
 
 @dataclass(frozen=True)
 class AdvanceCollection:
-    """Move the collection stage to where `today` puts it (the statement timer's step)."""
+    """End a plan paid in full or not kept, and move the collection stage to where `today`
+    puts it (the statement timer's step)."""
 
     patient_id: str
     today: date
     changed_at: datetime
+    plan_overdue_days: int  # an installment overdue longer than this: the plan defaulted
 
 
 LedgerCommand = (
@@ -378,14 +393,46 @@ LedgerCommand = (
 )
 
 
+def due_on(plan: PaymentPlanAgreed, n: int) -> date:
+    """The day the plan's installment `n` (from 0) falls due: monthly from `first_due_on`, on
+    the same day of the month, or the month's last day when it has fewer."""
+    months = plan.first_due_on.month - 1 + n
+    year, month = plan.first_due_on.year + months // 12, months % 12 + 1
+    return date(year, month, min(plan.first_due_on.day, calendar.monthrange(year, month)[1]))
+
+
+def due_by(plan: PaymentPlanAgreed, day: date) -> int:
+    """What the plan's installments due on or before `day` add up to (the last one may be
+    smaller: the rest of the total)."""
+    count = -(-plan.total_cents // plan.installment_cents)
+    fallen = 0
+    while fallen < count and due_on(plan, fallen) <= day:
+        fallen += 1
+    return min(plan.total_cents, fallen * plan.installment_cents)
+
+
+def plan_outcome(state: Ledger, today: date, overdue_days: int) -> PlanOutcome | None:
+    """How the open plan ends on `today`, if it does: `paid` once its payments reach its total
+    or nothing is owed any more; `defaulted` once an installment is more than `overdue_days`
+    overdue (due on a day before `today - overdue_days`) and not paid."""
+    plan = state.plan
+    if plan is None:
+        return None
+    if state.plan_paid_cents >= plan.total_cents or state.balance_cents <= 0:
+        return "paid"
+    if state.plan_paid_cents < due_by(plan, today - timedelta(days=overdue_days + 1)):
+        return "defaulted"
+    return None
+
+
 def stage_due(state: Ledger, today: date) -> Stage:
     """Where the collection stage belongs on `today`."""
     if state.balance_cents <= 0:
         return "current"
     if state.plan is not None:
         return "plan"
-    if state.unpaid_since is None:
-        return "current" if not state.statements else state.stage
+    if state.unpaid_since is None:  # no statement unpaid: a plan that ended is no stage
+        return "current" if not state.statements or state.stage == "plan" else state.stage
     days = (today - state.unpaid_since).days
     if days >= COLLECTIONS_DAYS:
         return "collections"
@@ -415,6 +462,14 @@ def _stage_after(
     ]
 
 
+def _staged(state: Ledger, event: DomainEvent, at: datetime, reason: str) -> list[DomainEvent]:
+    """`event` recorded at `at`, and the stage change it brings that day."""
+    return _stage_after(state, [event], at.date(), at, reason)
+
+
+# ----------------------------------------------------------------------------- checks
+
+
 def _positive(amount: int, what: str) -> None:
     if amount <= 0:
         raise Invalid(f"{what} must be more than zero")
@@ -425,31 +480,32 @@ def _text(text: str, what: str) -> None:
         raise Invalid(f"{what} must be given, at most {MAX_TEXT} characters")
 
 
+def _no_card_number(reference: str) -> None:
+    """A reference is an authorisation, the last four or a check number, never a card number."""
+    if len(reference) > MAX_TEXT:
+        raise Invalid("the reference is too long")
+    digits = reference.replace(" ", "")
+    if digits.isdigit() and len(digits) > 4 + 8:
+        raise Invalid("a card number is never recorded: give the authorisation or last four")
+
+
+def _at_most(amount: int, limit: int, what: str, of: str) -> None:
+    """409 when `amount` exceeds what the ledger allows (`limit`, named `of`)."""
+    if amount > limit:
+        raise Rejected(f"{what} of {amount} exceeds {of} ({limit})")
+
+
+# ----------------------------------------------------------------------------- decisions
+
+
 def decide(state: Ledger, command: LedgerCommand) -> Sequence[DomainEvent]:
     match command:
         case Assess():
-            if command.learnt_from in state.assessed_from or command.amount_cents == 0:
-                return []
-            event: DomainEvent = PatientResponsibilityAssessed(
-                patient_id=command.patient_id,
-                entry_id=command.entry_id,
-                charge_id=command.charge_id,
-                claim_id=command.claim_id,
-                site_id=command.site_id,
-                provider_id=command.provider_id,
-                date_of_service=command.date_of_service,
-                amount_cents=command.amount_cents,
-                reason=command.reason,
-                learnt_from=command.learnt_from,
-                assessed_at=command.assessed_at,
-            )
-            return _stage_after(
-                state, [event], command.assessed_at.date(), command.assessed_at, "assessed"
-            )
+            return _assess(state, command)
         case AssessAll():
             recorded: list[DomainEvent] = []
             for one in command.assessments:
-                events = decide(state, one)
+                events = _assess(state, one)
                 for e in events:
                     state = evolve(state, e)
                 recorded.extend(events)
@@ -463,58 +519,36 @@ def decide(state: Ledger, command: LedgerCommand) -> Sequence[DomainEvent]:
         case AgreePlan():
             return _agree(state, command)
         case EndPlan():
-            if state.plan is None or state.plan.plan_id != command.plan_id:
-                raise Rejected(f"payment plan {command.plan_id} is not open")
-            ended = PaymentPlanEnded(
-                patient_id=command.patient_id,
-                plan_id=command.plan_id,
-                outcome=command.outcome,
-                ended_at=command.ended_at,
-            )
-            return _stage_after(
-                state, [ended], command.ended_at.date(), command.ended_at, "plan ended"
-            )
+            return _end(state, command)
         case IssueStatement():
-            if any(s.statement_id == command.statement_id for s in state.statements):
-                return []
-            if state.balance_cents <= 0:
-                raise Rejected("nothing is owed: no statement")
-            issued = StatementIssued(
-                patient_id=command.patient_id,
-                statement_id=command.statement_id,
-                period_end=command.period_end,
-                as_of=command.as_of,
-                balance_cents=state.balance_cents,
-                due_on=command.due_on,
-                digest=command.digest,
-                issued_at=command.issued_at,
-            )
-            return _stage_after(
-                state, [issued], command.period_end, command.issued_at, "statement issued"
-            )
+            return _issue(state, command)
         case AdvanceCollection():
-            if state.patient_id is None:
-                return []
-            due = stage_due(state, command.today)
-            if due == state.stage:
-                return []
-            return [
-                CollectionStageChanged(
-                    patient_id=command.patient_id,
-                    stage=due,
-                    reason=f"as of {command.today.isoformat()}",
-                    changed_at=command.changed_at,
-                )
-            ]
+            return _advance(state, command)
     raise AssertionError(command)
+
+
+def _assess(state: Ledger, c: Assess) -> Sequence[DomainEvent]:
+    if c.learnt_from in state.assessed_from or c.amount_cents == 0:
+        return []
+    event = PatientResponsibilityAssessed(
+        patient_id=c.patient_id,
+        entry_id=c.entry_id,
+        charge_id=c.charge_id,
+        claim_id=c.claim_id,
+        site_id=c.site_id,
+        provider_id=c.provider_id,
+        date_of_service=c.date_of_service,
+        amount_cents=c.amount_cents,
+        reason=c.reason,
+        learnt_from=c.learnt_from,
+        assessed_at=c.assessed_at,
+    )
+    return _staged(state, event, c.assessed_at, "assessed")
 
 
 def _receive(state: Ledger, c: ReceivePayment) -> Sequence[DomainEvent]:
     _positive(c.amount_cents, "a payment")
-    if len(c.reference) > MAX_TEXT:
-        raise Invalid("the reference is too long")
-    if c.reference.replace(" ", "").isdigit() and len(c.reference.replace(" ", "")) > 4 + 8:
-        raise Invalid("a card number is never recorded: give the authorisation or last four")
+    _no_card_number(c.reference)
     event = PatientPaymentReceived(
         patient_id=c.patient_id,
         payment_id=c.payment_id,
@@ -534,7 +568,7 @@ def _receive(state: Ledger, c: ReceivePayment) -> Sequence[DomainEvent]:
         if all(getattr(earlier, f) == getattr(event, f) for f in fields):
             return []
         raise Rejected(f"payment {c.payment_id} was recorded with other details")
-    return _stage_after(state, [event], c.received_at.date(), c.received_at, "paid")
+    return _staged(state, event, c.received_at, "paid")
 
 
 def _refund(state: Ledger, c: Refund) -> Sequence[DomainEvent]:
@@ -542,29 +576,26 @@ def _refund(state: Ledger, c: Refund) -> Sequence[DomainEvent]:
     _text(c.reason, "the reason")
     if c.refund_id in state.refund_ids:
         return []
-    if c.amount_cents > state.refundable_cents:
-        raise Rejected(
-            f"a refund of {c.amount_cents} exceeds the patient's credit ({state.refundable_cents})"
-        )
+    _at_most(c.amount_cents, state.refundable_cents, "a refund", "the patient's credit")
     if c.payment_id is not None:
         paid = state.payment(c.payment_id)
         if paid is None:
             raise Rejected(f"payment {c.payment_id} is not on this ledger")
         left = paid.amount_cents - state.refunded(c.payment_id)
-        if c.amount_cents > left:
-            raise Rejected(f"a refund of {c.amount_cents} exceeds what payment left ({left})")
-    event = PatientRefunded(
-        patient_id=c.patient_id,
-        refund_id=c.refund_id,
-        amount_cents=c.amount_cents,
-        method=c.method,
-        reference=c.reference,
-        reason=c.reason,
-        refunded_by=c.refunded_by,
-        refunded_at=c.refunded_at,
-        payment_id=c.payment_id,
-    )
-    return [event]
+        _at_most(c.amount_cents, left, "a refund", "what payment left")
+    return [
+        PatientRefunded(
+            patient_id=c.patient_id,
+            refund_id=c.refund_id,
+            amount_cents=c.amount_cents,
+            method=c.method,
+            reference=c.reference,
+            reason=c.reason,
+            refunded_by=c.refunded_by,
+            refunded_at=c.refunded_at,
+            payment_id=c.payment_id,
+        )
+    ]
 
 
 def _write_off(state: Ledger, c: WriteOff) -> Sequence[DomainEvent]:
@@ -579,8 +610,7 @@ def _write_off(state: Ledger, c: WriteOff) -> Sequence[DomainEvent]:
     else:
         owed = sum(max(0, i.balance_cents) for i in state.items)
     owed = min(owed, state.balance_cents)
-    if c.amount_cents > owed:
-        raise Rejected(f"a write-off of {c.amount_cents} exceeds the balance ({max(0, owed)})")
+    _at_most(c.amount_cents, max(0, owed), "a write-off", "the balance")
     event = PatientBalanceWrittenOff(
         patient_id=c.patient_id,
         write_off_id=c.write_off_id,
@@ -591,7 +621,7 @@ def _write_off(state: Ledger, c: WriteOff) -> Sequence[DomainEvent]:
         written_off_by=c.written_off_by,
         written_off_at=c.written_off_at,
     )
-    return _stage_after(state, [event], c.written_off_at.date(), c.written_off_at, "written off")
+    return _staged(state, event, c.written_off_at, "written off")
 
 
 def _agree(state: Ledger, c: AgreePlan) -> Sequence[DomainEvent]:
@@ -605,8 +635,7 @@ def _agree(state: Ledger, c: AgreePlan) -> Sequence[DomainEvent]:
         raise Invalid("an installment cannot exceed the plan's total")
     if state.plan is not None:
         raise Rejected(f"payment plan {state.plan.plan_id} is still open")
-    if c.total_cents > state.balance_cents:
-        raise Rejected(f"a plan of {c.total_cents} exceeds the balance ({state.balance_cents})")
+    _at_most(c.total_cents, state.balance_cents, "a plan", "the balance")
     event = PaymentPlanAgreed(
         patient_id=c.patient_id,
         plan_id=c.plan_id,
@@ -616,7 +645,53 @@ def _agree(state: Ledger, c: AgreePlan) -> Sequence[DomainEvent]:
         agreed_by=c.agreed_by,
         agreed_at=c.agreed_at,
     )
-    return _stage_after(state, [event], c.agreed_at.date(), c.agreed_at, "plan agreed")
+    return _staged(state, event, c.agreed_at, "plan agreed")
+
+
+def _end(state: Ledger, c: EndPlan) -> Sequence[DomainEvent]:
+    if state.plan is None or state.plan.plan_id != c.plan_id:
+        raise Rejected(f"payment plan {c.plan_id} is not open")
+    event = PaymentPlanEnded(
+        patient_id=c.patient_id, plan_id=c.plan_id, outcome=c.outcome, ended_at=c.ended_at
+    )
+    return _staged(state, event, c.ended_at, "plan ended")
+
+
+def _issue(state: Ledger, c: IssueStatement) -> Sequence[DomainEvent]:
+    if any(s.statement_id == c.statement_id for s in state.statements):
+        return []
+    if state.balance_cents <= 0:
+        raise Rejected("nothing is owed: no statement")
+    issued = StatementIssued(
+        patient_id=c.patient_id,
+        statement_id=c.statement_id,
+        period_end=c.period_end,
+        as_of=c.as_of,
+        balance_cents=state.balance_cents,
+        due_on=c.due_on,
+        digest=c.digest,
+        issued_at=c.issued_at,
+    )
+    # the stage a statement brings is that of its period's end, not of the day it is issued
+    return _stage_after(state, [issued], c.period_end, c.issued_at, "statement issued")
+
+
+def _advance(state: Ledger, c: AdvanceCollection) -> Sequence[DomainEvent]:
+    if state.patient_id is None:
+        return []
+    ended: list[DomainEvent] = []
+    outcome = plan_outcome(state, c.today, c.plan_overdue_days)
+    if state.plan is not None and outcome is not None:
+        ended.append(
+            PaymentPlanEnded(
+                patient_id=c.patient_id,
+                plan_id=state.plan.plan_id,
+                outcome=outcome,
+                ended_at=c.changed_at,
+            )
+        )
+    reason = f"plan {outcome}" if ended else f"as of {c.today.isoformat()}"
+    return _stage_after(state, ended, c.today, c.changed_at, reason)
 
 
 ledger = Decider[Ledger, LedgerCommand](Ledger(), evolve, decide)
