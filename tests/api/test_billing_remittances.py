@@ -20,7 +20,9 @@ from services.suite import Suite
 from shared.readmodels import ReadModels
 from shared.settings import Settings
 from tests.api.conftest import ShiftedClock, TokenFor
+from tests.api.test_billing_fhir import FHIR, appears
 from tests.billing_claim_facts import Facts, suite_facts
+from tests.fhir_validation import valid
 from tests.support import wait_until
 
 PROBLEM = "application/problem+json"
@@ -264,3 +266,47 @@ async def test_billers_upload_auditors_read_nobody_else(
         assert (await client.get(href, headers=token_for(role))).status_code == 403
     elsewhere = await client.get(href, headers=token_for("biller", tenant="globex"))
     assert elsewhere.status_code == 404
+
+
+@pytest.mark.usefixtures("hl7_validator")
+async def test_a_posted_835_reads_as_fhir_payment_reconciliation_and_eobs(
+    client: httpx.AsyncClient, facts: Facts, files: ClaimFileUseCases, token_for: TokenFor
+) -> None:
+    who = token_for("biller")
+    claim_id = await submitted(client, facts, files, who)
+    paid = paid_claim(claim_id, lines_of(claim_id))
+    data = file_835(payment([paid], trace="EFT600"))
+    (receipt,) = (await upload(client, who, data)).json()["remittances"]
+    rid = receipt["remittance_id"]
+    await posted(client, who, rid)
+
+    async def reconciled() -> Any:
+        found = await client.get(f"{FHIR}/PaymentReconciliation/{rid}", headers=who)
+        body = found.json() if found.status_code == 200 else None
+        return body if body and body["outcome"] == "complete" else None
+
+    reconciliation = valid(await wait_until(reconciled, message="the reconciliation complete"))
+    assert reconciliation["paymentAmount"]["value"] == 100.0
+    assert reconciliation["paymentIdentifier"]["value"] == "EFT600"
+    (detail,) = reconciliation["detail"]
+    assert detail["request"]["identifier"]["value"] == claim_id
+
+    eob_id = f"{rid}-0"
+    eob = await appears(client, f"ExplanationOfBenefit/{eob_id}", who)
+    assert eob["status"] == "active"
+    assert eob["outcome"] == "complete"
+
+    # Taken back and corrected: the first EOB is cancelled, the correction's is active.
+    corrected = paid_claim(claim_id, lines_of(claim_id), copay_cents=1000, pccn="PCN-2")
+    both = file_835(payment([reversal_of(paid), corrected], trace="EFT700"))
+    (second,) = (await upload(client, who, both)).json()["remittances"]
+    await posted(client, who, second["remittance_id"])
+
+    async def cancelled() -> Any:
+        found = await client.get(f"{FHIR}/ExplanationOfBenefit/{eob_id}", headers=who)
+        body = found.json() if found.status_code == 200 else None
+        return body if body and body["status"] == "cancelled" else None
+
+    valid(await wait_until(cancelled, message="the reversed EOB cancelled"))
+    correction = await appears(client, f"ExplanationOfBenefit/{second['remittance_id']}-1", who)
+    assert correction["status"] == "active"

@@ -51,7 +51,7 @@ def claim_key(claim: RemittedClaim) -> tuple[str, str, str, int, int]:
 def posting_id_for(remittance_id: str, index: int) -> str:
     """The posting of the remittance's claim at `index`: what the claim's stream records it
     by, so a posting resumed or repeated is recognised."""
-    return f"{remittance_id}:{index}"
+    return f"{remittance_id}-{index}"
 
 
 @dataclass(frozen=True)
