@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
+from bench.charges import NOW, StillClock, progress
 from bench.remittance_files import Billed, file_835, paid_claim, payment
 from bench.report import Figure, comparisons, heading, table
 from services.billing import app as billing
@@ -47,7 +47,6 @@ from shared.observability import configure
 from shared.settings import Settings
 
 TENANT = "acme"
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 DAY = date(2026, 11, 20)
 META = Metadata(tenant=TENANT, actor="bench", correlation_id="bench-remittances")
 
@@ -55,20 +54,11 @@ Append = tuple[DomainEvent, ...]
 APPEND = Decider[None, Append](None, lambda state, _: state, lambda _, events: events)
 
 
-class StillClock:
-    def now(self) -> datetime:
-        return NOW
-
-
 @dataclass(frozen=True)
 class Result:
     claims: int
     file_bytes: int
     figures: list[Figure]
-
-
-def progress(text: str) -> None:
-    print(f"  [{text}]", file=sys.stderr, flush=True)
 
 
 def claim_id(n: int) -> str:

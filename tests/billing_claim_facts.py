@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from services.billing.application.claim_files import ClaimFileUseCases
+from services.billing.application.claims import Claims
 from services.billing.domain import streams
 from services.billing.domain.events import (
     BillingProviderSet,
@@ -29,6 +31,7 @@ from shared.commands import CommandHandler
 from shared.domain import Decider
 from shared.events import DomainEvent, Metadata
 from shared.phivault import PhiVault
+from shared.readmodels import ReadModels
 from shared.settings import Settings, key_bytes
 
 AT = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -187,6 +190,15 @@ class Facts:
 
 
 TOTAL_CENTS = 12000 + 2 * 1500
+
+
+async def claim_file_use_cases(suite: Suite, facts: Facts, settings: Settings) -> ClaimFileUseCases:
+    """The claim-file use cases the clearinghouse calls (a file recorded sent, a 999), on the
+    running suite's billing store."""
+    documents = await suite.backends.documents("billing")
+    assert facts.handler.vault is not None
+    claims = Claims(facts.handler, ReadModels(documents), facts.handler.vault)
+    return ClaimFileUseCases(facts.handler, claims, settings)
 
 
 async def suite_facts(

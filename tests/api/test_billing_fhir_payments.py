@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from services.billing.application.claim_files import ClaimFileUseCases
-from services.billing.application.claims import Claims
 from services.billing.domain import streams
 from services.billing.domain.claims import claim_id_for
 from services.billing.domain.events import (
@@ -29,11 +28,10 @@ from services.billing.domain.events import (
     remittance_id_for,
 )
 from services.suite import Suite
-from shared.readmodels import ReadModels
 from shared.settings import Settings
 from tests.api.conftest import ShiftedClock, TokenFor
 from tests.api.test_billing_fhir import FHIR, appears, disclosed, fhir_get, ids
-from tests.billing_claim_facts import DAY, TOTAL_CENTS, Facts, suite_facts
+from tests.billing_claim_facts import DAY, TOTAL_CENTS, Facts, claim_file_use_cases, suite_facts
 from tests.fhir_validation import valid
 from tests.support import wait_until
 
@@ -57,10 +55,7 @@ async def facts(suite: Suite, settings: Settings, clock: ShiftedClock) -> Facts:
 
 @pytest.fixture
 async def files(suite: Suite, facts: Facts, settings: Settings) -> ClaimFileUseCases:
-    documents = await suite.backends.documents("billing")
-    assert facts.handler.vault is not None
-    claims = Claims(facts.handler, ReadModels(documents), facts.handler.vault)
-    return ClaimFileUseCases(facts.handler, claims, settings)
+    return await claim_file_use_cases(suite, facts, settings)
 
 
 def usd(cents: int) -> dict[str, Any]:

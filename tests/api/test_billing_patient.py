@@ -14,14 +14,12 @@ import pytest
 from pypdf import PdfReader
 
 from services.billing.application.claim_files import ClaimFileUseCases
-from services.billing.application.claims import Claims
 from services.billing.application.patients import StatementRun
 from services.billing.domain.claims import claim_id_for
 from services.suite import Suite
-from shared.readmodels import ReadModels
 from shared.settings import Settings
 from tests.api.conftest import ShiftedClock, TokenFor
-from tests.billing_claim_facts import DAY, TOTAL_CENTS, Facts, suite_facts
+from tests.billing_claim_facts import DAY, TOTAL_CENTS, Facts, claim_file_use_cases, suite_facts
 from tests.support import wait_until
 
 PROBLEM = "application/problem+json"
@@ -39,10 +37,7 @@ async def facts(suite: Suite, settings: Settings, clock: ShiftedClock) -> Facts:
 
 @pytest.fixture
 async def files(suite: Suite, facts: Facts, settings: Settings) -> ClaimFileUseCases:
-    documents = await suite.backends.documents("billing")
-    assert facts.handler.vault is not None
-    claims = Claims(facts.handler, ReadModels(documents), facts.handler.vault)
-    return ClaimFileUseCases(facts.handler, claims, settings)
+    return await claim_file_use_cases(suite, facts, settings)
 
 
 async def owed_after_eob(

@@ -13,15 +13,13 @@ import pytest
 
 from bench.remittance_files import PAYER_X12_ID, Billed, file_835, paid_claim, payment, reversal_of
 from services.billing.application.claim_files import ClaimFileUseCases
-from services.billing.application.claims import Claims
 from services.billing.domain.claims import claim_id_for
 from services.billing.domain.events import remittance_id_for
 from services.suite import Suite
-from shared.readmodels import ReadModels
 from shared.settings import Settings
 from tests.api.conftest import ShiftedClock, TokenFor
 from tests.api.test_billing_fhir import FHIR, appears
-from tests.billing_claim_facts import Facts, suite_facts
+from tests.billing_claim_facts import Facts, claim_file_use_cases, suite_facts
 from tests.fhir_validation import valid
 from tests.support import wait_until
 
@@ -45,11 +43,7 @@ def lines_of(claim_id: str) -> list[Billed]:
 
 @pytest.fixture
 async def files(suite: Suite, facts: Facts, settings: Settings) -> ClaimFileUseCases:
-    """The claim-file use cases the clearinghouse calls (a file recorded sent)."""
-    documents = await suite.backends.documents("billing")
-    assert facts.handler.vault is not None
-    claims = Claims(facts.handler, ReadModels(documents), facts.handler.vault)
-    return ClaimFileUseCases(facts.handler, claims, settings)
+    return await claim_file_use_cases(suite, facts, settings)
 
 
 async def submitted(

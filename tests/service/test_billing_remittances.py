@@ -24,7 +24,7 @@ from services.billing.domain.events import (
     ClaimCreated,
     ClaimSubmitted,
 )
-from services.billing.domain.remittances import posting_id_for
+from services.billing.domain.remittances import RemittanceState, posting_id_for
 from services.billing.domain.x12.reader835 import RemittanceFile, read_835
 from services.billing.domain.x12.remittance import ProviderAdjustment, Remittance, RemittanceClaim
 from shared.events import DomainEvent
@@ -133,6 +133,10 @@ async def claim_events(built: Built, claim_id: str) -> list[object]:
     return [handler.registry.decode(e) for e in stored]
 
 
+async def remittance_of(built: Built, remittance_id: str) -> RemittanceState:
+    return await built.use_cases.remittances.remittance(META.tenant, remittance_id)
+
+
 def net_paid(state: ClaimState) -> int:
     return sum(a.paid_cents for a in state.standing)
 
@@ -214,7 +218,7 @@ async def test_a_file_split_differently_adds_only_the_claims_not_held(
     assert (r1.new, r1.claims_added) == (True, 1)
     (r2,) = await take(billing_service, whole)  # the same payment, every claim this time
     assert (r2.remittance_id, r2.new, r2.claims_added) == (r1.remittance_id, False, 1)
-    state = await billing_service.use_cases.remittances.remittance(META.tenant, r1.remittance_id)
+    state = await remittance_of(billing_service, r1.remittance_id)
     assert len(state.claims) == 2
     assert state.posted is not None
     assert (state.posted.posted, state.posted.already_posted) == (2, 0)
@@ -233,9 +237,7 @@ async def test_a_claim_payment_repeated_in_another_file_is_found_posted(
     other = _payment(file, dataclasses.replace(payment, trace_number="ANOTHER-EFT"))
     (receipt,) = await take(billing_service, other)
     assert receipt.new
-    state = await billing_service.use_cases.remittances.remittance(
-        META.tenant, receipt.remittance_id
-    )
+    state = await remittance_of(billing_service, receipt.remittance_id)
     assert state.posted is not None
     assert (state.posted.posted, state.posted.already_posted) == (0, 2)
     assert net_paid(await state_of(billing_service, "8765432112")) == 49500
@@ -298,9 +300,7 @@ async def test_what_matches_no_claim_waits_unmatched_with_its_reason(
     await submitted_claim(facts, dataclasses.replace(first, charge_cents=79900))  # billed 799
     # `second` is no claim of ours
     (receipt,) = await take(billing_service, file)
-    state = await billing_service.use_cases.remittances.remittance(
-        META.tenant, receipt.remittance_id
-    )
+    state = await remittance_of(billing_service, receipt.remittance_id)
     assert state.posted is not None
     assert (state.posted.posted, state.posted.unmatched) == (0, 2)
     reasons = {u.claim_ref: u.reason for u in state.unmatched}
@@ -308,9 +308,7 @@ async def test_what_matches_no_claim_waits_unmatched_with_its_reason(
     assert "no claim 8765432112" in reasons[second.claim_ref]
     # Taken again: still two, recorded once each.
     await take(billing_service, file)
-    state = await billing_service.use_cases.remittances.remittance(
-        META.tenant, receipt.remittance_id
-    )
+    state = await remittance_of(billing_service, receipt.remittance_id)
     assert len(state.unmatched) == 2
 
 
@@ -319,9 +317,7 @@ async def test_a_draft_claim_does_not_take_a_payment(billing_service: Built, fac
     (paid,) = file.remittances[0].claims
     await submitted_claim(facts, paid, status="draft")
     (receipt,) = await take(billing_service, file)
-    state = await billing_service.use_cases.remittances.remittance(
-        META.tenant, receipt.remittance_id
-    )
+    state = await remittance_of(billing_service, receipt.remittance_id)
     assert [u.reason for u in state.unmatched] == [
         f"claim {paid.claim_ref} is draft: it cannot take a payment"
     ]
@@ -369,9 +365,7 @@ async def test_provider_adjustments_post_to_the_account_once(
     account = await billing_service.use_cases.provider_accounts.account(META.tenant, "1234567893")
     assert [a.amount_cents for a in account.adjustments] == [-125, 5000]
     assert account.balance_cents == 4875
-    state = await billing_service.use_cases.remittances.remittance(
-        META.tenant, receipt.remittance_id
-    )
+    state = await remittance_of(billing_service, receipt.remittance_id)
     assert state.posted is not None
     assert state.posted.provider_adjustments == 2
 
