@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from bench import remittance_files as payer
 from services.billing.app import UseCases
 from services.billing.application.remittances import Receipt
 from services.billing.domain import streams
-from services.billing.domain.claims import ClaimState
+from services.billing.domain.claims import ClaimState, claim_id_for, crossover_batch
 from services.billing.domain.events import (
+    Adjustment,
     ChargeCreated,
     ChargeLine,
     ClaimAdjudicated,
@@ -31,6 +33,7 @@ from shared.events import DomainEvent
 from shared.kit import Assembled
 from tests.billing_claim_facts import AT, DAY, Facts
 from tests.service.conftest import META
+from tests.support import wait_until
 
 Built = Assembled[UseCases]
 SAMPLES = Path(__file__).parent.parent / "fixtures" / "x12" / "835"
@@ -390,3 +393,60 @@ def _reversal_of(paid: RemittanceClaim) -> RemittanceClaim:
         ),
         lines=(),
     )
+
+
+async def test_a_claim_the_primary_forwarded_is_not_sent_and_takes_the_secondarys_payment(
+    billing_service: Built, facts: Facts
+) -> None:
+    await facts.clinic("north", "aetna", "bcbs")
+    await facts.patient("pat-9")
+    await facts.coverage("pat-9", "aetna")
+    await facts.coverage("pat-9", "bcbs", priority=2)
+    await facts.charge("appt-9", "pat-9")
+    claims = billing_service.use_cases.claims
+    primary_id = claim_id_for("appt-9")
+    secondary_id = claim_id_for("appt-9", "2")
+
+    async def made(claim_id: str, status: str) -> bool:
+        stream = streams.claim(META.tenant, claim_id)
+        if not await claims.stream_version(stream):
+            return False
+        return (await claims.claim_state(META.tenant, claim_id)).status == status
+
+    await wait_until(lambda: made(primary_id, "ready"), message="the primary claim ready")
+    await facts.record(
+        streams.claim(META.tenant, primary_id),
+        ClaimSubmitted(claim_id=primary_id, batch_id="B9", submitted_at=AT),
+    )
+    lines = [
+        payer.Billed(f"{primary_id}-1", "99213", 12000),
+        payer.Billed(f"{primary_id}-2", "36415", 3000),
+    ]
+    forwarded = payer.paid_claim(primary_id, lines, status="19")  # paid, and sent on to bcbs
+    await take(billing_service, _file(payer.payment([forwarded], trace="EFT-P")))
+    await wait_until(lambda: made(secondary_id, "submitted"), message="the crossover claim")
+    secondary = await claims.claim_state(META.tenant, secondary_id)
+    assert secondary.batch_id == crossover_batch(primary_id)
+    # Never put in a claim file: it is no ready claim.
+    files = billing_service.use_cases.claim_files
+    assert await files.create_files(META, candidates=[secondary_id]) == []
+
+    # bcbs pays what is left, naming the claim as the primary forwarded it (CLP02 2).
+    rest = payer.paid_claim(primary_id, lines, status="2", allowed_percent=100, copay_cents=0)
+    rest = dataclasses.replace(rest, paid_cents=2000, lines=(), payer_claim_control_number="BCBS-1")
+    rest = dataclasses.replace(
+        rest, adjustments=(Adjustment(group="OA", reason="23", amount_cents=13000),)
+    )
+    (receipt,) = await take(billing_service, _file(payer.payment([rest], trace="EFT-S")))
+    state = await remittance_of(billing_service, receipt.remittance_id)
+    assert state.posted is not None
+    assert (state.posted.posted, state.unmatched) == (1, ())
+    paid_secondary = await claims.claim_state(META.tenant, secondary_id)
+    assert paid_secondary.adjudication is not None
+    assert paid_secondary.adjudication.paid_cents == 2000
+    primary = await claims.claim_state(META.tenant, primary_id)
+    assert net_paid(primary) == forwarded.paid_cents  # the primary's posting untouched
+
+
+def _file(check: Remittance) -> RemittanceFile:
+    return RemittanceFile(remittances=(check,), warnings=(), digest="0" * 64)

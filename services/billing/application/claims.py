@@ -26,6 +26,8 @@ from services.billing.domain.accounts import PatientAccount
 from services.billing.domain.accounts import evolve as evolve_account
 from services.billing.domain.claim_files import ClaimFiles, claim_files
 from services.billing.domain.claims import (
+    AS_SECONDARY,
+    FORWARDED,
     AcceptClaim,
     AdjudicateClaim,
     AppealClaim,
@@ -43,6 +45,7 @@ from services.billing.domain.claims import (
     charge_facts,
     claim,
     claim_id_for,
+    crossover_batch,
     left_to_collect,
     parse_address,
     payer_definition,
@@ -322,6 +325,9 @@ class Claims(UseCases):
             return None
         charge_id = primary.created.charge_ids[0]
         charge, _ = await self.fold(streams.charge(meta.tenant, charge_id), charge_facts)
+        # Forwarded by the primary payer (CLP02 19-21): the secondary has the claim already;
+        # ours is recorded submitted and never sent (a second claim would be billed twice).
+        forwarded = primary.adjudication.claim_status_code in FORWARDED
         return await self._create(
             meta,
             claim_id=claim_id_for(charge_id, "2"),
@@ -330,6 +336,7 @@ class Claims(UseCases):
             coverage_id=secondary.coverage_id,
             priority=2,
             primary_claim_id=primary_claim_id,
+            crossed_over=crossover_batch(primary_claim_id) if forwarded else None,
         )
 
     async def _create(
@@ -345,6 +352,7 @@ class Claims(UseCases):
         frequency: Literal["1", "7", "8"] = "1",
         replaces: str | None = None,
         payer_claim_control_number: str | None = None,
+        crossed_over: str | None = None,
     ) -> Outcome[ClaimState]:
         assert charge.created is not None
         created = ClaimCreated(
@@ -367,6 +375,9 @@ class Claims(UseCases):
         existing: ClaimState = await self.state(stream, claim)
         if existing.created is not None:
             return Outcome(stream, await self.stream_version(stream), (), existing)
+        if crossed_over is not None:  # the payer forwarded it: our checks send nothing
+            command = CreateClaim(claim=created, problems=(), crossed_over=crossed_over)
+            return await self.decide(stream, claim, command, meta)
         problems = await self.problems(meta.tenant, await self.facts(meta.tenant, created))
         command = CreateClaim(claim=created, problems=problems)
         return await self.decide(stream, claim, command, meta)
@@ -527,6 +538,8 @@ class Claims(UseCases):
         `Unpostable` (its reason) when it cannot be posted; `NotFound` for no such claim.
         `claim_id`: another claim than CLP01 names (a biller's match); the payer's REF*6R then
         names none of its lines, so the lines are posted as not echoed."""
+        if claim_id is None and remitted.status_code == AS_SECONDARY:
+            claim_id = await self._crossed_over_to(meta.tenant, remitted.claim_ref)
         if claim_id is not None and claim_id != remitted.claim_ref:
             lines = tuple(line.model_copy(update={"line_id": ""}) for line in remitted.lines)
             remitted = remitted.model_copy(update={"claim_ref": claim_id, "lines": lines})
@@ -547,6 +560,17 @@ class Claims(UseCases):
         stream = streams.claim(meta.tenant, state.claim_id)
         outcome = await self.decide(stream, claim, command, meta)
         return "new" if outcome.events else posting_verdict(outcome.state, command)
+
+    async def _crossed_over_to(self, tenant: str, claim_ref: str) -> str | None:
+        """A secondary payer's payment naming the primary claim (CLP01 as the primary payer
+        forwarded it, CLP02 2): the secondary claim the crossover made, if there is one."""
+        state: ClaimState = await self.state(streams.claim(tenant, claim_ref), claim)
+        if state.created is None or state.created.priority != 1:
+            return None
+        secondary = claim_id_for(state.created.charge_ids[0], "2")
+        made: ClaimState = await self.state(streams.claim(tenant, secondary), claim)
+        crossed = made.created is not None and made.batch_id == crossover_batch(claim_ref)
+        return secondary if crossed else None
 
     async def appeal(self, meta: Metadata, claim_id: str, reason: str) -> Outcome[ClaimState]:
         command = AppealClaim(claim_id=claim_id, reason=reason, appealed_at=self.now())

@@ -197,10 +197,13 @@ def _with(ids: frozenset[str], posting_id: str | None) -> frozenset[str]:
 
 class CreateClaim(Command):
     """Make a claim (draft), and ready at once when `problems` (the checks' findings) is
-    empty. Creating a claim that exists records nothing (a redelivered release)."""
+    empty. Creating a claim that exists records nothing (a redelivered release).
+    `crossed_over`: the batch id of a claim the primary payer forwarded to this payer itself
+    (a crossover, CLP02 19-21): it is submitted at once, in the same commit, and never sent."""
 
     claim: ClaimCreated
     problems: tuple[str, ...]
+    crossed_over: str | None = None
 
 
 class CheckClaim(Command):
@@ -319,7 +322,15 @@ def decide(state: ClaimState, command: ClaimCommand) -> Sequence[DomainEvent]:
                     checked_at=claim.created_at,
                 ),
             ]
-        return [claim, ClaimReady(claim_id=claim.claim_id, ready_at=claim.created_at)]
+        ready = ClaimReady(claim_id=claim.claim_id, ready_at=claim.created_at)
+        if command.crossed_over is not None:
+            submitted = ClaimSubmitted(
+                claim_id=claim.claim_id,
+                batch_id=command.crossed_over,
+                submitted_at=claim.created_at,
+            )
+            return [claim, ready, submitted]
+        return [claim, ready]
     if state.created is None:
         raise NotFound(f"claim {command.claim_id} not found")
     match command:
@@ -438,6 +449,15 @@ def _adjudicated(state: ClaimState, command: AdjudicateClaim) -> ClaimAdjudicate
 # ----------------------------------------------------------------------------- remittances
 
 PROCESSED = ("1", "2", "3", "19", "20", "21")  # as primary/secondary/tertiary (and forwarded)
+FORWARDED = ("19", "20", "21")  # processed, and forwarded to the next payer (a crossover)
+AS_SECONDARY = "2"
+
+
+def crossover_batch(primary_claim_id: str) -> str:
+    """The batch a crossed-over claim stands in: none of ours, the primary payer sent it."""
+    return f"crossover-{primary_claim_id}"
+
+
 DENIED = "4"
 REVERSAL = "22"
 ANSWERED_STATUSES = ("paid", "partially_paid", "denied")
