@@ -106,6 +106,7 @@ def payment(
     trace: str,
     provider_adjustments: Sequence[ProviderAdjustment] = (),
     number: int = 1,
+    payer_x12_id: str = PAYER_X12_ID,
 ) -> Remittance:
     """A check paying `claims` (less the PLB adjustments): it balances."""
     paid = sum(c.paid_cents for c in claims) - sum(a.amount_cents for a in provider_adjustments)
@@ -120,8 +121,8 @@ def payment(
         paid_on=PAID_ON,
         trace_number=trace,
         trace_originator="1999999999",
-        payer_name="AETNA HEALTH",
-        x12_payer_id=PAYER_X12_ID,
+        payer_name=f"{payer_x12_id.removesuffix('01')} HEALTH",
+        x12_payer_id=payer_x12_id,
         payee_name="RIVERSIDE MEDICAL GROUP",
         payee_npi="1234567893",
         payee_tin="123456789",

@@ -437,7 +437,14 @@ async def test_a_claim_the_primary_forwarded_is_not_sent_and_takes_the_secondary
     rest = dataclasses.replace(
         rest, adjustments=(Adjustment(group="OA", reason="23", amount_cents=13000),)
     )
-    (receipt,) = await take(billing_service, _file(payer.payment([rest], trace="EFT-S")))
+    # Sent by aetna, it is not posted: the secondary claim was billed to bcbs.
+    (wrong,) = await take(billing_service, _file(payer.payment([rest], trace="EFT-W")))
+    state = await remittance_of(billing_service, wrong.remittance_id)
+    assert [u.reason for u in state.unmatched] == [
+        f"claim {secondary_id} was billed to bcbs, not aetna"
+    ]
+    check = payer.payment([rest], trace="EFT-S", payer_x12_id="BCBS01")
+    (receipt,) = await take(billing_service, _file(check))
     state = await remittance_of(billing_service, receipt.remittance_id)
     assert state.posted is not None
     assert (state.posted.posted, state.unmatched) == (1, ())

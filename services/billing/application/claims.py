@@ -530,6 +530,7 @@ class Claims(UseCases):
         remitted: RemittedClaim,
         paid_on: date,
         claim_id: str | None = None,
+        payer_id: str | None = None,
     ) -> PostingVerdict:
         """A remittance's payment of the claim CLP01 names, posted on the claim's stream
         (`domain/claims.py` decides: an adjudication, or a reversal of the posting it takes
@@ -537,7 +538,8 @@ class Claims(UseCases):
         posting resumed), "already_posted" when another remittance posted the same payment.
         `Unpostable` (its reason) when it cannot be posted; `NotFound` for no such claim.
         `claim_id`: another claim than CLP01 names (a biller's match); the payer's REF*6R then
-        names none of its lines, so the lines are posted as not echoed."""
+        names none of its lines, so the lines are posted as not echoed. `payer_id`: the
+        remittance's payer, when known: a claim billed to another is not posted."""
         if claim_id is None and remitted.status_code == AS_SECONDARY:
             claim_id = await self._crossed_over_to(meta.tenant, remitted.claim_ref)
         if claim_id is not None and claim_id != remitted.claim_ref:
@@ -556,6 +558,7 @@ class Claims(UseCases):
             line_ids=tuple(line.line_id for line in charge.lines),
             paid_on=paid_on,
             recorded_at=self.now(),
+            payer_id=payer_id,
         )
         stream = streams.claim(meta.tenant, state.claim_id)
         outcome = await self.decide(stream, claim, command, meta)

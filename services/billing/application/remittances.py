@@ -239,6 +239,7 @@ class Remittances(UseCases):
                 remittance_id=rid,
                 remitted=claim,
                 paid_on=paid_on,
+                payer_id=state.received.payer_id,
             )
         except NotFound:
             reason = f"no claim {claim.claim_ref} (CLP01) of ours"

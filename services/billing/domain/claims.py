@@ -277,6 +277,7 @@ class PostRemittedClaim(Command):
     line_ids: tuple[str, ...]  # the claim's lines, as REF*6R names them after "<claim id>-"
     paid_on: date  # BPR16, else the day the remittance was received
     recorded_at: AwareDatetime
+    payer_id: str | None = None  # the remittance's payer, when known (None: not checked)
 
 
 ClaimCommand = (
@@ -496,6 +497,11 @@ def posting_verdict(state: ClaimState, command: PostRemittedClaim) -> PostingVer
         )
     if state.status not in ADJUDICABLE:
         raise Unpostable(f"claim {state.claim_id} is {state.status}: it cannot take a payment")
+    if command.payer_id is not None and command.payer_id != state.created.payer_id:
+        raise Unpostable(
+            f"claim {state.claim_id} was billed to {state.created.payer_id}, "
+            f"not {command.payer_id}"
+        )
     if remitted.charge_cents != state.created.total_cents:
         raise Unpostable(
             f"the payment is for a charge of {remitted.charge_cents} cents; the claim billed "
