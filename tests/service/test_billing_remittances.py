@@ -117,6 +117,19 @@ async def submitted_claim(facts: Facts, paid: RemittanceClaim, status: str = "su
     await facts.record(streams.claim(facts.tenant, paid.claim_ref), *events)
 
 
+def sample() -> RemittanceFile:
+    """The managed-care sample 835, its lines naming ours."""
+    return ours(read_835((SAMPLES / "lfh-managed-care.patched.835").read_bytes()))
+
+
+async def sample_posted(billing_service: Built, facts: Facts) -> RemittanceFile:
+    """The sample's claims billed, then the sample taken in and posted."""
+    file = sample()
+    await claims_paid_by(facts, file)
+    await take(billing_service, file)
+    return file
+
+
 async def claims_paid_by(facts: Facts, file: RemittanceFile) -> None:
     made: set[str] = set()
     for payment in file.remittances:
@@ -198,7 +211,7 @@ async def test_each_public_sample_posts_and_ties_out_per_claim_and_line(
 async def test_the_same_file_twice_posts_nothing_the_second_time(
     billing_service: Built, facts: Facts
 ) -> None:
-    file = ours(read_835((SAMPLES / "lfh-managed-care.patched.835").read_bytes()))
+    file = sample()
     await claims_paid_by(facts, file)
     first = await take(billing_service, file)
     before = {c.claim_ref: await claim_events(billing_service, c.claim_ref) for c in _claims(file)}
@@ -213,7 +226,7 @@ async def test_the_same_file_twice_posts_nothing_the_second_time(
 async def test_a_file_split_differently_adds_only_the_claims_not_held(
     billing_service: Built, facts: Facts
 ) -> None:
-    whole = ours(read_835((SAMPLES / "lfh-managed-care.patched.835").read_bytes()))
+    whole = sample()
     await claims_paid_by(facts, whole)
     payment = whole.remittances[0]
     first_half = _payment(whole, dataclasses.replace(payment, claims=payment.claims[:1]))
@@ -233,9 +246,7 @@ async def test_a_file_split_differently_adds_only_the_claims_not_held(
 async def test_a_claim_payment_repeated_in_another_file_is_found_posted(
     billing_service: Built, facts: Facts
 ) -> None:
-    file = ours(read_835((SAMPLES / "lfh-managed-care.patched.835").read_bytes()))
-    await claims_paid_by(facts, file)
-    await take(billing_service, file)
+    file = await sample_posted(billing_service, facts)
     payment = file.remittances[0]
     other = _payment(file, dataclasses.replace(payment, trace_number="ANOTHER-EFT"))
     (receipt,) = await take(billing_service, other)
@@ -249,9 +260,7 @@ async def test_a_claim_payment_repeated_in_another_file_is_found_posted(
 async def test_a_payment_then_its_reversal_then_a_correction_nets_the_correction(
     billing_service: Built, facts: Facts
 ) -> None:
-    file = ours(read_835((SAMPLES / "lfh-managed-care.patched.835").read_bytes()))
-    await claims_paid_by(facts, file)
-    await take(billing_service, file)
+    file = await sample_posted(billing_service, facts)
     payment = file.remittances[0]
     paid = payment.claims[0]  # 5554555444: charge 800, paid 450, patient 300
     reversal = _reversal_of(paid)
@@ -282,9 +291,7 @@ async def test_a_payment_then_its_reversal_then_a_correction_nets_the_correction
 async def test_a_reversal_alone_makes_the_claim_adjudicable_again(
     billing_service: Built, facts: Facts
 ) -> None:
-    file = ours(read_835((SAMPLES / "lfh-managed-care.patched.835").read_bytes()))
-    await claims_paid_by(facts, file)
-    await take(billing_service, file)
+    file = await sample_posted(billing_service, facts)
     payment = file.remittances[0]
     paid = payment.claims[1]
     back = dataclasses.replace(
@@ -298,7 +305,7 @@ async def test_a_reversal_alone_makes_the_claim_adjudicable_again(
 async def test_what_matches_no_claim_waits_unmatched_with_its_reason(
     billing_service: Built, facts: Facts
 ) -> None:
-    file = ours(read_835((SAMPLES / "lfh-managed-care.patched.835").read_bytes()))
+    file = sample()
     first, second = file.remittances[0].claims
     await submitted_claim(facts, dataclasses.replace(first, charge_cents=79900))  # billed 799
     # `second` is no claim of ours
@@ -355,7 +362,7 @@ async def test_a_posting_cut_short_resumes_without_posting_twice(
 async def test_provider_adjustments_post_to_the_account_once(
     billing_service: Built, facts: Facts
 ) -> None:
-    file = ours(read_835((SAMPLES / "lfh-managed-care.patched.835").read_bytes()))
+    file = sample()
     payment = file.remittances[0]
     plbs = (
         ProviderAdjustment("1234567893", DAY, "L6", "INTEREST", -125),
