@@ -18,10 +18,9 @@ from fastapi import APIRouter, HTTPException, Path, Query
 
 from services.compliance.application.ledger import AuditLedger
 from services.compliance.application.queries import AuditQueries, Visible
-from services.compliance.projections.audit_log import ENTRIES, PROJECTION, utc_text
 from shared.http.identity import ALL_SITES, Principal, policy
 from shared.http.routes import next_after
-from shared.readmodels import ReadModels, public
+from shared.readmodels import ReadModels
 
 Auditors = policy("auditor", "manager", site_scoped=True)
 LedgerAuditors = policy("auditor")  # and admin; read-only
@@ -86,9 +85,10 @@ def build_router(read_models: ReadModels, ledger: AuditLedger) -> APIRouter:
         correlation id (one request and all it caused), actor, patient (the `patient_id` an
         event names) and recorded time (`from` inclusive, `to` exclusive; a date `to` takes
         in its whole day)."""
-        where: dict[str, Any] = {"tenant": who.tenant}
-        if not tenant_wide(who) and isinstance(who.sites, list):
-            where["site"] = {"$in": who.sites}
+        start, end = moment(from_, "from"), moment(to, "to", end=True)
+        if start is not None and end is not None and start >= end:
+            raise HTTPException(422, "from must come before to")
+        sites = None if tenant_wide(who) or not isinstance(who.sites, list) else who.sites
         equal = {
             "stream": stream,
             "subject": subject,
@@ -97,19 +97,7 @@ def build_router(read_models: ReadModels, ledger: AuditLedger) -> APIRouter:
             "actor": actor,
             "patient": patient,
         }
-        where.update({field: value for field, value in equal.items() if value is not None})
-        start, end = moment(from_, "from"), moment(to, "to", end=True)
-        if start is not None or end is not None:
-            if start is not None and end is not None and start >= end:
-                raise HTTPException(422, "from must come before to")
-            where["at"] = {
-                **({"$gte": utc_text(start)} if start is not None else {}),
-                **({"$lt": utc_text(end)} if end is not None else {}),
-            }
-        docs = await read_models.find(
-            PROJECTION, ENTRIES, where, sort=[("time", 1), ("stream_version", 1)], limit=limit
-        )
-        return [d for d in (public(doc) for doc in docs) if d is not None]
+        return await queries.log(who.tenant, sites, equal, start, end, limit)
 
     @router.get("/audit-log/caused-by/{event_id}")
     async def caused_by(

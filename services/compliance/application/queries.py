@@ -15,10 +15,12 @@ from services.compliance.projections.audit_log import (
     PATIENTS,
     PROJECTION,
     patient_prefix,
+    tenant_prefix,
     utc_text,
 )
 from shared.readmodels import ReadModels, public
 
+END_OF_TIME = "~"  # after any `at` (digits first) within one tenant's ids
 MAX_CHAIN = 5000  # events of one correlation read to follow a chain of causes
 
 Visible = Callable[[Mapping[str, Any]], bool]
@@ -91,8 +93,39 @@ class AuditQueries:
             )
         return Trail(entries, next_after, unstated)
 
+    async def log(
+        self,
+        tenant: str,
+        sites: list[str] | None,
+        equal: Mapping[str, str | None],
+        start: datetime | None,
+        end: datetime | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """The tenant's entries, oldest first: of these `sites` only (None: every entry), with
+        the fields of `equal` that are not None as given, recorded in [start, end). A period
+        is a range of entry ids (tenant, then time), so it is looked up like the others."""
+        where: dict[str, Any] = {"tenant": tenant}
+        if sites is not None:
+            where["site"] = {"$in": sites}
+        where.update({field: value for field, value in equal.items() if value is not None})
+        if start is not None or end is not None:
+            prefix = tenant_prefix(tenant)
+            where["_id"] = {
+                "$gte": prefix + ("" if start is None else utc_text(start)),
+                "$lt": prefix + (END_OF_TIME if end is None else utc_text(end)),
+            }
+        docs = await self._read_models.find(
+            PROJECTION, ENTRIES, where, sort=[("time", 1), ("stream_version", 1)], limit=limit
+        )
+        return [d for d in (public(doc) for doc in docs) if d is not None]
+
     async def entry(self, tenant: str, event_id: str) -> dict[str, Any] | None:
-        return public(await self._read_models.get(PROJECTION, ENTRIES, f"{tenant}:{event_id}"))
+        """One event's entry (by its indexed `event_id`: the entry's id begins with its time)."""
+        docs = await self._read_models.find(
+            PROJECTION, ENTRIES, {"tenant": tenant, "event_id": event_id}, limit=1
+        )
+        return public(docs[0]) if docs else None
 
     async def chain(self, tenant: str, root: Mapping[str, Any], visible: Visible) -> Chain:
         """The event `root` and everything it caused, across services, in the order it

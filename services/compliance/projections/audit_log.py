@@ -18,7 +18,8 @@ none (a patient's, provider's or visit type's stream, a record of access).
 
 Each entry also names the patient its data names (`patient`: its `patient_id`, unless the
 envelope declares that field PHI), the event that caused it (`causation_id`) and its time in
-UTC as sortable text (`at`). An event naming a patient gets a second document in
+UTC as sortable text (`at`). An entry's id is its tenant, then `at`, then its event id: a
+period of the tenant's log is one range of ids. An event naming a patient gets a second document in
 `audit_patients`, whose id is the patient's key then `at` then the event id: one patient's
 entries over a period are one range of ids (the access report and the accounting of
 disclosures read that range, indexed on every backend), with what a read said (endpoint,
@@ -90,8 +91,19 @@ def patient_key(tenant: str, patient_id: str, at: str, event_id: str) -> str:
     return f"{patient_prefix(tenant, patient_id)}{at}:{_part(event_id)}"
 
 
+def tenant_prefix(tenant: str) -> str:
+    """The start of the id of every `audit_entries` document of this tenant."""
+    return f"{_part(tenant)}:"
+
+
+def entry_key(tenant: str, at: str, event_id: str) -> str:
+    """An entry's id: its tenant, then its time (`at`), then its event id, so the tenant's
+    entries over a period are one range of ids."""
+    return f"{tenant_prefix(tenant)}{at}:{_part(event_id)}"
+
+
 def _entry_id(envelope: Envelope) -> str:
-    return f"{envelope.tenant}:{envelope.id}"
+    return entry_key(envelope.tenant, utc_text(envelope.time), envelope.id)
 
 
 def _stream_id(envelope: Envelope) -> str:
