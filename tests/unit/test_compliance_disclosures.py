@@ -16,7 +16,13 @@ from services.compliance.domain.disclosures import (
     in_order,
     is_record_read,
 )
-from services.compliance.projections.audit_log import patient_key, patient_prefix, utc_text
+from services.compliance.projections.audit_log import (
+    entry_key,
+    patient_key,
+    patient_prefix,
+    tenant_prefix,
+    utc_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -100,3 +106,11 @@ def test_a_patients_keys_sort_by_time_and_hold_no_other_patients() -> None:
     assert utc_text(datetime.fromisoformat("2026-11-26T10:00:00-05:00")) == (
         "2026-11-26T15:00:00.000000Z"
     )
+
+
+def test_a_tenants_entries_sort_by_time_and_hold_no_other_tenants() -> None:
+    early = utc_text(datetime(2026, 11, 26, 9, tzinfo=UTC))
+    late = utc_text(datetime(2026, 11, 26, 9, 0, 0, 1, tzinfo=UTC))
+    assert entry_key("acme", early, "z") < entry_key("acme", late, "a")
+    assert entry_key("acme", late, "a") < tenant_prefix("acme") + "~"  # the open end of a period
+    assert not entry_key("acme:1", early, "e").startswith(tenant_prefix("acme"))

@@ -110,11 +110,12 @@ class AuditQueries:
             where["site"] = {"$in": sites}
         where.update({field: value for field, value in equal.items() if value is not None})
         if start is not None or end is not None:
+            low = "" if start is None else utc_text(start)
+            high = END_OF_TIME if end is None else utc_text(end)
             prefix = tenant_prefix(tenant)
-            where["_id"] = {
-                "$gte": prefix + ("" if start is None else utc_text(start)),
-                "$lt": prefix + (END_OF_TIME if end is None else utc_text(end)),
-            }
+            where["_id"] = {"$gte": prefix + low, "$lt": prefix + high}
+            # The id range is the lookup; `at` holds out entries keyed before ids had times.
+            where["at"] = {"$gte": low, "$lt": high}
         docs = await self._read_models.find(
             PROJECTION, ENTRIES, where, sort=[("time", 1), ("stream_version", 1)], limit=limit
         )
