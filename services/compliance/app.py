@@ -66,7 +66,7 @@ def consumers(kit: Kit, app: UseCases) -> Sequence[Worker]:
 
 def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
     return [
-        build_router(kit.read_models, app.ledger),
+        build_router(app.queries, app.ledger),
         patients_api.build_router(app.queries, app.disclosures, kit.clock),
     ]
 

@@ -20,7 +20,6 @@ from services.compliance.application.ledger import AuditLedger
 from services.compliance.application.queries import AuditQueries, Visible
 from shared.http.identity import ALL_SITES, Principal, policy
 from shared.http.routes import next_after
-from shared.readmodels import ReadModels
 
 Auditors = policy("auditor", "manager", site_scoped=True)
 LedgerAuditors = policy("auditor")  # and admin; read-only
@@ -64,9 +63,8 @@ def moment(text: str | None, name: str, *, end: bool = False) -> datetime | None
         raise HTTPException(422, f"{name}: a date (YYYY-MM-DD) or a time with its offset") from None
 
 
-def build_router(read_models: ReadModels, ledger: AuditLedger) -> APIRouter:
+def build_router(queries: AuditQueries, ledger: AuditLedger) -> APIRouter:
     router = APIRouter(prefix="/compliance", tags=["compliance"])
-    queries = AuditQueries(read_models)
 
     @router.get("/audit-log")
     async def audit_log(
