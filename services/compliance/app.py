@@ -13,9 +13,12 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+from services.compliance.api import patients as patients_api
 from services.compliance.api.audit import build_router
+from services.compliance.application.access import Disclosures
 from services.compliance.application.anchors import LedgerAnchors
 from services.compliance.application.ledger import AuditLedger
+from services.compliance.application.queries import AuditQueries
 from services.compliance.consumers import LedgerConsumer
 from services.compliance.contracts import CONTRACT
 from services.compliance.projections.audit_log import ENTRIES, PROJECTION, AuditLogProjection
@@ -31,6 +34,8 @@ NAME = CONTRACT.context
 class UseCases:
     ledger: AuditLedger
     anchors: LedgerAnchors
+    queries: AuditQueries  # the auditor's reads of one patient, one request
+    disclosures: Disclosures  # compliance's own PatientRecordAccessed
 
 
 async def application(kit: Kit) -> UseCases:
@@ -47,7 +52,12 @@ async def application(kit: Kit) -> UseCases:
     # Heads are anchored in a database of their own, outside the ledger's event store.
     anchors = LedgerAnchors(await kit.backends.documents("compliance_anchors"))
     ledger = AuditLedger(kit.store, kit.clock, kit.ids, key, anchors, audit_log, kit.producers)
-    return UseCases(ledger=ledger, anchors=anchors)
+    return UseCases(
+        ledger=ledger,
+        anchors=anchors,
+        queries=AuditQueries(read_models),
+        disclosures=Disclosures(kit.handler),
+    )
 
 
 def consumers(kit: Kit, app: UseCases) -> Sequence[Worker]:
@@ -55,7 +65,10 @@ def consumers(kit: Kit, app: UseCases) -> Sequence[Worker]:
 
 
 def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
-    return [build_router(kit.read_models, app.ledger)]
+    return [
+        build_router(app.queries, app.ledger),
+        patients_api.build_router(app.queries, app.disclosures, kit.clock),
+    ]
 
 
 def checks(kit: Kit, app: UseCases) -> Mapping[str, Check]:

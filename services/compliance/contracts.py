@@ -10,11 +10,12 @@ arrives.
 
 from __future__ import annotations
 
+from services.compliance.domain.disclosures import PatientRecordAccessed
 from services.compliance.domain.ledger import AuditBlockSealed, LedgerEntry
 from shared.contracts import Contract
 from shared.events import EventRegistry
 
-EVENTS = (AuditBlockSealed,)
+EVENTS = (AuditBlockSealed, PatientRecordAccessed)
 
 CONTRACT = Contract(
     context="compliance",

@@ -162,6 +162,26 @@ async def _patient(admin: httpx.AsyncClient, site: str) -> Call:
     return await _readable(admin, f"/scheduling/patients/{await _registered(admin)}")
 
 
+async def _caused_by(admin: httpx.AsyncClient, site: str) -> Call:
+    """The chain of causes of a booking at `site`, once the audit log has the booking."""
+    appointment = await _book(admin, site)
+
+    async def logged() -> str | None:
+        params = {"subject": appointment}
+        found = (await admin.get("/compliance/audit-log", params=params)).json()
+        return str(found[0]["event_id"]) if found else None
+
+    event_id = await wait_until(logged, message=f"{appointment} in the audit log")
+    return Call("GET", f"/compliance/audit-log/caused-by/{event_id}")
+
+
+def _patient_report(tail: str) -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        return Call("GET", f"/compliance/patients/{await _registered(admin)}/{tail}")
+
+    return prepare
+
+
 async def _fhir_patient(admin: httpx.AsyncClient, site: str) -> Call:
     return await _readable(admin, f"/fhir/R4/Patient/{await _registered(admin)}")
 
@@ -1361,6 +1381,9 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ),
     ("GET", "/staffing/enrolments"): _fixed("GET", "/staffing/enrolments"),
     ("GET", "/compliance/audit-log"): _fixed("GET", "/compliance/audit-log"),
+    ("GET", "/compliance/audit-log/caused-by/{event_id}"): _caused_by,
+    ("GET", "/compliance/patients/{patient_id}/access-report"): _patient_report("access-report"),
+    ("GET", "/compliance/patients/{patient_id}/disclosures"): _patient_report("disclosures"),
     ("GET", "/compliance/audit-ledger/verify"): _fixed("GET", "/compliance/audit-ledger/verify"),
     ("GET", "/compliance/audit-ledger/blocks"): _fixed("GET", "/compliance/audit-ledger/blocks"),
     ("GET", "/ops/projections"): _fixed("GET", "/ops/projections"),
