@@ -3,7 +3,8 @@
 The audit log and the ledger read every context's CloudEvents as they arrive (`AsReceived`): no
 producer's classes are needed, and no type is unknown. The ledger's blocks are this service's
 own events, kept in its event store and not relayed (its contract says so): nothing else
-consumes them, and chained in turn they would chain themselves forever.
+consumes them, and chained in turn they would chain themselves forever. The compliance
+officer's events (policies) are relayed like any context's, and so audited and chained.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+from services.compliance.api import policies as policies_api
 from services.compliance.api.audit import build_router
 from services.compliance.application.anchors import LedgerAnchors
 from services.compliance.application.ledger import AuditLedger
+from services.compliance.application.policies import Policies
 from services.compliance.consumers import LedgerConsumer
 from services.compliance.contracts import CONTRACT
 from services.compliance.projections.audit_log import ENTRIES, PROJECTION, AuditLogProjection
+from services.compliance.projections.policies import PoliciesProjection
 from shared.events import AsReceived
 from shared.kit import Kit, ServiceSpec
 from shared.service import Check, Worker
@@ -31,6 +35,7 @@ NAME = CONTRACT.context
 class UseCases:
     ledger: AuditLedger
     anchors: LedgerAnchors
+    policies: Policies
 
 
 async def application(kit: Kit) -> UseCases:
@@ -47,7 +52,8 @@ async def application(kit: Kit) -> UseCases:
     # Heads are anchored in a database of their own, outside the ledger's event store.
     anchors = LedgerAnchors(await kit.backends.documents("compliance_anchors"))
     ledger = AuditLedger(kit.store, kit.clock, kit.ids, key, anchors, audit_log, kit.producers)
-    return UseCases(ledger=ledger, anchors=anchors)
+    policies = Policies(kit.handler, read_models)
+    return UseCases(ledger=ledger, anchors=anchors, policies=policies)
 
 
 def consumers(kit: Kit, app: UseCases) -> Sequence[Worker]:
@@ -55,7 +61,11 @@ def consumers(kit: Kit, app: UseCases) -> Sequence[Worker]:
 
 
 def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
-    return [build_router(kit.read_models, app.ledger)]
+    timeout = kit.settings.read_your_writes_timeout
+    return [
+        build_router(kit.read_models, app.ledger),
+        policies_api.build_router(app.policies, kit.read_models, timeout),
+    ]
 
 
 def checks(kit: Kit, app: UseCases) -> Mapping[str, Check]:
@@ -65,7 +75,7 @@ def checks(kit: Kit, app: UseCases) -> Mapping[str, Check]:
 SPEC = ServiceSpec(
     contract=CONTRACT,
     reads=AsReceived(),
-    projections=(AuditLogProjection,),
+    projections=(AuditLogProjection, PoliciesProjection),
     keeps_phi=False,  # it never opens patients' data: PHI reaches it sealed, and stays so
     application=application,
     consumers=consumers,
