@@ -4,7 +4,7 @@ The audit log and the ledger read every context's CloudEvents as they arrive (`A
 producer's classes are needed, and no type is unknown. The ledger's blocks are this service's
 own events, kept in its event store and not relayed (its contract says so): nothing else
 consumes them, and chained in turn they would chain themselves forever. The compliance
-officer's events (policies) are relayed like any context's, and so audited and chained.
+officer's events (policies, incidents) are relayed like any context's, and so audited and chained.
 """
 
 from __future__ import annotations
@@ -14,14 +14,17 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+from services.compliance.api import incidents as incidents_api
 from services.compliance.api import policies as policies_api
 from services.compliance.api.audit import build_router
 from services.compliance.application.anchors import LedgerAnchors
+from services.compliance.application.incidents import Incidents
 from services.compliance.application.ledger import AuditLedger
 from services.compliance.application.policies import Policies
 from services.compliance.consumers import LedgerConsumer
 from services.compliance.contracts import CONTRACT
 from services.compliance.projections.audit_log import ENTRIES, PROJECTION, AuditLogProjection
+from services.compliance.projections.incidents import IncidentsProjection
 from services.compliance.projections.policies import PoliciesProjection
 from shared.events import AsReceived
 from shared.kit import Kit, ServiceSpec
@@ -36,6 +39,7 @@ class UseCases:
     ledger: AuditLedger
     anchors: LedgerAnchors
     policies: Policies
+    incidents: Incidents
 
 
 async def application(kit: Kit) -> UseCases:
@@ -53,7 +57,8 @@ async def application(kit: Kit) -> UseCases:
     anchors = LedgerAnchors(await kit.backends.documents("compliance_anchors"))
     ledger = AuditLedger(kit.store, kit.clock, kit.ids, key, anchors, audit_log, kit.producers)
     policies = Policies(kit.handler, read_models)
-    return UseCases(ledger=ledger, anchors=anchors, policies=policies)
+    incidents = Incidents(kit.handler, read_models)
+    return UseCases(ledger=ledger, anchors=anchors, policies=policies, incidents=incidents)
 
 
 def consumers(kit: Kit, app: UseCases) -> Sequence[Worker]:
@@ -65,6 +70,7 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
     return [
         build_router(kit.read_models, app.ledger),
         policies_api.build_router(app.policies, kit.read_models, timeout),
+        incidents_api.build_router(app.incidents, kit.read_models, timeout),
     ]
 
 
@@ -75,7 +81,7 @@ def checks(kit: Kit, app: UseCases) -> Mapping[str, Check]:
 SPEC = ServiceSpec(
     contract=CONTRACT,
     reads=AsReceived(),
-    projections=(AuditLogProjection, PoliciesProjection),
+    projections=(AuditLogProjection, PoliciesProjection, IncidentsProjection),
     keeps_phi=False,  # it never opens patients' data: PHI reaches it sealed, and stays so
     application=application,
     consumers=consumers,

@@ -1,5 +1,5 @@
 """What compliance records: the blocks of each tenant's audit ledger (`AuditBlockSealed`), and
-the compliance officer's own events (policies and their acknowledgements).
+the compliance officer's own events (policies and their acknowledgements, incidents).
 
 The one module of compliance that another service may import (tests/unit/test_architecture.py).
 The blocks are events of compliance's own store, but they are not relayed to the bus
@@ -13,6 +13,13 @@ as it arrives; the policies read model learns staff, roles and sites from staffi
 
 from __future__ import annotations
 
+from services.compliance.domain.incidents import (
+    BreachNotificationSent,
+    IncidentClosed,
+    IncidentReported,
+    IncidentRiskAssessed,
+    SafetyIncidentInvestigated,
+)
 from services.compliance.domain.ledger import AuditBlockSealed, LedgerEntry
 from services.compliance.domain.policies import (
     PolicyAcknowledged,
@@ -22,7 +29,17 @@ from services.compliance.domain.policies import (
 from shared.contracts import Contract
 from shared.events import EventRegistry
 
-EVENTS = (AuditBlockSealed, PolicyPublished, PolicyAcknowledged, PolicyRetired)
+EVENTS = (
+    AuditBlockSealed,
+    PolicyPublished,
+    PolicyAcknowledged,
+    PolicyRetired,
+    IncidentReported,
+    IncidentRiskAssessed,
+    BreachNotificationSent,
+    SafetyIncidentInvestigated,
+    IncidentClosed,
+)
 
 CONTRACT = Contract(
     context="compliance",
@@ -37,8 +54,13 @@ __all__ = [
     "CONTRACT",
     "EVENTS",
     "AuditBlockSealed",
+    "BreachNotificationSent",
+    "IncidentClosed",
+    "IncidentReported",
+    "IncidentRiskAssessed",
     "LedgerEntry",
     "PolicyAcknowledged",
     "PolicyPublished",
     "PolicyRetired",
+    "SafetyIncidentInvestigated",
 ]
