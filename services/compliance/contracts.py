@@ -23,6 +23,7 @@ from services.compliance.domain.incidents import (
 from services.compliance.domain.ledger import AuditBlockSealed, LedgerEntry
 from services.compliance.domain.policies import (
     PolicyAcknowledged,
+    PolicyAcknowledgementReminded,
     PolicyPublished,
     PolicyRetired,
 )
@@ -33,6 +34,7 @@ EVENTS = (
     AuditBlockSealed,
     PolicyPublished,
     PolicyAcknowledged,
+    PolicyAcknowledgementReminded,
     PolicyRetired,
     IncidentReported,
     IncidentRiskAssessed,
@@ -60,6 +62,7 @@ __all__ = [
     "IncidentRiskAssessed",
     "LedgerEntry",
     "PolicyAcknowledged",
+    "PolicyAcknowledgementReminded",
     "PolicyPublished",
     "PolicyRetired",
     "SafetyIncidentInvestigated",

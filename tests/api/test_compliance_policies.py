@@ -1,8 +1,8 @@
 """Policies through the HTTP API on both backends: the compliance officer publishes versioned
-policies, employees acknowledge them on their own tokens, the overdue list per site (staff,
-roles and sites learnt from staffing's events), the lifecycle's refusals, who may do what, and
-the policy events published on compliance's topic (so audited and chained) while the ledger's
-blocks stay in its store.
+policies and reminds who owes them, employees acknowledge them on their own tokens, the
+overdue list per site (staff, roles and sites learnt from staffing's events), the lifecycle's
+refusals, who may do what, and the policy events published on compliance's topic (so audited
+and chained) while the ledger's blocks stay in its store.
 
 Employees are hired by writing staffing's contract events to their streams as they are (`hire`).
 """
@@ -98,6 +98,22 @@ async def test_staff_acknowledge_and_the_overdue_list_follows_versions_and_staff
     await overdue_at(officer, "north", [("conduct", "n1", 1), ("conduct", "n2", 1)])
     await overdue_at(officer, "south", [("conduct", "s1", 1)])
 
+    # The officer reminds those who owe it (at one site, or everywhere), once a day each.
+    north = await post_ok(officer, "/compliance/policies/conduct/reminders", {"site_id": "north"})
+    assert north["reminded"] == ["n1", "n2"]
+    everywhere = await post_ok(officer, "/compliance/policies/conduct/reminders", {})
+    assert everywhere["reminded"] == ["s1"]
+    again = await post_ok(officer, "/compliance/policies/conduct/reminders", {})
+    assert again["reminded"] == []
+    assert again["stream_version"] == everywhere["stream_version"]  # nothing recorded
+
+    async def reminded_on() -> bool:
+        response = await officer.get("/compliance/policies/overdue", params={"site": "north"})
+        rows = response.json()["overdue"]
+        return [r["last_reminded_on"] for r in rows] == ["2026-11-26", "2026-11-26"]
+
+    await wait_until(reminded_on, message="the reminders in the overdue list")
+
     acked = await acknowledge(officer, token_for, "n1", "conduct", 1)
     assert acked.status_code == 201, acked.text
     again = await acknowledge(officer, token_for, "n1", "conduct", 1)
@@ -109,7 +125,7 @@ async def test_staff_acknowledge_and_the_overdue_list_follows_versions_and_staff
     revised = dict(CONDUCT, effective_on="2026-11-05", body="Be kind to everyone.")
     del revised["policy_id"]
     version = await post_ok(officer, "/compliance/policies/conduct/versions", revised)
-    assert version["stream_version"] == 3  # published, acknowledged, published
+    assert version["stream_version"] == 5  # published, reminded twice, acknowledged, published
     await overdue_at(officer, "north", [("conduct", "n1", 2), ("conduct", "n2", 2)])
     stale = await acknowledge(officer, token_for, "n2", "conduct", 1)
     assert stale.status_code == 409, stale.text
@@ -150,6 +166,12 @@ async def test_the_policy_lifecycle_refuses_illegal_steps(
     assert twice.status_code == 409, twice.text
     late = await acknowledge(officer, token_for, "n1", "conduct", 1)
     assert late.status_code == 409, late.text
+    reminder = await officer.post("/compliance/policies/conduct/reminders", json={})
+    assert reminder.status_code == 409, reminder.text
+    unknown_policy = await officer.post("/compliance/policies/nope/reminders", json={})
+    assert unknown_policy.status_code == 404, unknown_policy.text
+    bad_site = await officer.post("/compliance/policies/x/reminders", json={"site_id": "a b"})
+    assert bad_site.status_code == 422, bad_site.text
     await overdue_at(officer, "north", [])  # a retired policy binds no one
 
 

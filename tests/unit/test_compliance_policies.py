@@ -11,9 +11,11 @@ import pytest
 from services.compliance.domain.policies import (
     AcknowledgePolicy,
     PolicyAcknowledged,
+    PolicyAcknowledgementReminded,
     PolicyPublished,
     PolicyRetired,
     PublishPolicy,
+    RemindStaff,
     RetirePolicy,
     policy,
 )
@@ -142,3 +144,28 @@ def test_retiring_once_on_or_after_the_current_version() -> None:
         then([], retire)
     with pytest.raises(Invalid):
         then([published()], RetirePolicy(retired_on=date(2026, 10, 1), reason="r"))
+
+
+def reminded(*employee_ids: str, day: date = date(2026, 11, 26)) -> PolicyAcknowledgementReminded:
+    return PolicyAcknowledgementReminded(
+        policy_id="conduct", policy_version=1, employee_ids=employee_ids, reminded_on=day
+    )
+
+
+def test_reminders_go_to_whoever_owes_the_current_version_once_a_day() -> None:
+    remind = RemindStaff(employee_ids=("n3", "n1", "n2", "n1"), reminded_on=date(2026, 11, 26))
+    given: list[DomainEvent] = [published(), acknowledged("n2")]
+    assert then(given, remind) == [reminded("n1", "n3")]  # n2 acknowledged; by id, once
+    given.append(reminded("n1", "n3"))
+    assert then(given, remind) == []  # reminded today already
+    tomorrow = remind.model_copy(update={"reminded_on": date(2026, 11, 27)})
+    assert then(given, tomorrow) == [reminded("n1", "n3", day=date(2026, 11, 27))]
+    # A new version is owed again, by everyone, whoever was reminded of the old one.
+    [event] = then([*given, published(2)], remind)
+    assert isinstance(event, PolicyAcknowledgementReminded)
+    assert (event.policy_version, event.employee_ids) == (2, ("n1", "n2", "n3"))
+    with pytest.raises(NotFound):
+        then([], remind)
+    retired = PolicyRetired(policy_id="conduct", retired_on=date(2026, 11, 20), reason="r")
+    with pytest.raises(Rejected):
+        then([published(), retired], remind)

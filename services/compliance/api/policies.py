@@ -1,6 +1,7 @@
-"""Policies over HTTP: the compliance officer publishes, revises and retires them; each employee
-acknowledges the current version on their own token (`staff`, whose `sub` is their employee
-id); the officer, auditors and managers (their sites' overdue list) read them.
+"""Policies over HTTP: the compliance officer publishes, revises and retires them, and reminds
+the staff who owe an acknowledgement; each employee acknowledges the current version on their
+own token (`staff`, whose `sub` is their employee id); the officer, auditors and managers
+(their sites' overdue list) read them.
 """
 
 from __future__ import annotations
@@ -61,6 +62,16 @@ class RetirementIn(Body):
     reason: Reason
 
 
+class ReminderIn(Body):
+    site_id: Id | None = None
+
+
+class Reminded(Recorded):
+    """Who was reminded (none: everyone acknowledged, or was reminded today already)."""
+
+    reminded: list[str]
+
+
 class AcknowledgementIn(Body):
     version: int = Field(ge=1, le=1_000_000)
 
@@ -107,6 +118,16 @@ def build_router(policies: Policies, read_models: ReadModels, wait_timeout: floa
             metadata(request, who), policy_id, body.retired_on, body.reason
         )
         return recorded(policy_id, outcome)
+
+    @router.post("/{policy_id}/reminders", status_code=201)
+    async def remind(
+        request: Request, policy_id: Id, body: ReminderIn, who: Principal = Manage
+    ) -> Reminded:
+        """Remind the staff the policy's current version binds (at `site_id`, if named) who
+        have not acknowledged it; once a day each (409 once retired)."""
+        outcome, reminded = await policies.remind(metadata(request, who), policy_id, body.site_id)
+        done = recorded(policy_id, outcome)
+        return Reminded(**done.model_dump(), reminded=list(reminded))
 
     @router.post("/{policy_id}/acknowledgements", status_code=201)
     async def acknowledge(

@@ -15,7 +15,9 @@ from typing import Any
 from services.compliance.domain.policies import (
     AcknowledgePolicy,
     Policy,
+    PolicyAcknowledgementReminded,
     PublishPolicy,
+    RemindStaff,
     RetirePolicy,
     policy,
     policy_stream,
@@ -28,6 +30,7 @@ from services.compliance.projections.policies import (
     policy_doc_id,
 )
 from shared.commands import CommandHandler, Outcome
+from shared.documents.port import Document
 from shared.domain import Forbidden
 from shared.events import Metadata
 from shared.readmodels import ReadModels, public
@@ -54,6 +57,30 @@ class Policies(UseCases):
     ) -> Outcome[Policy]:
         command = RetirePolicy(retired_on=retired_on, reason=reason)
         return await self.decide(policy_stream(meta.tenant, policy_id), policy, command, meta)
+
+    async def remind(
+        self, meta: Metadata, policy_id: str, site_id: str | None
+    ) -> tuple[Outcome[Policy], tuple[str, ...]]:
+        """Remind who the policy's current version binds (at `site_id`, if named) and who has
+        not acknowledged it, as the read model knows them; the stream leaves out whoever has
+        acknowledged, or was reminded today. Returns who was reminded."""
+        doc = await self._read_models.get(
+            PROJECTION, POLICIES, policy_doc_id(meta.tenant, policy_id)
+        )
+        owing: list[Document] = []
+        if doc is not None and not doc["retired"]:
+            staff = await self._staff(meta.tenant, site_id)
+            owing = await self._owing(meta.tenant, doc, staff, site_id)
+        command = RemindStaff(
+            employee_ids=tuple(str(s["employee_id"]) for s in owing), reminded_on=self.today()
+        )
+        stream = policy_stream(meta.tenant, policy_id)
+        outcome = await self.decide(stream, policy, command, meta)
+        reminded = tuple(
+            e for event in outcome.events if isinstance(event, PolicyAcknowledgementReminded)
+            for e in event.employee_ids
+        )  # fmt: skip
+        return outcome, reminded
 
     async def acknowledge(
         self, meta: Metadata, policy_id: str, version: int, employee_id: str
@@ -94,39 +121,21 @@ class Policies(UseCases):
     async def overdue(self, tenant: str, site_id: str) -> list[dict[str, Any]]:
         """Per policy in force whose acknowledgement is past due, the employed staff at the
         site it binds who have not acknowledged its current version; oldest due first."""
-        today = self.today().isoformat()
+        today = self.today()
         docs = await self._read_models.find(
             PROJECTION,
             POLICIES,
-            {"tenant": tenant, "retired": False, "due_on": {"$lt": today}},
+            {"tenant": tenant, "retired": False, "due_on": {"$lt": today.isoformat()}},
             sort=[("due_on", 1), ("policy_id", 1)],
         )
         if not docs:
             return []
-        staff = [
-            s
-            for s in await self._read_models.find(
-                PROJECTION, STAFF, {"tenant": tenant, "active": True}
-            )
-            if site_id in (s.get("site_ids") or ())
-        ]
+        staff = await self._staff(tenant, site_id)
         rows: list[dict[str, Any]] = []
         for doc in docs:
-            if doc["site_ids"] and site_id not in doc["site_ids"]:
-                continue
-            bound = [s for s in staff if not doc["roles"] or s.get("role") in doc["roles"]]
-            if not bound:
-                continue
-            acks = await self._read_models.find(
-                PROJECTION,
-                ACKS,
-                {"tenant": tenant, "policy_id": doc["policy_id"], "version": doc["version"]},
-            )
-            done = {a["employee_id"] for a in acks}
-            days = (self.today() - date.fromisoformat(doc["due_on"])).days
-            for person in sorted(bound, key=lambda s: str(s["employee_id"])):
-                if person["employee_id"] in done:
-                    continue
+            days = (today - date.fromisoformat(doc["due_on"])).days
+            reminded = {r["employee_id"]: r["reminded_on"] for r in doc.get("reminders", ())}
+            for person in await self._owing(tenant, doc, staff, site_id):
                 rows.append(
                     {
                         "policy_id": doc["policy_id"],
@@ -137,6 +146,37 @@ class Policies(UseCases):
                         "employee_id": person["employee_id"],
                         "employee_name": person.get("name"),
                         "role": person.get("role"),
+                        "last_reminded_on": reminded.get(person["employee_id"]),
                     }
                 )
         return rows
+
+    async def _staff(self, tenant: str, site_id: str | None) -> list[Document]:
+        """The tenant's employed staff (at `site_id`, if named)."""
+        staff = await self._read_models.find(PROJECTION, STAFF, {"tenant": tenant, "active": True})
+        return [s for s in staff if site_id is None or site_id in (s.get("site_ids") or ())]
+
+    async def _owing(
+        self, tenant: str, doc: Document, staff: list[Document], site_id: str | None
+    ) -> list[Document]:
+        """Of `staff`, who the policy's current version binds (its roles, at its sites: at
+        `site_id` when named) and who has not acknowledged it, by employee id."""
+        if site_id is not None and doc["site_ids"] and site_id not in doc["site_ids"]:
+            return []
+        bound = [
+            s
+            for s in staff
+            if (not doc["roles"] or s.get("role") in doc["roles"])
+            and (not doc["site_ids"] or set(doc["site_ids"]) & set(s.get("site_ids") or ()))
+        ]
+        if not bound:
+            return []
+        acks = await self._read_models.find(
+            PROJECTION,
+            ACKS,
+            {"tenant": tenant, "policy_id": doc["policy_id"], "version": doc["version"]},
+        )
+        done = {a["employee_id"] for a in acks}
+        return sorted(
+            (s for s in bound if s["employee_id"] not in done), key=lambda s: str(s["employee_id"])
+        )

@@ -3,7 +3,8 @@
 Each version is published whole (title, the text or a digest of a document kept elsewhere, its
 effective date, whom it binds and how long they have): a new version binds everyone again, so
 an acknowledgement names the version it acknowledges, and only the current one may be
-acknowledged. Whom a version binds is roles and sites (empty: every role, every site) as
+acknowledged. Those who owe an acknowledgement are reminded (an event naming them, at most
+once a day each). Whom a version binds is roles and sites (empty: every role, every site) as
 staffing names them; compliance learns who holds which role where from staffing's events
 (`projections/policies.py`), never from this stream.
 """
@@ -50,6 +51,16 @@ class PolicyAcknowledged(ComplianceEvent):
     acknowledged_at: datetime
 
 
+class PolicyAcknowledgementReminded(ComplianceEvent):
+    """The employees named were reminded, on `reminded_on`, to acknowledge the policy's
+    current version (a notifier reading the topic tells them)."""
+
+    policy_id: str
+    policy_version: int
+    employee_ids: tuple[str, ...]
+    reminded_on: date
+
+
 class PolicyRetired(ComplianceEvent):
     """The policy no longer binds anyone from `retired_on`."""
 
@@ -80,6 +91,14 @@ class AcknowledgePolicy(Command):
     acknowledged_at: datetime
 
 
+class RemindStaff(Command):
+    """Remind `employee_ids` (those the policy binds, as the caller found them) to acknowledge
+    the current version: those who have, or were reminded of it that day, are left out."""
+
+    employee_ids: tuple[str, ...]
+    reminded_on: date
+
+
 class RetirePolicy(Command):
     retired_on: date
     reason: str
@@ -95,6 +114,7 @@ class Policy:
     effective_on: date | None = None
     retired: bool = False
     acknowledged: frozenset[tuple[int, str]] = frozenset()  # (version, employee id)
+    reminded: frozenset[tuple[int, str, date]] = frozenset()  # (version, employee id, day)
 
     @property
     def exists(self) -> bool:
@@ -113,19 +133,25 @@ def evolve(state: Policy, event: DomainEvent) -> Policy:
         case PolicyAcknowledged():
             seen = (event.policy_version, event.employee_id)
             return replace(state, acknowledged=state.acknowledged | {seen})
+        case PolicyAcknowledgementReminded():
+            days = {(event.policy_version, e, event.reminded_on) for e in event.employee_ids}
+            return replace(state, reminded=state.reminded | days)
         case PolicyRetired():
             return replace(state, retired=True)
     return state
 
 
-def decide(
-    state: Policy, command: PublishPolicy | AcknowledgePolicy | RetirePolicy
-) -> list[DomainEvent]:
+PolicyCommand = PublishPolicy | AcknowledgePolicy | RemindStaff | RetirePolicy
+
+
+def decide(state: Policy, command: PolicyCommand) -> list[DomainEvent]:
     match command:
         case PublishPolicy():
             return _publish(state, command)
         case AcknowledgePolicy():
             return _acknowledge(state, command)
+        case RemindStaff():
+            return _remind(state, command)
         case RetirePolicy():
             if not state.exists:
                 raise NotFound("policy not found")
@@ -188,11 +214,39 @@ def _acknowledge(state: Policy, command: AcknowledgePolicy) -> list[DomainEvent]
     ]
 
 
-policy: Decider[Policy, PublishPolicy | AcknowledgePolicy | RetirePolicy] = Decider(
-    initial=Policy(), evolve=evolve, decide=decide
-)
+def _remind(state: Policy, command: RemindStaff) -> list[DomainEvent]:
+    if not state.exists:
+        raise NotFound("policy not found")
+    if state.retired:
+        raise Rejected("the policy is retired: there is nothing to acknowledge")
+    version, day = state.version, command.reminded_on
+    owing = sorted(
+        {
+            e
+            for e in command.employee_ids
+            if (version, e) not in state.acknowledged and (version, e, day) not in state.reminded
+        }
+    )
+    if not owing:
+        return []  # everyone acknowledged, or was reminded today already
+    return [
+        PolicyAcknowledgementReminded(
+            policy_id=state.policy_id or "",
+            policy_version=version,
+            employee_ids=tuple(owing),
+            reminded_on=day,
+        )
+    ]
 
-EVENTS: tuple[type[ComplianceEvent], ...] = (PolicyPublished, PolicyAcknowledged, PolicyRetired)
+
+policy: Decider[Policy, PolicyCommand] = Decider(initial=Policy(), evolve=evolve, decide=decide)
+
+EVENTS: tuple[type[ComplianceEvent], ...] = (
+    PolicyPublished,
+    PolicyAcknowledged,
+    PolicyAcknowledgementReminded,
+    PolicyRetired,
+)
 
 
 def policy_stream(tenant: str, policy_id: str) -> str:

@@ -24,6 +24,7 @@ STAFF = "policy_staff"
 
 HIRED, JOB_CHANGED, TERMINATED = "EmployeeHired", "JobChanged", "EmployeeTerminated"
 PUBLISHED, ACKNOWLEDGED, RETIRED = "PolicyPublished", "PolicyAcknowledged", "PolicyRetired"
+REMINDED = "PolicyAcknowledgementReminded"
 
 
 def policy_doc_id(tenant: str, policy_id: str) -> str:
@@ -52,7 +53,12 @@ class PoliciesProjection:
             employee_id = data.get("employee_id")
             if isinstance(employee_id, str):
                 await self._staff(view, envelope, kind, employee_id)
-        elif envelope.context == "compliance" and kind in (PUBLISHED, ACKNOWLEDGED, RETIRED):
+        elif envelope.context == "compliance" and kind in (
+            PUBLISHED,
+            ACKNOWLEDGED,
+            REMINDED,
+            RETIRED,
+        ):
             policy_id = data.get("policy_id")
             if isinstance(policy_id, str):
                 await self._policy(view, envelope, kind, policy_id)
@@ -101,6 +107,7 @@ class PoliciesProjection:
                     "due_on": (effective_on + timedelta(days=within)).isoformat(),
                     "published_at": envelope.time.isoformat(),
                     "acknowledgements": 0,
+                    "reminders": [],  # of this version: [{employee_id, reminded_on}], latest
                     "retired": False,
                     "retired_on": None,
                 }
@@ -108,6 +115,15 @@ class PoliciesProjection:
                 return None  # the stream's first event is the publication: never happens
             if kind == ACKNOWLEDGED and data.get("policy_version") == doc["version"]:
                 doc["acknowledgements"] += 1
+            elif kind == REMINDED and data.get("policy_version") == doc["version"]:
+                reminded = set(_strings(data.get("employee_ids")))
+                doc["reminders"] = [
+                    *(r for r in doc["reminders"] if r["employee_id"] not in reminded),
+                    *(
+                        {"employee_id": e, "reminded_on": data.get("reminded_on")}
+                        for e in sorted(reminded)
+                    ),
+                ]
             elif kind == RETIRED:
                 doc.update(retired=True, retired_on=data.get("retired_on"))
             return doc
