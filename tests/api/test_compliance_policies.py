@@ -103,9 +103,9 @@ async def test_staff_acknowledge_and_the_overdue_list_follows_versions_and_staff
     assert north["reminded"] == ["n1", "n2"]
     everywhere = await post_ok(officer, "/compliance/policies/conduct/reminders", {})
     assert everywhere["reminded"] == ["s1"]
-    again = await post_ok(officer, "/compliance/policies/conduct/reminders", {})
-    assert again["reminded"] == []
-    assert again["stream_version"] == everywhere["stream_version"]  # nothing recorded
+    repeated = await post_ok(officer, "/compliance/policies/conduct/reminders", {})
+    assert repeated["reminded"] == []
+    assert repeated["stream_version"] == everywhere["stream_version"]  # nothing recorded
 
     async def reminded_on() -> bool:
         response = await officer.get("/compliance/policies/overdue", params={"site": "north"})
