@@ -156,7 +156,7 @@ def _message(
     subject = phi_subject(cls)
     if phi_of(cls) and subject is not None:
         message["x-medoffice-phi-subject"] = subject
-    if not contract.relayed:
+    if not contract.publishes(cls):
         message["x-medoffice-stored-only"] = True  # in the context's store, on no topic
     return message
 
@@ -197,6 +197,7 @@ def asyncapi_document(
             "messages": {
                 message_key(cls): {"$ref": f"#/components/messages/{message_key(cls)}"}
                 for cls in contract.events
+                if contract.publishes(cls)
             },
             "bindings": {"kafka": {"topic": contract.topic(), "bindingVersion": KAFKA_BINDING}},
         }
@@ -229,5 +230,6 @@ def _operation(action: str, contract: Contract, summary: str) -> dict[str, Any]:
         "messages": [
             {"$ref": f"#/channels/{contract.context}/messages/{message_key(cls)}"}
             for cls in contract.events
+            if contract.publishes(cls)
         ],
     }

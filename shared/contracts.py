@@ -20,7 +20,9 @@ class Contract:
     """`events`: every event type the context records, oldest versions included. `registry`
     decodes them (with any upcasters). `relayed`: whether the outbox relay publishes them on
     the context's topic; a context that keeps its events to itself still declares them.
-    `consumes`: the contexts whose topics this service reads."""
+    `consumes`: the contexts whose topics this service reads. `unrelayed`: the event types,
+    among `events`, that stay in the context's store and are never published even though the
+    others are (compliance's ledger blocks: chained in turn, they would chain themselves)."""
 
     context: str
     summary: str
@@ -28,6 +30,7 @@ class Contract:
     registry: EventRegistry
     relayed: bool = True
     consumes: tuple[str, ...] = ()
+    unrelayed: tuple[type[DomainEvent], ...] = ()
 
     def __post_init__(self) -> None:
         for cls in self.events:
@@ -35,6 +38,18 @@ class Contract:
                 raise ValueError(f"{cls.__name__} belongs to {cls.context!r}, not {self.context!r}")
             if not self.registry.knows(cls.type_name()):
                 raise ValueError(f"{cls.type_name()} is not in the {self.context} registry")
+        for cls in self.unrelayed:
+            if cls not in self.events:
+                raise ValueError(f"{cls.__name__} is not one of the {self.context} events")
+
+    def publishes(self, cls: type[DomainEvent]) -> bool:
+        """Whether the outbox relay puts events of this type on the context's topic."""
+        return self.relayed and cls not in self.unrelayed
+
+    @property
+    def stored_only(self) -> frozenset[str]:
+        """The type names of the events kept in the store and never published."""
+        return frozenset(cls.type_name() for cls in self.unrelayed)
 
     def topic(self, namespace: str = "") -> str:
         """The topic the events travel on (settings prefix a namespace, as tests do)."""

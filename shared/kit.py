@@ -163,7 +163,12 @@ async def assemble_parts(
     read_models = ReadModels(await backends.documents(name))
     keys = await backends.key_vault() if spec.keeps_phi else None
     vault = PhiVault(keys, key_bytes(settings.phi_kek)) if keys is not None else None
-    relay = OutboxRelay(store, backends.bus, settings.topic) if spec.contract.relayed else None
+    contract = spec.contract
+    relay = (
+        OutboxRelay(store, backends.bus, settings.topic, skip=contract.stored_only)
+        if contract.relayed
+        else None
+    )
     handler = CommandHandler(
         store,
         spec.contract.registry,

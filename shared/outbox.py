@@ -8,6 +8,9 @@ A commit wakes the relay at once, but while commits keep coming it publishes at 
 audit log and ledger, reactors) takes each batch in one go (one read, one write and one offset
 commit per batch instead of per commit), which in one process leaves the event loop to the
 requests. A commit after a quiet spell goes out at once.
+
+Events of a type the contract keeps to the store (`Contract.unrelayed`, `skip` here) are not
+published; their commits are marked like the others, so the relay passes them once.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import structlog
 
@@ -39,6 +42,7 @@ class OutboxRelay:
         poll_interval: float = 0.5,
         retry_delay: float = 1.0,
         linger: float = LINGER,
+        skip: Collection[str] = (),
     ) -> None:
         self._store = store
         self._bus = bus
@@ -47,6 +51,7 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._retry_delay = retry_delay
         self._linger = linger
+        self._skip = frozenset(skip)  # type names never published
         self._last_sent = -math.inf  # loop time of the last publish
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -64,8 +69,10 @@ class OutboxRelay:
             to_message(event, self._topic_for(event.context))
             for commit in commits
             for event in commit.events
+            if event.type not in self._skip
         ]
-        await self._bus.publish(messages)
+        if messages:
+            await self._bus.publish(messages)
         await self._store.mark_published([c.position for c in commits])
         log.debug("outbox_relayed", commits=len(commits), events=len(messages))
         return len(commits)

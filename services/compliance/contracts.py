@@ -1,29 +1,72 @@
-"""What compliance records: the blocks of each tenant's audit ledger (`AuditBlockSealed`).
+"""What compliance records: the blocks of each tenant's audit ledger (`AuditBlockSealed`), and
+the compliance officer's own events (policies and their acknowledgements, incidents).
 
 The one module of compliance that another service may import (tests/unit/test_architecture.py).
-The blocks are events of compliance's own store, but they are not relayed to the bus: nothing
-else consumes them, and chained in turn they would chain themselves forever (see `app.py`).
-The contract still names them, their version and their fields, for whoever reads the store.
-Compliance consumes every context's topic: the audit log and the ledger take any event as it
-arrives.
+The blocks are events of compliance's own store, but they are not relayed to the bus
+(`unrelayed`): nothing else consumes them, and chained in turn they would chain themselves
+forever (see `app.py`). The contract still names them, their version and their fields, for
+whoever reads the store. Every other compliance event is published on compliance's topic like
+any context's, so the audit log and the ledger take it up (compliance consumes its own topic
+too). Compliance consumes every context's topic: the audit log and the ledger take any event
+as it arrives; the policies read model learns staff, roles and sites from staffing's.
 """
 
 from __future__ import annotations
 
 from services.compliance.domain.disclosures import PatientRecordAccessed
+from services.compliance.domain.incidents import (
+    BreachNotificationSent,
+    IncidentClosed,
+    IncidentReported,
+    IncidentRiskAssessed,
+    SafetyIncidentInvestigated,
+)
 from services.compliance.domain.ledger import AuditBlockSealed, LedgerEntry
+from services.compliance.domain.policies import (
+    PolicyAcknowledged,
+    PolicyAcknowledgementReminded,
+    PolicyPublished,
+    PolicyRetired,
+)
 from shared.contracts import Contract
 from shared.events import EventRegistry
 
-EVENTS = (AuditBlockSealed, PatientRecordAccessed)
+EVENTS = (
+    AuditBlockSealed,
+    PatientRecordAccessed,
+    PolicyPublished,
+    PolicyAcknowledged,
+    PolicyAcknowledgementReminded,
+    PolicyRetired,
+    IncidentReported,
+    IncidentRiskAssessed,
+    BreachNotificationSent,
+    SafetyIncidentInvestigated,
+    IncidentClosed,
+)
 
 CONTRACT = Contract(
     context="compliance",
     summary="The audit log and the hash-chained audit ledger of every context's events.",
     events=EVENTS,
     registry=EventRegistry(EVENTS),
-    relayed=False,
     consumes=("scheduling", "staffing", "billing", "compliance"),
+    unrelayed=(AuditBlockSealed,),
 )
 
-__all__ = ["CONTRACT", "EVENTS", "AuditBlockSealed", "LedgerEntry"]
+__all__ = [
+    "CONTRACT",
+    "EVENTS",
+    "AuditBlockSealed",
+    "BreachNotificationSent",
+    "IncidentClosed",
+    "IncidentReported",
+    "IncidentRiskAssessed",
+    "LedgerEntry",
+    "PatientRecordAccessed",
+    "PolicyAcknowledged",
+    "PolicyAcknowledgementReminded",
+    "PolicyPublished",
+    "PolicyRetired",
+    "SafetyIncidentInvestigated",
+]

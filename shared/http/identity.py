@@ -27,8 +27,11 @@ from pydantic import BaseModel, ConfigDict
 from shared.settings import Settings
 
 # `staff`: an employee acting on their own record (staffing); their token's `sub` is their
-# employee id.
-Role = Literal["front_desk", "clinician", "biller", "manager", "hr", "auditor", "admin", "staff"]
+# employee id. `compliance`: the compliance officer, who manages policies, incidents and alerts
+# (auditors read everything and change nothing).
+Role = Literal[
+    "front_desk", "clinician", "biller", "manager", "hr", "auditor", "admin", "staff", "compliance"
+]
 ROLES: tuple[Role, ...] = (
     "front_desk",
     "clinician",
@@ -38,6 +41,7 @@ ROLES: tuple[Role, ...] = (
     "auditor",
     "admin",
     "staff",
+    "compliance",
 )
 ALL_SITES = "*"
 OPERATOR = "operator"

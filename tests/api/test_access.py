@@ -1228,6 +1228,158 @@ BILLING_RECEIVABLES_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/billing/kpis"): _fixed("GET", "/billing/kpis?site={site}&month=2026-11"),
 }
 
+# ---------------------------------------------------------------- compliance: policies
+# Each call names a policy of its own; the tenant's `tester` (every token's default subject)
+# is an employee at north, so a `staff` token acknowledges on its own behalf.
+
+_EMPLOYED: list[Suite] = []  # the suites where `tester` is hired
+COMPLIANCE_POLICY = {
+    "title": "Code of conduct",
+    "body": "Be kind.",
+    "effective_on": "2026-01-01",
+    "acknowledge_within_days": 0,
+}
+
+
+async def _policy(admin: httpx.AsyncClient) -> str:
+    policy_id = f"pol{next(counter)}"
+    await post_ok(admin, "/compliance/policies", {**COMPLIANCE_POLICY, "policy_id": policy_id})
+    return policy_id
+
+
+async def _new_policy(_: httpx.AsyncClient, site: str) -> Call:
+    return Call(
+        "POST", "/compliance/policies", {**COMPLIANCE_POLICY, "policy_id": f"pol{next(counter)}"}
+    )
+
+
+def _on_policy(action: str, body: dict[str, Any]) -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        return Call("POST", f"/compliance/policies/{await _policy(admin)}/{action}", body)
+
+    return prepare
+
+
+async def _acknowledgement(admin: httpx.AsyncClient, site: str) -> Call:
+    """A policy overdue for the tenant's employee `tester`, once compliance knows them."""
+    suite = _BILLING["suite"]
+    if suite not in _EMPLOYED:
+        await hire(suite, "tester", site="north")
+        _EMPLOYED.append(suite)
+    policy_id = await _policy(admin)
+
+    async def owed() -> bool:
+        found = await admin.get("/compliance/policies/overdue", params={"site": "north"})
+        return any(
+            (r["policy_id"], r["employee_id"]) == (policy_id, "tester")
+            for r in found.json()["overdue"]
+        )
+
+    await wait_until(owed, message="tester owing the policy")
+    return Call("POST", f"/compliance/policies/{policy_id}/acknowledgements", {"version": 1})
+
+
+async def _policy_read(admin: httpx.AsyncClient, site: str) -> Call:
+    return await _readable(admin, f"/compliance/policies/{await _policy(admin)}")
+
+
+# Incidents: each call names one of its own, at the caller's site, brought to the step before.
+COMPLIANCE_ASSESSMENT = {
+    "assessed_on": "2026-01-01",
+    "breach": True,
+    "risk": "high",
+    "patients_affected": 3,
+    "summary": "x",
+}
+COMPLIANCE_NOTIFICATION = {
+    "recipient": "individuals",
+    "sent_on": "2026-01-02",
+    "recipients_count": 3,
+}
+COMPLIANCE_INVESTIGATION = {
+    "investigated_on": "2026-01-02",
+    "harm": "none",
+    "root_cause": "x",
+    "actions": ["y"],
+}
+
+
+def _incident_body(kind: str, site: str) -> dict[str, Any]:
+    return {
+        "incident_id": f"inc{next(counter)}",
+        "kind": kind,
+        "site_id": site,
+        "title": "Incident",
+        "description": "x",
+        "discovered_on": "2026-01-01",
+    }
+
+
+async def _new_incident(_: httpx.AsyncClient, site: str) -> Call:
+    return Call("POST", "/compliance/incidents", _incident_body("privacy", site))
+
+
+async def _incident(admin: httpx.AsyncClient, kind: str, site: str) -> str:
+    return str((await post_ok(admin, "/compliance/incidents", _incident_body(kind, site)))["id"])
+
+
+def _on_incident(
+    kind: str,
+    step: str,
+    body: dict[str, Any],
+    assessed: bool = False,
+    investigated: bool = False,
+) -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        at = f"/compliance/incidents/{await _incident(admin, kind, site)}"
+        if assessed:
+            await post_ok(admin, f"{at}/risk-assessment", COMPLIANCE_ASSESSMENT)
+        if investigated:
+            await post_ok(admin, f"{at}/investigation", COMPLIANCE_INVESTIGATION)
+        return Call("POST", f"{at}/{step}", body)
+
+    return prepare
+
+
+async def _incident_read(admin: httpx.AsyncClient, site: str) -> Call:
+    incident_id = await _incident(admin, "safety", site)
+    return await _readable(admin, f"/compliance/incidents/{incident_id}")
+
+
+COMPLIANCE_ENDPOINTS: dict[tuple[str, str], Prepare] = {
+    ("POST", "/compliance/policies"): _new_policy,
+    ("POST", "/compliance/policies/{policy_id}/versions"): _on_policy(
+        "versions", COMPLIANCE_POLICY
+    ),
+    ("POST", "/compliance/policies/{policy_id}/retirement"): _on_policy(
+        "retirement", {"retired_on": "2026-02-01", "reason": "superseded"}
+    ),
+    ("POST", "/compliance/policies/{policy_id}/reminders"): _on_policy("reminders", {}),
+    ("POST", "/compliance/policies/{policy_id}/acknowledgements"): _acknowledgement,
+    ("GET", "/compliance/policies"): _fixed("GET", "/compliance/policies"),
+    ("GET", "/compliance/policies/overdue"): _fixed(
+        "GET", "/compliance/policies/overdue?site={site}"
+    ),
+    ("GET", "/compliance/policies/{policy_id}"): _policy_read,
+    ("POST", "/compliance/incidents"): _new_incident,
+    ("POST", "/compliance/incidents/{incident_id}/risk-assessment"): _on_incident(
+        "privacy", "risk-assessment", COMPLIANCE_ASSESSMENT
+    ),
+    ("POST", "/compliance/incidents/{incident_id}/notifications"): _on_incident(
+        "privacy", "notifications", COMPLIANCE_NOTIFICATION, assessed=True
+    ),
+    ("POST", "/compliance/incidents/{incident_id}/investigation"): _on_incident(
+        "safety", "investigation", COMPLIANCE_INVESTIGATION
+    ),
+    ("POST", "/compliance/incidents/{incident_id}/closure"): _on_incident(
+        "safety", "closure", {"closed_on": "2026-01-02", "resolution": "x"}, investigated=True
+    ),
+    ("GET", "/compliance/incidents"): _fixed("GET", "/compliance/incidents"),
+    ("GET", "/compliance/incidents/deadlines"): _fixed("GET", "/compliance/incidents/deadlines"),
+    ("GET", "/compliance/incidents/{incident_id}"): _incident_read,
+}
+
+
 ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/sites"): _fixed("GET", "/scheduling/sites"),
     ("POST", "/scheduling/sites"): _new_site,
@@ -1421,6 +1573,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     **BILLING_PATIENT_ENDPOINTS,
     **BILLING_POSTING_ENDPOINTS,
     **BILLING_RECEIVABLES_ENDPOINTS,
+    **COMPLIANCE_ENDPOINTS,
 }
 
 

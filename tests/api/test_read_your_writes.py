@@ -88,6 +88,9 @@ ENTRIES = {
     "receivables": "/billing/receivables",
     "receivables-aging": "/billing/receivables/aging",
     "kpis": "/billing/kpis",
+    # compliance: tests/api/test_compliance_{policies,incidents}.py read their writes
+    "policy": "/compliance/policies/{policy_id}",
+    "incident": "/compliance/incidents/{incident_id}",
 }
 
 

@@ -45,7 +45,9 @@ def test_every_service_declares_its_checks_and_workers(
         "compliance.ledger_anchors",
         "compliance.workers",
     ]
-    assert audit.relay is None  # the ledger's blocks stay in its store
+    # The officer's events (policies, incidents) go to the bus; the ledger's blocks stay in
+    # its store (the contract's `unrelayed`, honoured by the relay: tests/service/test_outbox.py).
+    assert audit.relay is not None
     assert compliance_service.kit.vault is None  # it never opens patients' data
     assert [w.name for w in audit.workers] == ["compliance.audit_ledger"]
 

@@ -100,3 +100,45 @@ async def test_commits_that_keep_coming_are_published_together_and_a_lone_one_at
         await wait_until(the_rest_together, message="the other five in one publish")
     finally:
         await relay.stop()
+
+
+async def test_events_of_an_unrelayed_type_stay_in_the_store_and_the_others_go_out(
+    backends: Backends,
+) -> None:
+    """A contract may keep some of its event types to the store (compliance's ledger blocks):
+    the relay publishes the others, and marks every commit, so it passes the kept ones once."""
+
+    class Kept(DomainEvent):
+        context = "relay"
+
+    class Sent(DomainEvent):
+        context = "relay"
+
+    published: list[str] = []
+
+    class RecordingBus:
+        async def publish(self, messages: Sequence[Message]) -> None:
+            published.extend(m.headers["ce_type"] for m in messages)
+
+    store = await backends.event_store("relay")
+    bus: Any = RecordingBus()
+    relay = OutboxRelay(store, bus, backends.settings.topic, skip={Kept.type_name()})
+    meta = Metadata(tenant="acme", actor="tester", correlation_id="relay-skip")
+    now = datetime.now(UTC)
+
+    def sealed(event: DomainEvent, stream: str, version: int, n: int) -> Any:
+        return seal(
+            event, stream=stream, stream_version=version, meta=meta, event_id=f"e-{n}", time=now
+        )
+
+    await store.append("acme:kept", [sealed(Kept(), "acme:kept", 1, 1)], 0)  # kept alone
+    await store.append(
+        "acme:mixed",
+        [sealed(Sent(), "acme:mixed", 1, 2), sealed(Kept(), "acme:mixed", 2, 3)],
+        0,
+    )
+    await store.append("acme:sent", [sealed(Sent(), "acme:sent", 1, 4)], 0)
+    assert await relay.relay_once() == 3
+    assert published == [Sent.type_name(), Sent.type_name()]
+    assert await store.unpublished() == []  # every commit marked, the kept ones too
+    assert await relay.relay_once() == 0

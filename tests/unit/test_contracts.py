@@ -50,7 +50,12 @@ SCHEDULING_EXPORTS = {
     "Window",
     "registry",
 }
-COMPLIANCE_EXPORTS = {"CONTRACT", "EVENTS", "AuditBlockSealed", "LedgerEntry"}
+COMPLIANCE_EXPORTS = {
+    *(cls.__name__ for cls in compliance.EVENTS),
+    "CONTRACT",
+    "EVENTS",
+    "LedgerEntry",
+}
 BILLING_EXPORTS = {
     *(cls.__name__ for cls in billing.EVENTS),
     "CONTRACT",
@@ -126,7 +131,9 @@ def test_type_names_versions_and_topics() -> None:
         scheduling.VisitCompleted
     )
     assert compliance.AuditBlockSealed.type_name() == "medoffice.compliance.AuditBlockSealed.v1"
-    assert compliance.CONTRACT.relayed is False  # the ledger's blocks stay in its store
+    # The ledger's blocks stay in its store; the officer's events are published.
+    assert compliance.CONTRACT.publishes(compliance.AuditBlockSealed) is False
+    assert compliance.CONTRACT.publishes(compliance.PolicyPublished) is True
     for contract in (scheduling.CONTRACT, compliance.CONTRACT):
         for cls in contract.events:
             assert contract.registry.knows(cls.type_name())
@@ -282,6 +289,7 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "medoffice.scheduling.events",
         "medoffice.staffing.events",
         "medoffice.billing.events",
+        "medoffice.compliance.events",
     }
     assert {
         name: (op["action"], op["channel"]["$ref"]) for name, op in document["operations"].items()
@@ -298,6 +306,8 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "billing.receive.scheduling": ("receive", "#/channels/scheduling"),
         "billing.receive.staffing": ("receive", "#/channels/staffing"),
         "compliance.receive.billing": ("receive", "#/channels/billing"),
+        "compliance.publish": ("send", "#/channels/compliance"),
+        "compliance.receive.compliance": ("receive", "#/channels/compliance"),
     }
     messages = document["components"]["messages"]
     assert set(document["channels"]["scheduling"]["messages"]) == {
@@ -309,7 +319,14 @@ def test_channels_and_operations_follow_the_contracts() -> None:
     assert set(document["channels"]["billing"]["messages"]) == {
         f"billing.{cls.__name__}.v1" for cls in billing.EVENTS
     }
+    # The ledger's blocks stay in compliance's store; its other events are on its topic.
+    assert set(document["channels"]["compliance"]["messages"]) == {
+        f"compliance.{cls.__name__}.v1"
+        for cls in compliance.EVENTS
+        if cls is not compliance.AuditBlockSealed
+    }
     assert messages["compliance.AuditBlockSealed.v1"]["x-medoffice-stored-only"] is True
+    assert "x-medoffice-stored-only" not in messages["compliance.PolicyPublished.v1"]
 
 
 def test_phi_fields_are_marked_in_the_document() -> None:

@@ -499,8 +499,7 @@ def posting_verdict(state: ClaimState, command: PostRemittedClaim) -> PostingVer
         raise Unpostable(f"claim {state.claim_id} is {state.status}: it cannot take a payment")
     if command.payer_id is not None and command.payer_id != state.created.payer_id:
         raise Unpostable(
-            f"claim {state.claim_id} was billed to {state.created.payer_id}, "
-            f"not {command.payer_id}"
+            f"claim {state.claim_id} was billed to {state.created.payer_id}, not {command.payer_id}"
         )
     if remitted.charge_cents != state.created.total_cents:
         raise Unpostable(
