@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import copy
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 import orjson
@@ -304,6 +305,10 @@ class ProjectionRunner:
         self._watch: asyncio.Task[None] | None = None
         self.rebuilding: int | None = None
 
+    @property
+    def read_models(self) -> ReadModels:
+        return self._read_models
+
     def group(self, generation: int) -> str:
         return f"projection.{self.projection.name}.g{generation}"
 
@@ -362,6 +367,49 @@ class ProjectionRunner:
             await self._store.drop(physical(collection, old_generation))
         log.info("projection_rebuilt", projection=self.projection.name, generation=target)
         return target
+
+    async def replay(
+        self,
+        generation: int,
+        as_of: datetime,
+        progress: Callable[[int, int], Awaitable[None]],
+        timeout: float = 600.0,
+        poll: float = 0.2,
+    ) -> tuple[int, int]:
+        """Replay the events recorded up to `as_of` (their CloudEvents `time`) into the scratch
+        `generation`, never switched to, in a consumer group of its own read from the start;
+        return (events read, events applied) once it has read everything published. Events
+        after `as_of` are read and passed over: a stream's events are in time order, so each
+        stream is cut at the same point as it stood then. `progress` hears both counts after
+        every batch."""
+        for collection in self.projection.collections:
+            await self._store.drop(physical(collection, generation))
+        group = self.group(generation)
+        self._new[generation] = NewDocuments(fresh=True)
+        read = applied = 0
+
+        async def handle(envelopes: Sequence[Envelope]) -> None:
+            nonlocal read, applied
+            due = [e for e in envelopes if e.time <= as_of]
+            if due:
+                await self._apply(due, generation)
+            read, applied = read + len(envelopes), applied + len(due)
+            await progress(read, applied)
+
+        scratch = await self._bus.subscribe(
+            group,
+            self._topics,
+            with_dead_letters(self._bus, group, handle),
+            max_batch=self._max_batch,
+        )
+        try:
+            async with asyncio.timeout(timeout):
+                while await self._bus.lag(group, self._topics) > 0:  # noqa: ASYNC110
+                    await asyncio.sleep(poll)
+        finally:
+            await scratch.stop()
+            self._new.pop(generation, None)
+        return read, applied
 
     async def _subscribe(self, generation: int, *, alone: bool = False) -> Subscription:
         """Consume into `generation`. `alone`: this runner is its only writer (a rebuild's
