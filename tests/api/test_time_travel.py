@@ -152,3 +152,59 @@ async def test_replays_refuse_what_they_cannot_do(
     )
     assert write.status_code == 400
     assert (await client.get("/scheduling/sites/east")).status_code == 404
+
+
+DAY_STREAM = "/scheduling/streams/acme:site-day:north:2026-12-01"
+
+
+async def test_a_stream_as_of_t_shows_its_events_and_state_then(
+    client: httpx.AsyncClient,
+    clinic: dict[str, str],
+    clock: ShiftedClock,
+    token_for: TokenFor,
+) -> None:
+    auditor = token_for("auditor")
+    await register(client, "pat-1", "pat-2")
+    first = await post_ok(client, "/scheduling/appointments", booking(clinic))
+    as_of = clock.now()
+    clock.shift += timedelta(minutes=5)
+    second = await post_ok(
+        client,
+        "/scheduling/appointments",
+        booking(clinic, patient_id="pat-2", start="2026-12-01T10:00:00-05:00"),
+    )
+
+    then = await client.get(DAY_STREAM, params={"as_of": as_of.isoformat()}, headers=auditor)
+    assert then.status_code == 200, then.text
+    body = then.json()
+    assert body["version"] == first["stream_version"]
+    assert [e["stream_version"] for e in body["events"]] == list(range(1, body["version"] + 1))
+    assert all(datetime.fromisoformat(e["time"]) <= as_of for e in body["events"])
+    assert body["folded"] is True
+    assert first["id"] in str(body["state"])
+    assert second["id"] not in str(body["state"])
+
+    now = (await client.get(DAY_STREAM, headers=auditor)).json()
+    assert now["version"] == second["stream_version"] > body["version"]
+    assert second["id"] in str(now["state"])
+    assert now["events"][: len(body["events"])] == body["events"]
+
+    # A kind the service does not fold: its events only.
+    unfolded = await client.get("/scheduling/streams/acme:patient:pat-1", headers=auditor)
+    assert unfolded.status_code == 200, unfolded.text
+    assert unfolded.json()["folded"] is False
+    assert unfolded.json()["state"] is None
+    assert "Name of pat-1" not in unfolded.text  # PHI stays sealed, as the store holds it
+
+    # Auditors (and admins) of the stream's tenant only; no stream, or another's: 404.
+    assert (await client.get(DAY_STREAM, headers=token_for("front_desk"))).status_code == 403
+    other = await client.get(DAY_STREAM, headers=token_for("auditor", tenant="globex"))
+    assert other.status_code == 404
+    missing = await client.get("/scheduling/streams/acme:site-day:north:2031-01-01")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == PROBLEM
+    naive = await client.get(DAY_STREAM, params={"as_of": "2026-12-01T00:00:00"})
+    assert naive.status_code == 422
+    employee = await client.get("/staffing/streams/acme:employee:dr-a", headers=auditor)
+    assert employee.status_code == 200, employee.text
+    assert employee.json()["folded"] is True
