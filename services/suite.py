@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Response
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from services.billing import app as billing
 from services.compliance import app as compliance
@@ -21,7 +21,7 @@ from shared.eventstore.port import EventStore
 from shared.http import fhir
 from shared.http.app import create_http_app
 from shared.http.identity import Operator, operator_policy
-from shared.http.routes import Body
+from shared.http.routes import Body, PlausibleMoment
 from shared.kit import ServiceSpec, assemble
 from shared.metrics import CONTENT_TYPE, CountRequests, Lagging, Metrics, lags, metered
 from shared.observability import configure_tracing
@@ -83,7 +83,7 @@ class Suite:
 
 
 class ReplayAsOf(Body):
-    as_of: AwareDatetime = Field(description="replay the events recorded up to this time")
+    as_of: PlausibleMoment = Field(description="replay the events recorded up to this time")
 
 
 def _operations_router(services: list[Service], replays: Replays, clock: Clock) -> APIRouter:

@@ -16,12 +16,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.encoders import jsonable_encoder
-from pydantic import AwareDatetime
 
 from shared.domain import Decider
 from shared.events import EventRegistry
 from shared.eventstore.port import EventStore
 from shared.http.identity import Principal, policy
+from shared.http.routes import PlausibleMoment
 
 StreamAuditors = policy("auditor")  # and admin; read-only, the whole tenant
 StreamId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}:[A-Za-z0-9_:.-]{1,300}$")]
@@ -47,7 +47,7 @@ def build_router(
     async def stream_as_of(
         stream: StreamId,
         who: Principal = StreamAuditors,
-        as_of: Annotated[AwareDatetime | None, Query()] = None,
+        as_of: Annotated[PlausibleMoment | None, Query()] = None,
     ) -> dict[str, Any]:
         """The stream's events recorded up to `as_of`, and the state they fold to when this
         service folds streams of its kind."""
