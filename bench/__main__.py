@@ -81,14 +81,16 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
             "x12",
             "charges",
             "remittances",
+            "as-of",
         ),
         help="one measurement; `split` (scheduling and compliance in separate processes) runs "
         "only when asked for, and needs kafka and mongo; `rosters` (staffing's roster query "
         "for 2,000 employees and 5 years, embedded) only when asked for; `x12` (837P "
         "generation for a month of a 6-site group, in-process) only when asked for; `charges` "
         "(billing's charges from 30,000 completed visits, embedded; bench/charges.py) and "
-        "`remittances` (posting a 5,000-claim 835, embedded; bench/remittances.py) only when "
-        "asked for",
+        "`remittances` (posting a 5,000-claim 835, embedded; bench/remittances.py) and `as-of` "
+        "(a read model replayed as of a date over a year of a 6-site group's bookings, "
+        "embedded; bench/as_of.py) only when asked for",
     )
     parser.add_argument(
         "--split-bookings",
@@ -372,6 +374,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         report.heading("Remittances: posting a payer's 835")
         remittances.report_results(asyncio.run(remittances.run()))
+        sys.stdout.flush()
+        return 0
+    if args.only == "as-of":
+        from bench import as_of
+
+        report.heading(as_of.HEADING)
+        as_of.report_results(asyncio.run(as_of.run()))
         sys.stdout.flush()
         return 0
     if not chosen.backends:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Path, Response
+from pydantic import Field
 
 from services.billing import app as billing
 from services.compliance import app as compliance
@@ -20,15 +21,18 @@ from shared.eventstore.port import EventStore
 from shared.http import fhir
 from shared.http.app import create_http_app
 from shared.http.identity import Operator, operator_policy
+from shared.http.routes import Body, PlausibleMoment
 from shared.kit import ServiceSpec, assemble
 from shared.metrics import CONTENT_TYPE, CountRequests, Lagging, Metrics, lags, metered
 from shared.observability import configure_tracing
+from shared.replays import Replays
 from shared.service import Check, Service
 from shared.settings import Settings
 
 # /ops acts on every tenant's read models at once: platform operators only, no tenant's admin.
 Operators = Annotated[Operator, operator_policy()]
 OperatorChanges = Annotated[Operator, operator_policy(changes_state=True)]
+ReplayId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 # Every service, in the order one process builds and starts them (the auditor last): adding a
 # service is its declaration here (and its `<name>_port` setting; see docs/new-service.md).
@@ -46,12 +50,14 @@ class Suite:
     backends: Backends
     services: list[Service]
     metrics: Metrics
+    replays: Replays
 
     async def start(self) -> None:
         for service in self.services:
             await service.start()
 
     async def stop(self) -> None:
+        await self.replays.stop()
         for service in reversed(self.services):
             await service.stop()
         await self.backends.close()
@@ -76,7 +82,11 @@ class Suite:
         return count
 
 
-def _operations_router(services: list[Service]) -> APIRouter:
+class ReplayAsOf(Body):
+    as_of: PlausibleMoment = Field(description="replay the events recorded up to this time")
+
+
+def _operations_router(services: list[Service], replays: Replays, clock: Clock) -> APIRouter:
     router = APIRouter(prefix="/ops", tags=["operations"])
     runners = {r.projection.name: r for s in services for r in s.runners}
 
@@ -93,6 +103,36 @@ def _operations_router(services: list[Service]) -> APIRouter:
             raise HTTPException(404, f"No projection {name!r}")
         generation = await runner.rebuild()
         return {"name": name, "generation": generation}
+
+    @router.post("/projections/{name}/replays", status_code=202)
+    async def replay(
+        name: str, body: ReplayAsOf, who: OperatorChanges, response: Response
+    ) -> dict[str, Any]:
+        """Rebuild the read model as it stood at `as_of` into a scratch generation, in the
+        background: follow it at `Location`, then read it through the projection's own
+        routes with `?replay=<id>`, then DELETE it."""
+        if name not in runners:
+            raise HTTPException(404, f"No projection {name!r}")
+        if body.as_of > clock.now():
+            raise HTTPException(422, "as_of is in the future: read the live read model")
+        job = await replays.start(name, body.as_of, who.sub)
+        response.headers["Location"] = f"/ops/replays/{job['id']}"
+        return job
+
+    @router.get("/replays/{replay_id}")
+    async def replay_status(replay_id: ReplayId, who: Operators) -> dict[str, Any]:
+        """A replay's progress: events read and applied, running, finished or failed."""
+        job = await replays.get(replay_id)
+        if job is None:
+            raise HTTPException(404, f"No replay {replay_id}")
+        return job
+
+    @router.delete("/replays/{replay_id}", status_code=204)
+    async def drop_replay(replay_id: ReplayId, who: OperatorChanges) -> Response:
+        """Stop a replay if it runs here, and drop its scratch read model."""
+        if not await replays.drop(replay_id):
+            raise HTTPException(404, f"No replay {replay_id}")
+        return Response(status_code=204)
 
     return router
 
@@ -131,6 +171,7 @@ def _app(
     metrics: Metrics,
     idempotency: DocumentStore,
     clock: Clock,
+    replays: Replays,
 ) -> FastAPI:
     checks: dict[str, Check] = {"bus": backends.bus.ping}
     for service in services:
@@ -139,7 +180,11 @@ def _app(
     routers += fhir.server_routers(routers)  # FHIR metadata and 404s, after every service's
     app = create_http_app(
         settings,
-        [*routers, _operations_router(services), _metrics_router(metrics, services)],
+        [
+            *routers,
+            _operations_router(services, replays, clock),
+            _metrics_router(metrics, services),
+        ],
         idempotency=idempotency,
         readiness=checks,
         title=title,
@@ -165,8 +210,9 @@ async def build_suite(
             await assemble(spec, backends, clock, ids, producers if name == AUDITOR else {})
         )
     idempotency = await backends.documents("gateway")
-    app = _app(settings, "medoffice", backends, services, metrics, idempotency, clock)
-    return Suite(app, backends, services, metrics)
+    replays = Replays({r.projection.name: r for s in services for r in s.runners}, clock)
+    app = _app(settings, "medoffice", backends, services, metrics, idempotency, clock, replays)
+    return Suite(app, backends, services, metrics, replays)
 
 
 async def build_service(
@@ -193,5 +239,7 @@ async def build_service(
                 producers[other] = await backends.event_store(other)
     service = await assemble(SERVICES[name], backends, clock, ids, producers)
     idempotency = await backends.documents(name)
-    app = _app(settings, f"medoffice {name}", backends, [service], metrics, idempotency, clock)
-    return Suite(app, backends, [service], metrics)
+    replays = Replays({r.projection.name: r for r in service.runners}, clock)
+    title = f"medoffice {name}"
+    app = _app(settings, title, backends, [service], metrics, idempotency, clock, replays)
+    return Suite(app, backends, [service], metrics, replays)

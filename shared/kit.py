@@ -26,8 +26,10 @@ from shared.bus.port import Bus
 from shared.clock import Clock, Ids
 from shared.commands import CommandHandler, Tagger, no_tags
 from shared.contracts import Contract
+from shared.domain import Decider
 from shared.events import EventRegistry
 from shared.eventstore.port import EventStore
+from shared.http import streams as streams_api
 from shared.keyvault import KeyVault
 from shared.outbox import OutboxRelay
 from shared.phivault import PhiVault
@@ -114,6 +116,9 @@ class ServiceSpec(Generic[A]):
     # The tags each commit carries (`shared/commands.py`): how commands find streams by id.
     tags: Tagger = no_tags
     prepare: Callable[[Kit], Awaitable[None]] | None = None  # once, before `application`
+    # The decider each stream kind (`<tenant>:<kind>:...`) folds with, for the auditors'
+    # stream as of a time (shared/http/streams.py); a kind not named shows its events only.
+    folds: Mapping[str, Decider[Any, Any]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -208,7 +213,10 @@ async def assemble_parts(
         reactors.append(Reactor(reaction, backends.bus, spec.decoder, settings.topic))
     service = Service(
         name=name,
-        routers=list(spec.routers(kit, app)),
+        routers=[
+            *spec.routers(kit, app),
+            streams_api.build_router(name, store, spec.contract.registry, spec.folds),
+        ],
         runners=list(kit.runners.values()),
         relay=relay if relay is not None and settings.outbox_relay else None,
         event_store=store,

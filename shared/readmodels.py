@@ -3,19 +3,43 @@
 A projection's collections live under a generation (`schedule__g2`). Rebuilding fills the next
 generation while the current one keeps serving; the switch is one write of the projection's
 registry document, which every process reads before it queries.
+
+A replay (`shared/replays.py`) fills a scratch generation (negative: rebuilds only count up
+from 1) with a projection's events up to a time. A request that names it (`?replay=`, set by
+`shared/http/app.py` as `reading_replay`) reads that generation instead of the active one,
+through the same routes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from shared.documents.port import Document, DocumentStore, Filter, Sort, put
-from shared.domain import Invalid
+from shared.domain import Invalid, NotFound, Rejected
 
 REGISTRY = "_projections"
+REPLAYS = "_replays"  # replay jobs, by id: the projection, its scratch generation, progress
+
+_replay: ContextVar[str | None] = ContextVar("medoffice_replay", default=None)
+
+
+@contextlib.contextmanager
+def reading_replay(replay_id: str | None) -> Iterator[None]:
+    """Within this block, reads of read models go to the scratch generation of this replay."""
+    token = _replay.set(replay_id)
+    try:
+        yield
+    finally:
+        _replay.reset(token)
+
+
+def current_replay() -> str | None:
+    return _replay.get()
 
 
 class NotWritten(Invalid):
@@ -54,11 +78,27 @@ class ReadModels:
         self._changed = asyncio.Condition()
 
     async def generation(self, projection: str) -> int:
+        replay = _replay.get()
+        if replay is not None:
+            return await self._scratch(replay, projection)
         doc = await self.store.get(REGISTRY, projection)
         return 1 if doc is None else int(doc["active"])
 
+    async def _scratch(self, replay: str, projection: str) -> int:
+        """The scratch generation a finished replay of `projection` filled. A replay of
+        another projection is not one of this one (a route reading two read models can only
+        be replayed for one of them): 404, like an unknown replay; still running: 409."""
+        doc = await self.store.get(REPLAYS, replay)
+        if doc is None or doc.get("projection") != projection:
+            raise NotFound(f"No replay {replay} of the read model {projection}")
+        if doc["status"] != "finished":
+            raise Rejected(f"Replay {replay} is {doc['status']}, not finished")
+        return int(doc["generation"])
+
     async def generations(self, *projections: str) -> dict[str, int]:
         """The generations serving these projections, in one read of the registry."""
+        if _replay.get() is not None:
+            return {p: await self.generation(p) for p in projections}
         docs = await self.store.get_many(REGISTRY, projections)
         return {p: int(docs[p]["active"]) if p in docs else 1 for p in projections}
 

@@ -35,7 +35,7 @@ from services.billing.application.receivables import Receivables
 from services.billing.application.reference import ReferenceData
 from services.billing.application.remittances import Remittances
 from services.billing.contracts import CONTRACT
-from services.billing.domain import streams
+from services.billing.domain import charges, claims, fee_schedules, payers, streams
 from services.billing.projections.charges import ChargesProjection
 from services.billing.projections.claims import ClaimsProjection
 from services.billing.projections.learnt import (
@@ -195,6 +195,13 @@ SPEC = ServiceSpec(
         ReceivablesProjection,  # receivables (issue 13)
     ),
     tags=streams.tags,
+    # What auditors' streams as of a time fold with (shared/http/streams.py), by stream kind.
+    folds={
+        "payer": payers.payer,
+        "fee-schedule": fee_schedules.fee_schedule,
+        "charge": charges.charge,
+        "claim": claims.claim,
+    },
     application=application,
     reactions=reactions,
     timers=timers,

@@ -23,7 +23,15 @@ from services.scheduling.application.patients import Patients
 from services.scheduling.application.tag_index import TagIndex
 from services.scheduling.application.waitlist import Waitlist
 from services.scheduling.contracts import CONTRACT
-from services.scheduling.domain import streams
+from services.scheduling.domain import (
+    directory,
+    providers,
+    series,
+    site_day,
+    streams,
+    triage,
+    waitlist,
+)
 from services.scheduling.projections.appointments import AppointmentsProjection
 from services.scheduling.projections.availability import AvailabilityProjection
 from services.scheduling.projections.day_views import (
@@ -129,6 +137,17 @@ SPEC = ServiceSpec(
         ToRescheduleProjection,
     ),
     tags=streams.tags,
+    # What auditors' streams as of a time fold with (shared/http/streams.py), by stream kind.
+    folds={
+        "site": directory.site,
+        "room": directory.room,
+        "visit-type": directory.visit_type,
+        "provider": providers.provider,
+        "site-day": site_day.site_day,
+        "series": series.series,
+        "triage-day": triage.triage_day,
+        "waitlist": waitlist.waitlist,
+    },
     prepare=prepare,
     application=application,
     reactions=reactions,

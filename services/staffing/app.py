@@ -26,7 +26,7 @@ from services.staffing.application.shifts import Rostering
 from services.staffing.application.time_off import TimeOff
 from services.staffing.application.training import Training
 from services.staffing.contracts import CONTRACT
-from services.staffing.domain import streams
+from services.staffing.domain import credentials, employees, streams
 from services.staffing.projections.credentials import (
     CredentialsProjection,
     EnrolmentsProjection,
@@ -101,6 +101,8 @@ SPEC = ServiceSpec(
         PtoProjection,
     ),
     tags=streams.tags,
+    # What auditors' streams as of a time fold with (shared/http/streams.py), by stream kind.
+    folds={"employee": employees.employee, "credential": credentials.credential},
     application=application,
     reactions=reactions,
     timers=timers,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from urllib.parse import parse_qs
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -24,6 +26,7 @@ from shared.http import problems
 from shared.http.idempotency import Guards, IdempotencyMiddleware
 from shared.http.identity import OperatorPolicy, Policy, Principal, TokenVerifier
 from shared.observability import current_traceparent
+from shared.readmodels import reading_replay
 from shared.settings import Settings
 
 Check = Callable[[], Awaitable[None]]
@@ -71,6 +74,37 @@ class RequestShell:
                 await answer(scope, receive, send_with_id)
 
 
+class ReplayReads:
+    """`?replay=<id>` on a read: the request's reads of read models go to the scratch
+    generation of that replay (shared/replays.py), through the route it calls. Only reads
+    name one: a write must never decide on the past."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = scope.get("query_string", b"") if scope["type"] == "http" else b""
+        if b"replay=" not in query:
+            await self.app(scope, receive, send)
+            return
+        values = parse_qs(query.decode("latin-1"), keep_blank_values=True).get("replay", [])
+        answer: Response | None = None
+        if len(values) > 1:
+            answer = problems.problem(422, "Invalid request", "replay is named more than once")
+        elif values and not _REPLAY_ID.fullmatch(values[0]):
+            answer = problems.problem(422, "Invalid request", "replay is not a replay id")
+        elif values and scope.get("method") not in ("GET", "HEAD"):
+            answer = problems.problem(400, "Bad request", "only reads may name a replay")
+        if answer is not None:
+            await answer(scope, receive, send)
+            return
+        with reading_replay(values[0] if values else None):
+            await self.app(scope, receive, send)
+
+
+_REPLAY_ID = re.compile(r"[0-9a-f]{32}")
+
+
 def metadata(request: Request, principal: Principal) -> Metadata:
     """What every event caused by this request records about it."""
     return Metadata(
@@ -105,6 +139,7 @@ def create_http_app(
     app.state.guards = guards = Guards()
     app.state.verifier = TokenVerifier(settings)
     problems.install(app)
+    app.add_middleware(ReplayReads)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestShell)
 

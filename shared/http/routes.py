@@ -10,7 +10,7 @@ from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from fastapi import HTTPException, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.commands import Outcome
 from shared.http.identity import Principal
@@ -128,7 +128,10 @@ def next_cursor(page: Sequence[T], limit: int, key: Callable[[T], tuple[str, ...
 # ----------------------------------------------------------------------------- dates
 
 
-def _plausible(day: date) -> date:
+D = TypeVar("D", bound=date)
+
+
+def _plausible(day: D) -> D:
     if not 1900 <= day.year <= 2200:
         raise ValueError("a date between the years 1900 and 2200")
     return day
@@ -137,3 +140,5 @@ def _plausible(day: date) -> date:
 # A date in a body or query: one far outside working life (year 1, year 9999) is a 422 that
 # names the field, before any arithmetic on it (a day after 9999-12-31 does not exist).
 PlausibleDay = Annotated[date, AfterValidator(_plausible)]
+# The same for a time (an `as_of`): year 9999 at -12:00 is in year 10000 once compared in UTC.
+PlausibleMoment = Annotated[AwareDatetime, AfterValidator(_plausible)]

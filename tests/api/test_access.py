@@ -413,6 +413,22 @@ async def _rebuild(_: httpx.AsyncClient, site: str) -> Call:
     return Call("POST", "/ops/projections/scheduling.directory/rebuild")
 
 
+REPLAY_AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+async def _replay(_: httpx.AsyncClient, site: str) -> Call:
+    as_of = {"as_of": REPLAY_AS_OF.isoformat()}
+    return Call("POST", "/ops/projections/scheduling.directory/replays", as_of)
+
+
+async def _a_replay(method: str) -> Call:
+    """A replay an operator started, to follow or drop."""
+    suite = _BILLING["suite"]
+    assert isinstance(suite, Suite)
+    job = await suite.replays.start("scheduling.directory", REPLAY_AS_OF, "ops")
+    return Call(method, f"/ops/replays/{job['id']}")
+
+
 # ---------------------------------------------------------------------- staffing: credentials
 
 
@@ -1540,6 +1556,17 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/compliance/audit-ledger/blocks"): _fixed("GET", "/compliance/audit-ledger/blocks"),
     ("GET", "/ops/projections"): _fixed("GET", "/ops/projections"),
     ("POST", "/ops/projections/{name}/rebuild"): _rebuild,
+    ("POST", "/ops/projections/{name}/replays"): _replay,
+    ("GET", "/ops/replays/{replay_id}"): lambda _, site: _a_replay("GET"),
+    # Streams as of a time: acme's, whatever the caller's tenant (another tenant's is a 404).
+    # Billing's and compliance's named ones never exist: their streams come from consumers.
+    ("GET", "/scheduling/streams/{stream}"): _fixed("GET", "/scheduling/streams/acme:site:{site}"),
+    ("GET", "/staffing/streams/{stream}"): _fixed(
+        "GET", "/staffing/streams/acme:employee:dr-{site}"
+    ),
+    ("GET", "/billing/streams/{stream}"): _fixed("GET", "/billing/streams/acme:payer:none"),
+    ("GET", "/compliance/streams/{stream}"): _fixed("GET", "/compliance/streams/acme:none"),
+    ("DELETE", "/ops/replays/{replay_id}"): lambda _, site: _a_replay("DELETE"),
     # staffing: training
     ("POST", "/staffing/courses"): _new_course,
     ("POST", "/staffing/employees/{employee_id}/training"): _assign,
