@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     claims_recheck_seconds: float = Field(default=60.0, gt=0)  # draft claims checked again
     patient_small_balance_cents: int = Field(default=1000, ge=0)  # small-balance write-off limit
     statement_run_seconds: float = Field(default=3600.0, gt=0)  # the monthly statement timer
+    receivables_snapshot_seconds: float = Field(default=3600.0, gt=0)  # AR monthly snapshots
 
     @field_validator("phi_kek", "ledger_key")
     @classmethod

@@ -131,7 +131,9 @@ def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
-    return consumers.timers(kit.settings, app.clearinghouse, app.claims, app.statements)
+    return consumers.timers(
+        kit.settings, app.clearinghouse, app.claims, app.statements, app.receivables, kit.clock
+    )
 
 
 def clearinghouse_drop(settings: Settings) -> FileDrop:

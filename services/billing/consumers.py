@@ -42,6 +42,8 @@ from services.billing.application.patients import (
     StatementRun,
     Statements,
 )
+from services.billing.application.receivables import Receivables, SnapshotReceivables
+from shared.clock import Clock
 from shared.reactions import Reaction
 from shared.settings import Settings
 from shared.timers import Timer
@@ -63,7 +65,12 @@ def reactions(
 
 
 def timers(
-    settings: Settings, clearinghouse: Clearinghouse, claims: Claims, statements: Statements
+    settings: Settings,
+    clearinghouse: Clearinghouse,
+    claims: Claims,
+    statements: Statements,
+    receivables: Receivables,
+    clock: Clock,
 ) -> Sequence[Timer]:
     every = settings.clearinghouse_poll_seconds
     return [
@@ -71,4 +78,7 @@ def timers(
         TakeAcknowledgements(clearinghouse, every),  # clearinghouse (area 6): 999/277CA back in
         RecheckDraftClaims(claims, settings.claims_recheck_seconds),  # what reactions missed
         StatementRun(statements, settings.statement_run_seconds),  # monthly statements, stages
+        SnapshotReceivables(  # receivables: monthly snapshots of the sums, for the aging
+            receivables, clock, settings.receivables_snapshot_seconds
+        ),
     ]
