@@ -17,7 +17,7 @@ answer, a few thousand rows where the fine form has one per patient with a balan
 
 from __future__ import annotations
 
-import hashlib
+import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
@@ -356,7 +356,7 @@ class Receivables:
         previous: Snapshot | None = None
         while month <= through:
             head = heads.get(month)
-            if head is not None and head.fresh(marks):
+            if head is not None and head.fresh(marks) and await self._whole(tenant, head):
                 sums = None  # read back only if a later month needs building
                 month, previous = next_month(month), head
                 continue
@@ -373,6 +373,16 @@ class Receivables:
             month = next_month(month)
         return built
 
+    async def _whole(self, tenant: str, head: Snapshot) -> bool:
+        """Whether all its chunks are there (counted on the ids, not read)."""
+        rows_at = await self._collection(view.SNAPSHOT_ROWS)
+        for form, chunks in head.chunks.items():
+            prefix = f"{tenant}:{head.month}:{head.build}:{form}:"
+            where = {"_id": {"$gte": prefix, "$lt": prefix + "~"}}
+            if await self._read_models.store.count(rows_at, where) != chunks:
+                return False
+        return True
+
     async def _write_snapshot(
         self, tenant: str, month: str, marks: dict[str, int], sums: dict[Row, int]
     ) -> Snapshot:
@@ -383,8 +393,7 @@ class Receivables:
         rows_at = await self._collection(view.SNAPSHOT_ROWS)
         heads_at = await self._collection(view.SNAPSHOTS)
         kept = {m: r for m, r in marks.items() if m <= month}
-        build = "-".join(f"{m}.{r}" for m, r in sorted(kept.items()))
-        build = hashlib.sha256(build.encode()).hexdigest()[:16]
+        build = uuid.uuid4().hex[:16]  # a build's chunks are never another build's
         prefix = f"{tenant}:{month}:"
         writes: list[Write] = []
         chunks: dict[str, int] = {}
