@@ -81,6 +81,8 @@ class Aging:
 
 Row = tuple[str, str, str, str, str, str]  # owner, owner id, patient, site, provider, DOS
 CHUNK = 5_000  # snapshot rows per stored document
+# A chunk's rows by column (arrays of scalars: FerretDB stores no nested arrays).
+COLUMNS = ("owner", "owner_id", "patient_id", "site_id", "provider_id", "date_of_service", "cents")
 FINE, COARSE = "fine", "coarse"  # a snapshot's two forms of its rows: with and without patient
 OLD = 120  # days: a date of service older than this at a snapshot's end is over-120 for good
 
@@ -186,17 +188,15 @@ class Receivables:
 
     async def marks(self, tenant: str) -> dict[str, int]:
         """Each month's mark revision (moves whenever an entry recorded that month lands)."""
-        found = await self._read_models.find(
-            view.PROJECTION, view.MARKS, {"_id": {"$gte": f"{tenant}:", "$lt": f"{tenant}:~"}}
-        )
+        found = await self._read_models.find(view.PROJECTION, view.MARKS, view.of_tenant(tenant))
         return {str(d["month"]): int(d["_rev"]) for d in found if d["tenant"] == tenant}
 
-    async def heads(self, tenant: str) -> list[Snapshot]:
-        found = await self._read_models.find(
-            view.PROJECTION,
-            view.SNAPSHOTS,
-            {"_id": {"$gte": f"{tenant}:", "$lt": f"{tenant}:~"}},
-        )
+    async def heads(self, tenant: str, months: Iterable[str]) -> list[Snapshot]:
+        """The snapshots of these months that exist (by id)."""
+        ids = [view.doc_id(tenant, month) for month in months]
+        found = (
+            await self._read_models.store.get_many(await self._collection(view.SNAPSHOTS), ids)
+        ).values()
         return [
             Snapshot(
                 month=str(d["month"]),
@@ -214,29 +214,44 @@ class Receivables:
     ) -> dict[Row, int] | None:
         """A snapshot's rows in one form; None if its chunks are not all there (a rebuild in
         between)."""
-        prefix = f"{tenant}:{head.month}:{head.build}:{form}:"
-        chunks = await self._read_models.find(
-            view.PROJECTION,
-            view.SNAPSHOT_ROWS,
-            {"_id": {"$gte": prefix, "$lt": prefix + "~"}},
+        ids = chunk_ids(tenant, head.month, head.build, form, head.chunks.get(form, 0))
+        found = await self._read_models.store.get_many(
+            await self._collection(view.SNAPSHOT_ROWS), ids
         )
-        if len(chunks) != head.chunks.get(form):
+        if form not in head.chunks or len(found) != len(ids):
             return None
         sums: dict[Row, int] = {}
-        for chunk in chunks:
-            for *row, cents in chunk["rows"]:
-                key: Row = (row[0], row[1], row[2], row[3], row[4], row[5])
+        for chunk in (found[i] for i in ids):
+            columns = [chunk[name] for name in COLUMNS]
+            for owner, owner_id, patient, site, provider, dos, cents in zip(*columns, strict=True):
+                key: Row = (owner, owner_id, patient, site, provider, dos)
                 sums[key] = sums.get(key, 0) + int(cents)
         return sums
 
     async def entry_lines(
-        self, tenant: str, start: str | None, end: str | None
+        self, tenant: str, marks: dict[str, int], start: str | None, end: str | None
     ) -> list[dict[str, Any]]:
-        """The lines of the entries recorded from `start` (inclusive) to `end` (exclusive)."""
-        entries = await self._read_models.find(
-            view.PROJECTION, view.ENTRIES, view.entries_between(tenant, start, end)
-        )
-        return [line for e in entries if e["tenant"] == tenant for line in e["lines"]]
+        """The lines of the entries recorded from `start` (inclusive) to `end` (exclusive),
+        both midnights UTC (None: from the first, to the last entry); one query a month, of
+        the month's days (`marks`: the months that have entries)."""
+        if not marks:
+            return []
+        first = month_bounds(min(marks))[0]
+        last = month_bounds(max(marks))[1] + timedelta(days=1)
+        since = first if start is None else max(first, _midnight(start))
+        until = last if end is None else min(last, _midnight(end))
+        lines: list[dict[str, Any]] = []
+        while since < until:
+            following = month_bounds(since.isoformat()[:7])[1] + timedelta(days=1)
+            upto = min(following, until)
+            if since.isoformat()[:7] in marks:
+                days = [since + timedelta(days=n) for n in range((upto - since).days)]
+                entries = await self._read_models.find(
+                    view.PROJECTION, view.ENTRIES, view.entries_of_days(tenant, days)
+                )
+                lines += [line for e in entries if e["tenant"] == tenant for line in e["lines"]]
+            since = upto
+        return lines
 
     async def lines(
         self,
@@ -254,9 +269,11 @@ class Receivables:
         end = None if as_of is None else view.day_end(as_of)
         start: str | None = None
         found: list[dict[str, Any]] = []
-        if self._snapshots:
-            marks = await self.marks(tenant)  # before the heads: a later mark shows as stale
-            heads = sorted(await self.heads(tenant), key=lambda h: h.month, reverse=True)
+        marks = await self.marks(tenant)  # before the heads: a later mark shows as stale
+        if self._snapshots and marks:
+            upto = max(marks) if as_of is None else min(max(marks), as_of.isoformat()[:7])
+            months = months_between(min(marks), upto)
+            heads = sorted(await self.heads(tenant, months), key=lambda h: h.month, reverse=True)
             for head in heads:
                 if (end is not None and head.through > end) or not head.fresh(marks):
                     continue
@@ -265,7 +282,7 @@ class Receivables:
                     found = [line_of(row, cents) for row, cents in rows.items()]
                     start = head.through
                     break
-        found += await self.entry_lines(tenant, start, end)
+        found += await self.entry_lines(tenant, marks, start, end)
         if sites is not None:
             found = [line for line in found if line["site_id"] in sites]
         return found
@@ -350,7 +367,8 @@ class Receivables:
         marks = await self.marks(tenant)  # before the entries: a later one shows as stale
         if not marks:
             return 0
-        heads = {h.month: h for h in await self.heads(tenant)}
+        months = months_between(min(marks), through)
+        heads = {h.month: h for h in await self.heads(tenant, months)}
         month, built = min(marks), 0
         sums: dict[Row, int] | None = {}
         previous: Snapshot | None = None
@@ -366,9 +384,9 @@ class Receivables:
                 if sums is None:
                     return built  # rebuilt meanwhile: the next round starts again
             start = None if month == min(marks) else month_end(_month_before(month))
-            add_lines(sums, await self.entry_lines(tenant, start, month_end(month)))
+            add_lines(sums, await self.entry_lines(tenant, marks, start, month_end(month)))
             sums = settled(sums, month)
-            previous = await self._write_snapshot(tenant, month, marks, sums)
+            previous = await self._write_snapshot(tenant, month, marks, sums, head)
             built += 1
             month = next_month(month)
         return built
@@ -377,36 +395,46 @@ class Receivables:
         """Whether all its chunks are there (counted on the ids, not read)."""
         rows_at = await self._collection(view.SNAPSHOT_ROWS)
         for form, chunks in head.chunks.items():
-            prefix = f"{tenant}:{head.month}:{head.build}:{form}:"
-            where = {"_id": {"$gte": prefix, "$lt": prefix + "~"}}
-            if await self._read_models.store.count(rows_at, where) != chunks:
+            ids = chunk_ids(tenant, head.month, head.build, form, chunks)
+            if await self._read_models.store.count(rows_at, {"_id": {"$in": ids}}) != chunks:
                 return False
         return True
 
     async def _write_snapshot(
-        self, tenant: str, month: str, marks: dict[str, int], sums: dict[Row, int]
+        self,
+        tenant: str,
+        month: str,
+        marks: dict[str, int],
+        sums: dict[Row, int],
+        replaced: Snapshot | None,
     ) -> Snapshot:
         """The rows in chunks under a new build id, then the head naming them, then the
-        previous builds' chunks removed: a reader sees one whole build or counts a missing
-        chunk (and reads another snapshot, or the entries)."""
+        replaced build's chunks removed: a reader sees one whole build or misses a chunk (and
+        reads another snapshot, or the entries). A build that died before its head was
+        written leaves its chunks unnamed: read by no one."""
         store = self._read_models.store
         rows_at = await self._collection(view.SNAPSHOT_ROWS)
         heads_at = await self._collection(view.SNAPSHOTS)
         kept = {m: r for m, r in marks.items() if m <= month}
         build = uuid.uuid4().hex[:16]  # a build's chunks are never another build's
-        prefix = f"{tenant}:{month}:"
         writes: list[Write] = []
         chunks: dict[str, int] = {}
         for form, rows in ((FINE, sums), (COARSE, coarse(sums))):
-            items = [[*row, cents] for row, cents in sorted(rows.items())]
+            items = [(*row, cents) for row, cents in sorted(rows.items())]
             parts = [items[first : first + CHUNK] for first in range(0, len(items), CHUNK)]
             chunks[form] = len(parts)
             writes += [
                 Write(
-                    doc_id=f"{prefix}{build}:{form}:{n:06d}",
-                    doc={"tenant": tenant, "month": month, "rows": part},
+                    doc_id=doc_id,
+                    doc={
+                        "tenant": tenant,
+                        "month": month,
+                        **{name: [item[c] for item in part] for c, name in enumerate(COLUMNS)},
+                    },
                 )
-                for n, part in enumerate(parts)
+                for doc_id, part in zip(
+                    chunk_ids(tenant, month, build, form, len(parts)), parts, strict=True
+                )
             ]
         await store.write(rows_at, writes)
         head = Snapshot(month, month_end(month), kept, build, chunks)
@@ -426,15 +454,34 @@ class Receivables:
                 )
             ],
         )
-        old = await store.find(rows_at, {"_id": {"$gte": prefix, "$lt": prefix + "~"}})
-        gone = [
-            Write(doc_id=str(d["_id"]), doc=None)
-            for d in old
-            if not str(d["_id"]).startswith(f"{prefix}{build}:")
-        ]
-        if gone:
+        if replaced is not None:
+            gone = [
+                Write(doc_id=doc_id, doc=None)
+                for form, count in replaced.chunks.items()
+                for doc_id in chunk_ids(tenant, month, replaced.build, form, count)
+            ]
             await store.write(rows_at, gone)
         return head
+
+
+def chunk_ids(tenant: str, month: str, build: str, form: str, count: int) -> list[str]:
+    return [f"{tenant}:{month}:{build}:{form}:{n:06d}" for n in range(count)]
+
+
+def months_between(first: str, last: str) -> list[str]:
+    """The months from `first` to `last` ("YYYY-MM"), both included."""
+    months = []
+    while first <= last:
+        months.append(first)
+        first = next_month(first)
+    return months
+
+
+def _midnight(bound: str) -> date:
+    """The day a bound in `at`'s form starts (bounds are midnights UTC: `day_end`)."""
+    day = date.fromisoformat(bound[:10])
+    assert bound == view.day_end(day - timedelta(days=1)), f"not a midnight UTC: {bound}"
+    return day
 
 
 def _month_before(month: str) -> str:
@@ -491,10 +538,13 @@ class Kpis:
 
     async def _counters(self, tenant: str, site: str, month: str) -> dict[str, int]:
         counts: dict[str, int] = {}
-        days = await self._read_models.find(
-            view.PROJECTION, view.KPIS, view.kpis_of_month(tenant, site, month)
-        )
-        for doc in days:
+        first, last = month_bounds(month)
+        ids = [
+            view.kpi_id(tenant, site, (first + timedelta(days=n)).isoformat())
+            for n in range((last - first).days + 1)
+        ]
+        collection = await self._read_models.collection(view.PROJECTION, view.KPIS)
+        for doc in (await self._read_models.store.get_many(collection, ids)).values():
             for k, v in doc.items():
                 if isinstance(v, int) and k != "_rev":
                     counts[k] = counts.get(k, 0) + v

@@ -40,7 +40,7 @@ assessment) says who owes it. No PHI: patient ids only.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from services.billing.domain.events import (
@@ -103,21 +103,28 @@ def entry_id(tenant: str, at: str, event_id: str) -> str:
     return f"{tenant}:{at}:{event_id}"
 
 
-def entries_between(tenant: str, start: str | None, end: str | None) -> dict[str, Any]:
-    """The filter of a tenant's entries with `start` <= `at` < `end` (ISO; None: unbounded):
-    a range of ids."""
-    return {"_id": {"$gte": f"{tenant}:{start or ''}", "$lt": f"{tenant}:{end or '~'}"}}
+def entries_of_days(tenant: str, days: list[date]) -> dict[str, Any]:
+    """The filter of a tenant's entries recorded on these consecutive days (UTC): by `day`
+    (an equality index on MongoDB) and by the range of ids they span (the primary key on
+    SQLite, which has no other index). Each store serves it from an index."""
+    since = day_end(days[0] - timedelta(days=1))  # the midnight the first day starts at
+    return {
+        "_id": {"$gte": f"{tenant}:{since}", "$lt": f"{tenant}:{day_end(days[-1])}"},
+        "day": {"$in": [day_key(tenant, d.isoformat()) for d in days]},
+    }
+
+
+def day_key(tenant: str, day: str) -> str:
+    return f"{tenant}:{day}"
+
+
+def of_tenant(tenant: str) -> dict[str, Any]:
+    """A tenant's documents of a small collection (marks): by `tenant` and by ids."""
+    return {"tenant": tenant, "_id": {"$gte": f"{tenant}:", "$lt": f"{tenant}:~"}}
 
 
 def kpi_id(tenant: str, site: str, day: str) -> str:
     return f"{tenant}:{site}:{day}"
-
-
-def kpis_of_month(tenant: str, site: str, month: str) -> dict[str, Any]:
-    """The filter of a site's KPI counters of one month ("YYYY-MM"): a range of ids."""
-    return {
-        "_id": {"$gte": kpi_id(tenant, site, f"{month}-"), "$lt": kpi_id(tenant, site, f"{month}.")}
-    }
 
 
 def _taken_off(event: ClaimAdjudicated) -> int:
@@ -291,6 +298,7 @@ class ReceivablesProjection:
             return {
                 "tenant": tenant,
                 "at": at,
+                "day": day_key(tenant, at[:10]),
                 "stream": envelope.stream,
                 "type": envelope.type,
                 "lines": lines,
