@@ -23,6 +23,7 @@ from shared.observability import configure
 from shared.sqlite import Durability
 
 BACKENDS = ("embedded", "mongo", "kafka")
+ONLY = ("append", "replay", "scheduling", "split", "rosters", "x12", "charges", "receivables")
 KAFKA_ENV = "MEDOFFICE_KAFKA_BOOTSTRAP"
 MONGO_ENV = "MEDOFFICE_MONGO_URL"
 
@@ -72,13 +73,14 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=("append", "replay", "scheduling", "split", "rosters", "x12", "charges"),
+        choices=ONLY,
         help="one measurement; `split` (scheduling and compliance in separate processes) runs "
         "only when asked for, and needs kafka and mongo; `rosters` (staffing's roster query "
         "for 2,000 employees and 5 years, embedded) only when asked for; `x12` (837P "
         "generation for a month of a 6-site group, in-process) only when asked for; `charges` "
         "(billing's charges from 30,000 completed visits, embedded; bench/charges.py) only "
-        "when asked for",
+        "when asked for; `receivables` (AR aging as of a date one year back over two years of "
+        "a 6-site group's billing events, embedded; bench/receivables.py) only when asked for",
     )
     parser.add_argument(
         "--split-bookings",
@@ -355,6 +357,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         report.heading("Charges: a month of completed visits at a 6-site group")
         charges.report_results(asyncio.run(charges.run()))
+        sys.stdout.flush()
+        return 0
+    if args.only == "receivables":
+        from bench import receivables
+
+        receivables.main([])
         sys.stdout.flush()
         return 0
     if not chosen.backends:

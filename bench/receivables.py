@@ -2,8 +2,9 @@
 (issue 13), and at the end of the span.
 
 The group: 6 sites of 6 providers each, 5 payers; `visits` visits spread evenly over the
-weekdays of two years (the default, 376,000, is 20 visits a provider a weekday: 180,000-odd
-a year), so that a date one year back from the end has a full year of events before it. Per
+weekdays of two years (the default, 78,150, is 25 visits a site a weekday: about 39,000 a year,
+about 160,000 events), so that a date one year back from the end has a full year of events
+before it. Per
 visit: the charge, its claim, the payer's adjudication 14-60 days later for 90% of them (a
 tenth denied), the patient's responsibility assessed, and a patient payment for half of those
 10-40 days on. Synthetic and seeded: every run is the same two years. The events are made day
@@ -68,7 +69,8 @@ PROVIDERS = 6  # per site
 PAYERS = ["aetna", "bcbs", "cigna", "medicare", "uhc"]
 START = datetime(2024, 12, 1, 14, 0, tzinfo=UTC)
 DAYS = 730
-VISITS = 376_000  # 20 a provider a weekday over the two years (522 weekdays, 36 providers)
+VISITS_A_SITE_A_DAY = 25
+VISITS = VISITS_A_SITE_A_DAY * len(SITES) * 521  # 78,150: the two years have 521 weekdays
 BATCH = 500
 
 
