@@ -68,18 +68,19 @@ async def test_a_claim_ages_and_a_paper_eob_moves_it_and_the_past_stays(
         {"owner": "aetna", "total_cents": TOTAL_CENTS, "buckets": then["buckets"]}
     ]
 
-    # Two days on, the payer's paper EOB: paid 10,000, CO-45 the rest less 2,000 PR.
+    async def status_is(status: str) -> bool:
+        found = await client.get(f"/billing/claims/{claim_id}", headers=who)
+        return bool(found.status_code == 200 and found.json().get("status") == status)
+
+    # Two days on, the payer's paper EOB: paid 10,000, CO-45 the rest less 2,000 PR. A file
+    # is made from the claims read model's ready claims, which may lag AR's.
     clock.shift += timedelta(days=2)
+    await wait_until(lambda: status_is("ready"), message="claim ready")
     made = await client.post("/billing/claim-files", json={"payer_id": "aetna"}, headers=who)
     assert made.status_code == 201, made.text
     [one] = made.json()["files"]
     await files.mark_batch_sent(facts.meta, one["id"], f"{one['id']}.837")
-
-    async def submitted() -> bool:
-        found = await client.get(f"/billing/claims/{claim_id}", headers=who)
-        return bool(found.json().get("status") == "submitted")
-
-    await wait_until(submitted, message="claim submitted")
+    await wait_until(lambda: status_is("submitted"), message="claim submitted")
     eob = {
         "outcome": "partially_paid",
         "paid_cents": 10_000,
@@ -186,15 +187,18 @@ async def test_the_aging_reads_monthly_snapshots_and_answers_as_the_entries_do(
         return answer if answer.get("total_cents") == TOTAL_CENTS else None
 
     then = await wait_until(in_ar, message="the claim in AR")
+
+    async def status_is(status: str) -> bool:
+        found = await client.get(f"/billing/claims/{claim_id}", headers=who)
+        return bool(found.status_code == 200 and found.json().get("status") == status)
+
+    # A file is made from the claims read model's ready claims, which may lag AR's.
+    await wait_until(lambda: status_is("ready"), message="claim ready")
     made = await client.post("/billing/claim-files", json={"payer_id": "aetna"}, headers=who)
+    assert made.status_code == 201, made.text
     [one] = made.json()["files"]
     await files.mark_batch_sent(facts.meta, one["id"], f"{one['id']}.837")
-
-    async def submitted() -> bool:
-        found = await client.get(f"/billing/claims/{claim_id}", headers=who)
-        return bool(found.json().get("status") == "submitted")
-
-    await wait_until(submitted, message="claim submitted")
+    await wait_until(lambda: status_is("submitted"), message="claim submitted")
     documents = ReadModels(await suite.backends.documents("billing"))
     ours, entries = Receivables(documents), Receivables(documents, snapshots=False)
     clock.shift += timedelta(days=45)  # into January 2027: November and December are over
