@@ -19,6 +19,11 @@ only when asked for:
   (about 30,000 claims, a file per payer per day) against writing the same bytes by string
   joins with no model; pyx12 validation time apart (bench/x12.py).
 
+- receivables (`--only receivables`, or `python -m bench.receivables [visits]`): billing's AR
+  aging as of a date one year back over two years of a 6-site group's billing events, from the
+  monthly snapshots and from the entries alone, against reading the same events raw
+  (bench/receivables.py).
+
 Apart, on the embedded backend: `python -m bench.credentials` (issue 11), staffing's
 expiring-credentials list and daily credential sweep for 2,000 employees with five years of
 history, against the raw reads they cannot do without (bench/credentials.py).

@@ -23,6 +23,18 @@ from shared.observability import configure
 from shared.sqlite import Durability
 
 BACKENDS = ("embedded", "mongo", "kafka")
+ONLY = (
+    "append",
+    "replay",
+    "scheduling",
+    "split",
+    "rosters",
+    "x12",
+    "charges",
+    "remittances",
+    "receivables",
+    "as-of",
+)
 KAFKA_ENV = "MEDOFFICE_KAFKA_BOOTSTRAP"
 MONGO_ENV = "MEDOFFICE_MONGO_URL"
 
@@ -72,25 +84,17 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=(
-            "append",
-            "replay",
-            "scheduling",
-            "split",
-            "rosters",
-            "x12",
-            "charges",
-            "remittances",
-            "as-of",
-        ),
+        choices=ONLY,
         help="one measurement; `split` (scheduling and compliance in separate processes) runs "
         "only when asked for, and needs kafka and mongo; `rosters` (staffing's roster query "
         "for 2,000 employees and 5 years, embedded) only when asked for; `x12` (837P "
         "generation for a month of a 6-site group, in-process) only when asked for; `charges` "
-        "(billing's charges from 30,000 completed visits, embedded; bench/charges.py) and "
-        "`remittances` (posting a 5,000-claim 835, embedded; bench/remittances.py) and `as-of` "
-        "(a read model replayed as of a date over a year of a 6-site group's bookings, "
-        "embedded; bench/as_of.py) only when asked for",
+        "(billing's charges from 30,000 completed visits, embedded; bench/charges.py), "
+        "`remittances` (posting a 5,000-claim 835, embedded; bench/remittances.py), "
+        "`receivables` (AR aging as of a date one year back over two years of a 6-site "
+        "group's billing events, embedded; bench/receivables.py) and `as-of` (a read model "
+        "replayed as of a date over a year of a 6-site group's bookings, embedded; "
+        "bench/as_of.py) only when asked for",
     )
     parser.add_argument(
         "--split-bookings",
@@ -381,6 +385,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         report.heading(as_of.HEADING)
         as_of.report_results(asyncio.run(as_of.run()))
+        sys.stdout.flush()
+        return 0
+    if args.only == "receivables":
+        from bench import receivables
+
+        receivables.main([])
         sys.stdout.flush()
         return 0
     if not chosen.backends:

@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     statement_run_seconds: float = Field(default=3600.0, gt=0)  # the monthly statement timer
     remittance_resume_seconds: float = Field(default=60.0, gt=0)  # postings cut short, resumed
     payment_plan_overdue_days: int = Field(default=30, ge=0)  # installment this late: defaulted
+    receivables_snapshot_seconds: float = Field(default=3600.0, gt=0)  # AR monthly snapshots
 
     @field_validator("phi_kek", "ledger_key")
     @classmethod

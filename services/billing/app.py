@@ -144,7 +144,13 @@ def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
     return consumers.timers(
-        kit.settings, app.clearinghouse, app.claims, app.statements, app.remittances
+        kit.settings,
+        app.clearinghouse,
+        app.claims,
+        app.statements,
+        app.remittances,
+        app.receivables,
+        kit.clock,
     )
 
 

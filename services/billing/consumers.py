@@ -42,11 +42,13 @@ from services.billing.application.patients import (
     StatementRun,
     Statements,
 )
+from services.billing.application.receivables import Receivables, SnapshotReceivables
 from services.billing.application.remittances import (
     PostRemittances,
     Remittances,
     ResumePostings,
 )
+from shared.clock import Clock
 from shared.reactions import Reaction
 from shared.settings import Settings
 from shared.timers import Timer
@@ -78,6 +80,8 @@ def timers(
     claims: Claims,
     statements: Statements,
     remittances: Remittances,
+    receivables: Receivables,
+    clock: Clock,
 ) -> Sequence[Timer]:
     every = settings.clearinghouse_poll_seconds
     return [
@@ -86,4 +90,7 @@ def timers(
         RecheckDraftClaims(claims, settings.claims_recheck_seconds),  # what reactions missed
         StatementRun(statements, settings.statement_run_seconds),  # monthly statements, stages
         ResumePostings(remittances, settings.remittance_resume_seconds),  # postings cut short
+        SnapshotReceivables(  # receivables: monthly snapshots of the sums, for the aging
+            receivables, clock, settings.receivables_snapshot_seconds
+        ),
     ]

@@ -4,15 +4,17 @@ recorded then equals the same question asked later; who may read; bad dates refu
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from services.billing.application.claim_files import ClaimFileUseCases
+from services.billing.application.receivables import Receivables, SnapshotReceivables
 from services.billing.domain.claims import claim_id_for
 from services.suite import Suite
+from shared.readmodels import ReadModels
 from shared.settings import Settings
 from tests.api.conftest import ShiftedClock, TokenFor
 from tests.billing_claim_facts import DAY, TOTAL_CENTS, Facts, claim_file_use_cases, suite_facts
@@ -62,18 +64,19 @@ async def test_a_claim_ages_and_a_paper_eob_moves_it_and_the_past_stays(
         {"owner": "aetna", "total_cents": TOTAL_CENTS, "buckets": then["buckets"]}
     ]
 
-    # Two days on, the payer's paper EOB: paid 10,000, CO-45 the rest less 2,000 PR.
+    async def status_is(status: str) -> bool:
+        found = await client.get(f"/billing/claims/{claim_id}", headers=who)
+        return bool(found.status_code == 200 and found.json().get("status") == status)
+
+    # Two days on, the payer's paper EOB: paid 10,000, CO-45 the rest less 2,000 PR. A file
+    # is made from the claims read model's ready claims, which may lag AR's.
     clock.shift += timedelta(days=2)
+    await wait_until(lambda: status_is("ready"), message="claim ready")
     made = await client.post("/billing/claim-files", json={"payer_id": "aetna"}, headers=who)
     assert made.status_code == 201, made.text
     [one] = made.json()["files"]
     await files.mark_batch_sent(facts.meta, one["id"], f"{one['id']}.837")
-
-    async def submitted() -> bool:
-        found = await client.get(f"/billing/claims/{claim_id}", headers=who)
-        return bool(found.json().get("status") == "submitted")
-
-    await wait_until(submitted, message="claim submitted")
+    await wait_until(lambda: status_is("submitted"), message="claim submitted")
     eob = {
         "outcome": "partially_paid",
         "paid_cents": 10_000,
@@ -157,3 +160,76 @@ async def test_kpis_of_a_site_and_month_and_bad_months(
         "/billing/kpis", params={"site": "south", "month": month}, headers=manager
     )
     assert other.status_code == 403
+
+
+async def test_the_aging_reads_monthly_snapshots_and_answers_as_the_entries_do(
+    client: httpx.AsyncClient,
+    suite: Suite,
+    facts: Facts,
+    files: ClaimFileUseCases,
+    clock: ShiftedClock,
+    token_for: TokenFor,
+) -> None:
+    """November and December over, their snapshots built (the timer's round): the routes
+    answer from them as the entries alone do; a paper EOB posted in January, though
+    adjudicated on 20 December, leaves December's answer and its snapshot as they were."""
+    who = token_for("biller")
+    await facts.charge("appt-1", "pat-1")
+    claim_id = claim_id_for("appt-1")
+    today = clock.now().date()
+
+    async def in_ar() -> Any:
+        answer = (await aging_of(client, who, as_of=today.isoformat())).json()
+        return answer if answer.get("total_cents") == TOTAL_CENTS else None
+
+    then = await wait_until(in_ar, message="the claim in AR")
+
+    async def status_is(status: str) -> bool:
+        found = await client.get(f"/billing/claims/{claim_id}", headers=who)
+        return bool(found.status_code == 200 and found.json().get("status") == status)
+
+    # A file is made from the claims read model's ready claims, which may lag AR's.
+    await wait_until(lambda: status_is("ready"), message="claim ready")
+    made = await client.post("/billing/claim-files", json={"payer_id": "aetna"}, headers=who)
+    assert made.status_code == 201, made.text
+    [one] = made.json()["files"]
+    await files.mark_batch_sent(facts.meta, one["id"], f"{one['id']}.837")
+    await wait_until(lambda: status_is("submitted"), message="claim submitted")
+    documents = ReadModels(await suite.backends.documents("billing"))
+    ours, entries = Receivables(documents), Receivables(documents, snapshots=False)
+    clock.shift += timedelta(days=45)  # into January 2027: November and December are over
+    assert await SnapshotReceivables(ours, clock, 60.0).fire_due() == 2
+    assert {h.month for h in await ours.heads(facts.meta.tenant, ["2026-11", "2026-12"])} == {
+        "2026-11",
+        "2026-12",
+    }
+    december = date(2026, 12, 31)
+    for as_of in (today, december):
+        for by in ("payer", "patient"):
+            asked = await aging_of(client, who, as_of=as_of.isoformat(), by=by)
+            expected = await entries.aging(facts.meta.tenant, as_of, by)
+            assert asked.json() == expected.out(), (as_of, by)
+    assert (await aging_of(client, who, as_of=today.isoformat())).json() == then
+    at_december = (await aging_of(client, who, as_of=december.isoformat())).json()
+    assert at_december["buckets"]["31-60"] == TOTAL_CENTS  # 20 Nov to 31 Dec: 41 days
+
+    eob = {
+        "outcome": "paid",
+        "paid_cents": TOTAL_CENTS,
+        "patient_responsibility_cents": 0,
+        "payer_claim_control_number": "AET-9",
+        "adjudicated_on": "2026-12-20",
+    }
+    posted = await client.post(f"/billing/claims/{claim_id}/adjudication", json=eob, headers=who)
+    assert posted.status_code == 201, posted.text
+    now = clock.now().date()
+    after = {
+        "after_stream": posted.json()["stream"],
+        "after_version": posted.json()["stream_version"],
+    }
+    paid = await client.get(
+        "/billing/receivables/aging", params={"as_of": now.isoformat(), **after}, headers=who
+    )
+    assert paid.json()["total_cents"] == 0
+    assert (await aging_of(client, who, as_of=december.isoformat())).json() == at_december
+    assert await SnapshotReceivables(ours, clock, 60.0).fire_due() == 0  # still fresh

@@ -18,12 +18,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 import pytest
 from pymongo import monitoring
 
+from bench.receivables import T, batched, workload
+from services.billing.application.receivables import Kpis, Receivables
+from services.billing.domain.events import registry
+from services.billing.projections.receivables import (
+    KPIS,
+    MARKS,
+    SNAPSHOT_ROWS,
+    SNAPSHOTS,
+    ReceivablesProjection,
+)
 from services.compliance.application.queries import AuditQueries
 from services.compliance.domain.disclosures import PatientRecordAccessed
 from services.compliance.projections.audit_log import AuditLogProjection
@@ -33,7 +43,7 @@ from shared.events import DomainEvent, Envelope, Metadata, seal
 from shared.eventstore.mongo import MongoEventStore
 from shared.mongo import MongoClient, connect
 from shared.projections import NewDocuments, View
-from shared.readmodels import ReadModels
+from shared.readmodels import ReadModels, physical
 
 pytestmark = pytest.mark.integration
 
@@ -370,3 +380,52 @@ def test_problems_reads_each_servers_plans() -> None:
         "a",
         "b",
     }
+
+
+async def test_receivables_reads_are_index_lookups(
+    recorded: tuple[MongoClient, Recorder], unique: str
+) -> None:
+    """Billing's receivables (issue 13), fed, its monthly snapshots built, then every read of
+    the aging, balances, current balances and KPIs and of building the snapshots: each by ids,
+    or entries by their days (with the range of ids the days span, which SQLite serves). Not
+    here: the snapshot timer's list of tenants, a walk by `_id` over the marks (one document
+    per tenant and month), which FerretDB cannot push down."""
+    client, recorder = recorded
+    store = MongoDocumentStore(client[unique])
+    projection = ReceivablesProjection()
+    start = datetime(2026, 7, 1, 14, 0, tzinfo=UTC)
+    for batch in batched(workload(600, start=start, days=120), 500):
+        unit = View(store, 1)
+        events = [registry.decode(e) for e in batch]
+        await unit.prefetch(
+            key for e, env in zip(events, batch, strict=True) for key in projection.keys(e, env)
+        )
+        for event, envelope in zip(events, batch, strict=True):
+            await projection.apply(event, envelope, unit)
+        await unit.flush()
+
+    await ReadModels(store).set_generation(ReceivablesProjection.name, 1)  # as a runner has
+    # Other tenants' documents in the small collections (a tenant has one mark and one
+    # snapshot a month): enough that no planner finds a scan cheaper than an index.
+    for collection in (MARKS, SNAPSHOTS, SNAPSHOT_ROWS, KPIS, "_projections"):
+        name = collection if collection == "_projections" else physical(collection, 1)
+        padding = [
+            Write(f"pad-{n}:2026-10", {"tenant": f"pad-{n}", "month": "2026-10", "n": n})
+            for n in range(DOCUMENTS)
+        ]
+        assert await store.write(name, padding) == []
+
+    recorder.commands.clear()  # the feeding: the projection's own reads, by id
+    receivables = Receivables(ReadModels(store))
+    assert await receivables.take_snapshots(T, "2026-10") == 4
+    assert await receivables.take_snapshots(T, "2026-10") == 0
+    for as_of in (date(2026, 9, 30), date(2026, 10, 17), date(2026, 11, 1)):
+        assert (await receivables.aging(T, as_of)).total_cents > 0
+        assert (await receivables.aging(T, as_of, "patient")).owners
+        assert (await receivables.balances(T, as_of, "site"))["balances"]
+    assert await receivables.current(T, "payer:aetna") > 0
+    kpis = await Kpis(ReadModels(store), receivables).of(T, "site-1", "2026-10")
+    assert kpis["counts"]["charges_cents"] > 0
+    assert recorder.commands
+
+    assert await check_recorded(client, unique, recorder) == []

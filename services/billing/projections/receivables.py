@@ -6,10 +6,17 @@ its signed receivable lines (who owes: a payer or the patient; the site, the pro
 claim or charge, the date of service, the amount in cents) and the time that counts,
 `at` = the event's recorded time (its envelope's `time`) in UTC, ISO 8601. An answer "as of
 D" sums the lines of every entry with `at` before D + 1 day at 00:00 UTC: the day boundary is
-midnight UTC, whatever the site's zone (documented in docs/architecture.md). Entries are
-found by `tenant` (equality) and `at` (a range), so the store scans one tenant's entries up
-to the date and nothing else. Current balances per owner (patient, payer, site, provider) are
-kept incrementally in `balances`.
+midnight UTC, whatever the site's zone (documented in docs/architecture.md). An entry's id is
+`<tenant>:<at>:<event id>`, so the entries recorded in a time range are a range of ids: an
+index lookup on every store (the primary key), never a scan of the tenant's entries.
+
+Monthly snapshots (`receivable_snapshots`, rows in `receivable_snapshot_rows`) hold the sums
+of the entries recorded before each month's end; they are built from the entries by a timer
+(application/receivables.py `SnapshotReceivables`), not here: sums shared by thousands of
+streams cannot keep a per-stream "seen" marker each. What the projection keeps for them is one
+mark per tenant and month of `at` (`receivable_marks`), rewritten (its revision moves) by
+every batch that records an entry in that month; a snapshot remembers the marks' revisions
+it was built on and is stale once any of its months' marks has moved.
 
 The money, as BILLING2.md words it:
 - a claim's insurance balance starts at its total (a replacement's total; a void adds
@@ -32,7 +39,8 @@ assessment) says who owes it. No PHI: patient ids only.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, timedelta
 from typing import Any
 
 from services.billing.domain.events import (
@@ -61,9 +69,11 @@ ENTRIES = "receivable_entries"  # one per event that moved money owed: append-on
 CLAIMS = "receivable_claims"  # a claim's context and insurance balance
 CHARGES = "receivable_charges"  # a visit's context: patient, site, provider, date of service
 PATIENTS = "receivable_patients"  # a patient's open visits (what payments are applied to)
-BALANCES = "receivable_balances"  # current balance per owner
 SOURCES = "receivable_sources"  # one per stream: how far this read model has read it
-KPIS = "receivable_kpis"  # one per site and month (of the recorded time, UTC): KPI counters
+KPIS = "receivable_kpis"  # one per site and day (of the recorded time, UTC): KPI counters
+MARKS = "receivable_marks"  # one per tenant and month of `at`: moves when an entry lands there
+SNAPSHOTS = "receivable_snapshots"  # one per tenant and month: the sums as of its end (timer)
+SNAPSHOT_ROWS = "receivable_snapshot_rows"  # a snapshot's rows, in chunks
 
 PAYER, PATIENT = "payer", "patient"
 NO_SITE = ""
@@ -88,15 +98,33 @@ def doc_id(tenant: str, key: str) -> str:
     return f"{tenant}:{key}"
 
 
-def balance_ids(tenant: str, line: Document) -> list[str]:
-    """The current-balance documents a receivable line counts in."""
-    ids = [doc_id(tenant, f"{line['owner']}:{line['owner_id']}")]
-    if line["owner"] == PAYER:
-        ids.append(doc_id(tenant, f"payer:{line['owner_id']}"))
-    ids.append(doc_id(tenant, f"patient-of:{line['patient_id']}"))
-    ids.append(doc_id(tenant, f"site:{line['site_id']}"))
-    ids.append(doc_id(tenant, f"provider:{line['provider_id']}"))
-    return list(dict.fromkeys(ids))
+def entry_id(tenant: str, at: str, event_id: str) -> str:
+    """An entry's id: ordered by tenant, then recorded time (`at`, UTC ISO), then event."""
+    return f"{tenant}:{at}:{event_id}"
+
+
+def entries_of_days(tenant: str, days: list[date]) -> dict[str, Any]:
+    """The filter of a tenant's entries recorded on these consecutive days (UTC): by `day`
+    (an equality index on MongoDB) and by the range of ids they span (the primary key on
+    SQLite, which has no other index). Each store serves it from an index."""
+    since = day_end(days[0] - timedelta(days=1))  # the midnight the first day starts at
+    return {
+        "_id": {"$gte": f"{tenant}:{since}", "$lt": f"{tenant}:{day_end(days[-1])}"},
+        "day": {"$in": [day_key(tenant, d.isoformat()) for d in days]},
+    }
+
+
+def day_key(tenant: str, day: str) -> str:
+    return f"{tenant}:{day}"
+
+
+def of_tenant(tenant: str) -> dict[str, Any]:
+    """A tenant's documents of a small collection (marks): by `tenant` and by ids."""
+    return {"tenant": tenant, "_id": {"$gte": f"{tenant}:", "$lt": f"{tenant}:~"}}
+
+
+def kpi_id(tenant: str, site: str, day: str) -> str:
+    return f"{tenant}:{site}:{day}"
 
 
 def _taken_off(event: ClaimAdjudicated) -> int:
@@ -128,7 +156,17 @@ def _line(owner: str, owner_id: str, context: Document, amount: int, **more: Any
 class ReceivablesProjection:
     name = PROJECTION
     contexts = ("billing",)
-    collections = (ENTRIES, CLAIMS, CHARGES, PATIENTS, BALANCES, SOURCES, KPIS)
+    collections = (
+        ENTRIES,
+        CLAIMS,
+        CHARGES,
+        PATIENTS,
+        SOURCES,
+        KPIS,
+        MARKS,
+        SNAPSHOTS,
+        SNAPSHOT_ROWS,
+    )
     # Every billing event: each moves its stream's marker in SOURCES (read-your-writes).
     handles: tuple[type[DomainEvent], ...] = (BillingEvent,)
 
@@ -148,6 +186,44 @@ class ReceivablesProjection:
             return doc or {"tenant": tenant, "stream": envelope.stream}
 
         await view.change(SOURCES, doc_id(tenant, envelope.stream), envelope, mark)
+
+    def keys(self, event: DomainEvent, envelope: Envelope) -> Iterable[tuple[str, str]]:
+        """The documents `apply` reads (the runner reads a batch's in one go per collection);
+        a KPI counter whose site comes from the claim is read when it is met."""
+        tenant = envelope.tenant
+        yield SOURCES, doc_id(tenant, envelope.stream)
+        if not isinstance(event, (*_Money, ClaimRejected)):
+            return
+        at = _utc(envelope)
+        yield ENTRIES, entry_id(tenant, at, envelope.id)
+        yield MARKS, doc_id(tenant, at[:7])
+        match event:
+            case ChargeCreated():
+                yield CHARGES, doc_id(tenant, event.charge_id)
+            case ClaimCreated():
+                yield CLAIMS, doc_id(tenant, event.claim_id)
+                for charge_id in event.charge_ids:
+                    yield CHARGES, doc_id(tenant, charge_id)
+                if event.primary_claim_id is not None:
+                    yield CLAIMS, doc_id(tenant, event.primary_claim_id)
+                yield KPIS, kpi_id(tenant, event.site_id, at[:10])
+            case (
+                ClaimAdjudicated()
+                | ClaimAdjudicationReversed()
+                | ClaimWrittenOff()
+                | ClaimReplaced()
+                | ClaimRejected()
+            ):
+                yield CLAIMS, doc_id(tenant, event.claim_id)
+            case (
+                PatientResponsibilityAssessed()
+                | PatientPaymentReceived()
+                | PatientRefunded()
+                | PatientBalanceWrittenOff()
+            ):
+                yield PATIENTS, doc_id(tenant, event.patient_id)
+                if isinstance(event, PatientPaymentReceived):
+                    yield KPIS, kpi_id(tenant, event.site_id, at[:10])
 
     async def _rejected(self, event: ClaimRejected, envelope: Envelope, view: View) -> None:
         def mark(doc: Document | None) -> Document | None:
@@ -198,15 +274,18 @@ class ReceivablesProjection:
     async def _count(
         self, tenant: str, site: str, envelope: Envelope, counted: dict[str, int], view: View
     ) -> None:
-        month = _utc(envelope)[:7]
+        """Counters per site and day (a month is a range of days' ids): a document each
+        stream's events touch keeps that stream's "seen" version, so one per day keeps those
+        to a day's streams instead of a month's."""
+        day = _utc(envelope)[:10]
 
         def add(doc: Document | None) -> Document:
-            doc = doc or {"tenant": tenant, "site_id": site, "month": month}
+            doc = doc or {"tenant": tenant, "site_id": site, "month": day[:7], "day": day}
             for name, value in counted.items():
                 doc[name] = int(doc.get(name, 0)) + value
             return doc
 
-        await view.change(KPIS, doc_id(tenant, f"{site}:{month}"), envelope, add)
+        await view.change(KPIS, kpi_id(tenant, site, day), envelope, add)
 
     async def _record(
         self, tenant: str, envelope: Envelope, lines: list[dict[str, Any]], view: View
@@ -219,24 +298,21 @@ class ReceivablesProjection:
             return {
                 "tenant": tenant,
                 "at": at,
+                "day": day_key(tenant, at[:10]),
                 "stream": envelope.stream,
                 "type": envelope.type,
                 "lines": lines,
             }
 
-        await view.change(ENTRIES, doc_id(tenant, envelope.id), envelope, entry)
-        moved: dict[str, int] = {}  # one change per balance document and event
-        for line in lines:
-            for balance in balance_ids(tenant, line):
-                moved[balance] = moved.get(balance, 0) + int(line["amount_cents"])
-        for balance, amount in moved.items():
+        await view.change(ENTRIES, entry_id(tenant, at, envelope.id), envelope, entry)
+        month = at[:7]
 
-            def add(doc: Document | None, amount: int = amount) -> Document:
-                doc = doc or {"tenant": tenant, "cents": 0}
-                doc["cents"] = int(doc["cents"]) + amount
-                return doc
+        def touch(doc: Document | None) -> Document:
+            # Rewritten, not accumulated: its revision is what moves. Without `_seen` (the
+            # view adds this event's stream alone), so it never grows with the streams.
+            return {"tenant": tenant, "month": month}
 
-            await _change_always(view, BALANCES, balance, envelope, add)
+        await view.change(MARKS, doc_id(tenant, month), envelope, touch)
 
     async def _lines(
         self, event: DomainEvent, envelope: Envelope, view: View
