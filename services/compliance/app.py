@@ -10,17 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter
 
 from services.compliance.api.audit import build_router
+from services.compliance.api.exports import build_exports_router
 from services.compliance.application.anchors import LedgerAnchors
+from services.compliance.application.exports import AuditExports
 from services.compliance.application.ledger import AuditLedger
 from services.compliance.consumers import LedgerConsumer
 from services.compliance.contracts import CONTRACT
+from services.compliance.domain.exports import signing_key
 from services.compliance.projections.audit_log import ENTRIES, PROJECTION, AuditLogProjection
 from shared.events import AsReceived
 from shared.kit import Kit, ServiceSpec
+from shared.readmodels import public
 from shared.service import Check, Worker
 from shared.settings import key_bytes
 
@@ -31,6 +36,7 @@ NAME = CONTRACT.context
 class UseCases:
     ledger: AuditLedger
     anchors: LedgerAnchors
+    exports: AuditExports
 
 
 async def application(kit: Kit) -> UseCases:
@@ -47,7 +53,20 @@ async def application(kit: Kit) -> UseCases:
     # Heads are anchored in a database of their own, outside the ledger's event store.
     anchors = LedgerAnchors(await kit.backends.documents("compliance_anchors"))
     ledger = AuditLedger(kit.store, kit.clock, kit.ids, key, anchors, audit_log, kit.producers)
-    return UseCases(ledger=ledger, anchors=anchors)
+
+    async def logged(tenant: str, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(event_ids), 500):
+            where = {"tenant": tenant, "event_id": {"$in": list(event_ids[start : start + 500])}}
+            for doc in await read_models.find(PROJECTION, ENTRIES, where):
+                entry = public(doc)
+                if entry is not None:
+                    found[str(entry["event_id"])] = entry
+        return found
+
+    export_key = signing_key(key_bytes(kit.settings.audit_export_key))
+    exports = AuditExports(ledger, logged, export_key, kit.clock)
+    return UseCases(ledger=ledger, anchors=anchors, exports=exports)
 
 
 def consumers(kit: Kit, app: UseCases) -> Sequence[Worker]:
@@ -55,7 +74,7 @@ def consumers(kit: Kit, app: UseCases) -> Sequence[Worker]:
 
 
 def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
-    return [build_router(kit.read_models, app.ledger)]
+    return [build_router(kit.read_models, app.ledger), build_exports_router(app.exports)]
 
 
 def checks(kit: Kit, app: UseCases) -> Mapping[str, Check]:

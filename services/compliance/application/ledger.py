@@ -201,16 +201,40 @@ class AuditLedger:
 
         The anchors are read first: a head anchored after the chain was read would otherwise
         look like blocks cut off its end."""
+        check, _ = await self.check_and_collect(tenant, lambda _: False)
+        return check
+
+    async def check_and_collect(
+        self, tenant: str, wanted: Callable[[dict[str, Any]], bool]
+    ) -> tuple[ChainCheck, list[dict[str, Any]]]:
+        """`check`, keeping the stored blocks (as `blocks` gives them) from the first to the
+        last that holds an entry `wanted`: the blocks an export of those entries needs."""
         anchors = await self._anchors.heads(tenant)
         check, after, stream = ChainCheck(tenant, self._key, anchors), 0, ledger_stream(tenant)
+        kept: list[dict[str, Any]] = []
+        last_wanted = 0  # how many of `kept` end with a wanted block
         while not check.settled:
             page = await self._store.load(stream, after, limit=self._page)
             for envelope in page:
                 check.add(envelope.stream_version, envelope.type, envelope.data)
+                entries = envelope.data.get("entries")
+                hit = isinstance(entries, list) and any(
+                    isinstance(e, dict) and wanted(e) for e in entries
+                )
+                if hit or kept:
+                    kept.append(
+                        {
+                            "stream_version": envelope.stream_version,
+                            "sealed_at": envelope.time.isoformat(),
+                            **envelope.data,
+                        }
+                    )
+                if hit:
+                    last_wanted = len(kept)
             if len(page) < self._page:
                 break
             after = page[-1].stream_version
-        return check
+        return check, kept[:last_wanted]
 
     async def _stored_events(
         self, producer: EventLog, tenant: str
