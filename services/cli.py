@@ -253,5 +253,26 @@ def audit_verify(
         )
 
 
+@audit.command("public-key")
+def audit_public_key() -> None:
+    """Print the public key that signs audit exports and anchored heads (base64, then its
+    fingerprint), from the key file the settings name, for auditors to pin."""
+    import base64
+
+    from services.compliance.application.signing import (
+        SigningKeyUnusable,
+        key_file,
+        load_signing_key,
+    )
+    from services.compliance.domain.exports import fingerprint, public_key_bytes
+
+    try:
+        raw = public_key_bytes(load_signing_key(key_file(_settings())))
+    except SigningKeyUnusable as exc:
+        _refuse(str(exc))
+    typer.echo(base64.b64encode(raw).decode())
+    typer.echo(f"fingerprint {fingerprint(raw)}", err=True)
+
+
 def main() -> None:
     cli()

@@ -83,21 +83,9 @@ class Settings(BaseSettings):
     statement_run_seconds: float = Field(default=3600.0, gt=0)  # the monthly statement timer
     remittance_resume_seconds: float = Field(default=60.0, gt=0)  # postings cut short, resumed
     payment_plan_overdue_days: int = Field(default=30, ge=0)  # installment this late: defaulted
-    # Signs audit exports: base64 of a 32-byte Ed25519 private key; development default below.
-    audit_export_key: str = "ZGV2LW9ubHktYXVkaXQtZXhwb3J0LXNpZ25pbmctayE="
-
-    @field_validator("audit_export_key")
-    @classmethod
-    def _an_export_key(cls, value: str) -> str:
-        key_bytes(value)
-        return value
-
-    @model_validator(mode="after")
-    def _export_key_set_in_production(self) -> Settings:
-        default = type(self).model_fields["audit_export_key"].default
-        if self.env == "production" and self.audit_export_key == default:
-            raise ValueError("MEDOFFICE_AUDIT_EXPORT_KEY must be set in production")
-        return self
+    # Ed25519 private key (PEM, PKCS#8) that signs audit exports and anchored ledger heads;
+    # unset: <data_dir>/compliance/audit-signing.pem, made on first start if absent.
+    audit_signing_key_file: Path | None = None
 
     @field_validator("phi_kek", "ledger_key")
     @classmethod

@@ -19,9 +19,9 @@ from services.compliance.api.exports import build_exports_router
 from services.compliance.application.anchors import LedgerAnchors
 from services.compliance.application.exports import AuditExports
 from services.compliance.application.ledger import AuditLedger
+from services.compliance.application.signing import signing_key_for
 from services.compliance.consumers import LedgerConsumer
 from services.compliance.contracts import CONTRACT
-from services.compliance.domain.exports import signing_key
 from services.compliance.projections.audit_log import ENTRIES, PROJECTION, AuditLogProjection
 from shared.events import AsReceived
 from shared.kit import Kit, ServiceSpec
@@ -64,8 +64,9 @@ async def application(kit: Kit) -> UseCases:
                     found[str(entry["event_id"])] = entry
         return found
 
-    export_key = signing_key(key_bytes(kit.settings.audit_export_key))
-    exports = AuditExports(ledger, logged, export_key, kit.clock)
+    exports = AuditExports(
+        ledger, logged, signing_key_for(kit.settings, kit.backends.in_memory), kit.clock
+    )
     return UseCases(ledger=ledger, anchors=anchors, exports=exports)
 
 

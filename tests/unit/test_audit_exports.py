@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from typer.testing import CliRunner
 
 from services.cli import cli
+from services.compliance.application.signing import SigningKeyUnusable, signing_key_for
 from services.compliance.domain.exports import (
     BLOCKS,
     EVENTS,
@@ -24,6 +26,7 @@ from services.compliance.domain.exports import (
     SIGNATURE,
     Finding,
     build_package,
+    decode_public_key,
     pack,
     public_key_bytes,
     signing_key,
@@ -38,6 +41,7 @@ from services.compliance.domain.ledger import (
     digest_of,
     seal_blocks,
 )
+from shared.settings import Settings
 
 LEDGER_KEY = bytes(range(32))
 SIGNER = signing_key(bytes(range(100, 132)))
@@ -386,3 +390,39 @@ def test_the_cli_refuses_what_it_cannot_read_with_exit_2(tmp_path: Path) -> None
         result = runner.invoke(cli, ["audit", "verify", *args])
         assert result.exit_code == 2, (args, result.output)
         assert "Traceback" not in result.output
+
+
+def test_the_default_signing_key_is_made_once_in_the_data_dir(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    first = public_key_bytes(signing_key_for(settings))
+    made = tmp_path / "compliance" / "audit-signing.pem"
+    assert made.stat().st_mode & 0o777 == 0o600
+    assert public_key_bytes(signing_key_for(settings)) == first  # kept, not made again
+    assert sorted(p.name for p in made.parent.iterdir()) == ["audit-signing.pem"]
+    # In memory (service-layer tests): a key of the process, nothing written.
+    elsewhere = Settings(data_dir=tmp_path / "nothing")
+    assert public_key_bytes(signing_key_for(elsewhere, in_memory=True)) != first
+    assert not (tmp_path / "nothing").exists()
+
+    printed = runner.invoke(cli, ["audit", "public-key"], env={"MEDOFFICE_DATA_DIR": str(tmp_path)})
+    assert printed.exit_code == 0, printed.output
+    assert decode_public_key(printed.stdout) == first
+
+
+def test_a_configured_signing_key_file_is_never_made(tmp_path: Path) -> None:
+    missing = Settings(data_dir=tmp_path, audit_signing_key_file=tmp_path / "absent.pem")
+    with pytest.raises(SigningKeyUnusable, match="absent.pem"):
+        signing_key_for(missing)
+    wrong = tmp_path / "wrong.pem"
+    wrong.write_text("not a key")
+    with pytest.raises(SigningKeyUnusable, match="wrong.pem"):
+        signing_key_for(Settings(audit_signing_key_file=wrong))
+    env = {"MEDOFFICE_AUDIT_SIGNING_KEY_FILE": str(wrong)}
+    refused = runner.invoke(cli, ["audit", "public-key"], env=env)
+    assert refused.exit_code == 2
+    assert "wrong.pem" in refused.stderr
+
+    given = tmp_path / "given.pem"
+    given.write_bytes(SIGNER.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    key = signing_key_for(Settings(audit_signing_key_file=given))
+    assert public_key_bytes(key) == PUBLIC
