@@ -18,6 +18,7 @@ from services.compliance.api.audit import build_router
 from services.compliance.api.exports import build_exports_router
 from services.compliance.application.anchors import LedgerAnchors
 from services.compliance.application.exports import AuditExports
+from services.compliance.application.index import ChainIndex
 from services.compliance.application.ledger import AuditLedger
 from services.compliance.application.signing import signing_key_for
 from services.compliance.consumers import LedgerConsumer
@@ -36,6 +37,7 @@ NAME = CONTRACT.context
 class UseCases:
     ledger: AuditLedger
     anchors: LedgerAnchors
+    index: ChainIndex
     exports: AuditExports
 
 
@@ -52,7 +54,12 @@ async def application(kit: Kit) -> UseCases:
 
     # Heads are anchored in a database of their own, outside the ledger's event store.
     anchors = LedgerAnchors(await kit.backends.documents("compliance_anchors"))
-    ledger = AuditLedger(kit.store, kit.clock, kit.ids, key, anchors, audit_log, kit.producers)
+    # The ids of chained events, for dedupe: in compliance's database (beside its read models,
+    # in collections of its own that no rebuild touches), not in process memory.
+    index = ChainIndex(read_models.store)
+    ledger = AuditLedger(
+        kit.store, kit.clock, kit.ids, key, anchors, index, audit_log, kit.producers
+    )
 
     async def logged(tenant: str, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
@@ -67,7 +74,7 @@ async def application(kit: Kit) -> UseCases:
     exports = AuditExports(
         ledger, logged, signing_key_for(kit.settings, kit.backends.in_memory), kit.clock
     )
-    return UseCases(ledger=ledger, anchors=anchors, exports=exports)
+    return UseCases(ledger=ledger, anchors=anchors, index=index, exports=exports)
 
 
 def consumers(kit: Kit, app: UseCases) -> Sequence[Worker]:

@@ -7,12 +7,14 @@ append win each version (SQLite: one transaction; MongoDB and FerretDB: the uniq
 compliance processes serialise on it without a lock or an update: a loser loads the blocks it
 missed and seals again on the new head.
 
-Dedupe: the chain itself says which events it holds. Per tenant, a process keeps the ids of
-every chained event, read from the chain when it first touches the tenant and extended by
-every block it appends or loads. The check is exact because it is made against the very head
-the append expects: had another process chained anything since, the append would conflict and
-the check run again on the blocks it missed. So a redelivered event, whether seconds or years
-later (a reset consumer group), is never entered twice.
+Dedupe: the chain itself says which events it holds, and an index in a database of its own
+(`index.py`: event id -> block, per tenant) says it without reading the chain. A process keeps
+only each tenant's head; when it first touches a tenant it starts at the head the index is
+complete up to and indexes the blocks after it. The check (which of a batch's events the index
+holds) is exact because the index is complete up to the very head the append expects: had
+another process chained anything since, the append would conflict, and the blocks it missed
+are indexed before the check runs again. So a redelivered event, whether seconds or years
+later (a reset consumer group), is never entered twice, and no process holds every id.
 
 Keys and anchors: blocks are sealed with HMAC-SHA256 under the ledger key (from the settings,
 never stored), and every head appended is anchored outside this store (`anchors.py`).
@@ -34,6 +36,7 @@ import structlog
 from pydantic import ValidationError
 
 from services.compliance.application.anchors import LedgerAnchors
+from services.compliance.application.index import ChainIndex
 from services.compliance.domain.ledger import (
     AuditBlockSealed,
     ChainCheck,
@@ -76,16 +79,10 @@ class LedgerUnreadable(RetryLater):
 
 @dataclass
 class _Chain:
-    """What this process knows of a tenant's chain: its head and the events in it."""
+    """What this process knows of a tenant's chain: its head, up to which it is indexed."""
 
     head: Head = field(default_factory=Head)
-    event_ids: set[str] = field(default_factory=set)
     unanchored: Head | None = None  # appended, its anchor not written yet
-
-    def extend(self, blocks: Iterable[AuditBlockSealed]) -> None:
-        for block in blocks:
-            self.event_ids.update(entry.event_id for entry in block.entries)
-            self.head = Head(block.sequence, block.hash)
 
 
 class AuditLedger:
@@ -96,6 +93,7 @@ class AuditLedger:
         ids: Ids,
         key: bytes,
         anchors: LedgerAnchors,
+        index: ChainIndex,
         audit_log: AuditLogDigests | None = None,
         producers: Mapping[str, EventLog] | None = None,
         *,
@@ -109,6 +107,7 @@ class AuditLedger:
         self._ids = ids
         self._key = key
         self._anchors = anchors
+        self._index = index
         self._audit_log = audit_log
         self._producers = dict(producers or {})
         self._attempts = attempts
@@ -133,13 +132,14 @@ class AuditLedger:
         async with self._locks.setdefault(tenant, asyncio.Lock()):
             chain = self._chains.get(tenant)
             if chain is None:
-                chain = _Chain()
-                await self._catch_up(stream, chain)
+                chain = _Chain(await self._index.head(tenant))
+                await self._catch_up(tenant, chain)
                 self._chains[tenant] = chain
             if chain.unanchored is not None:  # the anchor write failed last time
                 await self._anchor(tenant, chain)
             for attempt in range(1, self._attempts + 1):
-                fresh = unchained(entries, chain.event_ids)
+                known = await self._index.chained(tenant, (e.event_id for e in entries))
+                fresh = unchained(entries, known)
                 if not fresh:
                     return 0
                 blocks = seal_blocks(tenant, chain.head, fresh, self._key)
@@ -148,11 +148,12 @@ class AuditLedger:
                         stream, [self._envelope(tenant, b) for b in blocks], chain.head.sequence
                     )
                 except ConcurrencyConflict:
-                    await self._catch_up(stream, chain)
+                    await self._catch_up(tenant, chain)
                     # Spread the contenders out so that one of them gets through.
                     await asyncio.sleep(random.uniform(0, 0.002 * attempt))
                     continue
-                chain.extend(blocks)
+                await self._index.add(tenant, blocks)
+                chain.head = Head(blocks[-1].sequence, blocks[-1].hash)
                 chain.unanchored = chain.head
                 await self._anchor(tenant, chain)
                 return len(fresh)
@@ -164,15 +165,20 @@ class AuditLedger:
             await self._anchors.record(tenant, chain.unanchored)
             chain.unanchored = None
 
-    async def _catch_up(self, stream: str, chain: _Chain) -> None:
-        """Read the blocks after the known head (appended by other processes)."""
+    async def _catch_up(self, tenant: str, chain: _Chain) -> None:
+        """Read and index the blocks after the known head (appended by other processes, or
+        by one that stopped before indexing them)."""
+        stream = ledger_stream(tenant)
         while True:
             page = await self._store.load(stream, chain.head.sequence, limit=self._page)
             try:
-                chain.extend(AuditBlockSealed.model_validate(e.data) for e in page)
+                blocks = [AuditBlockSealed.model_validate(e.data) for e in page]
             except ValidationError as exc:
                 log.error("audit_ledger_unreadable", stream=stream, after=chain.head.sequence)
                 raise LedgerUnreadable(f"{stream}: a block after {chain.head.sequence}") from exc
+            await self._index.add(tenant, blocks)
+            if blocks:
+                chain.head = Head(blocks[-1].sequence, blocks[-1].hash)
             if len(page) < self._page:
                 return
 
