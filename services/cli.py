@@ -220,12 +220,7 @@ def audit_verify(
     """Check an audit export with no server: its signature, its files' digests, its blocks
     linked as sealed and its events as chained. Prints OK, or the first bad record (file,
     line, why) and exits 1; 2 when the package or key cannot be read."""
-    from services.compliance.domain.exports import (
-        NotAPackage,
-        decode_public_key,
-        unpack,
-        verify_package,
-    )
+    from services.compliance.app import NotAPackage, decode_public_key, unpack, verify_package
 
     key: bytes | None = None
     if public_key is not None:
@@ -259,12 +254,13 @@ def audit_public_key() -> None:
     fingerprint), from the key file the settings name, for auditors to pin."""
     import base64
 
-    from services.compliance.application.signing import (
+    from services.compliance.app import (
         SigningKeyUnusable,
+        fingerprint,
         key_file,
         load_signing_key,
+        public_key_bytes,
     )
-    from services.compliance.domain.exports import fingerprint, public_key_bytes
 
     try:
         raw = public_key_bytes(load_signing_key(key_file(_settings())))

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     # Ed25519 private key (PEM, PKCS#8) that signs audit exports and anchored ledger heads;
     # unset: <data_dir>/compliance/audit-signing.pem, made on first start if absent.
     audit_signing_key_file: Path | None = None
+    # How often each tenant's ledger head, if it moved, is signed and published outside the
+    # databases: to this file (embedded; unset: <data_dir>/ledger-heads.jsonl), or to the
+    # Kafka topic medoffice.compliance.ledger-heads (scale-out).
+    ledger_head_publish_seconds: float = Field(default=60.0, gt=0)
+    ledger_heads_file: Path | None = None
 
     @field_validator("phi_kek", "ledger_key")
     @classmethod
@@ -109,6 +114,9 @@ class Settings(BaseSettings):
     @property
     def scale_out(self) -> bool:
         return bool(self.kafka_bootstrap and self.mongo_url)
+
+    def ledger_heads_topic(self) -> str:
+        return f"{self.topic_namespace}medoffice.compliance.ledger-heads"
 
     def topic(self, context: str) -> str:
         return f"{self.topic_namespace}medoffice.{context}.events"

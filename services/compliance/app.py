@@ -18,19 +18,51 @@ from services.compliance.api.audit import build_router
 from services.compliance.api.exports import build_exports_router
 from services.compliance.application.anchors import LedgerAnchors
 from services.compliance.application.exports import AuditExports
+from services.compliance.application.heads import HeadPublisher, PublishedHeads
 from services.compliance.application.index import ChainIndex
 from services.compliance.application.ledger import AuditLedger
-from services.compliance.application.signing import signing_key_for
+from services.compliance.application.signing import (
+    SigningKeyUnusable,
+    key_file,
+    load_signing_key,
+    signing_key_for,
+)
 from services.compliance.consumers import LedgerConsumer
 from services.compliance.contracts import CONTRACT
+from services.compliance.domain.exports import (
+    NotAPackage,
+    decode_public_key,
+    fingerprint,
+    public_key_bytes,
+    unpack,
+    verify_package,
+)
 from services.compliance.projections.audit_log import ENTRIES, PROJECTION, AuditLogProjection
 from shared.events import AsReceived
 from shared.kit import Kit, ServiceSpec
+from shared.noticeboard.file import FileNoticeboard
+from shared.noticeboard.kafka import KafkaNoticeboard
+from shared.noticeboard.port import Noticeboard
 from shared.readmodels import public
 from shared.service import Check, Worker
-from shared.settings import key_bytes
+from shared.settings import Settings, key_bytes
+from shared.timers import Timer
 
 NAME = CONTRACT.context
+
+# What `medoffice audit` uses, offline: the package verifier and the signing key's file.
+__all__ = [
+    "SPEC",
+    "NotAPackage",
+    "SigningKeyUnusable",
+    "decode_public_key",
+    "fingerprint",
+    "key_file",
+    "load_signing_key",
+    "public_key_bytes",
+    "unpack",
+    "verify_package",
+]
 
 
 @dataclass(frozen=True)
@@ -38,6 +70,7 @@ class UseCases:
     ledger: AuditLedger
     anchors: LedgerAnchors
     index: ChainIndex
+    heads: HeadPublisher | None  # None on in-memory backends: nothing leaves the process
     exports: AuditExports
 
 
@@ -57,8 +90,25 @@ async def application(kit: Kit) -> UseCases:
     # The ids of chained events, for dedupe: in compliance's database (beside its read models,
     # in collections of its own that no rebuild touches), not in process memory.
     index = ChainIndex(read_models.store)
+    signer = signing_key_for(kit.settings, kit.backends.in_memory)
+    # Signed heads, published outside every database at intervals, and read back to verify.
+    heads: HeadPublisher | None = None
+    published: PublishedHeads | None = None
+    if not kit.backends.in_memory:
+        board = noticeboard(kit.settings)
+        every = kit.settings.ledger_head_publish_seconds
+        heads = HeadPublisher(index, board, signer, kit.clock, every)
+        published = PublishedHeads(board, signer)
     ledger = AuditLedger(
-        kit.store, kit.clock, kit.ids, key, anchors, index, audit_log, kit.producers
+        kit.store,
+        kit.clock,
+        kit.ids,
+        key,
+        anchors,
+        index,
+        audit_log,
+        kit.producers,
+        published=published,
     )
 
     async def logged(tenant: str, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -71,14 +121,24 @@ async def application(kit: Kit) -> UseCases:
                     found[str(entry["event_id"])] = entry
         return found
 
-    exports = AuditExports(
-        ledger, logged, signing_key_for(kit.settings, kit.backends.in_memory), kit.clock
-    )
-    return UseCases(ledger=ledger, anchors=anchors, index=index, exports=exports)
+    exports = AuditExports(ledger, logged, signer, kit.clock)
+    return UseCases(ledger=ledger, anchors=anchors, index=index, heads=heads, exports=exports)
+
+
+def noticeboard(settings: Settings) -> Noticeboard:
+    """Where signed heads are published: a Kafka topic (scale-out) or a file."""
+    if settings.scale_out:
+        assert settings.kafka_bootstrap is not None
+        return KafkaNoticeboard(settings.kafka_bootstrap, settings.ledger_heads_topic())
+    return FileNoticeboard(settings.ledger_heads_file or settings.data_dir / "ledger-heads.jsonl")
 
 
 def consumers(kit: Kit, app: UseCases) -> Sequence[Worker]:
     return [LedgerConsumer(app.ledger, kit.bus, kit.topics())]
+
+
+def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
+    return [] if app.heads is None else [app.heads]
 
 
 def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
@@ -96,6 +156,7 @@ SPEC = ServiceSpec(
     keeps_phi=False,  # it never opens patients' data: PHI reaches it sealed, and stays so
     application=application,
     consumers=consumers,
+    timers=timers,
     routers=routers,
     checks=checks,
 )

@@ -49,7 +49,7 @@ class AuditExports:
             except (KeyError, ValueError):
                 return False  # not an entry as sealed: the check names that block
 
-        check, stored = await self._ledger.check_and_collect(tenant, wanted)
+        check, stored, _ = await self._ledger.check_and_collect(tenant, wanted)
         verdict = check.verdict()
         if not verdict.verified:
             raise Rejected(

@@ -35,6 +35,13 @@ class ChainIndex:
             return Head()
         return Head(int(mark["sequence"]), str(mark["hash"]))
 
+    async def heads(self) -> dict[str, Head]:
+        """Every tenant's indexed head."""
+        return {
+            str(mark["tenant"]): Head(int(mark["sequence"]), str(mark["hash"]))
+            for mark in await self.store.find(HEADS)
+        }
+
     async def chained(self, tenant: str, event_ids: Iterable[str]) -> set[str]:
         """Those of `event_ids` that the tenant's chain holds (up to the indexed head)."""
         wanted = list(dict.fromkeys(event_ids))

@@ -36,6 +36,7 @@ import structlog
 from pydantic import ValidationError
 
 from services.compliance.application.anchors import LedgerAnchors
+from services.compliance.application.heads import Published, PublishedHeads
 from services.compliance.application.index import ChainIndex
 from services.compliance.domain.ledger import (
     AuditBlockSealed,
@@ -97,6 +98,7 @@ class AuditLedger:
         audit_log: AuditLogDigests | None = None,
         producers: Mapping[str, EventLog] | None = None,
         *,
+        published: PublishedHeads | None = None,
         attempts: int = 30,
         page: int = 1000,
     ) -> None:
@@ -108,6 +110,7 @@ class AuditLedger:
         self._key = key
         self._anchors = anchors
         self._index = index
+        self._published = published
         self._audit_log = audit_log
         self._producers = dict(producers or {})
         self._attempts = attempts
@@ -207,16 +210,27 @@ class AuditLedger:
 
         The anchors are read first: a head anchored after the chain was read would otherwise
         look like blocks cut off its end."""
-        check, _ = await self.check_and_collect(tenant, lambda _: False)
+        check, _, _ = await self.check_and_collect(tenant, lambda _: False)
         return check
 
     async def check_and_collect(
         self, tenant: str, wanted: Callable[[dict[str, Any]], bool]
-    ) -> tuple[ChainCheck, list[dict[str, Any]]]:
+    ) -> tuple[ChainCheck, list[dict[str, Any]], Published]:
         """`check`, keeping the stored blocks (as `blocks` gives them) from the first to the
-        last that holds an entry `wanted`: the blocks an export of those entries needs."""
-        anchors = await self._anchors.heads(tenant)
-        check, after, stream = ChainCheck(tenant, self._key, anchors), 0, ledger_stream(tenant)
+        last that holds an entry `wanted`: the blocks an export of those entries needs; and
+        the published heads it checked.
+
+        The heads anchored in the database and the signed heads published outside it are one
+        set of anchors; where both name a block, the signed one is checked (a database
+        anchor that differs from it was changed: the chain is checked against the head only
+        the signing key could have made)."""
+        anchored = dict(await self._anchors.heads(tenant))
+        published = Published([], 0)
+        if self._published is not None:
+            published = await self._published.read(tenant)
+            anchored.update(published.heads)
+        check = ChainCheck(tenant, self._key, anchored.items())
+        after, stream = 0, ledger_stream(tenant)
         kept: list[dict[str, Any]] = []
         last_wanted = 0  # how many of `kept` end with a wanted block
         while not check.settled:
@@ -240,7 +254,7 @@ class AuditLedger:
             if len(page) < self._page:
                 break
             after = page[-1].stream_version
-        return check, kept[:last_wanted]
+        return check, kept[:last_wanted], published
 
     async def _stored_events(
         self, producer: EventLog, tenant: str
@@ -266,8 +280,13 @@ class AuditLedger:
         """The verdict on the tenant's chain, and on each producing context's event store
         against it; with `cross_check`, also whether every audit-log entry's digest is the one
         the chain holds for its event."""
-        check = await self.check(tenant)
+        check, _, published = await self.check_and_collect(tenant, lambda _: False)
         report = check.verdict(known_head).report()
+        if self._published is not None:
+            report["published_heads"] = {
+                "heads": len(published.heads),
+                "rejected": published.rejected,
+            }
         stores: dict[str, Any] = {}
         for context, producer in self._producers.items():
             stores[context] = check.compare_store(
