@@ -1,6 +1,7 @@
 """Signed audit exports through the API: the package of a period verifies offline with the
 published key and holds every chained event of the period; no package is signed for a ledger
-that does not verify; only auditors (and tenant-wide admins) export."""
+that does not verify; only auditors (and tenant-wide admins) export. The same key signs the
+ledger heads published outside the databases."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from services.compliance.app import noticeboard
+from services.compliance.application.heads import HeadPublisher
 from services.compliance.domain.exports import (
     BLOCKS,
     EVENTS,
@@ -20,6 +23,7 @@ from services.compliance.domain.exports import (
     unpack,
     verify_package,
 )
+from services.compliance.domain.heads import read_head
 from services.suite import Suite
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, post_ok
@@ -152,3 +156,22 @@ async def test_the_public_key_is_the_one_packages_name(
     key = await published_key(client, auditor)
     files = await exported(client, auditor, **YEARS)
     assert base64.b64decode(json.loads(files[MANIFEST])["public_key"]) == key
+
+
+async def test_heads_are_published_signed_by_the_key_that_signs_exports(
+    client: httpx.AsyncClient, suite: Suite, auditor: dict[str, str], settings: Settings
+) -> None:
+    report = await a_chain_of_four(client, suite, auditor)
+    [publisher] = [w for w in suite.service("compliance").workers if isinstance(w, HeadPublisher)]
+    await publisher.fire_due()  # the timer's next round, now
+
+    board = noticeboard(settings)
+    try:
+        records = await board.read("acme")  # the last one now; any of the first round
+    finally:
+        await board.close()
+    head = read_head(records[-1], "acme", await published_key(client, auditor))
+    assert head is not None
+    assert (head.sequence, head.hash) == (report["blocks"], report["head"])
+    response = await client.get("/compliance/audit-ledger/verify", headers=auditor)
+    assert response.json()["published_heads"] == {"heads": len(records), "rejected": 0}
