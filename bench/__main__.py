@@ -81,6 +81,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
             "x12",
             "charges",
             "remittances",
+            "ledger",
         ),
         help="one measurement; `split` (scheduling and compliance in separate processes) runs "
         "only when asked for, and needs kafka and mongo; `rosters` (staffing's roster query "
@@ -88,7 +89,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "generation for a month of a 6-site group, in-process) only when asked for; `charges` "
         "(billing's charges from 30,000 completed visits, embedded; bench/charges.py) and "
         "`remittances` (posting a 5,000-claim 835, embedded; bench/remittances.py) only when "
-        "asked for",
+        "asked for; `ledger` (the audit ledger's append and verification rates against "
+        "hashing the same bytes raw, embedded; bench/ledger.py) only when asked for",
     )
     parser.add_argument(
         "--split-bookings",
@@ -372,6 +374,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         report.heading("Remittances: posting a payer's 835")
         remittances.report_results(asyncio.run(remittances.run()))
+        sys.stdout.flush()
+        return 0
+    if args.only == "ledger":
+        from bench import ledger
+
+        report.heading("Compliance: the audit ledger's append and verification rates")
+        ledger.report_results(asyncio.run(ledger.run()))
         sys.stdout.flush()
         return 0
     if not chosen.backends:
