@@ -1,6 +1,7 @@
-"""The Noticeboard on a Kafka topic (one partition, so records of a key keep their order;
-unlimited retention): records keyed by their key; reading scans the topic from the start to
-the end offset it finds when it starts."""
+"""The Noticeboard on a Kafka topic (unlimited retention; made with 3 partitions when missing,
+as the bus makes its topics, or declared in deploy/k8s/base/topics.yaml): records keyed by
+their key, so a key's records stay on one partition, in order; reading scans every partition
+from its start to the end offset found when it starts."""
 
 from __future__ import annotations
 
@@ -16,10 +17,16 @@ from shared.bus.port import BusUnavailable
 
 class KafkaNoticeboard:
     def __init__(
-        self, bootstrap: str, topic: str, replication_factor: int = 1, timeout: float = 10.0
+        self,
+        bootstrap: str,
+        topic: str,
+        partitions: int = 3,
+        replication_factor: int = 1,
+        timeout: float = 10.0,
     ) -> None:
         self._servers = [s.strip() for s in bootstrap.split(",") if s.strip()]
         self.topic = topic
+        self._partitions = partitions
         self._replication_factor = replication_factor
         self._timeout = timeout
         self._producer: AIOKafkaProducer | None = None
@@ -37,7 +44,10 @@ class KafkaNoticeboard:
                 async with asyncio.timeout(self._timeout):
                     await admin.start()
                     topic = NewTopic(
-                        self.topic, 1, self._replication_factor, {"retention.ms": "-1"}
+                        self.topic,
+                        self._partitions,
+                        self._replication_factor,
+                        {"retention.ms": "-1"},
                     )
                     try:
                         await admin.create_topics([topic])
@@ -73,15 +83,19 @@ class KafkaNoticeboard:
         try:
             async with asyncio.timeout(self._timeout):
                 await consumer.start()
-                partition = TopicPartition(self.topic, 0)
-                consumer.assign([partition])
-                await consumer.seek_to_beginning(partition)
-                end = (await consumer.end_offsets([partition]))[partition]
-                while await consumer.position(partition) < end:
-                    batch = await consumer.getmany(partition, timeout_ms=500)
-                    for record in batch.get(partition, []):
-                        if record.offset < end and record.key == wanted and record.value:
-                            found.append(record.value)
+                await consumer.topics()  # the cluster's metadata, this topic's partitions in it
+                numbers = consumer.partitions_for_topic(self.topic) or set()
+                partitions = [TopicPartition(self.topic, n) for n in sorted(numbers)]
+                consumer.assign(partitions)
+                await consumer.seek_to_beginning(*partitions)
+                ends = await consumer.end_offsets(partitions)
+                for partition in partitions:
+                    end = ends[partition]
+                    while await consumer.position(partition) < end:
+                        batch = await consumer.getmany(partition, timeout_ms=500)
+                        for record in batch.get(partition, []):
+                            if record.offset < end and record.key == wanted and record.value:
+                                found.append(record.value)
         except (KafkaError, TimeoutError) as exc:
             raise BusUnavailable(f"Kafka could not be read: {type(exc).__name__}") from exc
         finally:
