@@ -17,7 +17,9 @@ are indexed before the check runs again. So a redelivered event, whether seconds
 later (a reset consumer group), is never entered twice, and no process holds every id.
 
 Keys and anchors: blocks are sealed with HMAC-SHA256 under the ledger key (from the settings,
-never stored), and every head appended is anchored outside this store (`anchors.py`).
+never stored), and every head appended is anchored outside this store (`anchors.py`); heads
+are also signed and published outside every database at intervals (`heads.py`), and read back
+as anchors when verifying.
 
 Cross-check: verification also reads each producing context's event store (read-only, handed
 in by the process that wires the suite: compliance imports no other service) and compares the
