@@ -47,7 +47,7 @@ class KafkaNoticeboard:
                         self.topic,
                         self._partitions,
                         self._replication_factor,
-                        {"retention.ms": "-1"},
+                        topic_configs={"retention.ms": "-1"},
                     )
                     try:
                         await admin.create_topics([topic])

@@ -86,6 +86,7 @@ class _Chain:
 
     head: Head = field(default_factory=Head)
     unanchored: Head | None = None  # appended, its anchor not written yet
+    stale: bool = False  # appended, not indexed: start again from the index's mark
 
 
 class AuditLedger:
@@ -136,8 +137,9 @@ class AuditLedger:
         stream = ledger_stream(tenant)
         async with self._locks.setdefault(tenant, asyncio.Lock()):
             chain = self._chains.get(tenant)
-            if chain is None:
-                chain = _Chain(await self._index.head(tenant))
+            if chain is None or chain.stale:
+                unanchored = None if chain is None else chain.unanchored
+                chain = _Chain(await self._index.head(tenant), unanchored)
                 await self._catch_up(tenant, chain)
                 self._chains[tenant] = chain
             if chain.unanchored is not None:  # the anchor write failed last time
@@ -157,10 +159,16 @@ class AuditLedger:
                     # Spread the contenders out so that one of them gets through.
                     await asyncio.sleep(random.uniform(0, 0.002 * attempt))
                     continue
-                await self._index.add(tenant, blocks)
                 chain.head = Head(blocks[-1].sequence, blocks[-1].hash)
                 chain.unanchored = chain.head
-                await self._anchor(tenant, chain)
+                try:
+                    await self._anchor(tenant, chain)  # first: verification reads anchors first
+                    await self._index.add(tenant, blocks)
+                except BaseException:
+                    # The index must be complete up to the head this process appends at: the
+                    # next batch starts again from the index's own mark.
+                    chain.stale = True
+                    raise
                 return len(fresh)
         log.warning("audit_ledger_contended", tenant=tenant, attempts=self._attempts)
         raise LedgerContended(f"{stream}: no append won in {self._attempts} attempts")

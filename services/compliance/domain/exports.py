@@ -36,7 +36,6 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from services.compliance.domain.ledger import GENESIS, canonical, digest_of
-from shared import fastjson
 
 FORMAT: Final = "medoffice-audit-export/1"
 EVENTS: Final = "events.jsonl"
@@ -299,7 +298,7 @@ def _lines(content: bytes) -> list[bytes]:
 
 def _record(line: bytes) -> dict[str, Any] | None:
     try:
-        value = fastjson.loads(line)
+        value = json.loads(line)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
