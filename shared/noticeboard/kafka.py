@@ -30,6 +30,7 @@ class KafkaNoticeboard:
         self._replication_factor = replication_factor
         self._timeout = timeout
         self._producer: AIOKafkaProducer | None = None
+        self._numbers: list[int] = []  # the topic's partitions, as the cluster describes it
         self._lock = asyncio.Lock()
 
     async def _ensure(self) -> AIOKafkaProducer:
@@ -53,6 +54,7 @@ class KafkaNoticeboard:
                         await admin.create_topics([topic])
                     except TopicAlreadyExistsError:
                         pass
+                    self._numbers = await self._partitions_of(admin)
                     await producer.start()
             except (KafkaError, OSError, TimeoutError) as exc:
                 await producer.stop()
@@ -61,6 +63,14 @@ class KafkaNoticeboard:
                 await admin.close()
             self._producer = producer
             return producer
+
+    async def _partitions_of(self, admin: AIOKafkaAdminClient) -> list[int]:
+        """The topic's partition numbers (a topic just made may not be described at once)."""
+        while True:
+            for described in await admin.describe_topics([self.topic]):
+                if described["topic"] == self.topic and described["partitions"]:
+                    return sorted(int(p["partition"]) for p in described["partitions"])
+            await asyncio.sleep(0.1)
 
     async def publish(self, records: Sequence[tuple[str, bytes]]) -> None:
         if not records:
@@ -83,9 +93,7 @@ class KafkaNoticeboard:
         try:
             async with asyncio.timeout(self._timeout):
                 await consumer.start()
-                await consumer.topics()  # the cluster's metadata, this topic's partitions in it
-                numbers = consumer.partitions_for_topic(self.topic) or set()
-                partitions = [TopicPartition(self.topic, n) for n in sorted(numbers)]
+                partitions = [TopicPartition(self.topic, n) for n in self._numbers]
                 consumer.assign(partitions)
                 await consumer.seek_to_beginning(*partitions)
                 ends = await consumer.end_offsets(partitions)
