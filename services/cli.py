@@ -1,9 +1,10 @@
-"""The `medoffice` command: serve the suite, mint development tokens."""
+"""The `medoffice` command: serve the suite, mint development tokens, verify audit exports."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import structlog
@@ -198,6 +199,75 @@ def token(
             now=SystemClock().now(),
         )
     )
+
+
+audit = typer.Typer(no_args_is_help=True, help="audit exports: check a package offline")
+cli.add_typer(audit, name="audit")
+
+
+@audit.command("verify")
+def audit_verify(
+    package: Annotated[Path, typer.Argument(help="the zip GET /compliance/audit-exports gave")],
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            help="the signer's public key (base64, as GET /compliance/audit-exports/public-key "
+            "gives it, or PEM), or a file holding it; without it, the key the package names "
+            "is used and only printed",
+        ),
+    ] = None,
+) -> None:
+    """Check an audit export with no server: its signature, its files' digests, its blocks
+    linked as sealed and its events as chained. Prints OK, or the first bad record (file,
+    line, why) and exits 1; 2 when the package or key cannot be read."""
+    from services.compliance.app import NotAPackage, decode_public_key, unpack, verify_package
+
+    key: bytes | None = None
+    if public_key is not None:
+        given = Path(public_key)
+        try:
+            text = given.read_text() if given.is_file() else public_key
+            key = decode_public_key(text)
+        except (OSError, ValueError) as exc:
+            _refuse(f"bad --public-key: {exc}")
+    try:
+        files = unpack(package.read_bytes())
+    except OSError as exc:
+        _refuse(f"cannot read {package}: {exc.strerror or exc}")
+    except NotAPackage as exc:
+        _refuse(f"{package} is not an audit package: {exc}")
+    finding = verify_package(files, key)
+    typer.echo(finding.line())
+    if not finding.ok:
+        raise typer.Exit(1)
+    if key is None:
+        typer.echo(
+            "note: no --public-key given: compare the signer's key above with the one "
+            "GET /compliance/audit-exports/public-key publishes",
+            err=True,
+        )
+
+
+@audit.command("public-key")
+def audit_public_key() -> None:
+    """Print the public key that signs audit exports and anchored heads (base64, then its
+    fingerprint), from the key file the settings name, for auditors to pin."""
+    import base64
+
+    from services.compliance.app import (
+        SigningKeyUnusable,
+        fingerprint,
+        key_file,
+        load_signing_key,
+        public_key_bytes,
+    )
+
+    try:
+        raw = public_key_bytes(load_signing_key(key_file(_settings())))
+    except SigningKeyUnusable as exc:
+        _refuse(str(exc))
+    typer.echo(base64.b64encode(raw).decode())
+    typer.echo(f"fingerprint {fingerprint(raw)}", err=True)
 
 
 def main() -> None:

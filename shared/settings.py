@@ -84,6 +84,14 @@ class Settings(BaseSettings):
     remittance_resume_seconds: float = Field(default=60.0, gt=0)  # postings cut short, resumed
     payment_plan_overdue_days: int = Field(default=30, ge=0)  # installment this late: defaulted
     receivables_snapshot_seconds: float = Field(default=3600.0, gt=0)  # AR monthly snapshots
+    # Ed25519 private key (PEM, PKCS#8) that signs audit exports and anchored ledger heads;
+    # unset: <data_dir>/compliance/audit-signing.pem, made on first start if absent.
+    audit_signing_key_file: Path | None = None
+    # How often each tenant's ledger head, if it moved, is signed and published outside the
+    # databases: to this file (embedded; unset: <data_dir>/ledger-heads.jsonl), or to the
+    # Kafka topic medoffice.compliance.ledger-heads (scale-out).
+    ledger_head_publish_seconds: float = Field(default=60.0, gt=0)
+    ledger_heads_file: Path | None = None
 
     @field_validator("phi_kek", "ledger_key")
     @classmethod
@@ -107,6 +115,9 @@ class Settings(BaseSettings):
     @property
     def scale_out(self) -> bool:
         return bool(self.kafka_bootstrap and self.mongo_url)
+
+    def ledger_heads_topic(self) -> str:
+        return f"{self.topic_namespace}medoffice.compliance.ledger-heads"
 
     def topic(self, context: str) -> str:
         return f"{self.topic_namespace}medoffice.{context}.events"

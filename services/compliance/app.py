@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter
 
@@ -18,23 +19,60 @@ from services.compliance.api import incidents as incidents_api
 from services.compliance.api import patients as patients_api
 from services.compliance.api import policies as policies_api
 from services.compliance.api.audit import build_router
+from services.compliance.api.exports import build_exports_router
 from services.compliance.application.access import Disclosures
 from services.compliance.application.anchors import LedgerAnchors
+from services.compliance.application.exports import AuditExports
+from services.compliance.application.heads import HeadPublisher, PublishedHeads
 from services.compliance.application.incidents import Incidents
+from services.compliance.application.index import ChainIndex
 from services.compliance.application.ledger import AuditLedger
 from services.compliance.application.policies import Policies
 from services.compliance.application.queries import AuditQueries
+from services.compliance.application.signing import (
+    SigningKeyUnusable,
+    key_file,
+    load_signing_key,
+    signing_key_for,
+)
 from services.compliance.consumers import LedgerConsumer
 from services.compliance.contracts import CONTRACT
+from services.compliance.domain.exports import (
+    NotAPackage,
+    decode_public_key,
+    fingerprint,
+    public_key_bytes,
+    unpack,
+    verify_package,
+)
 from services.compliance.projections.audit_log import ENTRIES, PROJECTION, AuditLogProjection
 from services.compliance.projections.incidents import IncidentsProjection
 from services.compliance.projections.policies import PoliciesProjection
 from shared.events import AsReceived
 from shared.kit import Kit, ServiceSpec
+from shared.noticeboard.file import FileNoticeboard
+from shared.noticeboard.kafka import KafkaNoticeboard
+from shared.noticeboard.port import Noticeboard
+from shared.readmodels import public
 from shared.service import Check, Worker
-from shared.settings import key_bytes
+from shared.settings import Settings, key_bytes
+from shared.timers import Timer
 
 NAME = CONTRACT.context
+
+# What `medoffice audit` uses, offline: the package verifier and the signing key's file.
+__all__ = [
+    "SPEC",
+    "NotAPackage",
+    "SigningKeyUnusable",
+    "decode_public_key",
+    "fingerprint",
+    "key_file",
+    "load_signing_key",
+    "public_key_bytes",
+    "unpack",
+    "verify_package",
+]
 
 
 @dataclass(frozen=True)
@@ -45,6 +83,9 @@ class UseCases:
     disclosures: Disclosures  # compliance's own PatientRecordAccessed
     policies: Policies
     incidents: Incidents
+    index: ChainIndex
+    heads: HeadPublisher | None  # None on in-memory backends: nothing leaves the process
+    exports: AuditExports
 
 
 async def application(kit: Kit) -> UseCases:
@@ -60,7 +101,41 @@ async def application(kit: Kit) -> UseCases:
 
     # Heads are anchored in a database of their own, outside the ledger's event store.
     anchors = LedgerAnchors(await kit.backends.documents("compliance_anchors"))
-    ledger = AuditLedger(kit.store, kit.clock, kit.ids, key, anchors, audit_log, kit.producers)
+    # The ids of chained events, for dedupe: in compliance's database (beside its read models,
+    # in collections of its own that no rebuild touches), not in process memory.
+    index = ChainIndex(read_models.store)
+    signer = signing_key_for(kit.settings, kit.backends.in_memory)
+    # Signed heads, published outside every database at intervals, and read back to verify.
+    heads: HeadPublisher | None = None
+    published: PublishedHeads | None = None
+    if not kit.backends.in_memory:
+        board = noticeboard(kit.settings)
+        every = kit.settings.ledger_head_publish_seconds
+        heads = HeadPublisher(index, board, signer, kit.clock, every)
+        published = PublishedHeads(board, signer)
+    ledger = AuditLedger(
+        kit.store,
+        kit.clock,
+        kit.ids,
+        key,
+        anchors,
+        index,
+        audit_log,
+        kit.producers,
+        published=published,
+    )
+
+    async def logged(tenant: str, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(event_ids), 500):
+            where = {"tenant": tenant, "event_id": {"$in": list(event_ids[start : start + 500])}}
+            for doc in await read_models.find(PROJECTION, ENTRIES, where):
+                entry = public(doc)
+                if entry is not None:
+                    found[str(entry["event_id"])] = entry
+        return found
+
+    exports = AuditExports(ledger, logged, signer, kit.clock)
     return UseCases(
         ledger=ledger,
         anchors=anchors,
@@ -68,11 +143,26 @@ async def application(kit: Kit) -> UseCases:
         disclosures=Disclosures(kit.handler),
         policies=Policies(kit.handler, read_models),
         incidents=Incidents(kit.handler, read_models),
+        index=index,
+        heads=heads,
+        exports=exports,
     )
+
+
+def noticeboard(settings: Settings) -> Noticeboard:
+    """Where signed heads are published: a Kafka topic (scale-out) or a file."""
+    if settings.scale_out:
+        assert settings.kafka_bootstrap is not None
+        return KafkaNoticeboard(settings.kafka_bootstrap, settings.ledger_heads_topic())
+    return FileNoticeboard(settings.ledger_heads_file or settings.data_dir / "ledger-heads.jsonl")
 
 
 def consumers(kit: Kit, app: UseCases) -> Sequence[Worker]:
     return [LedgerConsumer(app.ledger, kit.bus, kit.topics())]
+
+
+def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
+    return [] if app.heads is None else [app.heads]
 
 
 def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
@@ -82,6 +172,7 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
         patients_api.build_router(app.queries, app.disclosures, kit.clock),
         policies_api.build_router(app.policies, kit.read_models, timeout),
         incidents_api.build_router(app.incidents, kit.read_models, timeout),
+        build_exports_router(app.exports),
     ]
 
 
@@ -96,6 +187,7 @@ SPEC = ServiceSpec(
     keeps_phi=False,  # it never opens patients' data: PHI reaches it sealed, and stays so
     application=application,
     consumers=consumers,
+    timers=timers,
     routers=routers,
     checks=checks,
 )

@@ -1554,6 +1554,12 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/compliance/patients/{patient_id}/disclosures"): _patient_report("disclosures"),
     ("GET", "/compliance/audit-ledger/verify"): _fixed("GET", "/compliance/audit-ledger/verify"),
     ("GET", "/compliance/audit-ledger/blocks"): _fixed("GET", "/compliance/audit-ledger/blocks"),
+    ("GET", "/compliance/audit-exports"): _fixed(
+        "GET", "/compliance/audit-exports?from=2026-01-01&to=2027-01-01"
+    ),
+    ("GET", "/compliance/audit-exports/public-key"): _fixed(
+        "GET", "/compliance/audit-exports/public-key"
+    ),
     ("GET", "/ops/projections"): _fixed("GET", "/ops/projections"),
     ("POST", "/ops/projections/{name}/rebuild"): _rebuild,
     ("POST", "/ops/projections/{name}/replays"): _replay,

@@ -169,12 +169,16 @@ def test_topics_are_those_the_code_names_with_replayable_events(
     for context in services():
         events = settings.topic(context)
         assert {events, dead_letter_topic(events)} <= set(topics), context
+    heads = settings.ledger_heads_topic()  # the ledger's signed heads: kept forever too
+    assert heads in topics
     for name, topic in topics.items():
         assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "medoffice"
         assert topic["spec"]["partitions"] == partitions
         assert topic["spec"]["replicas"] == (3 if overlay == "prod" else 1)
         retention = topic["spec"]["config"]["retention.ms"]
-        if name.endswith(".events"):
+        if name == heads:
+            assert retention == -1, name
+        elif name.endswith(".events"):
             assert retention == -1, name  # the log is the history
             assert dead_letter_topic(name) in topics
         else:

@@ -10,14 +10,17 @@ from datetime import UTC, datetime
 import pytest
 
 from services.compliance.application.anchors import LedgerAnchors
+from services.compliance.application.index import ChainIndex
 from services.compliance.application.ledger import AuditLedger, LedgerUnreadable
 from services.compliance.consumers import LedgerConsumer
 from services.compliance.domain.ledger import (
     AuditBlockSealed,
+    Head,
     LedgerEntry,
     block_hash,
     entry_for,
     ledger_stream,
+    seal_blocks,
 )
 from services.scheduling.domain.events import SiteRegistered
 from shared.backends import Backends, open_backends
@@ -55,8 +58,9 @@ async def backends(settings: Settings) -> AsyncIterator[Backends]:
 async def ledger_on(backends: Backends, key: bytes = KEY) -> AuditLedger:
     """A ledger with stores of its own: what another compliance process would have."""
     anchors = LedgerAnchors(await backends.documents("compliance_anchors"))
+    index = ChainIndex(await backends.documents("compliance"))
     return AuditLedger(
-        await backends.event_store("compliance"), SystemClock(), UuidIds(), key, anchors
+        await backends.event_store("compliance"), SystemClock(), UuidIds(), key, anchors, index
     )
 
 
@@ -110,7 +114,8 @@ async def test_a_block_that_does_not_read_stops_chaining(backends: Backends) -> 
     stranger = registered(9).model_copy(update={"stream": ledger_stream("acme")})
     await store.append(ledger_stream("acme"), [stranger], 0)
     anchors = LedgerAnchors(await backends.documents("compliance_anchors"))
-    ledger = AuditLedger(store, SystemClock(), UuidIds(), KEY, anchors)
+    index = ChainIndex(await backends.documents("compliance"))
+    ledger = AuditLedger(store, SystemClock(), UuidIds(), KEY, anchors, index)
 
     with pytest.raises(LedgerUnreadable):
         await ledger.record([registered(1)])
@@ -239,3 +244,50 @@ async def test_a_chain_sealed_before_the_ledger_had_a_key_verifies_and_grows_key
     assert (after["unkeyed_blocks"], after["anchors"]) == (2, 1)
     [keyed] = await ledger.blocks("acme", after=2, limit=1)
     assert (keyed["algorithm"], keyed["prev_hash"]) == ("hmac-sha256", prev)
+
+
+async def test_chained_ids_are_kept_in_the_index_not_in_a_process(backends: Backends) -> None:
+    ledger = await ledger_on(backends)
+    await ledger.record([registered(1), registered(2)])
+    await ledger.record([registered(3)])
+    index = ChainIndex(await backends.documents("compliance"))
+
+    assert await index.chained("acme", ["acme-e1", "acme-e3", "acme-e9"]) == {"acme-e1", "acme-e3"}
+    assert await index.chained("globex", ["acme-e1"]) == set()
+    report = await ledger.verify("acme")
+    assert await index.head("acme") == Head(2, report["head"])
+
+
+async def test_blocks_appended_but_not_indexed_are_indexed_before_the_next_check(
+    backends: Backends,
+) -> None:
+    """A process that stopped between its append and the index write: the next one to touch
+    the tenant indexes the blocks after the mark, so a redelivery still adds nothing."""
+    ledger = await ledger_on(backends)
+    await ledger.record([registered(1)])
+    store = await backends.event_store("compliance")
+    [first] = await ledger.blocks("acme", 0, 1)
+    sealed = seal_blocks(
+        "acme", Head(1, first["hash"]), [entry_for(registered(2)), entry_for(registered(3))], KEY
+    )
+    envelopes = [
+        seal(
+            block,
+            stream=ledger_stream("acme"),
+            stream_version=block.sequence,
+            meta=Metadata(tenant="acme", actor="compliance.audit-ledger", correlation_id="c"),
+            event_id=f"block-{block.sequence}",
+            time=T0,
+        )
+        for block in sealed
+    ]
+    await store.append(ledger_stream("acme"), envelopes, 1)  # appended, never indexed
+    index = ChainIndex(await backends.documents("compliance"))
+    assert (await index.head("acme")).sequence == 1
+
+    restarted = await ledger_on(backends)
+    assert await restarted.record([registered(3), registered(2), registered(4)]) == 1
+
+    assert await chained_ids(restarted) == ["acme-e1", "acme-e2", "acme-e3", "acme-e4"]
+    assert (await index.head("acme")).sequence == 3
+    assert (await restarted.verify("acme"))["verified"]

@@ -7,15 +7,19 @@ append win each version (SQLite: one transaction; MongoDB and FerretDB: the uniq
 compliance processes serialise on it without a lock or an update: a loser loads the blocks it
 missed and seals again on the new head.
 
-Dedupe: the chain itself says which events it holds. Per tenant, a process keeps the ids of
-every chained event, read from the chain when it first touches the tenant and extended by
-every block it appends or loads. The check is exact because it is made against the very head
-the append expects: had another process chained anything since, the append would conflict and
-the check run again on the blocks it missed. So a redelivered event, whether seconds or years
-later (a reset consumer group), is never entered twice.
+Dedupe: the chain itself says which events it holds, and an index in a database of its own
+(`index.py`: event id -> block, per tenant) says it without reading the chain. A process keeps
+only each tenant's head; when it first touches a tenant it starts at the head the index is
+complete up to and indexes the blocks after it. The check (which of a batch's events the index
+holds) is exact because the index is complete up to the very head the append expects: had
+another process chained anything since, the append would conflict, and the blocks it missed
+are indexed before the check runs again. So a redelivered event, whether seconds or years
+later (a reset consumer group), is never entered twice, and no process holds every id.
 
 Keys and anchors: blocks are sealed with HMAC-SHA256 under the ledger key (from the settings,
-never stored), and every head appended is anchored outside this store (`anchors.py`).
+never stored), and every head appended is anchored outside this store (`anchors.py`); heads
+are also signed and published outside every database at intervals (`heads.py`), and read back
+as anchors when verifying.
 
 Cross-check: verification also reads each producing context's event store (read-only, handed
 in by the process that wires the suite: compliance imports no other service) and compares the
@@ -34,6 +38,8 @@ import structlog
 from pydantic import ValidationError
 
 from services.compliance.application.anchors import LedgerAnchors
+from services.compliance.application.heads import Published, PublishedHeads
+from services.compliance.application.index import ChainIndex
 from services.compliance.domain.ledger import (
     AuditBlockSealed,
     ChainCheck,
@@ -76,16 +82,11 @@ class LedgerUnreadable(RetryLater):
 
 @dataclass
 class _Chain:
-    """What this process knows of a tenant's chain: its head and the events in it."""
+    """What this process knows of a tenant's chain: its head, up to which it is indexed."""
 
     head: Head = field(default_factory=Head)
-    event_ids: set[str] = field(default_factory=set)
     unanchored: Head | None = None  # appended, its anchor not written yet
-
-    def extend(self, blocks: Iterable[AuditBlockSealed]) -> None:
-        for block in blocks:
-            self.event_ids.update(entry.event_id for entry in block.entries)
-            self.head = Head(block.sequence, block.hash)
+    stale: bool = False  # appended, not indexed: start again from the index's mark
 
 
 class AuditLedger:
@@ -96,9 +97,11 @@ class AuditLedger:
         ids: Ids,
         key: bytes,
         anchors: LedgerAnchors,
+        index: ChainIndex,
         audit_log: AuditLogDigests | None = None,
         producers: Mapping[str, EventLog] | None = None,
         *,
+        published: PublishedHeads | None = None,
         attempts: int = 30,
         page: int = 1000,
     ) -> None:
@@ -109,6 +112,8 @@ class AuditLedger:
         self._ids = ids
         self._key = key
         self._anchors = anchors
+        self._index = index
+        self._published = published
         self._audit_log = audit_log
         self._producers = dict(producers or {})
         self._attempts = attempts
@@ -132,14 +137,16 @@ class AuditLedger:
         stream = ledger_stream(tenant)
         async with self._locks.setdefault(tenant, asyncio.Lock()):
             chain = self._chains.get(tenant)
-            if chain is None:
-                chain = _Chain()
-                await self._catch_up(stream, chain)
+            if chain is None or chain.stale:
+                unanchored = None if chain is None else chain.unanchored
+                chain = _Chain(await self._index.head(tenant), unanchored)
+                await self._catch_up(tenant, chain)
                 self._chains[tenant] = chain
             if chain.unanchored is not None:  # the anchor write failed last time
                 await self._anchor(tenant, chain)
             for attempt in range(1, self._attempts + 1):
-                fresh = unchained(entries, chain.event_ids)
+                known = await self._index.chained(tenant, (e.event_id for e in entries))
+                fresh = unchained(entries, known)
                 if not fresh:
                     return 0
                 blocks = seal_blocks(tenant, chain.head, fresh, self._key)
@@ -148,13 +155,20 @@ class AuditLedger:
                         stream, [self._envelope(tenant, b) for b in blocks], chain.head.sequence
                     )
                 except ConcurrencyConflict:
-                    await self._catch_up(stream, chain)
+                    await self._catch_up(tenant, chain)
                     # Spread the contenders out so that one of them gets through.
                     await asyncio.sleep(random.uniform(0, 0.002 * attempt))
                     continue
-                chain.extend(blocks)
+                chain.head = Head(blocks[-1].sequence, blocks[-1].hash)
                 chain.unanchored = chain.head
-                await self._anchor(tenant, chain)
+                try:
+                    await self._anchor(tenant, chain)  # first: verification reads anchors first
+                    await self._index.add(tenant, blocks)
+                except BaseException:
+                    # The index must be complete up to the head this process appends at: the
+                    # next batch starts again from the index's own mark.
+                    chain.stale = True
+                    raise
                 return len(fresh)
         log.warning("audit_ledger_contended", tenant=tenant, attempts=self._attempts)
         raise LedgerContended(f"{stream}: no append won in {self._attempts} attempts")
@@ -164,15 +178,20 @@ class AuditLedger:
             await self._anchors.record(tenant, chain.unanchored)
             chain.unanchored = None
 
-    async def _catch_up(self, stream: str, chain: _Chain) -> None:
-        """Read the blocks after the known head (appended by other processes)."""
+    async def _catch_up(self, tenant: str, chain: _Chain) -> None:
+        """Read and index the blocks after the known head (appended by other processes, or
+        by one that stopped before indexing them)."""
+        stream = ledger_stream(tenant)
         while True:
             page = await self._store.load(stream, chain.head.sequence, limit=self._page)
             try:
-                chain.extend(AuditBlockSealed.model_validate(e.data) for e in page)
+                blocks = [AuditBlockSealed.model_validate(e.data) for e in page]
             except ValidationError as exc:
                 log.error("audit_ledger_unreadable", stream=stream, after=chain.head.sequence)
                 raise LedgerUnreadable(f"{stream}: a block after {chain.head.sequence}") from exc
+            await self._index.add(tenant, blocks)
+            if blocks:
+                chain.head = Head(blocks[-1].sequence, blocks[-1].hash)
             if len(page) < self._page:
                 return
 
@@ -201,16 +220,51 @@ class AuditLedger:
 
         The anchors are read first: a head anchored after the chain was read would otherwise
         look like blocks cut off its end."""
-        anchors = await self._anchors.heads(tenant)
-        check, after, stream = ChainCheck(tenant, self._key, anchors), 0, ledger_stream(tenant)
+        check, _, _ = await self.check_and_collect(tenant, lambda _: False)
+        return check
+
+    async def check_and_collect(
+        self, tenant: str, wanted: Callable[[dict[str, Any]], bool]
+    ) -> tuple[ChainCheck, list[dict[str, Any]], Published]:
+        """`check`, keeping the stored blocks (as `blocks` gives them) from the first to the
+        last that holds an entry `wanted`: the blocks an export of those entries needs; and
+        the published heads it checked.
+
+        The heads anchored in the database and the signed heads published outside it are one
+        set of anchors; where both name a block, the signed one is checked (a database
+        anchor that differs from it was changed: the chain is checked against the head only
+        the signing key could have made)."""
+        anchored = dict(await self._anchors.heads(tenant))
+        published = Published([], 0)
+        if self._published is not None:
+            published = await self._published.read(tenant)
+            anchored.update(published.heads)
+        check = ChainCheck(tenant, self._key, anchored.items())
+        after, stream = 0, ledger_stream(tenant)
+        kept: list[dict[str, Any]] = []
+        last_wanted = 0  # how many of `kept` end with a wanted block
         while not check.settled:
             page = await self._store.load(stream, after, limit=self._page)
             for envelope in page:
                 check.add(envelope.stream_version, envelope.type, envelope.data)
+                entries = envelope.data.get("entries")
+                hit = isinstance(entries, list) and any(
+                    isinstance(e, dict) and wanted(e) for e in entries
+                )
+                if hit or kept:
+                    kept.append(
+                        {
+                            "stream_version": envelope.stream_version,
+                            "sealed_at": envelope.time.isoformat(),
+                            **envelope.data,
+                        }
+                    )
+                if hit:
+                    last_wanted = len(kept)
             if len(page) < self._page:
                 break
             after = page[-1].stream_version
-        return check
+        return check, kept[:last_wanted], published
 
     async def _stored_events(
         self, producer: EventLog, tenant: str
@@ -236,8 +290,13 @@ class AuditLedger:
         """The verdict on the tenant's chain, and on each producing context's event store
         against it; with `cross_check`, also whether every audit-log entry's digest is the one
         the chain holds for its event."""
-        check = await self.check(tenant)
+        check, _, published = await self.check_and_collect(tenant, lambda _: False)
         report = check.verdict(known_head).report()
+        if self._published is not None:
+            report["published_heads"] = {
+                "heads": len(published.heads),
+                "rejected": published.rejected,
+            }
         stores: dict[str, Any] = {}
         for context, producer in self._producers.items():
             stores[context] = check.compare_store(
