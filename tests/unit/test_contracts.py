@@ -50,7 +50,15 @@ SCHEDULING_EXPORTS = {
     "Window",
     "registry",
 }
-COMPLIANCE_EXPORTS = {"CONTRACT", "EVENTS", "AuditBlockSealed", "LedgerEntry"}
+COMPLIANCE_EXPORTS = {
+    "CONTRACT",
+    "EVENTS",
+    "AuditBlockSealed",
+    "LedgerEntry",
+    "AlertRaised",
+    "AlertAcknowledged",
+    "AlertResolved",
+}
 BILLING_EXPORTS = {
     *(cls.__name__ for cls in billing.EVENTS),
     "CONTRACT",
@@ -126,7 +134,10 @@ def test_type_names_versions_and_topics() -> None:
         scheduling.VisitCompleted
     )
     assert compliance.AuditBlockSealed.type_name() == "medoffice.compliance.AuditBlockSealed.v1"
-    assert compliance.CONTRACT.relayed is False  # the ledger's blocks stay in its store
+    # The ledger's blocks stay in its store; its alerts are published.
+    assert not compliance.CONTRACT.publishes(compliance.AuditBlockSealed)
+    assert compliance.CONTRACT.publishes(compliance.AlertRaised)
+    assert compliance.AlertRaised.type_name() == "medoffice.compliance.AlertRaised.v1"
     for contract in (scheduling.CONTRACT, compliance.CONTRACT):
         for cls in contract.events:
             assert contract.registry.knows(cls.type_name())
@@ -282,6 +293,7 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "medoffice.scheduling.events",
         "medoffice.staffing.events",
         "medoffice.billing.events",
+        "medoffice.compliance.events",  # its alerts (the ledger's blocks stay in its store)
     }
     assert {
         name: (op["action"], op["channel"]["$ref"]) for name, op in document["operations"].items()
@@ -298,6 +310,8 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "billing.receive.scheduling": ("receive", "#/channels/scheduling"),
         "billing.receive.staffing": ("receive", "#/channels/staffing"),
         "compliance.receive.billing": ("receive", "#/channels/billing"),
+        "compliance.publish": ("send", "#/channels/compliance"),
+        "compliance.receive.compliance": ("receive", "#/channels/compliance"),
     }
     messages = document["components"]["messages"]
     assert set(document["channels"]["scheduling"]["messages"]) == {
@@ -308,6 +322,11 @@ def test_channels_and_operations_follow_the_contracts() -> None:
     }
     assert set(document["channels"]["billing"]["messages"]) == {
         f"billing.{cls.__name__}.v1" for cls in billing.EVENTS
+    }
+    assert set(document["channels"]["compliance"]["messages"]) == {
+        f"compliance.{cls.__name__}.v1"
+        for cls in compliance.EVENTS
+        if cls.__name__ != "AuditBlockSealed"
     }
     assert messages["compliance.AuditBlockSealed.v1"]["x-medoffice-stored-only"] is True
 
