@@ -45,6 +45,8 @@ async def test_projections_report_their_lag_and_generation(
         "staffing.directory",
         "scheduling.to_reschedule",
         "compliance.audit_log",
+        "compliance.monitor_watch",
+        "compliance.alerts",
         "staffing.roster",
         "staffing.pto",
         "billing.payers",
