@@ -82,19 +82,33 @@ class Alerts(UseCases):
         status: str | None = None,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
-        """Alerts of the tenant, newest first. `sites`: only those about one of them;
-        `status`: `open` (raised or acknowledged) or `closed` (resolved)."""
-        where: dict[str, Any] = {"tenant": tenant}
-        if sites is not None:
-            where["site"] = {"$in": sites}
-        if monitor is not None:
-            where["monitor"] = monitor
-        if status is not None:
-            where["open"] = status == "open"
-        docs = await self._read_models.find(
-            PROJECTION, ALERTS, where, sort=[("raised_at", -1), ("alert_id", 1)], limit=limit
+        return await find_alerts(
+            self._read_models, tenant, sites=sites, monitor=monitor, status=status, limit=limit
         )
-        return [d for d in (public(doc) for doc in docs) if d is not None]
 
     async def get(self, tenant: str, alert_id: str) -> Document | None:
         return await self._read_models.get(PROJECTION, ALERTS, doc_id(tenant, alert_id))
+
+
+async def find_alerts(
+    read_models: ReadModels,
+    tenant: str,
+    *,
+    sites: list[str] | None = None,
+    monitor: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Alerts of the tenant, newest first. `sites`: only those about one of them; `status`:
+    `open` (raised or acknowledged) or `closed` (resolved)."""
+    where: dict[str, Any] = {"tenant": tenant}
+    if sites is not None:
+        where["site"] = {"$in": sites}
+    if monitor is not None:
+        where["monitor"] = monitor
+    if status is not None:
+        where["open"] = status == "open"
+    docs = await read_models.find(
+        PROJECTION, ALERTS, where, sort=[("raised_at", -1), ("alert_id", 1)], limit=limit
+    )
+    return [d for d in (public(doc) for doc in docs) if d is not None]
