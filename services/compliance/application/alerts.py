@@ -101,6 +101,22 @@ async def find_alerts(
 ) -> list[dict[str, Any]]:
     """Alerts of the tenant, newest first. `sites`: only those about one of them; `status`:
     `open` (raised or acknowledged) or `closed` (resolved)."""
+    where = alerts_where(tenant, sites=sites, monitor=monitor, status=status)
+    docs = await read_models.find(PROJECTION, ALERTS, where, sort=NEWEST_FIRST, limit=limit)
+    return [d for d in (public(doc) for doc in docs) if d is not None]
+
+
+NEWEST_FIRST = [("raised_at", -1), ("alert_id", 1)]
+
+
+def alerts_where(
+    tenant: str,
+    *,
+    sites: list[str] | None = None,
+    monitor: str | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
+    """The alerts list's filter (each field of it indexed on MongoDB)."""
     where: dict[str, Any] = {"tenant": tenant}
     if sites is not None:
         where["site"] = {"$in": sites}
@@ -108,7 +124,4 @@ async def find_alerts(
         where["monitor"] = monitor
     if status is not None:
         where["open"] = status == "open"
-    docs = await read_models.find(
-        PROJECTION, ALERTS, where, sort=[("raised_at", -1), ("alert_id", 1)], limit=limit
-    )
-    return [d for d in (public(doc) for doc in docs) if d is not None]
+    return where
