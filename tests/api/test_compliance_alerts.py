@@ -107,6 +107,7 @@ async def test_an_expiring_licence_raises_one_alert_the_officer_acknowledges_and
     # Only the officer (or an admin) manages it; auditors change nothing.
     ack = f"{ALERTS}/{alert_id}/acknowledgement"
     assert (await client.post(ack, headers=auditor, json={})).status_code == 403
+    assert (await client.post(ack, headers=south_admin, json={})).status_code == 404
     answer = await client.post(ack, headers=officer, json={"note": "asked dr-a to renew"})
     assert answer.status_code == 201, answer.text
     seen = await client.get(

@@ -1,9 +1,9 @@
 """Compliance HTTP API: the alerts the monitors raise.
 
 Who: the compliance officer (`compliance`) acknowledges and resolves them, with a note; auditors
-and compliance officers read every alert of their tenant; an admin reads those of the sites
-their token names (all with `sites: "*"`), and alerts about no site (a reader, the ledger) only
-when tenant-wide.
+and compliance officers read every alert of their tenant; an admin reads and manages those of
+the sites their token names (all with `sites: "*"`), and alerts about no site (a reader, the
+ledger) only when tenant-wide (another site's alert: 404, as if it were not there).
 """
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ class ResolutionIn(Body):
 
 def tenant_wide(who: Principal) -> bool:
     return bool({"auditor", "compliance"} & set(who.roles)) or who.sites == ALL_SITES
+
+
+def within(who: Principal) -> list[str] | None:
+    """The sites whose alerts the caller manages: every site for a tenant-wide caller."""
+    return None if tenant_wide(who) or not isinstance(who.sites, list) else list(who.sites)
 
 
 def build_router(alerts: Alerts, read_models: ReadModels, wait_timeout: float) -> APIRouter:
@@ -92,7 +97,7 @@ def build_router(alerts: Alerts, read_models: ReadModels, wait_timeout: float) -
         request: Request, alert_id: Id, body: AcknowledgementIn, who: Principal = Manage
     ) -> Recorded:
         """Someone is on it. Unknown alert: 404; resolved already: 409; twice: no change."""
-        outcome = await alerts.acknowledge(metadata(request, who), alert_id, body.note)
+        outcome = await alerts.acknowledge(metadata(request, who), alert_id, body.note, within(who))
         return recorded(alert_id, outcome)
 
     @router.post("/{alert_id}/resolution", status_code=201)
@@ -101,7 +106,7 @@ def build_router(alerts: Alerts, read_models: ReadModels, wait_timeout: float) -
     ) -> Recorded:
         """Closed, with a note of what was found and done (a blank note: 422). Unknown
         alert: 404; resolved already: 409."""
-        outcome = await alerts.resolve(metadata(request, who), alert_id, body.note)
+        outcome = await alerts.resolve(metadata(request, who), alert_id, body.note, within(who))
         return recorded(alert_id, outcome)
 
     return router

@@ -9,6 +9,7 @@ the number of processes and restarts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -61,13 +62,30 @@ class Alerts(UseCases):
             )
         return raised
 
-    async def acknowledge(self, meta: Metadata, alert_id: str, note: str) -> Outcome[Any]:
-        command = AcknowledgeAlert(alert_id=alert_id, by=meta.actor or "", at=self.now(), note=note)
+    async def acknowledge(
+        self, meta: Metadata, alert_id: str, note: str, within: Sequence[str] | None = None
+    ) -> Outcome[Any]:
+        """`within`: the caller's sites, when not every site (an alert of another: 404)."""
+        command = AcknowledgeAlert(
+            alert_id=alert_id,
+            by=meta.actor or "",
+            at=self.now(),
+            note=note,
+            within=None if within is None else tuple(within),
+        )
         stream = alert_stream(meta.tenant, alert_id)
         return await self.decide(stream, alert, command, meta, subject=alert_id)
 
-    async def resolve(self, meta: Metadata, alert_id: str, note: str) -> Outcome[Any]:
-        command = ResolveAlert(alert_id=alert_id, by=meta.actor or "", at=self.now(), note=note)
+    async def resolve(
+        self, meta: Metadata, alert_id: str, note: str, within: Sequence[str] | None = None
+    ) -> Outcome[Any]:
+        command = ResolveAlert(
+            alert_id=alert_id,
+            by=meta.actor or "",
+            at=self.now(),
+            note=note,
+            within=None if within is None else tuple(within),
+        )
         stream = alert_stream(meta.tenant, alert_id)
         return await self.decide(stream, alert, command, meta, subject=alert_id)
 

@@ -93,6 +93,7 @@ class Finding:
 class Alert:
     raised: bool = False
     status: Status = "open"
+    site: str | None = None
 
 
 class RaiseAlert(Command):
@@ -112,6 +113,7 @@ class AcknowledgeAlert(Command):
     by: str
     at: AwareDatetime
     note: str = ""
+    within: tuple[str, ...] | None = None  # the caller's sites; None: every site
 
 
 class ResolveAlert(Command):
@@ -119,6 +121,7 @@ class ResolveAlert(Command):
     by: str
     at: AwareDatetime
     note: str
+    within: tuple[str, ...] | None = None
 
 
 def raise_command(finding: Finding, at: Any) -> RaiseAlert:
@@ -137,11 +140,11 @@ def raise_command(finding: Finding, at: Any) -> RaiseAlert:
 
 def _evolve(state: Alert, event: DomainEvent) -> Alert:
     if isinstance(event, AlertRaised):
-        return Alert(raised=True, status="open")
+        return Alert(raised=True, status="open", site=event.site)
     if isinstance(event, AlertAcknowledged):
-        return Alert(raised=True, status="acknowledged")
+        return Alert(raised=True, status="acknowledged", site=state.site)
     if isinstance(event, AlertResolved):
-        return Alert(raised=True, status="resolved")
+        return Alert(raised=True, status="resolved", site=state.site)
     return state
 
 
@@ -152,7 +155,8 @@ def _decide(
         if state.raised:
             return []  # raised already, by this process or another: once is enough
         return [AlertRaised(**command.model_dump())]
-    if not state.raised:
+    unseen = command.within is not None and state.site not in command.within
+    if not state.raised or unseen:  # an alert of another site is not the caller's to see
         raise NotFound(f"no alert {command.alert_id}")
     if state.status == "resolved":
         raise Rejected(f"alert {command.alert_id} is resolved")
