@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     staffing_port: int | None = Field(default=None, ge=1, le=65535)
     credential_sweep_seconds: float = Field(default=3600.0, gt=0)  # credential sweep's period
     pto_accrual_timer_seconds: float = 300.0  # how often staffing looks for PTO periods to credit
+    # Compliance's monitors (services/compliance/application/monitors.py).
+    monitor_timer_seconds: float = Field(default=3600.0, gt=0)  # credentials, training
+    ledger_monitor_seconds: float = Field(default=3600.0, gt=0)  # the ledger verified
+    credential_warning_days: int = Field(default=30, ge=0)  # "expiring" this close to the end
+    phi_reads_per_hour_threshold: int = Field(default=50, ge=1)  # distinct patients, one reader
     claims_submitter_id: str = "MEDOFFICE"  # ISA06/GS02, 1000A NM109: the group's id at it
     claims_submitter_name: str = "MEDOFFICE GROUP"  # 1000A NM103: the submitter's name
     claims_submitter_contact_name: str = "BILLING OFFICE"  # 1000A PER02: whom the payer calls

@@ -87,6 +87,8 @@ def suite_settings(
         clearinghouse_poll_seconds=86_400,  # likewise sending and taking back claim files
         claims_recheck_seconds=86_400,  # and re-checking draft claims (tests fire it by hand)
         remittance_resume_seconds=86_400,  # and resuming postings (the reaction posts)
+        monitor_timer_seconds=86_400,  # and compliance's timed monitors (tests run them)
+        ledger_monitor_seconds=86_400,
     )
 
 

@@ -4,7 +4,10 @@ The audit log and the ledger read every context's CloudEvents as they arrive (`A
 producer's classes are needed, and no type is unknown. The ledger's blocks are this service's
 own events, kept in its event store and not relayed (its contract says so): nothing else
 consumes them, and chained in turn they would chain themselves forever. The compliance
-officer's events (policies, incidents) are relayed like any context's, and so audited and chained.
+officer's events (policies, incidents, alerts) are relayed like any context's, and so audited
+and chained; alerts are read back into the alerts read model. The monitors
+(`application/monitors.py`) run as one reactor (the PHI-access monitors) and one timer per
+timed monitor.
 """
 
 from __future__ import annotations
@@ -15,18 +18,21 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from services.compliance.api import alerts as alerts_api
 from services.compliance.api import incidents as incidents_api
 from services.compliance.api import patients as patients_api
 from services.compliance.api import policies as policies_api
 from services.compliance.api.audit import build_router
 from services.compliance.api.exports import build_exports_router
 from services.compliance.application.access import Disclosures
+from services.compliance.application.alerts import Alerts
 from services.compliance.application.anchors import LedgerAnchors
 from services.compliance.application.exports import AuditExports
 from services.compliance.application.heads import HeadPublisher, PublishedHeads
 from services.compliance.application.incidents import Incidents
 from services.compliance.application.index import ChainIndex
 from services.compliance.application.ledger import AuditLedger
+from services.compliance.application.monitors import Monitors
 from services.compliance.application.policies import Policies
 from services.compliance.application.queries import AuditQueries
 from services.compliance.application.signing import (
@@ -45,14 +51,17 @@ from services.compliance.domain.exports import (
     unpack,
     verify_package,
 )
+from services.compliance.projections.alerts import AlertsProjection
 from services.compliance.projections.audit_log import ENTRIES, PROJECTION, AuditLogProjection
 from services.compliance.projections.incidents import IncidentsProjection
 from services.compliance.projections.policies import PoliciesProjection
+from services.compliance.projections.watch import MonitorWatchProjection
 from shared.events import AsReceived
 from shared.kit import Kit, ServiceSpec
 from shared.noticeboard.file import FileNoticeboard
 from shared.noticeboard.kafka import KafkaNoticeboard
 from shared.noticeboard.port import Noticeboard
+from shared.reactions import Reaction
 from shared.readmodels import public
 from shared.service import Check, Worker
 from shared.settings import Settings, key_bytes
@@ -86,6 +95,8 @@ class UseCases:
     index: ChainIndex
     heads: HeadPublisher | None  # None on in-memory backends: nothing leaves the process
     exports: AuditExports
+    alerts: Alerts  # monitors and alerts (issue 14)
+    monitors: Monitors
 
 
 async def application(kit: Kit) -> UseCases:
@@ -136,6 +147,8 @@ async def application(kit: Kit) -> UseCases:
         return found
 
     exports = AuditExports(ledger, logged, signer, kit.clock)
+    alerts = Alerts(kit.handler, read_models)
+    monitors = Monitors(alerts, read_models, ledger, kit.settings)
     return UseCases(
         ledger=ledger,
         anchors=anchors,
@@ -146,6 +159,8 @@ async def application(kit: Kit) -> UseCases:
         index=index,
         heads=heads,
         exports=exports,
+        alerts=alerts,
+        monitors=monitors,
     )
 
 
@@ -161,10 +176,6 @@ def consumers(kit: Kit, app: UseCases) -> Sequence[Worker]:
     return [LedgerConsumer(app.ledger, kit.bus, kit.topics())]
 
 
-def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
-    return [] if app.heads is None else [app.heads]
-
-
 def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
     timeout = kit.settings.read_your_writes_timeout
     return [
@@ -173,7 +184,17 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
         policies_api.build_router(app.policies, kit.read_models, timeout),
         incidents_api.build_router(app.incidents, kit.read_models, timeout),
         build_exports_router(app.exports),
+        alerts_api.build_router(app.alerts, kit.read_models, timeout),
     ]
+
+
+def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
+    return [app.monitors.reaction()]  # the monitors that watch events as they arrive
+
+
+def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
+    heads = [] if app.heads is None else [app.heads]  # signed heads published at intervals
+    return [*heads, *app.monitors.timers()]  # and the monitors that look at what is due
 
 
 def checks(kit: Kit, app: UseCases) -> Mapping[str, Check]:
@@ -183,10 +204,17 @@ def checks(kit: Kit, app: UseCases) -> Mapping[str, Check]:
 SPEC = ServiceSpec(
     contract=CONTRACT,
     reads=AsReceived(),
-    projections=(AuditLogProjection, PoliciesProjection, IncidentsProjection),
+    projections=(
+        AuditLogProjection,
+        PoliciesProjection,
+        IncidentsProjection,
+        MonitorWatchProjection,
+        AlertsProjection,
+    ),
     keeps_phi=False,  # it never opens patients' data: PHI reaches it sealed, and stays so
     application=application,
     consumers=consumers,
+    reactions=reactions,
     timers=timers,
     routers=routers,
     checks=checks,

@@ -1,5 +1,5 @@
 """What compliance records: the blocks of each tenant's audit ledger (`AuditBlockSealed`), and
-the compliance officer's own events (policies and their acknowledgements, incidents).
+the compliance officer's own events (policies and their acknowledgements, incidents, alerts).
 
 The one module of compliance that another service may import (tests/unit/test_architecture.py).
 The blocks are events of compliance's own store, but they are not relayed to the bus
@@ -8,11 +8,13 @@ forever (see `app.py`). The contract still names them, their version and their f
 whoever reads the store. Every other compliance event is published on compliance's topic like
 any context's, so the audit log and the ledger take it up (compliance consumes its own topic
 too). Compliance consumes every context's topic: the audit log and the ledger take any event
-as it arrives; the policies read model learns staff, roles and sites from staffing's.
+as it arrives; the policies read model learns staff, roles and sites from staffing's; the monitors
+read staffing's and scheduling's through those contexts' contracts.
 """
 
 from __future__ import annotations
 
+from services.compliance.domain.alerts import AlertAcknowledged, AlertRaised, AlertResolved
 from services.compliance.domain.disclosures import PatientRecordAccessed
 from services.compliance.domain.incidents import (
     BreachNotificationSent,
@@ -43,11 +45,15 @@ EVENTS = (
     BreachNotificationSent,
     SafetyIncidentInvestigated,
     IncidentClosed,
+    AlertRaised,
+    AlertAcknowledged,
+    AlertResolved,
 )
 
 CONTRACT = Contract(
     context="compliance",
-    summary="The audit log and the hash-chained audit ledger of every context's events.",
+    summary="The audit log, the hash-chained audit ledger of every context's events, and the "
+    "alerts its monitors raise.",
     events=EVENTS,
     registry=EventRegistry(EVENTS),
     consumes=("scheduling", "staffing", "billing", "compliance"),
@@ -57,6 +63,9 @@ CONTRACT = Contract(
 __all__ = [
     "CONTRACT",
     "EVENTS",
+    "AlertAcknowledged",
+    "AlertRaised",
+    "AlertResolved",
     "AuditBlockSealed",
     "BreachNotificationSent",
     "IncidentClosed",

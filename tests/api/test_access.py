@@ -38,6 +38,8 @@ from services.billing.domain.events import (
     RemittedClaim,
     remittance_id_for,
 )
+from services.compliance.contracts import CONTRACT as COMPLIANCE
+from services.compliance.domain.alerts import Finding, alert, alert_stream, raise_command
 from services.staffing.domain import streams as staffing_streams
 from services.staffing.domain.events import EmployeeHired
 from services.staffing.domain.events import registry as staffing_registry
@@ -825,6 +827,49 @@ def _billing_read(path: str) -> Prepare:
     return prepare
 
 
+# ------------------------------------------------------------------------- compliance: alerts
+
+
+async def _alert(admin: httpx.AsyncClient, site: str) -> str:
+    """A fresh alert about `site`, raised on compliance's store as a monitor raises it."""
+    suite = _BILLING["suite"]
+    service = suite.service("compliance")
+    assert service.event_store is not None
+    relay = service.relay
+    handler = CommandHandler(
+        service.event_store,
+        COMPLIANCE.registry,
+        SystemClock(),
+        UuidIds(),
+        on_commit=relay.notify if relay is not None else lambda: None,
+    )
+    finding = Finding(
+        "acme",
+        "training_overdue",
+        f"training/t-{next(counter)}",
+        "2026-11-01",
+        "warning",
+        "x",
+        site,
+    )
+    meta = Metadata(tenant="acme", actor="system:test", correlation_id="access")
+    stream = alert_stream("acme", finding.alert_id)
+    await handler.handle(stream, alert, raise_command(finding, SystemClock().now()), meta)
+    await _readable(admin, f"/compliance/alerts/{finding.alert_id}")
+    return finding.alert_id
+
+
+async def _alert_read(admin: httpx.AsyncClient, site: str) -> Call:
+    return Call("GET", f"/compliance/alerts/{await _alert(admin, site)}")
+
+
+def _alert_change(action: str, body: dict[str, Any]) -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        return Call("POST", f"/compliance/alerts/{await _alert(admin, site)}/{action}", body)
+
+    return prepare
+
+
 # ------------------------------------------------------------------------- billing: charges
 
 # The running matrix test's suite: charges are recorded straight on billing's streams (a visit
@@ -1559,6 +1604,14 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ),
     ("GET", "/compliance/audit-exports/public-key"): _fixed(
         "GET", "/compliance/audit-exports/public-key"
+    ),
+    ("GET", "/compliance/alerts"): _fixed("GET", "/compliance/alerts?site={site}"),
+    ("GET", "/compliance/alerts/{alert_id}"): _alert_read,
+    ("POST", "/compliance/alerts/{alert_id}/acknowledgement"): _alert_change(
+        "acknowledgement", {"note": "on it"}
+    ),
+    ("POST", "/compliance/alerts/{alert_id}/resolution"): _alert_change(
+        "resolution", {"note": "done"}
     ),
     ("GET", "/ops/projections"): _fixed("GET", "/ops/projections"),
     ("POST", "/ops/projections/{name}/rebuild"): _rebuild,

@@ -47,6 +47,8 @@ async def test_projections_report_their_lag_and_generation(
         "compliance.audit_log",
         "compliance.policies",
         "compliance.incidents",
+        "compliance.monitor_watch",
+        "compliance.alerts",
         "staffing.roster",
         "staffing.pto",
         "billing.payers",

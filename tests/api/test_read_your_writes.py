@@ -91,6 +91,8 @@ ENTRIES = {
     # compliance: tests/api/test_compliance_{policies,incidents}.py read their writes
     "policy": "/compliance/policies/{policy_id}",
     "incident": "/compliance/incidents/{incident_id}",
+    # compliance: tests/api/test_compliance_alerts.py reads its writes through it
+    "alert": "/compliance/alerts/{alert_id}",
 }
 
 

@@ -34,8 +34,11 @@ from services.billing.projections.receivables import (
     SNAPSHOTS,
     ReceivablesProjection,
 )
+from services.compliance.application.alerts import NEWEST_FIRST, alerts_where
+from services.compliance.application.monitors import READS
 from services.compliance.application.queries import AuditQueries
 from services.compliance.domain.disclosures import PatientRecordAccessed
+from services.compliance.projections.alerts import ALERTS
 from services.compliance.projections.audit_log import AuditLogProjection
 from shared.documents.mongo import MongoDocumentStore
 from shared.documents.port import Write
@@ -426,6 +429,48 @@ async def test_receivables_reads_are_index_lookups(
     assert await receivables.current(T, "payer:aetna") > 0
     kpis = await Kpis(ReadModels(store), receivables).of(T, "site-1", "2026-10")
     assert kpis["counts"]["charges_cents"] > 0
+
+
+async def test_alert_and_monitor_queries_are_index_lookups(
+    recorded: tuple[MongoClient, Recorder], unique: str
+) -> None:
+    """The compliance alerts' list (by tenant, site, monitor, open or closed) and the
+    volume monitor's count of a reader's hour (at every read). The timed monitors' sweeps of
+    their watch (a range of dates, hourly) are not hot queries."""
+    client, recorder = recorded
+    store = MongoDocumentStore(client[unique])
+    alerts = [
+        Write(
+            f"acme:alert-{n}",
+            {
+                "tenant": "acme",
+                "alert_id": f"alert-{n}",
+                "monitor": f"monitor_{n % 20}",
+                "site": f"site-{n % 50}",
+                "open": n % 30 == 0,
+                "raised_at": f"2026-12-{n % 28 + 1:02d}T09:00:00+00:00",
+                "summary": "y" * 300,
+            },
+        )
+        for n in range(DOCUMENTS)
+    ]
+    listed = physical(ALERTS, 1)  # generation 1, as served before any rebuild
+    assert await store.write(listed, alerts) == []
+    reads = [
+        Write(f"acme:read-{n}", {"tenant": "acme", "reader": f"r{n % 40}", "hour": f"h{n % 24}"})
+        for n in range(DOCUMENTS)
+    ]
+    assert await store.write(READS, reads) == []
+
+    recorder.commands.clear()
+    for where in (
+        alerts_where("acme", status="open"),  # the officer's queue: a few among many closed
+        alerts_where("acme", sites=["site-3"]),
+        alerts_where("acme", monitor="monitor_7"),
+        alerts_where("acme", sites=["site-3"], monitor="monitor_3", status="closed"),
+    ):
+        assert await store.find(listed, where, sort=NEWEST_FIRST, limit=20)
+    assert await store.find(READS, {"tenant": "acme", "reader": "r7", "hour": "h7"})
     assert recorder.commands
 
     assert await check_recorded(client, unique, recorder) == []

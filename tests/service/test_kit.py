@@ -45,11 +45,17 @@ def test_every_service_declares_its_checks_and_workers(
         "compliance.ledger_anchors",
         "compliance.workers",
     ]
-    # The officer's events (policies, incidents) go to the bus; the ledger's blocks stay in
+    # The officer's events (policies, incidents, alerts) go to the bus; the ledger's blocks stay in
     # its store (the contract's `unrelayed`, honoured by the relay: tests/service/test_outbox.py).
     assert audit.relay is not None
     assert compliance_service.kit.vault is None  # it never opens patients' data
-    assert [w.name for w in audit.workers] == ["compliance.audit_ledger"]
+    assert [w.name for w in audit.workers] == [
+        "reactor.compliance.monitors",
+        "compliance.audit_ledger",
+        "compliance.monitor.credentials",
+        "compliance.monitor.training",
+        "compliance.monitor.ledger",
+    ]
 
 
 async def test_a_projection_reading_a_context_its_contract_does_not_consume_is_refused(

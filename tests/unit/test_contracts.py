@@ -134,6 +134,8 @@ def test_type_names_versions_and_topics() -> None:
     # The ledger's blocks stay in its store; the officer's events are published.
     assert compliance.CONTRACT.publishes(compliance.AuditBlockSealed) is False
     assert compliance.CONTRACT.publishes(compliance.PolicyPublished) is True
+    assert compliance.CONTRACT.publishes(compliance.AlertRaised)
+    assert compliance.AlertRaised.type_name() == "medoffice.compliance.AlertRaised.v1"
     for contract in (scheduling.CONTRACT, compliance.CONTRACT):
         for cls in contract.events:
             assert contract.registry.knows(cls.type_name())
