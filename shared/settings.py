@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     monitor_timer_seconds: float = Field(default=3600.0, gt=0)  # credentials, training
     ledger_monitor_seconds: float = Field(default=3600.0, gt=0)  # the ledger verified
     credential_warning_days: int = Field(default=30, ge=0)  # "expiring" this close to the end
+    incident_warning_days: int = Field(default=14, ge=0)  # an incident's step "near" its due date
     phi_reads_per_hour_threshold: int = Field(default=50, ge=1)  # distinct patients, one reader
     claims_submitter_id: str = "MEDOFFICE"  # ISA06/GS02, 1000A NM109: the group's id at it
     claims_submitter_name: str = "MEDOFFICE GROUP"  # 1000A NM103: the submitter's name

@@ -147,15 +147,17 @@ async def application(kit: Kit) -> UseCases:
         return found
 
     exports = AuditExports(ledger, logged, signer, kit.clock)
+    policies = Policies(kit.handler, read_models)
+    incidents = Incidents(kit.handler, read_models)
     alerts = Alerts(kit.handler, read_models)
-    monitors = Monitors(alerts, read_models, ledger, kit.settings)
+    monitors = Monitors(alerts, read_models, ledger, policies, incidents, kit.settings)
     return UseCases(
         ledger=ledger,
         anchors=anchors,
         queries=AuditQueries(read_models),
         disclosures=Disclosures(kit.handler),
-        policies=Policies(kit.handler, read_models),
-        incidents=Incidents(kit.handler, read_models),
+        policies=policies,
+        incidents=incidents,
         index=index,
         heads=heads,
         exports=exports,

@@ -18,6 +18,7 @@ from services.compliance import app as compliance
 from services.compliance.contracts import CONTRACT
 from services.compliance.domain import monitors as rules
 from services.compliance.domain.alerts import AlertRaised, alert_id, alert_stream
+from services.compliance.domain.policies import PublishPolicy
 from services.compliance.projections import watch
 from services.scheduling.domain import streams as scheduling_streams
 from services.scheduling.domain.events import (
@@ -288,3 +289,91 @@ async def test_phi_access_monitors_raise_once_per_reader_and_period(
             assert await second.use_cases.monitors.on_event(envelope) == 0
         for alert in expected:
             assert len(await raised(first, "acme", alert)) == 1
+
+
+async def test_policy_and_incident_monitors_raise_once_across_processes(
+    backends: Backends, staffing_service: Assembled[Any], scheduling_service: Assembled[Any]
+) -> None:
+    """An acknowledgement owed past its due date, and an incident's step near its due date
+    then past it: each raised once by two processes at once, and not again after a restart."""
+    clock = TestRunClock()
+    await hire(staffing_service, "nurse-2", ("north",))
+    site = SiteRegistered(site_id="north", name="North", time_zone="America/New_York")
+    await record(scheduling_service.kit.handler, scheduling_streams.site("acme", "north"), site)
+    async with (
+        compliance_process(backends, clock) as first,
+        compliance_process(backends, clock) as second,
+    ):
+        await watched(first, watch.TENANTS, "tenant")
+        await watched(first, watch.PEOPLE, "nurse-2")
+        policy = PublishPolicy(
+            policy_id="hipaa-privacy",
+            title="HIPAA privacy",
+            body="Read no record you do not need for your work.",
+            effective_on=TODAY - timedelta(days=20),
+            roles=("nurse",),
+            acknowledge_within_days=10,
+            new=True,
+        )
+        await first.use_cases.policies.publish(META, policy)
+        await first.use_cases.incidents.report(
+            META,
+            "inc-1",
+            "privacy",
+            "north",
+            "Letter sent to the wrong patient",
+            "A statement went to another address",
+            None,
+            TODAY - timedelta(days=50),
+        )
+
+        async def owed() -> list[dict[str, Any]] | None:
+            return await first.use_cases.policies.overdue("acme", None) or None
+
+        async def due() -> list[dict[str, Any]] | None:
+            return await first.use_cases.incidents.due("acme", 14, None) or None
+
+        assert await wait_until(owed, message="the acknowledgement overdue")
+        steps = await wait_until(due, message="the incident's steps due")
+        assert steps is not None
+        assert {s["due_on"] for s in steps} == {(TODAY + timedelta(days=10)).isoformat()}
+        unacknowledged = alert_id(
+            rules.POLICY_UNACKNOWLEDGED, "policy/hipaa-privacy/employee/nurse-2", "1"
+        )
+        near = {
+            alert_id(rules.INCIDENT_DEADLINE_NEAR, f"incident/inc-1/{s['task']}", s["due_on"])
+            for s in steps
+        }
+        counts = await asyncio.gather(
+            first.use_cases.monitors.run_timed(), second.use_cases.monitors.run_timed()
+        )
+        assert sum(counts) <= 1 + len(near)  # the timers may have raised some as they started
+        assert await first.use_cases.monitors.run_timed() == 0
+        for alert in (unacknowledged, *near):
+            assert len(await raised(first, "acme", alert)) == 1
+
+        clock.shift = timedelta(days=11)  # the incident's step is now past due
+        missed = {
+            alert_id(rules.INCIDENT_DEADLINE_MISSED, f"incident/inc-1/{s['task']}", s["due_on"])
+            for s in steps
+        }
+        counts = await asyncio.gather(
+            first.use_cases.monitors.run_timed(), second.use_cases.monitors.run_timed()
+        )
+        assert sum(counts) == len(missed)
+
+    async with compliance_process(backends, clock) as third:
+        assert await third.use_cases.monitors.run_timed() == 0
+        for alert in (unacknowledged, *near, *missed):
+            assert len(await raised(third, "acme", alert)) == 1
+
+        async def listed() -> list[dict[str, Any]] | None:
+            found = await third.use_cases.alerts.find("acme", status="open")
+            ids = {a["alert_id"] for a in found}
+            return found if ids >= {unacknowledged, *near, *missed} else None
+
+        alerts = await wait_until(listed, message="the policy and incident alerts")
+        assert alerts is not None
+        by_id = {a["alert_id"]: a for a in alerts}
+        assert by_id[unacknowledged]["site"] == "north"
+        assert {by_id[m]["severity"] for m in missed} == {"critical"}

@@ -143,3 +143,52 @@ def test_an_alert_is_raised_once_then_acknowledged_and_resolved_with_a_note() ->
         alert.decide(alert.initial, ack)
     with pytest.raises(NotFound):  # an alert about no site, for a caller of some sites only
         alert.decide(alert.fold([raised]), ack.model_copy(update={"within": ("north",)}))
+
+
+def test_an_unacknowledged_policy_is_one_alert_per_person_and_version() -> None:
+    row = {
+        "policy_id": "hipaa",
+        "version": 2,
+        "title": "HIPAA privacy",
+        "due_on": "2026-11-16",
+        "employee_id": "nurse-1",
+        "employee_name": "Ann Lee",
+    }
+    [found] = rules.policy_unacknowledged("acme", row, "north")
+    assert (found.monitor, found.subject, found.period) == (
+        rules.POLICY_UNACKNOWLEDGED,
+        "policy/hipaa/employee/nurse-1",
+        "2",
+    )
+    assert (found.site, found.severity) == ("north", "warning")
+    assert "Ann Lee" in found.summary
+    assert "version 2" in found.summary
+    [next_version] = rules.policy_unacknowledged("acme", {**row, "version": 3}, "north")
+    assert next_version.alert_id != found.alert_id
+
+
+@pytest.mark.parametrize(
+    ("days_left", "monitor", "severity"),
+    [
+        (5, rules.INCIDENT_DEADLINE_NEAR, "warning"),
+        (0, rules.INCIDENT_DEADLINE_NEAR, "warning"),
+        (-1, rules.INCIDENT_DEADLINE_MISSED, "critical"),
+    ],
+)
+def test_an_incident_step_near_or_past_its_due_date(
+    days_left: int, monitor: str, severity: str
+) -> None:
+    row = {
+        "incident_id": "inc-1",
+        "kind": "privacy",
+        "site_id": "north",
+        "title": "Wrong address",
+        "task": "risk_assessment",
+        "due_on": "2026-12-01",
+        "days_left": days_left,
+        "overdue": days_left < 0,
+    }
+    [found] = rules.incident_deadline("acme", row)
+    assert (found.monitor, found.severity, found.site) == (monitor, severity, "north")
+    assert (found.subject, found.period) == ("incident/inc-1/risk_assessment", "2026-12-01")
+    assert "risk assessment" in found.summary

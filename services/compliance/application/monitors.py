@@ -21,7 +21,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import structlog
 
 from services.compliance.application.alerts import Alerts
+from services.compliance.application.incidents import Incidents
 from services.compliance.application.ledger import AuditLedger
+from services.compliance.application.policies import Policies
 from services.compliance.domain import monitors as rules
 from services.compliance.domain.alerts import Finding
 from services.compliance.projections import watch
@@ -39,13 +41,20 @@ READS = "monitor_reads"  # one document per record of access: who read whom, in 
 
 @dataclass(frozen=True)
 class Sight:
-    """What a monitor may look at: the watch, the ledger, the settings and the time."""
+    """What a monitor may look at: the watch, the ledger, the officer's policies and
+    incidents, the settings and the time."""
 
     read_models: ReadModels
     documents: DocumentStore  # compliance's own documents (the reads the volume monitor counts)
     ledger: AuditLedger
+    policies: Policies
+    incidents: Incidents
     settings: Settings
     now: datetime
+
+    async def tenants(self) -> list[str]:
+        """The tenants compliance watches (those with a site)."""
+        return sorted({str(d["tenant"]) for d in await self.watching(watch.TENANTS, {})})
 
     async def watched(self, collection: str, tenant: str, *parts: str) -> Document | None:
         return await self.read_models.get(watch.PROJECTION, collection, watch.key(tenant, *parts))
@@ -139,6 +148,29 @@ async def ledger_unverified(sight: Sight) -> Iterable[Finding]:
     return found
 
 
+async def policies_unacknowledged(sight: Sight) -> Iterable[Finding]:
+    """Staff who owe a policy's acknowledgement past its due date (the overdue lists)."""
+    found: list[Finding] = []
+    for tenant in await sight.tenants():
+        rows = await sight.policies.overdue(tenant, None)
+        people = await sight.people(
+            {"tenant": tenant, "employee_id": r["employee_id"]} for r in rows
+        )
+        for row in rows:
+            site = _site_of(people.get((tenant, str(row["employee_id"]))))
+            found += rules.policy_unacknowledged(tenant, row, site)
+    return found
+
+
+async def incident_deadlines(sight: Sight) -> Iterable[Finding]:
+    """Incidents' steps due within the warning window, or past due (the deadlines list)."""
+    found: list[Finding] = []
+    for tenant in await sight.tenants():
+        for row in await sight.incidents.due(tenant, sight.settings.incident_warning_days, None):
+            found += rules.incident_deadline(tenant, row)
+    return found
+
+
 # ------------------------------------------------------------------------------- PHI reads
 
 READ_TYPE = PatientRecordAccessed.type_name()
@@ -223,6 +255,8 @@ MONITORS: tuple[Monitor, ...] = (
     Timed("credentials", credentials_due, lambda s: s.monitor_timer_seconds),
     Timed("training", training_overdue, lambda s: s.monitor_timer_seconds),
     Timed("ledger", ledger_unverified, lambda s: s.ledger_monitor_seconds),
+    Timed("policies", policies_unacknowledged, lambda s: s.monitor_timer_seconds),
+    Timed("incidents", incident_deadlines, lambda s: s.monitor_timer_seconds),
     OnEvent("phi_reads_volume", frozenset({READ_TYPE}), reads_volume),
     OnEvent("phi_read_no_visit", frozenset({READ_TYPE}), read_without_visit),
     OnEvent("phi_read_after_hours", frozenset({READ_TYPE}), read_after_hours),
@@ -237,12 +271,16 @@ class Monitors:
         alerts: Alerts,
         read_models: ReadModels,
         ledger: AuditLedger,
+        policies: Policies,
+        incidents: Incidents,
         settings: Settings,
         monitors: Sequence[Monitor] = MONITORS,
     ) -> None:
         self._alerts = alerts
         self._read_models = read_models
         self._ledger = ledger
+        self._policies = policies
+        self._incidents = incidents
         self._settings = settings
         self.monitors = tuple(monitors)
 
@@ -251,6 +289,8 @@ class Monitors:
             self._read_models,
             self._read_models.store,
             self._ledger,
+            self._policies,
+            self._incidents,
             self._settings,
             self._alerts.now(),
         )

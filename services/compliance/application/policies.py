@@ -118,9 +118,10 @@ class Policies(UseCases):
             found.append(row)
         return found
 
-    async def overdue(self, tenant: str, site_id: str) -> list[dict[str, Any]]:
+    async def overdue(self, tenant: str, site_id: str | None) -> list[dict[str, Any]]:
         """Per policy in force whose acknowledgement is past due, the employed staff at the
-        site it binds who have not acknowledged its current version; oldest due first."""
+        site (`None`: at any site) it binds who have not acknowledged its current version;
+        oldest due first."""
         today = self.today()
         docs = await self._read_models.find(
             PROJECTION,

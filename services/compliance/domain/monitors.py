@@ -18,6 +18,9 @@ PHI_READS_VOLUME = "phi_reads_volume"
 PHI_READ_NO_VISIT = "phi_read_no_visit"
 PHI_READ_AFTER_HOURS = "phi_read_after_hours"
 LEDGER_UNVERIFIED = "ledger_unverified"
+POLICY_UNACKNOWLEDGED = "policy_unacknowledged"
+INCIDENT_DEADLINE_NEAR = "incident_deadline_near"
+INCIDENT_DEADLINE_MISSED = "incident_deadline_missed"
 
 
 def credential(
@@ -71,6 +74,53 @@ def training(doc: Mapping[str, Any], today: date, site: str | None) -> list[Find
                 "assignment_id": str(doc["assignment_id"]),
                 "due_on": due,
             },
+        )
+    ]
+
+
+def policy_unacknowledged(tenant: str, row: Mapping[str, Any], site: str | None) -> list[Finding]:
+    """A person who owes the acknowledgement of a policy's current version past its due date
+    (a row of `Policies.overdue`). The period is the version: a new version is a new alert,
+    a reminder or another day is not."""
+    employee, policy, version = str(row["employee_id"]), str(row["policy_id"]), str(row["version"])
+    return [
+        Finding(
+            tenant,
+            POLICY_UNACKNOWLEDGED,
+            f"policy/{policy}/employee/{employee}",
+            version,
+            "warning",
+            f"{row.get('employee_name') or employee} has not acknowledged {row['title']} "
+            f"(version {version}), due on {row['due_on']}",
+            site,
+            {
+                "employee_id": employee,
+                "policy_id": policy,
+                "version": version,
+                "due_on": str(row["due_on"]),
+            },
+        )  # fmt: skip
+    ]
+
+
+def incident_deadline(tenant: str, row: Mapping[str, Any]) -> list[Finding]:
+    """A step an incident still owes (a row of `Incidents.due`: breach notifications, the risk
+    assessment, a safety investigation): near its due date (a warning), or past it (critical).
+    The period is the due date: each is raised once, near and again once missed."""
+    incident, task, due = str(row["incident_id"]), str(row["task"]), str(row["due_on"])
+    missed = bool(row["overdue"])
+    days = int(row["days_left"])
+    when = f"was due on {due}" if missed else f"is due on {due} ({days} days)"
+    return [
+        Finding(
+            tenant,
+            INCIDENT_DEADLINE_MISSED if missed else INCIDENT_DEADLINE_NEAR,
+            f"incident/{incident}/{task}",
+            due,
+            "critical" if missed else "warning",
+            f"incident {incident} ({row['title']}): {task.replace('_', ' ')} {when}",
+            str(row["site_id"]),
+            {"incident_id": incident, "task": task, "due_on": due, "kind": str(row["kind"])},
         )
     ]
 
