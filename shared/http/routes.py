@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import HTTPException, Query
@@ -142,3 +142,5 @@ def _plausible(day: D) -> D:
 PlausibleDay = Annotated[date, AfterValidator(_plausible)]
 # The same for a time (an `as_of`): year 9999 at -12:00 is in year 10000 once compared in UTC.
 PlausibleMoment = Annotated[AwareDatetime, AfterValidator(_plausible)]
+# A time whose offset may be left out (the route reads it as UTC), within the same years.
+PlausibleTime = Annotated[datetime, AfterValidator(_plausible)]

@@ -16,6 +16,7 @@ from services.compliance.api.audit import LedgerAuditors, tenant_wide
 from services.compliance.application.exports import AuditExports
 from services.compliance.domain.exports import fingerprint
 from shared.http.identity import Principal
+from shared.http.routes import PlausibleTime
 
 
 def _whole_tenant(who: Principal) -> None:
@@ -38,8 +39,8 @@ def build_exports_router(exports: AuditExports) -> APIRouter:
         responses={200: {"content": {"application/zip": {}}}},
     )
     async def audit_export(
-        start: Annotated[datetime, Query(alias="from")],
-        end: Annotated[datetime, Query(alias="to")],
+        start: Annotated[PlausibleTime, Query(alias="from")],
+        end: Annotated[PlausibleTime, Query(alias="to")],
         who: Principal = LedgerAuditors,
     ) -> Response:
         """A zip of the tenant's chained events whose time is in [from, to) (ISO times, UTC
