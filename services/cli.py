@@ -251,7 +251,8 @@ def audit_verify(
 @audit.command("public-key")
 def audit_public_key() -> None:
     """Print the public key that signs audit exports and anchored heads (base64, then its
-    fingerprint), from the key file the settings name, for auditors to pin."""
+    fingerprint), from the key the settings hold or the key file they name, for auditors to
+    pin."""
     import base64
 
     from services.compliance.app import (
@@ -260,10 +261,15 @@ def audit_public_key() -> None:
         key_file,
         load_signing_key,
         public_key_bytes,
+        signing_key_for,
     )
 
     try:
-        raw = public_key_bytes(load_signing_key(key_file(_settings())))
+        settings = _settings()
+        if settings.audit_signing_key is not None:
+            raw = public_key_bytes(signing_key_for(settings))
+        else:  # the configured or default file; never made here
+            raw = public_key_bytes(load_signing_key(key_file(settings)))
     except SigningKeyUnusable as exc:
         _refuse(str(exc))
     typer.echo(base64.b64encode(raw).decode())

@@ -93,17 +93,21 @@ class Settings(BaseSettings):
     # Ed25519 private key (PEM, PKCS#8) that signs audit exports and anchored ledger heads;
     # unset: <data_dir>/compliance/audit-signing.pem, made on first start if absent.
     audit_signing_key_file: Path | None = None
+    # Or the key itself, base64 of its 32-byte Ed25519 seed (as the other keys: a container's
+    # secret env, where no file may be written); it wins over the file.
+    audit_signing_key: str | None = None
     # How often each tenant's ledger head, if it moved, is signed and published outside the
     # databases: to this file (embedded; unset: <data_dir>/ledger-heads.jsonl), or to the
     # Kafka topic medoffice.compliance.ledger-heads (scale-out).
     ledger_head_publish_seconds: float = Field(default=60.0, gt=0)
     ledger_heads_file: Path | None = None
 
-    @field_validator("phi_kek", "ledger_key")
+    @field_validator("phi_kek", "ledger_key", "audit_signing_key")
     @classmethod
-    def _a_32_byte_key(cls, value: str) -> str:
+    def _a_32_byte_key(cls, value: str | None) -> str | None:
         """Refused at start, with the setting's name, rather than when a service first uses it."""
-        key_bytes(value)
+        if value is not None:
+            key_bytes(value)
         return value
 
     @model_validator(mode="after")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes deploy/compose/secrets.env (or the file named) with fresh random keys, once: it refuses
 # to overwrite, because a new MEDOFFICE_PHI_KEK makes every sealed patient record unreadable and
-# a new MEDOFFICE_LEDGER_KEY breaks the audit ledger's seal. Keep a copy somewhere safe.
+# a new MEDOFFICE_LEDGER_KEY breaks the audit ledger's seal (and a new
+# MEDOFFICE_AUDIT_SIGNING_KEY no longer matches the public key auditors pinned). Keep a copy somewhere safe.
 set -euo pipefail
 
 OUT=${1:-$(dirname "${BASH_SOURCE[0]}")/secrets.env}
@@ -18,5 +19,6 @@ cat >"$OUT" <<-SECRETS
 	MEDOFFICE_JWT_SECRET=$(key 48)
 	MEDOFFICE_PHI_KEK=$(key 32)
 	MEDOFFICE_LEDGER_KEY=$(key 32)
+	MEDOFFICE_AUDIT_SIGNING_KEY=$(key 32)
 SECRETS
 echo "make-secrets.sh: wrote $OUT" >&2

@@ -79,6 +79,7 @@ __all__ = [
     "key_file",
     "load_signing_key",
     "public_key_bytes",
+    "signing_key_for",
     "unpack",
     "verify_package",
 ]

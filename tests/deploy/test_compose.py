@@ -170,7 +170,12 @@ def test_make_secrets_writes_keys_the_settings_accept_and_never_overwrites(tmp_p
     values = dict(
         line.split("=", 1) for line in out.read_text().splitlines() if not line.startswith("#")
     )
-    assert set(values) == {"MEDOFFICE_JWT_SECRET", "MEDOFFICE_PHI_KEK", "MEDOFFICE_LEDGER_KEY"}
+    assert set(values) == {
+        "MEDOFFICE_JWT_SECRET",
+        "MEDOFFICE_PHI_KEK",
+        "MEDOFFICE_LEDGER_KEY",
+        "MEDOFFICE_AUDIT_SIGNING_KEY",
+    }
     assert oct(out.stat().st_mode & 0o777) == "0o600"
     # The keys pass the same checks production applies (32-byte keys, no development secret).
     settings = Settings.model_validate(
@@ -178,6 +183,7 @@ def test_make_secrets_writes_keys_the_settings_accept_and_never_overwrites(tmp_p
         | {"env": "production", "jwt_jwks": "https://issuer.invalid/jwks.json"}
     )
     assert settings.phi_kek == values["MEDOFFICE_PHI_KEK"]
+    assert settings.audit_signing_key == values["MEDOFFICE_AUDIT_SIGNING_KEY"]
     before = out.read_text()
     again = subprocess.run([script, str(out)], capture_output=True, timeout=30, check=False)
     assert again.returncode == 1

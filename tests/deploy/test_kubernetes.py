@@ -132,6 +132,8 @@ def test_secrets_are_referenced_never_committed(objs: tuple[Obj, ...]) -> None:
     assert {
         ("MEDOFFICE_PHI_KEK", "medoffice-keys", "phi-kek"),
         ("MEDOFFICE_LEDGER_KEY", "medoffice-keys", "ledger-key"),
+        # compliance's alone: it signs audit exports and ledger heads (read-only filesystem)
+        ("MEDOFFICE_AUDIT_SIGNING_KEY", "medoffice-keys", "audit-signing-key"),
     } <= refs
     # The services read the connection string the MongoDB operator writes for their user.
     (mongo,) = of_kind(objs, "MongoDBCommunity")

@@ -426,3 +426,19 @@ def test_a_configured_signing_key_file_is_never_made(tmp_path: Path) -> None:
     given.write_bytes(SIGNER.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
     key = signing_key_for(Settings(audit_signing_key_file=given))
     assert public_key_bytes(key) == PUBLIC
+
+
+def test_a_signing_key_given_in_the_environment_wins_and_writes_nothing(tmp_path: Path) -> None:
+    """A container with a read-only filesystem takes the key as it takes its other keys."""
+    seed = SIGNER.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    encoded = base64.b64encode(seed).decode()
+    settings = Settings(data_dir=tmp_path / "read-only", audit_signing_key=encoded)
+    assert public_key_bytes(signing_key_for(settings)) == PUBLIC
+    assert public_key_bytes(signing_key_for(settings, in_memory=True)) == PUBLIC
+    assert not (tmp_path / "read-only").exists()
+    env = {"MEDOFFICE_AUDIT_SIGNING_KEY": encoded, "MEDOFFICE_DATA_DIR": str(tmp_path / "ro")}
+    printed = runner.invoke(cli, ["audit", "public-key"], env=env)
+    assert printed.exit_code == 0, printed.output
+    assert decode_public_key(printed.stdout) == PUBLIC
+    with pytest.raises(ValueError, match="audit_signing_key"):
+        Settings(audit_signing_key="c2hvcnQ=")  # 5 bytes

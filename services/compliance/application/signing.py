@@ -1,7 +1,9 @@
 """The signing key of audit exports and anchored heads: an Ed25519 private key in a PEM file.
 
+`MEDOFFICE_AUDIT_SIGNING_KEY` holds the key itself (base64 of its 32-byte seed: `openssl rand
+-base64 32`), as containers with a read-only filesystem take their other keys; else
 `MEDOFFICE_AUDIT_SIGNING_KEY_FILE` names the file (PKCS#8 PEM, as `openssl genpkey -algorithm
-ed25519` writes it). Unset, the key is `<data_dir>/compliance/audit-signing.pem`, made on the
+ed25519` writes it). Neither set, the key is `<data_dir>/compliance/audit-signing.pem`, made on the
 first start (mode 0600; of two processes starting at once, both use the one linked first).
 Auditors pin the public key (`GET /compliance/audit-exports/public-key`, or
 `medoffice audit public-key`), so a key made anew shows as a package signed by another key.
@@ -22,7 +24,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from services.compliance.domain.exports import fingerprint, public_key_bytes
-from shared.settings import Settings
+from shared.settings import Settings, key_bytes
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +53,8 @@ def signing_key_for(settings: Settings, in_memory: bool = False) -> Ed25519Priva
     """The configured key; the default file is made when absent, a configured one never.
     `in_memory` (backends that write nothing to disk, for tests): a key of the process alone
     when none is configured."""
+    if settings.audit_signing_key is not None:
+        return Ed25519PrivateKey.from_private_bytes(key_bytes(settings.audit_signing_key))
     if in_memory and settings.audit_signing_key_file is None:
         return Ed25519PrivateKey.generate()
     path = key_file(settings)
