@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from services.billing.domain import streams as billing_streams
+from services.billing.domain.events import PatientRecordAccessed as BillingRecordAccessed
 from services.compliance import app as compliance
 from services.compliance.contracts import CONTRACT
 from services.compliance.domain import monitors as rules
@@ -377,3 +379,37 @@ async def test_policy_and_incident_monitors_raise_once_across_processes(
         by_id = {a["alert_id"]: a for a in alerts}
         assert by_id[unacknowledged]["site"] == "north"
         assert {by_id[m]["severity"] for m in missed} == {"critical"}
+
+
+async def test_a_read_in_billing_is_watched_too(
+    backends: Backends,
+    staffing_service: Assembled[Any],
+    scheduling_service: Assembled[Any],
+    billing_service: Assembled[Any],
+) -> None:
+    """Billing's disclosures are reads of the record like scheduling's: after hours is after
+    hours whichever service showed the patient."""
+    clock = TestRunClock()
+    await hire(staffing_service, "biller-1", ("north",))
+    site = SiteRegistered(site_id="north", name="North", time_zone="America/New_York")
+    await record(scheduling_service.kit.handler, scheduling_streams.site("acme", "north"), site)
+    async with compliance_process(backends, clock) as compliance_built:
+        assert "billing" in compliance_built.use_cases.monitors.reaction().contexts
+        await watched(compliance_built, watch.PEOPLE, "biller-1")
+        await watched(compliance_built, watch.SITES, "north")
+        sunday_3am = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)  # 03:00 in New York
+        read = BillingRecordAccessed(
+            patient_id="pat-billed",
+            endpoint="/billing/claims/c-1",
+            purpose="HPAYMT",
+            outcome="disclosed",
+            accessed_at=sunday_3am,
+        )
+        stream = billing_streams.record_access("acme", "access-b1")
+        await record(billing_service.kit.handler, stream, read, actor="biller-1")
+        after_hours = alert_id(rules.PHI_READ_AFTER_HOURS, "reader/biller-1", "2026-11-29")
+
+        async def raised_once() -> list[AlertRaised] | None:
+            return await raised(compliance_built, "acme", after_hours) or None
+
+        assert await wait_until(raised_once, message="the after-hours alert of a billing read")

@@ -7,7 +7,7 @@ A monitor is one async function and one line in `MONITORS`:
   compliance receives it (one reactor feeds them all, `MonitorReaction`).
 Each finding becomes an alert through `Alerts.raise_alert`, once (see `application/alerts.py`).
 The facts the monitors decide from are the watch (`projections/watch.py`), read from staffing's
-and scheduling's events through their contracts, and compliance's own ledger.
+and scheduling's events (and billing's reads) through their contracts, and compliance's own ledger.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 
+from services.billing.contracts import PatientRecordAccessed as BillingRecordAccessed
 from services.compliance.application.alerts import Alerts
 from services.compliance.application.incidents import Incidents
 from services.compliance.application.ledger import AuditLedger
@@ -173,7 +174,8 @@ async def incident_deadlines(sight: Sight) -> Iterable[Finding]:
 
 # ------------------------------------------------------------------------------- PHI reads
 
-READ_TYPE = PatientRecordAccessed.type_name()
+# A patient's record read at the front desk or the clinic (scheduling) or in billing.
+READ_TYPES = frozenset({PatientRecordAccessed.type_name(), BillingRecordAccessed.type_name()})
 
 
 async def reads_volume(sight: Sight, envelope: Envelope) -> Iterable[Finding]:
@@ -257,9 +259,9 @@ MONITORS: tuple[Monitor, ...] = (
     Timed("ledger", ledger_unverified, lambda s: s.ledger_monitor_seconds),
     Timed("policies", policies_unacknowledged, lambda s: s.monitor_timer_seconds),
     Timed("incidents", incident_deadlines, lambda s: s.monitor_timer_seconds),
-    OnEvent("phi_reads_volume", frozenset({READ_TYPE}), reads_volume),
-    OnEvent("phi_read_no_visit", frozenset({READ_TYPE}), read_without_visit),
-    OnEvent("phi_read_after_hours", frozenset({READ_TYPE}), read_after_hours),
+    OnEvent("phi_reads_volume", READ_TYPES, reads_volume),
+    OnEvent("phi_read_no_visit", READ_TYPES, read_without_visit),
+    OnEvent("phi_read_after_hours", READ_TYPES, read_after_hours),
 )
 
 
