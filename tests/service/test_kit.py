@@ -55,6 +55,8 @@ def test_every_service_declares_its_checks_and_workers(
         "compliance.monitor.credentials",
         "compliance.monitor.training",
         "compliance.monitor.ledger",
+        "compliance.monitor.policies",
+        "compliance.monitor.incidents",
     ]
 
 
