@@ -23,29 +23,37 @@ class Timer:
     def __init__(self, every: float) -> None:
         self._every = every
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
     async def start(self) -> None:
+        self._stopping.clear()
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
+        """Cancel the round in hand and end the loop. The stop is also a flag the loop reads:
+        a round whose driver swallowed the cancellation (a client library's retry, a timeout
+        racing it) ends without a second round, and the pause that follows ends at once
+        rather than after `every` seconds."""
+        self._stopping.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.fire_due()
             except RetryLater as exc:
                 log.warning("timer_unavailable", timer=self.name, error=str(exc))
             except Exception:  # noqa: BLE001 - a bug must not stop the timer for good
                 log.exception("timer_failed", timer=self.name)
-            await asyncio.sleep(self._every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._every)
 
     async def fire_due(self) -> int:
         raise NotImplementedError

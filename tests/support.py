@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from pymongo import AsyncMongoClient
 
 from services.suite import Suite
@@ -100,17 +104,54 @@ def changes(entries: list[dict[str, object]]) -> list[dict[str, object]]:
     return [e for e in entries if e["type"] != ACCESS]
 
 
-async def drop_databases(settings: Settings, names: set[str]) -> None:
-    """Drop a test's MongoDB databases by name (FerretDB's listDatabases can stall)."""
-    if not settings.scale_out or not names:
+SUITE_STOP_LIMIT = 200.0  # seconds: under pytest-timeout's 300, so the test fails, not the run
+
+
+async def stopped_in_time(suite: Suite, limit: float = SUITE_STOP_LIMIT) -> None:
+    """Stop a suite, or fail the test naming what it still waits on: every task's stack goes to
+    stderr before the stop is cancelled, so a stall is diagnosed where it happened."""
+    stopping = asyncio.ensure_future(suite.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=limit)
+    if not done:
+        for task in asyncio.all_tasks():
+            task.print_stack(file=sys.stderr)
+        stopping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stopping
+        raise AssertionError(f"the suite did not stop within {limit:.0f} s; tasks on stderr")
+    stopping.result()
+
+
+async def drop_test_data(settings: Settings, databases: set[str]) -> None:
+    """Drop a test's MongoDB databases by name (FerretDB's listDatabases can stall) and delete
+    its Kafka topics (those of its namespace). Nothing of a test is left on the shared servers:
+    a broker holding every earlier test's partitions grows slow for the tests after."""
+    if not settings.scale_out:
         return
     assert settings.mongo_url is not None
+    assert settings.kafka_bootstrap is not None
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(settings.mongo_url)
     try:
-        for name in names:
+        for name in databases:
             await client.drop_database(name)
     finally:
         await client.close()
+    if settings.topic_namespace:
+        # Best effort: a test may leave its bootstrap address behind a proxy it cut.
+        with contextlib.suppress(KafkaError, OSError, TimeoutError):
+            async with asyncio.timeout(30):
+                await _delete_topics(settings.kafka_bootstrap, settings.topic_namespace)
+
+
+async def _delete_topics(bootstrap: str, namespace: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(namespace)]
+        if topics:
+            await admin.delete_topics(topics)
+    finally:
+        await admin.close()
 
 
 class TcpProxy:

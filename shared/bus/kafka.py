@@ -75,10 +75,12 @@ class KafkaSubscription:
         handler: MessageHandler,
         retry_delay: float,
         max_commit_retry_delay: float = MAX_COMMIT_RETRY_DELAY,
+        stop_timeout: float = 40.0,
     ) -> None:
         self.group = group
         self._handler = handler
         self._retry_delay = retry_delay
+        self._stop_timeout = stop_timeout
         self._max_commit_retry_delay = max(max_commit_retry_delay, retry_delay)
         self._stopping = asyncio.Event()
         self._subscriber: BatchSubscriber | None = None
@@ -101,7 +103,13 @@ class KafkaSubscription:
             self._uncommitted.pop(tp, None)
 
     async def stop(self) -> None:
-        """Finish the batch in hand (bounded by the graceful timeout), then leave the group."""
+        """Finish the batch in hand (bounded by the graceful timeout), then leave the group.
+
+        Leaving is bounded too: a consumer caught in a group join or a coordinator search does
+        not see the stop until that ends, and a stopping process must not wait on the broker
+        for ever. Past `stop_timeout` the consumer is abandoned; the broker drops the member
+        when its session times out, and its uncommitted records come again to the next owner.
+        """
         self._stopping.set()
         recommit, self._recommit = self._recommit, None
         if recommit is not None:
@@ -109,8 +117,13 @@ class KafkaSubscription:
             with contextlib.suppress(asyncio.CancelledError):
                 await recommit
         subscriber, self._subscriber = self._subscriber, None
-        if subscriber is not None:
-            await subscriber.stop()
+        if subscriber is None:
+            return
+        try:
+            async with asyncio.timeout(self._stop_timeout):
+                await subscriber.stop()
+        except TimeoutError:
+            log.warning("consumer_left_unannounced", group=self.group, after=self._stop_timeout)
 
     async def on_batch(self, message: KafkaMessage) -> None:
         raw = message.raw_message
@@ -249,6 +262,8 @@ class KafkaBus:
         self._heartbeat_interval_ms = int(heartbeat_interval * 1000)
         self._partitions = partitions
         self._replication_factor = replication_factor
+        # The batch in hand may take the graceful timeout, the LeaveGroup a request timeout.
+        self._stop_timeout = graceful_timeout + request_timeout
         self._create_topics = create_topics
         self._broker = KafkaBroker(
             servers,
@@ -354,7 +369,9 @@ class KafkaBus:
     ) -> KafkaSubscription:
         await self._ensure_topics(topics)
         group = self._group_prefix + group
-        subscription = KafkaSubscription(group, handler, self._retry_delay)
+        subscription = KafkaSubscription(
+            group, handler, self._retry_delay, stop_timeout=self._stop_timeout
+        )
         subscriber = self._broker.subscriber(
             # declare=False: the topics exist already, made by `_ensure_topics` with our configs.
             *(Topic(topic, declare=False) for topic in topics),

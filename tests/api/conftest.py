@@ -14,7 +14,7 @@ from shared.clock import Clock, SystemClock
 from shared.http.identity import mint_operator_token, mint_token
 from shared.settings import Settings
 from tests.api.staffing_helpers import hire_bookable
-from tests.support import TestRunClock, drop_databases
+from tests.support import TestRunClock, drop_test_data, stopped_in_time
 
 TokenFor = Callable[..., dict[str, str]]
 
@@ -28,8 +28,10 @@ async def running_suite(settings: Settings, clock: Clock | None = None) -> Async
     try:
         yield suite
     finally:
-        await suite.stop()
-        await drop_databases(settings, suite.backends.databases)
+        try:
+            await stopped_in_time(suite)
+        finally:
+            await drop_test_data(settings, suite.backends.databases)
 
 
 ShiftedClock = TestRunClock  # the name the tests that move the clock know it by

@@ -22,7 +22,7 @@ from shared.mongo import connect
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, booking, make_bookable, post_ok, register
 from tests.api.staffing_helpers import hire_bookable
-from tests.support import TestRunClock, drop_databases
+from tests.support import TestRunClock, drop_test_data
 
 CODES = {"procedures": ["99213"], "diagnoses": ["E11.9"]}
 
@@ -231,4 +231,4 @@ async def test_commands_find_what_was_stored_before_commits_had_tags(
             check_in = await client.post(f"{path}/{later['id']}/check-in")
             assert check_in.status_code == 200, check_in.text
     finally:
-        await drop_databases(settings, databases)
+        await drop_test_data(settings, databases)

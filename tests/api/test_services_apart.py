@@ -15,7 +15,7 @@ from services.suite import Suite, build_service
 from shared.cloudevents import Message
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, booking, post_ok, register
-from tests.support import drop_databases, wait_until
+from tests.support import drop_test_data, wait_until
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ async def apart(settings: Settings) -> AsyncIterator[dict[str, Suite]]:
         for suite in reversed(suites.values()):
             await suite.stop()
             databases |= suite.backends.databases
-        await drop_databases(settings, databases)
+        await drop_test_data(settings, databases)
 
 
 def _client(suite: Suite, headers: dict[str, str]) -> httpx.AsyncClient:

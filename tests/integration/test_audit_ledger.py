@@ -29,7 +29,7 @@ from shared.cloudevents import to_message
 from shared.events import Envelope, Metadata, seal
 from shared.eventstore.port import EventStore
 from shared.settings import Settings
-from tests.support import drop_databases, wait_until
+from tests.support import drop_test_data, wait_until
 
 T0 = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 KEY = bytes(range(32))
@@ -52,7 +52,7 @@ async def backends(settings: Settings) -> AsyncIterator[Backends]:
     backends = await open_backends(settings)
     yield backends
     await backends.close()
-    await drop_databases(settings, backends.databases)
+    await drop_test_data(settings, backends.databases)
 
 
 async def ledger_on(backends: Backends, key: bytes = KEY) -> AuditLedger:

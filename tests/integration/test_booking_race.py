@@ -35,7 +35,7 @@ from shared.backends import SUITE_DATABASES
 from shared.settings import Settings
 from tests.api.staffing_helpers import hire_bookable
 from tests.integration.servers import Server
-from tests.support import drop_databases
+from tests.support import drop_test_data
 
 PROCESSES = 4
 REQUESTS = 40
@@ -57,7 +57,7 @@ async def servers(settings: Settings, tmp_path: Path) -> AsyncIterator[list[Serv
     finally:
         for server in group:
             await server.close()
-        await drop_databases(settings, {f"{settings.mongo_database}_{s}" for s in SUITE_DATABASES})
+        await drop_test_data(settings, {f"{settings.mongo_database}_{s}" for s in SUITE_DATABASES})
 
 
 async def post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from shared.backends import SUITE_DATABASES
 from shared.settings import Settings
 from tests.api.staffing_helpers import hire_bookable
 from tests.integration.servers import Server
-from tests.support import changes, drop_databases, wait_until
+from tests.support import changes, drop_test_data, wait_until
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ async def server(settings: Settings, tmp_path: Path) -> AsyncIterator[Server]:
     server = Server(settings, tmp_path)
     yield server
     await server.close()
-    await drop_databases(settings, {f"{settings.mongo_database}_{s}" for s in SUITE_DATABASES})
+    await drop_test_data(settings, {f"{settings.mongo_database}_{s}" for s in SUITE_DATABASES})
 
 
 async def post(server: Server, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import pytest
 from shared.settings import Settings
 from tests.api.staffing_helpers import hire_bookable
 from tests.integration.servers import Server
-from tests.support import drop_databases, wait_until
+from tests.support import drop_test_data, wait_until
 
 SLOTS = 16  # 30-minute visits from 8:00, all on Tuesday 1 December
 
@@ -33,7 +33,7 @@ async def server(settings: Settings, tmp_path: Path) -> AsyncIterator[Server]:
     yield server
     await server.close()
     services = ("scheduling", "compliance", "gateway")
-    await drop_databases(settings, {f"{settings.mongo_database}_{s}" for s in services})
+    await drop_test_data(settings, {f"{settings.mongo_database}_{s}" for s in services})
 
 
 async def post(server: Server, path: str, body: dict[str, Any]) -> None:

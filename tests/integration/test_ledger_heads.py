@@ -23,7 +23,7 @@ from shared.events import Envelope, Metadata, seal
 from shared.noticeboard.port import Noticeboard
 from shared.settings import Settings
 from tests.integration.test_audit_ledger import KEY, T0, registered
-from tests.support import drop_databases
+from tests.support import drop_test_data
 
 SIGNER = Ed25519PrivateKey.from_private_bytes(bytes(range(64, 96)))
 
@@ -33,7 +33,7 @@ async def backends(settings: Settings) -> AsyncIterator[Backends]:
     backends = await open_backends(settings)
     yield backends
     await backends.close()
-    await drop_databases(settings, backends.databases)
+    await drop_test_data(settings, backends.databases)
 
 
 @pytest.fixture

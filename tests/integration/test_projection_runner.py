@@ -18,7 +18,7 @@ from shared.events import DomainEvent, Envelope, EventRegistry, Metadata, seal
 from shared.projections import NewDocuments, ProjectionRunner, StaleBatch, View, skipped_types
 from shared.readmodels import REGISTRY, ReadModels, physical, public
 from shared.settings import Settings
-from tests.support import drop_databases, wait_until
+from tests.support import drop_test_data, wait_until
 
 T0 = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 
@@ -50,7 +50,7 @@ async def backends(settings: Settings) -> AsyncIterator[Backends]:
     backends = await open_backends(settings)
     yield backends
     await backends.close()
-    await drop_databases(settings, backends.databases)
+    await drop_test_data(settings, backends.databases)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from shared.events import Metadata
 from shared.settings import Settings
 from tests.billing_claim_facts import AT, DAY, Facts
 from tests.integration.servers import Server
-from tests.support import drop_databases, wait_until
+from tests.support import drop_test_data, wait_until
 
 CLAIMS = 600
 FEE = 10000
@@ -48,7 +48,7 @@ async def server(settings: Settings, tmp_path: Path) -> AsyncIterator[Server]:
     server = Server(settings, tmp_path)
     yield server
     await server.close()
-    await drop_databases(settings, {f"{settings.mongo_database}_{s}" for s in SUITE_DATABASES})
+    await drop_test_data(settings, {f"{settings.mongo_database}_{s}" for s in SUITE_DATABASES})
 
 
 async def submitted_claims(settings: Settings) -> None:

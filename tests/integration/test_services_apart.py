@@ -26,7 +26,7 @@ from shared.http.identity import mint_token
 from shared.settings import Settings
 from tests.api.staffing_helpers import hire_bookable
 from tests.integration.servers import ROOT, Server, free_port
-from tests.support import drop_databases, wait_until
+from tests.support import drop_test_data, wait_until
 
 PATIENT = {"patient_id": "pat-zq", "name": "Zebulon Quarrington", "birth_date": "1961-02-03"}
 PLAINTEXT = (b"Zebulon", b"Quarrington", b"1961-02-03", b"+1 555 0199")
@@ -64,7 +64,7 @@ async def servers(settings: Settings, tmp_path: Path) -> AsyncIterator[dict[str,
         for server in started.values():
             await server.close()
         names = ("scheduling", "staffing", "compliance", "compliance_anchors", "keyvault")
-        await drop_databases(settings, {f"{settings.mongo_database}_{n}" for n in names})
+        await drop_test_data(settings, {f"{settings.mongo_database}_{n}" for n in names})
 
 
 def auditor(settings: Settings) -> dict[str, str]:
@@ -252,4 +252,4 @@ async def test_two_services_in_one_process_each_answer_on_their_own_port(
         await other.aclose()
         await both.close()
         names = ("scheduling", "compliance", "compliance_anchors", "keyvault")
-        await drop_databases(settings, {f"{settings.mongo_database}_{n}" for n in names})
+        await drop_test_data(settings, {f"{settings.mongo_database}_{n}" for n in names})
