@@ -5,10 +5,9 @@ serves on a port of its own."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Path, Response
-from pydantic import Field
+from fastapi import FastAPI
 
 from services.billing import app as billing
 from services.compliance import app as compliance
@@ -20,19 +19,13 @@ from shared.documents.port import DocumentStore
 from shared.eventstore.port import EventStore
 from shared.http import fhir
 from shared.http.app import create_http_app
-from shared.http.identity import Operator, operator_policy
-from shared.http.routes import Body, PlausibleMoment
 from shared.kit import ServiceSpec, assemble
-from shared.metrics import CONTENT_TYPE, CountRequests, Lagging, Metrics, lags, metered
+from shared.metrics import CountRequests, Metrics, metered
 from shared.observability import configure_tracing
+from shared.operations import operations_routers
 from shared.replays import Replays
 from shared.service import Check, Service
 from shared.settings import Settings
-
-# /ops acts on every tenant's read models at once: platform operators only, no tenant's admin.
-Operators = Annotated[Operator, operator_policy()]
-OperatorChanges = Annotated[Operator, operator_policy(changes_state=True)]
-ReplayId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 # Every service, in the order one process builds and starts them (the auditor last): adding a
 # service is its declaration here (and its `<name>_port` setting; see docs/new-service.md).
@@ -82,87 +75,6 @@ class Suite:
         return count
 
 
-class ReplayAsOf(Body):
-    as_of: PlausibleMoment = Field(description="replay the events recorded up to this time")
-
-
-def _operations_router(services: list[Service], replays: Replays, clock: Clock) -> APIRouter:
-    router = APIRouter(prefix="/ops", tags=["operations"])
-    runners = {r.projection.name: r for s in services for r in s.runners}
-
-    @router.get("/projections")
-    async def projections(who: Operators) -> list[dict[str, Any]]:
-        """Every projection of this app's services: generation, lag, whether it is rebuilding."""
-        return [await runner.status() for runner in runners.values()]
-
-    @router.post("/projections/{name}/rebuild")
-    async def rebuild(name: str, who: OperatorChanges) -> dict[str, Any]:
-        """Replay from the start into a shadow read model, then switch to it atomically."""
-        runner = runners.get(name)
-        if runner is None:
-            raise HTTPException(404, f"No projection {name!r}")
-        generation = await runner.rebuild()
-        return {"name": name, "generation": generation}
-
-    @router.post("/projections/{name}/replays", status_code=202)
-    async def replay(
-        name: str, body: ReplayAsOf, who: OperatorChanges, response: Response
-    ) -> dict[str, Any]:
-        """Rebuild the read model as it stood at `as_of` into a scratch generation, in the
-        background: follow it at `Location`, then read it through the projection's own
-        routes with `?replay=<id>`, then DELETE it."""
-        if name not in runners:
-            raise HTTPException(404, f"No projection {name!r}")
-        if body.as_of > clock.now():
-            raise HTTPException(422, "as_of is in the future: read the live read model")
-        job = await replays.start(name, body.as_of, who.sub)
-        response.headers["Location"] = f"/ops/replays/{job['id']}"
-        return job
-
-    @router.get("/replays/{replay_id}")
-    async def replay_status(replay_id: ReplayId, who: Operators) -> dict[str, Any]:
-        """A replay's progress: events read and applied, running, finished or failed."""
-        job = await replays.get(replay_id)
-        if job is None:
-            raise HTTPException(404, f"No replay {replay_id}")
-        return job
-
-    @router.delete("/replays/{replay_id}", status_code=204)
-    async def drop_replay(replay_id: ReplayId, who: OperatorChanges) -> Response:
-        """Stop a replay if it runs here, and drop its scratch read model."""
-        if not await replays.drop(replay_id):
-            raise HTTPException(404, f"No replay {replay_id}")
-        return Response(status_code=204)
-
-    return router
-
-
-def _metrics_router(metrics: Metrics, services: list[Service]) -> APIRouter:
-    router = APIRouter(tags=["operations"])
-    projections: dict[str, Lagging] = {
-        r.projection.name: r.lag for s in services for r in s.runners
-    }
-    consumers: dict[str, Lagging] = {}
-    for service in services:
-        for worker in service.workers:
-            lag = getattr(worker, "lag", None)
-            if callable(lag):
-                consumers[worker.name] = lag
-
-    # Not in the OpenAPI document: a scraper's endpoint, not part of the API (and no token).
-    @router.get("/metrics", response_class=Response, include_in_schema=False)
-    async def exposition() -> Response:
-        """Prometheus text exposition: appends, publishes, dead letters, HTTP answers by
-        status, and each projection's and consumer's lag. Counts only: no tenant, no PHI."""
-        gauges = {
-            "medoffice_projection_lag": await lags(projections),
-            "medoffice_consumer_lag": await lags(consumers),
-        }
-        return Response(metrics.render(gauges), media_type=CONTENT_TYPE)
-
-    return router
-
-
 def _app(
     settings: Settings,
     title: str,
@@ -182,8 +94,7 @@ def _app(
         settings,
         [
             *routers,
-            _operations_router(services, replays, clock),
-            _metrics_router(metrics, services),
+            *operations_routers(services, replays, clock, metrics),
         ],
         idempotency=idempotency,
         readiness=checks,

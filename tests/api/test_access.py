@@ -1712,6 +1712,11 @@ async def test_every_endpoint_declares_its_policy(client: httpx.AsyncClient) -> 
             assert "auditor" not in rule["roles"], key
 
 
+# Thousands of requests: on the embedded backend only (who may do what is decided in the HTTP
+# layer, the same on both; the scale-out runs of the tests above check the backends agree), and
+# with time for a loaded machine.
+@pytest.mark.parametrize("settings", ["embedded"], indirect=True)
+@pytest.mark.timeout(1200)
 async def test_the_access_matrix_is_the_documented_one(
     suite: Suite, client: httpx.AsyncClient, token_for: TokenFor, operator: dict[str, str]
 ) -> None:
