@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from shared.events import DomainEvent
 
@@ -58,3 +58,29 @@ class Decider(Generic[S, C]):
         for event in events:
             state = self.evolve(state, event)
         return state
+
+
+class RecordAccess(Command):
+    """Put on the record that one response disclosed these patients' data (`shared/access.py`):
+    every service that discloses PHI records it, each under its own `PatientRecordAccessed`."""
+
+    patient_ids: tuple[str, ...]
+    endpoint: str
+    purpose: str | None
+    outcome: str
+    accessed_at: AwareDatetime
+
+
+def disclosure_decider(recorded: Callable[..., DomainEvent]) -> Decider[None, RecordAccess]:
+    """A service's decider for its disclosures: one `recorded` event (the service's own
+    `PatientRecordAccessed` class) per patient, each patient once. Each response's disclosures
+    are a stream of their own, written in one commit: recording one never waits for another."""
+
+    def record(_: None, command: RecordAccess) -> Sequence[DomainEvent]:
+        fields = command.model_dump(exclude={"patient_ids"})
+        return [
+            recorded(patient_id=patient_id, **fields)
+            for patient_id in dict.fromkeys(command.patient_ids)
+        ]
+
+    return Decider[None, RecordAccess](None, lambda state, _: state, record)

@@ -7,12 +7,12 @@ domain), where a stream stands, and `decide` to run a decider on a stream.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
 from shared.commands import CommandHandler, Outcome
-from shared.domain import Decider
+from shared.domain import Decider, RecordAccess
 from shared.events import DomainEvent, Metadata
 
 S = TypeVar("S")
@@ -52,3 +52,37 @@ class UseCases:
         """A stream's state, folded from the event store (not from a read model)."""
         state, _ = await self._handler.load(stream, decider)
         return state
+
+
+def _patient_of(event: DomainEvent) -> str | None:
+    return getattr(event, "patient_id", None)
+
+
+class Disclosures(UseCases):
+    """A service's `AccessLog` (`shared/access.py`): records `PatientRecordAccessed` per patient
+    a response disclosed, through the service's own decider, on a stream per response."""
+
+    def __init__(
+        self,
+        handler: CommandHandler,
+        decider: Decider[None, RecordAccess],
+        stream: Callable[[str, str], str],
+    ) -> None:
+        super().__init__(handler)
+        self._decider = decider
+        self._stream = stream
+
+    async def record_access(
+        self, meta: Metadata, patient_ids: Iterable[str], endpoint: str, purpose: str | None
+    ) -> None:
+        command = RecordAccess(
+            patient_ids=tuple(patient_ids),
+            endpoint=endpoint,
+            purpose=purpose,
+            outcome="disclosed",
+            accessed_at=self.now(),
+        )
+        if not command.patient_ids:
+            return
+        stream = self._stream(meta.tenant, self.new_id())
+        await self.decide(stream, self._decider, command, meta, subject=_patient_of)

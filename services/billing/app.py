@@ -23,7 +23,6 @@ from services.billing.api import provider_accounts as provider_accounts_api
 from services.billing.api import receivables as receivables_api
 from services.billing.api import reference as reference_api
 from services.billing.api import remittances as remittances_api
-from services.billing.application.access import Disclosures
 from services.billing.application.charges import Charges
 from services.billing.application.claim_files import ClaimFileUseCases
 from services.billing.application.claims import Claims
@@ -35,7 +34,7 @@ from services.billing.application.receivables import Receivables
 from services.billing.application.reference import ReferenceData
 from services.billing.application.remittances import Remittances
 from services.billing.contracts import CONTRACT
-from services.billing.domain import charges, claims, fee_schedules, payers, streams
+from services.billing.domain import access, charges, claims, fee_schedules, payers, streams
 from services.billing.projections.charges import ChargesProjection
 from services.billing.projections.claims import ClaimsProjection
 from services.billing.projections.learnt import (
@@ -59,6 +58,7 @@ from shared.kit import Kit, ServiceSpec
 from shared.reactions import Reaction
 from shared.settings import Settings
 from shared.timers import Timer
+from shared.usecases import Disclosures
 
 NAME = CONTRACT.context
 
@@ -89,7 +89,7 @@ async def application(kit: Kit) -> UseCases:
     return UseCases(
         reference=ReferenceData(kit.handler, kit.read_models),
         learning=Learning(kit.handler, kit.read_models),
-        disclosures=Disclosures(kit.handler),
+        disclosures=Disclosures(kit.handler, access.access, streams.record_access),
         charges=Charges(kit.handler, kit.read_models),
         claims=claims,
         claim_files=claim_files,

@@ -24,7 +24,7 @@ from services.compliance.api import patients as patients_api
 from services.compliance.api import policies as policies_api
 from services.compliance.api.audit import build_router
 from services.compliance.api.exports import build_exports_router
-from services.compliance.application.access import Disclosures
+from services.compliance.application.access import record_access_stream
 from services.compliance.application.alerts import Alerts
 from services.compliance.application.anchors import LedgerAnchors
 from services.compliance.application.exports import AuditExports
@@ -43,6 +43,7 @@ from services.compliance.application.signing import (
 )
 from services.compliance.consumers import LedgerConsumer
 from services.compliance.contracts import CONTRACT
+from services.compliance.domain.disclosures import access as disclosure
 from services.compliance.domain.exports import (
     NotAPackage,
     decode_public_key,
@@ -66,6 +67,7 @@ from shared.readmodels import public
 from shared.service import Check, Worker
 from shared.settings import Settings, key_bytes
 from shared.timers import Timer
+from shared.usecases import Disclosures
 
 NAME = CONTRACT.context
 
@@ -156,7 +158,7 @@ async def application(kit: Kit) -> UseCases:
         ledger=ledger,
         anchors=anchors,
         queries=AuditQueries(read_models),
-        disclosures=Disclosures(kit.handler),
+        disclosures=Disclosures(kit.handler, disclosure, record_access_stream),
         policies=policies,
         incidents=incidents,
         index=index,

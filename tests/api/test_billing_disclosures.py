@@ -12,10 +12,11 @@ import httpx
 import pytest
 
 from services.billing.domain import streams
-from services.billing.domain.access import RecordAccess, access
+from services.billing.domain.access import access
 from services.billing.domain.claims import claim_id_for
 from services.billing.domain.events import PatientRecordAccessed
 from services.suite import Suite
+from shared.domain import RecordAccess
 from shared.settings import Settings
 from tests.api.conftest import ShiftedClock, TokenFor
 from tests.billing_claim_facts import AT, Facts, suite_facts

@@ -1,5 +1,6 @@
-"""Billing has one disclosure recorder: `application/access.py` `Disclosures` is the only code
-that writes `PatientRecordAccessed` (a second recorder creeping back fails here)."""
+"""Billing has one disclosure recorder: `shared.usecases.Disclosures` on `domain/access.py`'s
+decider is the only code that writes `PatientRecordAccessed` (a second recorder creeping back
+fails here)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ BILLING = Path(__file__).resolve().parents[2] / "services" / "billing"
 RECORDER = {
     BILLING / "domain" / "events.py",  # where the event is defined
     BILLING / "domain" / "access.py",
-    BILLING / "application" / "access.py",
 }
 
 

@@ -9,7 +9,6 @@ import pytest
 
 from services.compliance.domain.disclosures import (
     PatientRecordAccessed,
-    RecordAccess,
     access,
     accounted_for,
     caused_by,
@@ -23,6 +22,7 @@ from services.compliance.projections.audit_log import (
     tenant_prefix,
     utc_text,
 )
+from shared.domain import RecordAccess
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,6 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from services.billing.application.access import Disclosures
 from services.billing.application.charges import Charges
 from services.billing.domain.charges import CodedLine, CodingIssues
 from services.billing.projections import charges as view
@@ -36,6 +35,7 @@ from shared.http.routes import (
     recorded,
 )
 from shared.readmodels import ReadModels
+from shared.usecases import Disclosures
 
 Workers = policy("biller", changes_state=True)
 Readers = policy("biller", "manager", "auditor", site_scoped=True)

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from services.billing.application.access import Disclosures
 from services.billing.application.claim_files import ClaimFileUseCases
 from services.billing.application.claims import Claims
 from services.billing.application.clearinghouse import Clearinghouse
@@ -19,6 +18,7 @@ from shared.domain import Rejected
 from shared.http.app import metadata
 from shared.http.identity import Principal, policy
 from shared.http.routes import Body, Id
+from shared.usecases import Disclosures
 
 Make = policy("biller", changes_state=True)  # and admin
 ReadMetadata = policy("biller", "auditor")

@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import Field
 
-from services.billing.application.access import Disclosures
 from services.billing.application.claims import Claims
 from services.billing.domain import streams
 from services.billing.domain.events import Adjustment, LineAdjudication
@@ -38,6 +37,7 @@ from shared.http.routes import (
     recorded,
 )
 from shared.readmodels import ReadModels
+from shared.usecases import Disclosures
 
 Work = policy("biller", changes_state=True)  # and admin
 Read = policy("biller", "manager", "auditor", site_scoped=True)

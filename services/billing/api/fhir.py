@@ -19,7 +19,6 @@ from fastapi import APIRouter, HTTPException, Request, Response
 
 from services.billing.api import fhir_payment_resources as payment_resources
 from services.billing.api import fhir_resources as resources
-from services.billing.application.access import Disclosures
 from services.billing.projections import charges as charges_view
 from services.billing.projections import claims as claims_view
 from services.billing.projections import learnt as learnt_view
@@ -39,6 +38,7 @@ from shared.http.fhir import (
 from shared.http.identity import Principal, policy
 from shared.phivault import PhiVault
 from shared.readmodels import ReadModels, public
+from shared.usecases import Disclosures
 
 CoverageReaders = policy("biller", "auditor")  # and admin
 PaymentReaders = policy("biller", "auditor")  # and admin: a remittance spans sites

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from services.billing.application.access import Disclosures
 from services.billing.application.learning import Learning
 from services.billing.domain import streams
 from services.billing.projections import learnt as view
@@ -23,6 +22,7 @@ from shared.http.identity import Principal, policy
 from shared.http.routes import Id, read_after
 from shared.phivault import PhiVault
 from shared.readmodels import ReadModels
+from shared.usecases import Disclosures
 
 Readers = policy("biller", "auditor")
 

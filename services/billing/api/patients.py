@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import Field
 
-from services.billing.application.access import Disclosures
 from services.billing.application.patients import Patients, StatementNotAvailable, Statements
 from services.billing.domain.events import (
     PatientResponsibilityAssessed,
@@ -41,6 +40,7 @@ from shared.http.routes import (
     written,
 )
 from shared.readmodels import ReadModels
+from shared.usecases import Disclosures
 
 Billers = policy("biller", changes_state=True)
 Takers = policy("biller", "front_desk", changes_state=True)

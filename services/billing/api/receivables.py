@@ -18,7 +18,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from services.billing.application.access import Disclosures
 from services.billing.application.receivables import Kpis, Receivables, month_bounds
 from services.billing.projections import receivables as view
 from shared.access import record_disclosure
@@ -26,6 +25,7 @@ from shared.clock import Clock
 from shared.http.identity import Principal, policy
 from shared.http.routes import AfterStream, AfterVersion, PlausibleDay, read_after, written
 from shared.readmodels import ReadModels
+from shared.usecases import Disclosures
 
 Readers = policy("biller", "manager", "auditor", site_scoped=True)
 TENANT_WIDE = frozenset({"biller", "auditor", "admin"})

@@ -16,11 +16,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
 from services.compliance.api.audit import From, LedgerAuditors, To, moment, tenant_wide
-from services.compliance.application.access import Disclosures
 from services.compliance.application.queries import AuditQueries, Trail
 from shared.access import record_disclosure
 from shared.clock import Clock
 from shared.http.identity import Principal
+from shared.usecases import Disclosures
 
 PatientId = Annotated[str, Path(min_length=1, max_length=100)]
 After = Annotated[
@@ -79,7 +79,8 @@ def build_router(queries: AuditQueries, disclosures: Disclosures, clock: Clock) 
     ) -> dict[str, Any]:
         """Who read or changed the patient's record, when, through what and why: every
         context's reads of it (`PatientRecordAccessed`) and every event naming the patient,
-        recorded in [from, to), oldest first; page on with `after=next_after`."""
+        recorded in [from, to), oldest first; page on with `after=next_after` and the first
+        page's `to` (each page read is a read of the record too, recorded after it)."""
         whole_tenant(who)
         start, end = period(clock, from_, to)
         trail = await queries.patient_trail(

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import AwareDatetime
 
-from shared.domain import Command, Decider
+from shared.domain import disclosure_decider
 from shared.events import DomainEvent
 
 TREATMENT = frozenset({"TREAT", "ETREAT", "CAREMGT"})
@@ -110,21 +110,5 @@ class PatientRecordAccessed(DomainEvent):
     accessed_at: AwareDatetime
 
 
-class RecordAccess(Command):
-    patient_ids: tuple[str, ...]
-    endpoint: str
-    purpose: str | None
-    outcome: str
-    accessed_at: AwareDatetime
-
-
-def _record(_: None, command: RecordAccess) -> Sequence[DomainEvent]:
-    fields = command.model_dump(exclude={"patient_ids"})
-    return [
-        PatientRecordAccessed(patient_id=patient_id, **fields)
-        for patient_id in dict.fromkeys(command.patient_ids)
-    ]
-
-
-# Each response's disclosures are a stream of their own, written in one commit.
-access = Decider[None, RecordAccess](None, lambda state, _: state, _record)
+# Compliance's own record of a report it answered with (`shared/access.py`).
+access = disclosure_decider(PatientRecordAccessed)

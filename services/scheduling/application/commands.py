@@ -13,15 +13,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from services.scheduling.application.directory import Directory
 from services.scheduling.domain import directory, patients, providers, streams
 from services.scheduling.domain.events import Window
-from services.scheduling.domain.patients import ForgetPatient, RecordAccess, RegisterPatient
+from services.scheduling.domain.patients import ForgetPatient, RegisterPatient
 from shared.commands import CommandHandler, Outcome
 from shared.domain import Invalid
-from shared.events import DomainEvent, Metadata
-from shared.usecases import UseCases
-
-
-def _patient_of(event: DomainEvent) -> str | None:
-    return getattr(event, "patient_id", None)
+from shared.events import Metadata
+from shared.usecases import Disclosures, UseCases
 
 
 class Scheduling(UseCases):
@@ -30,6 +26,7 @@ class Scheduling(UseCases):
     def __init__(self, handler: CommandHandler, directory: Directory) -> None:
         super().__init__(handler)
         self._directory = directory
+        self._disclosures = Disclosures(handler, patients.access, streams.record_access)
 
     async def register_site(self, meta: Metadata, c: directory.RegisterSite) -> Outcome[Any]:
         try:
@@ -134,14 +131,4 @@ class Scheduling(UseCases):
         self, meta: Metadata, patient_ids: Iterable[str], endpoint: str, purpose: str | None
     ) -> None:
         """Put on the record that a response disclosed these patients' data."""
-        command = RecordAccess(
-            patient_ids=tuple(patient_ids),
-            endpoint=endpoint,
-            purpose=purpose,
-            outcome="disclosed",
-            accessed_at=self._handler.clock.now(),
-        )
-        if not command.patient_ids:
-            return
-        stream = streams.record_access(meta.tenant, self.new_id())
-        await self._handler.handle(stream, patients.access, command, meta, subject=_patient_of)
+        await self._disclosures.record_access(meta, patient_ids, endpoint, purpose)

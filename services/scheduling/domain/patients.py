@@ -17,7 +17,7 @@ from services.scheduling.domain.events import (
     PatientRecordAccessed,
     PatientRegistered,
 )
-from shared.domain import Decider, Invalid, NotFound, Rejected
+from shared.domain import Decider, Invalid, NotFound, Rejected, disclosure_decider
 from shared.events import DomainEvent
 
 # Administrative sex as FHIR's `gender` codes it (and X12's DMG03 maps it: F, M, U).
@@ -100,24 +100,4 @@ def _decide(
 patient = Decider[PatientRecord, RegisterPatient | ForgetPatient](PatientRecord(), _evolve, _decide)
 
 
-class RecordAccess(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    patient_ids: tuple[str, ...]
-    endpoint: str
-    purpose: str | None
-    outcome: str
-    accessed_at: AwareDatetime
-
-
-def _record(_: None, command: RecordAccess) -> Sequence[DomainEvent]:
-    fields = command.model_dump(exclude={"patient_ids"})
-    return [
-        PatientRecordAccessed(patient_id=patient_id, **fields)
-        for patient_id in dict.fromkeys(command.patient_ids)
-    ]
-
-
-# Each response's disclosures are a stream of their own, written in one commit: recording one
-# never waits for another.
-access = Decider[None, RecordAccess](None, lambda state, _: state, _record)
+access = disclosure_decider(PatientRecordAccessed)
