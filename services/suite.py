@@ -23,6 +23,7 @@ from shared.kit import ServiceSpec, assemble
 from shared.metrics import CountRequests, Metrics, metered
 from shared.observability import configure_tracing
 from shared.operations import operations_routers
+from shared.operations.dead_letter_log import DeadLetters
 from shared.replays import Replays
 from shared.service import Check, Service
 from shared.settings import Settings
@@ -75,6 +76,21 @@ class Suite:
         return count
 
 
+async def _dead_letters(
+    settings: Settings, backends: Backends, services: list[Service], clock: Clock, ids: Ids
+) -> DeadLetters:
+    """The dead letters of these services' contexts; what operators do with them is recorded
+    in the `operations` event store (one for the deployment: every process opens the same)."""
+    return DeadLetters(
+        backends.bus,
+        await backends.event_store("operations"),
+        [s.name for s in services],
+        settings.topic_namespace,
+        clock,
+        ids,
+    )
+
+
 def _app(
     settings: Settings,
     title: str,
@@ -84,6 +100,7 @@ def _app(
     idempotency: DocumentStore,
     clock: Clock,
     replays: Replays,
+    dead_letters: DeadLetters,
 ) -> FastAPI:
     checks: dict[str, Check] = {"bus": backends.bus.ping}
     for service in services:
@@ -94,7 +111,7 @@ def _app(
         settings,
         [
             *routers,
-            *operations_routers(services, replays, clock, metrics),
+            *operations_routers(services, replays, clock, metrics, dead_letters),
         ],
         idempotency=idempotency,
         readiness=checks,
@@ -122,7 +139,18 @@ async def build_suite(
         )
     idempotency = await backends.documents("gateway")
     replays = Replays({r.projection.name: r for s in services for r in s.runners}, clock)
-    app = _app(settings, "medoffice", backends, services, metrics, idempotency, clock, replays)
+    dead_letters = await _dead_letters(settings, backends, services, clock, ids)
+    app = _app(
+        settings,
+        "medoffice",
+        backends,
+        services,
+        metrics,
+        idempotency,
+        clock,
+        replays,
+        dead_letters,
+    )
     return Suite(app, backends, services, metrics, replays)
 
 
@@ -151,6 +179,9 @@ async def build_service(
     service = await assemble(SERVICES[name], backends, clock, ids, producers)
     idempotency = await backends.documents(name)
     replays = Replays({r.projection.name: r for r in service.runners}, clock)
+    dead_letters = await _dead_letters(settings, backends, [service], clock, ids)
     title = f"medoffice {name}"
-    app = _app(settings, title, backends, [service], metrics, idempotency, clock, replays)
+    app = _app(
+        settings, title, backends, [service], metrics, idempotency, clock, replays, dead_letters
+    )
     return Suite(app, backends, [service], metrics, replays)

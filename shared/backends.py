@@ -25,6 +25,7 @@ SUITE_DATABASES = (
     "compliance_anchors",
     "keyvault",
     "gateway",
+    "operations",  # what operators did (dead letters replayed, discarded)
 )
 
 

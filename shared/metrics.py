@@ -16,7 +16,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.backends import Backends
-from shared.bus.port import Bus, MessageHandler, Subscription
+from shared.bus.port import Bus, MessageHandler, ReadPage, Subscription
 from shared.cloudevents import Message as BusMessage
 from shared.events import Envelope
 from shared.eventstore.port import Commit, ConcurrencyConflict, EventStore, TagsOf
@@ -158,6 +158,9 @@ class CountingBus:
 
     async def lag(self, group: str, topics: Sequence[str]) -> int:
         return await self.bus.lag(group, topics)
+
+    async def read(self, topic: str, after: str | None, limit: int) -> ReadPage:
+        return await self.bus.read(topic, after, limit)
 
     async def ping(self) -> None:
         await self.bus.ping()

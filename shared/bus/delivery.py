@@ -9,6 +9,7 @@ backend is not poison: the error propagates, nothing is acknowledged, the batch 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 
 import structlog
 
@@ -34,6 +35,8 @@ def dead_letter(message: Message, group: str, error: BaseException) -> Message:
             "dlq_topic": message.topic,
             "dlq_partition": str(message.partition),
             "dlq_offset": str(message.offset),
+            # When, for operators listing dead letters (not a domain time: no clock port here).
+            "dlq_at": datetime.now(UTC).isoformat(),
         }
     )
     topic = dead_letter_topic(message.topic)

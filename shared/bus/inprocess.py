@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import structlog
 
 from shared import fastjson
-from shared.bus.port import MessageHandler
+from shared.bus.port import BadPosition, MessageHandler, ReadPage, ReadRecord
 from shared.cloudevents import Message
 from shared.sqlite import SqliteDatabase, transaction
 
@@ -143,6 +143,28 @@ class InProcessBus:
 
         return await self._db.run(count)
 
+    async def read(self, topic: str, after: str | None, limit: int) -> ReadPage:
+        # One partition: a position is the next offset to read, as decimal text.
+        start = _offset_of(after)
+        limit = max(1, limit)
+
+        def fetch(conn: sqlite3.Connection) -> tuple[list[Message], int]:
+            rows = conn.execute(
+                "SELECT offset, key, headers, value FROM records"
+                " WHERE topic = ? AND offset >= ? ORDER BY offset LIMIT ?",
+                (topic, start, limit),
+            ).fetchall()
+            end = conn.execute(
+                "SELECT COALESCE(MAX(offset) + 1, 0) FROM records WHERE topic = ?", (topic,)
+            ).fetchone()[0]
+            return [_message(topic, *row) for row in rows], int(end)
+
+        messages, end = await self._db.run(fetch)
+        records = tuple(ReadRecord(m, str(_offset(m) + 1)) for m in messages)
+        position = records[-1].position if records else after
+        next_offset = _offset(messages[-1]) + 1 if messages else start
+        return ReadPage(records, position, at_end=next_offset >= end)
+
     async def ping(self) -> None:
         await self._db.run(lambda conn: conn.execute("SELECT 1").fetchone())
 
@@ -187,20 +209,34 @@ def _fetch(
             " WHERE topic = ? AND offset >= ? ORDER BY offset LIMIT ?",
             (topic, _committed(conn, group, topic), max_batch - len(batch)),
         ).fetchall()
-        batch += [
-            Message(
-                topic=topic,
-                key=key,
-                headers=fastjson.loads(headers, exact_big_integers=False),
-                value=value,
-                partition=0,
-                offset=offset,
-            )
-            for offset, key, headers, value in rows
-        ]
+        batch += [_message(topic, *row) for row in rows]
         if len(batch) >= max_batch:
             break
     return batch
+
+
+def _message(topic: str, offset: int, key: str, headers: str, value: bytes) -> Message:
+    return Message(
+        topic=topic,
+        key=key,
+        headers=fastjson.loads(headers, exact_big_integers=False),
+        value=value,
+        partition=0,
+        offset=offset,
+    )
+
+
+def _offset(message: Message) -> int:
+    assert message.offset is not None
+    return message.offset
+
+
+def _offset_of(position: str | None) -> int:
+    if position is None:
+        return 0
+    if not position.isascii() or not position.isdigit() or len(position) > 18:
+        raise BadPosition(f"not a position of this bus: {position[:40]!r}")
+    return int(position)
 
 
 def _commit(conn: sqlite3.Connection, *, group: str, batch: Sequence[Message]) -> None:

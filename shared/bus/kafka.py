@@ -45,7 +45,7 @@ from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 
-from shared.bus.port import BusUnavailable, MessageHandler
+from shared.bus.port import BadPosition, BusUnavailable, MessageHandler, ReadPage, ReadRecord
 from shared.cloudevents import Message
 
 log = structlog.get_logger(__name__)
@@ -55,6 +55,8 @@ RecordsParser = Callable[[Records], Awaitable[StreamMessage[Any]]]
 
 # Topics the bus creates keep their records forever: the event log is the history.
 TOPIC_CONFIG = {"retention.ms": "-1"}
+# How long a `read` may take to fetch its page, connecting included.
+READ_TIMEOUT = 10.0
 # The longest pause between two attempts to commit offsets whose commit failed.
 MAX_COMMIT_RETRY_DELAY = 30.0
 
@@ -425,6 +427,75 @@ class KafkaBus:
             total += end[tp] - max(done, beginning[tp])
         return total
 
+    async def read(self, topic: str, after: str | None, limit: int) -> ReadPage:
+        """A page of `topic` through a consumer of no group: it assigns itself the partitions,
+        seeks, fetches and leaves, committing nothing. A position names the next offset of
+        every partition read so far ("0:12,1:7"); the records of all partitions are merged
+        oldest first by their timestamps."""
+        start = _partition_offsets(after)
+        limit = max(1, limit)
+        await self._ensure_topics([topic])
+        admin, offsets = await self._clients()
+        try:
+            described = await admin.describe_topics([topic])
+            partitions = [
+                TopicPartition(topic, partition["partition"])
+                for entry in described
+                for partition in entry["partitions"]
+            ]
+            beginning = await offsets.beginning_offsets(partitions)
+            end = await offsets.end_offsets(partitions)
+        except KafkaError as exc:
+            _raise_unavailable_or(exc)
+        next_offsets = {
+            tp.partition: max(start.get(tp.partition, 0), beginning[tp]) for tp in partitions
+        }
+        pending = {tp: end[tp] for tp in partitions if end[tp] > next_offsets[tp.partition]}
+        fetched = await self._fetch(pending, next_offsets, limit) if pending else []
+        fetched.sort(key=lambda r: (r.timestamp, r.partition, r.offset))
+        records: list[ReadRecord] = []
+        for record in fetched[:limit]:
+            next_offsets[record.partition] = record.offset + 1
+            records.append(ReadRecord(_to_message(record), _position_text(next_offsets)))
+        at_end = all(next_offsets[tp.partition] >= end[tp] for tp in partitions)
+        position = _position_text(next_offsets) if records else after
+        return ReadPage(tuple(records), position, at_end)
+
+    async def _fetch(
+        self, until: dict[TopicPartition, int], start: dict[int, int], limit: int
+    ) -> list[ConsumerRecord[bytes, bytes]]:
+        """Up to `limit` records of each partition from `start`, short of its end offset."""
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=self._servers,
+            client_id=self._client_id,
+            group_id=None,
+            enable_auto_commit=False,
+            request_timeout_ms=self._request_timeout_ms,
+        )
+        got: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {tp: [] for tp in until}
+        try:
+            async with asyncio.timeout(READ_TIMEOUT):
+                await reader.start()
+                reader.assign(list(until))
+                for tp in until:
+                    reader.seek(tp, start[tp.partition])
+                while wanted := [
+                    tp
+                    for tp in until
+                    if len(got[tp]) < limit and await reader.position(tp) < until[tp]
+                ]:
+                    batches = await reader.getmany(*wanted, timeout_ms=200, max_records=limit)
+                    for tp, batch in batches.items():
+                        room = limit - len(got[tp])
+                        got[tp] += [r for r in batch if r.offset < until[tp]][:room]
+        except TimeoutError as exc:
+            raise BusUnavailable("Kafka did not hand over the records in time") from exc
+        except KafkaError as exc:
+            _raise_unavailable_or(exc)
+        finally:
+            await reader.stop()
+        return [record for batch in got.values() for record in batch]
+
     async def ping(self) -> None:
         await self._clients()
         if not await self._broker.ping(self._ping_timeout):
@@ -478,6 +549,26 @@ def _to_message(record: ConsumerRecord[bytes, bytes]) -> Message:
         partition=record.partition,
         offset=record.offset,
     )
+
+
+def _partition_offsets(position: str | None) -> dict[int, int]:
+    if position is None:
+        return {}
+    offsets: dict[int, int] = {}
+    for part in position.split(","):
+        partition, _, offset = part.partition(":")
+        if not (_is_number(partition) and _is_number(offset)):
+            raise BadPosition(f"not a position of this bus: {position[:40]!r}")
+        offsets[int(partition)] = int(offset)
+    return offsets
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
+def _position_text(offsets: dict[int, int]) -> str:
+    return ",".join(f"{partition}:{offset}" for partition, offset in sorted(offsets.items()))
 
 
 def _next_offsets(records: Records) -> dict[TopicPartition, int]:

@@ -11,6 +11,7 @@ Semantics every adapter keeps (the contract tests hold them to it):
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from shared.cloudevents import Message
@@ -24,6 +25,28 @@ class Subscription(Protocol):
     def running(self) -> bool: ...
 
     async def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ReadRecord:
+    """A record read from a topic, and the position just after it (to read on from there)."""
+
+    message: Message
+    position: str
+
+
+@dataclass(frozen=True)
+class ReadPage:
+    """Records of one topic, oldest first; `position` continues after the last of them (the
+    position asked from when there are none); `at_end` when the topic held nothing more."""
+
+    records: tuple[ReadRecord, ...]
+    position: str | None
+    at_end: bool
+
+
+class BadPosition(ValueError):
+    """A position this bus never handed out (or one of another topic's shape)."""
 
 
 class Bus(Protocol):
@@ -46,6 +69,13 @@ class Bus(Protocol):
 
     async def lag(self, group: str, topics: Sequence[str]) -> int:
         """Records in `topics` the group has not yet committed (all of them for a new group)."""
+        ...
+
+    async def read(self, topic: str, after: str | None, limit: int) -> ReadPage:
+        """Up to `limit` (at least 1) records of `topic` after the position `after` (from its
+        beginning when None), oldest first, as a reader outside any consumer group: nothing is
+        committed, no group's offsets move. Positions are opaque; BadPosition for a foreign one.
+        """
         ...
 
     async def ping(self) -> None:

@@ -8,6 +8,8 @@ from fastapi import APIRouter
 
 from shared.clock import Clock
 from shared.metrics import Metrics
+from shared.operations.dead_letter_log import DeadLetters
+from shared.operations.deadletters import deadletters_router
 from shared.operations.metrics import metrics_router
 from shared.operations.projections import projections_router
 from shared.replays import Replays
@@ -15,10 +17,15 @@ from shared.service import Service
 
 
 def operations_routers(
-    services: list[Service], replays: Replays, clock: Clock, metrics: Metrics
+    services: list[Service],
+    replays: Replays,
+    clock: Clock,
+    metrics: Metrics,
+    dead_letters: DeadLetters,
 ) -> list[APIRouter]:
     """Every operations router of a process running `services`."""
     return [
         projections_router(services, replays, clock),
         metrics_router(metrics, services),
+        deadletters_router(dead_letters),
     ]

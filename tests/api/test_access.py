@@ -416,6 +416,7 @@ async def _rebuild(_: httpx.AsyncClient, site: str) -> Call:
 
 
 REPLAY_AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
+NO_LETTER = "scheduling.0.999999"
 
 
 async def _replay(_: httpx.AsyncClient, site: str) -> Call:
@@ -1626,6 +1627,18 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/billing/streams/{stream}"): _fixed("GET", "/billing/streams/acme:payer:none"),
     ("GET", "/compliance/streams/{stream}"): _fixed("GET", "/compliance/streams/acme:none"),
     ("DELETE", "/ops/replays/{replay_id}"): lambda _, site: _a_replay("DELETE"),
+    # Dead letters: who may, decided before any is looked up (an operator gets 404 for this one).
+    ("GET", "/ops/dead-letters"): _fixed("GET", "/ops/dead-letters?context=scheduling"),
+    ("GET", "/ops/dead-letters/{dead_letter_id}"): _fixed("GET", f"/ops/dead-letters/{NO_LETTER}"),
+    ("POST", "/ops/dead-letters/replay"): _fixed(
+        "POST", "/ops/dead-letters/replay", {"context": "scheduling"}
+    ),
+    ("POST", "/ops/dead-letters/{dead_letter_id}/replay"): _fixed(
+        "POST", f"/ops/dead-letters/{NO_LETTER}/replay"
+    ),
+    ("POST", "/ops/dead-letters/{dead_letter_id}/discard"): _fixed(
+        "POST", f"/ops/dead-letters/{NO_LETTER}/discard", {"reason": "matrix"}
+    ),
     # staffing: training
     ("POST", "/staffing/courses"): _new_course,
     ("POST", "/staffing/employees/{employee_id}/training"): _assign,

@@ -22,7 +22,7 @@ from aiokafka.errors import CommitFailedError
 from shared.bus.delivery import with_dead_letters
 from shared.bus.inprocess import InProcessBus
 from shared.bus.kafka import KafkaBus
-from shared.bus.port import Bus, BusUnavailable, MessageHandler, Subscription
+from shared.bus.port import BadPosition, Bus, BusUnavailable, MessageHandler, Subscription
 from shared.cloudevents import Message, dead_letter_topic, events_topic, from_message, to_message
 from shared.events import Envelope
 from shared.eventstore.port import StoreUnavailable
@@ -326,6 +326,73 @@ async def test_an_unavailable_store_is_not_poison_the_batch_comes_again(
     await wait_until(lambda: _lag_is(harness.bus, group, [harness.topic], 0), message="commit")
     assert attempts >= 3
     assert await harness.bus.lag(harness.group("dlq-probe"), [harness.dlq]) == 0
+
+
+async def test_reading_a_topic_pages_through_it_oldest_first_and_commits_nothing(
+    harness: Harness,
+) -> None:
+    sent = events(harness.topic, ["s-a", "s-b", "s-c"], per_stream=3)
+    for message in sent:  # one by one: their timestamps order them across partitions
+        await harness.bus.publish([message])
+    group = harness.group("projector")
+    got = Recorder()
+    await harness.subscribe(group, got)
+    await wait_until(lambda: got.has(len(sent)), message="the group's records")
+
+    read: list[Message] = []
+    position: str | None = None
+    pages = 0
+    while True:
+        page = await harness.bus.read(harness.topic, position, limit=4)
+        pages += 1
+        assert len(page.records) <= 4
+        read += [record.message for record in page.records]
+        if page.records:
+            assert page.position == page.records[-1].position
+        position = page.position
+        if page.at_end:
+            break
+        assert pages < 10
+
+    # Oldest first: within a key in order; across Kafka partitions by timestamps, which two
+    # records of one millisecond share.
+    assert len(read) == len(sent)
+    received = by_key(read)
+    for key, expected in by_key(sent).items():
+        assert [wire(m) for m in received[key]] == [wire(m) for m in expected]
+    assert all(m.partition is not None and m.offset is not None for m in read)
+    again = await harness.bus.read(harness.topic, position, limit=4)
+    assert again.records == ()
+    assert again.at_end
+    assert again.position == position
+    more = events(harness.topic, ["s-d"], per_stream=1)
+    await harness.bus.publish(more)
+    tail = await harness.bus.read(harness.topic, position, limit=4)
+    assert [wire(r.message) for r in tail.records] == [wire(m) for m in more]
+    assert await harness.bus.lag(harness.group("never"), [harness.topic]) == len(sent) + 1
+
+
+async def test_reading_resumes_after_any_record_it_handed_out(harness: Harness) -> None:
+    sent = events(harness.topic, ["s-a", "s-b"], per_stream=2)
+    for message in sent:
+        await harness.bus.publish([message])
+
+    first = await harness.bus.read(harness.topic, None, limit=10)
+    second = await harness.bus.read(harness.topic, first.records[1].position, limit=10)
+
+    assert len(first.records) == len(sent)
+    assert [wire(r.message) for r in second.records] == [wire(r.message) for r in first.records[2:]]
+    assert second.at_end
+
+
+async def test_reading_an_empty_topic_or_from_a_foreign_position(harness: Harness) -> None:
+    page = await harness.bus.read(harness.dlq, None, limit=5)
+    assert page.records == ()
+    assert page.at_end
+    assert page.position is None
+    for foreign in ("nonsense", "-1", "1:x", "1e3"):
+        with pytest.raises(BadPosition):
+            await harness.bus.read(harness.topic, foreign, limit=5)
 
 
 async def test_ping_answers_while_the_broker_is_up(harness: Harness) -> None:
