@@ -23,6 +23,7 @@ from shared.kit import ServiceSpec, assemble
 from shared.metrics import CountRequests, Metrics, metered
 from shared.observability import configure_tracing
 from shared.operations import operations_routers
+from shared.rebuilds import Rebuilds
 from shared.replays import Replays
 from shared.service import Check, Service
 from shared.settings import Settings
@@ -44,6 +45,7 @@ class Suite:
     services: list[Service]
     metrics: Metrics
     replays: Replays
+    rebuilds: Rebuilds
 
     async def start(self) -> None:
         for service in self.services:
@@ -51,6 +53,7 @@ class Suite:
 
     async def stop(self) -> None:
         await self.replays.stop()
+        await self.rebuilds.stop()
         for service in reversed(self.services):
             await service.stop()
         await self.backends.close()
@@ -84,6 +87,7 @@ def _app(
     idempotency: DocumentStore,
     clock: Clock,
     replays: Replays,
+    rebuilds: Rebuilds,
 ) -> FastAPI:
     checks: dict[str, Check] = {"bus": backends.bus.ping}
     for service in services:
@@ -94,7 +98,7 @@ def _app(
         settings,
         [
             *routers,
-            *operations_routers(services, replays, clock, metrics),
+            *operations_routers(services, replays, rebuilds, clock, metrics),
         ],
         idempotency=idempotency,
         readiness=checks,
@@ -121,9 +125,12 @@ async def build_suite(
             await assemble(spec, backends, clock, ids, producers if name == AUDITOR else {})
         )
     idempotency = await backends.documents("gateway")
-    replays = Replays({r.projection.name: r for s in services for r in s.runners}, clock)
-    app = _app(settings, "medoffice", backends, services, metrics, idempotency, clock, replays)
-    return Suite(app, backends, services, metrics, replays)
+    runners = {r.projection.name: r for s in services for r in s.runners}
+    replays, rebuilds = Replays(runners, clock), Rebuilds(runners, clock)
+    app = _app(
+        settings, "medoffice", backends, services, metrics, idempotency, clock, replays, rebuilds
+    )
+    return Suite(app, backends, services, metrics, replays, rebuilds)
 
 
 async def build_service(
@@ -150,7 +157,8 @@ async def build_service(
                 producers[other] = await backends.event_store(other)
     service = await assemble(SERVICES[name], backends, clock, ids, producers)
     idempotency = await backends.documents(name)
-    replays = Replays({r.projection.name: r for r in service.runners}, clock)
+    runners = {r.projection.name: r for r in service.runners}
+    replays, rebuilds = Replays(runners, clock), Rebuilds(runners, clock)
     title = f"medoffice {name}"
-    app = _app(settings, title, backends, [service], metrics, idempotency, clock, replays)
-    return Suite(app, backends, [service], metrics, replays)
+    app = _app(settings, title, backends, [service], metrics, idempotency, clock, replays, rebuilds)
+    return Suite(app, backends, [service], metrics, replays, rebuilds)
