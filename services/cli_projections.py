@@ -204,4 +204,4 @@ def _report(job: dict[str, Any], json: bool) -> None:
         line += f", cancel asked by {job['cancelled_by']}"
     if job.get("error"):
         line += f" ({job['error']})"
-    console.print(line)
+    typer.echo(line)  # one line, however narrow the terminal: scripts grep it
