@@ -13,6 +13,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from services.cli_deadletters import dlq
+from services.cli_projections import operations
 from shared.clock import SystemClock
 from shared.http.identity import OPERATOR, ROLES, mint_operator_token, mint_token
 from shared.observability import configure
@@ -201,6 +202,8 @@ def token(
         )
     )
 
+
+cli.add_typer(operations)  # lag, projections list|rebuild|cancel: a running suite's, over HTTP
 
 audit = typer.Typer(no_args_is_help=True, help="audit exports: check a package offline")
 cli.add_typer(audit, name="audit")

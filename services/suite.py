@@ -22,8 +22,9 @@ from shared.http.app import create_http_app
 from shared.kit import ServiceSpec, assemble
 from shared.metrics import CountRequests, Metrics, metered
 from shared.observability import configure_tracing
-from shared.operations import operations_routers
+from shared.operations import Operations
 from shared.operations.dead_letter_log import DeadLetters
+from shared.rebuilds import Rebuilds
 from shared.replays import Replays
 from shared.service import Check, Service
 from shared.settings import Settings
@@ -45,6 +46,7 @@ class Suite:
     services: list[Service]
     metrics: Metrics
     replays: Replays
+    rebuilds: Rebuilds
 
     async def start(self) -> None:
         for service in self.services:
@@ -52,6 +54,7 @@ class Suite:
 
     async def stop(self) -> None:
         await self.replays.stop()
+        await self.rebuilds.stop()
         for service in reversed(self.services):
             await service.stop()
         await self.backends.close()
@@ -76,12 +79,19 @@ class Suite:
         return count
 
 
-async def _dead_letters(
-    settings: Settings, backends: Backends, services: list[Service], clock: Clock, ids: Ids
-) -> DeadLetters:
-    """The dead letters of these services' contexts; what operators do with them is recorded
-    in the `operations` event store (one for the deployment: every process opens the same)."""
-    return DeadLetters(
+async def _operations(
+    settings: Settings,
+    backends: Backends,
+    services: list[Service],
+    metrics: Metrics,
+    clock: Clock,
+    ids: Ids,
+) -> Operations:
+    """The operations side of a process running `services`. Dead letters are those of these
+    services' contexts; what operators do with them is recorded in the `operations` event
+    store (one for the deployment: every process opens the same)."""
+    runners = {r.projection.name: r for s in services for r in s.runners}
+    dead_letters = DeadLetters(
         backends.bus,
         await backends.event_store("operations"),
         [s.name for s in services],
@@ -89,19 +99,19 @@ async def _dead_letters(
         clock,
         ids,
     )
+    return Operations(
+        services, clock, metrics, Replays(runners, clock), Rebuilds(runners, clock), dead_letters
+    )
 
 
 def _app(
     settings: Settings,
     title: str,
     backends: Backends,
-    services: list[Service],
-    metrics: Metrics,
     idempotency: DocumentStore,
-    clock: Clock,
-    replays: Replays,
-    dead_letters: DeadLetters,
+    operations: Operations,
 ) -> FastAPI:
+    services = operations.services
     checks: dict[str, Check] = {"bus": backends.bus.ping}
     for service in services:
         checks.update(service.checks)
@@ -109,16 +119,13 @@ def _app(
     routers += fhir.server_routers(routers)  # FHIR metadata and 404s, after every service's
     app = create_http_app(
         settings,
-        [
-            *routers,
-            *operations_routers(services, replays, clock, metrics, dead_letters),
-        ],
+        [*routers, *operations.routers()],
         idempotency=idempotency,
         readiness=checks,
         title=title,
-        clock=clock,
+        clock=operations.clock,
     )
-    app.add_middleware(CountRequests, metrics=metrics)
+    app.add_middleware(CountRequests, metrics=operations.metrics)
     return app
 
 
@@ -138,20 +145,9 @@ async def build_suite(
             await assemble(spec, backends, clock, ids, producers if name == AUDITOR else {})
         )
     idempotency = await backends.documents("gateway")
-    replays = Replays({r.projection.name: r for s in services for r in s.runners}, clock)
-    dead_letters = await _dead_letters(settings, backends, services, clock, ids)
-    app = _app(
-        settings,
-        "medoffice",
-        backends,
-        services,
-        metrics,
-        idempotency,
-        clock,
-        replays,
-        dead_letters,
-    )
-    return Suite(app, backends, services, metrics, replays)
+    ops = await _operations(settings, backends, services, metrics, clock, ids)
+    app = _app(settings, "medoffice", backends, idempotency, ops)
+    return Suite(app, backends, services, metrics, ops.replays, ops.rebuilds)
 
 
 async def build_service(
@@ -178,10 +174,6 @@ async def build_service(
                 producers[other] = await backends.event_store(other)
     service = await assemble(SERVICES[name], backends, clock, ids, producers)
     idempotency = await backends.documents(name)
-    replays = Replays({r.projection.name: r for r in service.runners}, clock)
-    dead_letters = await _dead_letters(settings, backends, [service], clock, ids)
-    title = f"medoffice {name}"
-    app = _app(
-        settings, title, backends, [service], metrics, idempotency, clock, replays, dead_letters
-    )
-    return Suite(app, backends, [service], metrics, replays)
+    ops = await _operations(settings, backends, [service], metrics, clock, ids)
+    app = _app(settings, f"medoffice {name}", backends, idempotency, ops)
+    return Suite(app, backends, [service], metrics, ops.replays, ops.rebuilds)

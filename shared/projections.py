@@ -34,6 +34,7 @@ log = structlog.get_logger(__name__)
 tracer = trace.get_tracer("medoffice.projections")
 
 Change = Callable[[Document | None], Document | None]
+RebuildProgress = Callable[[int, int], Awaitable[None]]  # (events in all, events left)
 
 
 class Projection(Protocol):
@@ -307,7 +308,7 @@ class ProjectionRunner:
         self._bus = bus
         self._registry = registry
         self._topics = [topic_for(c) for c in projection.contexts]
-        self._max_batch = max_batch
+        self.max_batch = max_batch  # events per batch, for the subscriptions made from now on
         self._attempts = attempts
         self._skipped = skipped_types(projection, registry) or frozenset()
         self._generation = 0
@@ -352,21 +353,43 @@ class ProjectionRunner:
             "rebuilding": self.rebuilding,
         }
 
-    async def rebuild(self, timeout: float = 600.0, poll: float = 0.2) -> int:
-        """Replay everything into the next generation, then switch to it atomically."""
-        target = await self._read_models.generation(self.projection.name) + 1
+    async def rebuild(
+        self,
+        timeout: float = 600.0,
+        poll: float = 0.2,
+        *,
+        generation: int | None = None,
+        progress: RebuildProgress | None = None,
+    ) -> int:
+        """Replay everything into a new generation (`generation`, else the one after the active
+        one), then switch to it atomically. `progress` hears (events in all, events left) as
+        the shadow catches up, once per `poll`; whatever it raises abandons the rebuild. An
+        abandoned rebuild (failed, timed out, cancelled) drops its shadow generation; the
+        live one serves on, untouched."""
+        target = generation or await self._read_models.generation(self.projection.name) + 1
         for collection in self.projection.collections:
             await self._store.drop(physical(collection, target))
+        total = await self._bus.lag(self.group(target), self._topics)
         self.rebuilding = target
         shadow = await self._subscribe(target, alone=True)
         try:
             async with asyncio.timeout(timeout):
-                while await self._bus.lag(self.group(target), self._topics) > 0:  # noqa: ASYNC110
+                while (left := await self._bus.lag(self.group(target), self._topics)) > 0:
+                    if progress is not None:
+                        await progress(total, left)
                     await asyncio.sleep(poll)
         except BaseException:
             await shadow.stop()
+            self._new.pop(target, None)
+            for collection in self.projection.collections:
+                await self._store.drop(physical(collection, target))
             self.rebuilding = None
             raise
+        # Once caught up, the switch is not abandoned halfway: a cancel arriving now waits.
+        await asyncio.shield(self._switch(shadow, target))
+        return target
+
+    async def _switch(self, shadow: Subscription, target: int) -> None:
         # Other processes follow the switch and write here too: stop assuming absence first.
         self._new[target].contested()
         await self._read_models.set_generation(self.projection.name, target)
@@ -377,7 +400,6 @@ class ProjectionRunner:
         for collection in self.projection.collections:
             await self._store.drop(physical(collection, old_generation))
         log.info("projection_rebuilt", projection=self.projection.name, generation=target)
-        return target
 
     async def replay(
         self,
@@ -418,7 +440,7 @@ class ProjectionRunner:
             read += len(messages)
             await progress(read, applied)
 
-        scratch = await self._bus.subscribe(group, self._topics, cut, max_batch=self._max_batch)
+        scratch = await self._bus.subscribe(group, self._topics, cut, max_batch=self.max_batch)
         try:
             async with asyncio.timeout(timeout):
                 while await self._bus.lag(group, self._topics) > 0:  # noqa: ASYNC110
@@ -442,7 +464,7 @@ class ProjectionRunner:
             group,
             self._topics,
             with_dead_letters(self._bus, group, handle),
-            max_batch=self._max_batch,
+            max_batch=self.max_batch,
         )
 
     async def _empty(self, generation: int) -> bool:

@@ -23,7 +23,8 @@ from typing import Any
 import structlog
 
 from shared.clock import Clock
-from shared.documents.port import Document, DocumentConflict, DocumentStore, Write, put
+from shared.documents.port import Document, DocumentConflict, DocumentStore, put
+from shared.jobs import Jobs
 from shared.projections import ProjectionRunner
 from shared.readmodels import REPLAYS, physical, public
 
@@ -49,19 +50,12 @@ class Replays:
     """The replay jobs of a process's projections."""
 
     def __init__(self, runners: dict[str, ProjectionRunner], clock: Clock) -> None:
-        self._runners = runners
+        self._jobs = Jobs(REPLAYS, runners)
         self._clock = clock
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-
-    def _stores(self) -> list[DocumentStore]:
-        stores: dict[int, DocumentStore] = {}
-        for runner in self._runners.values():
-            stores.setdefault(id(runner.read_models.store), runner.read_models.store)
-        return list(stores.values())
 
     async def start(self, name: str, as_of: datetime, by: str) -> dict[str, Any]:
         """Start replaying projection `name` as of `as_of`; KeyError for an unknown name."""
-        runner = self._runners[name]
+        runner = self._jobs.runners[name]
         store = runner.read_models.store
         replay_id = uuid.uuid4().hex
         job: Document = {
@@ -77,8 +71,8 @@ class Replays:
             "finished_at": None,
             "error": None,
         }
-        await put(store, REPLAYS, replay_id, job, expected_rev=0)
-        self._tasks[replay_id] = asyncio.create_task(self._run(runner, job))
+        await self._jobs.create(store, job)
+        self._jobs.run(replay_id, self._run(runner, job))
         log.info("replay_started", replay=replay_id, projection=name, as_of=job["as_of"])
         return job
 
@@ -86,22 +80,17 @@ class Replays:
         store = runner.read_models.store
         replay_id = job["id"]
 
-        async def update(**fields: Any) -> None:
-            doc = await store.get(REPLAYS, replay_id)
-            if doc is None:
-                return  # dropped meanwhile (by another process): nothing left to tell
-            doc.update(fields)
-            await put(store, REPLAYS, replay_id, doc, expected_rev=int(doc["_rev"]))
-
         async def progress(read: int, applied: int) -> None:
             # Inside the bus's handler: a failed progress note must not fail the batch.
             with contextlib.suppress(DocumentConflict):
-                await update(events_read=read, events_applied=applied)
+                await self._jobs.update(store, replay_id, events_read=read, events_applied=applied)
 
         try:
             as_of = datetime.fromisoformat(job["as_of"])
             read, applied = await runner.replay(int(job["generation"]), as_of, progress)
-            await update(
+            await self._jobs.update(
+                store,
+                replay_id,
                 status="finished",
                 events_read=read,
                 events_applied=applied,
@@ -113,46 +102,28 @@ class Replays:
         except Exception as exc:  # noqa: BLE001 - the job records why; the process goes on
             log.warning("replay_failed", replay=replay_id, error=type(exc).__name__)
             with contextlib.suppress(Exception):
-                await update(status="failed", error=type(exc).__name__)
-        finally:
-            self._tasks.pop(replay_id, None)
+                await self._jobs.update(store, replay_id, status="failed", error=type(exc).__name__)
 
     async def get(self, replay_id: str) -> dict[str, Any] | None:
-        found = await self._find(replay_id)
+        found = await self._jobs.find(replay_id)
         return None if found is None else public(found[1])
-
-    async def _find(self, replay_id: str) -> tuple[DocumentStore, Document] | None:
-        for store in self._stores():
-            doc = await store.get(REPLAYS, replay_id)
-            if doc is not None:
-                return store, doc
-        return None
 
     async def drop(self, replay_id: str) -> bool:
         """Stop the replay if this process runs it, drop its scratch collections and its job;
         False when there is no such replay."""
-        found = await self._find(replay_id)
+        found = await self._jobs.find(replay_id)
         if found is None:
             return False
         store, doc = found
-        task = self._tasks.pop(replay_id, None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        runner = self._runners.get(doc["projection"])
+        await self._jobs.cancel(replay_id)
+        runner = self._jobs.runners.get(doc["projection"])
         if runner is not None:
             for collection in runner.projection.collections:
                 await store.drop(physical(collection, int(doc["generation"])))
-        await store.write(REPLAYS, [Write(doc_id=replay_id, doc=None)])
+        await self._jobs.delete(store, replay_id)
         log.info("replay_dropped", replay=replay_id)
         return True
 
     async def stop(self) -> None:
         """Cancel the replays this process runs (their jobs stay, marked running)."""
-        tasks, self._tasks = list(self._tasks.values()), {}
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._jobs.stop()

@@ -4,6 +4,8 @@ Suite-level, not a service: each router reads the services of the process it is 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fastapi import APIRouter
 
 from shared.clock import Clock
@@ -12,20 +14,28 @@ from shared.operations.dead_letter_log import DeadLetters
 from shared.operations.deadletters import deadletters_router
 from shared.operations.metrics import metrics_router
 from shared.operations.projections import projections_router
+from shared.operations.rebuilds import rebuilds_router
+from shared.rebuilds import Rebuilds
 from shared.replays import Replays
 from shared.service import Service
 
 
-def operations_routers(
-    services: list[Service],
-    replays: Replays,
-    clock: Clock,
-    metrics: Metrics,
-    dead_letters: DeadLetters,
-) -> list[APIRouter]:
-    """Every operations router of a process running `services`."""
-    return [
-        projections_router(services, replays, clock),
-        metrics_router(metrics, services),
-        deadletters_router(dead_letters),
-    ]
+@dataclass
+class Operations:
+    """The operations side of one process running `services`: built once, mounted once."""
+
+    services: list[Service]
+    clock: Clock
+    metrics: Metrics
+    replays: Replays
+    rebuilds: Rebuilds
+    dead_letters: DeadLetters
+
+    def routers(self) -> list[APIRouter]:
+        projections = {r.projection.name for s in self.services for r in s.runners}
+        return [
+            projections_router(self.services, self.replays, self.rebuilds, self.clock),
+            rebuilds_router(self.rebuilds, projections),
+            metrics_router(self.metrics, self.services),
+            deadletters_router(self.dead_letters),
+        ]

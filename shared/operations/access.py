@@ -11,4 +11,5 @@ from shared.http.identity import Operator, operator_policy
 
 Operators = Annotated[Operator, operator_policy()]
 OperatorChanges = Annotated[Operator, operator_policy(changes_state=True)]
-ReplayId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]  # a replay's or a rebuild's
+ReplayId = JobId

@@ -1,4 +1,5 @@
-"""/ops for projections: each one's generation and lag, rebuilds, and replays as of a time."""
+"""/ops for projections and consumers: each one's generation and lag, the blocking rebuild,
+and replays as of a time (rebuilds as jobs: `shared/operations/rebuilds.py`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import Field
 from shared.clock import Clock
 from shared.http.routes import Body, PlausibleMoment
 from shared.operations.access import OperatorChanges, Operators, ReplayId
+from shared.rebuilds import AlreadyRebuilding, Rebuilds
 from shared.replays import Replays
 from shared.service import Service
 
@@ -18,7 +20,9 @@ class ReplayAsOf(Body):
     as_of: PlausibleMoment = Field(description="replay the events recorded up to this time")
 
 
-def projections_router(services: list[Service], replays: Replays, clock: Clock) -> APIRouter:
+def projections_router(
+    services: list[Service], replays: Replays, rebuilds: Rebuilds, clock: Clock
+) -> APIRouter:
     router = APIRouter(prefix="/ops", tags=["operations"])
     runners = {r.projection.name: r for s in services for r in s.runners}
 
@@ -27,14 +31,33 @@ def projections_router(services: list[Service], replays: Replays, clock: Clock) 
         """Every projection of this app's services: generation, lag, whether it is rebuilding."""
         return [await runner.status() for runner in runners.values()]
 
+    @router.get("/consumers")
+    async def consumers(who: Operators) -> list[dict[str, Any]]:
+        """Every consumer of this app's services besides projections (reactors, the audit
+        ledger's consumer), with its lag where it reads the bus."""
+        return [
+            {"name": w.name, "service": s.name, "running": w.running, "lag": await lag()}
+            for s in services
+            for w in s.workers
+            if callable(lag := getattr(w, "lag", None))
+        ]
+
     @router.post("/projections/{name}/rebuild")
     async def rebuild(name: str, who: OperatorChanges) -> dict[str, Any]:
-        """Replay from the start into a shadow read model, then switch to it atomically."""
-        runner = runners.get(name)
-        if runner is None:
+        """Replay from the start into a shadow read model, then switch to it atomically, and
+        answer once switched: a rebuild job (`POST .../rebuilds`) waited for."""
+        if name not in runners:
             raise HTTPException(404, f"No projection {name!r}")
-        generation = await runner.rebuild()
-        return {"name": name, "generation": generation}
+        try:
+            started = await rebuilds.start(name, who.sub)
+        except AlreadyRebuilding as exc:
+            raise HTTPException(409, str(exc)) from exc
+        job = await rebuilds.wait(started["id"]) or started
+        if job["status"] == "cancelled":
+            raise HTTPException(409, f"Rebuild {job['id']} was cancelled by {job['cancelled_by']}")
+        if job["status"] != "switched":
+            raise HTTPException(503, f"Rebuild {job['id']} {job['status']}: {job['error']}")
+        return {"name": name, "generation": job["generation"]}
 
     @router.post("/projections/{name}/replays", status_code=202)
     async def replay(

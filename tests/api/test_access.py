@@ -412,7 +412,30 @@ ON_LEAVE = ("leave", {"leave_id": "l1", "reason": "r", "starts_on": "2026-02-01"
 
 
 async def _rebuild(_: httpx.AsyncClient, site: str) -> Call:
+    await _rebuilds_ended()
     return Call("POST", "/ops/projections/scheduling.directory/rebuild")
+
+
+async def _rebuilds_ended() -> Suite:
+    """The suite, with no rebuild running (one per projection at a time)."""
+    suite = _BILLING["suite"]
+    for job in await suite.rebuilds.recent(100):
+        if job["status"] == "running":
+            await suite.rebuilds.wait(job["id"])
+    return suite
+
+
+async def _start_rebuild(_: httpx.AsyncClient, site: str) -> Call:
+    await _rebuilds_ended()
+    return Call("POST", "/ops/projections/scheduling.directory/rebuilds")
+
+
+async def _a_rebuild(method: str) -> Call:
+    """A rebuild an operator started, ended (switched): to follow, or to cancel too late."""
+    suite = await _rebuilds_ended()
+    job = await suite.rebuilds.start("scheduling.directory", "ops")
+    await suite.rebuilds.wait(job["id"])
+    return Call(method, f"/ops/rebuilds/{job['id']}")
 
 
 REPLAY_AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
@@ -1617,6 +1640,11 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/ops/projections"): _fixed("GET", "/ops/projections"),
     ("POST", "/ops/projections/{name}/rebuild"): _rebuild,
     ("POST", "/ops/projections/{name}/replays"): _replay,
+    ("POST", "/ops/projections/{name}/rebuilds"): _start_rebuild,
+    ("GET", "/ops/rebuilds"): _fixed("GET", "/ops/rebuilds"),
+    ("GET", "/ops/rebuilds/{rebuild_id}"): lambda _, site: _a_rebuild("GET"),
+    ("DELETE", "/ops/rebuilds/{rebuild_id}"): lambda _, site: _a_rebuild("DELETE"),
+    ("GET", "/ops/consumers"): _fixed("GET", "/ops/consumers"),
     ("GET", "/ops/replays/{replay_id}"): lambda _, site: _a_replay("GET"),
     # Streams as of a time: acme's, whatever the caller's tenant (another tenant's is a 404).
     # Billing's and compliance's named ones never exist: their streams come from consumers.
