@@ -8,8 +8,10 @@ from fastapi import APIRouter
 
 from shared.clock import Clock
 from shared.metrics import Metrics
+from shared.operations.console import console_router
 from shared.operations.metrics import metrics_router
 from shared.operations.projections import projections_router
+from shared.operations.services import services_router
 from shared.replays import Replays
 from shared.service import Service
 
@@ -21,4 +23,6 @@ def operations_routers(
     return [
         projections_router(services, replays, clock),
         metrics_router(metrics, services),
+        services_router(services, metrics),
+        console_router(services, metrics),
     ]
