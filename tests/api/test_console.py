@@ -196,6 +196,10 @@ async def test_the_overview_stream_pushes_the_figures_a_booking_moves(
         booked = await client.post("/scheduling/appointments", json=booking(clinic))
         assert booked.status_code == 201, booked.text
         assert await appended() > before
+        counters = suite.metrics.counters
+        opened = counters["medoffice_console_streams_opened_total"][()]
+        assert opened == 3  # the 422 opened none
+        assert counters["medoffice_console_streams_closed_total"][()] == opened
 
 
 async def test_ops_services_reports_readiness_and_the_outbox_backlog(

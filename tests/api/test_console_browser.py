@@ -26,6 +26,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from services.suite import Suite
 from tests.api.conftest import TokenFor, booking, register
 from tests.integration.servers import free_port
+from tests.support import wait_until
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artefacts" / "console"
 WAIT = 15.0  # seconds a page has to show what it should (it updates every second)
@@ -165,6 +166,7 @@ async def page(chromium: webdriver.Chrome, served: str) -> AsyncIterator[Page]:
 
 async def test_the_overview_follows_a_booking_live_in_chromium(
     page: Page,
+    suite: Suite,
     client: httpx.AsyncClient,
     clinic: dict[str, str],
     operator: dict[str, str],
@@ -206,6 +208,17 @@ async def test_the_overview_follows_a_booking_live_in_chromium(
 
     await page.run(lambda: page.browser.find_element(By.CSS_SELECTOR, ".sign-out button").click())
     await page.until(lambda: page.browser.current_url.endswith("/sign-in"), "signed out")
+    # Every stream the pages opened ended when they were left.
+    counters = suite.metrics.counters
+
+    def streams(what: str) -> int:
+        return int(counters.get(f"medoffice_console_streams_{what}_total", {}).get((), 0))
+
+    async def ended() -> bool:
+        return streams("closed") == streams("opened")
+
+    assert streams("opened") >= 2
+    await wait_until(ended, message="every console stream to end")
     await page.open("/console")
     assert await page.path() == "/console/sign-in"
 

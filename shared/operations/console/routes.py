@@ -63,17 +63,22 @@ class Console:
         """One `overview` event a second, until the client leaves, the session's token
         expires (`until`, a Unix time) or `max_events` were sent."""
         sent = 0
-        while max_events is None or sent < max_events:
-            if await request.is_disconnected() or time.time() >= until:
-                return
-            try:
-                data: dict[str, str] = await self.fragments()
-            except Exception as exc:  # noqa: BLE001 - a backend down: say so, try again
-                data = {"live-state": f"Backends unavailable ({type(exc).__name__}); retrying"}
-            yield b"event: overview\ndata: " + orjson.dumps(data) + b"\n\n"
-            sent += 1
-            if max_events is None or sent < max_events:
-                await asyncio.sleep(PERIOD)
+        self.metrics.count("medoffice_console_streams_opened_total")
+        try:
+            while max_events is None or sent < max_events:
+                if await request.is_disconnected() or time.time() >= until:
+                    return
+                try:
+                    data: dict[str, str] = await self.fragments()
+                except Exception as exc:  # noqa: BLE001 - a backend down: say so, try again
+                    failed = type(exc).__name__
+                    data = {"live-state": f"Backends unavailable ({failed}); retrying"}
+                yield b"event: overview\ndata: " + orjson.dumps(data) + b"\n\n"
+                sent += 1
+                if max_events is None or sent < max_events:
+                    await asyncio.sleep(PERIOD)
+        finally:  # ended, or cancelled when the client left
+            self.metrics.count("medoffice_console_streams_closed_total")
 
 
 def _expiry(request: Request) -> float:
