@@ -20,10 +20,11 @@ run: venv
 
 # The FHIR validator and kustomize are built (or found cached) first: a cold build fetches
 # HAPI FHIR from Maven Central or kustomize from the Go proxy, not to be charged to a test's
-# timeout.
+# timeout. Chromium and its driver (the console's browser tests) come from apt when missing.
 test: venv
 	infra/fhir-validator/validator.sh build
 	deploy/kustomize.sh >/dev/null
+	infra/browser.sh install >/dev/null
 	infra/with-infra.sh $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # A long-lived pair on 9092/27017 for `make run` or manual testing.

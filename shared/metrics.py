@@ -32,6 +32,8 @@ HELP = {
     "medoffice_bus_published_total": "Records published to a topic of events",
     "medoffice_dead_letters_total": "Records sent to a dead-letter topic",
     "medoffice_http_requests_total": "HTTP answers, by method and status",
+    "medoffice_console_streams_opened_total": "Live console streams opened",
+    "medoffice_console_streams_closed_total": "Live console streams ended (the page left)",
     "medoffice_projection_lag": "Records a projection's consumer group has not committed",
     "medoffice_consumer_lag": "Records a consumer (reactor, ledger) has not committed",
 }

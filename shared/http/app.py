@@ -105,6 +105,16 @@ class ReplayReads:
 _REPLAY_ID = re.compile(r"[0-9a-f]{32}")
 
 
+async def probe(check: Check, timeout: float) -> str | None:
+    """None when `check` passes within `timeout` seconds, else the name of what failed."""
+    try:
+        async with asyncio.timeout(timeout):
+            await check()
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        return type(exc).__name__
+    return None
+
+
 def metadata(request: Request, principal: Principal) -> Metadata:
     """What every event caused by this request records about it."""
     return Metadata(
@@ -147,18 +157,10 @@ def create_http_app(
     async def health() -> dict[str, str]:
         return {"status": "alive"}
 
-    async def probe(check: Check) -> str | None:
-        try:
-            async with asyncio.timeout(ready_timeout):
-                await check()
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
-            return type(exc).__name__
-        return None
-
     @app.get("/ready", tags=["operations"], response_model=None)
     async def ready() -> Response | dict[str, Any]:
         """Every backend answers and every worker runs; checks run at once, each bounded."""
-        results = await asyncio.gather(*(probe(check) for check in readiness.values()))
+        results = await asyncio.gather(*(probe(c, ready_timeout) for c in readiness.values()))
         failing = {name: error for name, error in zip(readiness, results, strict=True) if error}
         if failing:
             return problems.problem(503, "Not ready", headers={"Retry-After": "5"}, failing=failing)

@@ -6,7 +6,7 @@ import traceback
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -45,8 +45,19 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     return problem(422, "Invalid request", "the request does not match its schema", errors=errors)
 
 
-def _http(_: Request, exc: Exception) -> JSONResponse:
+class Answered(HTTPException):
+    """A refusal answered with a response of its own (the console's sign-in redirect, its
+    HTML refusal page) rather than problem+json: for pages a browser shows."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _http(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, Answered):
+        return exc.response
     return problem(
         exc.status_code, str(exc.detail), headers=dict(exc.headers) if exc.headers else None
     )

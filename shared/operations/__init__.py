@@ -10,11 +10,13 @@ from fastapi import APIRouter
 
 from shared.clock import Clock
 from shared.metrics import Metrics
+from shared.operations.console import console_router
 from shared.operations.dead_letter_log import DeadLetters
 from shared.operations.deadletters import deadletters_router
 from shared.operations.metrics import metrics_router
 from shared.operations.projections import projections_router
 from shared.operations.rebuilds import rebuilds_router
+from shared.operations.services import services_router
 from shared.rebuilds import Rebuilds
 from shared.replays import Replays
 from shared.service import Service
@@ -38,4 +40,6 @@ class Operations:
             rebuilds_router(self.rebuilds, projections),
             metrics_router(self.metrics, self.services),
             deadletters_router(self.dead_letters),
+            services_router(self.services, self.metrics),
+            console_router(self.services, self.metrics),
         ]

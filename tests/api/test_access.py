@@ -49,6 +49,7 @@ from shared.commands import CommandHandler
 from shared.domain import Decider
 from shared.events import DomainEvent, Metadata
 from shared.http.identity import OPERATOR, ROLES
+from shared.operations.console.session import COOKIE as CONSOLE_COOKIE
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, post_ok
 from tests.api.staffing_helpers import hire_bookable, hire_provider, scheduling_knows
@@ -60,7 +61,14 @@ from tests.support import suite_settings, wait_until
 
 DOC = Path(__file__).parents[2] / "docs" / "security.md"
 BEGIN, END = "<!-- access-matrix:begin -->", "<!-- access-matrix:end -->"
-PUBLIC = {("GET", "/health"), ("GET", "/ready")}
+# The console's sign-in and sign-out take no session: they make or end one (docs/operations.md).
+PUBLIC = {
+    ("GET", "/health"),
+    ("GET", "/ready"),
+    ("GET", "/console/sign-in"),
+    ("POST", "/console/sign-in"),
+    ("POST", "/console/sign-out"),
+}
 SCOPES = ("own", "other", "tenant")
 COLUMNS = (*ROLES, OPERATOR)
 
@@ -78,6 +86,7 @@ class Call:
     method: str
     path: str
     json: dict[str, Any] | None = None
+    cookie: bool = False  # the caller's token in the console's cookie, not a bearer header
 
 
 Prepare = Callable[[httpx.AsyncClient, str], Awaitable[Call]]
@@ -103,6 +112,15 @@ async def _book(admin: httpx.AsyncClient, site: str) -> str:
 def _fixed(method: str, path: str, json: dict[str, Any] | None = None) -> Prepare:
     async def prepare(_: httpx.AsyncClient, site: str) -> Call:
         return Call(method, path.format(site=site, n=next(counter)), json)
+
+    return prepare
+
+
+def _console(path: str) -> Prepare:
+    """A console page, the caller's token in the console's cookie (where it signs in to)."""
+
+    async def prepare(_: httpx.AsyncClient, site: str) -> Call:
+        return Call("GET", path, cookie=True)
 
     return prepare
 
@@ -1638,6 +1656,11 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
         "resolution", {"note": "done"}
     ),
     ("GET", "/ops/projections"): _fixed("GET", "/ops/projections"),
+    ("GET", "/ops/services"): _fixed("GET", "/ops/services"),
+    ("GET", "/console"): _console("/console"),
+    ("GET", "/console/projections"): _console("/console/projections"),
+    # One snapshot: an endless stream would never answer the matrix.
+    ("GET", "/console/stream/overview"): _console("/console/stream/overview?max_events=1"),
     ("POST", "/ops/projections/{name}/rebuild"): _rebuild,
     ("POST", "/ops/projections/{name}/replays"): _replay,
     ("POST", "/ops/projections/{name}/rebuilds"): _start_rebuild,
@@ -1780,6 +1803,9 @@ async def test_the_access_matrix_is_the_documented_one(
                     if role == OPERATOR
                     else token_for(role, tenant=tenant, sites=["north"])
                 )
+                if call.cookie:
+                    token = headers["authorization"].removeprefix("Bearer ")
+                    headers = {"cookie": f"{CONSOLE_COOKIE}={token}"}
                 response = await client.request(
                     call.method, call.path, json=call.json, headers=headers
                 )
