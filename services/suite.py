@@ -20,7 +20,8 @@ from shared.eventstore.port import EventStore
 from shared.http import fhir
 from shared.http.app import create_http_app
 from shared.kit import ServiceSpec, assemble
-from shared.metrics import CountRequests, Metrics, metered
+from shared.metering import MeasureRequests, metered
+from shared.metrics import Metrics
 from shared.observability import configure_tracing
 from shared.operations import operations_routers
 from shared.replays import Replays
@@ -101,7 +102,7 @@ def _app(
         title=title,
         clock=clock,
     )
-    app.add_middleware(CountRequests, metrics=metrics)
+    app.add_middleware(MeasureRequests, metrics=metrics)
     return app
 
 
