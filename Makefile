@@ -18,12 +18,13 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 run: venv
 	$(VENV)/bin/medoffice serve
 
-# The FHIR validator and kustomize are built (or found cached) first: a cold build fetches
-# HAPI FHIR from Maven Central or kustomize from the Go proxy, not to be charged to a test's
-# timeout.
+# The FHIR validator, kustomize and promtool are built (or found cached) first: a cold build
+# fetches HAPI FHIR from Maven Central or kustomize and promtool from the Go proxy, not to be
+# charged to a test's timeout.
 test: venv
 	infra/fhir-validator/validator.sh build
 	deploy/kustomize.sh >/dev/null
+	deploy/promtool.sh >/dev/null
 	infra/with-infra.sh $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # A long-lived pair on 9092/27017 for `make run` or manual testing.
