@@ -22,26 +22,51 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Labels = tuple[tuple[str, str], ...]
 Family = dict[Labels, float]
 
-HELP = {
-    "medoffice_event_store_commits_total": "Commits appended to an event store",
-    "medoffice_event_store_events_total": "Events appended to an event store",
-    "medoffice_event_store_conflicts_total": "Appends refused: the stream had moved on",
-    "medoffice_bus_published_total": "Records published to a topic of events",
-    "medoffice_dead_letters_total": "Records a consumer group sent to a dead-letter topic",
-    "medoffice_http_requests_total": "HTTP answers, by method and status",
-    "medoffice_http_request_duration_seconds": "HTTP request latency, by route template and "
-    "status class",
-    "medoffice_commands_total": "Commands handled, by service, command and outcome "
-    "(accepted, unchanged, rejected, conflict)",
-    "medoffice_consumer_lag": "Records a consumer group (projection, reactor, consumer) has "
-    "not committed",
-    "medoffice_outbox_backlog": "Commits of a service's event store not yet published to the bus",
-    "medoffice_audit_ledger_verifications_total": "Tenants' audit ledgers verified by the "
-    "ledger monitor, by outcome",
-    "medoffice_audit_ledger_unverified_tenants": "Tenants whose audit ledger did not verify "
-    "in the ledger monitor's last round",
-    "medoffice_audit_ledger_last_check_timestamp_seconds": "When the ledger monitor last "
-    "finished a round (Unix time)",
+# Every family a process exposes, with its type and meaning (docs/operations.md lists them
+# with their labels). Each is declared in every scrape, with no samples until it has one, so
+# dashboards and alert rules can rely on the names.
+FAMILIES: dict[str, tuple[str, str]] = {
+    "medoffice_event_store_commits_total": ("counter", "Commits appended to an event store"),
+    "medoffice_event_store_events_total": ("counter", "Events appended to an event store"),
+    "medoffice_event_store_conflicts_total": (
+        "counter",
+        "Appends refused: the stream had moved on",
+    ),
+    "medoffice_bus_published_total": ("counter", "Records published to a topic of events"),
+    "medoffice_dead_letters_total": (
+        "counter",
+        "Records a consumer group sent to a dead-letter topic",
+    ),
+    "medoffice_http_requests_total": ("counter", "HTTP answers, by method and status"),
+    "medoffice_commands_total": (
+        "counter",
+        "Commands handled, by service, command and outcome "
+        "(accepted, unchanged, rejected, conflict)",
+    ),
+    "medoffice_audit_ledger_verifications_total": (
+        "counter",
+        "Tenants' audit ledgers verified by the ledger monitor, by outcome",
+    ),
+    "medoffice_consumer_lag": (
+        "gauge",
+        "Records a consumer group (projection, reactor, consumer) has not committed",
+    ),
+    "medoffice_outbox_backlog": (
+        "gauge",
+        "Commits of a service's event store not yet published to the bus",
+    ),
+    "medoffice_audit_ledger_unverified_tenants": (
+        "gauge",
+        "Tenants whose audit ledger did not verify in the ledger monitor's last round",
+    ),
+    "medoffice_audit_ledger_last_check_timestamp_seconds": (
+        "gauge",
+        "When the ledger monitor last finished a round (Unix time)",
+    ),
+    "medoffice_http_request_duration_seconds": (
+        "histogram",
+        "HTTP request latency, by method, route template and status class",
+    ),
 }
 
 UNMATCHED = "unmatched"  # the route of a request no route took (a 404 for any path)
@@ -117,22 +142,26 @@ class Metrics:
         series[key].observe(value)
 
     def render(self, read: Mapping[str, Family] | None = None) -> str:
-        """The exposition: every family kept here, and the gauges `read` at scrape time."""
-        lines: list[str] = []
+        """The exposition: every declared family (empty until it has a sample), every family
+        kept here, and the gauges `read` at scrape time."""
         gauges = {**self.gauges, **(read or {})}
+        kinds = {name: kind for name, (kind, _) in FAMILIES.items()}
+        samples: dict[str, list[str]] = {}
         for kind, families in (("counter", self.counters), ("gauge", gauges)):
-            for name in sorted(families):
-                lines += _header(name, kind)
-                lines += [_sample(name, k, v) for k, v in sorted(families[name].items())]
-        for name in sorted(self.histograms):
-            lines += _header(name, "histogram")
-            for labels, histogram in sorted(self.histograms[name].items()):
-                lines += histogram.samples(name, labels)
+            for name, series in families.items():
+                kinds.setdefault(name, kind)
+                samples[name] = [_sample(name, k, v) for k, v in sorted(series.items())]
+        for name, histograms in self.histograms.items():
+            kinds.setdefault(name, "histogram")
+            samples[name] = [
+                line for k, h in sorted(histograms.items()) for line in h.samples(name, k)
+            ]
+        lines: list[str] = []
+        for name in sorted(kinds):
+            meaning = FAMILIES.get(name, ("", name))[1]
+            lines += [f"# HELP {name} {meaning}", f"# TYPE {name} {kinds[name]}"]
+            lines += samples.get(name, [])
         return "\n".join(lines) + "\n"
-
-
-def _header(name: str, kind: str) -> list[str]:
-    return [f"# HELP {name} {HELP.get(name, name)}", f"# TYPE {name} {kind}"]
 
 
 def route_of(scope: Mapping[str, Any]) -> str:
