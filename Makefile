@@ -18,12 +18,14 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 run: venv
 	$(VENV)/bin/medoffice serve
 
-# The FHIR validator and kustomize are built (or found cached) first: a cold build fetches
-# HAPI FHIR from Maven Central or kustomize from the Go proxy, not to be charged to a test's
-# timeout. Chromium and its driver (the console's browser tests) come from apt when missing.
+# The FHIR validator, kustomize and promtool are built (or found cached) first: a cold build
+# fetches HAPI FHIR from Maven Central or kustomize and promtool from the Go proxy, not to be
+# charged to a test's timeout. Chromium and its driver (the console's browser tests) come from
+# apt when missing.
 test: venv
 	infra/fhir-validator/validator.sh build
 	deploy/kustomize.sh >/dev/null
+	deploy/promtool.sh >/dev/null
 	infra/browser.sh install >/dev/null
 	infra/with-infra.sh $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 

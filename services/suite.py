@@ -20,7 +20,8 @@ from shared.eventstore.port import EventStore
 from shared.http import fhir
 from shared.http.app import create_http_app
 from shared.kit import ServiceSpec, assemble
-from shared.metrics import CountRequests, Metrics, metered
+from shared.metering import MeasureRequests, metered
+from shared.metrics import Metrics
 from shared.observability import configure_tracing
 from shared.operations import Operations
 from shared.operations.dead_letter_log import DeadLetters
@@ -125,7 +126,7 @@ def _app(
         title=title,
         clock=operations.clock,
     )
-    app.add_middleware(CountRequests, metrics=operations.metrics)
+    app.add_middleware(MeasureRequests, metrics=operations.metrics)
     return app
 
 

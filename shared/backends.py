@@ -12,6 +12,7 @@ from shared.eventstore.port import EventStore
 from shared.eventstore.sqlite import SqliteEventStore
 from shared.keyvault import KeyVault
 from shared.keyvault.sqlite import SqliteKeyVault, truncate_wal
+from shared.metrics import Metrics
 from shared.settings import Settings
 from shared.sqlite import SqliteDatabase
 
@@ -40,6 +41,7 @@ class Backends:
     _key_vault: KeyVault | None = None
     _files: dict[str, SqliteDatabase] = field(default_factory=dict)  # by (service, file name)
     in_memory: bool = False  # embedded stores on SQLite `:memory:` (tests): nothing on disk
+    metrics: Metrics = field(default_factory=Metrics)  # what the services built on them count
 
     async def event_store(self, service: str) -> EventStore:
         if self.settings.scale_out:

@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 from opentelemetry import trace
 
 from shared.clock import Clock, Ids
-from shared.domain import Decider
+from shared.domain import Decider, DomainError
 from shared.events import DomainEvent, Envelope, EventRegistry, Metadata, seal
 from shared.eventstore.port import ConcurrencyConflict, EventStore
 from shared.phi import PhiEvent
@@ -37,6 +37,9 @@ tracer = trace.get_tracer("medoffice.commands")
 
 # (tenant, event) -> the tags of the commit that records the event.
 Tagger = Callable[[str, DomainEvent], Iterable[str]]
+
+# (command, outcome) -> nothing: how a handler reports what became of each command it handled.
+CountOutcome = Callable[[str, str], None]
 
 # Folded states kept per handler: a site's busy day is a few hundred kilobytes folded.
 CACHED_STREAMS = 2048
@@ -123,6 +126,7 @@ class CommandHandler:
         vault: PhiVault | None = None,
         tags: Tagger = no_tags,
         cached_streams: int = CACHED_STREAMS,
+        count: CountOutcome = lambda command, outcome: None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -133,6 +137,7 @@ class CommandHandler:
         self.vault = vault
         self.tags = tags
         self.states = FoldedStates(cached_streams)
+        self._count = count
         if vault is not None:
             vault.on_forget(self.states.forget)
 
@@ -168,7 +173,31 @@ class CommandHandler:
         meta: Metadata,
         subject: str | Callable[[DomainEvent], str | None] | None = None,
     ) -> Outcome[S]:
-        """Decide and append. `subject` (CloudEvents) is one for all events, or per event."""
+        """Decide and append. `subject` (CloudEvents) is one for all events, or per event.
+
+        Each command's outcome is counted: accepted (events appended), unchanged (nothing to
+        append: a repeat), rejected (the decider refused it) or conflict (other writers kept
+        moving the stream through every attempt)."""
+        name = type(command).__name__
+        try:
+            outcome = await self._handle(stream, decider, command, meta, subject)
+        except DomainError:
+            self._count(name, "rejected")
+            raise
+        except ConcurrencyConflict:
+            self._count(name, "conflict")
+            raise
+        self._count(name, "accepted" if outcome.events else "unchanged")
+        return outcome
+
+    async def _handle(
+        self,
+        stream: str,
+        decider: Decider[S, C],
+        command: C,
+        meta: Metadata,
+        subject: str | Callable[[DomainEvent], str | None] | None,
+    ) -> Outcome[S]:
         with tracer.start_as_current_span("command " + type(command).__name__) as span:
             span.set_attribute("medoffice.stream", stream)
             for attempt in range(1, self._attempts + 1):

@@ -24,7 +24,7 @@ from fastapi import APIRouter
 from shared.backends import Backends
 from shared.bus.port import Bus
 from shared.clock import Clock, Ids
-from shared.commands import CommandHandler, Tagger, no_tags
+from shared.commands import CommandHandler, CountOutcome, Tagger, no_tags
 from shared.contracts import Contract
 from shared.domain import Decider
 from shared.events import EventRegistry
@@ -142,6 +142,17 @@ class Assembled(Generic[A]):
     kit: Kit
 
 
+def _outcomes(backends: Backends, service: str) -> CountOutcome:
+    """How the service's command handler counts outcomes into the process's metrics."""
+
+    def count(command: str, outcome: str) -> None:
+        backends.metrics.count(
+            "medoffice_commands_total", service=service, command=command, outcome=outcome
+        )
+
+    return count
+
+
 async def assemble(
     spec: ServiceSpec[A],
     backends: Backends,
@@ -182,6 +193,7 @@ async def assemble_parts(
         on_commit=relay.notify if relay is not None else lambda: None,
         vault=vault,
         tags=spec.tags,
+        count=_outcomes(backends, name),
     )
     kit = Kit(
         name=name,

@@ -1,222 +1,192 @@
-"""Metrics in the Prometheus text exposition format (0.0.4), written by hand: a few counters
-kept per process, and gauges read when scraped.
+"""Metrics in the Prometheus text exposition format (0.0.4), written by hand.
 
-Counted as they happen: commits and events appended to each event store, records published
-to the bus (events, and dead letters apart), conflicts, and HTTP answers by status. Read at
-scrape time: each projection's and consumer's lag. Nothing in a sample names a tenant, a
-patient or a path, so the exposition holds no PHI and stays small.
+Why by hand and not `prometheus_client`: half of what a scrape shows is read when scraped, and
+read asynchronously (consumer lag from the bus, the outbox backlog from the event store), which
+`prometheus_client`'s synchronous collectors cannot await; and each suite (several in one test
+process) keeps a registry of its own. What remains is small: counters, gauges set as they
+change, and fixed-bucket histograms; `promtool check metrics` checks the result in a test.
+
+Nothing in a sample names a tenant, a patient or a raw path (routes are their templates), so
+the exposition holds no PHI and its size does not grow with the data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import bisect
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from shared.backends import Backends
-from shared.bus.port import Bus, MessageHandler, ReadPage, Subscription
-from shared.cloudevents import Message as BusMessage
-from shared.events import Envelope
-from shared.eventstore.port import Commit, ConcurrencyConflict, EventStore, TagsOf
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 Labels = tuple[tuple[str, str], ...]
+Family = dict[Labels, float]
 
-HELP = {
-    "medoffice_event_store_commits_total": "Commits appended to an event store",
-    "medoffice_event_store_events_total": "Events appended to an event store",
-    "medoffice_event_store_conflicts_total": "Appends refused: the stream had moved on",
-    "medoffice_bus_published_total": "Records published to a topic of events",
-    "medoffice_dead_letters_total": "Records sent to a dead-letter topic",
-    "medoffice_http_requests_total": "HTTP answers, by method and status",
-    "medoffice_console_streams_opened_total": "Live console streams opened",
-    "medoffice_console_streams_closed_total": "Live console streams ended (the page left)",
-    "medoffice_projection_lag": "Records a projection's consumer group has not committed",
-    "medoffice_consumer_lag": "Records a consumer (reactor, ledger) has not committed",
+# Every family a process exposes, with its type and meaning (docs/operations.md lists them
+# with their labels). Each is declared in every scrape, with no samples until it has one, so
+# dashboards and alert rules can rely on the names.
+FAMILIES: dict[str, tuple[str, str]] = {
+    "medoffice_event_store_commits_total": ("counter", "Commits appended to an event store"),
+    "medoffice_event_store_events_total": ("counter", "Events appended to an event store"),
+    "medoffice_event_store_conflicts_total": (
+        "counter",
+        "Appends refused: the stream had moved on",
+    ),
+    "medoffice_bus_published_total": ("counter", "Records published to a topic of events"),
+    "medoffice_dead_letters_total": (
+        "counter",
+        "Records a consumer group sent to a dead-letter topic",
+    ),
+    "medoffice_http_requests_total": ("counter", "HTTP answers, by method and status"),
+    "medoffice_console_streams_opened_total": ("counter", "Live console streams opened"),
+    "medoffice_console_streams_closed_total": (
+        "counter",
+        "Live console streams ended (the page left)",
+    ),
+    "medoffice_commands_total": (
+        "counter",
+        "Commands handled, by service, command and outcome "
+        "(accepted, unchanged, rejected, conflict)",
+    ),
+    "medoffice_audit_ledger_verifications_total": (
+        "counter",
+        "Tenants' audit ledgers verified by the ledger monitor, by outcome",
+    ),
+    "medoffice_consumer_lag": (
+        "gauge",
+        "Records a consumer group (projection, reactor, consumer) has not committed",
+    ),
+    "medoffice_outbox_backlog": (
+        "gauge",
+        "Commits of a service's event store not yet published to the bus",
+    ),
+    "medoffice_audit_ledger_unverified_tenants": (
+        "gauge",
+        "Tenants whose audit ledger did not verify in the ledger monitor's last round",
+    ),
+    "medoffice_audit_ledger_last_check_timestamp_seconds": (
+        "gauge",
+        "When the ledger monitor last finished a round (Unix time)",
+    ),
+    "medoffice_http_request_duration_seconds": (
+        "histogram",
+        "HTTP request latency, by method, route template and status class",
+    ),
 }
+
+UNMATCHED = "unmatched"  # the route of a request no route took (a 404 for any path)
+
+# Seconds: from a cached read (a few ms) to a large export or a slow backend (10 s).
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+def _number(value: float) -> str:
+    if value == float("inf"):
+        return "+Inf"
+    return str(int(value)) if value == int(value) else repr(float(value))
+
+
 def _sample(name: str, labels: Labels, value: float) -> str:
     inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
-    number = repr(float(value)) if value != int(value) else str(int(value))
-    return f"{name}{{{inner}}} {number}" if inner else f"{name} {number}"
+    return f"{name}{{{inner}}} {_number(value)}" if inner else f"{name} {_number(value)}"
+
+
+def _key(labels: Mapping[str, str]) -> Labels:
+    return tuple(sorted(labels.items()))
+
+
+@dataclass
+class _Histogram:
+    bounds: tuple[float, ...]
+    counts: list[int]  # per bucket, not cumulative; one more than bounds (the +Inf bucket)
+    total: float = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.total += value
+
+    def samples(self, name: str, labels: Labels) -> list[str]:
+        lines, running = [], 0
+        for bound, count in zip((*self.bounds, float("inf")), self.counts, strict=True):
+            running += count
+            lines.append(_sample(f"{name}_bucket", (*labels, ("le", _number(bound))), running))
+        lines.append(_sample(f"{name}_sum", labels, self.total))
+        lines.append(_sample(f"{name}_count", labels, running))
+        return lines
 
 
 @dataclass
 class Metrics:
-    """The counters of one process (or of one service, when each has its own)."""
+    """The metrics of one process (or of one service, when each has its own): counters and
+    histograms as things happen, gauges set as they change; `render` adds gauges read at
+    scrape time."""
 
-    counters: dict[str, dict[Labels, float]] = field(default_factory=dict)
+    counters: dict[str, Family] = field(default_factory=dict)
+    gauges: dict[str, Family] = field(default_factory=dict)
+    histograms: dict[str, dict[Labels, _Histogram]] = field(default_factory=dict)
 
     def count(self, name: str, amount: float = 1, **labels: str) -> None:
         series = self.counters.setdefault(name, {})
-        key = tuple(sorted(labels.items()))
+        key = _key(labels)
         series[key] = series.get(key, 0) + amount
 
-    def render(self, gauges: dict[str, dict[Labels, float]] | None = None) -> str:
+    def set(self, name: str, value: float, **labels: str) -> None:
+        self.gauges.setdefault(name, {})[_key(labels)] = value
+
+    def observe(
+        self, name: str, value: float, buckets: tuple[float, ...] = LATENCY_BUCKETS, **labels: str
+    ) -> None:
+        series = self.histograms.setdefault(name, {})
+        key = _key(labels)
+        if key not in series:
+            series[key] = _Histogram(buckets, [0] * (len(buckets) + 1))
+        series[key].observe(value)
+
+    def render(self, read: Mapping[str, Family] | None = None) -> str:
+        """The exposition: every declared family (empty until it has a sample), every family
+        kept here, and the gauges `read` at scrape time."""
+        gauges = {**self.gauges, **(read or {})}
+        kinds = {name: kind for name, (kind, _) in FAMILIES.items()}
+        samples: dict[str, list[str]] = {}
+        for kind, families in (("counter", self.counters), ("gauge", gauges)):
+            for name, series in families.items():
+                kinds.setdefault(name, kind)
+                samples[name] = [_sample(name, k, v) for k, v in sorted(series.items())]
+        for name, histograms in self.histograms.items():
+            kinds.setdefault(name, "histogram")
+            samples[name] = [
+                line for k, h in sorted(histograms.items()) for line in h.samples(name, k)
+            ]
         lines: list[str] = []
-        for kind, families in (("counter", self.counters), ("gauge", gauges or {})):
-            for name in sorted(families):
-                lines.append(f"# HELP {name} {HELP.get(name, name)}")
-                lines.append(f"# TYPE {name} {kind}")
-                lines += [_sample(name, k, v) for k, v in sorted(families[name].items())]
+        for name in sorted(kinds):
+            meaning = FAMILIES.get(name, ("", name))[1]
+            lines += [f"# HELP {name} {meaning}", f"# TYPE {name} {kinds[name]}"]
+            lines += samples.get(name, [])
         return "\n".join(lines) + "\n"
 
 
-class CountingEventStore:
-    """An event store that counts its appends; everything else is the store's own."""
-
-    def __init__(self, store: EventStore, service: str, metrics: Metrics) -> None:
-        self.store = store
-        self._service = service
-        self._metrics = metrics
-
-    async def append(
-        self,
-        stream: str,
-        events: Sequence[Envelope],
-        expected_version: int,
-        tags: Sequence[str] = (),
-    ) -> Commit:
-        try:
-            commit = await self.store.append(stream, events, expected_version, tags)
-        except ConcurrencyConflict:
-            self._metrics.count("medoffice_event_store_conflicts_total", store=self._service)
-            raise
-        self._metrics.count("medoffice_event_store_commits_total", store=self._service)
-        self._metrics.count("medoffice_event_store_events_total", len(events), store=self._service)
-        return commit
-
-    async def load(
-        self, stream: str, after_version: int = 0, limit: int | None = None
-    ) -> list[Envelope]:
-        return await self.store.load(stream, after_version, limit)
-
-    async def version(self, stream: str) -> int:
-        return await self.store.version(stream)
-
-    async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[Commit]:
-        return await self.store.read_all(after_position, limit)
-
-    async def unpublished(self, limit: int = 1000) -> list[Commit]:
-        return await self.store.unpublished(limit)
-
-    async def mark_published(self, positions: Sequence[int]) -> None:
-        await self.store.mark_published(positions)
-
-    async def streams_tagged(self, tag: str) -> list[str]:
-        return await self.store.streams_tagged(tag)
-
-    async def backfill_tags(self, tags_of: TagsOf, batch: int = 500) -> int:
-        return await self.store.backfill_tags(tags_of, batch)
-
-    async def ping(self) -> None:
-        await self.store.ping()
-
-    async def close(self) -> None:
-        await self.store.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)  # an adapter's own extras (tests reach for them)
-
-
-class CountingBus:
-    """A bus that counts what it publishes: events per topic, dead letters apart."""
-
-    def __init__(self, bus: Bus, metrics: Metrics) -> None:
-        self.bus = bus
-        self._metrics = metrics
-
-    async def start(self) -> None:
-        await self.bus.start()
-
-    async def stop(self) -> None:
-        await self.bus.stop()
-
-    async def publish(self, messages: Sequence[BusMessage]) -> None:
-        await self.bus.publish(messages)
-        for message in messages:
-            if message.topic.endswith(".dlq"):
-                self._metrics.count("medoffice_dead_letters_total", topic=message.topic)
-            else:
-                self._metrics.count("medoffice_bus_published_total", topic=message.topic)
-
-    async def subscribe(
-        self,
-        group: str,
-        topics: Sequence[str],
-        handler: MessageHandler,
-        *,
-        max_batch: int = 500,
-    ) -> Subscription:
-        return await self.bus.subscribe(group, topics, handler, max_batch=max_batch)
-
-    async def lag(self, group: str, topics: Sequence[str]) -> int:
-        return await self.bus.lag(group, topics)
-
-    async def read(self, topic: str, after: str | None, limit: int) -> ReadPage:
-        return await self.bus.read(topic, after, limit)
-
-    async def ping(self) -> None:
-        await self.bus.ping()
-
-
-@dataclass
-class MeteredBackends(Backends):
-    """Backends whose event stores and bus count what passes through them."""
-
-    metrics: Metrics = field(default_factory=Metrics)
-
-    async def event_store(self, service: str) -> EventStore:
-        return CountingEventStore(await super().event_store(service), service, self.metrics)
-
-
-def metered(backends: Backends, metrics: Metrics) -> MeteredBackends:
-    """`backends` (just opened, nothing taken from them yet) counting into `metrics`."""
-    return MeteredBackends(backends.settings, CountingBus(backends.bus, metrics), metrics=metrics)
-
-
-class CountRequests:
-    """Pure ASGI: counts every HTTP answer by method and status (a 500 the shell inside
-    answered included)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def counted(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                self.metrics.count(
-                    "medoffice_http_requests_total",
-                    method=str(scope.get("method", "")),
-                    status=str(message["status"]),
-                )
-            await send(message)
-
-        await self.app(scope, receive, counted)
+def route_of(scope: Mapping[str, Any]) -> str:
+    """The template of the route that took the request (`/scheduling/patients/{patient_id}`),
+    never the path itself: no ids, no PHI, and one series per route."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return f"{scope.get('root_path', '')}{template}" if isinstance(template, str) else UNMATCHED
 
 
 Lagging = Callable[[], Awaitable[int]]
 
 
-async def lags(named: dict[str, Lagging]) -> dict[Labels, float]:
-    """Each one's lag, by name; one that cannot be read now (a backend down) is left out."""
-    found: dict[Labels, float] = {}
-    for name, lag in named.items():
+async def read_gauges(sources: Mapping[Labels, Lagging]) -> Family:
+    """Each source's value, by its labels; one that cannot be read now (a backend down) is
+    left out: a scrape never fails for one source."""
+    found: Family = {}
+    for labels, read in sources.items():
         try:
-            found[(("name", name),)] = await lag()
+            found[labels] = await read()
         except Exception:  # noqa: BLE001, S112 - a scrape never fails for one source
             continue
     return found

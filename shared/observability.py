@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, MutableMapping
@@ -11,9 +12,14 @@ from typing import Any, TextIO
 
 import structlog
 from opentelemetry import propagate, trace
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 _configured = False
+# Where spans go when set (the exporter's own variables); the processor exporting them, once.
+OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+_exporting: list[SpanProcessor] = []
 
 # Repeats of one message let through per interval, before a count of the rest.
 REPEAT_LIMIT = 10
@@ -271,9 +277,28 @@ def configure(level: str = "info", json_logs: bool | None = None) -> None:
 
 
 def configure_tracing() -> None:
-    """Install an SDK tracer provider unless the process has one (a test's, an exporter's)."""
+    """Install an SDK tracer provider unless the process has one (a test's), named by
+    OTEL_SERVICE_NAME (else "medoffice"); and, when OTEL_EXPORTER_OTLP_ENDPOINT (or
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, export its spans there, once per process."""
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        trace.set_tracer_provider(TracerProvider())
+        name = os.environ.get("OTEL_SERVICE_NAME") or "medoffice"
+        trace.set_tracer_provider(TracerProvider(resource=Resource.create({SERVICE_NAME: name})))
+    if not _exporting and any(os.environ.get(v) for v in OTLP_ENDPOINT_VARIABLES):
+        _exporting.append(export_spans())
+
+
+def export_spans() -> SpanProcessor:
+    """Send the process's spans over OTLP/HTTP (protobuf), in batches, where the
+    OTEL_EXPORTER_OTLP_* variables say (endpoint, headers, timeout, compression): the
+    exporter reads them itself. The tracer provider flushes them when the process exits."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        raise RuntimeError("no SDK tracer provider to export from: configure_tracing() first")
+    processor = BatchSpanProcessor(OTLPSpanExporter())
+    provider.add_span_processor(processor)
+    return processor
 
 
 def current_traceparent() -> str | None:

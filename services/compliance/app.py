@@ -153,7 +153,9 @@ async def application(kit: Kit) -> UseCases:
     policies = Policies(kit.handler, read_models)
     incidents = Incidents(kit.handler, read_models)
     alerts = Alerts(kit.handler, read_models)
-    monitors = Monitors(alerts, read_models, ledger, policies, incidents, kit.settings)
+    monitors = Monitors(
+        alerts, read_models, ledger, policies, incidents, kit.settings, kit.backends.metrics
+    )
     return UseCases(
         ledger=ledger,
         anchors=anchors,

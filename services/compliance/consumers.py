@@ -19,6 +19,7 @@ GROUP = "compliance.audit-ledger"
 
 class LedgerConsumer:
     name = "compliance.audit_ledger"
+    group = GROUP  # what its lag and dead letters are labelled with
 
     def __init__(
         self, ledger: AuditLedger, bus: Bus, topics: Sequence[str], *, max_batch: int = 500

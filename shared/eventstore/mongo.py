@@ -200,6 +200,10 @@ class MongoEventStore:
     async def unpublished(self, limit: int = 1000) -> list[Commit]:
         return await self._find({"published": False}, limit)
 
+    async def backlog(self) -> int:
+        with unavailable():
+            return int(await self._commits.count_documents({"published": False}))
+
     async def mark_published(self, positions: Sequence[int]) -> None:
         if not positions:
             return

@@ -105,6 +105,11 @@ class EventStore(Protocol):
         """Commits not yet marked published, in position order (for the outbox relay)."""
         ...
 
+    async def backlog(self) -> int:
+        """How many commits are not yet marked published: the outbox relay's backlog, counted
+        where it is stored (an index on both backends), not loaded."""
+        ...
+
     async def mark_published(self, positions: Sequence[int]) -> None:
         """Record that these commits reached the bus."""
         ...

@@ -173,6 +173,12 @@ class SqliteEventStore:
     async def unpublished(self, limit: int = 1000) -> list[Commit]:
         return await self._commits("WHERE published = 0 ORDER BY position LIMIT ?", (limit,))
 
+    async def backlog(self) -> int:
+        row = await self._db.run(
+            lambda conn: conn.execute("SELECT COUNT(*) FROM commits WHERE published = 0").fetchone()
+        )
+        return int(row[0])
+
     async def mark_published(self, positions: Sequence[int]) -> None:
         rows = [(p,) for p in positions]
         await self._db.write(

@@ -25,6 +25,7 @@ from shared.events import Metadata
 from shared.http import problems
 from shared.http.idempotency import Guards, IdempotencyMiddleware
 from shared.http.identity import OperatorPolicy, Policy, Principal, TokenVerifier
+from shared.metrics import route_of
 from shared.observability import current_traceparent
 from shared.readmodels import reading_replay
 from shared.settings import Settings
@@ -60,10 +61,10 @@ class RequestShell:
                 MutableHeaders(scope=message)["x-correlation-id"] = correlation_id
             await send(message)
 
-        path = scope.get("path", "")
+        method = scope.get("method", "")
         with (
             structlog.contextvars.bound_contextvars(correlation_id=correlation_id),
-            tracer.start_as_current_span(f"{scope.get('method', '')} {path}"),
+            tracer.start_as_current_span(f"{method} {scope.get('path', '')}") as span,
         ):
             try:
                 await self.app(scope, receive, send_with_id)
@@ -72,6 +73,12 @@ class RequestShell:
                 if started:
                     raise  # half an answer is out: only closing the connection ends it
                 await answer(scope, receive, send_with_id)
+            finally:
+                # Named by its route's template once routed: spans leave the process (OTLP),
+                # and a path may hold ids.
+                route = route_of(scope)
+                span.update_name(f"{method} {route}")
+                span.set_attribute("http.route", route)
 
 
 class ReplayReads:

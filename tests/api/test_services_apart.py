@@ -172,16 +172,22 @@ async def test_metrics_count_appends_publishes_answers_dead_letters_and_lag(
     async def settled() -> str | None:
         text = (await compliance.get("/metrics")).text
         caught_up = (
-            sample(text, "medoffice_consumer_lag", name="compliance.audit_ledger") == 0
-            and sample(text, "medoffice_projection_lag", name="compliance.audit_log") == 0
+            sample(text, "medoffice_consumer_lag", group="compliance.audit-ledger") == 0
+            and sample(text, "medoffice_consumer_lag", group="projection.compliance.audit_log") == 0
         )
-        dead = sample(text, "medoffice_dead_letters_total")
-        return text if caught_up and dead >= 2 else None
+        # The audit ledger and each projection of compliance's (a series per group).
+        dead = sample(text, "medoffice_dead_letters_total", group="compliance.audit-ledger")
+        return text if caught_up and dead >= 1 else None
 
     exposition = await wait_until(settled, message="compliance to dead-letter the poison")
     assert exposition is not None
     assert "# TYPE medoffice_dead_letters_total counter" in exposition
-    assert 'medoffice_projection_lag{name="compliance.audit_log"} 0' in exposition
+    audit_log = "projection.compliance.audit_log"  # its generation left out
+    assert sample(exposition, "medoffice_dead_letters_total", group=audit_log) >= 1
+    assert (
+        'medoffice_consumer_lag{group="projection.compliance.audit_log",kind="projection",'
+        'service="compliance"} 0'
+    ) in exposition
     assert sample(exposition, "medoffice_http_requests_total", method="GET", status="200") >= 1
 
     response = await client.get("/metrics")
@@ -191,5 +197,6 @@ async def test_metrics_count_appends_publishes_answers_dead_letters_and_lag(
     assert sample(text, "medoffice_bus_published_total", topic=settings.topic("scheduling")) >= 7
     # Site, room, visit type, template, patient, booking (the provider was hired at staffing).
     assert sample(text, "medoffice_http_requests_total", method="POST", status="201") >= 6
-    assert "medoffice_projection_lag" in text
+    assert 'kind="projection"' in text
+    assert sample(text, "medoffice_outbox_backlog", service="scheduling") == 0
     assert "compliance" not in text  # nothing of the other service

@@ -260,14 +260,17 @@ async def test_unpublished_commits_come_in_order_until_marked(event_store: Event
 
     assert await event_store.unpublished() == commits
     assert await event_store.unpublished(limit=2) == commits[:2]
+    assert await event_store.backlog() == 4
 
     await event_store.mark_published([commits[0].position, commits[2].position])
     await event_store.mark_published([])
 
     assert await event_store.unpublished() == [commits[1], commits[3]]
+    assert await event_store.backlog() == 2
     assert [c.published for c in await event_store.read_all()] == [True, False, True, False]
     await event_store.mark_published([c.position for c in commits])
     assert await event_store.unpublished() == []
+    assert await event_store.backlog() == 0
     later = await event_store.append("s0", run("s0", 2), 1)
     assert await event_store.unpublished() == [later]
 
@@ -383,6 +386,7 @@ async def test_an_unreachable_mongodb_is_reported_as_unavailable() -> None:
             lambda: store.version("s"),
             store.read_all,
             store.unpublished,
+            store.backlog,
             lambda: store.mark_published([1]),
             lambda: store.streams_tagged("t"),
             lambda: store.backfill_tags(lambda _: ()),

@@ -31,6 +31,7 @@ from services.compliance.projections import watch
 from services.scheduling.contracts import PatientRecordAccessed
 from shared.documents.port import Document, DocumentStore, Write
 from shared.events import DomainEvent, Envelope
+from shared.metrics import Metrics
 from shared.readmodels import ReadModels
 from shared.settings import Settings
 from shared.timers import Timer
@@ -52,6 +53,7 @@ class Sight:
     incidents: Incidents
     settings: Settings
     now: datetime
+    metrics: Metrics  # the process's: the ledger monitor reports each round there
 
     async def tenants(self) -> list[str]:
         """The tenants compliance watches (those with a site)."""
@@ -141,11 +143,21 @@ async def training_overdue(sight: Sight) -> Iterable[Finding]:
 
 
 async def ledger_unverified(sight: Sight) -> Iterable[Finding]:
-    """Each tenant's audit ledger, verified as an auditor would (chain, anchors, stores)."""
+    """Each tenant's audit ledger, verified as an auditor would (chain, anchors, stores).
+    Each round is also told to the metrics, for the operations team's alert: how many
+    tenants' ledgers did not verify (never which), and when the round ended."""
     found: list[Finding] = []
+    unverified = 0
     for doc in await sight.watching(watch.TENANTS, {}):
         tenant = str(doc["tenant"])
-        found += rules.ledger(tenant, await sight.ledger.verify(tenant))
+        report = await sight.ledger.verify(tenant)
+        verified = bool(report.get("verified", True))
+        outcome = "verified" if verified else "unverified"
+        sight.metrics.count("medoffice_audit_ledger_verifications_total", outcome=outcome)
+        unverified += not verified
+        found += rules.ledger(tenant, report)
+    sight.metrics.set("medoffice_audit_ledger_unverified_tenants", unverified)
+    sight.metrics.set("medoffice_audit_ledger_last_check_timestamp_seconds", sight.now.timestamp())
     return found
 
 
@@ -276,6 +288,7 @@ class Monitors:
         policies: Policies,
         incidents: Incidents,
         settings: Settings,
+        metrics: Metrics,
         monitors: Sequence[Monitor] = MONITORS,
     ) -> None:
         self._alerts = alerts
@@ -284,6 +297,7 @@ class Monitors:
         self._policies = policies
         self._incidents = incidents
         self._settings = settings
+        self._metrics = metrics
         self.monitors = tuple(monitors)
 
     def sight(self) -> Sight:
@@ -295,6 +309,7 @@ class Monitors:
             self._incidents,
             self._settings,
             self._alerts.now(),
+            self._metrics,
         )
 
     async def _raise(self, findings: Iterable[Finding]) -> int:
