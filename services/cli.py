@@ -12,6 +12,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
+from services.cli_events import events
 from shared.clock import SystemClock
 from shared.http.identity import OPERATOR, ROLES, mint_operator_token, mint_token
 from shared.observability import configure
@@ -203,6 +204,7 @@ def token(
 
 audit = typer.Typer(no_args_is_help=True, help="audit exports: check a package offline")
 cli.add_typer(audit, name="audit")
+cli.add_typer(events, name="events")
 
 
 @audit.command("verify")

@@ -94,7 +94,15 @@ def _app(
         settings,
         [
             *routers,
-            *operations_routers(services, replays, clock, metrics),
+            *operations_routers(
+                services,
+                replays,
+                clock,
+                metrics,
+                bus=backends.bus,
+                settings=settings,
+                contexts=list(SERVICES),
+            ),
         ],
         idempotency=idempotency,
         readiness=checks,

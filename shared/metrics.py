@@ -9,7 +9,8 @@ patient or a path, so the exposition holds no PHI and stays small.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ HELP = {
     "medoffice_http_requests_total": "HTTP answers, by method and status",
     "medoffice_projection_lag": "Records a projection's consumer group has not committed",
     "medoffice_consumer_lag": "Records a consumer (reactor, ledger) has not committed",
+    "medoffice_tail_watchers": "Live tails of the event streams open now",
 }
 
 
@@ -161,6 +163,15 @@ class CountingBus:
 
     async def ping(self) -> None:
         await self.bus.ping()
+
+    def follow(
+        self, topics: Sequence[str]
+    ) -> AbstractAsyncContextManager[AsyncIterator[BusMessage]]:
+        return self.bus.follow(topics)
+
+    @property
+    def following(self) -> int:
+        return self.bus.following
 
 
 @dataclass

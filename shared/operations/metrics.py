@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from shared.metrics import CONTENT_TYPE, Lagging, Metrics, lags
+from shared.bus.port import Bus
+from shared.metrics import CONTENT_TYPE, Labels, Lagging, Metrics, lags
 from shared.service import Service
 
 
-def metrics_router(metrics: Metrics, services: list[Service]) -> APIRouter:
+def metrics_router(metrics: Metrics, services: list[Service], bus: Bus) -> APIRouter:
     router = APIRouter(tags=["operations"])
     projections: dict[str, Lagging] = {
         r.projection.name: r.lag for s in services for r in s.runners
@@ -24,10 +25,12 @@ def metrics_router(metrics: Metrics, services: list[Service]) -> APIRouter:
     @router.get("/metrics", response_class=Response, include_in_schema=False)
     async def exposition() -> Response:
         """Prometheus text exposition: appends, publishes, dead letters, HTTP answers by
-        status, and each projection's and consumer's lag. Counts only: no tenant, no PHI."""
-        gauges = {
+        status, each projection's and consumer's lag, and the live tails open. Counts only:
+        no tenant, no PHI."""
+        gauges: dict[str, dict[Labels, float]] = {
             "medoffice_projection_lag": await lags(projections),
             "medoffice_consumer_lag": await lags(consumers),
+            "medoffice_tail_watchers": {(): float(bus.following)},
         }
         return Response(metrics.render(gauges), media_type=CONTENT_TYPE)
 
