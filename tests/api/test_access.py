@@ -1617,6 +1617,8 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("POST", "/ops/projections/{name}/rebuild"): _rebuild,
     ("POST", "/ops/projections/{name}/replays"): _replay,
     ("GET", "/ops/replays/{replay_id}"): lambda _, site: _a_replay("GET"),
+    # A stream that never ends by itself: an unknown context answers (422 or 403) at once.
+    ("GET", "/ops/events/tail"): _fixed("GET", "/ops/events/tail?context=nowhere"),
     # Streams as of a time: acme's, whatever the caller's tenant (another tenant's is a 404).
     # Billing's and compliance's named ones never exist: their streams come from consumers.
     ("GET", "/scheduling/streams/{stream}"): _fixed("GET", "/scheduling/streams/acme:site:{site}"),
