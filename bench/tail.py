@@ -33,6 +33,7 @@ from bench import clinic
 from services.suite import Suite, build_suite
 from shared.clock import SystemClock
 from shared.http.identity import mint_operator_token, mint_token
+from shared.observability import configure_logging
 from shared.settings import Settings
 
 RATE = 200.0  # events a second
@@ -182,6 +183,7 @@ async def book(client: httpx.AsyncClient, first_day: date, slots: range) -> floa
 
 
 async def main(events: int, bookings: int) -> None:
+    configure_logging("warning")  # a log line per request would be measured too
     with tempfile.TemporaryDirectory() as data:
         settings = Settings(
             data_dir=Path(data), seed_demo=False, env="test", sqlite_durability="normal"
