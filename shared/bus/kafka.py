@@ -283,7 +283,8 @@ class KafkaBus:
         self._offsets: AIOKafkaConsumer | None = None
         self._known_topics: set[str] = set()
         self._subscriptions: set[KafkaSubscription] = set()
-        self._followers: set[AIOKafkaConsumer] = set()
+        # Each watcher's consumer, and whether it has stopped in full (its sockets closed).
+        self._followers: dict[AIOKafkaConsumer, asyncio.Event] = {}
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -320,9 +321,13 @@ class KafkaBus:
         for subscription in list(self._subscriptions):
             await subscription.stop()
         self._subscriptions.clear()
-        # A watcher still iterating sees its consumer stopped and ends.
-        for follower in list(self._followers):
+        # A watcher still iterating sees its consumer stopped and ends; one whose watch is
+        # leaving (its consumer stopping in another task) is waited for, bounded.
+        for follower, left in list(self._followers.items()):
             await follower.stop()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._stop_timeout):
+                    await left.wait()
         async with self._lock:
             admin, offsets, self._admin, self._offsets = self._admin, self._offsets, None, None
             if admin is None or offsets is None:
@@ -449,7 +454,7 @@ class KafkaBus:
             auto_offset_reset="latest",
             request_timeout_ms=self._request_timeout_ms,
         )
-        self._followers.add(consumer)
+        self._followers[consumer] = asyncio.Event()
         try:
             try:
                 async with asyncio.timeout(self._connect_timeout):
@@ -472,8 +477,10 @@ class KafkaBus:
             finally:
                 await records.aclose()
         finally:
-            self._followers.discard(consumer)
-            await consumer.stop()
+            try:
+                await consumer.stop()
+            finally:
+                self._followers.pop(consumer).set()
 
     @property
     def following(self) -> int:
