@@ -76,6 +76,7 @@ def tail_router(
 
     @router.get(
         "/events/tail",
+        status_code=200,  # said, not read from the class: its constructor takes no status
         response_class=EventStream,
         responses={200: {"content": {"text/event-stream": {}}}},
     )
