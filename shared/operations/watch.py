@@ -133,6 +133,7 @@ class Watch:
         self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=buffer)
         self._overflowed = False
         self._ended = False
+        self._cancelled = False
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._follower: asyncio.Task[None] | None = None
 
@@ -148,7 +149,10 @@ class Watch:
         """Stop the follower and end `frames()`. The follower leaves the bus in its own task,
         which nothing cancels again, so a Kafka consumer is stopped in full even when the
         caller's task is itself being cancelled. Safe to call any number of times."""
-        if self._follower is not None:
+        # Cancelled once only: a second cancel would cut the follower's leaving short (a Kafka
+        # consumer's stop, half done, leaves its sockets open).
+        if self._follower is not None and not self._cancelled:
+            self._cancelled = True
             self._follower.cancel()
         self._end()
 
