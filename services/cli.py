@@ -13,6 +13,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from services.cli_deadletters import dlq
+from services.cli_events import events
 from services.cli_projections import operations
 from shared.clock import SystemClock
 from shared.http.identity import OPERATOR, ROLES, mint_operator_token, mint_token
@@ -208,6 +209,7 @@ cli.add_typer(operations)  # lag, projections list|rebuild|cancel: a running sui
 audit = typer.Typer(no_args_is_help=True, help="audit exports: check a package offline")
 cli.add_typer(audit, name="audit")
 cli.add_typer(dlq, name="dlq")
+cli.add_typer(events, name="events")
 
 
 @audit.command("verify")

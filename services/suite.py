@@ -101,7 +101,15 @@ async def _operations(
         ids,
     )
     return Operations(
-        services, clock, metrics, Replays(runners, clock), Rebuilds(runners, clock), dead_letters
+        services,
+        clock,
+        metrics,
+        Replays(runners, clock),
+        Rebuilds(runners, clock),
+        dead_letters,
+        bus=backends.bus,
+        settings=settings,
+        contexts=list(SERVICES),
     )
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,6 +130,15 @@ class CountingBus:
 
     async def read(self, topic: str, after: str | None, limit: int) -> ReadPage:
         return await self.bus.read(topic, after, limit)
+
+    def follow(
+        self, topics: Sequence[str]
+    ) -> AbstractAsyncContextManager[AsyncIterator[BusMessage]]:
+        return self.bus.follow(topics)
+
+    @property
+    def following(self) -> int:
+        return self.bus.following
 
     async def ping(self) -> None:
         await self.bus.ping()

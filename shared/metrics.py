@@ -56,6 +56,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
         "gauge",
         "Records a consumer group (projection, reactor, consumer) has not committed",
     ),
+    "medoffice_tail_watchers": ("gauge", "Live tails of the event streams open now"),
     "medoffice_outbox_backlog": (
         "gauge",
         "Commits of a service's event store not yet published to the bus",

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # JSON lines, or the readable console rendering; unset: JSON unless stderr is a terminal.
     log_json: bool | None = None
+    # The live tail (GET /ops/events/tail): a comment this often keeps proxies from closing an
+    # idle stream; a watcher with this many events waiting (too slow to keep up) is dropped.
+    tail_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    tail_buffer: int = Field(default=1000, ge=1)
     ledger_key: str = DEVELOPMENT_LEDGER_KEY  # base64 of 32 bytes: seals the audit ledger's blocks
     # A retry finding its Idempotency-Key claimed longer ago than this runs again (a crash).
     idempotency_lease_seconds: float = Field(default=30.0, gt=0)

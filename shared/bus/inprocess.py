@@ -16,7 +16,8 @@ import asyncio
 import contextlib
 import functools
 import sqlite3
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
 import structlog
 
@@ -73,13 +74,18 @@ class InProcessBus:
         # which stalled stop().
         self._published = asyncio.Event()
         self._subscriptions: set[InProcessSubscription] = set()
+        self._following = 0
+        self._stopped = False
         db.run_sync(lambda conn: conn.executescript(_SCHEMA))
 
     async def start(self) -> None:
         return None
 
     async def stop(self) -> None:
-        # Consumers first: they read the database that closes next.
+        # Consumers first: they read the database that closes next. Watchers end their
+        # iteration at their next wake-up, which the event set here is.
+        self._stopped = True
+        self._published.set()
         for subscription in list(self._subscriptions):
             await subscription.stop()
         self._subscriptions.clear()
@@ -168,6 +174,42 @@ class InProcessBus:
     async def ping(self) -> None:
         await self._db.run(lambda conn: conn.execute("SELECT 1").fetchone())
 
+    @contextlib.asynccontextmanager
+    async def follow(self, topics: Sequence[str]) -> AsyncIterator[AsyncIterator[Message]]:
+        topics = list(topics)
+        start = await self._db.run(lambda conn: {t: _end(conn, t) for t in topics})
+        records = self._records(start)
+        self._following += 1
+        try:
+            yield records
+        finally:
+            self._following -= 1
+            await records.aclose()
+
+    @property
+    def following(self) -> int:
+        return self._following
+
+    async def _records(self, next_offsets: dict[str, int]) -> AsyncGenerator[Message, None]:
+        """Woken by each publish of this process; another process's publish (the file may be
+        shared) is seen within the poll interval."""
+        ready: deque[Message] = deque()
+        while not self._stopped:
+            if ready:
+                yield ready.popleft()
+                continue
+            published = self._published  # before the fetch: no publish goes unnoticed
+            batch = await self._db.run(lambda conn: _fetch_from(conn, next_offsets, 500))
+            if batch:
+                for m in batch:
+                    assert m.offset is not None
+                    next_offsets[m.topic] = m.offset + 1
+                ready.extend(batch)
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll_interval):
+                    await published.wait()
+
     async def _consume(
         self, group: str, topics: list[str], handler: MessageHandler, max_batch: int
     ) -> None:
@@ -199,15 +241,29 @@ def _committed(conn: sqlite3.Connection, group: str, topic: str) -> int:
     return 0 if row is None else int(row[0])
 
 
+def _end(conn: sqlite3.Connection, topic: str) -> int:
+    row = conn.execute(
+        "SELECT COALESCE(MAX(offset) + 1, 0) FROM records WHERE topic = ?", (topic,)
+    ).fetchone()
+    return int(row[0])
+
+
 def _fetch(
     conn: sqlite3.Connection, group: str, topics: list[str], max_batch: int
 ) -> list[Message]:
+    return _fetch_from(conn, {t: _committed(conn, group, t) for t in topics}, max_batch)
+
+
+def _fetch_from(
+    conn: sqlite3.Connection, next_offsets: dict[str, int], max_batch: int
+) -> list[Message]:
+    """Up to `max_batch` records, topic by topic, each from the offset given for it."""
     batch: list[Message] = []
-    for topic in topics:
+    for topic, start in next_offsets.items():
         rows = conn.execute(
             "SELECT offset, key, headers, value FROM records"
             " WHERE topic = ? AND offset >= ? ORDER BY offset LIMIT ?",
-            (topic, _committed(conn, group, topic), max_batch - len(batch)),
+            (topic, start, max_batch - len(batch)),
         ).fetchall()
         batch += [_message(topic, *row) for row in rows]
         if len(batch) >= max_batch:

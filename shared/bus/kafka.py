@@ -25,13 +25,14 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, NoReturn, cast
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
+    ConsumerStoppedError,
     IllegalStateError,
     KafkaConnectionError,
     KafkaError,
@@ -284,6 +285,8 @@ class KafkaBus:
         self._offsets: AIOKafkaConsumer | None = None
         self._known_topics: set[str] = set()
         self._subscriptions: set[KafkaSubscription] = set()
+        # Each watcher's consumer, and whether it has stopped in full (its sockets closed).
+        self._followers: dict[AIOKafkaConsumer, asyncio.Event] = {}
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -320,6 +323,13 @@ class KafkaBus:
         for subscription in list(self._subscriptions):
             await subscription.stop()
         self._subscriptions.clear()
+        # A watcher still iterating sees its consumer stopped and ends; one whose watch is
+        # leaving (its consumer stopping in another task) is waited for, bounded.
+        for follower, left in list(self._followers.items()):
+            await follower.stop()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._stop_timeout):
+                    await left.wait()
         async with self._lock:
             admin, offsets, self._admin, self._offsets = self._admin, self._offsets, None, None
             if admin is None or offsets is None:
@@ -500,6 +510,62 @@ class KafkaBus:
         await self._clients()
         if not await self._broker.ping(self._ping_timeout):
             raise BusUnavailable("Kafka cluster metadata unavailable")
+
+    @contextlib.asynccontextmanager
+    async def follow(self, topics: Sequence[str]) -> AsyncIterator[AsyncIterator[Message]]:
+        """A group-less consumer assigned every partition of `topics`, each at its end offset
+        (resolved before the block is entered), stopped when the block is left."""
+        await self._ensure_topics(topics)
+        admin, _ = await self._clients()
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._servers,
+            client_id=f"{self._client_id}-tail",
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+            request_timeout_ms=self._request_timeout_ms,
+        )
+        self._followers[consumer] = asyncio.Event()
+        try:
+            try:
+                async with asyncio.timeout(self._connect_timeout):
+                    await consumer.start()
+                    described = await admin.describe_topics(list(topics))
+                    partitions = [
+                        TopicPartition(topic["topic"], partition["partition"])
+                        for topic in described
+                        for partition in topic["partitions"]
+                    ]
+                    consumer.assign(partitions)
+                    await consumer.seek_to_end(*partitions)
+                    for tp in partitions:  # the end offsets, fetched now: the start is fixed
+                        await consumer.position(tp)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                _raise_unavailable_or(exc)
+            records = self._followed(consumer)
+            try:
+                yield records
+            finally:
+                await records.aclose()
+        finally:
+            try:
+                await consumer.stop()
+            finally:
+                self._followers.pop(consumer).set()
+
+    @property
+    def following(self) -> int:
+        return len(self._followers)
+
+    async def _followed(self, consumer: AIOKafkaConsumer) -> AsyncGenerator[Message, None]:
+        while True:
+            try:
+                fetched = await consumer.getmany(timeout_ms=1000, max_records=500)
+            except ConsumerStoppedError:
+                return  # the bus stopped
+            for batch in fetched.values():
+                for record in batch:
+                    yield _to_message(record)
 
     async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
         if self._admin is None or self._offsets is None:

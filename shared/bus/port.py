@@ -6,11 +6,14 @@ Semantics every adapter keeps (the contract tests hold them to it):
 - A handler gets batches; the group's offsets advance only after the handler returns.
   When it raises, nothing is committed and the same records come again after a pause.
 - Delivery is at least once: handlers must be idempotent.
+- `follow` is a watcher's view, apart from all of that: no group, nothing committed, it starts
+  at the end of each topic and sees only what is published from then on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -80,6 +83,21 @@ class Bus(Protocol):
 
     async def ping(self) -> None:
         """Raise BusUnavailable when the broker cannot be reached."""
+        ...
+
+    def follow(self, topics: Sequence[str]) -> AbstractAsyncContextManager[AsyncIterator[Message]]:
+        """Records published to `topics` from now on, as they come, for a watcher (a live tail).
+
+        `async with bus.follow(topics) as records: async for record in records: ...` Once the
+        `async with` is entered the position is taken: every record published after that comes,
+        in order per key. No consumer group, no commit; leaving the block releases everything
+        it held (a Kafka consumer is stopped). `following` counts the blocks still open.
+        """
+        ...
+
+    @property
+    def following(self) -> int:
+        """How many `follow` blocks are open now (live tails watching this bus)."""
         ...
 
 

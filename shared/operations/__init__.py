@@ -4,10 +4,12 @@ Suite-level, not a service: each router reads the services of the process it is 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+from shared.bus.port import Bus
 from shared.clock import Clock
 from shared.metrics import Metrics
 from shared.operations.console import console_router
@@ -17,9 +19,11 @@ from shared.operations.metrics import metrics_router
 from shared.operations.projections import projections_router
 from shared.operations.rebuilds import rebuilds_router
 from shared.operations.services import services_router
+from shared.operations.tail import tail_router
 from shared.rebuilds import Rebuilds
 from shared.replays import Replays
 from shared.service import Service
+from shared.settings import Settings
 
 
 @dataclass
@@ -32,13 +36,24 @@ class Operations:
     replays: Replays
     rebuilds: Rebuilds
     dead_letters: DeadLetters
+    bus: Bus
+    settings: Settings
+    contexts: Sequence[str]  # the live tail follows every context of the suite: the bus is shared
 
     def routers(self) -> list[APIRouter]:
         projections = {r.projection.name for s in self.services for r in s.runners}
+        settings = self.settings
         return [
             projections_router(self.services, self.replays, self.rebuilds, self.clock),
             rebuilds_router(self.rebuilds, projections),
-            metrics_router(self.metrics, self.services),
+            tail_router(
+                self.bus,
+                self.contexts,
+                {c: settings.topic(c) for c in self.contexts},
+                buffer=settings.tail_buffer,
+                heartbeat=settings.tail_heartbeat_seconds,
+            ),
+            metrics_router(self.metrics, self.services, self.bus),
             deadletters_router(self.dead_letters),
             services_router(self.services, self.metrics),
             console_router(self.services, self.metrics),

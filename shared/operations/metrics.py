@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from shared.bus.port import Bus
 from shared.metering import stable_group
 from shared.metrics import CONTENT_TYPE, Labels, Lagging, Metrics, read_gauges
 from shared.service import Service
@@ -40,7 +41,7 @@ def _labels(service: str, kind: str, group: str) -> Labels:
     return (("group", group), ("kind", kind), ("service", service))
 
 
-def metrics_router(metrics: Metrics, services: list[Service]) -> APIRouter:
+def metrics_router(metrics: Metrics, services: list[Service], bus: Bus) -> APIRouter:
     router = APIRouter(tags=["operations"])
     lags, backlogs = lag_sources(services), backlog_sources(services)
 
@@ -49,9 +50,11 @@ def metrics_router(metrics: Metrics, services: list[Service]) -> APIRouter:
     async def exposition() -> Response:
         """Prometheus text exposition (docs/operations.md lists every metric). Counts only:
         no tenant, no PHI, routes by their templates."""
-        read = {
+        watching: Labels = ()
+        read: dict[str, dict[Labels, float]] = {
             "medoffice_consumer_lag": await read_gauges(lags),
             "medoffice_outbox_backlog": await read_gauges(backlogs),
+            "medoffice_tail_watchers": {watching: float(bus.following)},
         }
         return Response(metrics.render(read), media_type=CONTENT_TYPE)
 

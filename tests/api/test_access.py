@@ -1669,6 +1669,8 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("DELETE", "/ops/rebuilds/{rebuild_id}"): lambda _, site: _a_rebuild("DELETE"),
     ("GET", "/ops/consumers"): _fixed("GET", "/ops/consumers"),
     ("GET", "/ops/replays/{replay_id}"): lambda _, site: _a_replay("GET"),
+    # A stream that never ends by itself: an unknown context answers (422 or 403) at once.
+    ("GET", "/ops/events/tail"): _fixed("GET", "/ops/events/tail?context=nowhere"),
     # Streams as of a time: acme's, whatever the caller's tenant (another tenant's is a 404).
     # Billing's and compliance's named ones never exist: their streams come from consumers.
     ("GET", "/scheduling/streams/{stream}"): _fixed("GET", "/scheduling/streams/acme:site:{site}"),
