@@ -8,19 +8,22 @@ are started from this checkout (cwd = the repository), so they run the code unde
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 
+from shared.backends import SUITE_DATABASES
 from shared.clock import SystemClock
 from shared.http.identity import mint_operator_token, mint_token
 from shared.settings import Settings
-from tests.support import wait_until
+from tests.support import drop_test_data, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,3 +111,16 @@ class Server:
     async def close(self) -> None:
         self.stop()
         await self.client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def served(settings: Settings, tmp_path: Path) -> AsyncIterator[Server]:
+    """`medoffice serve` started and ready; closed after, and the test's data dropped."""
+    server = Server(settings, tmp_path)
+    server.start()
+    try:
+        await server.ready()
+        yield server
+    finally:
+        await server.close()
+        await drop_test_data(settings, {f"{settings.mongo_database}_{s}" for s in SUITE_DATABASES})

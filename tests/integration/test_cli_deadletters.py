@@ -13,23 +13,17 @@ from typer.testing import CliRunner, Result
 
 from services.cli import cli
 from services.operator_client import EXIT_REFUSED, EXIT_UNREACHABLE
-from shared.backends import SUITE_DATABASES, open_backends
+from shared.backends import open_backends
 from shared.cloudevents import Message
 from shared.settings import Settings
-from tests.integration.servers import Server, free_port
-from tests.support import drop_test_data, wait_until
+from tests.integration.servers import Server, free_port, served
+from tests.support import wait_until
 
 
 @pytest.fixture
 async def server(settings: Settings, tmp_path: Path) -> AsyncIterator[Server]:
-    server = Server(settings, tmp_path)
-    server.start()
-    try:
-        await server.ready()
-        yield server
-    finally:
-        await server.close()
-        await drop_test_data(settings, {f"{settings.mongo_database}_{s}" for s in SUITE_DATABASES})
+    async with served(settings, tmp_path) as running:
+        yield running
 
 
 def dlq(server: Server, *args: str) -> Result:

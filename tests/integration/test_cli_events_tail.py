@@ -15,23 +15,16 @@ from typing import Any
 import pytest
 
 from services.operator_client import EXIT_REFUSED, EXIT_UNREACHABLE
-from shared.backends import SUITE_DATABASES
 from shared.settings import Settings
 from tests.api.staffing_helpers import hire_bookable
-from tests.integration.servers import ROOT, Server, free_port
-from tests.support import drop_test_data, wait_until
+from tests.integration.servers import ROOT, Server, free_port, served
+from tests.support import wait_until
 
 
 @pytest.fixture
 async def server(settings: Settings, tmp_path: Path) -> AsyncIterator[Server]:
-    server = Server(settings, tmp_path)
-    server.start()
-    try:
-        await server.ready()
-        yield server
-    finally:
-        await server.close()
-        await drop_test_data(settings, {f"{settings.mongo_database}_{s}" for s in SUITE_DATABASES})
+    async with served(settings, tmp_path) as running:
+        yield running
 
 
 def cli(url: str, token: str, *args: str) -> subprocess.Popen[str]:

@@ -12,10 +12,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from services.cli import cli
-from shared.backends import SUITE_DATABASES
 from shared.settings import Settings
-from tests.integration.servers import Server, free_port
-from tests.support import drop_test_data, wait_until
+from tests.integration.servers import Server, free_port, served
+from tests.support import wait_until
 
 runner = CliRunner()
 DIRECTORY = "scheduling.directory"
@@ -23,12 +22,8 @@ DIRECTORY = "scheduling.directory"
 
 @pytest.fixture
 async def server(settings: Settings, tmp_path: Path) -> AsyncIterator[Server]:
-    server = Server(settings, tmp_path)
-    server.start()
-    await server.ready()
-    yield server
-    await server.close()
-    await drop_test_data(settings, {f"{settings.mongo_database}_{s}" for s in SUITE_DATABASES})
+    async with served(settings, tmp_path) as running:
+        yield running
 
 
 def medoffice(server: Server, *args: str, token: str | None = None) -> Result:
