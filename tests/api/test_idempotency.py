@@ -261,7 +261,10 @@ async def test_every_post_endpoint_is_guarded_by_its_published_policy(suite: Sui
         scope = {"type": "http", "method": "POST", "path": concrete, "root_path": ""}
         policies = guards.policies(scope)
         assert policies is not None, path
-        assert [p.describe() for p in policies] == [post["x-medoffice-policy"]], path
+        # Only the console's sign-in and sign-out are public (they take or drop the token).
+        published = [post["x-medoffice-policy"]] if "x-medoffice-policy" in post else []
+        assert published or path.startswith("/console/sign-"), path
+        assert [p.describe() for p in policies] == published, path
 
 
 async def test_a_series_retried_after_a_crash_answers_the_series_that_was_booked(

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 
 import jwt
 from fastapi import Depends, HTTPException, Request, Response
-from fastapi.responses import PlainTextResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
 from shared.http.identity import Identity, Operator, OperatorPolicy, TokenVerifier
-from shared.http.problems import Answered
+from shared.http.problems import Answered, problem
 from shared.operations.console import pages
 
 COOKIE = "medoffice_console"
@@ -68,8 +68,8 @@ def same_origin(request: Request) -> bool:
 @dataclass(frozen=True)
 class ConsolePolicy(OperatorPolicy):
     """Operators only, identified by the console's cookie (not a bearer header). Without a
-    valid cookie a page sends the browser to sign in; a stream answers 401. A tenant's token
-    gets a page saying the console is for platform operators (403)."""
+    valid cookie a page sends the browser to sign in; a stream answers 401 (problem+json). A
+    tenant's token gets a page saying the console is for platform operators (403)."""
 
     page: bool = True
 
@@ -86,7 +86,7 @@ class ConsolePolicy(OperatorPolicy):
             if self.page:
                 refusal = RedirectResponse(SIGN_IN, status_code=303)
             else:
-                refusal = PlainTextResponse("Sign in to the console first", status_code=401)
+                refusal = problem(401, "Sign in to the console first")
             if token:
                 forget(refusal, request)  # expired or no longer valid: sign in again
             raise Answered(refusal)
