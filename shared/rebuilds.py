@@ -212,7 +212,7 @@ class Rebuilds:
         except _CancelRequested:
             await self._ended_early(runner, store, job_id, generation)
         except Exception as exc:  # noqa: BLE001 - the job records why; the process goes on
-            log.warning("rebuild_failed", rebuild=job_id, projection=name, error=repr(exc))
+            log.warning("rebuild_failed", rebuild=job_id, projection=name, error=type(exc).__name__)
             with contextlib.suppress(Exception):
                 await self._end(store, job_id, "failed", error=type(exc).__name__)
         finally:

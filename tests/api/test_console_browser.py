@@ -76,9 +76,12 @@ async def served(suite: Suite) -> AsyncIterator[str]:
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
+
+    async def started() -> bool:
         assert not task.done(), "the test server did not start"
-        await asyncio.sleep(0.05)
+        return bool(server.started)
+
+    await wait_until(started, timeout=30, message="the test server to start")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
