@@ -4,6 +4,7 @@ serves on a port of its own."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +51,16 @@ class Suite:
     rebuilds: Rebuilds
 
     async def start(self) -> None:
+        """Every service's projections, then every service's workers, then the relays: what
+        a relay publishes finds the consumers of the whole process started."""
+        async with asyncio.TaskGroup() as starting:
+            for service in self.services:
+                starting.create_task(service.start_runners())
+        async with asyncio.TaskGroup() as starting:
+            for service in self.services:
+                starting.create_task(service.start_workers())
         for service in self.services:
-            await service.start()
+            service.start_relay()
 
     async def stop(self) -> None:
         await self.replays.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -41,10 +42,24 @@ class Service:
     checks: dict[str, Check] = field(default_factory=dict)
 
     async def start(self) -> None:
-        for runner in self.runners:
-            await runner.start()
-        for worker in self.workers:
-            await worker.start()
+        """Projections first, then workers, then the relay. Within each step every part starts
+        at once: a Kafka consumer's start waits on the broker's metadata, and sixty of them in
+        a row add seconds to every start. One failing start cancels the others of its step."""
+        await self.start_runners()
+        await self.start_workers()
+        self.start_relay()
+
+    async def start_runners(self) -> None:
+        async with asyncio.TaskGroup() as starting:
+            for runner in self.runners:
+                starting.create_task(runner.start())
+
+    async def start_workers(self) -> None:
+        async with asyncio.TaskGroup() as starting:
+            for worker in self.workers:
+                starting.create_task(worker.start())
+
+    def start_relay(self) -> None:
         if self.relay is not None:
             self.relay.start()
 

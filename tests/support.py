@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -19,6 +19,7 @@ from services.suite import Suite
 from shared.settings import Settings
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 # Tests book on fixed days (1 December 2026 and after) and some rules read the time: a
 # cancellation is late within a day of the visit, an offer lapses two hours after it is made.
@@ -57,6 +58,19 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         await asyncio.sleep(interval)
+
+
+async def every_case_holds(cases: Iterable[C], check: Callable[[C], Awaitable[object]]) -> None:
+    """Run `check` on every case against one suite, and fail naming each case that failed.
+    Cases of the same kind (hostile inputs, edge dates) share a suite this way rather than
+    start one each: on the scale-out backend a suite's start is seconds of consumers joining."""
+    failed = []
+    for case in cases:
+        try:
+            await check(case)
+        except AssertionError as error:
+            failed.append(f"{case!r}: {error}")
+    assert not failed, f"{len(failed)} case(s) failed:\n" + "\n".join(failed)
 
 
 async def settled(suite: Suite, timeout: float = 30.0) -> None:

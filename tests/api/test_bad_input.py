@@ -12,6 +12,7 @@ from services.suite import Suite
 from shared.clock import SystemClock
 from shared.settings import Settings
 from tests.api.conftest import booking, register
+from tests.support import every_case_holds
 
 PROBLEM = "application/problem+json"
 
@@ -22,46 +23,43 @@ async def events_written(suite: Suite) -> int:
     return sum(len(c.events) for c in await store.read_all(0, 10_000))
 
 
-@pytest.mark.parametrize(
-    ("change", "status", "detail"),
-    [
-        (
-            {"start": "2026-12-01T09:00:00-05:00", "end": "2026-12-01T08:00:00-05:00"},
-            422,
-            "an appointment must end after it starts",
-        ),
-        ({"start": "tomorrow morning"}, 422, None),
-        ({"start": "2026-12-01T09:00:00"}, 422, None),  # no time zone
-        ({"provider_id": 42}, 422, None),
-        ({"unexpected": "field"}, 422, None),
-        ({"provider_id": "dr-nobody"}, 404, "provider dr-nobody not found"),
-        ({"site_id": "nowhere"}, 404, "site nowhere not found"),
-        ({"visit_type_id": "nothing"}, 404, "visit type nothing not found"),
-        ({"room_id": "closet"}, 404, "room closet not found"),
-        ({"provider_id": "../etc"}, 422, None),
-    ],
-)
+BAD_BOOKINGS: list[tuple[dict[str, object], int, str | None]] = [
+    (
+        {"start": "2026-12-01T09:00:00-05:00", "end": "2026-12-01T08:00:00-05:00"},
+        422,
+        "an appointment must end after it starts",
+    ),
+    ({"start": "tomorrow morning"}, 422, None),
+    ({"start": "2026-12-01T09:00:00"}, 422, None),  # no time zone
+    ({"provider_id": 42}, 422, None),
+    ({"unexpected": "field"}, 422, None),
+    ({"provider_id": "dr-nobody"}, 404, "provider dr-nobody not found"),
+    ({"site_id": "nowhere"}, 404, "site nowhere not found"),
+    ({"visit_type_id": "nothing"}, 404, "visit type nothing not found"),
+    ({"room_id": "closet"}, 404, "room closet not found"),
+    ({"provider_id": "../etc"}, 422, None),
+]
+
+
 async def test_a_bad_booking_is_refused_without_writing(
-    client: httpx.AsyncClient,
-    clinic: dict[str, str],
-    suite: Suite,
-    change: dict[str, object],
-    status: int,
-    detail: str | None,
+    client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
 ) -> None:
     await register(client, "pat-1")
-    before = await events_written(suite)
 
-    response = await client.post("/scheduling/appointments", json=booking(clinic, **change))
+    async def refused(case: tuple[dict[str, object], int, str | None]) -> None:
+        change, status, detail = case
+        before = await events_written(suite)
+        response = await client.post("/scheduling/appointments", json=booking(clinic, **change))
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == PROBLEM
+        problem = response.json()
+        assert problem["status"] == status
+        if detail:
+            assert problem["detail"] == detail
+        assert "Traceback" not in response.text
+        assert await events_written(suite) == before
 
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    problem = response.json()
-    assert problem["status"] == status
-    if detail:
-        assert problem["detail"] == detail
-    assert "Traceback" not in response.text
-    assert await events_written(suite) == before
+    await every_case_holds(BAD_BOOKINGS, refused)
 
 
 async def test_malformed_json_is_a_400(client: httpx.AsyncClient, suite: Suite) -> None:

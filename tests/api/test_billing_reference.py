@@ -12,6 +12,7 @@ import pytest
 from services.suite import Suite
 from tests.api.conftest import TokenFor, post_ok
 from tests.api.test_bad_input import PROBLEM
+from tests.support import every_case_holds
 
 PAYER = {"name": "Acme Mutual", "x12_payer_id": "AM001", "claim_filing_indicator": "CI"}
 STREET = {
@@ -397,30 +398,22 @@ HOSTILE: list[tuple[str, str, Any, int, str | None]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "body", "status", "detail"),
-    HOSTILE,
-    ids=[f"{i}-{h[1].rsplit('/', 1)[-1]}" for i, h in enumerate(HOSTILE)],
-)
 async def test_hostile_input_answers_4xx_problem_json_and_writes_nothing(
-    client: httpx.AsyncClient,
-    suite: Suite,
-    method: str,
-    path: str,
-    body: Any,
-    status: int,
-    detail: str | None,
+    client: httpx.AsyncClient, suite: Suite
 ) -> None:
     await put_ok(client, "/billing/payers/known", {**PAYER, "name": "Known"})
-    before = await billing_events(suite)
 
-    response = await client.request(method, path, json=body)
+    async def refused(case: tuple[str, str, Any, int, str | None]) -> None:
+        method, path, body, status, detail = case
+        before = await billing_events(suite)
+        response = await client.request(method, path, json=body)
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == PROBLEM
+        if detail is not None:
+            assert detail in response.json()["detail"]
+        assert await billing_events(suite) == before
 
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    if detail is not None:
-        assert detail in response.json()["detail"]
-    assert await billing_events(suite) == before
+    await every_case_holds(HOSTILE, refused)
 
 
 async def test_an_after_stream_of_another_kind_or_tenant_is_a_400(

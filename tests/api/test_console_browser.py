@@ -70,8 +70,7 @@ async def served(suite: Suite) -> AsyncIterator[str]:
         host="127.0.0.1",
         port=port,
         log_config=None,
-        access_log=False,
-        log_level="warning",
+        access_log=False,  # no log_level: it would set uvicorn.error's level for the process
         timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
