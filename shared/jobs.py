@@ -24,6 +24,7 @@ class Jobs:
         self.collection = collection
         self.runners = runners
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._started: dict[str, asyncio.Event] = {}
 
     def stores(self) -> list[DocumentStore]:
         stores: dict[int, DocumentStore] = {}
@@ -36,9 +37,20 @@ class Jobs:
 
     def run(self, job_id: str, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run `work` for the job in this process, in the background."""
-        task = asyncio.create_task(work)
+        started = self._started[job_id] = asyncio.Event()
+
+        async def running() -> None:
+            started.set()
+            await work
+
+        task = asyncio.create_task(running())
         self._tasks[job_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
+
+        def ended(_: asyncio.Task[None]) -> None:
+            self._tasks.pop(job_id, None)
+            self._started.pop(job_id, None)
+
+        task.add_done_callback(ended)
         return task
 
     def task(self, job_id: str) -> asyncio.Task[None] | None:
@@ -81,6 +93,7 @@ class Jobs:
         task = self._tasks.pop(job_id, None)
         if task is None:
             return False
+        await self._under_way(job_id)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -89,8 +102,18 @@ class Jobs:
     async def stop(self) -> None:
         """Cancel every job this process runs (their documents stay as they were)."""
         tasks, self._tasks = list(self._tasks.values()), {}
+        for job_id in list(self._started):
+            await self._under_way(job_id)
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def _under_way(self, job_id: str) -> None:
+        """Wait until the job's work has begun. A task cancelled before its first step never
+        runs its code, so the work could not record that it was cancelled: its document would
+        say "running" until it went stale. Begun, the work is inside its own handlers."""
+        started = self._started.get(job_id)
+        if started is not None:
+            await started.wait()

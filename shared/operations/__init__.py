@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from shared.bus.port import Bus
 from shared.clock import Clock
 from shared.metrics import Metrics
-from shared.operations.console import console_router
+from shared.operations.console import console_routers
 from shared.operations.dead_letter_log import DeadLetters
 from shared.operations.deadletters import deadletters_router
 from shared.operations.metrics import metrics_router
@@ -56,5 +56,5 @@ class Operations:
             metrics_router(self.metrics, self.services, self.bus),
             deadletters_router(self.dead_letters),
             services_router(self.services, self.metrics),
-            console_router(self.services, self.metrics),
+            *console_routers(self.services, self.metrics, self.dead_letters, self.rebuilds),
         ]

@@ -87,6 +87,7 @@ class Call:
     path: str
     json: dict[str, Any] | None = None
     cookie: bool = False  # the caller's token in the console's cookie, not a bearer header
+    form: str | None = None  # a console form's fields, url-encoded
 
 
 Prepare = Callable[[httpx.AsyncClient, str], Awaitable[Call]]
@@ -121,6 +122,15 @@ def _console(path: str) -> Prepare:
 
     async def prepare(_: httpx.AsyncClient, site: str) -> Call:
         return Call("GET", path, cookie=True)
+
+    return prepare
+
+
+def _console_form(path: str, form: str) -> Prepare:
+    """A console form posted from the console's page, with the caller's cookie."""
+
+    async def prepare(_: httpx.AsyncClient, site: str) -> Call:
+        return Call("POST", path, cookie=True, form=form)
 
     return prepare
 
@@ -1661,6 +1671,20 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/console/projections"): _console("/console/projections"),
     # One snapshot: an endless stream would never answer the matrix.
     ("GET", "/console/stream/overview"): _console("/console/stream/overview?max_events=1"),
+    ("GET", "/console/dead-letters"): _console("/console/dead-letters"),
+    ("GET", "/console/stream/dead-letters"): _console("/console/stream/dead-letters?max_events=1"),
+    ("GET", "/console/dead-letters/{dead_letter_id}"): _console(
+        f"/console/dead-letters/{NO_LETTER}"
+    ),
+    ("POST", "/console/dead-letters/replay"): _console_form(
+        "/console/dead-letters/replay", "context=scheduling"
+    ),
+    ("POST", "/console/dead-letters/{dead_letter_id}/replay"): _console_form(
+        f"/console/dead-letters/{NO_LETTER}/replay", ""
+    ),
+    ("POST", "/console/dead-letters/{dead_letter_id}/discard"): _console_form(
+        f"/console/dead-letters/{NO_LETTER}/discard", "reason=matrix"
+    ),
     ("POST", "/ops/projections/{name}/rebuild"): _rebuild,
     ("POST", "/ops/projections/{name}/replays"): _replay,
     ("POST", "/ops/projections/{name}/rebuilds"): _start_rebuild,
@@ -1808,8 +1832,14 @@ async def test_the_access_matrix_is_the_documented_one(
                 if call.cookie:
                     token = headers["authorization"].removeprefix("Bearer ")
                     headers = {"cookie": f"{CONSOLE_COOKIE}={token}"}
+                if call.form is not None:
+                    headers = {**headers, "content-type": "application/x-www-form-urlencoded"}
                 response = await client.request(
-                    call.method, call.path, json=call.json, headers=headers
+                    call.method,
+                    call.path,
+                    json=call.json,
+                    content=call.form,
+                    headers=headers,
                 )
                 assert response.status_code < 500, (role, scope, call, response.text)
                 statuses.append(str(response.status_code))

@@ -25,6 +25,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from services.suite import Suite
 from tests.api.conftest import TokenFor, booking, register
+from tests.api.test_dead_letters import Hiccup, register_site
+from tests.api.test_rebuilds import DIRECTORY, SITES
+from tests.api.test_rebuilds import slow_directory as slow_directory  # the fixture
 from tests.integration.servers import free_port
 from tests.support import wait_until
 
@@ -158,6 +161,7 @@ class Page:
 async def page(chromium: webdriver.Chrome, served: str) -> AsyncIterator[Page]:
     browser = Page(chromium, served)
     await browser.run(chromium.delete_all_cookies)
+    await browser.console_errors()  # reading the browser's log empties it: an earlier test's
     try:
         yield browser
     finally:
@@ -234,3 +238,83 @@ async def test_a_tenant_token_gets_the_refusal_page_in_chromium(
     await page.screenshot("tenant-token-refused")
     await page.open("/console")
     assert await page.path() == "/console/sign-in"
+
+
+async def test_a_dead_letter_appears_is_replayed_and_disappears_in_chromium(
+    page: Page,
+    suite: Suite,
+    client: httpx.AsyncClient,
+    operator: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await page.sign_in(operator["authorization"].removeprefix("Bearer "))
+    await page.until(lambda: page.browser.current_url.endswith("/console"), "the overview")
+    await page.run(lambda: page.browser.find_element(By.LINK_TEXT, "Dead letters").click())
+    await page.until(page.live, "the dead-letter page's stream")
+    assert await page.text("[data-dead-letters]") == "No dead letters: every record applied."
+
+    # The directory projection refuses a site: its record turns up on the open page.
+    hiccup = Hiccup(suite, monkeypatch)
+    await register_site(client, "north")
+    row = "tr[data-dead-letter]"
+
+    def listed() -> bool:
+        return "directory write refused" in page.read(row + " td:nth-of-type(4)")
+
+    await page.until(listed, "the dead letter on the open page")
+    await page.screenshot("dead-letter-listed")
+
+    hiccup.healed = True
+    await page.run(lambda: page.browser.find_element(By.CSS_SELECTOR, row + " a").click())
+    await page.until(lambda: "Replay</button>" in page.browser.page_source, "its page")
+    await page.screenshot("dead-letter-shown")
+    await page.run(lambda: page.browser.find_element(By.CSS_SELECTOR, "form.replay button").click())
+    await page.until(lambda: "settled." in page.read(".notice"), "back on the list, settled")
+    await page.until(
+        lambda: page.read("[data-dead-letters]").startswith("No dead letters"), "the empty list"
+    )
+    await page.screenshot("dead-letter-replayed")
+    assert await page.console_errors() == []
+
+    async def applied() -> bool:
+        sites = (await client.get("/scheduling/sites")).json()
+        return [s["site_id"] for s in sites] == ["north"]
+
+    await wait_until(applied, message="the replayed site in the directory")
+
+
+async def test_a_rebuild_progress_bar_advances_to_the_switch_in_chromium(
+    page: Page, operator: dict[str, str], slow_directory: None
+) -> None:
+    await page.sign_in(operator["authorization"].removeprefix("Bearer "))
+    await page.until(lambda: page.browser.current_url.endswith("/console"), "the overview")
+    await page.run(lambda: page.browser.find_element(By.LINK_TEXT, "Rebuilds").click())
+    await page.until(lambda: page.browser.current_url.endswith("/rebuilds"), "the rebuilds page")
+
+    def start() -> None:
+        choice = page.browser.find_element(By.CSS_SELECTOR, f'option[value="{DIRECTORY}"]')
+        choice.click()
+        page.browser.find_element(By.CSS_SELECTOR, "form.start-rebuild button").click()
+
+    await page.run(start)
+    await page.until(lambda: "/console/rebuilds/" in page.browser.current_url, "its page")
+    await page.until(page.live, "the rebuild's stream")
+
+    def bar() -> tuple[str, int, int]:
+        script = (
+            "const p = document.querySelector('#rebuild progress');"
+            "const s = document.querySelector('#rebuild [data-status]');"
+            "return [s && s.dataset.status, p && p.value, p && p.max];"
+        )
+        status, value, most = page.browser.execute_script(script)
+        return str(status), int(value or 0), int(most or 0)
+
+    def part_way() -> bool:
+        status, value, most = bar()
+        return status == "running" and 0 < value < most
+
+    await page.until(part_way, "the progress bar part of the way")
+    await page.screenshot("rebuild-running")
+    await page.until(lambda: bar() == ("switched", SITES, SITES), "the bar full at the switch")
+    await page.screenshot("rebuild-switched")
+    assert await page.console_errors() == []

@@ -157,6 +157,19 @@ async def test_a_cancelled_rebuild_leaves_the_live_read_model_serving(
     assert len((await client.get("/scheduling/sites")).json()) == SITES
 
 
+async def test_a_rebuild_cancelled_the_moment_it_starts_ends_cancelled_at_once(
+    client: httpx.AsyncClient, operator: dict[str, str], slow_directory: None
+) -> None:
+    # Cancelled before its task took a step, it used to stay "running" until it went stale.
+    rebuild = (await client.post(f"/ops/projections/{DIRECTORY}/rebuilds", headers=operator)).json()
+    cancelled = await client.delete(f"/ops/rebuilds/{rebuild['id']}", headers=operator)
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert (cancelled.json()["status"], cancelled.json()["cancelled_by"]) == ("cancelled", "ops")
+    again = await client.post(f"/ops/projections/{DIRECTORY}/rebuilds", headers=operator)
+    assert again.status_code == 202, again.text  # its claim on the projection was let go
+
+
 async def test_one_rebuild_of_a_projection_at_a_time(
     client: httpx.AsyncClient, operator: dict[str, str], slow_directory: None
 ) -> None:

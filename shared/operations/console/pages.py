@@ -9,6 +9,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+import orjson
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
@@ -41,6 +42,8 @@ def page(
             operator=escape(operator),
             overview_current=' aria-current="page"' if current == "overview" else "",
             projections_current=' aria-current="page"' if current == "projections" else "",
+            dead_letters_current=' aria-current="page"' if current == "dead-letters" else "",
+            rebuilds_current=' aria-current="page"' if current == "rebuilds" else "",
         )
     html = template("layout").substitute(title=escape(title), navigation=navigation, body=body)
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
@@ -117,3 +120,144 @@ def consumers_table(reports: list[dict[str, Any]]) -> str:
     ]
     head = "<tr><th>consumer</th><th>service</th><th>running</th><th>lag</th></tr>"
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def dead_letters_table(items: list[dict[str, Any]], more: bool) -> str:
+    """Dead letters still to settle, each linking to its page (replay, discard)."""
+    if not items:
+        return '<p class="empty" data-dead-letters="0">No dead letters: every record applied.</p>'
+    rows = []
+    for d in items:
+        reason = d["reason"]
+        why = f"{reason.get('error_type') or ''}: {reason.get('message') or ''}".strip(": ")
+        link = f'<a href="/console/dead-letters/{escape(d["id"])}">{escape(d["id"])}</a>'
+        rows.append(
+            f'<tr data-dead-letter="{escape(d["id"])}"><th scope="row">{link}</th>'
+            + _cell(d["context"])
+            + _cell((d["type"] or "").removeprefix("medoffice."))
+            + _cell(d["group"])
+            + _cell(why)
+            + _cell(d["dead_lettered_at"])
+            + "</tr>"
+        )
+    head = (
+        "<tr><th>dead letter</th><th>context</th><th>event type</th><th>consumer group</th>"
+        "<th>why it failed</th><th>dead-lettered at</th></tr>"
+    )
+    shown = f'<p class="more">The first {len(items)} are shown.</p>' if more else ""
+    return (
+        f'<table data-dead-letters="{len(items)}"><thead>{head}</thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>{shown}"
+    )
+
+
+def replay_all_forms(contexts: list[str]) -> str:
+    return "".join(
+        '<form method="post" action="/console/dead-letters/replay" class="replay-all">'
+        f'<input type="hidden" name="context" value="{escape(c)}">'
+        f'<button type="submit">Replay all of {escape(c)}</button></form>'
+        for c in contexts
+    )
+
+
+def notice(message: str) -> str:
+    return f'<p class="notice" role="status">{escape(message)}</p>' if message else ""
+
+
+def _json(value: Any) -> str:
+    return escape(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+
+
+def dead_letter(letter: dict[str, Any], message: str = "") -> str:
+    """One dead letter: what it is, why it failed, its data with PHI sealed, what was done, and
+    the forms that settle it."""
+    summary = {k: letter[k] for k in ("context", "type", "group", "stream", "tenant")}
+    summary |= {"correlation id": letter["correlation_id"], "state": letter["state"]}
+    summary |= {"dead-lettered at": letter["dead_lettered_at"]}
+    facts = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in summary.items())
+    actions = ""
+    if letter["state"] != "discarded":
+        target = f"/console/dead-letters/{escape(letter['id'])}"
+        actions += (
+            f'<form method="post" action="{target}/replay" class="replay">'
+            '<button type="submit">Replay</button></form>'
+        )
+    if letter["state"] == "dead":
+        actions += (
+            f'<form method="post" action="/console/dead-letters/{escape(letter["id"])}/discard"'
+            ' class="discard"><label for="reason">Reason to discard</label>'
+            '<input id="reason" name="reason" required maxlength="500">'
+            '<button type="submit">Discard</button></form>'
+        )
+    return template("dead_letter").substitute(
+        notice=notice(message),
+        facts=facts,
+        reason=_json(letter["reason"]),
+        attributes=_json(letter["attributes"]),
+        data=_json(letter["data"]),
+        history=_json(letter["history"]),
+        actions=actions,
+    )
+
+
+def _progress(job: dict[str, Any]) -> str:
+    done, total = job.get("events_done") or 0, job.get("events_total")
+    if total is None:
+        return f'<progress data-progress="{escape(job["id"])}"></progress>'
+    return (
+        f'<progress data-progress="{escape(job["id"])}" value="{int(done)}" '
+        f'max="{max(int(total), 1) if total else 1}">{int(done)} of {int(total)}</progress>'
+    )
+
+
+def _left(seconds: Any) -> str:
+    return "—" if seconds is None else f"{seconds} s"
+
+
+def rebuilds_table(jobs: list[dict[str, Any]]) -> str:
+    """The rebuilds started last, newest first, each with its progress."""
+    if not jobs:
+        return '<p class="empty">No rebuild started yet.</p>'
+    rows = [
+        f'<tr data-rebuild="{escape(j["id"])}"><th scope="row">'
+        f'<a href="/console/rebuilds/{escape(j["id"])}">{escape(j["projection"])}</a></th>'
+        + f'<td data-status="{escape(j["status"])}">{escape(j["status"])}</td>'
+        + f"<td>{_progress(j)}</td>"
+        + _cell(f"{j.get('events_done') or 0} of {j.get('events_total') or '…'}")
+        + _cell(j.get("started_by"))
+        + _cell(j.get("started_at"))
+        + "</tr>"
+        for j in jobs
+    ]
+    head = (
+        "<tr><th>projection</th><th>status</th><th>progress</th><th>events</th>"
+        "<th>started by</th><th>started at</th></tr>"
+    )
+    return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def rebuild_progress(job: dict[str, Any]) -> str:
+    """One rebuild as it stands: its progress bar and figures, and how it ended."""
+    facts = {
+        "projection": job["projection"],
+        "to generation": job.get("generation"),
+        "status": job["status"],
+        "events done": f"{job.get('events_done') or 0} of {job.get('events_total') or '…'}",
+        "rate": f"{job.get('rate_per_second') or 0} events a second",
+        "time left": _left(job.get("seconds_left")),
+        "started": f"{job.get('started_at')} by {job.get('started_by')}",
+        "finished": job.get("finished_at"),
+        "cancelled by": job.get("cancelled_by"),
+        "error": job.get("error"),
+    }
+    shown = "".join(
+        f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in facts.items() if v is not None
+    )
+    return (
+        f'<div class="progress" data-status="{escape(job["status"])}">{_progress(job)}</div>'
+        f'<dl class="facts">{shown}</dl>'
+    )
+
+
+def projection_options(names: list[str]) -> str:
+    return "".join(f'<option value="{escape(n)}">{escape(n)}</option>' for n in sorted(names))

@@ -1,28 +1,32 @@
-"""The console's routes: sign in and out, the overview and projections pages, and the stream
-that keeps them live (Server-Sent Events, one snapshot a second while the page is open)."""
+"""The console's routes: sign in and out, the overview and projections pages with the stream
+that keeps them live, the static files; and the rebuild (`rebuilds`) and dead-letter
+(`dead_letters`) pages."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
-from urllib.parse import parse_qs
 
-import jwt
-import orjson
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from shared.http.identity import Operator
 from shared.metrics import Metrics
 from shared.operations.console import pages, session
-from shared.operations.services import consumer_reports, service_reports
+from shared.operations.console.dead_letters import dead_letters_router
+from shared.operations.console.live import (
+    Console,
+    ConsoleOperator,
+    MaxEvents,
+    StreamOperator,
+    event_stream,
+    form_field,
+    session_expiry,
+)
+from shared.operations.console.rebuilds import rebuilds_router
+from shared.operations.dead_letter_log import DeadLetters
+from shared.rebuilds import Rebuilds
 from shared.service import Service
 
-PERIOD = 1.0  # seconds between two snapshots of a stream
-MAX_FORM = 16_384  # bytes: a sign-in form holds one token
 STATIC = {
     "console.css": "text/css; charset=utf-8",
     "console.js": "text/javascript; charset=utf-8",
@@ -30,74 +34,21 @@ STATIC = {
 }
 STATIC_DIR = Path(__file__).parent / "static"
 
-ConsoleOperator = Annotated[Operator, session.console_operator()]
-StreamOperator = Annotated[Operator, session.console_operator(page=False)]
-MaxEvents = Annotated[
-    int | None,
-    Query(ge=1, le=10_000, description="end the stream after this many snapshots (scripts)"),
-]
+
+def console_routers(
+    services: list[Service], metrics: Metrics, dead_letters: DeadLetters, rebuilds: Rebuilds
+) -> list[APIRouter]:
+    """The console's routers: its own pages, its rebuild pages and its dead-letter pages."""
+    console = Console(services, metrics, dead_letters)
+    return [
+        _pages_router(console),
+        rebuilds_router(console, rebuilds),
+        dead_letters_router(console),
+    ]
 
 
-class Console:
-    """What the pages show, read from this process's services on the server."""
-
-    def __init__(self, services: list[Service], metrics: Metrics) -> None:
-        self.services = services
-        self.metrics = metrics
-        self.runners = [r for s in services for r in s.runners]
-
-    async def projections(self) -> list[dict[str, Any]]:
-        return [await runner.status() for runner in self.runners]
-
-    async def fragments(self) -> dict[str, str]:
-        """The live parts of the pages, by element id."""
-        return {
-            "services": pages.services_table(await service_reports(self.services, self.metrics)),
-            "projections": pages.projections_table(await self.projections()),
-            "consumers": pages.consumers_table(await consumer_reports(self.services)),
-        }
-
-    async def snapshots(
-        self, request: Request, until: float, max_events: int | None
-    ) -> AsyncIterator[bytes]:
-        """One `overview` event a second, until the client leaves, the session's token
-        expires (`until`, a Unix time) or `max_events` were sent."""
-        sent = 0
-        self.metrics.count("medoffice_console_streams_opened_total")
-        try:
-            while max_events is None or sent < max_events:
-                if await request.is_disconnected() or time.time() >= until:
-                    return
-                try:
-                    data: dict[str, str] = await self.fragments()
-                except Exception as exc:  # noqa: BLE001 - a backend down: say so, try again
-                    failed = type(exc).__name__
-                    data = {"live-state": f"Backends unavailable ({failed}); retrying"}
-                yield b"event: overview\ndata: " + orjson.dumps(data) + b"\n\n"
-                sent += 1
-                if max_events is None or sent < max_events:
-                    await asyncio.sleep(PERIOD)
-        finally:  # ended, or cancelled when the client left
-            self.metrics.count("medoffice_console_streams_closed_total")
-
-
-def _expiry(request: Request) -> float:
-    token = request.cookies.get(session.COOKIE, "")
-    exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
-    return float(exp) if isinstance(exp, int | float) else time.time()
-
-
-async def _form_token(request: Request) -> str | None:
-    body = await request.body()
-    if len(body) > MAX_FORM:
-        return None
-    values = parse_qs(body.decode("utf-8", errors="replace")).get("token", [])
-    return values[0].strip() if len(values) == 1 else None
-
-
-def console_router(services: list[Service], metrics: Metrics) -> APIRouter:
+def _pages_router(console: Console) -> APIRouter:
     router = APIRouter(prefix="/console", tags=["console"])
-    console = Console(services, metrics)
 
     @router.get("/sign-in", response_class=HTMLResponse)
     async def sign_in_form() -> HTMLResponse:
@@ -109,7 +60,7 @@ def console_router(services: list[Service], metrics: Metrics) -> APIRouter:
         """Keep an operator token in the console's cookie, then show the overview."""
         if not session.same_origin(request):
             return pages.refused(request, "This sign-in did not come from the console's page.")
-        token = await _form_token(request)
+        token = await form_field(request, "token")
         if not token:
             return pages.sign_in("Paste one operator token.", status=422)
         try:
@@ -152,10 +103,8 @@ def console_router(services: list[Service], metrics: Metrics) -> APIRouter:
         """Server-Sent Events: an `overview` event a second, its data a JSON object of the
         pages' live parts (HTML, by element id), until the client leaves or its session
         expires."""
-        return StreamingResponse(
-            console.snapshots(request, _expiry(request), max_events),
-            media_type="text/event-stream",
-            headers={**pages.SECURITY_HEADERS, "X-Accel-Buffering": "no"},
+        return event_stream(
+            console.snapshots(request, session_expiry(request), max_events, console.fragments)
         )
 
     @router.get("/static/{name}", include_in_schema=False)

@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import jwt
+import structlog
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
 from shared.http.identity import Identity, Operator, OperatorPolicy, TokenVerifier
 from shared.http.problems import Answered, problem
 from shared.operations.console import pages
+
+log = structlog.get_logger(__name__)
 
 COOKIE = "medoffice_console"
 PATH = "/console"
@@ -92,10 +95,14 @@ class ConsolePolicy(OperatorPolicy):
             raise Answered(refusal)
         if not isinstance(caller, Operator):
             raise Answered(pages.refused(request))
+        if self.changes_state:
+            log.info(
+                "operator_action", actor=caller.sub, method=request.method, path=request.url.path
+            )
         return caller
 
 
-def console_operator(*, page: bool = True) -> Operator:
+def console_operator(*, page: bool = True, changes_state: bool = False) -> Operator:
     """The `Operator` dependency of a console route."""
-    result: Operator = Depends(ConsolePolicy(page=page))
+    result: Operator = Depends(ConsolePolicy(changes_state=changes_state, page=page))
     return result

@@ -1,17 +1,21 @@
 // Keeps a console page live: an element with data-live names a Server-Sent Events stream whose
-// events carry the page's live parts (HTML rendered by the server) by element id.
+// events (named by data-event, "overview" when absent) carry the page's live parts (HTML
+// rendered by the server) by element id. A part is replaced only when it changed.
 "use strict";
 
 function follow(root) {
   const state = document.getElementById("live-state");
   const stream = new EventSource(root.dataset.live);
-  stream.addEventListener("overview", (event) => {
+  stream.addEventListener(root.dataset.event || "overview", (event) => {
     const parts = JSON.parse(event.data);
     for (const [id, html] of Object.entries(parts)) {
       const element = document.getElementById(id);
       if (element === null) continue;
       if (id === "live-state") element.textContent = html;
-      else element.innerHTML = html;
+      else if (element.dataset.shown !== html) {
+        element.innerHTML = html;
+        element.dataset.shown = html;
+      }
     }
     if (state !== null && !("live-state" in parts)) {
       state.textContent = "Live · updated " + new Date().toLocaleTimeString();
