@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import httpx
@@ -194,24 +195,21 @@ def _triage(clinic: dict[str, str], patient_id: str) -> tuple[str, dict[str, obj
 NAMING_A_PATIENT: list[Naming] = [_booking, _series, _wish, _triage]
 
 
-@pytest.mark.parametrize("request_for", NAMING_A_PATIENT)
-@pytest.mark.parametrize("patient_id", ["_", "never-registered"])
 async def test_naming_an_unknown_patient_is_a_404_and_writes_nothing(
-    client: httpx.AsyncClient,
-    clinic: dict[str, str],
-    suite: Suite,
-    request_for: Naming,
-    patient_id: str,
+    client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
 ) -> None:
-    path, body = request_for(clinic, patient_id)
-    before = await events_written(suite)
+    async def refused(case: tuple[Naming, str]) -> None:
+        request_for, patient_id = case
+        path, body = request_for(clinic, patient_id)
+        before = await events_written(suite)
+        response = await client.post(path, json=body)
+        assert response.status_code == 404, response.text
+        assert response.headers["content-type"] == PROBLEM
+        assert response.json()["detail"] == f"patient {patient_id} not found"
+        assert await events_written(suite) == before
 
-    response = await client.post(path, json=body)
-
-    assert response.status_code == 404, response.text
-    assert response.headers["content-type"] == PROBLEM
-    assert response.json()["detail"] == f"patient {patient_id} not found"
-    assert await events_written(suite) == before
+    unknown = ["_", "never-registered"]
+    await every_case_holds(itertools.product(NAMING_A_PATIENT, unknown), refused)
 
 
 @pytest.mark.parametrize("request_for", NAMING_A_PATIENT)

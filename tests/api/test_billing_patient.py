@@ -20,7 +20,7 @@ from services.suite import Suite
 from shared.settings import Settings
 from tests.api.conftest import ShiftedClock, TokenFor
 from tests.billing_claim_facts import DAY, TOTAL_CENTS, Facts, claim_file_use_cases, suite_facts
-from tests.support import wait_until
+from tests.support import every_case_holds, wait_until
 
 PROBLEM = "application/problem+json"
 LEDGER = "/billing/patients/pat-1/ledger"
@@ -236,24 +236,28 @@ async def test_a_plan_not_kept_defaults_on_the_statement_run(
     assert ended["balance_cents"] == 4000
 
 
-@pytest.mark.parametrize(
-    ("path", "body"),
-    [
-        ("payments", {"payment_id": "p", "amount_cents": 0, "method": "cash", "site_id": "north"}),
-        ("payments", {"payment_id": "p", "amount_cents": 5, "method": "gold", "site_id": "north"}),
-        ("payments", {"payment_id": "../x", "amount_cents": 5, "method": "cash",
-                      "site_id": "north"}),
-        ("refunds", {"amount_cents": -1, "method": "cash", "reason": "x"}),
-        ("write-offs", {"amount_cents": 5, "reason": "because"}),
-        ("payment-plans", {"total_cents": 5, "installment_cents": 5, "first_due_on": "soon"}),
-        ("statements", {"period_end": "2026-13-40"}),
-    ],
-)  # fmt: skip
+BAD_INPUT: list[tuple[str, Any]] = [
+    ("payments", {"payment_id": "p", "amount_cents": 0, "method": "cash", "site_id": "north"}),
+    ("payments", {"payment_id": "p", "amount_cents": 5, "method": "gold", "site_id": "north"}),
+    ("payments", {"payment_id": "../x", "amount_cents": 5, "method": "cash",
+                  "site_id": "north"}),
+    ("refunds", {"amount_cents": -1, "method": "cash", "reason": "x"}),
+    ("write-offs", {"amount_cents": 5, "reason": "because"}),
+    ("payment-plans", {"total_cents": 5, "installment_cents": 5, "first_due_on": "soon"}),
+    ("statements", {"period_end": "2026-13-40"}),
+]  # fmt: skip
+
+
 async def test_bad_input_is_refused_with_nothing_written(
-    client: httpx.AsyncClient, facts: Facts, token_for: TokenFor, path: str, body: Any
+    client: httpx.AsyncClient, facts: Facts, token_for: TokenFor
 ) -> None:
     who = token_for("biller")
-    refused = await client.post(f"/billing/patients/pat-1/{path}", json=body, headers=who)
-    assert refused.status_code == 422, refused.text
-    assert refused.headers["content-type"] == PROBLEM
-    assert (await client.get(LEDGER, headers=who)).status_code == 404
+
+    async def refused(case: tuple[str, Any]) -> None:
+        path, body = case
+        response = await client.post(f"/billing/patients/pat-1/{path}", json=body, headers=who)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == PROBLEM
+        assert (await client.get(LEDGER, headers=who)).status_code == 404
+
+    await every_case_holds(BAD_INPUT, refused)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 
 from services.suite import Suite
 from tests.api.conftest import booking, post_ok, register
 from tests.api.test_bad_input import PROBLEM, events_written
-from tests.support import ACCESS, wait_until
+from tests.support import ACCESS, every_case_holds, wait_until
 
 PATIENT = {
     "patient_id": "pat-1",
@@ -183,60 +182,62 @@ async def test_an_intake_naming_another_patients_appointment_is_refused(
     assert await events_written(suite) == before
 
 
-@pytest.mark.parametrize(
-    ("path", "body", "status"),
-    [
-        ("/scheduling/patients", {**PATIENT, "email": "not-an-email"}, 422),
-        ("/scheduling/patients", {**PATIENT, "address": "x" * 501}, 422),
-        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "relationship": "cousin"}, 422),
-        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "member_id": ""}, 422),
-        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "member_id": "   "}, 422),
-        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "payer_id": "a/b"}, 422),
-        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "group": "x"}, 422),
-        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "priority": 4}, 422),
-        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "priority": 0}, 422),
-        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "priority": "1"}, 422),
-        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "relationship": "child"}, 422),
-        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "subscriber_name": "Bo"}, 422),
-        ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "group_number": "x" * 51}, 422),
-        ("/scheduling/patients", {**PATIENT, "patient_id": "pat-2", "sex": "F"}, 422),
-        ("/scheduling/patients/nobody/coverage", COVERAGE, 404),
-        ("/scheduling/patients/pat-1/intake", {"reason_for_visit": ""}, 422),
-        ("/scheduling/patients/pat-1/intake", {"reason_for_visit": " "}, 422),
-        ("/scheduling/patients/pat-1/intake", {"reason_for_visit": "x", "answers": "yes"}, 422),
-        (
-            "/scheduling/patients/pat-1/intake",
-            {"reason_for_visit": "x", "answers": [{"question": "Q", "answer": "a"}] * 2},
-            422,
-        ),
-        (
-            "/scheduling/patients/pat-1/intake",
-            {"reason_for_visit": "x", "answers": [{"question": "Q"}]},
-            422,
-        ),
-        (
-            "/scheduling/patients/pat-1/intake",
-            {
-                "reason_for_visit": "x",
-                "answers": [{"question": f"Q{n}", "answer": "a"} for n in range(101)],
-            },
-            422,
-        ),
-        ("/scheduling/patients/nobody/intake", {"reason_for_visit": "x"}, 404),
-    ],
-)
+BAD_PATIENT_INPUT: list[tuple[str, dict[str, Any], int]] = [
+    ("/scheduling/patients", {**PATIENT, "email": "not-an-email"}, 422),
+    ("/scheduling/patients", {**PATIENT, "address": "x" * 501}, 422),
+    ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "relationship": "cousin"}, 422),
+    ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "member_id": ""}, 422),
+    ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "member_id": "   "}, 422),
+    ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "payer_id": "a/b"}, 422),
+    ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "group": "x"}, 422),
+    ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "priority": 4}, 422),
+    ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "priority": 0}, 422),
+    ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "priority": "1"}, 422),
+    ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "relationship": "child"}, 422),
+    ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "subscriber_name": "Bo"}, 422),
+    ("/scheduling/patients/pat-1/coverage", {**COVERAGE, "group_number": "x" * 51}, 422),
+    ("/scheduling/patients", {**PATIENT, "patient_id": "pat-2", "sex": "F"}, 422),
+    ("/scheduling/patients/nobody/coverage", COVERAGE, 404),
+    ("/scheduling/patients/pat-1/intake", {"reason_for_visit": ""}, 422),
+    ("/scheduling/patients/pat-1/intake", {"reason_for_visit": " "}, 422),
+    ("/scheduling/patients/pat-1/intake", {"reason_for_visit": "x", "answers": "yes"}, 422),
+    (
+        "/scheduling/patients/pat-1/intake",
+        {"reason_for_visit": "x", "answers": [{"question": "Q", "answer": "a"}] * 2},
+        422,
+    ),
+    (
+        "/scheduling/patients/pat-1/intake",
+        {"reason_for_visit": "x", "answers": [{"question": "Q"}]},
+        422,
+    ),
+    (
+        "/scheduling/patients/pat-1/intake",
+        {
+            "reason_for_visit": "x",
+            "answers": [{"question": f"Q{n}", "answer": "a"} for n in range(101)],
+        },
+        422,
+    ),
+    ("/scheduling/patients/nobody/intake", {"reason_for_visit": "x"}, 404),
+]
+
+
 async def test_bad_patient_input_is_refused_without_writing(
-    client: httpx.AsyncClient, suite: Suite, path: str, body: dict[str, Any], status: int
+    client: httpx.AsyncClient, suite: Suite
 ) -> None:
     await post_ok(client, "/scheduling/patients", PATIENT)
-    before = await events_written(suite)
 
-    response = await client.post(path, json=body)
+    async def refused(case: tuple[str, dict[str, Any], int]) -> None:
+        path, body, status = case
+        before = await events_written(suite)
+        response = await client.post(path, json=body)
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == PROBLEM
+        assert "Traceback" not in response.text
+        assert await events_written(suite) == before
 
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    assert "Traceback" not in response.text
-    assert await events_written(suite) == before
+    await every_case_holds(BAD_PATIENT_INPUT, refused)
 
 
 async def test_reading_a_patient_is_on_the_record(client: httpx.AsyncClient) -> None:

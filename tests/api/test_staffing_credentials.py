@@ -20,7 +20,7 @@ from shared.domain import Decider
 from shared.events import DomainEvent, Metadata
 from tests.api.conftest import ShiftedClock, TokenFor, post_ok
 from tests.api.test_bad_input import PROBLEM
-from tests.support import TestRunClock, wait_until
+from tests.support import TestRunClock, every_case_holds, wait_until
 
 # Appends the event it is given: how these tests hire (the employees area decides hires).
 RECORD: Decider[None, DomainEvent] = Decider(None, lambda s, e: s, lambda s, c: [c])
@@ -242,88 +242,86 @@ async def test_staff_read_their_own_credentials_only(
     assert cannot.status_code == 403
 
 
-@pytest.mark.parametrize(
-    ("path", "body", "status", "detail"),
-    [
-        (
-            "/staffing/employees/dr-north/credentials",
-            licence(expires_on="2024-11-30"),
-            422,
-            "before issued_on",
-        ),
-        ("/staffing/employees/dr-north/credentials", licence(kind="tattoo_licence"), 422, None),
-        ("/staffing/employees/dr-north/credentials", licence(state=None), 422, "names the state"),
-        ("/staffing/employees/dr-north/credentials", licence(state="New York"), 422, None),
-        ("/staffing/employees/dr-north/credentials", licence(issued_on="someday"), 422, None),
-        ("/staffing/employees/dr-north/credentials", licence(color="red"), 422, None),
-        ("/staffing/employees/nobody/credentials", licence(), 404, "employee nobody"),
-        (
-            "/staffing/credentials/lic-1/renewal",
-            {"expires_on": "2026-12-01"},
-            422,
-            "after the current",
-        ),
-        (
-            "/staffing/credentials/lic-1/revocation",
-            {"effective_on": "2020-01-01", "reason": "x"},
-            422,
-            "before issued_on",
-        ),
-        (
-            "/staffing/credentials/lic-1/verifications",
-            {"source": "x", "result": "maybe"},
-            422,
-            None,
-        ),
-        ("/staffing/credentials/nothing/renewal", {"expires_on": "2030-01-01"}, 404, None),
-        (
-            "/staffing/employees/rn-north/enrolments",
-            {"payer_id": "aetna", "status": "applied", "effective_from": "2026-12-01"},
-            422,
-            "only providers",
-        ),
-        (
-            "/staffing/employees/dr-north/enrolments",
-            {"payer_id": "aetna", "status": "enrolled", "effective_from": "2026-12-01"},
-            409,
-            None,
-        ),
-        (
-            "/staffing/employees/dr-north/enrolments",
-            {
-                "payer_id": "aetna",
-                "status": "applied",
-                "effective_from": "2026-12-01",
-                "effective_until": "2026-01-01",
-            },
-            422,
-            "before effective_from",
-        ),
-        (
-            "/staffing/employees/nobody/enrolments",
-            {"payer_id": "aetna", "status": "applied", "effective_from": "2026-12-01"},
-            404,
-            None,
-        ),
-    ],
-)
+BAD_INPUT: list[tuple[str, dict[str, Any], int, str | None]] = [
+    (
+        "/staffing/employees/dr-north/credentials",
+        licence(expires_on="2024-11-30"),
+        422,
+        "before issued_on",
+    ),
+    ("/staffing/employees/dr-north/credentials", licence(kind="tattoo_licence"), 422, None),
+    ("/staffing/employees/dr-north/credentials", licence(state=None), 422, "names the state"),
+    ("/staffing/employees/dr-north/credentials", licence(state="New York"), 422, None),
+    ("/staffing/employees/dr-north/credentials", licence(issued_on="someday"), 422, None),
+    ("/staffing/employees/dr-north/credentials", licence(color="red"), 422, None),
+    ("/staffing/employees/nobody/credentials", licence(), 404, "employee nobody"),
+    (
+        "/staffing/credentials/lic-1/renewal",
+        {"expires_on": "2026-12-01"},
+        422,
+        "after the current",
+    ),
+    (
+        "/staffing/credentials/lic-1/revocation",
+        {"effective_on": "2020-01-01", "reason": "x"},
+        422,
+        "before issued_on",
+    ),
+    (
+        "/staffing/credentials/lic-1/verifications",
+        {"source": "x", "result": "maybe"},
+        422,
+        None,
+    ),
+    ("/staffing/credentials/nothing/renewal", {"expires_on": "2030-01-01"}, 404, None),
+    (
+        "/staffing/employees/rn-north/enrolments",
+        {"payer_id": "aetna", "status": "applied", "effective_from": "2026-12-01"},
+        422,
+        "only providers",
+    ),
+    (
+        "/staffing/employees/dr-north/enrolments",
+        {"payer_id": "aetna", "status": "enrolled", "effective_from": "2026-12-01"},
+        409,
+        None,
+    ),
+    (
+        "/staffing/employees/dr-north/enrolments",
+        {
+            "payer_id": "aetna",
+            "status": "applied",
+            "effective_from": "2026-12-01",
+            "effective_until": "2026-01-01",
+        },
+        422,
+        "before effective_from",
+    ),
+    (
+        "/staffing/employees/nobody/enrolments",
+        {"payer_id": "aetna", "status": "applied", "effective_from": "2026-12-01"},
+        404,
+        None,
+    ),
+]
+
+
 async def test_bad_input_answers_4xx_and_writes_nothing(
-    suite: Suite,
-    client: httpx.AsyncClient,
-    people: dict[str, str],
-    path: str,
-    body: dict[str, Any],
-    status: int,
-    detail: str | None,
+    suite: Suite, client: httpx.AsyncClient, people: dict[str, str]
 ) -> None:
     await record(client, "dr-north", credential_id="lic-1")  # expires 2026-12-20
-    before = await staffing_events(suite)
-    response = await client.post(path, json=body)
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    if detail is not None:
-        assert detail in response.text
-    assert await staffing_events(suite) == before
+
+    async def refused(case: tuple[str, dict[str, Any], int, str | None]) -> None:
+        path, body, status, detail = case
+        before = await staffing_events(suite)
+        response = await client.post(path, json=body)
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"].startswith(PROBLEM)
+        if detail is not None:
+            assert detail in response.text
+        assert await staffing_events(suite) == before
+
+    await every_case_holds(BAD_INPUT, refused)
 
 
 async def test_a_manager_changes_only_their_sites_staffs_credentials(

@@ -21,7 +21,7 @@ from services.suite import Suite
 from shared.events import DomainEvent, Metadata, seal
 from tests.api.conftest import TokenFor, post_ok
 from tests.api.test_bad_input import PROBLEM
-from tests.support import TestRunClock, wait_until
+from tests.support import TestRunClock, every_case_holds, wait_until
 
 TODAY = date(2026, 11, 26)  # the test epoch: the suite's clock's date in these tests
 
@@ -244,52 +244,49 @@ async def test_the_overdue_list_and_the_completion_rate_per_site(
     assert compliance["completion_rate"] == 0.25
 
 
-@pytest.mark.parametrize(
-    ("path", "body", "status"),
-    [
-        ("/staffing/courses", {"name": "x", "due_within_days": 0}, 422),
-        (
-            "/staffing/courses",
-            {"name": "x", "due_within_days": 5, "required_for_roles": ["pilot"]},
-            422,
-        ),
-        ("/staffing/courses", {**COURSES[0]}, 409),
-        ("/staffing/employees/emp-1/training", {"course_id": "fire", "due_on": "2026-11-01"}, 422),
-        ("/staffing/employees/emp-1/training", {"course_id": "nope", "due_on": "2026-12-01"}, 404),
-        (
-            "/staffing/employees/emp-404/training",
-            {"course_id": "fire", "due_on": "2026-12-01"},
-            404,
-        ),
-        ("/staffing/employees/emp-1/training", {"course_id": "hipaa", "due_on": "2026-12-01"}, 409),
-        ("/staffing/employees/emp-1/training", {"course_id": "fire", "due_on": "0001-01-01"}, 422),
-        (
-            "/staffing/training/a-404/completion",
-            {"completed_on": "2026-11-20", "evidence": "x"},
-            404,
-        ),
-        ("COMPLETE", {"completed_on": "2026-10-31", "evidence": "x"}, 422),
-        ("COMPLETE", {"completed_on": "2026-12-25", "evidence": "x"}, 422),
-        ("COMPLETE", {"completed_on": "2026-11-20", "evidence": ""}, 422),
-        ("COMPLETE", {"completed_on": "2026-11-20"}, 422),
-    ],
-)
+BAD_INPUT: list[tuple[str, dict[str, Any], int]] = [
+    ("/staffing/courses", {"name": "x", "due_within_days": 0}, 422),
+    (
+        "/staffing/courses",
+        {"name": "x", "due_within_days": 5, "required_for_roles": ["pilot"]},
+        422,
+    ),
+    ("/staffing/courses", {**COURSES[0]}, 409),
+    ("/staffing/employees/emp-1/training", {"course_id": "fire", "due_on": "2026-11-01"}, 422),
+    ("/staffing/employees/emp-1/training", {"course_id": "nope", "due_on": "2026-12-01"}, 404),
+    (
+        "/staffing/employees/emp-404/training",
+        {"course_id": "fire", "due_on": "2026-12-01"},
+        404,
+    ),
+    ("/staffing/employees/emp-1/training", {"course_id": "hipaa", "due_on": "2026-12-01"}, 409),
+    ("/staffing/employees/emp-1/training", {"course_id": "fire", "due_on": "0001-01-01"}, 422),
+    (
+        "/staffing/training/a-404/completion",
+        {"completed_on": "2026-11-20", "evidence": "x"},
+        404,
+    ),
+    ("COMPLETE", {"completed_on": "2026-10-31", "evidence": "x"}, 422),
+    ("COMPLETE", {"completed_on": "2026-12-25", "evidence": "x"}, 422),
+    ("COMPLETE", {"completed_on": "2026-11-20", "evidence": ""}, 422),
+    ("COMPLETE", {"completed_on": "2026-11-20"}, 422),
+]
+
+
 async def test_bad_input_writes_nothing(
-    client: httpx.AsyncClient,
-    suite: Suite,
-    courses: None,
-    path: str,
-    body: dict[str, Any],
-    status: int,
+    client: httpx.AsyncClient, suite: Suite, courses: None
 ) -> None:
     await hire(suite, "emp-1")
     [first, _] = await training_of(client, "emp-1", 2)
-    if path == "COMPLETE":
-        path = f"/staffing/training/{first['assignment_id']}/completion"
-    before = await events_written(suite)
 
-    response = await client.post(path, json=body)
+    async def refused(case: tuple[str, dict[str, Any], int]) -> None:
+        path, body, status = case
+        if path == "COMPLETE":
+            path = f"/staffing/training/{first['assignment_id']}/completion"
+        before = await events_written(suite)
+        response = await client.post(path, json=body)
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == PROBLEM
+        assert await events_written(suite) == before
 
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    assert await events_written(suite) == before
+    await every_case_holds(BAD_INPUT, refused)

@@ -17,7 +17,7 @@ from services.suite import Suite
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, post_ok, register, running_suite
 from tests.api.test_bad_input import PROBLEM, events_written
-from tests.support import ACCESS, wait_until
+from tests.support import ACCESS, every_case_holds, wait_until
 
 QUEUE = "/scheduling/sites/north/triage-queue"
 
@@ -200,66 +200,62 @@ async def test_the_queue_is_its_sites_and_its_tenants(
     assert (await client.post(seen, headers=own)).status_code == 200
 
 
-@pytest.mark.parametrize(
-    ("body", "status"),
-    [
-        ({"patient_id": "pat-a", "urgency": 0}, 422),
-        ({"patient_id": "pat-a", "urgency": 6}, 422),
-        ({"patient_id": "pat-a", "urgency": "2"}, 422),
-        ({"patient_id": "pat-a", "urgency": True}, 422),
-        ({"patient_id": "pat-a", "urgency": 2.5}, 422),
-        ({"patient_id": "pat-a"}, 422),
-        ({"patient_id": "pat-a", "urgency": 2, "chief_complaint": "x" * 501}, 422),
-        ({"patient_id": "pat-a", "urgency": 2, "arrived_at": "2026-12-01T00:00:00Z"}, 422),
-        ({"patient_id": "../x", "urgency": 2}, 422),
-        ({"patient_id": "pat-nobody", "urgency": 2}, 404),
-        ({"patient_id": "pat-gone", "urgency": 2, "chief_complaint": "x"}, 409),
-        ({"patient_id": "pat-gone", "urgency": 2}, 409),
-    ],
-)
+BAD_TRIAGES: list[tuple[dict[str, Any], int]] = [
+    ({"patient_id": "pat-a", "urgency": 0}, 422),
+    ({"patient_id": "pat-a", "urgency": 6}, 422),
+    ({"patient_id": "pat-a", "urgency": "2"}, 422),
+    ({"patient_id": "pat-a", "urgency": True}, 422),
+    ({"patient_id": "pat-a", "urgency": 2.5}, 422),
+    ({"patient_id": "pat-a"}, 422),
+    ({"patient_id": "pat-a", "urgency": 2, "chief_complaint": "x" * 501}, 422),
+    ({"patient_id": "pat-a", "urgency": 2, "arrived_at": "2026-12-01T00:00:00Z"}, 422),
+    ({"patient_id": "../x", "urgency": 2}, 422),
+    ({"patient_id": "pat-nobody", "urgency": 2}, 404),
+    ({"patient_id": "pat-gone", "urgency": 2, "chief_complaint": "x"}, 409),
+    ({"patient_id": "pat-gone", "urgency": 2}, 409),
+]
+
+
 async def test_bad_triage_input_is_refused_without_writing(
-    client: httpx.AsyncClient,
-    clinic: dict[str, str],
-    suite: Suite,
-    body: dict[str, Any],
-    status: int,
+    client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
 ) -> None:
     await register(client, "pat-a", "pat-gone")
     forgotten = await client.post("/scheduling/patients/pat-gone/forget", json={"reason": "asked"})
     assert forgotten.status_code == 200
-    before = await events_written(suite)
 
-    response = await client.post("/scheduling/sites/north/triage", json=body)
+    async def refused(case: tuple[dict[str, Any], int]) -> None:
+        body, status = case
+        before = await events_written(suite)
+        response = await client.post("/scheduling/sites/north/triage", json=body)
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == PROBLEM
+        assert "Traceback" not in response.text
+        assert await events_written(suite) == before
 
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    assert "Traceback" not in response.text
-    assert await events_written(suite) == before
+    await every_case_holds(BAD_TRIAGES, refused)
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "body", "status"),
-    [
-        ("POST", "/scheduling/sites/nowhere/triage", {"patient_id": "pat-a", "urgency": 2}, 404),
-        ("GET", "/scheduling/sites/nowhere/triage-queue", None, 404),
-        ("GET", f"{QUEUE}?date=yesterday", None, 422),
-        ("POST", "/scheduling/sites/north/triage/nope/retriage", {"urgency": 9}, 422),
-        ("POST", "/scheduling/sites/north/triage/nope/retriage", {"urgency": 2}, 404),
-        ("POST", "/scheduling/sites/north/triage/nope/left", None, 404),
-    ],
-)
+UNKNOWN_AND_BAD: list[tuple[str, str, dict[str, Any] | None, int]] = [
+    ("POST", "/scheduling/sites/nowhere/triage", {"patient_id": "pat-a", "urgency": 2}, 404),
+    ("GET", "/scheduling/sites/nowhere/triage-queue", None, 404),
+    ("GET", f"{QUEUE}?date=yesterday", None, 422),
+    ("POST", "/scheduling/sites/north/triage/nope/retriage", {"urgency": 9}, 422),
+    ("POST", "/scheduling/sites/north/triage/nope/retriage", {"urgency": 2}, 404),
+    ("POST", "/scheduling/sites/north/triage/nope/left", None, 404),
+]
+
+
 async def test_unknown_sites_entries_and_bad_dates_are_refused(
-    client: httpx.AsyncClient,
-    clinic: dict[str, str],
-    suite: Suite,
-    method: str,
-    path: str,
-    body: dict[str, Any] | None,
-    status: int,
+    client: httpx.AsyncClient, clinic: dict[str, str], suite: Suite
 ) -> None:
     await register(client, "pat-a")
-    before = await events_written(suite)
-    response = await client.request(method, path, json=body)
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    assert await events_written(suite) == before
+
+    async def refused(case: tuple[str, str, dict[str, Any] | None, int]) -> None:
+        method, path, body, status = case
+        before = await events_written(suite)
+        response = await client.request(method, path, json=body)
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == PROBLEM
+        assert await events_written(suite) == before
+
+    await every_case_holds(UNKNOWN_AND_BAD, refused)
