@@ -38,7 +38,7 @@ from shared.timers import Timer
 
 log = structlog.get_logger(__name__)
 
-READS = "monitor_reads"  # one document per record of access: who read whom, in which hour
+READS = "monitor_reads"  # one document per reader, hour and patient read in it
 
 
 @dataclass(frozen=True)
@@ -191,20 +191,21 @@ READ_TYPES = frozenset({PatientRecordAccessed.type_name(), BillingRecordAccessed
 
 
 async def reads_volume(sight: Sight, envelope: Envelope) -> Iterable[Finding]:
-    """One reader, many patients within an hour. Each read is kept (its event id is its
-    document's: a redelivery changes nothing); the distinct patients of the reader's hour
-    are then counted, so two processes taking reads of one hour apart still count them all:
-    whichever writes the read that crosses the threshold sees it."""
+    """One reader, many patients within an hour. Each patient a reader opened in an hour is
+    kept once (a second read of them, or a redelivery, rewrites the same document); those of
+    the reader's hour are then counted (an index count, not a load of every read), so two
+    processes taking reads of one hour apart still count them all: whichever writes the read
+    that crosses the threshold sees it."""
     reader, patient = envelope.actor, envelope.data.get("patient_id")
     if not reader or not isinstance(patient, str):
         return []
     hour = rules.hour_of(_accessed_at(envelope))
     doc = {"tenant": envelope.tenant, "reader": reader, "hour": hour, "patient_id": patient}
-    await sight.documents.write(READS, [Write(f"{envelope.tenant}:{envelope.id}", doc)])
-    reads = await sight.documents.find(
+    doc_id = f"{envelope.tenant}:{hour}:{reader}:{patient}"
+    await sight.documents.write(READS, [Write(doc_id, doc)])
+    patients = await sight.documents.count(
         READS, {"tenant": envelope.tenant, "reader": reader, "hour": hour}
     )
-    patients = len({r["patient_id"] for r in reads})
     return rules.reads_volume(
         envelope.tenant, reader, hour, patients, sight.settings.phi_reads_per_hour_threshold
     )
