@@ -466,6 +466,20 @@ async def _a_rebuild(method: str) -> Call:
     return Call(method, f"/ops/rebuilds/{job['id']}")
 
 
+async def _console_rebuild(_: httpx.AsyncClient, site: str) -> Call:
+    await _rebuilds_ended()
+    return Call("POST", "/console/rebuilds", cookie=True, form="projection=scheduling.directory")
+
+
+async def _console_a_rebuild(path: str, method: str = "GET") -> Call:
+    """A console page or form of a rebuild that ran (switched)."""
+    suite = await _rebuilds_ended()
+    job = await suite.rebuilds.start("scheduling.directory", "ops")
+    await suite.rebuilds.wait(job["id"])
+    form = "" if method == "POST" else None
+    return Call(method, path.format(rebuild_id=job["id"]), cookie=True, form=form)
+
+
 REPLAY_AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
 NO_LETTER = "scheduling.0.999999"
 
@@ -1671,6 +1685,18 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/console/projections"): _console("/console/projections"),
     # One snapshot: an endless stream would never answer the matrix.
     ("GET", "/console/stream/overview"): _console("/console/stream/overview?max_events=1"),
+    ("GET", "/console/rebuilds"): _console("/console/rebuilds"),
+    ("GET", "/console/stream/rebuilds"): _console("/console/stream/rebuilds?max_events=1"),
+    ("POST", "/console/rebuilds"): _console_rebuild,
+    ("GET", "/console/rebuilds/{rebuild_id}"): lambda _, site: _console_a_rebuild(
+        "/console/rebuilds/{rebuild_id}"
+    ),
+    ("GET", "/console/stream/rebuilds/{rebuild_id}"): lambda _, site: _console_a_rebuild(
+        "/console/stream/rebuilds/{rebuild_id}?max_events=1"
+    ),
+    ("POST", "/console/rebuilds/{rebuild_id}/cancel"): lambda _, site: _console_a_rebuild(
+        "/console/rebuilds/{rebuild_id}/cancel", "POST"
+    ),
     ("GET", "/console/dead-letters"): _console("/console/dead-letters"),
     ("GET", "/console/stream/dead-letters"): _console("/console/stream/dead-letters?max_events=1"),
     ("GET", "/console/dead-letters/{dead_letter_id}"): _console(

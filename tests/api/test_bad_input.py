@@ -13,7 +13,7 @@ from services.suite import Suite
 from shared.clock import SystemClock
 from shared.settings import Settings
 from tests.api.conftest import booking, register
-from tests.support import every_case_holds
+from tests.support import every_case_holds, settled
 
 PROBLEM = "application/problem+json"
 
@@ -60,6 +60,7 @@ async def test_a_bad_booking_is_refused_without_writing(
         assert "Traceback" not in response.text
         assert await events_written(suite) == before
 
+    await settled(suite)  # nothing appended in the background meanwhile
     await every_case_holds(BAD_BOOKINGS, refused)
 
 
@@ -209,6 +210,7 @@ async def test_naming_an_unknown_patient_is_a_404_and_writes_nothing(
         assert await events_written(suite) == before
 
     unknown = ["_", "never-registered"]
+    await settled(suite)  # nothing appended in the background meanwhile
     await every_case_holds(itertools.product(NAMING_A_PATIENT, unknown), refused)
 
 

@@ -22,7 +22,7 @@ from shared.readmodels import ReadModels
 from shared.settings import Settings
 from tests.api.conftest import ShiftedClock, TokenFor
 from tests.billing_claim_facts import DAY, TOTAL_CENTS, Facts, suite_facts
-from tests.support import every_case_holds, wait_until
+from tests.support import every_case_holds, settled, wait_until
 from tests.x12_checks import assert_valid_837
 
 PROBLEM = "application/problem+json"
@@ -388,4 +388,5 @@ async def test_hostile_input_is_refused_and_nothing_is_written(
         assert response.headers["content-type"] == PROBLEM
         assert await store.version(stream) == before
 
+    await settled(suite)  # nothing appended in the background meanwhile
     await every_case_holds(HOSTILE, refused)

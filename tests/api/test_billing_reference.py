@@ -11,7 +11,7 @@ import httpx
 from services.suite import Suite
 from tests.api.conftest import TokenFor, post_ok
 from tests.api.test_bad_input import PROBLEM
-from tests.support import every_case_holds
+from tests.support import every_case_holds, settled
 
 PAYER = {"name": "Acme Mutual", "x12_payer_id": "AM001", "claim_filing_indicator": "CI"}
 STREET = {
@@ -215,6 +215,7 @@ async def test_only_admins_and_billers_change_reference_data(
         assert response.status_code == status, response.text
         assert await billing_events(suite) == before + (1 if status == 200 else 0)
 
+    await settled(suite)  # nothing appended in the background meanwhile
     await every_case_holds(CHANGERS, decided)
 
 
@@ -420,6 +421,7 @@ async def test_hostile_input_answers_4xx_problem_json_and_writes_nothing(
             assert detail in response.json()["detail"]
         assert await billing_events(suite) == before
 
+    await settled(suite)  # nothing appended in the background meanwhile
     await every_case_holds(HOSTILE, refused)
 
 

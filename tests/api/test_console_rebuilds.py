@@ -24,7 +24,9 @@ async def ended(client: httpx.AsyncClient, operator: dict[str, str], job_id: str
         found = await job(client, operator, job_id)
         return found if found["status"] != "running" else None
 
-    return await wait_until(done, timeout=60, message="the rebuild to end")
+    finished = await wait_until(done, timeout=60, message="the rebuild to end")
+    assert finished is not None
+    return finished
 
 
 async def test_a_rebuild_started_from_a_form_is_followed_to_its_switch(

@@ -22,7 +22,7 @@ from services.suite import Suite
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, booking, post_ok, register
 from tests.api.staffing_helpers import hire_bookable
-from tests.support import every_case_holds, wait_until
+from tests.support import every_case_holds, settled, wait_until
 
 TAIL = "/ops/events/tail"
 
@@ -182,6 +182,7 @@ async def test_a_bad_filter_is_a_422_before_anything_is_followed(
         assert response.headers["content-type"] == "application/problem+json"
         assert suite.backends.bus.following == 0
 
+    await settled(suite)  # nothing appended in the background meanwhile
     await every_case_holds(BAD_FILTERS, refused)
 
 

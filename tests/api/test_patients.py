@@ -9,7 +9,7 @@ import httpx
 from services.suite import Suite
 from tests.api.conftest import booking, post_ok, register
 from tests.api.test_bad_input import PROBLEM, events_written
-from tests.support import ACCESS, every_case_holds, wait_until
+from tests.support import ACCESS, every_case_holds, settled, wait_until
 
 PATIENT = {
     "patient_id": "pat-1",
@@ -237,6 +237,7 @@ async def test_bad_patient_input_is_refused_without_writing(
         assert "Traceback" not in response.text
         assert await events_written(suite) == before
 
+    await settled(suite)  # nothing appended in the background meanwhile
     await every_case_holds(BAD_PATIENT_INPUT, refused)
 
 

@@ -20,7 +20,7 @@ from shared.domain import Decider
 from shared.events import DomainEvent, Metadata
 from tests.api.conftest import ShiftedClock, TokenFor, post_ok
 from tests.api.test_bad_input import PROBLEM
-from tests.support import TestRunClock, every_case_holds, wait_until
+from tests.support import TestRunClock, every_case_holds, settled, wait_until
 
 # Appends the event it is given: how these tests hire (the employees area decides hires).
 RECORD: Decider[None, DomainEvent] = Decider(None, lambda s, e: s, lambda s, c: [c])
@@ -321,6 +321,7 @@ async def test_bad_input_answers_4xx_and_writes_nothing(
             assert detail in response.text
         assert await staffing_events(suite) == before
 
+    await settled(suite)  # nothing appended in the background meanwhile
     await every_case_holds(BAD_INPUT, refused)
 
 

@@ -21,7 +21,7 @@ from services.suite import Suite
 from shared.events import DomainEvent, Metadata, seal
 from tests.api.conftest import TokenFor, post_ok
 from tests.api.test_bad_input import PROBLEM
-from tests.support import TestRunClock, every_case_holds, wait_until
+from tests.support import TestRunClock, every_case_holds, settled, wait_until
 
 TODAY = date(2026, 11, 26)  # the test epoch: the suite's clock's date in these tests
 
@@ -159,6 +159,7 @@ async def test_another_s_training_is_not_yours(
     await hire(suite, "emp-1")
     await hire(suite, "emp-2", site="south")
     [first, _] = await training_of(client, "emp-1", 2)
+    await settled(suite)  # emp-2's assignments too: the reaction to a hire appends them
     before = await events_written(suite)
 
     other = token_for("staff", sub="emp-2")
@@ -278,6 +279,7 @@ async def test_bad_input_writes_nothing(
 ) -> None:
     await hire(suite, "emp-1")
     [first, _] = await training_of(client, "emp-1", 2)
+    await settled(suite)  # nothing left to append in the background while the cases run
 
     async def refused(case: tuple[str, dict[str, Any], int]) -> None:
         path, body, status = case

@@ -17,7 +17,7 @@ from services.suite import Suite
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, post_ok, register, running_suite
 from tests.api.test_bad_input import PROBLEM, events_written
-from tests.support import ACCESS, every_case_holds, wait_until
+from tests.support import ACCESS, every_case_holds, settled, wait_until
 
 QUEUE = "/scheduling/sites/north/triage-queue"
 
@@ -232,6 +232,7 @@ async def test_bad_triage_input_is_refused_without_writing(
         assert "Traceback" not in response.text
         assert await events_written(suite) == before
 
+    await settled(suite)  # nothing appended in the background meanwhile
     await every_case_holds(BAD_TRIAGES, refused)
 
 
@@ -258,4 +259,5 @@ async def test_unknown_sites_entries_and_bad_dates_are_refused(
         assert response.headers["content-type"] == PROBLEM
         assert await events_written(suite) == before
 
+    await settled(suite)  # nothing appended in the background meanwhile
     await every_case_holds(UNKNOWN_AND_BAD, refused)
