@@ -11,7 +11,7 @@ from fastapi import Path as FastPath
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from shared.http.identity import Operator
-from shared.operations.console import pages, session
+from shared.operations.console import pages
 from shared.operations.console.live import (
     Console,
     ConsoleChanges,
@@ -19,6 +19,7 @@ from shared.operations.console.live import (
     MaxEvents,
     StreamOperator,
     event_stream,
+    foreign_form,
     form_field,
     session_expiry,
 )
@@ -36,11 +37,6 @@ DeadLetterId = Annotated[str, FastPath(pattern=ID_PATTERN, max_length=80)]
 def dead_letters_router(console: Console) -> APIRouter:
     router = APIRouter(prefix="/console", tags=["console"])
     dead_letters = console.dead_letters
-
-    def other_origin(request: Request) -> HTMLResponse | None:
-        if session.same_origin(request):
-            return None
-        return pages.refused(request, "This form did not come from the console's page.")
 
     async def letter_page(
         who: Operator, dead_letter_id: str, message: str = "", status: int = 200
@@ -88,7 +84,7 @@ def dead_letters_router(console: Console) -> APIRouter:
     @router.post("/dead-letters/replay", response_class=HTMLResponse, response_model=None)
     async def replay_context(request: Request, who: ConsoleChanges) -> Response:
         """Replay every dead letter of the form's context, then show the list."""
-        if (refusal := other_origin(request)) is not None:
+        if (refusal := foreign_form(request)) is not None:
             return refusal
         context = await form_field(request, "context")
         if context not in dead_letters.contexts:
@@ -114,7 +110,7 @@ def dead_letters_router(console: Console) -> APIRouter:
         dead_letter_id: DeadLetterId, request: Request, who: ConsoleChanges
     ) -> Response:
         """Replay one dead letter through the normal path, then show the list."""
-        if (refusal := other_origin(request)) is not None:
+        if (refusal := foreign_form(request)) is not None:
             return refusal
         try:
             await dead_letters.replay(dead_letter_id, who.sub)
@@ -131,7 +127,7 @@ def dead_letters_router(console: Console) -> APIRouter:
         dead_letter_id: DeadLetterId, request: Request, who: ConsoleChanges
     ) -> Response:
         """Set a dead letter aside for good with the form's reason, then show the list."""
-        if (refusal := other_origin(request)) is not None:
+        if (refusal := foreign_form(request)) is not None:
             return refusal
         reason = await form_field(request, "reason")
         if not reason or len(reason) > MAX_REASON:

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 import jwt
 import orjson
 from fastapi import Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 
 from shared.http.identity import Operator
 from shared.metrics import Metrics
@@ -105,6 +105,13 @@ async def form_field(request: Request, name: str) -> str | None:
         return None
     values = parse_qs(body.decode("utf-8", errors="replace")).get(name, [])
     return values[0].strip() if len(values) == 1 else None
+
+
+def foreign_form(request: Request) -> HTMLResponse | None:
+    """The refusal page for a form posted from another origin; None for the console's own."""
+    if session.same_origin(request):
+        return None
+    return pages.refused(request, "This form did not come from the console's page.")
 
 
 def event_stream(body: AsyncIterator[bytes]) -> StreamingResponse:

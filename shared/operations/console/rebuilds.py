@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from shared.http.identity import Operator
 from shared.operations.access import JobId
-from shared.operations.console import pages, session
+from shared.operations.console import pages
 from shared.operations.console.live import (
     Console,
     ConsoleChanges,
@@ -19,6 +19,7 @@ from shared.operations.console.live import (
     MaxEvents,
     StreamOperator,
     event_stream,
+    foreign_form,
     form_field,
     session_expiry,
 )
@@ -56,11 +57,6 @@ def rebuilds_router(console: Console, rebuilds: Rebuilds) -> APIRouter:
         )
         return pages.page(f"Rebuild of {job['projection']}", body, who.sub, "rebuilds", status)
 
-    def other_origin(request: Request) -> HTMLResponse | None:
-        if session.same_origin(request):
-            return None
-        return pages.refused(request, "This form did not come from the console's page.")
-
     @router.get("/rebuilds", response_class=HTMLResponse)
     async def rebuild_list(who: ConsoleOperator) -> HTMLResponse:
         """The form to start a rebuild, and the recent rebuilds with their progress (live)."""
@@ -77,7 +73,7 @@ def rebuilds_router(console: Console, rebuilds: Rebuilds) -> APIRouter:
     @router.post("/rebuilds", response_class=HTMLResponse, response_model=None)
     async def start(request: Request, who: ConsoleChanges) -> Response:
         """Start rebuilding the form's projection, then follow it on its page."""
-        if (refusal := other_origin(request)) is not None:
+        if (refusal := foreign_form(request)) is not None:
             return refusal
         name = await form_field(request, "projection")
         if name not in names:
@@ -110,7 +106,7 @@ def rebuilds_router(console: Console, rebuilds: Rebuilds) -> APIRouter:
     @router.post("/rebuilds/{rebuild_id}/cancel", response_class=HTMLResponse, response_model=None)
     async def cancel(rebuild_id: JobId, request: Request, who: ConsoleChanges) -> Response:
         """Cancel the rebuild (the live read model serves on), then show it."""
-        if (refusal := other_origin(request)) is not None:
+        if (refusal := foreign_form(request)) is not None:
             return refusal
         try:
             job = await rebuilds.cancel(rebuild_id, who.sub)
