@@ -28,7 +28,7 @@ from shared.operations import Operations
 from shared.operations.dead_letter_log import DeadLetters
 from shared.rebuilds import Rebuilds
 from shared.replays import Replays
-from shared.service import Check, Service
+from shared.service import Check, Service, all_stopped
 from shared.settings import Settings
 
 # Every service, in the order one process builds and starts them (the auditor last): adding a
@@ -63,10 +63,13 @@ class Suite:
             service.start_relay()
 
     async def stop(self) -> None:
+        """Jobs, then every service's relay, then their workers, then their projections, each
+        step's parts at once; then the backends they used."""
         await self.replays.stop()
         await self.rebuilds.stop()
-        for service in reversed(self.services):
-            await service.stop()
+        await all_stopped(service.stop_relay() for service in self.services)
+        await all_stopped(service.stop_workers() for service in self.services)
+        await all_stopped(service.stop_runners() for service in self.services)
         await self.backends.close()
 
     def service(self, name: str) -> Service:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -64,12 +64,20 @@ class Service:
             self.relay.start()
 
     async def stop(self) -> None:
+        """The relay, then the workers, then the projections; each step's parts at once."""
+        await self.stop_relay()
+        await self.stop_workers()
+        await self.stop_runners()
+
+    async def stop_relay(self) -> None:
         if self.relay is not None:
             await self.relay.stop()
-        for worker in reversed(self.workers):
-            await worker.stop()
-        for runner in self.runners:
-            await runner.stop()
+
+    async def stop_workers(self) -> None:
+        await all_stopped(worker.stop() for worker in self.workers)
+
+    async def stop_runners(self) -> None:
+        await all_stopped(runner.stop() for runner in self.runners)
 
     def runner(self, projection: str) -> ProjectionRunner:
         for runner in self.runners:
@@ -84,3 +92,13 @@ class Service:
             stopped.append("outbox-relay")
         if stopped:
             raise RuntimeError(f"stopped: {', '.join(stopped)}")
+
+
+async def all_stopped(stops: Iterable[Awaitable[None]]) -> None:
+    """Run every stop at once and wait for all of them; then raise the first that failed.
+    A Kafka consumer caught in a group join leaves only when that ends (bounded per
+    consumer): one after another, a few such would add their waits up."""
+    results = await asyncio.gather(*stops, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result

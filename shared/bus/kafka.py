@@ -320,9 +320,14 @@ class KafkaBus:
             self._admin, self._offsets = admin, offsets
 
     async def stop(self) -> None:
-        for subscription in list(self._subscriptions):
-            await subscription.stop()
+        # At once: each leave is bounded by its own stop_timeout, and they would add up.
+        stopped = await asyncio.gather(
+            *(s.stop() for s in list(self._subscriptions)), return_exceptions=True
+        )
         self._subscriptions.clear()
+        for result in stopped:
+            if isinstance(result, BaseException):
+                raise result
         # A watcher still iterating sees its consumer stopped and ends; one whose watch is
         # leaving (its consumer stopping in another task) is waited for, bounded.
         for follower, left in list(self._followers.items()):
