@@ -55,6 +55,7 @@ class OutboxRelay:
         self._last_sent = -math.inf  # loop time of the last publish
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def notify(self) -> None:
         """Something was appended: publish it now instead of at the next poll."""
@@ -82,8 +83,11 @@ class OutboxRelay:
             pass
 
     async def run(self) -> None:
+        """Relay until stopped. The loop reads a stop flag, not only the cancellation: a
+        client library call in `relay_once` may swallow the CancelledError, and the loop
+        would then carry on polling for ever while `stop` waits on it."""
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 pause = self._last_sent + self._linger - loop.time()
@@ -105,6 +109,7 @@ class OutboxRelay:
                     await self._wake.wait()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self.run(), name="outbox-relay")
 
     @property
@@ -113,6 +118,8 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         if self._task is not None:
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
