@@ -204,9 +204,11 @@ def _progress(job: dict[str, Any]) -> str:
     done, total = job.get("events_done") or 0, job.get("events_total")
     if total is None:
         return f'<progress data-progress="{escape(job["id"])}"></progress>'
+    # A rebuild of no events at all is done as it starts: a full bar of one, not an empty one.
+    most, value = (int(total), int(done)) if total else (1, 1)
     return (
-        f'<progress data-progress="{escape(job["id"])}" value="{int(done)}" '
-        f'max="{max(int(total), 1) if total else 1}">{int(done)} of {int(total)}</progress>'
+        f'<progress data-progress="{escape(job["id"])}" value="{value}" '
+        f'max="{most}">{int(done)} of {int(total)}</progress>'
     )
 
 
