@@ -26,6 +26,9 @@ from shared.metrics import Metrics
 from shared.observability import configure_tracing
 from shared.operations import Operations
 from shared.operations.dead_letter_log import DeadLetters
+from shared.operations.events import CONTRACT as OPERATIONS
+from shared.operations.operator_log import OperatorLog
+from shared.outbox import OutboxRelay
 from shared.rebuilds import Rebuilds
 from shared.replays import Replays
 from shared.service import Check, Service, all_stopped
@@ -49,6 +52,7 @@ class Suite:
     metrics: Metrics
     replays: Replays
     rebuilds: Rebuilds
+    operations_relay: OutboxRelay  # publishes what operators did (`shared/operations/events.py`)
 
     async def start(self) -> None:
         """Every service's projections, then every service's workers, then the relays: what
@@ -61,13 +65,15 @@ class Suite:
                 starting.create_task(service.start_workers())
         for service in self.services:
             service.start_relay()
+        self.operations_relay.start()
 
     async def stop(self) -> None:
         """Jobs, then every service's relay, then their workers, then their projections, each
         step's parts at once; then the backends they used."""
         await self.replays.stop()
         await self.rebuilds.stop()
-        await all_stopped(service.stop_relay() for service in self.services)
+        relays = [service.stop_relay() for service in self.services]
+        await all_stopped([*relays, self.operations_relay.stop()])
         await all_stopped(service.stop_workers() for service in self.services)
         await all_stopped(service.stop_runners() for service in self.services)
         await self.backends.close()
@@ -79,7 +85,7 @@ class Suite:
         """How far the consumers are behind what was written: whether a commit still waits
         for the relay, plus every projection's and worker's lag; 0 when every read model
         holds everything written so far."""
-        count = 0
+        count = len(await self.operations_relay.store.unpublished(1))
         for service in self.services:
             if service.event_store is not None and service.relay is not None:
                 count += len(await service.event_store.unpublished(1))
@@ -95,33 +101,33 @@ class Suite:
 async def _operations(
     settings: Settings,
     backends: Backends,
+    store: EventStore,
     services: list[Service],
     metrics: Metrics,
     clock: Clock,
     ids: Ids,
 ) -> Operations:
     """The operations side of a process running `services`. Dead letters are those of these
-    services' contexts; what operators do with them is recorded in the `operations` event
-    store (one for the deployment: every process opens the same)."""
+    services' contexts; what operators do (dead letters replayed or discarded, rebuilds) is
+    recorded in the `operations` event `store` (one for the deployment: every process opens
+    the same) and relayed to its topic, which compliance audits."""
     runners = {r.projection.name: r for s in services for r in s.runners}
+    relay = OutboxRelay(store, backends.bus, settings.topic)
+    log = OperatorLog(store, clock, ids, on_commit=relay.notify)
     dead_letters = DeadLetters(
-        backends.bus,
-        await backends.event_store("operations"),
-        [s.name for s in services],
-        settings.topic_namespace,
-        clock,
-        ids,
+        backends.bus, log, [s.name for s in services], settings.topic_namespace
     )
     return Operations(
         services,
         clock,
         metrics,
         Replays(runners, clock),
-        Rebuilds(runners, clock),
+        Rebuilds(runners, clock, log),
         dead_letters,
         bus=backends.bus,
         settings=settings,
-        contexts=list(SERVICES),
+        contexts=[*SERVICES, OPERATIONS.context],
+        relay=relay,
     )
 
 
@@ -159,16 +165,19 @@ async def build_suite(
     metrics = Metrics()
     backends = metered(await open_backends(settings), metrics)
     services: list[Service] = []
+    operations = await backends.event_store(OPERATIONS.context)
     for name, spec in SERVICES.items():
-        # The auditor reads the stores of the services built before it, as they are.
+        # The auditor reads the stores of the services built before it, as they are, and
+        # the operators' store.
         producers = {s.name: s.event_store for s in services if s.event_store is not None}
+        producers[OPERATIONS.context] = operations
         services.append(
             await assemble(spec, backends, clock, ids, producers if name == AUDITOR else {})
         )
     idempotency = await backends.documents("gateway")
-    ops = await _operations(settings, backends, services, metrics, clock, ids)
+    ops = await _operations(settings, backends, operations, services, metrics, clock, ids)
     app = _app(settings, "medoffice", backends, idempotency, ops)
-    return Suite(app, backends, services, metrics, ops.replays, ops.rebuilds)
+    return Suite(app, backends, services, metrics, ops.replays, ops.rebuilds, ops.relay)
 
 
 async def build_service(
@@ -188,13 +197,15 @@ async def build_service(
     clock, ids = clock or SystemClock(), ids or UuidIds()
     metrics = Metrics()
     backends = metered(await open_backends(settings), metrics)
+    operations = await backends.event_store(OPERATIONS.context)
     producers: dict[str, EventStore] = {}
     if name == AUDITOR:
         for other in SERVICES:
             if other != AUDITOR:
                 producers[other] = await backends.event_store(other)
+        producers[OPERATIONS.context] = operations
     service = await assemble(SERVICES[name], backends, clock, ids, producers)
     idempotency = await backends.documents(name)
-    ops = await _operations(settings, backends, [service], metrics, clock, ids)
+    ops = await _operations(settings, backends, operations, [service], metrics, clock, ids)
     app = _app(settings, f"medoffice {name}", backends, idempotency, ops)
-    return Suite(app, backends, [service], metrics, ops.replays, ops.rebuilds)
+    return Suite(app, backends, [service], metrics, ops.replays, ops.rebuilds, ops.relay)

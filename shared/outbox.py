@@ -57,6 +57,11 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
+    @property
+    def store(self) -> EventStore:
+        """The store whose commits it publishes."""
+        return self._store
+
     def notify(self) -> None:
         """Something was appended: publish it now instead of at the next poll."""
         self._wake.set()

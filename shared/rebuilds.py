@@ -34,6 +34,8 @@ import structlog
 from shared.clock import Clock
 from shared.documents.port import Document, DocumentConflict, DocumentStore, Write, put
 from shared.jobs import Jobs
+from shared.operations.events import RebuildCancelled, RebuildEnded, RebuildStarted
+from shared.operations.operator_log import OperatorLog
 from shared.projections import ProjectionRunner
 from shared.readmodels import physical, public
 
@@ -42,6 +44,11 @@ log = structlog.get_logger(__name__)
 REBUILDS = "_rebuilds"  # rebuild jobs, by id
 RUNNING = "_rebuilding"  # per projection: the job rebuilding it now
 GENERATIONS = "_rebuild_generations"  # per projection: the last generation a rebuild had
+
+
+def stream_of(job_id: str) -> str:
+    """The operations stream of a rebuild: started, cancelled, ended."""
+    return f"rebuild-{job_id}"
 
 
 class AlreadyRebuilding(Exception):
@@ -81,6 +88,7 @@ class Rebuilds:
         self,
         runners: dict[str, ProjectionRunner],
         clock: Clock,
+        operator_log: OperatorLog | None = None,
         *,
         poll: float = 0.25,
         timeout: float = 600.0,
@@ -88,6 +96,7 @@ class Rebuilds:
     ) -> None:
         self._jobs = Jobs(REBUILDS, runners)
         self._clock = clock
+        self._log = operator_log  # None: rebuilds are logged, not recorded as events
         self._poll = poll
         self._timeout = timeout
         self._stale_after = stale_after
@@ -118,7 +127,13 @@ class Rebuilds:
                 "error": None,
             }
             await self._jobs.create(store, job)
+            started = RebuildStarted(
+                rebuild_id=job_id, projection=name, generation=job["generation"], operator=by
+            )
+            await self._record(job_id, started, by)
         except BaseException:
+            with contextlib.suppress(Exception):  # unrecorded, it never ran: say so in the job
+                await self._jobs.update(store, job_id, status="failed", error="not recorded")
             await self._release(store, name, job_id)
             raise
         self._jobs.run(job_id, self._run(runner, job))
@@ -165,6 +180,9 @@ class Rebuilds:
         doc = await self._settled(store, doc)
         if doc["status"] != "running":
             raise NotRunning(job_id, doc["status"])
+        # Recorded first: what the operator asked, before the job hears of it and ends.
+        cancelled = RebuildCancelled(rebuild_id=job_id, projection=doc["projection"], operator=by)
+        await self._record(job_id, cancelled, by)
         while True:
             try:
                 updated = await self._jobs.update(store, job_id, cancelled_by=by)
@@ -238,10 +256,38 @@ class Rebuilds:
         while True:
             try:
                 now = self._clock.now().isoformat()
-                await self._jobs.update(store, job_id, status=status, finished_at=now, **fields)
-                return
+                doc = await self._jobs.update(
+                    store, job_id, status=status, finished_at=now, **fields
+                )
+                break
             except DocumentConflict:
                 continue  # a cancel was recorded meanwhile: write over it
+        if doc is not None:
+            await self._record_end(doc)
+
+    async def _record(self, job_id: str, event: RebuildStarted | RebuildCancelled, by: str) -> None:
+        if self._log is not None:
+            await self._log.record(stream_of(job_id), event, operator=by, subject=job_id)
+
+    async def _record_end(self, job: Document) -> None:
+        """The rebuild's end, as an event, once (two processes may both settle an abandoned
+        job). Best effort: the job's document holds the end whatever happens here."""
+        if self._log is None:
+            return
+        stream = stream_of(job["id"])
+        ended = RebuildEnded(
+            rebuild_id=job["id"],
+            projection=job["projection"],
+            status=job["status"],
+            events_done=job.get("events_done"),
+            error=job.get("error"),
+        )
+        try:
+            if any(e.type == ended.type_name() for e in await self._log.store.load(stream)):
+                return
+            await self._log.record(stream, ended, operator=None, subject=job["id"])
+        except Exception as exc:  # noqa: BLE001 - the job's document already says how it ended
+            log.warning("rebuild_end_unrecorded", rebuild=job["id"], error=type(exc).__name__)
 
     async def _claim(self, store: DocumentStore, name: str, job_id: str) -> None:
         """Take the projection's lock for `job_id`, or raise AlreadyRebuilding."""
@@ -296,12 +342,14 @@ class Rebuilds:
             for collection in runner.projection.collections:
                 await store.drop(physical(collection, int(doc["generation"])))
         with contextlib.suppress(DocumentConflict):
-            await self._jobs.update(
+            failed = await self._jobs.update(
                 store,
                 doc["id"],
                 status="failed",
                 error="its process stopped answering",
                 finished_at=self._clock.now().isoformat(),
             )
+            if failed is not None:
+                await self._record_end(failed)
         log.warning("rebuild_abandoned", rebuild=doc["id"], projection=doc["projection"])
         return await store.get(REBUILDS, doc["id"]) or doc

@@ -7,9 +7,10 @@ The blocks are events of compliance's own store, but they are not relayed to the
 forever (see `app.py`). The contract still names them, their version and their fields, for
 whoever reads the store. Every other compliance event is published on compliance's topic like
 any context's, so the audit log and the ledger take it up (compliance consumes its own topic
-too). Compliance consumes every context's topic: the audit log and the ledger take any event
-as it arrives; the policies read model learns staff, roles and sites from staffing's; the monitors
-read staffing's and scheduling's through those contexts' contracts.
+too). Compliance consumes every context's topic, and the operators' (what they did to dead
+letters and read models: `shared/operations/events.py`): the audit log and the ledger take any
+event as it arrives; the policies read model learns staff, roles and sites from staffing's;
+the monitors read staffing's and scheduling's through those contexts' contracts.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ CONTRACT = Contract(
     "alerts its monitors raise.",
     events=EVENTS,
     registry=EventRegistry(EVENTS),
-    consumes=("scheduling", "staffing", "billing", "compliance"),
+    consumes=("scheduling", "staffing", "billing", "compliance", "operations"),
     unrelayed=(AuditBlockSealed,),
 )
 

@@ -25,6 +25,7 @@ from jwt import PyJWK, PyJWKClient, PyJWKSet
 from pydantic import BaseModel, ConfigDict
 
 from shared.settings import Settings
+from shared.tenancy import PLATFORM
 
 # `staff`: an employee acting on their own record (staffing); their token's `sub` is their
 # employee id. `compliance`: the compliance officer, who manages policies, incidents and alerts
@@ -80,6 +81,8 @@ def identify(claims: dict[str, Any]) -> Identity:
         if roles != [OPERATOR] or "tenant" in claims or "sites" in claims:
             raise ValueError("an operator token names no tenant, no sites and no other role")
         return Operator.model_validate(claims)
+    if claims.get("tenant") == PLATFORM and roles != ["auditor"]:
+        raise ValueError(f"the tenant {PLATFORM!r} is what operators did: for auditors only")
     return Principal.model_validate(claims)
 
 

@@ -20,6 +20,7 @@ from shared.operations.projections import projections_router
 from shared.operations.rebuilds import rebuilds_router
 from shared.operations.services import services_router
 from shared.operations.tail import tail_router
+from shared.outbox import OutboxRelay
 from shared.rebuilds import Rebuilds
 from shared.replays import Replays
 from shared.service import Service
@@ -39,6 +40,7 @@ class Operations:
     bus: Bus
     settings: Settings
     contexts: Sequence[str]  # the live tail follows every context of the suite: the bus is shared
+    relay: OutboxRelay  # publishes the operations store's events (what operators did)
 
     def routers(self) -> list[APIRouter]:
         projections = {r.projection.name for s in self.services for r in s.runners}

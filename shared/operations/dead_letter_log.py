@@ -22,44 +22,21 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
 from shared.bus.port import Bus, ReadRecord
-from shared.clock import Clock, Ids
 from shared.cloudevents import Message, dead_letter_topic, events_topic
-from shared.events import DomainEvent, Envelope, Metadata, seal
-from shared.eventstore.port import EventStore
+from shared.events import Envelope
+from shared.eventstore.port import ConcurrencyConflict
+from shared.operations.events import DeadLetterDiscarded, DeadLetterReplayed
+from shared.operations.operator_log import OperatorLog
 
 ID_PATTERN = r"^[a-z][a-z_]{0,39}\.[0-9]{1,9}\.[0-9]{1,18}$"
-PLATFORM = "platform"  # the tenant of what operators do: they belong to none
 SEALED_MARK = {"sealed": True}
 REPLAYED_FROM = "replayed_from"
 _PAGE = 200
-
-
-class DeadLetterReplayed(DomainEvent):
-    """An operator sent a dead letter's record again to its original topic."""
-
-    context: ClassVar[str] = "operations"
-
-    dead_letter_id: str
-    letter_context: str
-    topic: str
-    event_id: str | None
-    operator: str
-
-
-class DeadLetterDiscarded(DomainEvent):
-    """An operator set a dead letter aside for good, saying why."""
-
-    context: ClassVar[str] = "operations"
-
-    dead_letter_id: str
-    letter_context: str
-    reason: str
-    operator: str
 
 
 class UnknownContext(LookupError):
@@ -191,20 +168,17 @@ class DeadLetters:
     def __init__(
         self,
         bus: Bus,
-        store: EventStore,
+        log: OperatorLog,
         contexts: Sequence[str],
         namespace: str,
-        clock: Clock,
-        ids: Ids,
     ) -> None:
         self._bus = bus
-        self._store = store
+        self._log = log
+        self._store = log.store
         self._topics = {
             c: dead_letter_topic(events_topic(c, namespace=namespace)) for c in contexts
         }
         self._events_topics = {c: events_topic(c, namespace=namespace) for c in contexts}
-        self._clock = clock
-        self._ids = ids
 
     @property
     def contexts(self) -> list[str]:
@@ -267,7 +241,7 @@ class DeadLetters:
         if state(history) == "discarded":
             raise NotReplayable(f"dead letter {dead_letter_id} was discarded")
         await self._republish([(message, context)])
-        await self._record_replay(message, context, len(history), operator)
+        await self._record_replay(message, context, operator)
         return detail(message, context, await self._store.load(stream_of(dead_letter_id)))
 
     async def replay_all(self, context: str, operator: str) -> list[str]:
@@ -284,7 +258,7 @@ class DeadLetters:
             position = read.position
         await self._republish([(m, context) for m in letters])
         for message in letters:
-            await self._record_replay(message, context, 0, operator)
+            await self._record_replay(message, context, operator)
         return [letter_id(m, context) for m in letters]
 
     async def discard(self, dead_letter_id: str, reason: str, operator: str) -> dict[str, Any]:
@@ -297,7 +271,10 @@ class DeadLetters:
             reason=reason,
             operator=operator,
         )
-        await self._record(event, context, 0, operator)
+        try:
+            await self._record(event, context, operator, expected_version=0)
+        except ConcurrencyConflict:
+            raise AlreadySettled(f"dead letter {dead_letter_id} was settled meanwhile") from None
         return detail(message, context, await self._store.load(stream_of(dead_letter_id)))
 
     async def _republish(self, letters: Sequence[tuple[Message, str]]) -> None:
@@ -313,9 +290,7 @@ class DeadLetters:
             originals.setdefault(origin, original(message, letter_id(message, context)))
         await self._bus.publish(list(originals.values()))
 
-    async def _record_replay(
-        self, message: Message, context: str, version: int, operator: str
-    ) -> None:
+    async def _record_replay(self, message: Message, context: str, operator: str) -> None:
         event = DeadLetterReplayed(
             dead_letter_id=letter_id(message, context),
             letter_context=context,
@@ -323,26 +298,23 @@ class DeadLetters:
             event_id=message.headers.get("ce_id"),
             operator=operator,
         )
-        await self._record(event, context, version, operator)
+        await self._record(event, context, operator)
 
     async def _record(
         self,
         event: DeadLetterReplayed | DeadLetterDiscarded,
         context: str,
-        version: int,
         operator: str,
+        expected_version: int | None = None,
     ) -> None:
-        stream = stream_of(event.dead_letter_id)
-        envelope = seal(
+        await self._log.record(
+            stream_of(event.dead_letter_id),
             event,
-            stream=stream,
-            stream_version=version + 1,
-            meta=Metadata(tenant=PLATFORM, actor=operator, correlation_id=self._ids.new_id()),
-            event_id=self._ids.event_id(stream, version + 1),
-            time=self._clock.now(),
+            operator=operator,
             subject=event.dead_letter_id,
+            tags=[tag_of(context)],
+            expected_version=expected_version,
         )
-        await self._store.append(stream, [envelope], version, tags=[tag_of(context)])
 
     def _topic(self, context: str) -> str:
         topic = self._topics.get(context)

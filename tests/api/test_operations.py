@@ -93,8 +93,17 @@ async def test_only_platform_operators_reach_ops_and_they_reach_nothing_else(
         {"roles": ["operator", "admin"]},
         {"sites": "*", "roles": ["operator"]},
         {"roles": ["admin"]},
+        {"tenant": "platform", "sites": "*", "roles": ["admin"]},
+        {"tenant": "platform", "sites": "*", "roles": ["auditor", "front_desk"]},
     ],
-    ids=["operator-in-a-tenant", "operator-and-admin", "operator-with-sites", "no-tenant"],
+    ids=[
+        "operator-in-a-tenant",
+        "operator-and-admin",
+        "operator-with-sites",
+        "no-tenant",
+        "platform-admin",  # the tenant of what operators did is for its auditors only
+        "platform-auditor-and-more",
+    ],
 )
 async def test_tokens_mixing_operator_and_tenant_claims_are_invalid(
     client: httpx.AsyncClient, settings: Settings, claims: dict[str, object]

@@ -13,6 +13,7 @@ import pytest
 
 from shared.bus.kafka import TOPIC_CONFIG, KafkaBus
 from shared.cloudevents import dead_letter_topic
+from shared.operations.events import CONTRACT as OPERATIONS
 from shared.settings import Settings
 from tests.deploy.manifests import (
     DEPLOY,
@@ -168,7 +169,7 @@ def test_topics_are_those_the_code_names_with_replayable_events(
     assert TOPIC_CONFIG == {"retention.ms": "-1"}  # what the services create missing topics with
     topics = {t["metadata"]["name"]: t for t in of_kind(objs, "KafkaTopic")}
     settings = Settings.model_validate({})
-    for context in services():
+    for context in [*services(), OPERATIONS.context]:  # and what operators did
         events = settings.topic(context)
         assert {events, dead_letter_topic(events)} <= set(topics), context
     heads = settings.ledger_heads_topic()  # the ledger's signed heads: kept forever too

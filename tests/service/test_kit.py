@@ -120,4 +120,10 @@ async def test_a_use_case_class_gets_ids_time_and_decisions_from_the_base(
 
 def test_scheduling_and_compliance_are_declared_by_their_contracts() -> None:
     assert (scheduling.SPEC.name, compliance.SPEC.name) == ("scheduling", "compliance")
-    assert compliance.SPEC.subscribes_to == ("scheduling", "staffing", "billing", "compliance")
+    assert compliance.SPEC.subscribes_to == (
+        "scheduling",
+        "staffing",
+        "billing",
+        "compliance",
+        "operations",
+    )

@@ -292,6 +292,7 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "medoffice.staffing.events",
         "medoffice.billing.events",
         "medoffice.compliance.events",
+        "medoffice.operations.events",  # what operators did, audited by compliance
     }
     assert {
         name: (op["action"], op["channel"]["$ref"]) for name, op in document["operations"].items()
@@ -310,6 +311,8 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "compliance.receive.billing": ("receive", "#/channels/billing"),
         "compliance.publish": ("send", "#/channels/compliance"),
         "compliance.receive.compliance": ("receive", "#/channels/compliance"),
+        "operations.publish": ("send", "#/channels/operations"),
+        "compliance.receive.operations": ("receive", "#/channels/operations"),
     }
     messages = document["components"]["messages"]
     assert set(document["channels"]["scheduling"]["messages"]) == {

@@ -43,7 +43,13 @@ PROJECTION = "compliance.audit_log"
 ENTRIES = "audit_entries"
 STREAMS = "audit_streams"  # per stream: the site its first event named
 PATIENTS = "audit_patients"  # per patient and time: the access report's index
-CONTEXTS = ("scheduling", "staffing", "billing", "compliance")
+CONTEXTS = (
+    "scheduling",
+    "staffing",
+    "billing",
+    "compliance",
+    "operations",
+)  # and what operators did
 
 
 def named_site(envelope: Envelope) -> str | None:
