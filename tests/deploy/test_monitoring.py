@@ -376,6 +376,19 @@ def test_kubernetes_grafana_shows_the_dashboard_over_prometheus(
     assert reachable(objs, grafana_pods, prometheus["labels"], port)
 
 
+def test_grafana_has_the_same_settings_in_compose_and_kubernetes(
+    compose: Obj, objs: tuple[Obj, ...]
+) -> None:
+    (container,) = containers(named(objs, "Deployment", "grafana"))
+    kubernetes = {e["name"]: e["value"] for e in container["env"]}
+    settings = dict(compose["services"]["grafana"]["environment"])
+    # Compose serves it at /grafana/ behind the proxy; Kubernetes at the root of a port-forward.
+    assert settings.pop("GF_SERVER_ROOT_URL").endswith("/grafana/")
+    assert settings == kubernetes
+    assert settings["GF_SECURITY_DISABLE_INITIAL_ADMIN_CREATION"] == "true"
+    assert settings["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
+
+
 def test_a_dashboard_asking_for_another_data_source_is_caught(compose: Obj, tmp_path: Path) -> None:
     files = compose_files(compose["services"]["grafana"], tmp_path)
     (source,) = datasources(files)
