@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Prints the path of a pinned promtool (Prometheus's checker of rules files and expositions),
 # built from its Go module the first time and cached in <repo>/var/tools, like kustomize.sh.
-# The deploy and metrics tests use it: `check rules` on deploy/prometheus/alerts.yaml and on
-# the dashboard's queries, `check metrics` on a scrape.
+# The deploy and metrics tests use it: `check rules` on deploy/monitoring/prometheus/alerts.yaml
+# and on the dashboard's queries, `check config` on prometheus.yml as the deployments mount it,
+# `check metrics` on a scrape. Its version is the Prometheus image's (tests/deploy).
 #
 # Usage: deploy/promtool.sh              # build if needed, print the binary's path
-#        "$(deploy/promtool.sh)" check rules deploy/prometheus/alerts.yaml
+#        "$(deploy/promtool.sh)" check rules deploy/monitoring/prometheus/alerts.yaml
 set -euo pipefail
 
 VERSION=v0.316.0 # the Go module's version of Prometheus 3.x

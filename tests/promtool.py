@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yaml"
-DASHBOARD = ROOT / "deploy" / "grafana" / "medoffice-operations.json"
+ALERTS = ROOT / "deploy" / "monitoring" / "prometheus" / "alerts.yaml"
+DASHBOARD = ROOT / "deploy" / "monitoring" / "grafana" / "medoffice-operations.json"
 _METRIC = re.compile(r"\bmedoffice_[a-z0-9_]+\b")
 _HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
 

@@ -41,6 +41,11 @@ def services() -> list[str]:
     return sorted(p.parent.name for p in (ROOT / "services").glob("*/app.py"))
 
 
+# Prometheus and Grafana (deploy/monitoring/), by their Compose and Kubernetes service names, and
+# the port each listens on (their images' defaults).
+MONITORING = {"prometheus": 9090, "grafana": 3000}
+
+
 # The service behind `/fhir` as a whole (its metadata, and every resource type no other
 # service claims); another service's FHIR types are routed to it by their own paths.
 FHIR_DEFAULT = "scheduling"
@@ -187,3 +192,13 @@ def containers(obj: Obj) -> Iterator[Obj]:
 
 def of_kind(objs: tuple[Obj, ...], kind: str) -> list[Obj]:
     return [obj for obj in objs if obj["kind"] == kind]
+
+
+def service_deployments(objs: tuple[Obj, ...]) -> list[Obj]:
+    """The Deployments of medoffice's own services (service-defaults.yaml's patch target), not
+    Prometheus's or Grafana's."""
+    return [
+        obj
+        for obj in of_kind(objs, "Deployment")
+        if obj["metadata"]["labels"].get("app.kubernetes.io/component") == "service"
+    ]

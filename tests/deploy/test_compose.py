@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 
 from shared.settings import Settings
-from tests.deploy.manifests import DEPLOY, ROOT, compose_problems, load, route_prefixes, services
+from tests.deploy.manifests import (
+    DEPLOY,
+    MONITORING,
+    ROOT,
+    compose_problems,
+    load,
+    route_prefixes,
+    services,
+)
 
 COMPOSE = ROOT / "docker-compose.yml"
 CADDYFILE = DEPLOY / "compose" / "Caddyfile"
@@ -119,9 +127,14 @@ def caddy_routes(text: str) -> dict[str, str]:
 
 
 def proxy_problems(text: str, compose: dict[str, Any]) -> list[str]:
-    """Where the proxy's routes miss a service's prefix or name no compose service."""
+    """Where the proxy's routes miss a service's prefix (or Prometheus's or Grafana's) or name
+    no compose service."""
     routes = caddy_routes(text)
     problems = []
+    for name, port in MONITORING.items():
+        upstream = routes.pop(f"/{name}/*", None)
+        if upstream != f"{name}:{port}" or name not in compose["services"]:
+            problems.append(f"/{name}/ goes to {upstream}, not {name}:{port}")
     for service in services():
         for prefix in sorted(route_prefixes(service)) + [f"ops/{service}"]:
             # A FHIR type's path also takes its searches (`/fhir/R4/Practitioner?name=`).

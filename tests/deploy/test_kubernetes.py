@@ -25,6 +25,7 @@ from tests.deploy.manifests import (
     of_kind,
     rendered,
     route_prefixes,
+    service_deployments,
     services,
 )
 
@@ -90,7 +91,7 @@ def test_the_validators_refuse_a_broken_object(kind: str, path: str, value: obje
 def test_each_service_is_a_non_root_deployment_with_probes_resources_service_and_pdb(
     objs: tuple[Obj, ...],
 ) -> None:
-    deployments = of_kind(objs, "Deployment")
+    deployments = service_deployments(objs)
     assert sorted(d["metadata"]["name"] for d in deployments) == services()
     for deployment in deployments:
         name = deployment["metadata"]["name"]
@@ -238,7 +239,7 @@ def test_network_policies_deny_by_default_and_open_only_the_paths_needed(
     (listener,) = kafka["spec"]["kafka"]["listeners"]
     assert listener["networkPolicyPeers"] == [{"podSelector": service_pods}]
     # Every pod the policies name by label carries that label.
-    for deployment in of_kind(objs, "Deployment"):
+    for deployment in service_deployments(objs):
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         assert service_pods["matchLabels"].items() <= labels.items()
 
@@ -253,7 +254,7 @@ def test_each_service_waits_for_exactly_the_topics_strimzi_makes(objs: tuple[Obj
     assert set(config["data"]["WAIT_FOR_TOPICS"].split(",")) == topics
     script = (K8S / "base" / "wait-for-topics.py").read_text()
     assert config["data"]["wait-for-topics.py"] == script
-    for deployment in of_kind(objs, "Deployment"):
+    for deployment in service_deployments(objs):
         pod = deployment["spec"]["template"]["spec"]
         (init,) = pod["initContainers"]
         assert init["image"] == next(containers(deployment))["image"]
@@ -268,6 +269,6 @@ def test_every_medoffice_variable_a_pod_gets_is_a_setting(objs: tuple[Obj, ...])
     fields = {f"MEDOFFICE_{name.upper()}" for name in Settings.model_fields}
     for deployment in of_kind(objs, "Deployment"):
         pod = deployment["spec"]["template"]["spec"]
-        for container in pod["containers"] + pod["initContainers"]:
+        for container in pod["containers"] + pod.get("initContainers", []):
             names = {env["name"] for env in container.get("env", [])}
             assert {n for n in names if n.startswith("MEDOFFICE_")} - fields == set()

@@ -1,6 +1,7 @@
-"""deploy/prometheus and deploy/grafana: the alert rules pass `promtool check rules`, and every
+"""deploy/monitoring: the alert rules pass `promtool check rules`, and every
 query of the dashboard parses as PromQL (checked as recording rules by the same promtool).
-Which metrics they name is checked against a live exposition in tests/api/test_metrics.py."""
+Which metrics they name is checked against a live exposition in tests/api/test_metrics.py, how
+they are deployed in tests/deploy/test_monitoring.py."""
 
 from __future__ import annotations
 
