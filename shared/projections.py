@@ -301,6 +301,7 @@ class ProjectionRunner:
         *,
         max_batch: int = 500,
         attempts: int = 5,
+        switch_poll: float = 2.0,
     ) -> None:
         self.projection = projection
         self._read_models = read_models
@@ -315,6 +316,8 @@ class ProjectionRunner:
         self._subscription: Subscription | None = None
         self._new: dict[int, NewDocuments] = {}
         self._watch: asyncio.Task[None] | None = None
+        self._switch_poll = switch_poll  # seconds between two looks for another's switch
+        self._stopping = asyncio.Event()
         self.rebuilding: int | None = None
 
     @property
@@ -327,9 +330,14 @@ class ProjectionRunner:
     async def start(self) -> None:
         self._generation = await self._read_models.generation(self.projection.name)
         self._subscription = await self._subscribe(self._generation)
+        self._stopping.clear()
         self._watch = asyncio.create_task(self._follow_switches())
 
     async def stop(self) -> None:
+        """End the switch follower, then the subscription. The stop is also a flag the follower
+        reads every turn: a document store call that swallowed the cancellation (a client's
+        retry) would otherwise leave it looking for ever while this waits on it."""
+        self._stopping.set()
         if self._watch is not None:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -521,14 +529,20 @@ class ProjectionRunner:
                     raise
         await self._read_models.notify()
 
-    async def _follow_switches(self, every: float = 2.0) -> None:
+    async def _follow_switches(self) -> None:
         """Another process may have rebuilt this projection: move to the generation it chose."""
-        while True:
-            await asyncio.sleep(every)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._switch_poll):
+                    await self._stopping.wait()
+            if self._stopping.is_set():
+                return
             try:
                 active = await self._read_models.generation(self.projection.name)
             except Exception:  # noqa: BLE001 - backend down: look again next time
                 continue
+            if self._stopping.is_set():
+                return  # the look swallowed the cancellation: subscribe to nothing new
             if active > self._generation and self.rebuilding is None:
                 old = self._subscription
                 self._subscription = await self._subscribe(active)
