@@ -288,6 +288,13 @@ def _recorded_after(message: Message, as_of: datetime) -> bool:
         return False
 
 
+def _unless_stopping(stopping: asyncio.Event) -> None:
+    """End a rebuild's or a replay's wait as its cancellation would have, once it is stopping:
+    the cancellation itself may have been swallowed by a call in the wait."""
+    if stopping.is_set():
+        raise asyncio.CancelledError("stopping")
+
+
 class ProjectionRunner:
     """Feeds one projection from the bus, one consumer group per generation."""
 
@@ -368,12 +375,15 @@ class ProjectionRunner:
         *,
         generation: int | None = None,
         progress: RebuildProgress | None = None,
+        stopping: asyncio.Event | None = None,
     ) -> int:
         """Replay everything into a new generation (`generation`, else the one after the active
         one), then switch to it atomically. `progress` hears (events in all, events left) as
         the shadow catches up, once per `poll`; whatever it raises abandons the rebuild. An
         abandoned rebuild (failed, timed out, cancelled) drops its shadow generation; the
-        live one serves on, untouched."""
+        live one serves on, untouched. `stopping`, once set, abandons it as a cancellation
+        does: the wait reads it every turn, in case a call in it swallowed the cancellation."""
+        stopping = stopping or asyncio.Event()
         target = generation or await self._read_models.generation(self.projection.name) + 1
         for collection in self.projection.collections:
             await self._store.drop(physical(collection, target))
@@ -383,9 +393,11 @@ class ProjectionRunner:
         try:
             async with asyncio.timeout(timeout):
                 while (left := await self._bus.lag(self.group(target), self._topics)) > 0:
+                    _unless_stopping(stopping)
                     if progress is not None:
                         await progress(total, left)
                     await asyncio.sleep(poll)
+                _unless_stopping(stopping)
         except BaseException:
             await shadow.stop()
             self._new.pop(target, None)
@@ -416,13 +428,16 @@ class ProjectionRunner:
         progress: Callable[[int, int], Awaitable[None]],
         timeout: float = 600.0,
         poll: float = 0.2,
+        stopping: asyncio.Event | None = None,
     ) -> tuple[int, int]:
         """Replay the events recorded up to `as_of` (their CloudEvents `time`) into the scratch
         `generation`, never switched to, in a consumer group of its own read from the start;
         return (events read, events applied) once it has read everything published. Events
         after `as_of` are read and passed over: a stream's events are in time order, so each
         stream is cut at the same point as it stood then. `progress` hears both counts after
-        every batch."""
+        every batch. `stopping`, once set, ends the replay as a cancellation does (see
+        `rebuild`)."""
+        stopping = stopping or asyncio.Event()
         for collection in self.projection.collections:
             await self._store.drop(physical(collection, generation))
         group = self.group(generation)
@@ -452,7 +467,9 @@ class ProjectionRunner:
         try:
             async with asyncio.timeout(timeout):
                 while await self._bus.lag(group, self._topics) > 0:  # noqa: ASYNC110
+                    _unless_stopping(stopping)
                     await asyncio.sleep(poll)
+                _unless_stopping(stopping)
         finally:
             await scratch.stop()
             self._new.pop(generation, None)
