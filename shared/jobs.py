@@ -25,6 +25,7 @@ class Jobs:
         self.runners = runners
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._started: dict[str, asyncio.Event] = {}
+        self._stopping: dict[str, asyncio.Event] = {}
 
     def stores(self) -> list[DocumentStore]:
         stores: dict[int, DocumentStore] = {}
@@ -38,6 +39,7 @@ class Jobs:
     def run(self, job_id: str, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run `work` for the job in this process, in the background."""
         started = self._started[job_id] = asyncio.Event()
+        self._stopping[job_id] = asyncio.Event()
 
         async def running() -> None:
             started.set()
@@ -49,9 +51,16 @@ class Jobs:
         def ended(_: asyncio.Task[None]) -> None:
             self._tasks.pop(job_id, None)
             self._started.pop(job_id, None)
+            self._stopping.pop(job_id, None)
 
         task.add_done_callback(ended)
         return task
+
+    def stopping(self, job_id: str) -> asyncio.Event:
+        """Set when this process stops the job, just before its task is cancelled. The work's
+        loops read it every turn: a call inside them (a client library's retry) may swallow
+        the CancelledError, and the loop would then go on while the stop waits on it."""
+        return self._stopping.get(job_id) or asyncio.Event()  # none: not running here
 
     def task(self, job_id: str) -> asyncio.Task[None] | None:
         """The task running the job here; None when another process runs it, or none does."""
@@ -94,6 +103,7 @@ class Jobs:
         if task is None:
             return False
         await self._under_way(job_id)
+        self.stopping(job_id).set()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -104,6 +114,8 @@ class Jobs:
         tasks, self._tasks = list(self._tasks.values()), {}
         for job_id in list(self._started):
             await self._under_way(job_id)
+        for stopping in self._stopping.values():
+            stopping.set()
         for task in tasks:
             task.cancel()
         for task in tasks:

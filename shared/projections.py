@@ -288,6 +288,13 @@ def _recorded_after(message: Message, as_of: datetime) -> bool:
         return False
 
 
+def _unless_stopping(stopping: asyncio.Event) -> None:
+    """End a rebuild's or a replay's wait as its cancellation would have, once it is stopping:
+    the cancellation itself may have been swallowed by a call in the wait."""
+    if stopping.is_set():
+        raise asyncio.CancelledError("stopping")
+
+
 class ProjectionRunner:
     """Feeds one projection from the bus, one consumer group per generation."""
 
@@ -301,6 +308,7 @@ class ProjectionRunner:
         *,
         max_batch: int = 500,
         attempts: int = 5,
+        switch_poll: float = 2.0,
     ) -> None:
         self.projection = projection
         self._read_models = read_models
@@ -315,6 +323,8 @@ class ProjectionRunner:
         self._subscription: Subscription | None = None
         self._new: dict[int, NewDocuments] = {}
         self._watch: asyncio.Task[None] | None = None
+        self._switch_poll = switch_poll  # seconds between two looks for another's switch
+        self._stopping = asyncio.Event()
         self.rebuilding: int | None = None
 
     @property
@@ -327,9 +337,14 @@ class ProjectionRunner:
     async def start(self) -> None:
         self._generation = await self._read_models.generation(self.projection.name)
         self._subscription = await self._subscribe(self._generation)
+        self._stopping.clear()
         self._watch = asyncio.create_task(self._follow_switches())
 
     async def stop(self) -> None:
+        """End the switch follower, then the subscription. The stop is also a flag the follower
+        reads every turn: a document store call that swallowed the cancellation (a client's
+        retry) would otherwise leave it looking for ever while this waits on it."""
+        self._stopping.set()
         if self._watch is not None:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -360,12 +375,15 @@ class ProjectionRunner:
         *,
         generation: int | None = None,
         progress: RebuildProgress | None = None,
+        stopping: asyncio.Event | None = None,
     ) -> int:
         """Replay everything into a new generation (`generation`, else the one after the active
         one), then switch to it atomically. `progress` hears (events in all, events left) as
         the shadow catches up, once per `poll`; whatever it raises abandons the rebuild. An
         abandoned rebuild (failed, timed out, cancelled) drops its shadow generation; the
-        live one serves on, untouched."""
+        live one serves on, untouched. `stopping`, once set, abandons it as a cancellation
+        does: the wait reads it every turn, in case a call in it swallowed the cancellation."""
+        stopping = stopping or asyncio.Event()
         target = generation or await self._read_models.generation(self.projection.name) + 1
         for collection in self.projection.collections:
             await self._store.drop(physical(collection, target))
@@ -375,9 +393,11 @@ class ProjectionRunner:
         try:
             async with asyncio.timeout(timeout):
                 while (left := await self._bus.lag(self.group(target), self._topics)) > 0:
+                    _unless_stopping(stopping)
                     if progress is not None:
                         await progress(total, left)
                     await asyncio.sleep(poll)
+                _unless_stopping(stopping)
         except BaseException:
             await shadow.stop()
             self._new.pop(target, None)
@@ -408,13 +428,16 @@ class ProjectionRunner:
         progress: Callable[[int, int], Awaitable[None]],
         timeout: float = 600.0,
         poll: float = 0.2,
+        stopping: asyncio.Event | None = None,
     ) -> tuple[int, int]:
         """Replay the events recorded up to `as_of` (their CloudEvents `time`) into the scratch
         `generation`, never switched to, in a consumer group of its own read from the start;
         return (events read, events applied) once it has read everything published. Events
         after `as_of` are read and passed over: a stream's events are in time order, so each
         stream is cut at the same point as it stood then. `progress` hears both counts after
-        every batch."""
+        every batch. `stopping`, once set, ends the replay as a cancellation does (see
+        `rebuild`)."""
+        stopping = stopping or asyncio.Event()
         for collection in self.projection.collections:
             await self._store.drop(physical(collection, generation))
         group = self.group(generation)
@@ -444,7 +467,9 @@ class ProjectionRunner:
         try:
             async with asyncio.timeout(timeout):
                 while await self._bus.lag(group, self._topics) > 0:  # noqa: ASYNC110
+                    _unless_stopping(stopping)
                     await asyncio.sleep(poll)
+                _unless_stopping(stopping)
         finally:
             await scratch.stop()
             self._new.pop(generation, None)
@@ -521,14 +546,20 @@ class ProjectionRunner:
                     raise
         await self._read_models.notify()
 
-    async def _follow_switches(self, every: float = 2.0) -> None:
+    async def _follow_switches(self) -> None:
         """Another process may have rebuilt this projection: move to the generation it chose."""
-        while True:
-            await asyncio.sleep(every)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._switch_poll):
+                    await self._stopping.wait()
+            if self._stopping.is_set():
+                return
             try:
                 active = await self._read_models.generation(self.projection.name)
             except Exception:  # noqa: BLE001 - backend down: look again next time
                 continue
+            if self._stopping.is_set():
+                return  # the look swallowed the cancellation: subscribe to nothing new
             if active > self._generation and self.rebuilding is None:
                 old = self._subscription
                 self._subscription = await self._subscribe(active)

@@ -217,7 +217,11 @@ class Rebuilds:
         generation = int(job["generation"])
         try:
             await runner.rebuild(
-                self._timeout, self._poll, generation=generation, progress=progress
+                self._timeout,
+                self._poll,
+                generation=generation,
+                progress=progress,
+                stopping=self._jobs.stopping(job_id),
             )
             total = last.get("events_total") or 0
             await self._end(

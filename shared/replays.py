@@ -87,7 +87,9 @@ class Replays:
 
         try:
             as_of = datetime.fromisoformat(job["as_of"])
-            read, applied = await runner.replay(int(job["generation"]), as_of, progress)
+            read, applied = await runner.replay(
+                int(job["generation"]), as_of, progress, stopping=self._jobs.stopping(replay_id)
+            )
             await self._jobs.update(
                 store,
                 replay_id,

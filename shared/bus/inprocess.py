@@ -49,14 +49,20 @@ _NORMAL = 1  # PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
 
 
 class InProcessSubscription:
-    def __init__(self, task: asyncio.Task[None]) -> None:
+    """One consumer's task, and the stop flag its loop reads every turn: a handler (a client
+    library's call inside it) may swallow the CancelledError, and the loop would then carry
+    on consuming for ever while `stop` waits on it."""
+
+    def __init__(self, task: asyncio.Task[None], stopping: asyncio.Event) -> None:
         self._task = task
+        self._stopping = stopping
 
     @property
     def running(self) -> bool:
         return not self._task.done()
 
     async def stop(self) -> None:
+        self._stopping.set()
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
@@ -128,8 +134,9 @@ class InProcessBus:
         *,
         max_batch: int = 500,
     ) -> InProcessSubscription:
-        task = asyncio.create_task(self._consume(group, list(topics), handler, max_batch))
-        subscription = InProcessSubscription(task)
+        stopping = asyncio.Event()
+        task = asyncio.create_task(self._consume(group, list(topics), handler, max_batch, stopping))
+        subscription = InProcessSubscription(task, stopping)
         self._subscriptions.add(subscription)
         return subscription
 
@@ -211,9 +218,14 @@ class InProcessBus:
                     await published.wait()
 
     async def _consume(
-        self, group: str, topics: list[str], handler: MessageHandler, max_batch: int
+        self,
+        group: str,
+        topics: list[str],
+        handler: MessageHandler,
+        max_batch: int,
+        stopping: asyncio.Event,
     ) -> None:
-        while True:
+        while not stopping.is_set():
             # Taken before the fetch: a publish after it sets this very event, so no wake-up
             # is lost.
             published = self._published
@@ -229,7 +241,9 @@ class InProcessBus:
                 await handler(batch)
             except Exception as exc:  # noqa: BLE001 - not acked: the batch comes again
                 log.warning("consumer_batch_failed", group=group, error_type=type(exc).__name__)
-                await asyncio.sleep(self._retry_delay)
+                with contextlib.suppress(TimeoutError):  # a stop ends the pause at once
+                    async with asyncio.timeout(self._retry_delay):
+                        await stopping.wait()
                 continue
             await self._db.run(functools.partial(_commit, group=group, batch=batch))
 
