@@ -8,9 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from services.suite import Suite
 from shared.cloudevents import Message
+from shared.eventstore.port import StoreUnavailable
 from shared.settings import Settings
 from tests.api.conftest import TokenFor
 from tests.api.test_dead_letters import letters
@@ -119,3 +121,29 @@ async def test_replays_discards_and_rebuilds_are_audited_with_the_operator(
     assert report["verified"] is True, report
     assert report["stores"]["operations"]["events"] == report["entries"]
     assert report["stores"]["operations"]["missing"] == []
+
+
+async def test_a_rebuild_that_cannot_be_recorded_is_refused_and_runs_nothing(
+    suite: Suite,
+    client: httpx.AsyncClient,
+    operator: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = suite.operations_relay.store
+
+    async def down(*args: object, **kwargs: object) -> None:
+        raise StoreUnavailable("operations store unreachable")
+
+    monkeypatch.setattr(store, "append", down)
+    refused = await client.post(f"/ops/projections/{DIRECTORY}/rebuilds", headers=operator)
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    [unrecorded] = (await client.get("/ops/rebuilds", headers=operator)).json()
+    assert (unrecorded["status"], unrecorded["error"]) == ("failed", "not recorded")
+    status = (await client.get("/ops/projections", headers=operator)).json()
+    [directory] = [p for p in status if p["name"] == DIRECTORY]
+    assert (directory["generation"], directory["rebuilding"]) == (1, None)
+
+    monkeypatch.undo()
+    started = await client.post(f"/ops/projections/{DIRECTORY}/rebuilds", headers=operator)
+    assert started.status_code == 202, started.text  # its claim on the projection was let go
