@@ -147,3 +147,22 @@ async def test_a_rebuild_that_cannot_be_recorded_is_refused_and_runs_nothing(
     monkeypatch.undo()
     started = await client.post(f"/ops/projections/{DIRECTORY}/rebuilds", headers=operator)
     assert started.status_code == 202, started.text  # its claim on the projection was let go
+
+
+async def test_a_record_on_the_operators_topic_that_fails_is_a_dead_letter_like_any(
+    suite: Suite, client: httpx.AsyncClient, operator: dict[str, str], settings: Settings
+) -> None:
+    junk = Message(topic=settings.topic("operations"), key="junk-ops", headers={}, value=b"[")
+    await suite.backends.bus.publish([junk])
+    await settled(suite)
+
+    async def parked() -> list[dict[str, Any]]:
+        return await letters(client, operator, context="operations")
+
+    found = await wait_until(parked, message="the operators' topic's dead letters")
+    assert {x["context"] for x in found} == {"operations"}
+    assert {x["reason"]["error_type"] for x in found} == {"MalformedMessage"}
+    answer = await client.post(
+        f"/ops/dead-letters/{found[0]['id']}/discard", json={"reason": "junk"}, headers=operator
+    )
+    assert answer.status_code == 200, answer.text
