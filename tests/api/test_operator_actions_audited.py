@@ -15,6 +15,7 @@ from shared.cloudevents import Message
 from shared.eventstore.port import StoreUnavailable
 from shared.settings import Settings
 from tests.api.conftest import TokenFor
+from tests.api.test_audit_ledger import RawStore
 from tests.api.test_dead_letters import letters
 from tests.api.test_rebuilds import DIRECTORY, job
 from tests.support import settled, wait_until
@@ -166,3 +167,36 @@ async def test_a_record_on_the_operators_topic_that_fails_is_a_dead_letter_like_
         f"/ops/dead-letters/{found[0]['id']}/discard", json={"reason": "junk"}, headers=operator
     )
     assert answer.status_code == 200, answer.text
+
+
+async def test_an_operators_action_edited_in_the_store_is_named_by_verification(
+    suite: Suite,
+    client: httpx.AsyncClient,
+    operator: dict[str, str],
+    settings: Settings,
+    token_for: TokenFor,
+) -> None:
+    [letter, *_] = await dead_letters_of_junk(suite, client, operator, settings)
+    path = f"/ops/dead-letters/{letter['id']}/discard"
+    answer = await client.post(path, json={"reason": "junk"}, headers=operator)
+    assert answer.status_code == 200, answer.text
+    auditor = token_for("auditor", tenant="platform")
+
+    async def chained() -> dict[str, Any] | None:
+        response = await client.get("/compliance/audit-ledger/verify", headers=auditor)
+        report: dict[str, Any] = response.json()
+        return report if report["entries"] == 1 else None
+
+    report = await wait_until(chained, message="the discard, chained")
+    assert report is not None
+    assert report["verified"] is True, report
+
+    # Someone with the database covers their tracks: the reason is rewritten in place.
+    operations = RawStore(settings, "operations")
+    [stored] = await operations.events()
+    await operations.edit(stored["id"], lambda data: data.update(reason="looked fine"))
+
+    report = (await client.get("/compliance/audit-ledger/verify", headers=auditor)).json()
+    assert report["verified"] is False
+    assert [c["event_id"] for c in report["stores"]["operations"]["changed"]] == [stored["id"]]
+    assert report["reason"].startswith("operations's event store differs from the ledger")
