@@ -69,9 +69,9 @@ async def test_replays_discards_and_rebuilds_are_audited_with_the_operator(
         return bool((await job(client, operator, rebuild["id"]))["status"] == "switched")
 
     await wait_until(switched, timeout=60, message="the switch")
-    cancelled = (
-        await client.post(f"/ops/projections/{DIRECTORY}/rebuilds", headers=operator)
-    ).json()
+    again = await client.post(f"/ops/projections/{DIRECTORY}/rebuilds", headers=operator)
+    assert again.status_code == 202, again.text
+    cancelled = again.json()
     answer = await client.delete(f"/ops/rebuilds/{cancelled['id']}", headers=operator)
     assert answer.status_code in (200, 409), answer.text  # 409: it switched first
     outcome = (await job(client, operator, cancelled["id"]))["status"]
@@ -103,8 +103,13 @@ async def test_replays_discards_and_rebuilds_are_audited_with_the_operator(
     assert first[1]["data"]["status"] == "switched"
     second = [e["type"] for e in entries if e["stream"] == f"rebuild-{cancelled['id']}"]
     if answer.status_code == 200:
-        assert second == [STARTED, CANCELLED, ENDED]
+        # The cancel is recorded before the job hears of it; a switch that came first ends the
+        # stream before the operator's ask (quick on a small read model).
+        assert second[0] == STARTED
+        assert sorted(second[1:]) == sorted([CANCELLED, ENDED])
         assert outcome in ("cancelled", "switched")  # a cancel racing the switch may lose
+        if outcome == "cancelled":
+            assert second == [STARTED, CANCELLED, ENDED]
     else:
         assert second == [STARTED, ENDED]
     # Tenants' auditors see none of it; the platform's ledger chains it and the operations
