@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from services.scheduling.application.directory import Directory
 from services.scheduling.domain import providers
 from services.scheduling.domain.calendar import Interval, merge
+from services.scheduling.domain.events import Hours
 from services.scheduling.domain.site_day import HOLDING
 from services.scheduling.projections.availability import (
     BOOKABLE,
@@ -40,7 +41,13 @@ from shared.readmodels import ReadModels, physical
 
 MAX_DAYS = 92
 MAX_SLOTS = 200
-_REMEMBERED = 10_000  # decoded provider states kept per process
+_REMEMBERED = 10_000  # decoded provider states, and parsed boards, kept per process
+_DAYS_REMEMBERED = 50_000  # a provider's availability on a day, per document revision
+
+
+# Which revision of which read-model document a provider's state came from (collection,
+# document id, revision); None for a state folded from the provider's stream.
+Revision = tuple[str, str, int] | None
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,7 @@ class Slot:
 
 
 def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)  # Python 3.11 reads the "Z" of UTC
 
 
 class Busy:
@@ -81,6 +88,11 @@ class OpenSlots:
         self._clock = clock
         # (collection, document id) -> (revision, state): a document decodes once per revision.
         self._states: dict[tuple[str, str], tuple[int, providers.Provider]] = {}
+        # (collection, document id) -> (revision, board): a board's times parse once per revision.
+        self._boards: dict[tuple[str, str], tuple[int, Board]] = {}
+        # (collection, document id, revision, day) -> the provider's availability that day:
+        # a pure function of the state (the revision) and the site (which never changes).
+        self._days: dict[tuple[str, str, int, date], list[Interval]] = {}
 
     async def search(
         self,
@@ -107,7 +119,9 @@ class OpenSlots:
         bookable = physical(BOOKABLE, generations[AVAILABILITY])
         boards = physical(SITE_DAYS, generations[BOARD_PROJECTION])
         site_doc, states = await self._bookable(tenant, site_id, provider_id, bookable)
-        candidates = sorted((p, s) for p, s in states.items() if s.registered is not None)
+        candidates = sorted(
+            (p, key, s) for p, (key, s) in states.items() if s.registered is not None
+        )
         rooms: list[str | None] = [None]
         if visit.room_type is not None:
             rooms = [
@@ -121,23 +135,20 @@ class OpenSlots:
         found: list[Slot] = []
         day = first_day
         while day <= last_day and len(found) < limit and candidates and rooms:
-            board = await self._read_models.store.get(
-                boards, site_day_id(tenant, site_id, day.isoformat())
-            )
-            busy = Board(board)
+            busy = await self._board(boards, site_day_id(tenant, site_id, day.isoformat()))
             # The providers' free starts merged in time order, each made only when the one
             # before it has been taken: the first `limit` need not look at the whole day.
             starts = heapq.merge(
                 *(
                     _free_starts(
                         p,
-                        providers.availability(state, site_id, day, zone, site.opening_hours),
+                        self._available(key, state, site_id, day, zone, site.opening_hours),
                         busy.held("provider", p),
                         now,
                         duration,
                         step,
                     )
-                    for p, state in candidates
+                    for p, key, state in candidates
                     # The role they hold that day (a job change may give another).
                     if not visit.provider_roles or state.role_on(day) in visit.provider_roles
                 )
@@ -155,8 +166,9 @@ class OpenSlots:
 
     async def _bookable(
         self, tenant: str, site_id: str, provider_id: str | None, collection: str
-    ) -> tuple[Document | None, dict[str, providers.Provider]]:
-        """The site's document (its rooms) and the candidate providers' states: one read."""
+    ) -> tuple[Document | None, dict[str, tuple[Revision, providers.Provider]]]:
+        """The site's document (its rooms) and the candidate providers' states, each with the
+        revision it came from: one read."""
         site_doc_id = site_prefix(tenant, site_id)
         if provider_id is None:
             docs = await self._read_models.store.find(collection, at_site(tenant, site_id))
@@ -165,15 +177,18 @@ class OpenSlots:
             found = await self._read_models.store.get_many(collection, [site_doc_id, wanted])
             docs = list(found.values())
         site_doc = next((d for d in docs if d["_id"] == site_doc_id), None)
-        states = {
-            d["provider_id"]: self._state(collection, d)
+        states: dict[str, tuple[Revision, providers.Provider]] = {
+            d["provider_id"]: (
+                (collection, str(d["_id"]), int(d["_rev"])),
+                self._state(collection, d),
+            )
             for d in docs
             if d.get("kind") == "provider"
         }
         if provider_id is not None and provider_id not in states:
             # Unknown (404), not at this site (no slots), or too new for the read model: the
             # provider's stream says which.
-            states[provider_id] = await self._directory.provider(tenant, provider_id)
+            states[provider_id] = (None, await self._directory.provider(tenant, provider_id))
         return site_doc, states
 
     def _state(self, collection: str, doc: Document) -> providers.Provider:
@@ -186,6 +201,43 @@ class OpenSlots:
             self._states.clear()
         self._states[key] = (int(doc["_rev"]), state)
         return state
+
+    def _available(
+        self,
+        revision: Revision,
+        state: providers.Provider,
+        site_id: str,
+        day: date,
+        zone: ZoneInfo,
+        opening_hours: Sequence[Hours],
+    ) -> list[Interval]:
+        """`providers.availability`, remembered per state revision and day: the same day of
+        the same state at the same site (whose hours never change) gives the same windows."""
+        if revision is None:
+            return providers.availability(state, site_id, day, zone, opening_hours)
+        key = (*revision, day)
+        windows = self._days.get(key)
+        if windows is None:
+            windows = providers.availability(state, site_id, day, zone, opening_hours)
+            if len(self._days) >= _DAYS_REMEMBERED:
+                self._days.clear()
+            self._days[key] = windows
+        return windows
+
+    async def _board(self, collection: str, doc_id: str) -> Board:
+        """The site-day board as read now; its times parsed at most once per revision."""
+        doc = await self._read_models.store.get(collection, doc_id)
+        if doc is None:
+            return Board(None)
+        key, rev = (collection, doc_id), int(doc["_rev"])
+        known = self._boards.get(key)
+        if known is not None and known[0] == rev:
+            return known[1]
+        board = Board(doc)
+        if len(self._boards) >= _REMEMBERED:
+            self._boards.clear()
+        self._boards[key] = (rev, board)
+        return board
 
     async def works_at(self, tenant: str, provider_id: str, site_id: str) -> bool:
         """Whether the availability read model has the provider at the site."""
