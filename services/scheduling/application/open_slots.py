@@ -5,8 +5,11 @@ A query, not a command: everything it reads may lag a little, and its answer is 
 booking that follows is decided on the site's day, and answers 409 if someone took the slot in
 between). It reads the site's rooms and its providers' states in one query of the availability
 read model (projections/availability.py), then the site-day boards one day at a time, stopping
-at the first day that fills `limit`. The site and visit type come from the directory, which
-reads each from its stream once per process (they never change).
+at the first day that fills `limit`. What it makes of a document (a provider's decoded state and
+their availability on a day, a board's parsed times) it keeps per document revision: a search
+asks the store for the revisions and decodes only the documents that changed since. The site and
+visit type come from the directory, which reads each from its stream once per process (they
+never change).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from services.scheduling.projections.availability import (
 from services.scheduling.projections.availability import PROJECTION as AVAILABILITY
 from services.scheduling.projections.day_views import BOARD_PROJECTION, SITE_DAYS, site_day_id
 from shared.clock import Clock
-from shared.documents.port import Document
+from shared.documents.port import Document, Filter
 from shared.domain import Invalid
 from shared.readmodels import ReadModels, physical
 
@@ -88,6 +91,9 @@ class OpenSlots:
         self._clock = clock
         # (collection, document id) -> (revision, state): a document decodes once per revision.
         self._states: dict[tuple[str, str], tuple[int, providers.Provider]] = {}
+        # (collection, document id) -> (revision, document): a `bookable` document is decoded
+        # once per revision (read only, never changed here).
+        self._docs: dict[tuple[str, str], tuple[int, Document]] = {}
         # (collection, document id) -> (revision, board): a board's times parse once per revision.
         self._boards: dict[tuple[str, str], tuple[int, Board]] = {}
         # (collection, document id, revision, day) -> the provider's availability that day:
@@ -168,14 +174,14 @@ class OpenSlots:
         self, tenant: str, site_id: str, provider_id: str | None, collection: str
     ) -> tuple[Document | None, dict[str, tuple[Revision, providers.Provider]]]:
         """The site's document (its rooms) and the candidate providers' states, each with the
-        revision it came from: one read."""
+        revision it came from: one read of their revisions (and of the bodies that changed)."""
         site_doc_id = site_prefix(tenant, site_id)
         if provider_id is None:
-            docs = await self._read_models.store.find(collection, at_site(tenant, site_id))
+            where = at_site(tenant, site_id)
         else:
             wanted = provider_at_site_id(tenant, site_id, provider_id)
-            found = await self._read_models.store.get_many(collection, [site_doc_id, wanted])
-            docs = list(found.values())
+            where = {"_id": {"$in": [site_doc_id, wanted]}}
+        docs = await self._documents(collection, where)
         site_doc = next((d for d in docs if d["_id"] == site_doc_id), None)
         states: dict[str, tuple[Revision, providers.Provider]] = {
             d["provider_id"]: (
@@ -190,6 +196,24 @@ class OpenSlots:
             # provider's stream says which.
             states[provider_id] = (None, await self._directory.provider(tenant, provider_id))
         return site_doc, states
+
+    async def _documents(self, collection: str, where: Filter) -> list[Document]:
+        """The documents matching `where`, as read now: their revisions first, then the bodies
+        of only those this process has not decoded at that revision yet."""
+        store = self._read_models.store
+        revisions = await store.revisions(collection, where)
+        stale = [
+            doc_id
+            for doc_id, rev in revisions.items()
+            if self._docs.get((collection, doc_id), (0, {}))[0] != rev
+        ]
+        if stale:
+            if len(self._docs) + len(stale) > _REMEMBERED:
+                self._docs.clear()
+            for doc_id, doc in (await store.get_many(collection, stale)).items():
+                self._docs[(collection, doc_id)] = (int(doc["_rev"]), doc)
+        found = (self._docs.get((collection, doc_id)) for doc_id in revisions)
+        return [known[1] for known in found if known is not None]
 
     def _state(self, collection: str, doc: Document) -> providers.Provider:
         key = (collection, str(doc["_id"]))
