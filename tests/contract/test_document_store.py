@@ -413,7 +413,7 @@ async def test_revisions_name_each_found_document_at_its_revision_without_its_bo
     await people(document_store)
     await put(document_store, C, "p3", {"name": "Cem", "age": 60}, expected_rev=1)
     await put(document_store, C, "p3", {"name": "Cem", "age": 61}, expected_rev=2)
-    await put(document_store, C, "p4", None)
+    assert await document_store.write(C, [Write("p4", None)]) == []
 
     assert await document_store.revisions(C) == {"p1": 1, "p2": 1, "p3": 3, "p5": 1}
     assert await document_store.revisions(C, {"_id": {"$gte": "p2", "$lt": "p4"}}) == {
