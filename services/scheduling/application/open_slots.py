@@ -30,9 +30,9 @@ from services.scheduling.domain.site_day import HOLDING
 from services.scheduling.projections.availability import (
     BOOKABLE,
     PROVIDERS,
-    at_site,
     provider_at_site_id,
     site_prefix,
+    site_range,
     state_from,
 )
 from services.scheduling.projections.availability import PROJECTION as AVAILABILITY
@@ -177,11 +177,16 @@ class OpenSlots:
         revision it came from: one read of their revisions (and of the bodies that changed)."""
         site_doc_id = site_prefix(tenant, site_id)
         if provider_id is None:
-            where = at_site(tenant, site_id)
+            where = site_range(tenant, site_id)
         else:
             wanted = provider_at_site_id(tenant, site_id, provider_id)
             where = {"_id": {"$in": [site_doc_id, wanted]}}
-        docs = await self._documents(collection, where)
+        # The ids alone are the cheapest read of revisions; tenant and site make it exact.
+        docs = [
+            d
+            for d in await self._documents(collection, where)
+            if d.get("tenant") == tenant and d.get("site_id") == site_id
+        ]
         site_doc = next((d for d in docs if d["_id"] == site_doc_id), None)
         states: dict[str, tuple[Revision, providers.Provider]] = {
             d["provider_id"]: (
