@@ -44,7 +44,8 @@ from shared.readmodels import ReadModels, physical
 
 MAX_DAYS = 92
 MAX_SLOTS = 200
-_REMEMBERED = 10_000  # decoded provider states, and parsed boards, kept per process
+_REMEMBERED = 10_000  # decoded availability documents and provider states kept per process
+_BOARDS_REMEMBERED = 2_000  # parsed site-day boards (a few hundred appointments at most each)
 _DAYS_REMEMBERED = 50_000  # a provider's availability on a day, per document revision
 
 
@@ -263,7 +264,7 @@ class OpenSlots:
         if known is not None and known[0] == rev:
             return known[1]
         board = Board(doc)
-        if len(self._boards) >= _REMEMBERED:
+        if len(self._boards) >= _BOARDS_REMEMBERED:
             self._boards.clear()
         self._boards[key] = (rev, board)
         return board
