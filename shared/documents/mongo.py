@@ -158,6 +158,14 @@ class MongoDocumentStore:
             cursor = col.find(query, sort=order, limit=limit or 0)
             return await cursor.to_list()
 
+    async def revisions(self, collection: str, where: Filter | None = None) -> dict[str, int]:
+        query = _filter(where)
+        col = self._collection(collection)
+        with unavailable():
+            await self._index(col, where)
+            cursor = col.find(query, projection={"_rev": True})
+            return {doc["_id"]: int(doc["_rev"]) async for doc in cursor}
+
     async def count(self, collection: str, where: Filter | None = None) -> int:
         query = _filter(where)
         col = self._collection(collection)

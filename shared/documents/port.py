@@ -57,6 +57,11 @@ class DocumentStore(Protocol):
         limit: int | None = None,
     ) -> list[Document]: ...
 
+    async def revisions(self, collection: str, where: Filter | None = None) -> dict[str, int]:
+        """The revision of each document `find` would return, by id, without their bodies: a
+        reader that keeps what it made of a revision reads only the bodies that changed."""
+        ...
+
     async def count(self, collection: str, where: Filter | None = None) -> int: ...
 
     async def write(self, collection: str, writes: Sequence[Write]) -> list[str]:

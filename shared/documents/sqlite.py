@@ -195,6 +195,15 @@ class SqliteDocumentStore:
         rows = await self._db.run(lambda conn: conn.execute(sql, params).fetchall())
         return [_load(*row) for row in rows]
 
+    async def revisions(self, collection: str, where: Filter | None = None) -> dict[str, int]:
+        clause, params = _where(where)
+        rows = await self._db.run(
+            lambda conn: conn.execute(
+                f"SELECT id, rev FROM documents WHERE {clause}", [collection, *params]
+            ).fetchall()
+        )
+        return {str(doc_id): int(rev) for doc_id, rev in rows}
+
     async def count(self, collection: str, where: Filter | None = None) -> int:
         clause, params = _where(where)
         row = await self._db.run(

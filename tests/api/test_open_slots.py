@@ -11,7 +11,7 @@ import httpx
 
 from services.suite import Suite
 from shared.settings import Settings
-from tests.api.conftest import WEEKDAYS_8_TO_5, post_ok
+from tests.api.conftest import WEEKDAYS_8_TO_5, booking, post_ok, register
 from tests.api.staffing_helpers import approve_time_off, hire_bookable, scheduling_learnt
 from tests.support import wait_until
 
@@ -60,6 +60,40 @@ async def test_time_off_shows_in_a_search_that_waits_for_its_version(
         "2026-12-01T15:00:00+00:00",
         "2026-12-01T15:15:00+00:00",
         "2026-12-01T15:30:00+00:00",
+    ]
+
+
+async def test_each_booking_leaves_the_next_search_of_a_day_searched_before(
+    client: httpx.AsyncClient, clinic: dict[str, str]
+) -> None:
+    """A search keeps what it made of a board and of a provider's day per revision: each
+    booking (a new revision of the board) shows in the next search of the same day."""
+    first = await bookable(client)
+    await register(client, "pat-1", "pat-2")
+
+    async def booked(patient_id: str, start: str) -> list[str]:
+        await post_ok(
+            client, "/scheduling/appointments", booking(clinic, patient_id=patient_id, start=start)
+        )
+
+        async def moved_on() -> list[str]:
+            found = await starts(client)
+            return found if found[0] != start else []
+
+        return await wait_until(moved_on, message=f"the booking at {start} on the board")
+
+    # The room and dr-a are held from 13:00, then until 14:00.
+    after_one = await booked("pat-1", first[0])
+    assert after_one == [
+        "2026-12-01T13:30:00+00:00",
+        "2026-12-01T13:45:00+00:00",
+        "2026-12-01T14:00:00+00:00",
+    ]
+    after_two = await booked("pat-2", after_one[0])
+    assert after_two == [
+        "2026-12-01T14:00:00+00:00",
+        "2026-12-01T14:15:00+00:00",
+        "2026-12-01T14:30:00+00:00",
     ]
 
 

@@ -357,6 +357,7 @@ async def test_find_and_count_answer_every_operator_alike(
     assert ids(found) == expected
     assert found == [stored(k, 1, PEOPLE[k]) for k in expected]
     assert await document_store.count(C, where) == len(expected)
+    assert await document_store.revisions(C, where) == dict.fromkeys(expected, 1)
 
 
 SORTS: list[tuple[str, Sort, int | None, list[str]]] = [
@@ -404,6 +405,22 @@ async def test_find_sees_the_latest_revision(document_store: DocumentStore) -> N
         stored("p3", 2, {"name": "Cem", "age": 60})
     ]
     assert await document_store.count(C, {"address.city": "York"}) == 1
+
+
+async def test_revisions_name_each_found_document_at_its_revision_without_its_body(
+    document_store: DocumentStore,
+) -> None:
+    await people(document_store)
+    await put(document_store, C, "p3", {"name": "Cem", "age": 60}, expected_rev=1)
+    await put(document_store, C, "p3", {"name": "Cem", "age": 61}, expected_rev=2)
+    assert await document_store.write(C, [Write("p4", None)]) == []
+
+    assert await document_store.revisions(C) == {"p1": 1, "p2": 1, "p3": 3, "p5": 1}
+    assert await document_store.revisions(C, {"_id": {"$gte": "p2", "$lt": "p4"}}) == {
+        "p2": 1,
+        "p3": 3,
+    }
+    assert await document_store.revisions("empty") == {}
 
 
 async def test_drop_empties_one_collection_only(document_store: DocumentStore) -> None:

@@ -259,6 +259,8 @@ async def test_document_store_queries_are_index_lookups(
     )
     assert await store.find("appointments", {"site_id": {"$in": ["site-1", "site-2"]}}, limit=5)
     assert await store.count("appointments", {"patient_id": "p8"}) == DOCUMENTS // 300
+    # Open-slot search of one provider: the revisions of the site's and the provider's documents.
+    assert await store.revisions("appointments", {"_id": {"$in": ["acme:a1", "acme:a2"]}})
     current = await store.get("appointments", "acme:a8")
     assert current is not None
     changed = Write("acme:a8", {**current, "status": "arrived"}, expected_rev=current["_rev"])

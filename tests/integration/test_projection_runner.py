@@ -242,6 +242,9 @@ class CountingReads:
     ) -> list[Document]:
         return await self._store.find(collection, where, sort, limit)
 
+    async def revisions(self, collection: str, where: Filter | None = None) -> dict[str, int]:
+        return await self._store.revisions(collection, where)
+
     async def count(self, collection: str, where: Filter | None = None) -> int:
         return await self._store.count(collection, where)
 

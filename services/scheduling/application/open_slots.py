@@ -5,15 +5,18 @@ A query, not a command: everything it reads may lag a little, and its answer is 
 booking that follows is decided on the site's day, and answers 409 if someone took the slot in
 between). It reads the site's rooms and its providers' states in one query of the availability
 read model (projections/availability.py), then the site-day boards one day at a time, stopping
-at the first day that fills `limit`. The site and visit type come from the directory, which
-reads each from its stream once per process (they never change).
+at the first day that fills `limit`. What it makes of a document (a provider's decoded state and
+their availability on a day, a board's parsed times) it keeps per document revision: a search
+asks the store for the revisions and decodes only the documents that changed since. The site and
+visit type come from the directory, which reads each from its stream once per process (they
+never change).
 """
 
 from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -22,25 +25,33 @@ from zoneinfo import ZoneInfo
 from services.scheduling.application.directory import Directory
 from services.scheduling.domain import providers
 from services.scheduling.domain.calendar import Interval, merge
+from services.scheduling.domain.events import Hours
 from services.scheduling.domain.site_day import HOLDING
 from services.scheduling.projections.availability import (
     BOOKABLE,
     PROVIDERS,
-    at_site,
     provider_at_site_id,
     site_prefix,
+    site_range,
     state_from,
 )
 from services.scheduling.projections.availability import PROJECTION as AVAILABILITY
 from services.scheduling.projections.day_views import BOARD_PROJECTION, SITE_DAYS, site_day_id
 from shared.clock import Clock
-from shared.documents.port import Document
+from shared.documents.port import Document, Filter
 from shared.domain import Invalid
 from shared.readmodels import ReadModels, physical
 
 MAX_DAYS = 92
 MAX_SLOTS = 200
-_REMEMBERED = 10_000  # decoded provider states kept per process
+_REMEMBERED = 10_000  # decoded availability documents and provider states kept per process
+_BOARDS_REMEMBERED = 2_000  # parsed site-day boards (a few hundred appointments at most each)
+_DAYS_REMEMBERED = 50_000  # a provider's availability on a day, per document revision
+
+
+# Which revision of which read-model document a provider's state came from (collection,
+# document id, revision); None for a state folded from the provider's stream.
+Revision = tuple[str, str, int] | None
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,7 @@ class Slot:
 
 
 def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)  # Python 3.11 reads the "Z" of UTC
 
 
 class Busy:
@@ -81,6 +92,14 @@ class OpenSlots:
         self._clock = clock
         # (collection, document id) -> (revision, state): a document decodes once per revision.
         self._states: dict[tuple[str, str], tuple[int, providers.Provider]] = {}
+        # (collection, document id) -> (revision, document): a `bookable` document is decoded
+        # once per revision (read only, never changed here).
+        self._docs: dict[tuple[str, str], tuple[int, Document]] = {}
+        # (collection, document id) -> (revision, board): a board's times parse once per revision.
+        self._boards: dict[tuple[str, str], tuple[int, Board]] = {}
+        # (collection, document id, revision, day) -> the provider's availability that day:
+        # a pure function of the state (the revision) and the site (which never changes).
+        self._days: dict[tuple[str, str, int, date], list[Interval]] = {}
 
     async def search(
         self,
@@ -107,7 +126,9 @@ class OpenSlots:
         bookable = physical(BOOKABLE, generations[AVAILABILITY])
         boards = physical(SITE_DAYS, generations[BOARD_PROJECTION])
         site_doc, states = await self._bookable(tenant, site_id, provider_id, bookable)
-        candidates = sorted((p, s) for p, s in states.items() if s.registered is not None)
+        candidates = sorted(
+            (p, key, s) for p, (key, s) in states.items() if s.registered is not None
+        )
         rooms: list[str | None] = [None]
         if visit.room_type is not None:
             rooms = [
@@ -121,23 +142,20 @@ class OpenSlots:
         found: list[Slot] = []
         day = first_day
         while day <= last_day and len(found) < limit and candidates and rooms:
-            board = await self._read_models.store.get(
-                boards, site_day_id(tenant, site_id, day.isoformat())
-            )
-            busy = Board(board)
+            busy = await self._board(boards, site_day_id(tenant, site_id, day.isoformat()))
             # The providers' free starts merged in time order, each made only when the one
             # before it has been taken: the first `limit` need not look at the whole day.
             starts = heapq.merge(
                 *(
                     _free_starts(
                         p,
-                        providers.availability(state, site_id, day, zone, site.opening_hours),
+                        self._available(key, state, site_id, day, zone, site.opening_hours),
                         busy.held("provider", p),
                         now,
                         duration,
                         step,
                     )
-                    for p, state in candidates
+                    for p, key, state in candidates
                     # The role they hold that day (a job change may give another).
                     if not visit.provider_roles or state.role_on(day) in visit.provider_roles
                 )
@@ -155,26 +173,53 @@ class OpenSlots:
 
     async def _bookable(
         self, tenant: str, site_id: str, provider_id: str | None, collection: str
-    ) -> tuple[Document | None, dict[str, providers.Provider]]:
-        """The site's document (its rooms) and the candidate providers' states: one read."""
+    ) -> tuple[Document | None, dict[str, tuple[Revision, providers.Provider]]]:
+        """The site's document (its rooms) and the candidate providers' states, each with the
+        revision it came from: one read of their revisions (and of the bodies that changed)."""
         site_doc_id = site_prefix(tenant, site_id)
         if provider_id is None:
-            docs = await self._read_models.store.find(collection, at_site(tenant, site_id))
+            where = site_range(tenant, site_id)
         else:
             wanted = provider_at_site_id(tenant, site_id, provider_id)
-            found = await self._read_models.store.get_many(collection, [site_doc_id, wanted])
-            docs = list(found.values())
+            where = {"_id": {"$in": [site_doc_id, wanted]}}
+        # The ids alone are the cheapest read of revisions; tenant and site make it exact.
+        docs = [
+            d
+            for d in await self._documents(collection, where)
+            if d.get("tenant") == tenant and d.get("site_id") == site_id
+        ]
         site_doc = next((d for d in docs if d["_id"] == site_doc_id), None)
-        states = {
-            d["provider_id"]: self._state(collection, d)
+        states: dict[str, tuple[Revision, providers.Provider]] = {
+            d["provider_id"]: (
+                (collection, str(d["_id"]), int(d["_rev"])),
+                self._state(collection, d),
+            )
             for d in docs
             if d.get("kind") == "provider"
         }
         if provider_id is not None and provider_id not in states:
             # Unknown (404), not at this site (no slots), or too new for the read model: the
             # provider's stream says which.
-            states[provider_id] = await self._directory.provider(tenant, provider_id)
+            states[provider_id] = (None, await self._directory.provider(tenant, provider_id))
         return site_doc, states
+
+    async def _documents(self, collection: str, where: Filter) -> list[Document]:
+        """The documents matching `where`, as read now: their revisions first, then the bodies
+        of only those this process has not decoded at that revision yet."""
+        store = self._read_models.store
+        revisions = await store.revisions(collection, where)
+        stale = [
+            doc_id
+            for doc_id, rev in revisions.items()
+            if self._docs.get((collection, doc_id), (0, {}))[0] != rev
+        ]
+        if stale:
+            if len(self._docs) + len(stale) > _REMEMBERED:
+                self._docs.clear()
+            for doc_id, doc in (await store.get_many(collection, stale)).items():
+                self._docs[(collection, doc_id)] = (int(doc["_rev"]), doc)
+        found = (self._docs.get((collection, doc_id)) for doc_id in revisions)
+        return [known[1] for known in found if known is not None]
 
     def _state(self, collection: str, doc: Document) -> providers.Provider:
         key = (collection, str(doc["_id"]))
@@ -186,6 +231,43 @@ class OpenSlots:
             self._states.clear()
         self._states[key] = (int(doc["_rev"]), state)
         return state
+
+    def _available(
+        self,
+        revision: Revision,
+        state: providers.Provider,
+        site_id: str,
+        day: date,
+        zone: ZoneInfo,
+        opening_hours: Sequence[Hours],
+    ) -> list[Interval]:
+        """`providers.availability`, remembered per state revision and day: the same day of
+        the same state at the same site (whose hours never change) gives the same windows."""
+        if revision is None:
+            return providers.availability(state, site_id, day, zone, opening_hours)
+        key = (*revision, day)
+        windows = self._days.get(key)
+        if windows is None:
+            windows = providers.availability(state, site_id, day, zone, opening_hours)
+            if len(self._days) >= _DAYS_REMEMBERED:
+                self._days.clear()
+            self._days[key] = windows
+        return windows
+
+    async def _board(self, collection: str, doc_id: str) -> Board:
+        """The site-day board as read now; its times parsed at most once per revision."""
+        doc = await self._read_models.store.get(collection, doc_id)
+        if doc is None:
+            return Board(None)
+        key, rev = (collection, doc_id), int(doc["_rev"])
+        known = self._boards.get(key)
+        if known is not None and known[0] == rev:
+            return known[1]
+        board = Board(doc)
+        if len(self._boards) >= _BOARDS_REMEMBERED:
+            self._boards.clear()
+        self._boards[key] = (rev, board)
+        return board
 
     async def works_at(self, tenant: str, provider_id: str, site_id: str) -> bool:
         """Whether the availability read model has the provider at the site."""

@@ -91,14 +91,17 @@ def provider_at_site_id(tenant: str, site_id: str, provider_id: str) -> str:
     return f"{site_prefix(tenant, site_id)}{provider_id}"
 
 
+def site_range(tenant: str, site_id: str) -> dict[str, Any]:
+    """The `_id` range of a site's documents (an index lookup on either store). A tenant name
+    holding a colon could share the prefix: `at_site` is exact, or the reader checks the
+    documents' `tenant` and `site_id`."""
+    prefix = site_prefix(tenant, site_id)
+    return {"_id": {"$gte": prefix, "$lt": prefix[:-1] + chr(ord(":") + 1)}}
+
+
 def at_site(tenant: str, site_id: str) -> dict[str, Any]:
     """The filter of a site's documents: an `_id` range, then tenant and site to be exact."""
-    prefix = site_prefix(tenant, site_id)
-    return {
-        "_id": {"$gte": prefix, "$lt": prefix[:-1] + chr(ord(":") + 1)},
-        "tenant": tenant,
-        "site_id": site_id,
-    }
+    return {**site_range(tenant, site_id), "tenant": tenant, "site_id": site_id}
 
 
 def state_json(state: providers.Provider) -> dict[str, Any]:
