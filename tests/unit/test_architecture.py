@@ -31,7 +31,13 @@ FORBIDDEN_MODULES = {
     "opentelemetry",
 }
 # Pure modules of the core a domain may use (shared.pdf writes bytes in memory, no I/O).
-ALLOWED_SHARED = {"shared.domain", "shared.events", "shared.identifiers", "shared.pdf", "shared.phi"}
+ALLOWED_SHARED = {
+    "shared.domain",
+    "shared.events",
+    "shared.identifiers",
+    "shared.pdf",
+    "shared.phi",
+}
 FORBIDDEN_CALLS = {"now", "utcnow", "today", "uuid4", "uuid1", "time", "open"}
 
 
