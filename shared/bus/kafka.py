@@ -227,7 +227,10 @@ class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class KafkaBus:
-    """The Bus port on Kafka. Nothing connects before `start()` (or the first call needing it)."""
+    """The Bus port on Kafka. Nothing connects before `start()` (or the first call needing it).
+    Once stopped, only `start()` connects again: a call still in flight as the suite stops (a
+    scrape's lag, a readiness ping) is refused rather than opening clients nobody will close.
+    """
 
     def __init__(
         self,
@@ -290,9 +293,16 @@ class KafkaBus:
         # Each watcher's consumer, and whether it has stopped in full (its sockets closed).
         self._followers: dict[AIOKafkaConsumer, asyncio.Event] = {}
         self._lock = asyncio.Lock()
+        self._stopped = False
 
     async def start(self) -> None:
+        self._stopped = False
+        await self._start()
+
+    async def _start(self) -> None:
         async with self._lock:
+            if self._stopped:
+                raise BusUnavailable("Kafka bus stopped")
             if self._admin is not None:
                 return
             admin = AIOKafkaAdminClient(
@@ -322,6 +332,7 @@ class KafkaBus:
             self._admin, self._offsets = admin, offsets
 
     async def stop(self) -> None:
+        self._stopped = True
         # At once: each leave is bounded by its own stop_timeout, and they would add up.
         stopped = await asyncio.gather(
             *(s.stop() for s in list(self._subscriptions)), return_exceptions=True
@@ -576,7 +587,7 @@ class KafkaBus:
 
     async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
         if self._admin is None or self._offsets is None:
-            await self.start()
+            await self._start()
         if self._admin is None or self._offsets is None:
             raise BusUnavailable("Kafka bus stopped")
         return self._admin, self._offsets
