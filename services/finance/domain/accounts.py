@@ -161,7 +161,7 @@ def _decide_accounts(state: Chart, command: SetChartOfAccounts) -> list[DomainEv
     for account in accounts:
         earlier = before.get(account.code)
         if earlier is not None and earlier.kind != account.kind:
-            raise Rejected(f"account {account.code} is a {earlier.kind} account: codes keep theirs")
+            raise Rejected(f"account {account.code} is for {earlier.kind}: a code keeps its kind")
     missing = sorted(set(before) - {a.code for a in accounts})
     if missing:
         raise Rejected(f"accounts are never removed: {', '.join(missing)} missing")

@@ -151,7 +151,7 @@ def _accounts(chart: Chart, kind: AccountKind, codes: Iterable[str]) -> tuple[Ac
     for code in codes:
         account = chart.account(code)
         if account.kind != kind:
-            raise Invalid(f"account {code} is a {account.kind} account, not {kind}")
+            raise Invalid(f"account {code} is for {account.kind}, not {kind}")
     return tuple(sorted((a for a in chart.accounts if a.kind == kind), key=lambda a: a.code))
 
 
