@@ -109,7 +109,7 @@ def _no_invoices() -> Mapping[str, Invoice]:
 
 
 class Vendor(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     vendor_id: str = ""
     name: str = ""
