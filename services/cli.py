@@ -19,6 +19,7 @@ from shared.clock import SystemClock
 from shared.http.identity import OPERATOR, ROLES, mint_operator_token, mint_token
 from shared.observability import configure
 from shared.settings import Settings
+from shared.tenancy import PLATFORM
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="medoffice back office suite")
 
@@ -187,6 +188,8 @@ def token(
         _refuse("name a --tenant and at least one --role, or ask for an --operator token")
     if OPERATOR in role:
         _refuse("'operator' is not a role inside a tenant; use --operator")
+    if tenant == PLATFORM and role != ["auditor"]:
+        _refuse(f"the tenant {PLATFORM!r} holds what operators did: its tokens are auditors' only")
     unknown = [r for r in role if r not in ROLES]
     if unknown:
         _refuse(f"unknown role {unknown[0]!r}; one of {', '.join(ROLES)}")

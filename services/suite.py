@@ -115,7 +115,11 @@ async def _operations(
     relay = OutboxRelay(store, backends.bus, settings.topic)
     log = OperatorLog(store, clock, ids, on_commit=relay.notify)
     dead_letters = DeadLetters(
-        backends.bus, log, [s.name for s in services], settings.topic_namespace
+        # Its contexts' dead letters, and the operators' own topic's (compliance may park one).
+        backends.bus,
+        log,
+        [*(s.name for s in services), OPERATIONS.context],
+        settings.topic_namespace,
     )
     return Operations(
         services,

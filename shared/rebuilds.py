@@ -44,6 +44,7 @@ log = structlog.get_logger(__name__)
 REBUILDS = "_rebuilds"  # rebuild jobs, by id
 RUNNING = "_rebuilding"  # per projection: the job rebuilding it now
 GENERATIONS = "_rebuild_generations"  # per projection: the last generation a rebuild had
+_CLAIM_TRIES = 3  # looks at a projection's lock that keeps moving before answering 409
 
 
 def stream_of(job_id: str) -> str:
@@ -294,25 +295,33 @@ class Rebuilds:
             log.warning("rebuild_end_unrecorded", rebuild=job["id"], error=type(exc).__name__)
 
     async def _claim(self, store: DocumentStore, name: str, job_id: str) -> None:
-        """Take the projection's lock for `job_id`, or raise AlreadyRebuilding."""
-        lock = await store.get(RUNNING, name)
-        if lock is not None:
-            holder = await store.get(REBUILDS, lock["job"])
-            if holder is not None:
-                holder = await self._settled(store, holder)
-            claimed = datetime.fromisoformat(lock["claimed_at"])
-            young = (self._clock.now() - claimed).total_seconds() < self._stale_after
-            if (holder is None and young) or (holder is not None and holder["status"] == "running"):
-                raise AlreadyRebuilding(name, lock["job"])
-            # Its job ended without letting go (its process died): take over.
-            if await store.write(RUNNING, [Write(name, None, expected_rev=int(lock["_rev"]))]):
-                raise AlreadyRebuilding(name, lock["job"])
-        claim = {"job": job_id, "claimed_at": self._clock.now().isoformat()}
-        try:
-            await put(store, RUNNING, name, claim, expected_rev=0)
-        except DocumentConflict:
-            other = await store.get(RUNNING, name)
-            raise AlreadyRebuilding(name, other["job"] if other else "?") from None
+        """Take the projection's lock for `job_id`, or raise AlreadyRebuilding. A lock that
+        moved while this looked at it (its ended job letting go of it just then) is looked at
+        again, a few times, before the answer is that another rebuild holds it."""
+        for _ in range(_CLAIM_TRIES):
+            lock = await store.get(RUNNING, name)
+            if lock is not None:
+                holder = await store.get(REBUILDS, lock["job"])
+                if holder is not None:
+                    holder = await self._settled(store, holder)
+                claimed = datetime.fromisoformat(lock["claimed_at"])
+                young = (self._clock.now() - claimed).total_seconds() < self._stale_after
+                running = holder is not None and holder["status"] == "running"
+                if (holder is None and young) or running:
+                    raise AlreadyRebuilding(name, lock["job"])
+                # Its job ended without letting go (as it lets go, or its process died): take
+                # over, unless the lock changed meanwhile (then look again).
+                gone = Write(name, None, expected_rev=int(lock["_rev"]))
+                if await store.write(RUNNING, [gone]):
+                    continue
+            claim = {"job": job_id, "claimed_at": self._clock.now().isoformat()}
+            try:
+                await put(store, RUNNING, name, claim, expected_rev=0)
+            except DocumentConflict:
+                continue
+            return
+        other = await store.get(RUNNING, name)
+        raise AlreadyRebuilding(name, other["job"] if other else "?")
 
     async def _release(self, store: DocumentStore, name: str, job_id: str) -> None:
         lock = await store.get(RUNNING, name)

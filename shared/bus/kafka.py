@@ -413,6 +413,10 @@ class KafkaBus:
         except (KafkaError, OSError) as exc:
             await subscription.stop()
             _raise_unavailable_or(exc)
+        except asyncio.CancelledError:  # a rebuild cancelled as it subscribes: leak no consumer
+            with contextlib.suppress(Exception):
+                await subscription.stop()
+            raise
         # Remember the live ones only, for `stop()`: rebuilds come and go.
         self._subscriptions = {s for s in self._subscriptions if s.running} | {subscription}
         return subscription

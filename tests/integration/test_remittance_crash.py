@@ -147,7 +147,10 @@ async def test_a_posting_killed_halfway_resumes_and_posts_each_claim_once(
         body = (await server.client.get(href)).json()
         return body if body["status"] == "posted" else None
 
-    body = await wait_until(posted, timeout=120, message="the posting resumed and finished")
+    # What is left of 600 claims, posted on the scale-out test server: about 115 s on this
+    # 2-core machine with a benchmark beside it (120 s was too tight there). Speed is the
+    # remittance benchmark's business (docs/benchmarks.md); this test is about the crash.
+    body = await wait_until(posted, timeout=300, message="the posting resumed and finished")
     assert (body["posted"], body["already_posted"], body["unmatched"]) == (CLAIMS, 0, [])
     server.stop()
     counts = await adjudications(settings)

@@ -70,6 +70,7 @@ def test_an_operator_token_names_no_tenant_sites_or_other_role(
         (["--tenant", "demo", "--role", "operator"], "'operator' is not a role inside a tenant"),
         (["--tenant", "demo"], "name a --tenant and at least one --role"),
         (["--role", "admin"], "name a --tenant and at least one --role"),
+        (["--tenant", "platform", "--role", "admin"], "its tokens are auditors' only"),
     ],
 )
 def test_operator_and_tenant_tokens_are_not_mixed(args: list[str], message: str) -> None:

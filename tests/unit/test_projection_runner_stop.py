@@ -10,18 +10,10 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from shared.bus.port import MessageHandler
-from shared.events import DomainEvent, Envelope, EventRegistry
-from shared.projections import ProjectionRunner, View
+from shared.events import EventRegistry
+from shared.projections import ProjectionRunner
 from shared.readmodels import ReadModels
-
-
-class Appointments:
-    name = "appointments"
-    contexts = ("scheduling",)
-    collections = ("appointments",)
-
-    async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
-        return None
+from tests.unit.test_jobs_stop import Appointments
 
 
 class EmptyStore:
