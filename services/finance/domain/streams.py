@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from services.finance.domain.events import InvoiceReceived, VendorRegistered
+from shared.events import DomainEvent
+
 
 def chart(tenant: str) -> str:
     """The chart of accounts and the cost centres."""
@@ -40,3 +43,17 @@ def payroll(tenant: str, month: date) -> str:
 def revenue(tenant: str, learnt_from: str) -> str:
     """The revenue learnt from one billing event: recognised once, however often delivered."""
     return f"{tenant}:revenue:{learnt_from}"
+
+
+def vendors_tag(tenant: str) -> str:
+    """Tags every vendor's registration: a payment run finds the tenant's vendors by it."""
+    return f"{tenant}:vendors"
+
+
+def tags(tenant: str, event: DomainEvent) -> tuple[str, ...]:
+    """The tags of the commit that records `event`."""
+    if isinstance(event, VendorRegistered):
+        return (vendors_tag(tenant),)
+    if isinstance(event, InvoiceReceived):
+        return (invoice_tag(tenant, event.invoice_id),)
+    return ()
