@@ -332,6 +332,7 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "medoffice.scheduling.events",
         "medoffice.staffing.events",
         "medoffice.billing.events",
+        "medoffice.finance.events",
         "medoffice.compliance.events",
         "medoffice.operations.events",  # what operators did, audited by compliance
     }
@@ -350,6 +351,11 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "billing.receive.scheduling": ("receive", "#/channels/scheduling"),
         "billing.receive.staffing": ("receive", "#/channels/staffing"),
         "compliance.receive.billing": ("receive", "#/channels/billing"),
+        "finance.publish": ("send", "#/channels/finance"),
+        "finance.receive.finance": ("receive", "#/channels/finance"),
+        "finance.receive.billing": ("receive", "#/channels/billing"),
+        "finance.receive.scheduling": ("receive", "#/channels/scheduling"),
+        "compliance.receive.finance": ("receive", "#/channels/finance"),
         "compliance.publish": ("send", "#/channels/compliance"),
         "compliance.receive.compliance": ("receive", "#/channels/compliance"),
         "operations.publish": ("send", "#/channels/operations"),
@@ -364,6 +370,9 @@ def test_channels_and_operations_follow_the_contracts() -> None:
     }
     assert set(document["channels"]["billing"]["messages"]) == {
         f"billing.{cls.__name__}.v1" for cls in billing.EVENTS
+    }
+    assert set(document["channels"]["finance"]["messages"]) == {
+        f"finance.{cls.__name__}.v1" for cls in finance.EVENTS
     }
     # The ledger's blocks stay in compliance's store; its other events are on its topic.
     assert set(document["channels"]["compliance"]["messages"]) == {
@@ -382,6 +391,7 @@ def test_phi_fields_are_marked_in_the_document() -> None:
         *scheduling.EVENTS,
         *staffing.EVENTS,
         *billing.EVENTS,
+        *finance.EVENTS,
         *compliance.EVENTS,
     ]
     for cls in events:
