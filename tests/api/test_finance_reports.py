@@ -76,6 +76,7 @@ async def test_the_month_ties_out_to_billing_and_payables(
         return report if done else None
 
     report = await wait_until(tied, message="the month's revenue and expenses")
+    assert report is not None
     pnl = report["profit_and_loss"]
     assert pnl["net_income_cents"] == 1_300
     assert report["cash_collected_cents"] == 5_500
