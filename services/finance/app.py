@@ -46,7 +46,7 @@ async def application(kit: Kit) -> UseCases:
         budgets=Budgets(kit.handler, accounts),
         payables=Payables(kit.handler, accounts),
         payroll=Payroll(kit.handler, accounts),
-        revenue=Revenue(kit.handler, accounts),
+        revenue=Revenue(kit.handler, accounts, kit.read_models),
         reports=Reports(kit.read_models, accounts),
     )
 

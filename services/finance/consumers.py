@@ -1,6 +1,7 @@
-"""Finance's bus consumers: revenue from billing's posted patient payments, recognised once
-per billing event (consumer group `reactor.finance.recognise_revenue`). Visits from
-scheduling's completed visits are a read model (`projections/ledger.py`), not a reaction."""
+"""Finance's bus consumers: revenue from billing's posted patient and payer payments (and
+reversals), recognised once per billing event (consumer group
+`reactor.finance.recognise_revenue`). Visits from scheduling's completed visits are a read
+model (`projections/ledger.py`), not a reaction."""
 
 from __future__ import annotations
 

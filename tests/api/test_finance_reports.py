@@ -9,9 +9,14 @@ from typing import Any
 
 import httpx
 
+from services.billing.application.claim_files import ClaimFileUseCases
 from tests.api.conftest import ShiftedClock, TokenFor, post_ok
+from tests.api.test_billing_patient import facts, files, owed_after_eob
 from tests.api.test_finance_payables import books, invoice
+from tests.billing_claim_facts import DAY, TOTAL_CENTS, Facts
 from tests.support import wait_until
+
+__all__ = ["facts", "files"]  # billing's fixtures: a clinic, a patient, a claim file
 
 
 async def _report(client: httpx.AsyncClient, who: dict[str, str], **params: str) -> dict[str, Any]:
@@ -108,3 +113,29 @@ async def test_the_month_ties_out_to_billing_and_payables(
         assert refused.status_code == 403, role
     bad = await client.get("/finance/reports/month", params={"month": "2026-13"}, headers=finance)
     assert bad.status_code == 422
+
+
+async def test_a_payer_s_payment_is_revenue_of_the_claim_s_site_and_payer_class(
+    client: httpx.AsyncClient,
+    token_for: TokenFor,
+    facts: Facts,
+    files: ClaimFileUseCases,
+) -> None:
+    """Billing posts a paper EOB paying the claim of a visit at north (its date of service in
+    November): finance recognises exactly what billing posted, on the payer class's account."""
+    finance = token_for("finance", sub="fin-1")
+    await books(client, finance)
+    await owed_after_eob(client, facts, files, token_for("biller"))
+    month = f"{DAY:%Y-%m}"
+
+    async def recognised() -> dict[str, Any] | None:
+        report = await _report(client, finance, month=month, site_id="north")
+        return report if report["profit_and_loss"]["revenue_cents"] else None
+
+    report = await wait_until(recognised, message="the payer's payment as revenue")
+    assert report is not None
+    revenue = {
+        line["account_code"]: line["amount_cents"] for line in report["profit_and_loss"]["revenue"]
+    }
+    assert sum(revenue.values()) == TOTAL_CENTS - 5000  # what the EOB paid, once
+    assert revenue["4100"] == TOTAL_CENTS - 5000  # aetna: commercial
