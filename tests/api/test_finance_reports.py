@@ -139,3 +139,9 @@ async def test_a_payer_s_payment_is_revenue_of_the_claim_s_site_and_payer_class(
     }
     assert sum(revenue.values()) == TOTAL_CENTS - 5000  # what the EOB paid, once
     assert revenue["4100"] == TOTAL_CENTS - 5000  # aetna: commercial
+    by_service = await _report(client, finance, month=month, site_id="north", basis="service")
+    assert by_service["profit_and_loss"]["revenue_cents"] == TOTAL_CENTS - 5000  # served in Nov.
+    bad = await client.get(
+        "/finance/reports/month", params={"month": month, "basis": "cash"}, headers=finance
+    )
+    assert bad.status_code == 422

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from services.finance.api.common import Day, Read, check_sites, first_of_month, group_wide
-from services.finance.application.reports import Reports
+from services.finance.application.reports import Basis, Reports
 from shared.clock import Clock
 from shared.http.identity import Principal
 from shared.http.routes import Id
@@ -52,16 +52,18 @@ def build_router(
         who: Principal = Read,
         site_id: Id | None = None,
         as_of: Day | None = None,
+        basis: Basis = "posting",
     ) -> dict[str, Any] | Response:
         """The month for `site_id`, or the whole group (finance, auditors): P&L, budget
-        versus actual, cash collected, visits and cost per visit, as recorded by `as_of`."""
+        versus actual, cash collected, visits and cost per visit, as recorded by `as_of`; revenue
+        by posting day, or by date of service with `basis=service`."""
         if site_id is not None:
             check_sites(who, [site_id])
         elif not group_wide(who) and who.sites != "*":
             raise HTTPException(403, "The whole group's report is for finance and auditors")
         first = first_of_month(month)
         day = as_of or clock.now().date()
-        report = await reports.month(who.tenant, first, site_id, day)
+        report = await reports.month(who.tenant, first, site_id, day, basis)
         if "text/csv" in request.headers.get("accept", ""):
             return Response(as_csv(report), media_type="text/csv")
         return report

@@ -9,7 +9,7 @@ Budgets are the approved versions, folded from the event store.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from services.finance.application.accounts import Accounts
 from services.finance.domain import streams
@@ -23,6 +23,8 @@ from services.finance.domain.reports import (
 )
 from services.finance.projections.ledger import INVOICES, POSTINGS, PROJECTION, VENDORS, VISITS
 from shared.readmodels import ReadModels, public
+
+Basis = Literal["posting", "service"]  # revenue by posting day, or by date of service
 
 
 def _on(doc: dict[str, Any], field: str, as_of: date) -> bool:
@@ -87,11 +89,16 @@ class Reports:
 
     # ------------------------------------------------------------------------- actuals
 
-    async def _revenue(self, tenant: str, month: date, as_of: date) -> list[Row]:
-        docs = await self._read_models.find(
-            PROJECTION, POSTINGS, {"tenant": tenant, "kind": "revenue", "month": month.isoformat()}
-        )
-        return [_row(d) for d in docs if _on(d, "recorded_on", as_of)]
+    async def _revenue(self, tenant: str, month: date, as_of: date, basis: Basis) -> list[Row]:
+        """The month's revenue by posting day, or by date of service."""
+        field = "month" if basis == "posting" else "service_month"
+        where = {"tenant": tenant, "kind": "revenue", field: month.isoformat()}
+        docs = await self._read_models.find(PROJECTION, POSTINGS, where)
+        return [
+            Row(d["site_id"], month, d["account_code"], d["amount_cents"])
+            for d in docs
+            if _on(d, "recorded_on", as_of)
+        ]
 
     async def _expenses(self, tenant: str, month: date, as_of: date) -> list[Row]:
         payroll = await self._read_models.find(
@@ -139,11 +146,12 @@ class Reports:
     # ------------------------------------------------------------------------- reports
 
     async def month(
-        self, tenant: str, month: date, site_id: str | None, as_of: date
+        self, tenant: str, month: date, site_id: str | None, as_of: date, basis: Basis = "posting"
     ) -> dict[str, Any]:
-        """The month's P&L, budget versus actual, cash collected and cost per visit."""
+        """The month's P&L, budget versus actual, cash collected and cost per visit; revenue
+        by posting day (`basis` "posting") or by date of service ("service")."""
         chart = await self._accounts.shown(tenant)
-        revenue = await self._revenue(tenant, month, as_of)
+        revenue = await self._revenue(tenant, month, as_of, basis)
         expenses = await self._expenses(tenant, month, as_of)
         sites = [site_id] if site_id is not None else [c.site_id for c in chart.cost_centres]
         pnl = profit_and_loss(chart, revenue, expenses, month, site_id)
@@ -157,6 +165,7 @@ class Reports:
             "month": month.isoformat()[:7],
             "site_id": site_id,
             "as_of": as_of.isoformat(),
+            "revenue_basis": basis,
             "profit_and_loss": {
                 "revenue": [vars(line) for line in pnl.revenue],
                 "expenses": [vars(line) for line in pnl.expenses],
