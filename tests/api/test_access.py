@@ -1587,6 +1587,8 @@ def _finance_budget(year: int, lines: bool, approved: bool = False) -> Callable[
     async def made(admin: httpx.AsyncClient, site: str) -> None:
         await _finance_books(admin)
         rows = [{"account_code": "5200", "month": f"{year}-01-01", "amount_cents": 100}]
+        if (await admin.get(f"/finance/budgets/{site}/{year}")).status_code == 200:
+            return  # drafted (and perhaps revised) by an earlier call
         body = {"site_id": site, "fiscal_year": year, "lines": rows if lines else []}
         await post_ok(admin, "/finance/budgets", body)
         if approved:
@@ -1632,6 +1634,25 @@ async def _finance_new_vendor(_: httpx.AsyncClient, site: str) -> Call:
     return Call("POST", "/finance/vendors", body)
 
 
+async def _finance_new_invoice(admin: httpx.AsyncClient, site: str) -> Call:
+    await _finance_books(admin)
+    body = {
+        "vendor_id": "matrix",
+        "invoice_number": f"X-{next(counter)}",
+        "invoice_date": "2026-01-02",
+        "received_on": "2026-01-03",
+        "lines": [{"account_code": "5200", "site_id": site, "amount_cents": 7}],
+    }
+    return Call("POST", "/finance/invoices", body)
+
+
+async def _finance_new_run(_: httpx.AsyncClient, site: str) -> Call:
+    # Nothing is due by 2020: an admitted caller is answered 409 (no run to start).
+    return Call(
+        "POST", "/finance/payment-runs", {"run_id": f"r-{next(counter)}", "pay_on": "2020-01-01"}
+    )
+
+
 FINANCE_REASON = {"reason": "wrong", "on": "2026-01-05"}
 FINANCE_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/finance/chart"): _fixed("GET", "/finance/chart"),
@@ -1650,26 +1671,14 @@ FINANCE_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/finance/budgets/{site_id}/{fiscal_year}"): _finance_on_budget(2032, "GET", "", None),
     ("POST", "/finance/vendors"): _finance_new_vendor,
     ("GET", "/finance/vendors/{vendor_id}"): _finance_vendor,
-    ("POST", "/finance/invoices"): _fixed(
-        "POST",
-        "/finance/invoices",
-        {
-            "vendor_id": "matrix",
-            "invoice_number": "X-1",
-            "invoice_date": "2026-01-02",
-            "received_on": "2026-01-03",
-            "lines": [{"account_code": "5200", "site_id": "north", "amount_cents": 7}],
-        },
-    ),
+    ("POST", "/finance/invoices"): _finance_new_invoice,
     ("POST", "/finance/invoices/{invoice_id}/approval"): _finance_invoice_step("approval"),
     ("POST", "/finance/invoices/{invoice_id}/rejection"): _finance_invoice_step(
         "rejection", FINANCE_REASON
     ),
     ("POST", "/finance/invoices/{invoice_id}/void"): _finance_invoice_step("void", FINANCE_REASON),
     ("GET", "/finance/invoices/{invoice_id}"): _finance_invoice_read,
-    ("POST", "/finance/payment-runs"): _fixed(
-        "POST", "/finance/payment-runs", {"run_id": "r-{n}", "pay_on": "2020-01-01"}
-    ),
+    ("POST", "/finance/payment-runs"): _finance_new_run,
     ("POST", "/finance/payment-runs/{run_id}/completion"): _finance_run_call("POST", "/completion"),
     ("GET", "/finance/payment-runs/{run_id}"): _finance_run_call("GET"),
     ("GET", "/finance/ap-aging"): _fixed("GET", "/finance/ap-aging?site_id={site}"),
