@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     compliance_port: int | None = Field(default=None, ge=1, le=65535)
     billing_port: int | None = Field(default=None, ge=1, le=65535)
     staffing_port: int | None = Field(default=None, ge=1, le=65535)
+    finance_port: int | None = Field(default=None, ge=1, le=65535)
     credential_sweep_seconds: float = Field(default=3600.0, gt=0)  # credential sweep's period
     pto_accrual_timer_seconds: float = 300.0  # how often staffing looks for PTO periods to credit
     # Compliance's monitors (services/compliance/application/monitors.py).

@@ -27,6 +27,8 @@ import services.asyncapi as generator
 from services.billing import contracts as billing
 from services.compliance import contracts as compliance
 from services.compliance.projections.audit_log import CONTEXTS
+from services.finance import contracts as finance
+from services.finance.domain import events as finance_events
 from services.scheduling import contracts as scheduling
 from services.scheduling.domain import events as scheduling_events
 from services.staffing import contracts as staffing
@@ -87,6 +89,20 @@ STAFFING_EXPORTS = {
     "registry",
     "CompetencyRating",  # training and reviews: a manager review's rating of one competency
 }
+FINANCE_EXPORTS = {
+    *(cls.__name__ for cls in finance.EVENTS),
+    "CONTRACT",
+    "EVENTS",
+    "Sealed",
+    "registry",
+    # the parts events are made of
+    "Account",
+    "BudgetLine",
+    "CostCentre",
+    "InvoiceLine",
+    "JournalLine",
+    "RunInvoice",
+}
 
 
 # ---------------------------------------------------------------------------- the contracts
@@ -99,8 +115,9 @@ STAFFING_EXPORTS = {
         (staffing, STAFFING_EXPORTS),
         (billing, BILLING_EXPORTS),
         (compliance, COMPLIANCE_EXPORTS),
+        (finance, FINANCE_EXPORTS),
     ],
-    ids=["scheduling", "staffing", "billing", "compliance"],
+    ids=["scheduling", "staffing", "billing", "compliance", "finance"],
 )
 def test_the_published_names_are_pinned(module: ModuleType, exports: set[str]) -> None:
     names: list[str] = module.__all__
@@ -148,7 +165,7 @@ def test_compliance_declares_the_topics_its_audit_log_reads() -> None:
 
 @pytest.mark.parametrize(
     "cls",
-    [*scheduling.EVENTS, *staffing.EVENTS, *billing.EVENTS, *compliance.EVENTS],
+    [*scheduling.EVENTS, *staffing.EVENTS, *billing.EVENTS, *compliance.EVENTS, *finance.EVENTS],
     ids=lambda c: c.__name__,
 )
 def test_phi_fields_are_declared_on_events_that_seal_them(cls: type[DomainEvent]) -> None:
@@ -173,6 +190,30 @@ def test_the_phi_fields_of_billing_are_the_known_ones() -> None:
         "PatientLearnt": ("name", "birth_date", "sex", "address"),
         "CoverageLearnt": ("member_id", "subscriber_name"),
     }
+
+
+def test_the_phi_fields_of_finance_are_the_known_ones() -> None:
+    # A vendor's tax id is sealed like personal data, under the vendor's own key.
+    marked = {cls.__name__: phi_of(cls) for cls in finance.EVENTS if phi_of(cls)}
+    assert marked == {"VendorRegistered": ("tax_id",)}
+    assert finance.VendorRegistered.phi_subject == "vendor_id"
+
+
+def test_finance_declares_what_it_reads_and_every_event_it_defines() -> None:
+    assert finance.CONTRACT.consumes == ("finance", "billing", "scheduling")
+    assert finance.CONTRACT.topic() == "medoffice.finance.events"
+    assert finance.InvoicePaid.type_name() == "medoffice.finance.InvoicePaid.v1"
+    defined = {
+        cls
+        for _, cls in inspect.getmembers(finance_events, inspect.isclass)
+        if issubclass(cls, finance_events.FinanceEvent) and cls is not finance_events.FinanceEvent
+    }
+    assert set(finance.EVENTS) == defined
+    for cls in finance.EVENTS:
+        assert not any(
+            name.endswith("_cents") and info.annotation is not int
+            for name, info in cls.model_fields.items()
+        ), f"{cls.__name__}: money is integer cents"
 
 
 def test_the_phi_fields_of_scheduling_are_the_known_ones() -> None:
@@ -291,6 +332,7 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "medoffice.scheduling.events",
         "medoffice.staffing.events",
         "medoffice.billing.events",
+        "medoffice.finance.events",
         "medoffice.compliance.events",
         "medoffice.operations.events",  # what operators did, audited by compliance
     }
@@ -309,6 +351,11 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "billing.receive.scheduling": ("receive", "#/channels/scheduling"),
         "billing.receive.staffing": ("receive", "#/channels/staffing"),
         "compliance.receive.billing": ("receive", "#/channels/billing"),
+        "finance.publish": ("send", "#/channels/finance"),
+        "finance.receive.finance": ("receive", "#/channels/finance"),
+        "finance.receive.billing": ("receive", "#/channels/billing"),
+        "finance.receive.scheduling": ("receive", "#/channels/scheduling"),
+        "compliance.receive.finance": ("receive", "#/channels/finance"),
         "compliance.publish": ("send", "#/channels/compliance"),
         "compliance.receive.compliance": ("receive", "#/channels/compliance"),
         "operations.publish": ("send", "#/channels/operations"),
@@ -323,6 +370,9 @@ def test_channels_and_operations_follow_the_contracts() -> None:
     }
     assert set(document["channels"]["billing"]["messages"]) == {
         f"billing.{cls.__name__}.v1" for cls in billing.EVENTS
+    }
+    assert set(document["channels"]["finance"]["messages"]) == {
+        f"finance.{cls.__name__}.v1" for cls in finance.EVENTS
     }
     # The ledger's blocks stay in compliance's store; its other events are on its topic.
     assert set(document["channels"]["compliance"]["messages"]) == {
@@ -341,6 +391,7 @@ def test_phi_fields_are_marked_in_the_document() -> None:
         *scheduling.EVENTS,
         *staffing.EVENTS,
         *billing.EVENTS,
+        *finance.EVENTS,
         *compliance.EVENTS,
     ]
     for cls in events:

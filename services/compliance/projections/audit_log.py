@@ -47,6 +47,7 @@ CONTEXTS = (
     "scheduling",
     "staffing",
     "billing",
+    "finance",
     "compliance",
     "operations",
 )  # and what operators did
