@@ -1,13 +1,16 @@
 """Finance's month through the HTTP API on both backends: the P&L ties out (revenue equals
 billing's posted patient payments, recognised once; expenses equal AP and payroll), budget
-versus actual against the approved version, cost per visit, as JSON and CSV, as of a past
+versus actual against the approved version, cost per visit, as JSON, CSV and PDF, as of a past
 day; and who reads which books."""
 
 from __future__ import annotations
 
+import io
+import re
 from typing import Any
 
 import httpx
+from pypdf import PdfReader
 
 from services.billing.application.claim_files import ClaimFileUseCases
 from tests.api.conftest import ShiftedClock, TokenFor, post_ok
@@ -101,6 +104,16 @@ async def test_the_month_ties_out_to_billing_and_payables(
     )
     assert as_csv.headers["content-type"].startswith("text/csv")
     assert "net_income,,,1300" in as_csv.text
+    as_pdf = await client.get(
+        "/finance/reports/month",
+        params={"month": month, "site_id": "north"},
+        headers={**finance, "accept": "application/pdf"},
+    )
+    assert as_pdf.headers["content-type"] == "application/pdf"
+    assert f"finance-{month}-north.pdf" in as_pdf.headers["content-disposition"]
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(as_pdf.content)).pages)
+    assert f"Month: {month}    Site north" in text
+    assert re.search(r"Net income +\$13\.00", text), text
     # A manager reads their site, not another's nor the group; no clinical role reads any.
     assert (await _report(client, manager, month=month, site_id="north"))["site_id"] == "north"
     for params in ({"month": month, "site_id": "south"}, {"month": month}):

@@ -1,6 +1,7 @@
 """The month's reports over HTTP: profit and loss, budget versus actual, cash collected and
 cost per visit, for a site or the whole group, as of any past day; JSON, or CSV with
-`Accept: text/csv`. Finance and auditors read the group; managers their sites."""
+`Accept: text/csv`, or a PDF to send with `Accept: application/pdf`. Finance and auditors read
+the group; managers their sites."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from services.finance.api.common import Day, Read, check_sites, first_of_month, group_wide
 from services.finance.application.reports import Basis, Reports
+from services.finance.domain.report_pdf import report_pdf
 from shared.clock import Clock
 from shared.http.identity import Principal
 from shared.http.routes import Id
@@ -64,8 +66,16 @@ def build_router(
         first = first_of_month(month)
         day = as_of or clock.now().date()
         report = await reports.month(who.tenant, first, site_id, day, basis)
-        if "text/csv" in request.headers.get("accept", ""):
+        accept = request.headers.get("accept", "")
+        if "text/csv" in accept:
             return Response(as_csv(report), media_type="text/csv")
+        if "application/pdf" in accept:
+            name = f"finance-{report['month']}-{site_id or 'group'}.pdf"
+            return Response(
+                report_pdf(report, who.tenant),
+                media_type="application/pdf",
+                headers={"content-disposition": f'attachment; filename="{name}"'},
+            )
         return report
 
     return router
