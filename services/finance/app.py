@@ -15,12 +15,13 @@ from services.finance.api import payables as payables_api
 from services.finance.api import reports as reports_api
 from services.finance.application.accounts import Accounts
 from services.finance.application.budgets import Budgets
+from services.finance.application.learning import Learning
 from services.finance.application.payables import Payables
 from services.finance.application.payroll import Payroll
 from services.finance.application.reports import Reports
 from services.finance.application.revenue import Revenue
 from services.finance.contracts import CONTRACT
-from services.finance.domain import budgets, payables, payment_runs, streams
+from services.finance.domain import budgets, learning, payables, payment_runs, streams
 from services.finance.projections.ledger import LedgerProjection
 from services.scheduling.contracts import CONTRACT as SCHEDULING
 from shared.kit import Kit, ServiceSpec
@@ -33,6 +34,7 @@ NAME = CONTRACT.context
 class UseCases:
     accounts: Accounts
     budgets: Budgets
+    learning: Learning
     payables: Payables
     payroll: Payroll
     revenue: Revenue
@@ -41,12 +43,14 @@ class UseCases:
 
 async def application(kit: Kit) -> UseCases:
     accounts = Accounts(kit.handler)
+    learning = Learning(kit.handler)
     return UseCases(
         accounts=accounts,
         budgets=Budgets(kit.handler, accounts),
+        learning=learning,
         payables=Payables(kit.handler, accounts),
         payroll=Payroll(kit.handler, accounts),
-        revenue=Revenue(kit.handler, accounts, kit.read_models),
+        revenue=Revenue(kit.handler, accounts, learning),
         reports=Reports(kit.read_models, accounts),
     )
 
@@ -64,7 +68,7 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return consumers.reactions(app.revenue)
+    return consumers.reactions(app.learning, app.revenue)
 
 
 SPEC = ServiceSpec(
@@ -77,6 +81,10 @@ SPEC = ServiceSpec(
         "budget": budgets.budget,
         "vendor": payables.vendor,
         "payment-run": payment_runs.payment_run,
+        "billing-payer": learning.learnt,
+        "billing-charge": learning.learnt,
+        "billing-claim": learning.learnt,
+        "billing-payment": learning.learnt,
     },
     application=application,
     reactions=reactions,

@@ -18,7 +18,9 @@ from services.finance.domain.events import (
     BudgetDrafted,
     BudgetLine,
     BudgetRevised,
+    ChargeLearnt,
     ChartOfAccountsSet,
+    ClaimLearnt,
     CostCentre,
     CostCentresSet,
     InvoiceApproved,
@@ -29,6 +31,8 @@ from services.finance.domain.events import (
     InvoiceScheduledForPayment,
     InvoiceVoided,
     JournalLine,
+    PatientPaymentLearnt,
+    PayerClassLearnt,
     PaymentRunCompleted,
     PaymentRunStarted,
     PayrollJournalPosted,
@@ -80,4 +84,9 @@ __all__ = [
     "JournalLine",
     "PayrollJournalPosted",
     "RevenueRecognised",
+    # learnt from billing
+    "ChargeLearnt",
+    "ClaimLearnt",
+    "PatientPaymentLearnt",
+    "PayerClassLearnt",
 ]

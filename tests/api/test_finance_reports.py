@@ -1,5 +1,6 @@
 """Finance's month through the HTTP API on both backends: the P&L ties out (revenue equals
-billing's posted patient payments, recognised once; expenses equal AP and payroll), budget
+billing's posted totals: patient payments less refunds and PLB adjustments, recognised once;
+expenses equal AP and payroll), budget
 versus actual against the approved version, cost per visit, as JSON, CSV and PDF, as of a past
 day; and who reads which books."""
 
@@ -13,10 +14,14 @@ import httpx
 from pypdf import PdfReader
 
 from services.billing.application.claim_files import ClaimFileUseCases
+from services.billing.contracts import ProviderAdjustmentPosted
+from services.billing.domain import streams as billing_streams
+from services.suite import Suite
 from tests.api.conftest import ShiftedClock, TokenFor, post_ok
 from tests.api.test_billing_patient import facts, files, owed_after_eob
 from tests.api.test_finance_payables import books, invoice
 from tests.billing_claim_facts import DAY, TOTAL_CENTS, Facts
+from tests.billing_facts import record_billing
 from tests.support import wait_until
 
 __all__ = ["facts", "files"]  # billing's fixtures: a clinic, a patient, a claim file
@@ -30,7 +35,7 @@ async def _report(client: httpx.AsyncClient, who: dict[str, str], **params: str)
 
 
 async def test_the_month_ties_out_to_billing_and_payables(
-    client: httpx.AsyncClient, token_for: TokenFor, clock: ShiftedClock
+    suite: Suite, client: httpx.AsyncClient, token_for: TokenFor, clock: ShiftedClock
 ) -> None:
     finance = token_for("finance", sub="fin-1")
     await books(client, finance)
@@ -51,6 +56,19 @@ async def test_the_month_ties_out_to_billing_and_payables(
         await wait_until(paid, message="billing learns the patient")
         again = await client.post("/billing/patients/pat-1/payments", json=pay, headers=desk)
         assert again.status_code == 201
+    # Billing takes 500 of pay-1 back, and a remittance's PLB recoups 125 (the group's).
+    refund = {"refund_id": "ref-1", "amount_cents": 500, "method": "card",
+              "reason": "overpaid", "payment_id": "pay-1"}  # fmt: skip
+    biller = token_for("biller")
+    refunded = await client.post("/billing/patients/pat-1/refunds", json=refund, headers=biller)
+    assert refunded.status_code == 201, refunded.text
+    plb = ProviderAdjustmentPosted(
+        adjustment_id="R1-PLB0", remittance_id="R1", payer_id=None, provider_id="1234567893",
+        fiscal_period_end=today, reason="WO", reference="REF0", amount_cents=125,
+        posted_at=clock.now(),
+    )  # fmt: skip
+    payee = billing_streams.provider_account("acme", plb.provider_id)
+    await record_billing(suite, "acme", payee, plb)
     bill = invoice("SUP-1", 1_200, invoice_date=first, received_on=first)
     made = await client.post("/finance/invoices", json=bill, headers=finance)
     assert made.status_code == 201, made.text
@@ -80,21 +98,28 @@ async def test_the_month_ties_out_to_billing_and_payables(
     async def tied() -> dict[str, Any] | None:
         report = await _report(client, finance, month=month, site_id="north")
         pnl = report["profit_and_loss"]
-        done = pnl["revenue_cents"] == 5_500 and pnl["expenses_cents"] == 4_200
+        done = pnl["revenue_cents"] == 5_000 and pnl["expenses_cents"] == 4_200
         return report if done else None
 
     report = await wait_until(tied, message="the month's revenue and expenses")
     assert report is not None
     pnl = report["profit_and_loss"]
-    assert pnl["net_income_cents"] == 1_300
-    assert report["cash_collected_cents"] == 5_500
+    assert pnl["net_income_cents"] == 800
+    assert report["cash_collected_cents"] == 5_000  # 2,000 + 3,500 - the refund of 500
     supplies = next(v for v in report["budget_versus_actual"] if v["account_code"] == "5200")
     assert (supplies["budget_cents"], supplies["actual_cents"]) == (1_000, 1_200)
     assert supplies["variance_cents"] == 200
     assert supplies["variance_pct"] == 20.0
     assert supplies["favourable"] is False
-    group = await _report(client, finance, month=month)
-    assert group["profit_and_loss"]["revenue_cents"] == 5_500
+
+    async def group_tied() -> dict[str, Any] | None:
+        group = await _report(client, finance, month=month)
+        return group if group["profit_and_loss"]["revenue_cents"] == 4_875 else None
+
+    # The group's: billing's posted totals, the PLB recoupment (no one site's) too.
+    group = await wait_until(group_tied, message="the group's month with the PLB")
+    assert group is not None
+    assert group["written_off_cents"] == 0
     past = await _report(client, finance, month=month, site_id="north", as_of="2020-01-01")
     assert past["profit_and_loss"]["revenue_cents"] == 0
     as_csv = await client.get(
@@ -103,7 +128,7 @@ async def test_the_month_ties_out_to_billing_and_payables(
         headers={**finance, "accept": "text/csv"},
     )
     assert as_csv.headers["content-type"].startswith("text/csv")
-    assert "net_income,,,1300" in as_csv.text
+    assert "net_income,,,800" in as_csv.text
     as_pdf = await client.get(
         "/finance/reports/month",
         params={"month": month, "site_id": "north"},
@@ -113,7 +138,7 @@ async def test_the_month_ties_out_to_billing_and_payables(
     assert f"finance-{month}-north.pdf" in as_pdf.headers["content-disposition"]
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(as_pdf.content)).pages)
     assert f"Month: {month}    Site north" in text
-    assert re.search(r"Net income +\$13\.00", text), text
+    assert re.search(r"Net income +\$8\.00", text), text
     # A manager reads their site, not another's nor the group; no clinical role reads any.
     assert (await _report(client, manager, month=month, site_id="north"))["site_id"] == "north"
     for params in ({"month": month, "site_id": "south"}, {"month": month}):

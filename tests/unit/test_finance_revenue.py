@@ -1,5 +1,5 @@
-"""Revenue learnt from billing: once per billing event, on its payer class's account, refunds
-and reversals taken back."""
+"""Revenue learnt from billing: once per billing event, on its payer class's account, refunds,
+reversals and write-offs taken back; a site without a cost centre yet keeps its revenue."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from services.finance.domain.accounts import DEFAULT_ACCOUNTS, Chart, cost_centres_for
 from services.finance.domain.events import RevenueKind, RevenueRecognised
-from services.finance.domain.revenue import RecogniseRevenue, revenue
+from services.finance.domain.revenue import GROUP, RecogniseRevenue, revenue
 from shared.domain import Invalid, NotFound
 from shared.events import DomainEvent
 
@@ -53,7 +53,9 @@ def test_a_payment_is_revenue_on_its_payer_class_s_account_by_both_dates() -> No
     assert decide([event], recognise()) == []  # delivered again: nothing
 
 
-@pytest.mark.parametrize(("kind", "cents"), [("refund", -2_500), ("reversal", -2_500)])
+@pytest.mark.parametrize(
+    ("kind", "cents"), [("refund", -2_500), ("reversal", -2_500), ("write_off", -2_500)]
+)
 def test_refunds_and_reversals_take_revenue_back(kind: RevenueKind, cents: int) -> None:
     [event] = decide([], recognise(kind, 2_500))
     assert isinstance(event, RevenueRecognised)
@@ -69,6 +71,17 @@ def test_an_adjustment_keeps_its_sign_and_nothing_moved_records_nothing() -> Non
     assert decide([], recognise(cents=0)) == []
 
 
-def test_a_site_without_a_cost_centre_is_an_error() -> None:
-    with pytest.raises(NotFound, match="site east"):
-        decide([], recognise(site_id="east"))
+def test_a_site_without_a_cost_centre_yet_and_the_group_keep_their_revenue() -> None:
+    """Cost centres set later (or never, for the group's own) lose nothing learnt before."""
+    [east] = decide([], recognise(site_id="east"))
+    assert isinstance(east, RevenueRecognised)
+    assert (east.site_id, east.amount_cents) == ("east", 8_000)
+    [group] = decide([], recognise("adjustment", -125, site_id=GROUP))
+    assert isinstance(group, RevenueRecognised)
+    assert (group.site_id, group.amount_cents) == ("", -125)
+
+
+def test_a_chart_without_the_payer_class_s_account_is_an_error() -> None:
+    command = recognise().model_copy(update={"chart": Chart(accounts=DEFAULT_ACCOUNTS[5:])})
+    with pytest.raises(NotFound, match="medicare"):
+        decide([], command)

@@ -100,6 +100,17 @@ class Reports:
             if _on(d, "recorded_on", as_of)
         ]
 
+    async def _written_off(self, tenant: str, month: date, as_of: date, basis: Basis) -> list[Row]:
+        """The month's write-offs (negative), kept apart from revenue: not cash."""
+        field = "month" if basis == "posting" else "service_month"
+        where = {"tenant": tenant, "kind": "write_off", field: month.isoformat()}
+        docs = await self._read_models.find(PROJECTION, POSTINGS, where)
+        return [
+            Row(d["site_id"], month, d["account_code"], d["amount_cents"])
+            for d in docs
+            if _on(d, "recorded_on", as_of)
+        ]
+
     async def _expenses(self, tenant: str, month: date, as_of: date) -> list[Row]:
         payroll = await self._read_models.find(
             PROJECTION, POSTINGS, {"tenant": tenant, "kind": "payroll", "month": month.isoformat()}
@@ -160,6 +171,7 @@ class Reports:
         )
         visits = await self._visits(tenant, month, as_of, site_id)
         collected = sum(r.amount_cents for r in revenue if site_id in (None, r.site_id))
+        written_off = await self._written_off(tenant, month, as_of, basis)
         variances = [*bva.lines, bva.total("revenue"), bva.total("expense"), bva.net_income]
         return {
             "month": month.isoformat()[:7],
@@ -187,6 +199,10 @@ class Reports:
                 for v in variances
             ],
             "cash_collected_cents": collected,
+            # Balances given up (claims', patients'), positive: not cash, not in revenue.
+            "written_off_cents": -sum(
+                r.amount_cents for r in written_off if site_id in (None, r.site_id)
+            ),
             "visits": visits,
             "cost_per_visit_cents": cost_per_visit(pnl.expenses_cents, visits),
         }

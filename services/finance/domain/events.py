@@ -271,12 +271,17 @@ class PayrollJournalPosted(FinanceEvent):
     posted_at: AwareDatetime
 
 
-RevenueKind = Literal["payer_payment", "patient_payment", "refund", "reversal", "adjustment"]
+# "write_off": a balance billing gave up (a claim's or a patient's), not cash: kept apart from
+# revenue (`domain/revenue.py`).
+RevenueKind = Literal[
+    "payer_payment", "patient_payment", "refund", "reversal", "adjustment", "write_off"
+]
 
 
 class RevenueRecognised(FinanceEvent):
     """Revenue (negative: taken back) learnt from one billing event, `learnt_from` its id: by
-    date of service and by posting date, on the revenue account of its payer class."""
+    date of service and by posting date, on the revenue account of its payer class. `site_id`
+    empty: the group's, no one site's (a PLB adjustment, a refund of credit)."""
 
     learnt_from: str
     kind: RevenueKind
@@ -286,6 +291,49 @@ class RevenueRecognised(FinanceEvent):
     date_of_service: date
     posted_on: date
     recognised_at: AwareDatetime
+
+
+# ----------------------------------------------------------------------------- learnt from billing
+# What finance's revenue is decided with, recorded on finance's own streams when it consumes
+# billing's events (`application/learning.py`), each once per billing event (`learnt_from`).
+
+
+class PayerClassLearnt(FinanceEvent):
+    """A billing payer's class, from its claim filing indicator (the latest holds)."""
+
+    payer_id: str
+    claim_filing_indicator: str
+    payer_class: AccountCategory
+    learnt_from: str
+
+
+class ChargeLearnt(FinanceEvent):
+    """A billing charge's site and date of service."""
+
+    charge_id: str
+    site_id: str
+    date_of_service: date
+    learnt_from: str
+
+
+class ClaimLearnt(FinanceEvent):
+    """A billing claim's site, payer and charges."""
+
+    claim_id: str
+    site_id: str
+    payer_id: str
+    charge_ids: tuple[str, ...]
+    learnt_from: str
+
+
+class PatientPaymentLearnt(FinanceEvent):
+    """A patient's payment's site and day: what a refund of it takes back."""
+
+    payment_id: str
+    site_id: str
+    received_on: date
+    amount_cents: int
+    learnt_from: str
 
 
 registry = EventRegistry(
@@ -306,5 +354,9 @@ registry = EventRegistry(
         PaymentRunCompleted,
         PayrollJournalPosted,
         RevenueRecognised,
+        PayerClassLearnt,
+        ChargeLearnt,
+        ClaimLearnt,
+        PatientPaymentLearnt,
     ]
 )

@@ -1,10 +1,15 @@
 """Revenue learnt from billing, on `streams.revenue(tenant, learnt_from)`: each billing event
-that moves money (a payer's or a patient's payment, a refund, a reversal, an adjustment)
-becomes revenue once, on the revenue account of its payer class, however often it is
-delivered.
+that moves money (a payer's or a patient's payment, a refund, a reversal, an adjustment) or
+gives a balance up (a write-off) becomes revenue once, on the revenue account of its payer
+class, however often it is delivered.
 
 Payments are revenue; refunds and reversals take it back (the amount is negated here, so the
-caller passes what billing recorded, positive); adjustments carry their own sign.
+caller passes what billing recorded, positive); adjustments carry their own sign. A write-off
+is recorded negative too, but it is not cash and reduces no revenue: the ledger keeps it apart
+(`projections/ledger.py`), for the report to show beside cash collected.
+
+The site is any site id (a site without a cost centre yet keeps its revenue: the cost centres
+may be set later), or `GROUP` (empty): the group's, no one site's.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from services.finance.domain.events import AccountCategory, RevenueKind, Revenue
 from shared.domain import Command, Decider, Invalid
 from shared.events import DomainEvent
 
-TAKEN_BACK: frozenset[str] = frozenset({"refund", "reversal"})
+TAKEN_BACK: frozenset[str] = frozenset({"refund", "reversal", "write_off"})
+GROUP = ""  # the site of revenue that is the group's, no one site's (a PLB adjustment)
 
 
 class Recognition(BaseModel):
@@ -53,7 +59,6 @@ def _decide(state: Recognition, command: RecogniseRevenue) -> list[DomainEvent]:
     if command.kind in TAKEN_BACK and command.amount_cents < 0:
         raise Invalid(f"a {command.kind} is passed as billing records it: positive")
     account = command.chart.revenue_account(command.payer_class)
-    command.chart.check_site(command.site_id)
     sign = -1 if command.kind in TAKEN_BACK else 1
     return [
         RevenueRecognised(

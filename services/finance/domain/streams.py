@@ -1,6 +1,6 @@
 """Stream names: each invariant lives in one stream (the chart, a site's budget for a fiscal
 year, a vendor with its invoices, a payment run, a month's payroll, one billing event's
-revenue)."""
+revenue, what finance learnt of one of billing's payers, charges, claims or patient payments)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,26 @@ def payroll(tenant: str, month: date) -> str:
 def revenue(tenant: str, learnt_from: str) -> str:
     """The revenue learnt from one billing event: recognised once, however often delivered."""
     return f"{tenant}:revenue:{learnt_from}"
+
+
+def billing_payer(tenant: str, payer_id: str) -> str:
+    """What finance learnt of a billing payer (its class)."""
+    return f"{tenant}:billing-payer:{payer_id}"
+
+
+def billing_charge(tenant: str, charge_id: str) -> str:
+    """What finance learnt of a billing charge (its site and date of service)."""
+    return f"{tenant}:billing-charge:{charge_id}"
+
+
+def billing_claim(tenant: str, claim_id: str) -> str:
+    """What finance learnt of a billing claim (its site, payer and charges)."""
+    return f"{tenant}:billing-claim:{claim_id}"
+
+
+def billing_payment(tenant: str, payment_id: str) -> str:
+    """What finance learnt of a patient's payment (its site and day)."""
+    return f"{tenant}:billing-payment:{payment_id}"
 
 
 def vendors_tag(tenant: str) -> str:

@@ -1,8 +1,7 @@
 """Finance's read models: vendors (their tax id as sealed), invoices with their status and the
 business dates it changed on (AP aging and expenses as of any day are read from these),
-actual postings (revenue recognised, payroll journals), completed visits per site, and the
-facts of billing's claims that its payments are recognised with (site, payer class, date of
-service).
+actual postings (revenue recognised, write-offs apart from it, payroll journals) and
+completed visits per site.
 
 Read for listing and reporting only: every command decides from the event store.
 """
@@ -12,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from services.billing.contracts import ChargeCreated, ClaimCreated, PayerDefined
 from services.finance.domain.events import (
     InvoiceApproved,
     InvoicePaid,
@@ -31,9 +29,6 @@ from shared.projections import View
 
 PROJECTION = "finance.ledger"
 VENDORS, INVOICES, POSTINGS, VISITS = "vendors", "invoices", "postings", "visits"
-# What billing's payments are learnt with: a claim's site, payer and charges (their dates of
-# service) and the payer's class (its claim filing indicator).
-PAYERS, CHARGES, CLAIMS = "billing_payers", "billing_charges", "billing_claims"
 
 
 def vendor_id(tenant: str, vendor: str) -> str:
@@ -50,28 +45,14 @@ def month_of(day: date) -> str:
 
 class LedgerProjection:
     name = PROJECTION
-    contexts = ("finance", "scheduling", "billing")
-    collections = (VENDORS, INVOICES, POSTINGS, VISITS, PAYERS, CHARGES, CLAIMS)
+    contexts = ("finance", "scheduling")
+    collections = (VENDORS, INVOICES, POSTINGS, VISITS)
 
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
         tenant = envelope.tenant
         match event:
             case VisitCompleted():
                 await self._visit(event, envelope, view)
-            case PayerDefined():
-                payer = {"tenant": tenant, "claim_filing_indicator": event.claim_filing_indicator}
-                await view.change(PAYERS, f"{tenant}:{event.payer_id}", envelope, _put(payer))
-            case ChargeCreated():
-                charge = {"tenant": tenant, "date_of_service": event.date_of_service.isoformat()}
-                await view.change(CHARGES, f"{tenant}:{event.charge_id}", envelope, _put(charge))
-            case ClaimCreated():
-                claim = {
-                    "tenant": tenant,
-                    "site_id": event.site_id,
-                    "payer_id": event.payer_id,
-                    "charge_ids": list(event.charge_ids),
-                }
-                await view.change(CLAIMS, f"{tenant}:{event.claim_id}", envelope, _put(claim))
             case VendorRegistered():
                 fields = event.model_dump(mode="json")
 
@@ -107,7 +88,8 @@ class LedgerProjection:
             case RevenueRecognised():
                 posting = {
                     "tenant": tenant,
-                    "kind": "revenue",
+                    # A write-off is not cash: kept apart from revenue (`domain/revenue.py`).
+                    "kind": "write_off" if event.kind == "write_off" else "revenue",
                     "revenue_kind": event.kind,
                     "site_id": event.site_id,
                     "account_code": event.account_code,
