@@ -62,9 +62,10 @@ async def test_a_patient_s_write_off_is_shown_apart_from_revenue_and_cash(
     facts: Facts,
     files: ClaimFileUseCases,
 ) -> None:
-    """The EOB leaves the patient 5,000 to pay; billing writes 1,000 of the visit off, and the
-    claim's unpaid 5,000 (what the payer did not pay, as billing counts it): finance shows both
-    as written off at the visit's site, revenue and cash unchanged."""
+    """The EOB leaves the patient 5,000 to pay; billing writes 1,000 of the visit off, and then
+    the claim, whose insurance balance is nothing (the rest is the patient's, owed by them, not
+    written off with the claim): finance shows the 1,000 as written off at the visit's site,
+    revenue and cash unchanged."""
     finance = token_for("finance", sub="fin-1")
     await books(client, finance)
     biller = token_for("biller")
@@ -89,7 +90,7 @@ async def test_a_patient_s_write_off_is_shown_apart_from_revenue_and_cash(
 
     async def shown() -> dict[str, Any] | None:
         report = await _report(client, finance, month=month, site_id="north", basis="service")
-        return report if report["written_off_cents"] == 6_000 else None
+        return report if report["written_off_cents"] == 1_000 else None
 
     report = await wait_until(shown, message="the write-off in finance's month")
     assert report is not None

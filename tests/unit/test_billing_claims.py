@@ -73,7 +73,9 @@ DENIED = ClaimAdjudicated(
     adjudicated_on=date(2026, 11, 20),
     recorded_at=NOW,
 )
-PARTLY = DENIED.model_copy(update={"outcome": "partially_paid", "paid_cents": 9000})
+PARTLY = DENIED.model_copy(
+    update={"outcome": "partially_paid", "paid_cents": 9000, "adjustments": ()}
+)
 PAID = DENIED.model_copy(update={"outcome": "paid", "paid_cents": 15000, "adjustments": ()})
 APPEALED = ClaimAppealed(claim_id=CLAIM_ID, reason="medically necessary", appealed_at=NOW)
 WRITTEN_OFF = ClaimWrittenOff(claim_id=CLAIM_ID, reason="x", amount_cents=6000, written_off_at=NOW)
@@ -191,6 +193,27 @@ def test_writing_off_gives_up_what_is_left() -> None:
     [written] = when(given(CREATED, READY, SUBMITTED, PARTLY), WRITE_OFF)
     assert isinstance(written, ClaimWrittenOff)
     assert written.amount_cents == 6000
+
+
+def test_a_write_off_leaves_out_what_the_adjudication_took_off_already() -> None:
+    """The payer's adjustments and the patient's share are off the claim's insurance balance
+    at adjudication (as receivables carry it): a write-off gives up only the rest, so the
+    balance ends at zero, not below. A denial's adjustments stay owed until written off."""
+    adjusted = PARTLY.model_copy(
+        update={
+            "patient_responsibility_cents": 1000,
+            "adjustments": (
+                Adjustment(group="CO", reason="45", amount_cents=2000),
+                Adjustment(group="PR", reason="2", amount_cents=1000),
+            ),
+        }
+    )
+    [written] = when(given(CREATED, READY, SUBMITTED, adjusted), WRITE_OFF)
+    assert isinstance(written, ClaimWrittenOff)
+    assert written.amount_cents == 15000 - 9000 - 2000 - 1000
+    [all_of_it] = when(given(CREATED, READY, SUBMITTED, DENIED), WRITE_OFF)
+    assert isinstance(all_of_it, ClaimWrittenOff)
+    assert all_of_it.amount_cents == 15000
 
 
 def test_replacing_and_voiding_need_the_payers_claim_control_number() -> None:

@@ -394,7 +394,7 @@ def decide(state: ClaimState, command: ClaimCommand) -> Sequence[DomainEvent]:
                 ClaimWrittenOff(
                     claim_id=state.claim_id,
                     reason=command.reason,
-                    amount_cents=left_to_collect(state),
+                    amount_cents=insurance_balance(state),
                     written_off_at=command.written_off_at,
                 )
             ]
@@ -411,6 +411,30 @@ def decide(state: ClaimState, command: ClaimCommand) -> Sequence[DomainEvent]:
                 raise _refuse(state, "replaced or voided")
             return [ClaimReplaced(**command.model_dump())]
     raise AssertionError(f"unhandled {type(command).__name__}")
+
+
+def taken_off(event: ClaimAdjudicated) -> int:
+    """What an adjudication takes off the claim's insurance balance: paid, the payer's own
+    adjustments (claim and lines; PR excluded: it is the patient responsibility) and the
+    patient responsibility. A denial's adjustments are not taken off: a denied claim stays
+    owed, to be appealed or written off, as billers work denials."""
+    if event.outcome == "denied":
+        return event.paid_cents + event.patient_responsibility_cents
+    adjustments: list[Adjustment] = list(event.adjustments)
+    for line in event.lines:
+        adjustments.extend(line.adjustments)
+    payer = sum(a.amount_cents for a in adjustments if a.group != "PR")
+    return event.paid_cents + payer + event.patient_responsibility_cents
+
+
+def insurance_balance(state: ClaimState) -> int:
+    """What is still owed on the claim by its payer, as receivables carry it: the whole claim
+    before adjudication, after it what the adjudication did not take off (`taken_off`). A
+    write-off gives up this much, so the claim's balance ends at zero, never below."""
+    assert state.created is not None
+    if state.adjudication is None:
+        return state.created.total_cents
+    return max(state.created.total_cents - taken_off(state.adjudication), 0)
 
 
 def left_to_collect(state: ClaimState) -> int:

@@ -43,8 +43,8 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
+from services.billing.domain.claims import taken_off
 from services.billing.domain.events import (
-    Adjustment,
     BillingEvent,
     ChargeCorrected,
     ChargeCreated,
@@ -125,17 +125,6 @@ def of_tenant(tenant: str) -> dict[str, Any]:
 
 def kpi_id(tenant: str, site: str, day: str) -> str:
     return f"{tenant}:{site}:{day}"
-
-
-def _taken_off(event: ClaimAdjudicated) -> int:
-    """What an adjudication takes off the claim's insurance balance: paid, the payer's own
-    adjustments (claim and lines; PR excluded: it is the patient responsibility) and the
-    patient responsibility."""
-    adjustments: list[Adjustment] = list(event.adjustments)
-    for line in event.lines:
-        adjustments.extend(line.adjustments)
-    payer = sum(a.amount_cents for a in adjustments if a.group != "PR")
-    return event.paid_cents + payer + event.patient_responsibility_cents
 
 
 def _line(owner: str, owner_id: str, context: Document, amount: int, **more: Any) -> dict[str, Any]:
@@ -339,7 +328,7 @@ class ReceivablesProjection:
             case ClaimAdjudicated():
                 posting = event.posting_id or envelope.id
                 return await self._claim_moved(
-                    tenant, event.claim_id, envelope, view, -_taken_off(event), posting, event
+                    tenant, event.claim_id, envelope, view, -taken_off(event), posting, event
                 )
             case ClaimAdjudicationReversed():
                 return await self._reversed(event, envelope, view)
