@@ -129,7 +129,7 @@ def test_services_import_nothing_of_each_other_but_contracts() -> None:
 
 def test_every_service_publishes_a_contracts_module() -> None:
     services = sorted(p.parent.name for p in (ROOT / "services").glob("*/__init__.py"))
-    assert services == ["billing", "compliance", "scheduling", "staffing"]
+    assert services == ["billing", "compliance", "engagement", "scheduling", "staffing"]
     for name in services:
         assert (ROOT / "services" / name / "contracts.py").is_file(), name
 
@@ -202,12 +202,22 @@ ROOMS = {
 }
 
 
+# A service being built, not yet in `services/suite.py`, has the rooms built so far: its
+# contract and its pure domain come first (issue 17's engagement; its wiring comes next and
+# takes it off this list).
+BEING_BUILT = {"engagement": {"__init__.py", "contracts.py", "domain"}}
+
+
 def rooms_of(package: Path) -> set[str]:
     return {p.name for p in package.iterdir() if p.name != "__pycache__"}
 
 
 def test_every_service_has_the_same_rooms_and_nothing_else() -> None:
     for package in sorted(p.parent for p in (ROOT / "services").glob("*/__init__.py")):
+        if package.name in BEING_BUILT:
+            assert package.name not in SERVICES, f"{package.name} is wired: give it every room"
+            assert rooms_of(package) == BEING_BUILT[package.name], package.name
+            continue
         assert rooms_of(package) == ROOMS, package.name
         for room in ("domain", "application", "projections", "api"):
             assert (package / room / "__init__.py").is_file(), f"{package.name}/{room}"

@@ -1,0 +1,332 @@
+"""An appointment's messages, on `engagement-appointment-<id>`: a confirmation at booking (a
+reschedule notice at a move), reminders 72 and 24 hours before, a notice if it is cancelled.
+
+- Every message is planned in the site's time zone (passed in as a `tzinfo`) and moved out of
+  its quiet hours to their end; one that would then go at or after the visit is not planned.
+- Each message goes once per appointment and threshold: its id is made of the appointment,
+  the purpose and the visit's start, and planning again (a redelivered booking) plans nothing.
+- A cancelled or moved appointment cancels its pending messages; a timer that fires for a
+  message of a cancelled appointment (the cancellation recorded first, in the race) sends
+  nothing.
+- The timer's command carries the patient's consent as folded when it fires: a channel opted
+  out of since the plan cancels the message. A patient with no consented channel is sent
+  nothing, and nothing is planned for them.
+- Texts carry the least PHI that works: the site, the date and time, and links; never the visit
+  type, the provider or their specialty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from typing import Literal
+
+from pydantic import AwareDatetime, ConfigDict
+
+from services.engagement.domain.consent import Consent
+from services.engagement.domain.events import (
+    Channel,
+    MessageBounced,
+    MessageCancelled,
+    MessageDeliveryFailed,
+    MessageGivenUp,
+    MessageReleased,
+    MessageRetried,
+    MessageScheduled,
+    MessageSent,
+    Purpose,
+)
+from services.engagement.domain.retries import InFlight, Outcome, RetryPolicy, after_attempt
+from shared.domain import Command, Decider, NotFound
+from shared.events import DomainEvent
+
+REMINDERS: tuple[tuple[Purpose, timedelta], ...] = (
+    ("reminder_72h", timedelta(hours=72)),
+    ("reminder_24h", timedelta(hours=24)),
+)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Local times between which no message goes (`start` to `end`, across midnight when
+    `start` is later than `end`: the default is 21:00 to 08:00)."""
+
+    start: time = time.fromisoformat("21:00")
+    end: time = time.fromisoformat("08:00")
+
+    def contains(self, local: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+def out_of_quiet_hours(moment: datetime, zone: tzinfo, quiet: QuietHours) -> datetime:
+    """`moment`, or, if it falls in the quiet hours of the site's zone, the end of those quiet
+    hours on the site's wall clock (so the end is 08:00 local whether or not the clocks changed
+    overnight). UTC either way."""
+    local = moment.astimezone(zone)
+    wall = local.timetz().replace(tzinfo=None)  # the wall clock's
+    if not quiet.contains(wall):
+        return moment.astimezone(UTC)
+    day = local.date()
+    if quiet.start > quiet.end and wall >= quiet.start:
+        day += timedelta(days=1)
+    return datetime.combine(day, quiet.end, tzinfo=zone).astimezone(UTC)
+
+
+MessageStatus = Literal["scheduled", "released", "retrying", "sent", "cancelled", "failed"]
+
+
+@dataclass(frozen=True)
+class Message:
+    message_id: str
+    purpose: Purpose
+    channel: Channel
+    due_at: datetime  # when the timer fires: the planned time, or the next retry's
+    status: MessageStatus = "scheduled"
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class AppointmentMessages:
+    patient_id: str | None = None
+    start: datetime | None = None  # the visit's current start
+    cancelled: bool = False
+    messages: Mapping[str, Message] = field(default_factory=dict)
+
+    def pending(self) -> list[Message]:
+        return [m for m in self.messages.values() if m.status in ("scheduled", "retrying")]
+
+
+class _Command(Command):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class PlanMessages(_Command):
+    """At a booking, or a move (a new `start`): plan its confirmation (or reschedule notice)
+    and reminders."""
+
+    appointment_id: str
+    patient_id: str
+    site_id: str
+    start: AwareDatetime
+    zone: tzinfo
+    consent: Consent
+    now: AwareDatetime
+    quiet: QuietHours = QuietHours()
+
+
+class CancelMessages(_Command):
+    """The appointment is cancelled: pending messages will not go; a cancellation notice will,
+    if the visit is still ahead."""
+
+    appointment_id: str
+    site_id: str
+    zone: tzinfo
+    consent: Consent
+    now: AwareDatetime
+    quiet: QuietHours = QuietHours()
+
+
+class FireMessage(_Command):
+    """The message's timer fired: hand it to its channel if it is still due."""
+
+    message_id: str
+    consent: Consent
+    now: AwareDatetime
+
+
+class RecordOutcome(_Command):
+    """The channel's answer to an attempt."""
+
+    message_id: str
+    attempt: int
+    outcome: Outcome
+    reason: str = ""
+    now: AwareDatetime
+    policy: RetryPolicy = RetryPolicy()
+
+
+AppointmentCommand = PlanMessages | CancelMessages | FireMessage | RecordOutcome
+
+
+def message_id(appointment_id: str, purpose: Purpose, start: datetime) -> str:
+    return f"{appointment_id}:{purpose}:{start.astimezone(UTC):%Y%m%dT%H%MZ}"
+
+
+def message_text(purpose: Purpose, site_name: str, local_start: datetime, links: str) -> str:
+    """What the patient reads: the site and the local date and time, nothing clinical."""
+    when = f"{local_start:%a %d %b %Y} at {local_start:%H:%M}"
+    opening = {
+        "confirmation": "You are booked",
+        "reminder_72h": "Reminder",
+        "reminder_24h": "Reminder",
+        "reschedule_notice": "Your appointment has moved",
+        "cancellation_notice": "Cancelled",
+    }.get(purpose, "About")
+    return f"{opening}: your appointment at {site_name} on {when}. {links}".strip()
+
+
+def _plan(c: PlanMessages, first: bool) -> list[DomainEvent]:
+    channel = c.consent.channel()
+    if channel is None:
+        return []
+    notice: Purpose = "confirmation" if first else "reschedule_notice"
+    wanted: list[tuple[Purpose, datetime]] = [(notice, c.now)]
+    wanted += [(p, c.start - before) for p, before in REMINDERS if c.start - before > c.now]
+    events: list[DomainEvent] = []
+    for purpose, moment in wanted:
+        send_at = out_of_quiet_hours(max(moment, c.now), c.zone, c.quiet)
+        if send_at >= c.start:
+            continue  # never at or after the visit
+        events.append(
+            MessageScheduled(
+                message_id=message_id(c.appointment_id, purpose, c.start),
+                patient_id=c.patient_id,
+                site_id=c.site_id,
+                purpose=purpose,
+                channel=channel,
+                send_at=send_at,
+                appointment_id=c.appointment_id,
+                appointment_start=c.start,
+            )
+        )
+    return events
+
+
+def _cancel_pending(
+    state: AppointmentMessages,
+    reason: Literal["appointment_cancelled", "appointment_moved"],
+    at: datetime,
+) -> list[DomainEvent]:
+    return [
+        MessageCancelled(
+            message_id=m.message_id,
+            patient_id=state.patient_id or "",
+            reason=reason,
+            cancelled_at=at,
+        )
+        for m in state.pending()
+    ]
+
+
+def _decide(state: AppointmentMessages, c: AppointmentCommand) -> Sequence[DomainEvent]:
+    match c:
+        case PlanMessages():
+            if state.cancelled or state.start == c.start:
+                return []  # a redelivery, or a booking seen after its cancellation
+            moved = state.start is not None
+            return [*_cancel_pending(state, "appointment_moved", c.now), *_plan(c, not moved)]
+        case CancelMessages():
+            if state.cancelled or state.start is None or state.patient_id is None:
+                return []
+            events = _cancel_pending(state, "appointment_cancelled", c.now)
+            channel = c.consent.channel()
+            send_at = out_of_quiet_hours(c.now, c.zone, c.quiet)
+            if channel is not None and send_at < state.start:
+                events.append(
+                    MessageScheduled(
+                        message_id=message_id(c.appointment_id, "cancellation_notice", state.start),
+                        patient_id=state.patient_id,
+                        site_id=c.site_id,
+                        purpose="cancellation_notice",
+                        channel=channel,
+                        send_at=send_at,
+                        appointment_id=c.appointment_id,
+                        appointment_start=state.start,
+                    )
+                )
+            return events
+        case FireMessage():
+            return _fire(state, c)
+        case RecordOutcome():
+            message = _message(state, c.message_id)
+            if message.status != "released" or message.attempt != c.attempt:
+                return []  # an answer already recorded, or for an attempt long gone
+            flight = InFlight(c.message_id, state.patient_id or "", message.channel, c.attempt)
+            return after_attempt(flight, c.outcome, c.reason, c.now, c.policy)
+
+
+def _fire(state: AppointmentMessages, c: FireMessage) -> Sequence[DomainEvent]:
+    message = _message(state, c.message_id)
+    if message.status not in ("scheduled", "retrying") or c.now < message.due_at:
+        return []  # cancelled (the race with a cancellation), already gone, or early
+    patient_id = state.patient_id or ""
+    if message.purpose != "cancellation_notice" and state.cancelled:
+        return []
+    if not c.consent.allows(message.channel):
+        return [
+            MessageCancelled(
+                message_id=message.message_id,
+                patient_id=patient_id,
+                reason="opted_out",
+                cancelled_at=c.now,
+            )
+        ]
+    if state.start is not None and c.now >= state.start:
+        return []  # the visit has begun: a reminder now helps nobody
+    return [
+        MessageReleased(
+            message_id=message.message_id,
+            patient_id=patient_id,
+            channel=message.channel,
+            attempt=message.attempt,
+            released_at=c.now,
+        )
+    ]
+
+
+def _message(state: AppointmentMessages, message_id: str) -> Message:
+    message = state.messages.get(message_id)
+    if message is None:
+        raise NotFound(f"no message {message_id}")
+    return message
+
+
+def _evolve(state: AppointmentMessages, event: DomainEvent) -> AppointmentMessages:
+    match event:
+        case MessageScheduled():
+            message = Message(event.message_id, event.purpose, event.channel, event.send_at)
+            start = (
+                state.start if event.purpose == "cancellation_notice" else event.appointment_start
+            )
+            return replace(
+                state,
+                patient_id=event.patient_id,
+                start=start,
+                cancelled=state.cancelled or event.purpose == "cancellation_notice",
+                messages={**state.messages, event.message_id: message},
+            )
+        case MessageCancelled():
+            state = _set(state, event.message_id, status="cancelled")
+            if event.reason == "appointment_cancelled":
+                return replace(state, cancelled=True)
+            return state
+        case MessageReleased():
+            return _set(state, event.message_id, status="released")
+        case MessageSent():
+            return _set(state, event.message_id, status="sent")
+        case MessageRetried():
+            return _set(
+                state,
+                event.message_id,
+                status="retrying",
+                attempt=event.attempt,
+                due_at=event.retry_at,
+            )
+        case MessageGivenUp() | MessageBounced():
+            return _set(state, event.message_id, status="failed")
+        case MessageDeliveryFailed():
+            return state  # a retry or a give-up follows in the same decision
+    return state
+
+
+def _set(state: AppointmentMessages, message_id: str, **changes: object) -> AppointmentMessages:
+    message = replace(state.messages[message_id], **changes)  # type: ignore[arg-type]
+    return replace(state, messages={**state.messages, message_id: message})
+
+
+appointment_messages = Decider[AppointmentMessages, AppointmentCommand](
+    AppointmentMessages(), _evolve, _decide
+)
