@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from services.engagement.domain.events import (
     CHANNELS,
+    AppointmentMessagesStopped,
     ChannelOptedIn,
     ChannelOptedOut,
     ChannelPreferenceSet,
@@ -62,6 +63,7 @@ __all__ = [
     "ChannelOptedOut",
     "ChannelPreferenceSet",
     # messages
+    "AppointmentMessagesStopped",
     "MessageBounced",
     "MessageCancelled",
     "MessageDeliveryFailed",

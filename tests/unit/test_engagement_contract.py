@@ -13,6 +13,7 @@ from services.billing import contracts as billing
 from services.compliance import contracts as compliance
 from services.engagement import contracts as engagement
 from services.engagement.contracts import (
+    AppointmentMessagesStopped,
     ChannelOptedIn,
     ChannelOptedOut,
     ChannelPreferenceSet,
@@ -99,6 +100,7 @@ EXAMPLES: list[DomainEvent] = [
         appointment_start=T0,
     ),
     MessageCancelled(**M, reason="appointment_moved", cancelled_at=T0),
+    AppointmentMessagesStopped(appointment_id="ap-1", **P, stopped_at=T0),
     MessageReleased(**M, channel="email", attempt=1, released_at=T0),
     MessageSent(**M, channel="email", attempt=1, sent_at=T0),
     MessageDeliveryFailed(**M, channel="email", attempt=1, reason="421", failed_at=T0),

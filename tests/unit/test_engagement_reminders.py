@@ -13,6 +13,7 @@ import pytest
 
 from services.engagement.domain.consent import Consent, OptIn, OptOut, consent
 from services.engagement.domain.events import (
+    AppointmentMessagesStopped,
     ChannelOptedIn,
     MessageCancelled,
     MessageReleased,
@@ -59,7 +60,12 @@ def plan(start: datetime = START, now: datetime = BOOKED_AT, who: Consent = SMS)
 
 def cancel(now: datetime) -> CancelMessages:
     return CancelMessages(
-        appointment_id="ap-1", site_id="site-1", zone=NEW_YORK, consent=SMS, now=now
+        appointment_id="ap-1",
+        patient_id="pt-1",
+        site_id="site-1",
+        zone=NEW_YORK,
+        consent=SMS,
+        now=now,
     )
 
 
@@ -71,6 +77,10 @@ def fire(
 
 def when(given: Sequence[DomainEvent], command: AppointmentCommand) -> Sequence[DomainEvent]:
     return appointment_messages.decide(appointment_messages.fold(given), command)
+
+
+def stopped(now: datetime) -> AppointmentMessagesStopped:
+    return AppointmentMessagesStopped(appointment_id="ap-1", patient_id="pt-1", stopped_at=now)
 
 
 def scheduled(purpose: Purpose, send_at: datetime, start: datetime = START) -> MessageScheduled:
@@ -134,6 +144,7 @@ def test_a_cancellation_cancels_pending_messages_and_sends_a_notice() -> None:
         released("reminder_72h", REMINDER_72.send_at),
     ]
     assert when(given, cancel(now)) == [
+        stopped(now),
         MessageCancelled(
             message_id=REMINDER_24.message_id,
             patient_id="pt-1",
@@ -161,9 +172,8 @@ def test_a_cancellation_that_loses_the_race_leaves_the_released_reminder_alone()
         released("reminder_72h", REMINDER_72.send_at),
         released("reminder_24h", due),
     ]
-    assert when(given, cancel(due + timedelta(seconds=1))) == [
-        scheduled("cancellation_notice", due + timedelta(seconds=1))
-    ]
+    later = due + timedelta(seconds=1)
+    assert when(given, cancel(later)) == [stopped(later), scheduled("cancellation_notice", later)]
 
 
 def test_a_cancellation_after_the_visit_began_sends_no_notice() -> None:
@@ -173,7 +183,31 @@ def test_a_cancellation_after_the_visit_began_sends_no_notice() -> None:
         released("reminder_72h", REMINDER_72.send_at),
         released("reminder_24h", REMINDER_24.send_at),
     ]
-    assert when(given, cancel(START + timedelta(minutes=5))) == []
+    assert when(given, cancel(START + timedelta(minutes=5))) == [
+        stopped(START + timedelta(minutes=5))
+    ]
+
+
+def test_a_cancellation_is_recorded_once_even_with_nothing_planned() -> None:
+    """A patient with no channel at the booking had nothing planned; the cancellation is still
+    recorded, so that a copy of the booking seen later (a replay) plans nothing for it."""
+    now = utc(2026, 3, 4, 15, 0)
+    assert when([], plan(who=NOBODY)) == []
+    assert when([], cancel(now)) == [stopped(now)]
+    assert when([stopped(now)], cancel(now)) == []
+    assert when([stopped(now)], plan()) == []
+
+
+def test_a_timer_late_after_the_visit_began_cancels_its_message() -> None:
+    late = START + timedelta(minutes=1)
+    assert when(PLANNED, fire("reminder_24h", late)) == [
+        MessageCancelled(
+            message_id=REMINDER_24.message_id,
+            patient_id="pt-1",
+            reason="visit_passed",
+            cancelled_at=late,
+        )
+    ]
 
 
 def test_a_move_cancels_the_old_reminders_and_plans_the_new_ones() -> None:

@@ -88,13 +88,23 @@ class MessageScheduled(EngagementEvent):
 
 
 class MessageCancelled(EngagementEvent):
-    """A scheduled message that will not go: its appointment cancelled or moved, or the patient
-    opted out of its channel."""
+    """A scheduled message that will not go: its appointment cancelled or moved, the patient
+    opted out of its channel, or its timer fired after the visit began."""
 
     message_id: str
     patient_id: str
-    reason: Literal["appointment_cancelled", "appointment_moved", "opted_out", "booked"]
+    reason: Literal["appointment_cancelled", "appointment_moved", "opted_out", "visit_passed"]
     cancelled_at: AwareDatetime
+
+
+class AppointmentMessagesStopped(EngagementEvent):
+    """The appointment was cancelled: from now on nothing is planned or sent for it but the
+    cancellation notice. Recorded once, even when nothing was pending (so that a booking seen
+    again later plans nothing)."""
+
+    appointment_id: str
+    patient_id: str
+    stopped_at: AwareDatetime
 
 
 class MessageReleased(EngagementEvent):
@@ -287,6 +297,7 @@ registry = EventRegistry(
         ChannelPreferenceSet,
         MessageScheduled,
         MessageCancelled,
+        AppointmentMessagesStopped,
         MessageReleased,
         MessageSent,
         MessageDeliveryFailed,

@@ -5,9 +5,10 @@ reschedule notice at a move), reminders 72 and 24 hours before, a notice if it i
   its quiet hours to their end; one that would then go at or after the visit is not planned.
 - Each message goes once per appointment and threshold: its id is made of the appointment,
   the purpose and the visit's start, and planning again (a redelivered booking) plans nothing.
-- A cancelled or moved appointment cancels its pending messages; a timer that fires for a
-  message of a cancelled appointment (the cancellation recorded first, in the race) sends
-  nothing.
+- A cancelled or moved appointment cancels its pending messages; a cancellation is recorded
+  once (`AppointmentMessagesStopped`), and after it nothing is planned or sent but its notice:
+  a timer that fires for a message of a cancelled appointment (the cancellation recorded
+  first, in the race) sends nothing. A timer late past the visit's start cancels its message.
 - The timer's command carries the patient's consent as folded when it fires: a channel opted
   out of since the plan cancels the message. A patient with no consented channel is sent
   nothing, and nothing is planned for them.
@@ -26,10 +27,10 @@ from pydantic import AwareDatetime, ConfigDict
 
 from services.engagement.domain.consent import Consent
 from services.engagement.domain.events import (
+    AppointmentMessagesStopped,
     Channel,
     MessageBounced,
     MessageCancelled,
-    MessageDeliveryFailed,
     MessageGivenUp,
     MessageReleased,
     MessageRetried,
@@ -122,6 +123,7 @@ class CancelMessages(_Command):
     if the visit is still ahead."""
 
     appointment_id: str
+    patient_id: str
     site_id: str
     zone: tzinfo
     consent: Consent
@@ -219,25 +221,7 @@ def _decide(state: AppointmentMessages, c: AppointmentCommand) -> Sequence[Domai
             moved = state.start is not None
             return [*_cancel_pending(state, "appointment_moved", c.now), *_plan(c, not moved)]
         case CancelMessages():
-            if state.cancelled or state.start is None or state.patient_id is None:
-                return []
-            events = _cancel_pending(state, "appointment_cancelled", c.now)
-            channel = c.consent.channel()
-            send_at = out_of_quiet_hours(c.now, c.zone, c.quiet)
-            if channel is not None and send_at < state.start:
-                events.append(
-                    MessageScheduled(
-                        message_id=message_id(c.appointment_id, "cancellation_notice", state.start),
-                        patient_id=state.patient_id,
-                        site_id=c.site_id,
-                        purpose="cancellation_notice",
-                        channel=channel,
-                        send_at=send_at,
-                        appointment_id=c.appointment_id,
-                        appointment_start=state.start,
-                    )
-                )
-            return events
+            return [] if state.cancelled else _stop(state, c)
         case FireMessage():
             return _fire(state, c)
         case RecordOutcome():
@@ -246,6 +230,28 @@ def _decide(state: AppointmentMessages, c: AppointmentCommand) -> Sequence[Domai
                 return []  # an answer already recorded, or for an attempt long gone
             flight = InFlight(c.message_id, state.patient_id or "", message.channel, c.attempt)
             return after_attempt(flight, c.outcome, c.reason, c.now, c.policy)
+
+
+def _stop(state: AppointmentMessages, c: CancelMessages) -> list[DomainEvent]:
+    stopped = AppointmentMessagesStopped(
+        appointment_id=c.appointment_id, patient_id=c.patient_id, stopped_at=c.now
+    )
+    events: list[DomainEvent] = [stopped, *_cancel_pending(state, "appointment_cancelled", c.now)]
+    channel = c.consent.channel()
+    send_at = out_of_quiet_hours(c.now, c.zone, c.quiet)
+    if channel is None or state.start is None or send_at >= state.start:
+        return events  # nobody to tell, nothing ever planned, or the visit is (nearly) past
+    notice = MessageScheduled(
+        message_id=message_id(c.appointment_id, "cancellation_notice", state.start),
+        patient_id=c.patient_id,
+        site_id=c.site_id,
+        purpose="cancellation_notice",
+        channel=channel,
+        send_at=send_at,
+        appointment_id=c.appointment_id,
+        appointment_start=state.start,
+    )
+    return [*events, notice]
 
 
 def _fire(state: AppointmentMessages, c: FireMessage) -> Sequence[DomainEvent]:
@@ -265,7 +271,15 @@ def _fire(state: AppointmentMessages, c: FireMessage) -> Sequence[DomainEvent]:
             )
         ]
     if state.start is not None and c.now >= state.start:
-        return []  # the visit has begun: a reminder now helps nobody
+        # The visit has begun (a timer late after an outage): a reminder now helps nobody.
+        return [
+            MessageCancelled(
+                message_id=message.message_id,
+                patient_id=patient_id,
+                reason="visit_passed",
+                cancelled_at=c.now,
+            )
+        ]
     return [
         MessageReleased(
             message_id=message.message_id,
@@ -291,40 +305,30 @@ def _evolve(state: AppointmentMessages, event: DomainEvent) -> AppointmentMessag
             start = (
                 state.start if event.purpose == "cancellation_notice" else event.appointment_start
             )
-            return replace(
-                state,
-                patient_id=event.patient_id,
-                start=start,
-                cancelled=state.cancelled or event.purpose == "cancellation_notice",
-                messages={**state.messages, event.message_id: message},
-            )
+            return _put(replace(state, patient_id=event.patient_id, start=start), message)
+        case AppointmentMessagesStopped():
+            return replace(state, patient_id=event.patient_id, cancelled=True)
         case MessageCancelled():
-            state = _set(state, event.message_id, status="cancelled")
-            if event.reason == "appointment_cancelled":
-                return replace(state, cancelled=True)
-            return state
+            return _put(state, replace(state.messages[event.message_id], status="cancelled"))
         case MessageReleased():
-            return _set(state, event.message_id, status="released")
+            return _put(state, replace(state.messages[event.message_id], status="released"))
         case MessageSent():
-            return _set(state, event.message_id, status="sent")
+            return _put(state, replace(state.messages[event.message_id], status="sent"))
         case MessageRetried():
-            return _set(
-                state,
-                event.message_id,
+            retried = replace(
+                state.messages[event.message_id],
                 status="retrying",
                 attempt=event.attempt,
                 due_at=event.retry_at,
             )
+            return _put(state, retried)
         case MessageGivenUp() | MessageBounced():
-            return _set(state, event.message_id, status="failed")
-        case MessageDeliveryFailed():
-            return state  # a retry or a give-up follows in the same decision
-    return state
+            return _put(state, replace(state.messages[event.message_id], status="failed"))
+    return state  # MessageDeliveryFailed: a retry or a give-up follows in the same decision
 
 
-def _set(state: AppointmentMessages, message_id: str, **changes: object) -> AppointmentMessages:
-    message = replace(state.messages[message_id], **changes)  # type: ignore[arg-type]
-    return replace(state, messages={**state.messages, message_id: message})
+def _put(state: AppointmentMessages, message: Message) -> AppointmentMessages:
+    return replace(state, messages={**state.messages, message.message_id: message})
 
 
 appointment_messages = Decider[AppointmentMessages, AppointmentCommand](
