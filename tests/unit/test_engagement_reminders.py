@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.engagement.domain.consent import Consent, OptIn, OptOut, consent
+from services.engagement.domain.delivery import FireMessage
 from services.engagement.domain.events import (
     AppointmentMessagesStopped,
     ChannelOptedIn,
@@ -20,16 +21,14 @@ from services.engagement.domain.events import (
     MessageScheduled,
     Purpose,
 )
+from services.engagement.domain.quiet_hours import QuietHours, out_of_quiet_hours
 from services.engagement.domain.reminders import (
     AppointmentCommand,
     CancelMessages,
-    FireMessage,
     PlanMessages,
-    QuietHours,
     appointment_messages,
     message_id,
     message_text,
-    out_of_quiet_hours,
 )
 from shared.domain import NotFound
 from shared.events import DomainEvent

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.engagement.domain.consent import Consent
+from services.engagement.domain.delivery import FireMessage, RecordOutcome
 from services.engagement.domain.events import (
     MessageBounced,
     MessageDeliveryFailed,
@@ -18,9 +19,7 @@ from services.engagement.domain.events import (
 )
 from services.engagement.domain.reminders import (
     AppointmentCommand,
-    FireMessage,
     PlanMessages,
-    RecordOutcome,
     appointment_messages,
     message_id,
 )

@@ -20,17 +20,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
-from pydantic import AwareDatetime, ConfigDict
+from pydantic import AwareDatetime
 
 from services.engagement.domain.consent import Consent
+from services.engagement.domain.delivery import (
+    DeliveryCommand,
+    FireMessage,
+    Message,
+    RecordOutcome,
+    answer,
+    evolve_message,
+    release,
+    scheduled,
+)
 from services.engagement.domain.events import (
     AppointmentMessagesStopped,
-    Channel,
     MessageBounced,
     MessageCancelled,
+    MessageDeliveryFailed,
     MessageGivenUp,
     MessageReleased,
     MessageRetried,
@@ -38,55 +48,14 @@ from services.engagement.domain.events import (
     MessageSent,
     Purpose,
 )
-from services.engagement.domain.retries import InFlight, Outcome, RetryPolicy, after_attempt
-from shared.domain import Command, Decider, NotFound
+from services.engagement.domain.quiet_hours import QuietHours, out_of_quiet_hours
+from shared.domain import Decider, NotFound
 from shared.events import DomainEvent
 
 REMINDERS: tuple[tuple[Purpose, timedelta], ...] = (
     ("reminder_72h", timedelta(hours=72)),
     ("reminder_24h", timedelta(hours=24)),
 )
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    """Local times between which no message goes (`start` to `end`, across midnight when
-    `start` is later than `end`: the default is 21:00 to 08:00)."""
-
-    start: time = time.fromisoformat("21:00")
-    end: time = time.fromisoformat("08:00")
-
-    def contains(self, local: time) -> bool:
-        if self.start <= self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end
-
-
-def out_of_quiet_hours(moment: datetime, zone: tzinfo, quiet: QuietHours) -> datetime:
-    """`moment`, or, if it falls in the quiet hours of the site's zone, the end of those quiet
-    hours on the site's wall clock (so the end is 08:00 local whether or not the clocks changed
-    overnight). UTC either way."""
-    local = moment.astimezone(zone)
-    wall = local.timetz().replace(tzinfo=None)  # the wall clock's
-    if not quiet.contains(wall):
-        return moment.astimezone(UTC)
-    day = local.date()
-    if quiet.start > quiet.end and wall >= quiet.start:
-        day += timedelta(days=1)
-    return datetime.combine(day, quiet.end, tzinfo=zone).astimezone(UTC)
-
-
-MessageStatus = Literal["scheduled", "released", "retrying", "sent", "cancelled", "failed"]
-
-
-@dataclass(frozen=True)
-class Message:
-    message_id: str
-    purpose: Purpose
-    channel: Channel
-    due_at: datetime  # when the timer fires: the planned time, or the next retry's
-    status: MessageStatus = "scheduled"
-    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -97,14 +66,10 @@ class AppointmentMessages:
     messages: Mapping[str, Message] = field(default_factory=dict)
 
     def pending(self) -> list[Message]:
-        return [m for m in self.messages.values() if m.status in ("scheduled", "retrying")]
+        return [m for m in self.messages.values() if m.pending]
 
 
-class _Command(Command):
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
-
-
-class PlanMessages(_Command):
+class PlanMessages(DeliveryCommand):
     """At a booking, or a move (a new `start`): plan its confirmation (or reschedule notice)
     and reminders."""
 
@@ -118,7 +83,7 @@ class PlanMessages(_Command):
     quiet: QuietHours = QuietHours()
 
 
-class CancelMessages(_Command):
+class CancelMessages(DeliveryCommand):
     """The appointment is cancelled: pending messages will not go; a cancellation notice will,
     if the visit is still ahead."""
 
@@ -129,25 +94,6 @@ class CancelMessages(_Command):
     consent: Consent
     now: AwareDatetime
     quiet: QuietHours = QuietHours()
-
-
-class FireMessage(_Command):
-    """The message's timer fired: hand it to its channel if it is still due."""
-
-    message_id: str
-    consent: Consent
-    now: AwareDatetime
-
-
-class RecordOutcome(_Command):
-    """The channel's answer to an attempt."""
-
-    message_id: str
-    attempt: int
-    outcome: Outcome
-    reason: str = ""
-    now: AwareDatetime
-    policy: RetryPolicy = RetryPolicy()
 
 
 AppointmentCommand = PlanMessages | CancelMessages | FireMessage | RecordOutcome
@@ -225,11 +171,7 @@ def _decide(state: AppointmentMessages, c: AppointmentCommand) -> Sequence[Domai
         case FireMessage():
             return _fire(state, c)
         case RecordOutcome():
-            message = _message(state, c.message_id)
-            if message.status != "released" or message.attempt != c.attempt:
-                return []  # an answer already recorded, or for an attempt long gone
-            flight = InFlight(c.message_id, state.patient_id or "", message.channel, c.attempt)
-            return after_attempt(flight, c.outcome, c.reason, c.now, c.policy)
+            return answer(_message(state, c.message_id), c)
 
 
 def _stop(state: AppointmentMessages, c: CancelMessages) -> list[DomainEvent]:
@@ -256,39 +198,21 @@ def _stop(state: AppointmentMessages, c: CancelMessages) -> list[DomainEvent]:
 
 def _fire(state: AppointmentMessages, c: FireMessage) -> Sequence[DomainEvent]:
     message = _message(state, c.message_id)
-    if message.status not in ("scheduled", "retrying") or c.now < message.due_at:
+    if not message.pending or c.now < message.due_at:
         return []  # cancelled (the race with a cancellation), already gone, or early
-    patient_id = state.patient_id or ""
-    if message.purpose != "cancellation_notice" and state.cancelled:
+    if state.cancelled and message.purpose != "cancellation_notice":
         return []
-    if not c.consent.allows(message.channel):
-        return [
-            MessageCancelled(
-                message_id=message.message_id,
-                patient_id=patient_id,
-                reason="opted_out",
-                cancelled_at=c.now,
-            )
-        ]
     if state.start is not None and c.now >= state.start:
         # The visit has begun (a timer late after an outage): a reminder now helps nobody.
         return [
             MessageCancelled(
                 message_id=message.message_id,
-                patient_id=patient_id,
+                patient_id=message.patient_id,
                 reason="visit_passed",
                 cancelled_at=c.now,
             )
         ]
-    return [
-        MessageReleased(
-            message_id=message.message_id,
-            patient_id=patient_id,
-            channel=message.channel,
-            attempt=message.attempt,
-            released_at=c.now,
-        )
-    ]
+    return release(message, c)
 
 
 def _message(state: AppointmentMessages, message_id: str) -> Message:
@@ -301,30 +225,23 @@ def _message(state: AppointmentMessages, message_id: str) -> Message:
 def _evolve(state: AppointmentMessages, event: DomainEvent) -> AppointmentMessages:
     match event:
         case MessageScheduled():
-            message = Message(event.message_id, event.purpose, event.channel, event.send_at)
             start = (
                 state.start if event.purpose == "cancellation_notice" else event.appointment_start
             )
-            return _put(replace(state, patient_id=event.patient_id, start=start), message)
+            return _put(replace(state, patient_id=event.patient_id, start=start), scheduled(event))
         case AppointmentMessagesStopped():
             return replace(state, patient_id=event.patient_id, cancelled=True)
-        case MessageCancelled():
-            return _put(state, replace(state.messages[event.message_id], status="cancelled"))
-        case MessageReleased():
-            return _put(state, replace(state.messages[event.message_id], status="released"))
-        case MessageSent():
-            return _put(state, replace(state.messages[event.message_id], status="sent"))
-        case MessageRetried():
-            retried = replace(
-                state.messages[event.message_id],
-                status="retrying",
-                attempt=event.attempt,
-                due_at=event.retry_at,
-            )
-            return _put(state, retried)
-        case MessageGivenUp() | MessageBounced():
-            return _put(state, replace(state.messages[event.message_id], status="failed"))
-    return state  # MessageDeliveryFailed: a retry or a give-up follows in the same decision
+        case (
+            MessageCancelled()
+            | MessageReleased()
+            | MessageSent()
+            | MessageDeliveryFailed()
+            | MessageRetried()
+            | MessageGivenUp()
+            | MessageBounced()
+        ):
+            return _put(state, evolve_message(state.messages[event.message_id], event))
+    return state
 
 
 def _put(state: AppointmentMessages, message: Message) -> AppointmentMessages:
