@@ -1,7 +1,9 @@
 """The office KPIs as pure folds over plain inputs: the projections that serve them (per site
 and month) gather the inputs from every context's events and call these. Each function's
 docstring is the KPI's definition. Rates are `Ratio`s (exact counts, rounded only when shown);
-durations are in minutes; days in AR is rounded to one decimal, halves up.
+durations are in minutes; days in AR is rounded to one decimal, halves up. The revenue-cycle
+ones are billing's definitions (docs/kpis.md), so the two never disagree; the others are
+written down there too, under "Office KPIs".
 """
 
 from __future__ import annotations
@@ -165,8 +167,9 @@ def net_promoter_score(scores: Iterable[int]) -> int | None:
 
 
 def days_in_ar(ar_balance_cents: int, charges_cents: int, days: int) -> Decimal | None:
-    """Receivables at the end of the period over the average daily gross charges of the period
-    (`charges_cents` / `days`), rounded to 0.1 day, halves up; None without charges."""
+    """Receivables at the end of the period over the average daily gross charges
+    (`charges_cents` / `days`), rounded to 0.1 day, halves up; None without charges. Billing
+    averages over the last three months: pass their charges and their number of days."""
     if charges_cents <= 0 or days <= 0:
         return None
     exact = Decimal(ar_balance_cents * days) / Decimal(charges_cents)
