@@ -22,6 +22,7 @@ SUITE_DATABASES = (
     "scheduling",
     "staffing",
     "billing",
+    "engagement",
     "compliance",
     "compliance_anchors",
     "keyvault",

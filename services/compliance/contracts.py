@@ -57,7 +57,7 @@ CONTRACT = Contract(
     "alerts its monitors raise.",
     events=EVENTS,
     registry=EventRegistry(EVENTS),
-    consumes=("scheduling", "staffing", "billing", "compliance", "operations"),
+    consumes=("scheduling", "staffing", "billing", "engagement", "compliance", "operations"),
     unrelayed=(AuditBlockSealed,),
 )
 

@@ -27,6 +27,7 @@ import services.asyncapi as generator
 from services.billing import contracts as billing
 from services.compliance import contracts as compliance
 from services.compliance.projections.audit_log import CONTEXTS
+from services.engagement import contracts as engagement
 from services.scheduling import contracts as scheduling
 from services.scheduling.domain import events as scheduling_events
 from services.staffing import contracts as staffing
@@ -87,6 +88,15 @@ STAFFING_EXPORTS = {
     "registry",
     "CompetencyRating",  # training and reviews: a manager review's rating of one competency
 }
+ENGAGEMENT_EXPORTS = {
+    *(cls.__name__ for cls in engagement.EVENTS),
+    "CHANNELS",
+    "CONTRACT",
+    "EVENTS",
+    "Sealed",
+    "registry",
+    "SurveyAnswer",  # a survey's answer to one question
+}
 
 
 # ---------------------------------------------------------------------------- the contracts
@@ -98,9 +108,10 @@ STAFFING_EXPORTS = {
         (scheduling, SCHEDULING_EXPORTS),
         (staffing, STAFFING_EXPORTS),
         (billing, BILLING_EXPORTS),
+        (engagement, ENGAGEMENT_EXPORTS),
         (compliance, COMPLIANCE_EXPORTS),
     ],
-    ids=["scheduling", "staffing", "billing", "compliance"],
+    ids=["scheduling", "staffing", "billing", "engagement", "compliance"],
 )
 def test_the_published_names_are_pinned(module: ModuleType, exports: set[str]) -> None:
     names: list[str] = module.__all__
@@ -148,7 +159,7 @@ def test_compliance_declares_the_topics_its_audit_log_reads() -> None:
 
 @pytest.mark.parametrize(
     "cls",
-    [*scheduling.EVENTS, *staffing.EVENTS, *billing.EVENTS, *compliance.EVENTS],
+    [*scheduling.EVENTS, *staffing.EVENTS, *billing.EVENTS, *engagement.EVENTS, *compliance.EVENTS],
     ids=lambda c: c.__name__,
 )
 def test_phi_fields_are_declared_on_events_that_seal_them(cls: type[DomainEvent]) -> None:
@@ -291,6 +302,7 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "medoffice.scheduling.events",
         "medoffice.staffing.events",
         "medoffice.billing.events",
+        "medoffice.engagement.events",
         "medoffice.compliance.events",
         "medoffice.operations.events",  # what operators did, audited by compliance
     }
@@ -309,6 +321,13 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "billing.receive.scheduling": ("receive", "#/channels/scheduling"),
         "billing.receive.staffing": ("receive", "#/channels/staffing"),
         "compliance.receive.billing": ("receive", "#/channels/billing"),
+        "engagement.publish": ("send", "#/channels/engagement"),
+        "engagement.receive.engagement": ("receive", "#/channels/engagement"),
+        "engagement.receive.scheduling": ("receive", "#/channels/scheduling"),
+        "engagement.receive.billing": ("receive", "#/channels/billing"),
+        "engagement.receive.staffing": ("receive", "#/channels/staffing"),
+        "engagement.receive.compliance": ("receive", "#/channels/compliance"),
+        "compliance.receive.engagement": ("receive", "#/channels/engagement"),
         "compliance.publish": ("send", "#/channels/compliance"),
         "compliance.receive.compliance": ("receive", "#/channels/compliance"),
         "operations.publish": ("send", "#/channels/operations"),
@@ -323,6 +342,9 @@ def test_channels_and_operations_follow_the_contracts() -> None:
     }
     assert set(document["channels"]["billing"]["messages"]) == {
         f"billing.{cls.__name__}.v1" for cls in billing.EVENTS
+    }
+    assert set(document["channels"]["engagement"]["messages"]) == {
+        f"engagement.{cls.__name__}.v1" for cls in engagement.EVENTS
     }
     # The ledger's blocks stay in compliance's store; its other events are on its topic.
     assert set(document["channels"]["compliance"]["messages"]) == {
@@ -341,6 +363,7 @@ def test_phi_fields_are_marked_in_the_document() -> None:
         *scheduling.EVENTS,
         *staffing.EVENTS,
         *billing.EVENTS,
+        *engagement.EVENTS,
         *compliance.EVENTS,
     ]
     for cls in events:

@@ -47,6 +47,7 @@ CONTEXTS = (
     "scheduling",
     "staffing",
     "billing",
+    "engagement",
     "compliance",
     "operations",
 )  # and what operators did
