@@ -11,12 +11,14 @@ import structlog
 import typer
 import uvicorn
 from pydantic import ValidationError
+from starlette.types import ASGIApp
 
 from services.cli_deadletters import dlq
 from services.cli_events import events
 from services.cli_projections import operations
 from shared.clock import SystemClock
 from shared.http.identity import OPERATOR, ROLES, mint_operator_token, mint_token
+from shared.http.keep_alive import SERVER_KEEP_ALIVE
 from shared.observability import configure
 from shared.settings import Settings
 from shared.tenancy import PLATFORM
@@ -43,6 +45,19 @@ def _settle_heap() -> None:
     gc.freeze()
 
 
+def served(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
+    """How uvicorn serves an app: our logging, no access log, and an idle connection kept for
+    `SERVER_KEEP_ALIVE` seconds, longer than our clients keep one (shared/http/keep_alive.py)."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=SERVER_KEEP_ALIVE,
+    )
+
+
 async def _serve(settings: Settings) -> None:
     from services.demo import seed_demo
     from services.suite import build_suite
@@ -63,10 +78,7 @@ async def _serve(settings: Settings) -> None:
             for service, timer in held:
                 service.workers.append(timer)
                 await timer.start()
-        config = uvicorn.Config(
-            suite.app, host=settings.host, port=settings.port, log_config=None, access_log=False
-        )
-        await uvicorn.Server(config).serve()
+        await uvicorn.Server(served(suite.app, settings.host, settings.port)).serve()
     finally:
         await suite.stop()
 
@@ -83,11 +95,7 @@ async def _serve_apart(settings: Settings, plan: list[tuple[str, int]]) -> None:
         for suite in suites:
             await suite.start()
         servers = [
-            uvicorn.Server(
-                uvicorn.Config(
-                    suite.app, host=settings.host, port=port, log_config=None, access_log=False
-                )
-            )
+            uvicorn.Server(served(suite.app, settings.host, port))
             for suite, (_, port) in zip(suites, plan, strict=True)
         ]
         tasks = [asyncio.create_task(server.serve()) for server in servers]

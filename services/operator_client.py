@@ -21,6 +21,7 @@ import typer
 
 from shared.clock import SystemClock
 from shared.http.identity import mint_operator_token
+from shared.http.keep_alive import client_limits
 
 URL_ENV = "MEDOFFICE_URL"
 TOKEN_ENV = "MEDOFFICE_OPERATOR_TOKEN"
@@ -100,6 +101,7 @@ class OperatorClient:
             base_url=url.rstrip("/"),
             headers={"Authorization": f"Bearer {token or development_token()}"},
             timeout=timeout,
+            limits=client_limits(),
         )
 
     def __enter__(self) -> OperatorClient:

@@ -46,6 +46,7 @@ from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 
+from shared.bus.kafka_start import close_all, start_whole
 from shared.bus.port import BadPosition, BusUnavailable, MessageHandler, ReadPage, ReadRecord
 from shared.cloudevents import Message
 
@@ -226,7 +227,10 @@ class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class KafkaBus:
-    """The Bus port on Kafka. Nothing connects before `start()` (or the first call needing it)."""
+    """The Bus port on Kafka. Nothing connects before `start()` (or the first call needing it).
+    Once stopped, only `start()` connects again: a call still in flight as the suite stops (a
+    scrape's lag, a readiness ping) is refused rather than opening clients nobody will close.
+    """
 
     def __init__(
         self,
@@ -260,6 +264,7 @@ class KafkaBus:
         self._connect_timeout = connect_timeout
         self._publish_timeout = publish_timeout
         self._ping_timeout = ping_timeout
+        self._request_timeout = request_timeout
         self._request_timeout_ms = int(request_timeout * 1000)
         self._session_timeout_ms = int(session_timeout * 1000)
         self._heartbeat_interval_ms = int(heartbeat_interval * 1000)
@@ -288,9 +293,16 @@ class KafkaBus:
         # Each watcher's consumer, and whether it has stopped in full (its sockets closed).
         self._followers: dict[AIOKafkaConsumer, asyncio.Event] = {}
         self._lock = asyncio.Lock()
+        self._stopped = False
 
     async def start(self) -> None:
+        self._stopped = False
+        await self._start()
+
+    async def _start(self) -> None:
         async with self._lock:
+            if self._stopped:
+                raise BusUnavailable("Kafka bus stopped")
             if self._admin is not None:
                 return
             admin = AIOKafkaAdminClient(
@@ -309,25 +321,23 @@ class KafkaBus:
                 # The admin client goes first: when the cluster is unreachable it fails, within
                 # the connect timeout, before FastStream builds a producer it could not close.
                 async with asyncio.timeout(self._connect_timeout):
-                    await admin.start()
-                await self._broker.start()
-                await offsets.start()
-            except (KafkaError, OSError, TimeoutError) as exc:
-                await offsets.stop()
-                await self._broker.stop()
-                await admin.close()
-                raise BusUnavailable(f"Kafka unreachable: {type(exc).__name__}") from exc
+                    await start_whole(admin.start(), admin.close, self._request_timeout)
+                await start_whole(self._broker.start(), self._broker.stop, self._request_timeout)
+                await start_whole(offsets.start(), offsets.stop, self._request_timeout)
+            except BaseException as exc:  # a cancel too: close what started, then go on failing
+                await close_all(offsets.stop, self._broker.stop, admin.close)
+                if isinstance(exc, KafkaError | OSError | TimeoutError):
+                    raise BusUnavailable(f"Kafka unreachable: {type(exc).__name__}") from exc
+                raise
             self._admin, self._offsets = admin, offsets
 
     async def stop(self) -> None:
+        self._stopped = True
         # At once: each leave is bounded by its own stop_timeout, and they would add up.
         stopped = await asyncio.gather(
             *(s.stop() for s in list(self._subscriptions)), return_exceptions=True
         )
         self._subscriptions.clear()
-        for result in stopped:
-            if isinstance(result, BaseException):
-                raise result
         # A watcher still iterating sees its consumer stopped and ends; one whose watch is
         # leaving (its consumer stopping in another task) is waited for, bounded.
         for follower, left in list(self._followers.items()):
@@ -337,11 +347,13 @@ class KafkaBus:
                     await left.wait()
         async with self._lock:
             admin, offsets, self._admin, self._offsets = self._admin, self._offsets, None, None
-            if admin is None or offsets is None:
-                return
-            await self._broker.stop()
-            await offsets.stop()
-            await admin.close()
+            if admin is not None and offsets is not None:
+                # Each client is closed even when closing another failed.
+                await close_all(self._broker.stop, offsets.stop, admin.close)
+        # A subscription that failed to stop is reported once every client is closed.
+        for result in stopped:
+            if isinstance(result, BaseException):
+                raise result
 
     async def publish(self, messages: Sequence[Message]) -> None:
         if not messages:
@@ -409,14 +421,11 @@ class KafkaBus:
         subscriber(subscription.on_batch)
         subscription.bind(subscriber)
         try:
-            await subscriber.start()
+            # A rebuild cancelled as it subscribes: the consumer's start ends, then it stops.
+            await start_whole(subscriber.start(), subscription.stop, self._request_timeout)
         except (KafkaError, OSError) as exc:
             await subscription.stop()
             _raise_unavailable_or(exc)
-        except asyncio.CancelledError:  # a rebuild cancelled as it subscribes: leak no consumer
-            with contextlib.suppress(Exception):
-                await subscription.stop()
-            raise
         # Remember the live ones only, for `stop()`: rebuilds come and go.
         self._subscriptions = {s for s in self._subscriptions if s.running} | {subscription}
         return subscription
@@ -494,7 +503,7 @@ class KafkaBus:
         got: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {tp: [] for tp in until}
         try:
             async with asyncio.timeout(READ_TIMEOUT):
-                await reader.start()
+                await start_whole(reader.start(), reader.stop, self._request_timeout)
                 reader.assign(list(until))
                 for tp in until:
                     reader.seek(tp, start[tp.partition])
@@ -538,7 +547,7 @@ class KafkaBus:
         try:
             try:
                 async with asyncio.timeout(self._connect_timeout):
-                    await consumer.start()
+                    await start_whole(consumer.start(), consumer.stop, self._request_timeout)
                     described = await admin.describe_topics(list(topics))
                     partitions = [
                         TopicPartition(topic["topic"], partition["partition"])
@@ -578,7 +587,7 @@ class KafkaBus:
 
     async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
         if self._admin is None or self._offsets is None:
-            await self.start()
+            await self._start()
         if self._admin is None or self._offsets is None:
             raise BusUnavailable("Kafka bus stopped")
         return self._admin, self._offsets

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from shared.bus.kafka_start import close_all, start_whole
 from shared.bus.port import BusUnavailable
 
 
@@ -29,6 +30,7 @@ class KafkaNoticeboard:
         self._partitions = partitions
         self._replication_factor = replication_factor
         self._timeout = timeout
+        self._timeout_ms = int(timeout * 1000)
         self._producer: AIOKafkaProducer | None = None
         self._numbers: list[int] = []  # the topic's partitions, as the cluster describes it
         self._lock = asyncio.Lock()
@@ -37,13 +39,20 @@ class KafkaNoticeboard:
         async with self._lock:
             if self._producer is not None:
                 return self._producer
-            admin = AIOKafkaAdminClient(bootstrap_servers=self._servers)
+            # Every request is bounded by the timeout, so a start left to end on its own (see
+            # `start_whole`) ends within it.
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=self._servers, request_timeout_ms=self._timeout_ms
+            )
             producer = AIOKafkaProducer(
-                bootstrap_servers=self._servers, acks="all", enable_idempotence=True
+                bootstrap_servers=self._servers,
+                acks="all",
+                enable_idempotence=True,
+                request_timeout_ms=self._timeout_ms,
             )
             try:
                 async with asyncio.timeout(self._timeout):
-                    await admin.start()
+                    await start_whole(admin.start(), admin.close, self._timeout)
                     topic = NewTopic(
                         self.topic,
                         self._partitions,
@@ -55,12 +64,17 @@ class KafkaNoticeboard:
                     except TopicAlreadyExistsError:
                         pass
                     self._numbers = await self._partitions_of(admin)
-                    await producer.start()
-            except (KafkaError, OSError, TimeoutError) as exc:
-                await producer.stop()
-                raise BusUnavailable(f"Kafka unreachable: {type(exc).__name__}") from exc
-            finally:
+                    await start_whole(producer.start(), producer.stop, self._timeout)
+            except BaseException as exc:  # a cancel too: close the producer, then go on failing
+                await close_all(producer.stop, admin.close)
+                if isinstance(exc, KafkaError | OSError | TimeoutError):
+                    raise BusUnavailable(f"Kafka unreachable: {type(exc).__name__}") from exc
+                raise
+            try:
                 await admin.close()
+            except BaseException:
+                await producer.stop()
+                raise
             self._producer = producer
             return producer
 
@@ -86,13 +100,16 @@ class KafkaNoticeboard:
     async def read(self, key: str) -> list[bytes]:
         await self._ensure()
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._servers, group_id=None, enable_auto_commit=False
+            bootstrap_servers=self._servers,
+            group_id=None,
+            enable_auto_commit=False,
+            request_timeout_ms=self._timeout_ms,
         )
         wanted = key.encode()
         found: list[bytes] = []
         try:
             async with asyncio.timeout(self._timeout):
-                await consumer.start()
+                await start_whole(consumer.start(), consumer.stop, self._timeout)
                 partitions = [TopicPartition(self.topic, n) for n in self._numbers]
                 consumer.assign(partitions)
                 await consumer.seek_to_beginning(*partitions)

@@ -621,6 +621,28 @@ async def test_kafka_stops_committing_again_when_the_subscription_stops(
         await bus.stop()
 
 
+@pytest.mark.integration
+async def test_a_stopped_kafka_bus_connects_again_only_when_started(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    """A call in flight as the suite stops (a scrape's lag, a readiness ping) must not open
+    clients again that nobody would close."""
+    topic = events_topic("x", namespace=f"{unique}.")
+    bus = KafkaBus(kafka_bootstrap, client_id=unique)
+    await bus.start()
+    await bus.stop()
+    try:
+        with pytest.raises(BusUnavailable):
+            await bus.lag(f"{unique}-g", [topic])
+        with pytest.raises(BusUnavailable):
+            await bus.ping()
+
+        await bus.start()
+        assert await bus.lag(f"{unique}-g", [topic]) == 0
+    finally:
+        await bus.stop()
+
+
 async def test_an_unreachable_kafka_is_reported_as_unavailable_within_a_bound() -> None:
     bus = KafkaBus("127.0.0.1:1", client_id="unreachable", ping_timeout=0.5)
     async with asyncio.timeout(10):

@@ -22,6 +22,7 @@ import httpx
 from shared.backends import SUITE_DATABASES
 from shared.clock import SystemClock
 from shared.http.identity import mint_operator_token, mint_token
+from shared.http.keep_alive import client_limits
 from shared.settings import Settings
 from tests.support import drop_test_data, wait_until
 
@@ -70,6 +71,7 @@ class Server:
             base_url=f"http://127.0.0.1:{self.port}",
             headers={"authorization": f"Bearer {token}"},
             timeout=30,
+            limits=client_limits(),
         )
 
     def start(self, **env: str) -> None:

@@ -22,6 +22,7 @@ import pytest
 from services.demo import PATIENTS, PROVIDERS, SITES, weekdays
 from shared.clock import SystemClock
 from shared.http.identity import mint_token
+from shared.http.keep_alive import client_limits
 from shared.settings import Settings
 from tests.integration.servers import Server
 from tests.support import suite_settings, wait_until
@@ -95,7 +96,9 @@ async def check_the_whole_demo(base_url: httpx.URL, settings: Settings) -> None:
     now = datetime.now(UTC)
     [last] = weekdays(now, NEW_YORK, -1, 1)
     [next_day] = weekdays(now, NEW_YORK, 1, 1)
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url, headers=headers, timeout=30, limits=client_limits()
+    ) as client:
 
         async def get(path: str, **params: Any) -> Any:
             response = await client.get(path, params=params)

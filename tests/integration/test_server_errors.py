@@ -16,6 +16,7 @@ import pytest
 
 from shared.clock import SystemClock
 from shared.http.identity import mint_token
+from shared.http.keep_alive import CLIENT_KEEP_ALIVE
 from shared.settings import Settings
 from tests.integration.failing_server import SECRET
 from tests.integration.servers import ROOT, free_port
@@ -59,7 +60,7 @@ async def client(server: tuple[int, Path]) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{server[0]}",
         headers={"authorization": f"Bearer {token}"},
-        limits=httpx.Limits(max_connections=1),
+        limits=httpx.Limits(max_connections=1, keepalive_expiry=CLIENT_KEEP_ALIVE),
         timeout=30,
     ) as client:
 

@@ -23,6 +23,7 @@ from pymongo import AsyncMongoClient
 
 from shared.clock import SystemClock
 from shared.http.identity import mint_token
+from shared.http.keep_alive import client_limits
 from shared.settings import Settings
 from tests.api.staffing_helpers import hire_bookable
 from tests.integration.servers import ROOT, Server, free_port
@@ -230,7 +231,9 @@ async def test_two_services_in_one_process_each_answer_on_their_own_port(
     both = ServiceServer(settings, tmp_path, "scheduling", "compliance")
     compliance_port = free_port()
     both.start(MEDOFFICE_COMPLIANCE_PORT=str(compliance_port))
-    other = httpx.AsyncClient(base_url=f"http://127.0.0.1:{compliance_port}", timeout=30)
+    other = httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{compliance_port}", timeout=30, limits=client_limits()
+    )
     try:
         await both.ready()
 

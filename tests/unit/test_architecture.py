@@ -35,6 +35,7 @@ ALLOWED_SHARED = {
     "shared.domain",
     "shared.events",
     "shared.identifiers",
+    "shared.money",
     "shared.pdf",
     "shared.phi",
 }

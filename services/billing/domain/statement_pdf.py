@@ -18,6 +18,7 @@ from services.billing.domain.events import (
     PatientResponsibilityAssessed,
 )
 from shared.events import DomainEvent
+from shared.money import dollars as money
 from shared.pdf import write_pdf
 
 __all__ = ["digest", "money", "statement_lines", "write_pdf"]
@@ -30,11 +31,6 @@ REASONS = {
     "self_pay": "self-pay",
     "other": "patient responsibility",
 }
-
-
-def money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}${abs(cents) // 100:,}.{abs(cents) % 100:02d}"
 
 
 def statement_lines(
