@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from services.billing import app as billing
 from services.compliance import app as compliance
 from services.engagement import app as engagement
+from services.finance import app as finance
 from services.scheduling import app as scheduling
 from services.staffing import app as staffing
 from shared.backends import Backends, open_backends
@@ -39,7 +40,14 @@ from shared.settings import Settings
 # service is its declaration here (and its `<name>_port` setting; see docs/new-service.md).
 SERVICES: dict[str, ServiceSpec[Any]] = {
     s.name: s
-    for s in (scheduling.SPEC, staffing.SPEC, billing.SPEC, engagement.SPEC, compliance.SPEC)
+    for s in (
+        scheduling.SPEC,
+        staffing.SPEC,
+        billing.SPEC,
+        finance.SPEC,
+        engagement.SPEC,
+        compliance.SPEC,
+    )
 }
 AUDITOR = "compliance"  # reads every other service's event store to cross-check its ledger
 

@@ -22,6 +22,7 @@ SUITE_DATABASES = (
     "scheduling",
     "staffing",
     "billing",
+    "finance",
     "engagement",
     "compliance",
     "compliance_anchors",

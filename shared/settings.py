@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     compliance_port: int | None = Field(default=None, ge=1, le=65535)
     billing_port: int | None = Field(default=None, ge=1, le=65535)
     staffing_port: int | None = Field(default=None, ge=1, le=65535)
+    finance_port: int | None = Field(default=None, ge=1, le=65535)
     engagement_port: int | None = Field(default=None, ge=1, le=65535)
     # Engagement's channels (services/engagement/application/senders.py): e-mail through this
     # SMTP server, texts through this HTTP gateway; a channel with none goes to the outbox, which

@@ -29,9 +29,19 @@ from shared.tenancy import PLATFORM
 
 # `staff`: an employee acting on their own record (staffing); their token's `sub` is their
 # employee id. `compliance`: the compliance officer, who manages policies, incidents and alerts
-# (auditors read everything and change nothing).
+# (auditors read everything and change nothing). `finance`: budgets, payables, payroll and the
+# month's reports (services/finance/).
 Role = Literal[
-    "front_desk", "clinician", "biller", "manager", "hr", "auditor", "admin", "staff", "compliance"
+    "front_desk",
+    "clinician",
+    "biller",
+    "manager",
+    "hr",
+    "auditor",
+    "admin",
+    "staff",
+    "compliance",
+    "finance",
 ]
 ROLES: tuple[Role, ...] = (
     "front_desk",
@@ -43,6 +53,7 @@ ROLES: tuple[Role, ...] = (
     "admin",
     "staff",
     "compliance",
+    "finance",
 )
 ALL_SITES = "*"
 OPERATOR = "operator"

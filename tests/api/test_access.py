@@ -40,6 +40,7 @@ from services.billing.domain.events import (
 )
 from services.compliance.contracts import CONTRACT as COMPLIANCE
 from services.compliance.domain.alerts import Finding, alert, alert_stream, raise_command
+from services.finance.domain.accounts import DEFAULT_ACCOUNTS
 from services.staffing.domain import streams as staffing_streams
 from services.staffing.domain.events import EmployeeHired
 from services.staffing.domain.events import registry as staffing_registry
@@ -48,7 +49,7 @@ from shared.clock import SystemClock, UuidIds
 from shared.commands import CommandHandler
 from shared.domain import Decider
 from shared.events import DomainEvent, Metadata
-from shared.http.identity import OPERATOR, ROLES
+from shared.http.identity import OPERATOR, ROLES, mint_token
 from shared.operations.console.session import COOKIE as CONSOLE_COOKIE
 from shared.settings import Settings
 from tests.api.conftest import TokenFor, post_ok
@@ -88,6 +89,7 @@ class Call:
     json: dict[str, Any] | None = None
     cookie: bool = False  # the caller's token in the console's cookie, not a bearer header
     form: str | None = None  # a console form's fields, url-encoded
+    csv: str | None = None  # a text/csv body (finance's payroll import)
 
 
 Prepare = Callable[[httpx.AsyncClient, str], Awaitable[Call]]
@@ -1552,6 +1554,185 @@ COMPLIANCE_ENDPOINTS: dict[tuple[str, str], Prepare] = {
 }
 
 
+# ------------------------------------------------------------------ finance
+# The books of acme: a cost centre per site and a vendor; invoices are entered by a clerk (an
+# admin of another name) so that whoever the matrix calls as may approve them.
+FINANCE_SITES = {
+    "cost_centres": [{"site_id": "north", "name": "N"}, {"site_id": "south", "name": "S"}]
+}
+
+
+async def _finance_books(admin: httpx.AsyncClient) -> None:
+    response = await admin.put("/finance/cost-centres", json=FINANCE_SITES)
+    assert response.status_code == 200, response.text
+    vendor = {"vendor_id": "matrix", "name": "Matrix Supply", "tax_id": "12-3456789"}
+    await post_ok(admin, "/finance/vendors", vendor)
+
+
+def _clerk() -> dict[str, str]:
+    settings = _billing_settings[-1]
+    token = mint_token(
+        settings.jwt_secret,
+        issuer=settings.jwt_issuer,
+        subject="clerk",
+        tenant="acme",
+        roles=["admin"],
+        sites=None,
+        now=SystemClock().now(),
+    )
+    return {"authorization": f"Bearer {token}"}
+
+
+async def _finance_invoice(admin: httpx.AsyncClient, site: str, approved: bool = False) -> str:
+    await _finance_books(admin)
+    n = next(counter)
+    body = {
+        "vendor_id": "matrix",
+        "invoice_number": f"M-{n}",
+        "invoice_date": "2026-01-02",
+        "received_on": "2026-01-03",
+        "lines": [{"account_code": "5200", "site_id": site, "amount_cents": 100 + n}],
+    }
+    made = await admin.post("/finance/invoices", json=body, headers=_clerk())
+    assert made.status_code == 201, made.text
+    invoice_id = str(made.json()["id"])
+    if approved:
+        answer = await admin.post(f"/finance/invoices/{invoice_id}/approval")
+        assert answer.status_code == 200, answer.text
+    return invoice_id
+
+
+def _finance_invoice_step(action: str, body: dict[str, Any] | None = None) -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        invoice_id = await _finance_invoice(admin, site)
+        return Call("POST", f"/finance/invoices/{invoice_id}/{action}", body)
+
+    return prepare
+
+
+async def _finance_invoice_read(admin: httpx.AsyncClient, site: str) -> Call:
+    return await _readable(admin, f"/finance/invoices/{await _finance_invoice(admin, site)}")
+
+
+async def _finance_run(admin: httpx.AsyncClient, site: str) -> str:
+    await _finance_invoice(admin, site, approved=True)
+    run_id = f"run-{next(counter)}"
+    await post_ok(admin, "/finance/payment-runs", {"run_id": run_id, "pay_on": "2030-01-01"})
+    return run_id
+
+
+def _finance_run_call(method: str, tail: str = "") -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        return Call(method, f"/finance/payment-runs/{await _finance_run(admin, site)}{tail}")
+
+    return prepare
+
+
+def _finance_budget(year: int, lines: bool, approved: bool = False) -> Callable[..., Any]:
+    async def made(admin: httpx.AsyncClient, site: str) -> None:
+        await _finance_books(admin)
+        rows = [{"account_code": "5200", "month": f"{year}-01-01", "amount_cents": 100}]
+        if (await admin.get(f"/finance/budgets/{site}/{year}")).status_code == 200:
+            return  # drafted (and perhaps revised) by an earlier call
+        body = {"site_id": site, "fiscal_year": year, "lines": rows if lines else []}
+        await post_ok(admin, "/finance/budgets", body)
+        if approved:
+            approval = {"budget_version": 1}
+            manager = await admin.post(f"/finance/budgets/{site}/{year}/approval", json=approval)
+            assert manager.status_code in (200, 403), manager.text  # admin is not a manager
+
+    return made
+
+
+def _finance_on_budget(
+    year: int, method: str, tail: str, body: dict[str, Any] | None, lines: bool = True
+) -> Prepare:
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        await _finance_budget(year, lines)(admin, site)
+        return Call(method, f"/finance/budgets/{site}/{year}{tail}", body)
+
+    return prepare
+
+
+async def _finance_payroll(admin: httpx.AsyncClient, site: str) -> Call:
+    await _finance_books(admin)
+    n = next(counter)
+    return Call(
+        "POST",
+        "/finance/payroll-imports",
+        csv=f"site,month,account,amount\n{site},2026-10,5100,{n}\n",
+    )
+
+
+async def _finance_vendor(admin: httpx.AsyncClient, site: str) -> Call:
+    await _finance_books(admin)
+    return await _readable(admin, "/finance/vendors/matrix")
+
+
+async def _finance_draft(admin: httpx.AsyncClient, site: str) -> Call:
+    await _finance_books(admin)
+    return Call("POST", "/finance/budgets", {"site_id": site, "fiscal_year": 2030, "lines": []})
+
+
+async def _finance_new_vendor(_: httpx.AsyncClient, site: str) -> Call:
+    body = {"vendor_id": f"v-{next(counter)}", "name": "V", "tax_id": "98-7654321"}
+    return Call("POST", "/finance/vendors", body)
+
+
+async def _finance_new_invoice(admin: httpx.AsyncClient, site: str) -> Call:
+    await _finance_books(admin)
+    body = {
+        "vendor_id": "matrix",
+        "invoice_number": f"X-{next(counter)}",
+        "invoice_date": "2026-01-02",
+        "received_on": "2026-01-03",
+        "lines": [{"account_code": "5200", "site_id": site, "amount_cents": 7}],
+    }
+    return Call("POST", "/finance/invoices", body)
+
+
+async def _finance_new_run(_: httpx.AsyncClient, site: str) -> Call:
+    # Nothing is due by 2020: an admitted caller is answered 409 (no run to start).
+    return Call(
+        "POST", "/finance/payment-runs", {"run_id": f"r-{next(counter)}", "pay_on": "2020-01-01"}
+    )
+
+
+FINANCE_REASON = {"reason": "wrong", "on": "2026-01-05"}
+FINANCE_ENDPOINTS: dict[tuple[str, str], Prepare] = {
+    ("GET", "/finance/chart"): _fixed("GET", "/finance/chart"),
+    ("PUT", "/finance/chart"): _fixed(
+        "PUT", "/finance/chart", {"accounts": [a.model_dump() for a in DEFAULT_ACCOUNTS]}
+    ),
+    ("PUT", "/finance/cost-centres"): _fixed("PUT", "/finance/cost-centres", FINANCE_SITES),
+    ("POST", "/finance/payroll-imports"): _finance_payroll,
+    ("POST", "/finance/budgets"): _finance_draft,
+    ("POST", "/finance/budgets/{site_id}/{fiscal_year}/revisions"): _finance_on_budget(
+        2031, "POST", "/revisions", {"lines": [], "reason": "cut"}
+    ),
+    ("POST", "/finance/budgets/{site_id}/{fiscal_year}/approval"): _finance_on_budget(
+        2032, "POST", "/approval", {"budget_version": 1}
+    ),
+    ("GET", "/finance/budgets/{site_id}/{fiscal_year}"): _finance_on_budget(2032, "GET", "", None),
+    ("POST", "/finance/vendors"): _finance_new_vendor,
+    ("GET", "/finance/vendors/{vendor_id}"): _finance_vendor,
+    ("POST", "/finance/invoices"): _finance_new_invoice,
+    ("POST", "/finance/invoices/{invoice_id}/approval"): _finance_invoice_step("approval"),
+    ("POST", "/finance/invoices/{invoice_id}/rejection"): _finance_invoice_step(
+        "rejection", FINANCE_REASON
+    ),
+    ("POST", "/finance/invoices/{invoice_id}/void"): _finance_invoice_step("void", FINANCE_REASON),
+    ("GET", "/finance/invoices/{invoice_id}"): _finance_invoice_read,
+    ("POST", "/finance/payment-runs"): _finance_new_run,
+    ("POST", "/finance/payment-runs/{run_id}/completion"): _finance_run_call("POST", "/completion"),
+    ("GET", "/finance/payment-runs/{run_id}"): _finance_run_call("GET"),
+    ("GET", "/finance/ap-aging"): _fixed("GET", "/finance/ap-aging?site_id={site}"),
+    ("GET", "/finance/reports/month"): _fixed(
+        "GET", "/finance/reports/month?month=2026-11&site_id={site}"
+    ),
+}
+
+
 ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/scheduling/sites"): _fixed("GET", "/scheduling/sites"),
     ("POST", "/scheduling/sites"): _new_site,
@@ -1773,6 +1954,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
         "GET", "/staffing/streams/acme:employee:dr-{site}"
     ),
     ("GET", "/billing/streams/{stream}"): _fixed("GET", "/billing/streams/acme:payer:none"),
+    ("GET", "/finance/streams/{stream}"): _fixed("GET", "/finance/streams/acme:vendor:matrix"),
     ("GET", "/compliance/streams/{stream}"): _fixed("GET", "/compliance/streams/acme:none"),
     ("DELETE", "/ops/replays/{replay_id}"): lambda _, site: _a_replay("DELETE"),
     # Dead letters: who may, decided before any is looked up (an operator gets 404 for this one).
@@ -1822,6 +2004,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     **BILLING_RECEIVABLES_ENDPOINTS,
     **ENGAGEMENT_ENDPOINTS,
     **COMPLIANCE_ENDPOINTS,
+    **FINANCE_ENDPOINTS,
 }
 
 
@@ -1906,11 +2089,13 @@ async def test_the_access_matrix_is_the_documented_one(
                     headers = {"cookie": f"{CONSOLE_COOKIE}={token}"}
                 if call.form is not None:
                     headers = {**headers, "content-type": "application/x-www-form-urlencoded"}
+                if call.csv is not None:
+                    headers = {**headers, "content-type": "text/csv"}
                 response = await client.request(
                     call.method,
                     call.path,
                     json=call.json,
-                    content=call.form,
+                    content=call.form if call.csv is None else call.csv,
                     headers=headers,
                 )
                 assert response.status_code < 500, (role, scope, call, response.text)

@@ -64,6 +64,7 @@ async def test_projections_report_their_lag_and_generation(
         "engagement.sites",
         "engagement.contacts",
         "engagement.deliveries",
+        "finance.ledger",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)
 

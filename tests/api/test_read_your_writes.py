@@ -93,6 +93,9 @@ ENTRIES = {
     "incident": "/compliance/incidents/{incident_id}",
     # compliance: tests/api/test_compliance_alerts.py reads its writes through it
     "alert": "/compliance/alerts/{alert_id}",
+    # finance: tests/api/test_finance_payables.py reads its writes through each
+    "finance-invoice": "/finance/invoices/{invoice_id}",
+    "finance-vendor": "/finance/vendors/{vendor_id}",
 }
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from services.billing import app as billing
 from services.compliance import app as compliance
+from services.finance import app as finance
 from services.scheduling import app as scheduling
 from services.staffing import app as staffing
 from shared.backends import Backends, open_in_memory
@@ -68,6 +69,18 @@ async def billing_service(
     backends: Backends,
 ) -> AsyncIterator[Assembled[billing.UseCases]]:
     built = await assemble_parts(billing.SPEC, backends, TestRunClock(), UuidIds())
+    await built.service.start()
+    try:
+        yield built
+    finally:
+        await built.service.stop()
+
+
+@pytest.fixture
+async def finance_service(
+    backends: Backends,
+) -> AsyncIterator[Assembled[finance.UseCases]]:
+    built = await assemble_parts(finance.SPEC, backends, TestRunClock(), UuidIds())
     await built.service.start()
     try:
         yield built

@@ -28,6 +28,8 @@ from services.billing import contracts as billing
 from services.compliance import contracts as compliance
 from services.compliance.projections.audit_log import CONTEXTS
 from services.engagement import contracts as engagement
+from services.finance import contracts as finance
+from services.finance.domain import events as finance_events
 from services.scheduling import contracts as scheduling
 from services.scheduling.domain import events as scheduling_events
 from services.staffing import contracts as staffing
@@ -97,6 +99,20 @@ ENGAGEMENT_EXPORTS = {
     "registry",
     "SurveyAnswer",  # a survey's answer to one question
 }
+FINANCE_EXPORTS = {
+    *(cls.__name__ for cls in finance.EVENTS),
+    "CONTRACT",
+    "EVENTS",
+    "Sealed",
+    "registry",
+    # the parts events are made of
+    "Account",
+    "BudgetLine",
+    "CostCentre",
+    "InvoiceLine",
+    "JournalLine",
+    "RunInvoice",
+}
 
 
 # ---------------------------------------------------------------------------- the contracts
@@ -110,8 +126,9 @@ ENGAGEMENT_EXPORTS = {
         (billing, BILLING_EXPORTS),
         (engagement, ENGAGEMENT_EXPORTS),
         (compliance, COMPLIANCE_EXPORTS),
+        (finance, FINANCE_EXPORTS),
     ],
-    ids=["scheduling", "staffing", "billing", "engagement", "compliance"],
+    ids=["scheduling", "staffing", "billing", "engagement", "compliance", "finance"],
 )
 def test_the_published_names_are_pinned(module: ModuleType, exports: set[str]) -> None:
     names: list[str] = module.__all__
@@ -159,7 +176,14 @@ def test_compliance_declares_the_topics_its_audit_log_reads() -> None:
 
 @pytest.mark.parametrize(
     "cls",
-    [*scheduling.EVENTS, *staffing.EVENTS, *billing.EVENTS, *engagement.EVENTS, *compliance.EVENTS],
+    [
+        *scheduling.EVENTS,
+        *staffing.EVENTS,
+        *billing.EVENTS,
+        *engagement.EVENTS,
+        *compliance.EVENTS,
+        *finance.EVENTS,
+    ],
     ids=lambda c: c.__name__,
 )
 def test_phi_fields_are_declared_on_events_that_seal_them(cls: type[DomainEvent]) -> None:
@@ -184,6 +208,30 @@ def test_the_phi_fields_of_billing_are_the_known_ones() -> None:
         "PatientLearnt": ("name", "birth_date", "sex", "address"),
         "CoverageLearnt": ("member_id", "subscriber_name"),
     }
+
+
+def test_the_phi_fields_of_finance_are_the_known_ones() -> None:
+    # A vendor's tax id is sealed like personal data, under the vendor's own key.
+    marked = {cls.__name__: phi_of(cls) for cls in finance.EVENTS if phi_of(cls)}
+    assert marked == {"VendorRegistered": ("tax_id",)}
+    assert finance.VendorRegistered.phi_subject == "vendor_id"
+
+
+def test_finance_declares_what_it_reads_and_every_event_it_defines() -> None:
+    assert finance.CONTRACT.consumes == ("finance", "billing", "scheduling")
+    assert finance.CONTRACT.topic() == "medoffice.finance.events"
+    assert finance.InvoicePaid.type_name() == "medoffice.finance.InvoicePaid.v1"
+    defined = {
+        cls
+        for _, cls in inspect.getmembers(finance_events, inspect.isclass)
+        if issubclass(cls, finance_events.FinanceEvent) and cls is not finance_events.FinanceEvent
+    }
+    assert set(finance.EVENTS) == defined
+    for cls in finance.EVENTS:
+        assert not any(
+            name.endswith("_cents") and info.annotation is not int
+            for name, info in cls.model_fields.items()
+        ), f"{cls.__name__}: money is integer cents"
 
 
 def test_the_phi_fields_of_scheduling_are_the_known_ones() -> None:
@@ -302,6 +350,7 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "medoffice.scheduling.events",
         "medoffice.staffing.events",
         "medoffice.billing.events",
+        "medoffice.finance.events",
         "medoffice.engagement.events",
         "medoffice.compliance.events",
         "medoffice.operations.events",  # what operators did, audited by compliance
@@ -328,6 +377,11 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "engagement.receive.staffing": ("receive", "#/channels/staffing"),
         "engagement.receive.compliance": ("receive", "#/channels/compliance"),
         "compliance.receive.engagement": ("receive", "#/channels/engagement"),
+        "finance.publish": ("send", "#/channels/finance"),
+        "finance.receive.finance": ("receive", "#/channels/finance"),
+        "finance.receive.billing": ("receive", "#/channels/billing"),
+        "finance.receive.scheduling": ("receive", "#/channels/scheduling"),
+        "compliance.receive.finance": ("receive", "#/channels/finance"),
         "compliance.publish": ("send", "#/channels/compliance"),
         "compliance.receive.compliance": ("receive", "#/channels/compliance"),
         "operations.publish": ("send", "#/channels/operations"),
@@ -346,6 +400,9 @@ def test_channels_and_operations_follow_the_contracts() -> None:
     assert set(document["channels"]["engagement"]["messages"]) == {
         f"engagement.{cls.__name__}.v1" for cls in engagement.EVENTS
     }
+    assert set(document["channels"]["finance"]["messages"]) == {
+        f"finance.{cls.__name__}.v1" for cls in finance.EVENTS
+    }
     # The ledger's blocks stay in compliance's store; its other events are on its topic.
     assert set(document["channels"]["compliance"]["messages"]) == {
         f"compliance.{cls.__name__}.v1"
@@ -363,6 +420,7 @@ def test_phi_fields_are_marked_in_the_document() -> None:
         *scheduling.EVENTS,
         *staffing.EVENTS,
         *billing.EVENTS,
+        *finance.EVENTS,
         *engagement.EVENTS,
         *compliance.EVENTS,
     ]

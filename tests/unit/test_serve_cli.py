@@ -62,7 +62,7 @@ def test_two_services_on_one_port_are_refused_with_the_settings_to_change(
         (
             ["payroll"],
             "unknown service 'payroll'; "
-            "one of scheduling, staffing, billing, engagement, compliance",
+            "one of scheduling, staffing, billing, finance, engagement, compliance",
         ),
         (["scheduling", "scheduling"], "service 'scheduling' is named twice"),
     ],

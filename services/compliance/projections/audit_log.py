@@ -47,6 +47,7 @@ CONTEXTS = (
     "scheduling",
     "staffing",
     "billing",
+    "finance",
     "engagement",
     "compliance",
     "operations",

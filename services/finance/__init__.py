@@ -1,0 +1,1 @@
+"""Finance: chart of accounts, budgets, accounts payable, payment runs, payroll and revenue."""

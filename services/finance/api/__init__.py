@@ -1,0 +1,1 @@
+"""Finance over HTTP: thin routes that parse, authorise, call one use case and answer."""

@@ -1,0 +1,1 @@
+"""Finance use cases: each decides one command against the event store."""

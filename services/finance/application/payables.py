@@ -1,0 +1,232 @@
+"""Accounts payable: vendors, their invoices (received, approved, rejected, voided) and
+payment runs. Every command decides on the vendor's stream, found by the invoice's tag; a
+payment run picks from the vendors' streams as the event store has them (never a read model),
+so a run started or completed again with the same id pays nothing twice."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from services.finance.application.accounts import Accounts
+from services.finance.domain import streams
+from services.finance.domain.events import InvoiceLine, RunInvoice, Terms
+from services.finance.domain.payables import (
+    ApproveInvoice,
+    PayInvoice,
+    ReceiveInvoice,
+    RegisterVendor,
+    RejectInvoice,
+    ScheduleInvoice,
+    Vendor,
+    VoidInvoice,
+    vendor,
+)
+from services.finance.domain.payment_runs import (
+    CompletePaymentRun,
+    PaymentRun,
+    StartPaymentRun,
+    payment_run,
+    pick,
+    still_to_pay,
+)
+from shared.commands import CommandHandler, Outcome
+from shared.domain import NotFound, Rejected
+from shared.events import Metadata
+from shared.usecases import UseCases
+
+
+class Payables(UseCases):
+    def __init__(self, handler: CommandHandler, accounts: Accounts) -> None:
+        super().__init__(handler)
+        self._accounts = accounts
+
+    # ------------------------------------------------------------------------- vendors
+
+    async def register_vendor(
+        self, meta: Metadata, *, vendor_id: str, name: str, tax_id: str, terms: Terms
+    ) -> Outcome[Vendor]:
+        command = RegisterVendor(
+            vendor_id=vendor_id,
+            name=name,
+            tax_id=tax_id,
+            terms=terms,
+            registered_by=meta.actor or "",
+            registered_at=self.now(),
+        )
+        return await self.decide(streams.vendor(meta.tenant, vendor_id), vendor, command, meta)
+
+    async def vendor_stream(self, tenant: str, invoice_id: str) -> str:
+        found = await self._handler.store.streams_tagged(streams.invoice_tag(tenant, invoice_id))
+        if not found:
+            raise NotFound(f"invoice {invoice_id} not found")
+        return found[-1]
+
+    async def invoice_sites(self, tenant: str, invoice_id: str) -> set[str]:
+        """The sites an invoice's lines are coded to, as the event store has them."""
+        stream = await self.vendor_stream(tenant, invoice_id)
+        invoice = (await self.state(stream, vendor)).invoice(invoice_id)
+        return {line.site_id for line in invoice.lines}
+
+    # ------------------------------------------------------------------------- invoices
+
+    async def receive(
+        self,
+        meta: Metadata,
+        *,
+        vendor_id: str,
+        invoice_id: str,
+        invoice_number: str,
+        invoice_date: date,
+        received_on: date,
+        terms: Terms | None,
+        lines: tuple[InvoiceLine, ...],
+    ) -> Outcome[Vendor]:
+        command = ReceiveInvoice(
+            vendor_id=vendor_id,
+            invoice_id=invoice_id,
+            invoice_number=invoice_number,
+            invoice_date=invoice_date,
+            received_on=received_on,
+            terms=terms,
+            lines=lines,
+            chart=await self._accounts.in_use(meta),
+            received_by=meta.actor or "",
+            received_at=self.now(),
+        )
+        return await self.decide(streams.vendor(meta.tenant, vendor_id), vendor, command, meta)
+
+    async def approve(self, meta: Metadata, invoice_id: str) -> Outcome[Vendor]:
+        stream = await self.vendor_stream(meta.tenant, invoice_id)
+        command = ApproveInvoice(
+            vendor_id=_vendor_of(stream),
+            invoice_id=invoice_id,
+            approved_by=meta.actor or "",
+            approved_at=self.now(),
+        )
+        return await self.decide(stream, vendor, command, meta)
+
+    async def reject(
+        self, meta: Metadata, invoice_id: str, *, reason: str, rejected_on: date
+    ) -> Outcome[Vendor]:
+        stream = await self.vendor_stream(meta.tenant, invoice_id)
+        command = RejectInvoice(
+            vendor_id=_vendor_of(stream),
+            invoice_id=invoice_id,
+            reason=reason,
+            rejected_by=meta.actor or "",
+            rejected_on=rejected_on,
+            rejected_at=self.now(),
+        )
+        return await self.decide(stream, vendor, command, meta)
+
+    async def void(
+        self, meta: Metadata, invoice_id: str, *, reason: str, voided_on: date
+    ) -> Outcome[Vendor]:
+        stream = await self.vendor_stream(meta.tenant, invoice_id)
+        command = VoidInvoice(
+            vendor_id=_vendor_of(stream),
+            invoice_id=invoice_id,
+            reason=reason,
+            voided_by=meta.actor or "",
+            voided_on=voided_on,
+            voided_at=self.now(),
+        )
+        return await self.decide(stream, vendor, command, meta)
+
+    # ------------------------------------------------------------------------- payment runs
+
+    async def _vendors(self, tenant: str) -> list[Vendor]:
+        found = await self._handler.store.streams_tagged(streams.vendors_tag(tenant))
+        return [await self.state(stream, vendor) for stream in found]
+
+    async def start_run(self, meta: Metadata, *, run_id: str, pay_on: date) -> Outcome[Any]:
+        """Schedule the approved invoices due by `pay_on` in run `run_id`, then start it. With
+        the same id again (a crash midway), the invoices already scheduled in it are kept and
+        nothing is scheduled twice."""
+        tenant = meta.tenant
+        started = await self.state(streams.payment_run(tenant, run_id), payment_run)
+        if started.exists:
+            pay_on, vendors = started.pay_on or pay_on, []
+        else:
+            vendors = await self._vendors(tenant)
+        already = [
+            _run_invoice(v, i.invoice_id)
+            for v in vendors
+            for i in v.invoices.values()
+            if i.run_id == run_id
+        ]
+        scheduled = list(started.invoices if started.exists else already)
+        for chosen in pick(vendors, pay_on):
+            command = ScheduleInvoice(
+                vendor_id=chosen.vendor_id,
+                invoice_id=chosen.invoice_id,
+                run_id=run_id,
+                scheduled_at=self.now(),
+            )
+            try:
+                await self.decide(streams.vendor(tenant, chosen.vendor_id), vendor, command, meta)
+            except Rejected:
+                continue  # another run took it meanwhile: not this run's
+            scheduled.append(chosen)
+        invoices = tuple(sorted(scheduled, key=lambda i: (i.due_on, i.vendor_id, i.invoice_id)))
+        start = StartPaymentRun(
+            run_id=run_id,
+            pay_on=pay_on,
+            invoices=invoices,
+            started_by=meta.actor or "",
+            started_at=self.now(),
+        )
+        return await self.decide(streams.payment_run(tenant, run_id), payment_run, start, meta)
+
+    async def run(self, tenant: str, run_id: str) -> PaymentRun:
+        found = await self.state(streams.payment_run(tenant, run_id), payment_run)
+        if not found.exists:
+            raise NotFound(f"payment run {run_id} not found")
+        return found
+
+    async def complete_run(self, meta: Metadata, run_id: str) -> Outcome[PaymentRun]:
+        """Pay each invoice of the run not yet paid by it, on its vendor's stream, then close
+        the run: completing again (or after a crash) pays nothing twice."""
+        tenant = meta.tenant
+        run = await self.run(tenant, run_id)
+        assert run.pay_on is not None
+        paid_by = await self._paid_by(tenant, run.invoices)
+        for owed in still_to_pay(run, paid_by):
+            command = PayInvoice(
+                vendor_id=owed.vendor_id,
+                invoice_id=owed.invoice_id,
+                run_id=run_id,
+                paid_on=run.pay_on,
+                paid_at=self.now(),
+            )
+            await self.decide(streams.vendor(tenant, owed.vendor_id), vendor, command, meta)
+        paid_by = await self._paid_by(tenant, run.invoices)
+        complete = CompletePaymentRun(
+            run_id=run_id,
+            paid_invoice_ids=tuple(i for i, by in paid_by.items() if by == run_id),
+            completed_at=self.now(),
+        )
+        return await self.decide(streams.payment_run(tenant, run_id), payment_run, complete, meta)
+
+    async def _paid_by(self, tenant: str, invoices: Sequence[RunInvoice]) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
+        for owed in invoices:
+            state = await self.state(streams.vendor(tenant, owed.vendor_id), vendor)
+            found[owed.invoice_id] = state.invoice(owed.invoice_id).paid_by_run
+        return found
+
+
+def _vendor_of(stream: str) -> str:
+    return stream.rsplit(":", 1)[1]
+
+
+def _run_invoice(found: Vendor, invoice_id: str) -> RunInvoice:
+    invoice = found.invoice(invoice_id)
+    return RunInvoice(
+        vendor_id=found.vendor_id,
+        invoice_id=invoice_id,
+        amount_cents=invoice.total_cents,
+        due_on=invoice.due_on,
+    )

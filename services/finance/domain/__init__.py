@@ -1,0 +1,1 @@
+"""Finance's pure domain: its events and the deciders that record them."""

@@ -1,0 +1,1 @@
+"""Finance read models: payables, actuals and visits, replay-safe."""

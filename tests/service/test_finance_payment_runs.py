@@ -1,0 +1,91 @@
+"""Finance's payment runs through its use cases (no HTTP): a run that crashed after
+scheduling some invoices, or after paying some, is run again with the same id and pays each
+invoice exactly once; another run never takes an invoice of an open one."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from services.finance.app import UseCases
+from services.finance.domain import streams
+from services.finance.domain.events import CostCentre, InvoiceLine
+from services.finance.domain.payables import PayInvoice, ScheduleInvoice, vendor
+from shared.domain import Rejected
+from shared.events import Metadata
+from shared.kit import Assembled
+from tests.service.conftest import META
+
+APPROVER = Metadata(tenant="acme", actor="approver", correlation_id="service-test")
+
+
+async def _payable(app: UseCases, *amounts: int) -> list[str]:
+    """Invoices of vendor `v1` at north, entered by the tester and approved by another."""
+    centres = (CostCentre(cost_centre_id="cc-north", site_id="north", name="North"),)
+    await app.accounts.set_cost_centres(META, centres)
+    await app.payables.register_vendor(
+        META, vendor_id="v1", name="Vendor", tax_id="12-3456789", terms="net_30"
+    )
+    ids = []
+    for n, cents in enumerate(amounts):
+        invoice_id = f"inv-{n}"
+        await app.payables.receive(
+            META,
+            vendor_id="v1",
+            invoice_id=invoice_id,
+            invoice_number=f"N-{n}",
+            invoice_date=date(2026, 9, 1),
+            received_on=date(2026, 9, 2),
+            terms=None,
+            lines=(InvoiceLine(account_code="5200", site_id="north", amount_cents=cents),),
+        )
+        await app.payables.approve(APPROVER, invoice_id)
+        ids.append(invoice_id)
+    return ids
+
+
+async def _paid(built: Assembled[UseCases]) -> list[str]:
+    envelopes = await built.kit.store.load(streams.vendor("acme", "v1"))
+    return [e.data["invoice_id"] for e in envelopes if e.type.endswith(".InvoicePaid.v1")]
+
+
+async def test_a_run_rerun_after_a_crash_while_scheduling_pays_each_invoice_once(
+    finance_service: Assembled[Any],
+) -> None:
+    app: UseCases = finance_service.use_cases
+    ids = await _payable(app, 100, 200, 300)
+    # The crash: the first invoice was scheduled in run-1, and the run was never started.
+    crashed = ScheduleInvoice(
+        vendor_id="v1", invoice_id=ids[0], run_id="run-1", scheduled_at=app.payables.now()
+    )
+    await app.payables.decide(streams.vendor("acme", "v1"), vendor, crashed, META)
+    started = await app.payables.start_run(META, run_id="run-1", pay_on=date(2026, 12, 31))
+    assert sorted(i.invoice_id for i in started.state.invoices) == ids
+    with pytest.raises(Rejected, match="nothing is due"):  # every invoice is in run-1
+        await app.payables.start_run(META, run_id="run-2", pay_on=date(2026, 12, 31))
+    for _ in range(2):
+        done = await app.payables.complete_run(META, "run-1")
+    assert done.state.completed
+    assert sorted(await _paid(finance_service)) == ids
+
+
+async def test_a_run_rerun_after_a_crash_while_paying_pays_the_rest_only(
+    finance_service: Assembled[Any],
+) -> None:
+    app: UseCases = finance_service.use_cases
+    ids = await _payable(app, 100, 200)
+    await app.payables.start_run(META, run_id="run-1", pay_on=date(2026, 12, 31))
+    # The crash: the first invoice was paid, the run never completed.
+    crashed = PayInvoice(
+        vendor_id="v1",
+        invoice_id=ids[0],
+        run_id="run-1",
+        paid_on=date(2026, 12, 31),
+        paid_at=app.payables.now(),
+    )
+    await app.payables.decide(streams.vendor("acme", "v1"), vendor, crashed, META)
+    done = await app.payables.complete_run(META, "run-1")
+    assert done.state.completed
+    assert sorted(await _paid(finance_service)) == ids
