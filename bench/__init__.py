@@ -24,6 +24,11 @@ only when asked for:
   monthly snapshots and from the entries alone, against reading the same events raw
   (bench/receivables.py).
 
+- finance (`--only finance`, or `python -m bench.finance [visits] [invoices]`): a month's P&L
+  and budget versus actual for a 6-site group over a year of its revenue (360,000 visits),
+  invoices (20,000) and payroll, from finance's ledger read model, against reading the same
+  events raw and summing them (bench/finance.py).
+
 Apart, on the embedded backend: `python -m bench.credentials` (issue 11), staffing's
 expiring-credentials list and daily credential sweep for 2,000 employees with five years of
 history, against the raw reads they cannot do without (bench/credentials.py).

@@ -35,6 +35,7 @@ ONLY = (
     "receivables",
     "as-of",
     "ledger",
+    "finance",
 )
 KAFKA_ENV = "MEDOFFICE_KAFKA_BOOTSTRAP"
 MONGO_ENV = "MEDOFFICE_MONGO_URL"
@@ -393,6 +394,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench import receivables
 
         receivables.main([])
+        sys.stdout.flush()
+        return 0
+    if args.only == "finance":
+        from bench import finance
+
+        report.heading("Finance: a month's P&L and budget versus actual over a group's year")
+        finance.main([])
         sys.stdout.flush()
         return 0
     if args.only == "ledger":

@@ -86,7 +86,14 @@ async def test_coverages_read_with_their_phi_opened_and_the_reads_recorded(
     client: httpx.AsyncClient, suite: Suite, facts: Facts, token_for: TokenFor
 ) -> None:
     biller = token_for("biller")
-    secondary = await appears(client, "Coverage/cov-pat-2-2", biller)
+
+    async def payer_named() -> Any:
+        # The payer's name comes from the payers read model, which may catch up after the
+        # coverage's own (a loaded fresh-clone run read the coverage between the two).
+        found = await appears(client, "Coverage/cov-pat-2-2", biller)
+        return found if all("display" in p for p in found["payor"]) else None
+
+    secondary = await wait_until(payer_named, message="the coverage with its payer's name")
     assert secondary == {
         "resourceType": "Coverage",
         "id": "cov-pat-2-2",

@@ -211,11 +211,15 @@ class Payables(UseCases):
         return await self.decide(streams.payment_run(tenant, run_id), payment_run, complete, meta)
 
     async def _paid_by(self, tenant: str, invoices: Sequence[RunInvoice]) -> dict[str, str | None]:
-        found: dict[str, str | None] = {}
-        for owed in invoices:
-            state = await self.state(streams.vendor(tenant, owed.vendor_id), vendor)
-            found[owed.invoice_id] = state.invoice(owed.invoice_id).paid_by_run
-        return found
+        """Which run paid each invoice (None: not paid), each vendor's stream loaded once."""
+        states = {
+            vendor_id: await self.state(streams.vendor(tenant, vendor_id), vendor)
+            for vendor_id in sorted({owed.vendor_id for owed in invoices})
+        }
+        return {
+            owed.invoice_id: states[owed.vendor_id].invoice(owed.invoice_id).paid_by_run
+            for owed in invoices
+        }
 
 
 def _vendor_of(stream: str) -> str:
