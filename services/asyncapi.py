@@ -15,13 +15,14 @@ import yaml
 
 from services.billing.contracts import CONTRACT as BILLING
 from services.compliance.contracts import CONTRACT as COMPLIANCE
+from services.engagement.contracts import CONTRACT as ENGAGEMENT
 from services.finance.contracts import CONTRACT as FINANCE
 from services.scheduling.contracts import CONTRACT as SCHEDULING
 from services.staffing.contracts import CONTRACT as STAFFING
 from shared.asyncapi import asyncapi_document
 from shared.operations.events import CONTRACT as OPERATIONS
 
-CONTRACTS = (SCHEDULING, STAFFING, BILLING, FINANCE, COMPLIANCE, OPERATIONS)
+CONTRACTS = (SCHEDULING, STAFFING, BILLING, FINANCE, ENGAGEMENT, COMPLIANCE, OPERATIONS)
 DOCUMENT = Path(__file__).parents[1] / "docs" / "asyncapi.yaml"
 COMMAND = "python -m services.asyncapi"
 BANNER = f"# Generated from services/*/contracts.py by `{COMMAND}`: do not edit.\n"

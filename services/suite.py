@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from services.billing import app as billing
 from services.compliance import app as compliance
+from services.engagement import app as engagement
 from services.finance import app as finance
 from services.scheduling import app as scheduling
 from services.staffing import app as staffing
@@ -38,7 +39,15 @@ from shared.settings import Settings
 # Every service, in the order one process builds and starts them (the auditor last): adding a
 # service is its declaration here (and its `<name>_port` setting; see docs/new-service.md).
 SERVICES: dict[str, ServiceSpec[Any]] = {
-    s.name: s for s in (scheduling.SPEC, staffing.SPEC, billing.SPEC, finance.SPEC, compliance.SPEC)
+    s.name: s
+    for s in (
+        scheduling.SPEC,
+        staffing.SPEC,
+        billing.SPEC,
+        finance.SPEC,
+        engagement.SPEC,
+        compliance.SPEC,
+    )
 }
 AUDITOR = "compliance"  # reads every other service's event store to cross-check its ledger
 

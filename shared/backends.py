@@ -23,6 +23,7 @@ SUITE_DATABASES = (
     "staffing",
     "billing",
     "finance",
+    "engagement",
     "compliance",
     "compliance_anchors",
     "keyvault",

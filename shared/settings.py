@@ -62,6 +62,18 @@ class Settings(BaseSettings):
     billing_port: int | None = Field(default=None, ge=1, le=65535)
     staffing_port: int | None = Field(default=None, ge=1, le=65535)
     finance_port: int | None = Field(default=None, ge=1, le=65535)
+    engagement_port: int | None = Field(default=None, ge=1, le=65535)
+    # Engagement's channels (services/engagement/application/senders.py): e-mail through this
+    # SMTP server, texts through this HTTP gateway; a channel with none goes to the outbox, which
+    # records each message (GET /engagement/outbox) and sends nothing.
+    engagement_smtp_host: str | None = None
+    engagement_smtp_port: int = Field(default=25, ge=1, le=65535)
+    engagement_smtp_sender: str = "reminders@medoffice.invalid"
+    engagement_sms_gateway_url: str | None = None
+    engagement_send_timeout: float = Field(default=10.0, gt=0)  # seconds per attempt
+    engagement_delivery_seconds: float = Field(default=30.0, gt=0)  # due messages sent this often
+    # A released message with no answer recorded this long after (its sender died) goes again.
+    engagement_lease_seconds: float = Field(default=600.0, gt=0)
     credential_sweep_seconds: float = Field(default=3600.0, gt=0)  # credential sweep's period
     pto_accrual_timer_seconds: float = 300.0  # how often staffing looks for PTO periods to credit
     # Compliance's monitors (services/compliance/application/monitors.py).

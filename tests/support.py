@@ -107,6 +107,7 @@ def suite_settings(
         remittance_resume_seconds=86_400,  # and resuming postings (the reaction posts)
         monitor_timer_seconds=86_400,  # and compliance's timed monitors (tests run them)
         ledger_monitor_seconds=86_400,
+        engagement_delivery_seconds=86_400,  # and engagement's deliveries (tests fire them)
     )
 
 

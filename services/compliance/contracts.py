@@ -57,7 +57,15 @@ CONTRACT = Contract(
     "alerts its monitors raise.",
     events=EVENTS,
     registry=EventRegistry(EVENTS),
-    consumes=("scheduling", "staffing", "billing", "finance", "compliance", "operations"),
+    consumes=(
+        "scheduling",
+        "staffing",
+        "billing",
+        "finance",
+        "engagement",
+        "compliance",
+        "operations",
+    ),
     unrelayed=(AuditBlockSealed,),
 )
 

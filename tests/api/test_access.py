@@ -1475,6 +1475,51 @@ async def _incident_read(admin: httpx.AsyncClient, site: str) -> Call:
     return await _readable(admin, f"/compliance/incidents/{incident_id}")
 
 
+# ------------------------------------------------------------------ engagement
+# An appointment's messages: its patient opted in to e-mail, then booked at the site; the
+# messages are planned from scheduling's booking on the bus (waited for by admin).
+
+
+async def _appointment_messages(admin: httpx.AsyncClient, site: str) -> Call:
+    patient_id = await _registered(admin)
+    consent = await admin.put(
+        f"/engagement/patients/{patient_id}/consent/email", json={"opted_in": True}
+    )
+    assert consent.status_code == 200, consent.text
+    n = next(counter)
+    booked = await post_ok(
+        admin,
+        "/scheduling/appointments",
+        {
+            "patient_id": patient_id,
+            "provider_id": f"dr-{site}",
+            "site_id": site,
+            "visit_type_id": "v",
+            "start": _start(n, "2027-01-01"),
+        },
+    )
+    path = f"/engagement/appointments/{booked['id']}/messages"
+
+    async def planned() -> bool:
+        return (await admin.get(path)).status_code == 200
+
+    await wait_until(planned, timeout=30, message=f"messages of {booked['id']}")
+    return Call("GET", path)
+
+
+ENGAGEMENT_ENDPOINTS: dict[tuple[str, str], Prepare] = {
+    ("PUT", "/engagement/patients/{patient_id}/consent/{channel}"): _fixed(
+        "PUT", "/engagement/patients/pat-c{n}/consent/email", {"opted_in": True}
+    ),
+    ("GET", "/engagement/patients/{patient_id}/consent"): _fixed(
+        "GET", "/engagement/patients/pat-c{n}/consent"
+    ),
+    ("GET", "/engagement/appointments/{appointment_id}/messages"): _appointment_messages,
+    ("GET", "/engagement/outbox"): _fixed("GET", "/engagement/outbox?patient_id=pat-o{n}"),
+    ("GET", "/engagement/streams/{stream}"): _fixed("GET", "/engagement/streams/acme:none"),
+}
+
+
 COMPLIANCE_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("POST", "/compliance/policies"): _new_policy,
     ("POST", "/compliance/policies/{policy_id}/versions"): _on_policy(
@@ -1957,6 +2002,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
     **BILLING_PATIENT_ENDPOINTS,
     **BILLING_POSTING_ENDPOINTS,
     **BILLING_RECEIVABLES_ENDPOINTS,
+    **ENGAGEMENT_ENDPOINTS,
     **COMPLIANCE_ENDPOINTS,
     **FINANCE_ENDPOINTS,
 }

@@ -61,6 +61,9 @@ async def test_projections_report_their_lag_and_generation(
         "billing.payments",
         "billing.patient_balances",
         "billing.receivables",
+        "engagement.sites",
+        "engagement.contacts",
+        "engagement.deliveries",
         "finance.ledger",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)

@@ -62,7 +62,14 @@ def test_each_service_runs_from_the_one_image_once_kafka_and_mongodb_are_healthy
     compose: dict[str, Any],
 ) -> None:
     declared = compose["services"]
-    assert services() == ["billing", "compliance", "finance", "scheduling", "staffing"]
+    assert services() == [
+        "billing",
+        "compliance",
+        "engagement",
+        "finance",
+        "scheduling",
+        "staffing",
+    ]
     for name in services():
         service = declared[name]
         assert service["build"]["dockerfile"] == "Dockerfile"

@@ -125,6 +125,7 @@ def test_scheduling_and_compliance_are_declared_by_their_contracts() -> None:
         "staffing",
         "billing",
         "finance",
+        "engagement",
         "compliance",
         "operations",
     )

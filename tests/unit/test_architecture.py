@@ -137,7 +137,7 @@ def test_services_import_nothing_of_each_other_but_contracts() -> None:
 
 def test_every_service_publishes_a_contracts_module() -> None:
     services = sorted(p.parent.name for p in (ROOT / "services").glob("*/__init__.py"))
-    assert services == ["billing", "compliance", "finance", "scheduling", "staffing"]
+    assert services == ["billing", "compliance", "engagement", "finance", "scheduling", "staffing"]
     for name in services:
         assert (ROOT / "services" / name / "contracts.py").is_file(), name
 

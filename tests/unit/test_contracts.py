@@ -27,6 +27,7 @@ import services.asyncapi as generator
 from services.billing import contracts as billing
 from services.compliance import contracts as compliance
 from services.compliance.projections.audit_log import CONTEXTS
+from services.engagement import contracts as engagement
 from services.finance import contracts as finance
 from services.finance.domain import events as finance_events
 from services.scheduling import contracts as scheduling
@@ -89,6 +90,15 @@ STAFFING_EXPORTS = {
     "registry",
     "CompetencyRating",  # training and reviews: a manager review's rating of one competency
 }
+ENGAGEMENT_EXPORTS = {
+    *(cls.__name__ for cls in engagement.EVENTS),
+    "CHANNELS",
+    "CONTRACT",
+    "EVENTS",
+    "Sealed",
+    "registry",
+    "SurveyAnswer",  # a survey's answer to one question
+}
 FINANCE_EXPORTS = {
     *(cls.__name__ for cls in finance.EVENTS),
     "CONTRACT",
@@ -114,10 +124,11 @@ FINANCE_EXPORTS = {
         (scheduling, SCHEDULING_EXPORTS),
         (staffing, STAFFING_EXPORTS),
         (billing, BILLING_EXPORTS),
+        (engagement, ENGAGEMENT_EXPORTS),
         (compliance, COMPLIANCE_EXPORTS),
         (finance, FINANCE_EXPORTS),
     ],
-    ids=["scheduling", "staffing", "billing", "compliance", "finance"],
+    ids=["scheduling", "staffing", "billing", "engagement", "compliance", "finance"],
 )
 def test_the_published_names_are_pinned(module: ModuleType, exports: set[str]) -> None:
     names: list[str] = module.__all__
@@ -165,7 +176,14 @@ def test_compliance_declares_the_topics_its_audit_log_reads() -> None:
 
 @pytest.mark.parametrize(
     "cls",
-    [*scheduling.EVENTS, *staffing.EVENTS, *billing.EVENTS, *compliance.EVENTS, *finance.EVENTS],
+    [
+        *scheduling.EVENTS,
+        *staffing.EVENTS,
+        *billing.EVENTS,
+        *engagement.EVENTS,
+        *compliance.EVENTS,
+        *finance.EVENTS,
+    ],
     ids=lambda c: c.__name__,
 )
 def test_phi_fields_are_declared_on_events_that_seal_them(cls: type[DomainEvent]) -> None:
@@ -333,6 +351,7 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "medoffice.staffing.events",
         "medoffice.billing.events",
         "medoffice.finance.events",
+        "medoffice.engagement.events",
         "medoffice.compliance.events",
         "medoffice.operations.events",  # what operators did, audited by compliance
     }
@@ -351,6 +370,13 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "billing.receive.scheduling": ("receive", "#/channels/scheduling"),
         "billing.receive.staffing": ("receive", "#/channels/staffing"),
         "compliance.receive.billing": ("receive", "#/channels/billing"),
+        "engagement.publish": ("send", "#/channels/engagement"),
+        "engagement.receive.engagement": ("receive", "#/channels/engagement"),
+        "engagement.receive.scheduling": ("receive", "#/channels/scheduling"),
+        "engagement.receive.billing": ("receive", "#/channels/billing"),
+        "engagement.receive.staffing": ("receive", "#/channels/staffing"),
+        "engagement.receive.compliance": ("receive", "#/channels/compliance"),
+        "compliance.receive.engagement": ("receive", "#/channels/engagement"),
         "finance.publish": ("send", "#/channels/finance"),
         "finance.receive.finance": ("receive", "#/channels/finance"),
         "finance.receive.billing": ("receive", "#/channels/billing"),
@@ -370,6 +396,9 @@ def test_channels_and_operations_follow_the_contracts() -> None:
     }
     assert set(document["channels"]["billing"]["messages"]) == {
         f"billing.{cls.__name__}.v1" for cls in billing.EVENTS
+    }
+    assert set(document["channels"]["engagement"]["messages"]) == {
+        f"engagement.{cls.__name__}.v1" for cls in engagement.EVENTS
     }
     assert set(document["channels"]["finance"]["messages"]) == {
         f"finance.{cls.__name__}.v1" for cls in finance.EVENTS
@@ -392,6 +421,7 @@ def test_phi_fields_are_marked_in_the_document() -> None:
         *staffing.EVENTS,
         *billing.EVENTS,
         *finance.EVENTS,
+        *engagement.EVENTS,
         *compliance.EVENTS,
     ]
     for cls in events:

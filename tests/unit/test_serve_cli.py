@@ -61,7 +61,8 @@ def test_two_services_on_one_port_are_refused_with_the_settings_to_change(
     [
         (
             ["payroll"],
-            "unknown service 'payroll'; one of scheduling, staffing, billing, finance, compliance",
+            "unknown service 'payroll'; "
+            "one of scheduling, staffing, billing, finance, engagement, compliance",
         ),
         (["scheduling", "scheduling"], "service 'scheduling' is named twice"),
     ],

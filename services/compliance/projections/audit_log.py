@@ -48,6 +48,7 @@ CONTEXTS = (
     "staffing",
     "billing",
     "finance",
+    "engagement",
     "compliance",
     "operations",
 )  # and what operators did

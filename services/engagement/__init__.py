@@ -1,0 +1,1 @@
+"""Patient communications: reminders and confirmations, recalls, surveys and feedback cases."""

@@ -1,0 +1,1 @@
+"""Engagement over HTTP: a patient's channel consent, an appointment's messages."""

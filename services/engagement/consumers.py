@@ -1,0 +1,27 @@
+"""Engagement's bus consumers: what it does on its own, not asked over HTTP.
+
+Each booking, move, cancellation and withdrawal scheduling publishes plans or stops the
+appointment's messages (`PlanAppointmentMessages`, consumer group
+`reactor.engagement.plan_messages`). The sites' time zones are a read model
+(`projections/sites.py`), not a reactor. The delivery timer sends each message due through its
+channel (`application/delivery.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from services.engagement.application.delivery import Delivery, DeliveryTimer
+from services.engagement.application.messages import AppointmentMessagesUseCases
+from services.engagement.application.scheduling import PlanAppointmentMessages
+from shared.reactions import Reaction
+from shared.settings import Settings
+from shared.timers import Timer
+
+
+def reactions(messages: AppointmentMessagesUseCases) -> Sequence[Reaction]:
+    return [PlanAppointmentMessages(messages)]
+
+
+def timers(settings: Settings, delivery: Delivery) -> Sequence[Timer]:
+    return [DeliveryTimer(delivery, settings.engagement_delivery_seconds)]

@@ -1,0 +1,1 @@
+"""Engagement's read models, built from the bus (replay-safe)."""
