@@ -69,6 +69,9 @@ PUBLIC = {
     ("GET", "/console/sign-in"),
     ("POST", "/console/sign-in"),
     ("POST", "/console/sign-out"),
+    # A patient's signed links: the token is the authority (tests/api/test_engagement_links.py).
+    ("GET", "/engagement/links/{tenant}/{token}"),
+    ("POST", "/engagement/links/{tenant}/{token}"),
 }
 SCOPES = ("own", "other", "tenant")
 COLUMNS = (*ROLES, OPERATOR)
@@ -1818,6 +1821,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
         "reschedule", {"start": "{start}"}
     ),
     ("POST", "/scheduling/appointments/{appointment_id}/check-in"): _on_booking("check-in"),
+    ("POST", "/scheduling/appointments/{appointment_id}/confirm"): _on_booking("confirm"),
     ("POST", "/scheduling/appointments/{appointment_id}/room"): _on_booking("room", {}, "check-in"),
     ("POST", "/scheduling/appointments/{appointment_id}/complete"): _on_booking(
         "complete", {"procedures": ["99213"], "diagnoses": ["E11.9"]}, "check-in"
