@@ -19,6 +19,7 @@ from services.engagement.api import consent as consent_api
 from services.engagement.api import links as links_api
 from services.engagement.api import messages as messages_api
 from services.engagement.api import outbox as outbox_api
+from services.engagement.api import surveys as surveys_api
 from services.engagement.application.consent import Consents
 from services.engagement.application.delivery import Delivery
 from services.engagement.application.links import LinkSigner, PatientLinkAnswers
@@ -29,12 +30,14 @@ from services.engagement.application.senders import (
     SmsGatewaySender,
     SmtpSender,
 )
+from services.engagement.application.surveys import Surveys
 from services.engagement.contracts import CONTRACT, PatientRecordAccessed
 from services.engagement.domain import cases, consent, reminders, streams, surveys
 from services.engagement.domain.events import Channel
 from services.engagement.projections.contacts import ContactsProjection
 from services.engagement.projections.deliveries import DeliveriesProjection
 from services.engagement.projections.link_answers import LinkAnswersProjection
+from services.engagement.projections.nps import NpsProjection
 from services.engagement.projections.sites import SitesProjection
 from services.scheduling.contracts import CONTRACT as SCHEDULING
 from shared.domain import disclosure_decider
@@ -55,6 +58,7 @@ class UseCases:
     outbox: OutboxSender
     disclosures: Disclosures
     links: PatientLinkAnswers
+    surveys: Surveys
     public: Throttle  # every public route's (signed links), per client address
 
 
@@ -98,6 +102,7 @@ async def application(kit: Kit) -> UseCases:
             kit.handler, disclosure_decider(PatientRecordAccessed), streams.record_access
         ),
         links=PatientLinkAnswers(kit.handler, signer, kit.read_models),
+        surveys=Surveys(kit.handler, consents, messages, signer),
         public=Throttle(kit.settings.engagement_public_requests_per_minute),
     )
 
@@ -108,11 +113,19 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
         messages_api.build_router(app.messages, app.disclosures),
         outbox_api.build_router(app.outbox, app.disclosures),
         links_api.build_router(app.links, app.public),
+        surveys_api.build_public_router(app.surveys, app.public),
+        surveys_api.build_router(
+            app.surveys,
+            kit.read_models,
+            kit.phi_vault(),
+            app.disclosures,
+            kit.settings.read_your_writes_timeout,
+        ),
     ]
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return consumers.reactions(app.messages)
+    return consumers.reactions(app.messages, app.surveys)
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
@@ -127,6 +140,7 @@ SPEC = ServiceSpec(
         ContactsProjection,
         DeliveriesProjection,
         LinkAnswersProjection,
+        NpsProjection,
     ),
     # What auditors' streams as of a time fold with (shared/http/streams.py), by stream kind.
     folds={
