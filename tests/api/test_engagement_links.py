@@ -167,3 +167,21 @@ async def test_a_tampered_foreign_or_expired_link_is_a_4xx_problem(
         assert too_big.headers["content-type"] == PROBLEM
         clock.shift = timedelta(days=30)  # past the visit: the links have expired
         assert (await public.post(cancel)).status_code == 422
+
+
+async def test_an_answer_scheduling_cannot_carry_out_is_refused_with_its_reason(
+    client: httpx.AsyncClient, suite: Suite, clinic: dict[str, str]
+) -> None:
+    """Engagement takes the answer (it does not follow check-ins); scheduling, which owns the
+    appointment, refuses it, and the client reads why."""
+    appointment_id, confirm, _ = await links_sent(client, suite, clinic)
+    arrived = await client.post(f"/scheduling/appointments/{appointment_id}/check-in")
+    assert arrived.status_code == 200, arrived.text
+    async with anonymous(suite) as public:
+        followed = await public.post(confirm)
+        assert followed.status_code == 202, followed.text
+        refused = await outcome(public, confirm, "refused")
+    assert refused["reason"] == (
+        f"appointment {appointment_id} cannot be confirmed: the patient is checked in"
+    )
+    assert (await appointment(client, appointment_id)).get("confirmed_at") is None
