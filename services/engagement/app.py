@@ -3,8 +3,9 @@
 This slice runs a patient's channel consent and an appointment's messages: planned and stopped
 from scheduling's appointments, sent when due through their channel (SMTP, an SMS gateway, or
 the outbox for a channel with no server configured), with signed confirm and cancel links that
-scheduling carries out. Recalls, surveys, feedback cases and the KPIs have their deciders
-(`domain/`); surveys and cases are wired in `application/surveys.py`.
+scheduling carries out; satisfaction surveys and the feedback cases detractors open
+(`application/surveys.py`). Recalls, the front desk's cases and the KPIs have their deciders
+(`domain/`) but are not wired yet.
 """
 
 from __future__ import annotations

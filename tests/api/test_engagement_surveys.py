@@ -66,7 +66,7 @@ async def test_a_completed_visit_is_surveyed_once_and_a_detractor_opens_a_case(
         body = (await client.get(f"/engagement/appointments/{appointment_id}/messages")).json()
         return [m["purpose"] for m in body["messages"]].count("survey") == 1
 
-    await wait_until(survey_planned, timeout=30, message="the survey message planned")
+    await wait_until(survey_planned, timeout=60, message="the survey message planned")
     link = await survey_link(client, suite, clock, "pat-1")
 
     async with anonymous(suite) as public:
@@ -130,7 +130,7 @@ async def test_a_completed_visit_is_surveyed_once_and_a_detractor_opens_a_case(
         body: dict[str, Any] = response.json() if response.status_code == 200 else {}
         return body
 
-    opened = await wait_until(case, timeout=30, message="the detractor's feedback case")
+    opened = await wait_until(case, timeout=60, message="the detractor's feedback case")
     assert (opened["kind"], opened["source"], opened["site_id"]) == ("complaint", "survey", "north")
     assert opened["summary"] == "Survey: likelihood to recommend 3 of 10"
     assert opened["survey_id"] == appointment_id
