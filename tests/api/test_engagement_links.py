@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 
 from services.engagement.application.links import LinkSigner
+from services.engagement.contracts import CONTRACT as ENGAGEMENT
 from services.suite import Suite
+from shared.reactions import Reactor
 from shared.settings import Settings
 from tests.api.conftest import ShiftedClock
 from tests.api.test_engagement_delivery import booked_and_planned, outbox, timer_of
@@ -185,3 +187,39 @@ async def test_an_answer_scheduling_cannot_carry_out_is_refused_with_its_reason(
         f"appointment {appointment_id} cannot be confirmed: the patient is checked in"
     )
     assert (await appointment(client, appointment_id)).get("confirmed_at") is None
+
+
+async def test_an_answer_delivered_again_issues_no_second_command(
+    client: httpx.AsyncClient, suite: Suite, clinic: dict[str, str]
+) -> None:
+    """Scheduling's reactor handed the same `PatientAnsweredLink` again (at-least-once
+    delivery) finds the answer's outcome recorded and does nothing."""
+    appointment_id, _, cancel = await links_sent(client, suite, clinic)
+    async with anonymous(suite) as public:
+        assert (await public.post(cancel)).status_code == 202
+        answered = await outcome(public, cancel, "cancelled")
+    await settled(suite)
+    store = suite.service("engagement").event_store
+    assert store is not None
+    [envelope] = [
+        e
+        for e in await store.load(f"acme:engagement-appointment:{appointment_id}")
+        if e.type.endswith("PatientAnsweredLink.v1")
+    ]
+    reactor = next(
+        w
+        for w in suite.service("scheduling").workers
+        if isinstance(w, Reactor) and w.name == "reactor.scheduling.patient_links"
+    )
+    for _ in range(2):
+        await reactor.reaction.react(ENGAGEMENT.registry.decode(envelope), envelope)
+
+    stream = (await appointment(client, appointment_id))["stream"]
+    day = (await client.get(f"/scheduling/streams/{stream}")).json()
+    assert [e["type"] for e in day["events"]].count(
+        "medoffice.scheduling.AppointmentCancelled.v1"
+    ) == 1
+    answer = await client.get(f"/scheduling/streams/acme:patient-answer:{answered['answer_id']}")
+    assert [e["type"] for e in answer.json()["events"]] == [
+        "medoffice.scheduling.PatientLinkAnswerApplied.v1"
+    ]
