@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     engagement_delivery_seconds: float = Field(default=30.0, gt=0)  # due messages sent this often
     # Requests per minute one address may make to engagement's public routes (signed links).
     engagement_public_requests_per_minute: int = Field(default=60, ge=1)
+    # A released message with no answer recorded this long after (its sender died) goes again.
+    engagement_lease_seconds: float = Field(default=600.0, gt=0)
     credential_sweep_seconds: float = Field(default=3600.0, gt=0)  # credential sweep's period
     pto_accrual_timer_seconds: float = 300.0  # how often staffing looks for PTO periods to credit
     # Compliance's monitors (services/compliance/application/monitors.py).

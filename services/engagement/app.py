@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import APIRouter
 
@@ -92,6 +93,7 @@ async def application(kit: Kit) -> UseCases:
         kit.read_models,
         kit.phi_vault(),
         senders(kit, outbox),
+        timedelta(seconds=kit.settings.engagement_lease_seconds),
         signer,
     )
     return UseCases(

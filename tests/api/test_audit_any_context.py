@@ -128,9 +128,11 @@ async def test_types_no_contract_declares_are_logged_and_chained_never_dead_lett
     groups = {m.headers["dlq_group"] for m in letters}
     assert groups, "scheduling's consumers dead-letter the unknown version"
     # Billing's own consumers (its claims read model and reaction) refuse the malformed claim,
-    # and so do finance's, which read billing's and scheduling's topics too.
+    # and so do finance's, which read billing's and scheduling's topics too, and engagement's,
+    # which read scheduling's.
     producers: tuple[str, ...] = ("projection.scheduling.", "reactor.scheduling.")
     producers += ("projection.billing.", "reactor.billing.")
     producers += ("projection.finance.", "reactor.finance.")
+    producers += ("projection.engagement.", "reactor.engagement.")
     assert all(g.startswith(producers) for g in groups)
     assert {m.headers["ce_id"] for m in letters} == {"sched-9", "bill-1"}

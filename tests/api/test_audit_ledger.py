@@ -28,10 +28,11 @@ Report = dict[str, Any]
 
 
 async def events_recorded(suite: Suite) -> int:
-    """Every event the ledger chains: scheduling's, staffing's (who hired the providers) and
-    billing's (what it learnt of the sites, the charges)."""
+    """Every event the ledger chains: scheduling's, staffing's (who hired the providers),
+    billing's (what it learnt of the sites, the charges), finance's, and engagement's (an
+    appointment's messages stopped at its cancellation)."""
     total = 0
-    for service in ("scheduling", "staffing", "billing"):
+    for service in ("scheduling", "staffing", "billing", "finance", "engagement"):
         store = suite.service(service).event_store
         assert store is not None
         total += sum(len(c.events) for c in await store.read_all(0, 10_000))

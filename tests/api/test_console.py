@@ -15,7 +15,7 @@ from services.suite import Suite
 from shared.operations.console.session import COOKIE
 from tests.api.conftest import TokenFor, booking, register
 
-SERVICES = ["billing", "compliance", "finance", "scheduling", "staffing"]
+SERVICES = ["billing", "compliance", "engagement", "finance", "scheduling", "staffing"]
 
 
 @contextlib.asynccontextmanager

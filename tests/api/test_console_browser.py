@@ -183,7 +183,7 @@ async def test_the_overview_follows_a_booking_live_in_chromium(
     await page.sign_in(operator["authorization"].removeprefix("Bearer "))
     await page.until(lambda: page.browser.current_url.endswith("/console"), "the overview")
     await page.until(page.live, "the overview's stream")
-    assert await page.count("tr[data-service]") == 5  # every service, finance too
+    assert await page.count("tr[data-service]") == 6  # every service, finance and engagement too
     assert await page.count('tr[data-projection="scheduling.appointments"]') == 1
     assert await page.count("tr[data-consumer]") > 0
     assert await page.text('[data-figure="scheduling.appointments.generation"]') == "1"

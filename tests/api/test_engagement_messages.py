@@ -160,6 +160,25 @@ async def test_consent_is_read_and_changed_at_once_and_each_change_recorded_once
     }
 
 
+async def test_consent_for_a_patient_not_learnt_yet_is_kept_and_holds_once_they_are(
+    client: httpx.AsyncClient, clinic: dict[str, str]
+) -> None:
+    """Consent taken before scheduling registers the patient (or before engagement learns it)
+    is accepted, not a 404: it is the patient's own stream, which the booking's plan folds."""
+    kept = await opt(client, "pat-new", "sms", True)
+    assert kept["stream_version"] == 1
+    read = await client.get("/engagement/patients/pat-new/consent")
+    assert read.status_code == 200, read.text
+    assert read.json()["channel"] == "sms"
+
+    await register(client, "pat-new")
+    made = await post_ok(client, "/scheduling/appointments", booking(clinic, patient_id="pat-new"))
+
+    body = await messages_once(client, made["id"], lambda b: len(b["messages"]) == 3)
+    assert body["patient_id"] == "pat-new"
+    assert {m["channel"] for m in body["messages"]} == {"sms"}
+
+
 async def test_bad_input_is_a_problem_not_a_500(
     client: httpx.AsyncClient, token_for: TokenFor
 ) -> None:

@@ -68,7 +68,7 @@ async def raw_bytes(suite: Suite, settings: Settings) -> bytes:
                     chunks.append(encode(doc))
     finally:
         await client.close()
-    contexts = ("scheduling", "staffing", "billing", "finance", "compliance")
+    contexts = ("scheduling", "staffing", "billing", "finance", "engagement", "compliance")
     topics = [settings.topic(c) for c in contexts]
     topics += [t.removesuffix(".events") + ".dlq" for t in topics]
     probe = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)

@@ -12,6 +12,7 @@ import pytest
 
 from services.billing import app as billing
 from services.compliance import app as compliance
+from services.engagement import app as engagement
 from services.finance import app as finance
 from services.scheduling import app as scheduling
 from services.staffing import app as staffing
@@ -81,6 +82,19 @@ async def finance_service(
     backends: Backends,
 ) -> AsyncIterator[Assembled[finance.UseCases]]:
     built = await assemble_parts(finance.SPEC, backends, TestRunClock(), UuidIds())
+    await built.service.start()
+    try:
+        yield built
+    finally:
+        await built.service.stop()
+
+
+@pytest.fixture
+async def engagement_service(
+    backends: Backends, scheduling_service: Assembled[Any]
+) -> AsyncIterator[Assembled[engagement.UseCases]]:
+    """Engagement, beside scheduling on the same bus: it learns sites and patients from it."""
+    built = await assemble_parts(engagement.SPEC, backends, TestRunClock(), UuidIds())
     await built.service.start()
     try:
         yield built

@@ -102,7 +102,7 @@ EXAMPLES: list[DomainEvent] = [
     ),
     MessageCancelled(**M, reason="appointment_moved", cancelled_at=T0),
     AppointmentMessagesStopped(appointment_id="ap-1", **P, stopped_at=T0),
-    MessageReleased(**M, channel="email", attempt=1, released_at=T0),
+    MessageReleased(**M, channel="email", attempt=1, released_at=T0, lease_until=T0),
     MessageSent(**M, channel="email", attempt=1, sent_at=T0),
     MessageDeliveryFailed(**M, channel="email", attempt=1, reason="421", failed_at=T0),
     MessageRetried(**M, attempt=2, retry_at=T0),

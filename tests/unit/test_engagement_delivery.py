@@ -12,6 +12,7 @@ import pytest
 
 from services.engagement.domain.consent import Consent
 from services.engagement.domain.delivery import (
+    LEASE,
     FireMessage,
     MessageCommand,
     RecordOutcome,
@@ -50,7 +51,9 @@ SCHEDULED = MessageScheduled(
     send_at=MORNING,
 )
 IDS = {"message_id": "recall-pt-1-2026", "patient_id": "pt-1"}
-RELEASED = MessageReleased(**IDS, channel="email", attempt=1, released_at=MORNING)
+RELEASED = MessageReleased(
+    **IDS, channel="email", attempt=1, released_at=MORNING, lease_until=MORNING + LEASE
+)
 
 
 def when(given: Sequence[DomainEvent], command: MessageCommand) -> Sequence[DomainEvent]:
@@ -87,6 +90,34 @@ def test_a_patient_who_opted_out_since_is_sent_nothing() -> None:
     cancelled = when([SCHEDULED], fire)
     assert cancelled == [MessageCancelled(**IDS, reason="opted_out", cancelled_at=MORNING)]
     assert when([SCHEDULED, *cancelled], fire.model_copy(update={"consent": EMAIL})) == []
+
+
+def test_a_release_never_answered_is_offered_again_when_its_lease_is_over() -> None:
+    fire = FireMessage(message_id=SCHEDULE.message_id, consent=EMAIL, now=MORNING)
+    leased = MORNING + LEASE - timedelta(seconds=1)
+    assert when([SCHEDULED, RELEASED], fire.model_copy(update={"now": leased})) == []
+    over = MORNING + LEASE
+    again = when([SCHEDULED, RELEASED], fire.model_copy(update={"now": over}))
+    # The same attempt: the channel is told the same message id and attempt as the first time.
+    assert again == [
+        MessageReleased(
+            **IDS, channel="email", attempt=1, released_at=over, lease_until=over + LEASE
+        )
+    ]
+    # The first sender's late answer, or the second's, is recorded once.
+    sent = RecordOutcome(message_id=SCHEDULE.message_id, attempt=1, outcome="sent", now=over)
+    answered = when([SCHEDULED, RELEASED, *again], sent)
+    assert answered == [MessageSent(**IDS, channel="email", attempt=1, sent_at=over)]
+    assert when([SCHEDULED, RELEASED, *again, *answered], sent) == []
+    later = fire.model_copy(update={"now": over + 2 * LEASE})
+    assert when([SCHEDULED, RELEASED, *again, *answered], later) == []
+
+
+def test_a_release_never_answered_is_cancelled_if_the_patient_opted_out_since() -> None:
+    fire = FireMessage(message_id=SCHEDULE.message_id, consent=Consent(), now=MORNING + LEASE)
+    assert when([SCHEDULED, RELEASED], fire) == [
+        MessageCancelled(**IDS, reason="opted_out", cancelled_at=MORNING + LEASE)
+    ]
 
 
 def test_a_failure_is_retried() -> None:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.engagement.domain.consent import Consent, OptIn, OptOut, consent
-from services.engagement.domain.delivery import FireMessage
+from services.engagement.domain.delivery import LEASE, FireMessage
 from services.engagement.domain.events import (
     AppointmentMessagesStopped,
     ChannelOptedIn,
@@ -109,6 +109,7 @@ def released(purpose: Purpose, now: datetime, start: datetime = START) -> Messag
         channel="sms",
         attempt=1,
         released_at=now,
+        lease_until=now + LEASE,
     )
 
 
@@ -173,6 +174,23 @@ def test_a_cancellation_that_loses_the_race_leaves_the_released_reminder_alone()
     ]
     later = due + timedelta(seconds=1)
     assert when(given, cancel(later)) == [stopped(later), scheduled("cancellation_notice", later)]
+
+
+def test_a_release_whose_answer_was_lost_is_not_offered_again_once_cancelled() -> None:
+    """The reminder's sender died after its release; the appointment is cancelled before the
+    lease is over: when it is, the reminder is cancelled, not sent again."""
+    due = REMINDER_24.send_at
+    leased = [*PLANNED, released("reminder_24h", due)]
+    given = [*leased, *when(leased, cancel(due))]
+    over = due + LEASE
+    assert when(given, fire("reminder_24h", over)) == [
+        MessageCancelled(
+            message_id=message_id("ap-1", "reminder_24h", START),
+            patient_id="pt-1",
+            reason="appointment_cancelled",
+            cancelled_at=over,
+        )
+    ]
 
 
 def test_a_cancellation_after_the_visit_began_sends_no_notice() -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.engagement.domain.consent import Consent
-from services.engagement.domain.delivery import FireMessage, RecordOutcome
+from services.engagement.domain.delivery import LEASE, FireMessage, RecordOutcome
 from services.engagement.domain.events import (
     MessageBounced,
     MessageDeliveryFailed,
@@ -89,7 +89,11 @@ def test_failures_are_retried_with_back_off_then_given_up() -> None:
     at = NOW
     for attempt in range(1, 5):
         released = when(history, fire(at))
-        assert released == [MessageReleased(**IDS, channel="sms", attempt=attempt, released_at=at)]
+        assert released == [
+            MessageReleased(
+                **IDS, channel="sms", attempt=attempt, released_at=at, lease_until=at + LEASE
+            )
+        ]
         history += released
         failed = when(history, answer(attempt, "failed", at, reason="421 try later"))
         history += failed

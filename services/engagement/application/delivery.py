@@ -4,22 +4,27 @@ Each round reads the due messages from the deliveries read model, then for each 
 `FireMessage` on the appointment's stream in the event store, with the patient's consent folded
 from theirs as it fires: a message cancelled meanwhile (the appointment cancelled or moved, the
 race lost to a cancellation), or whose channel the patient opted out of, is not released. A
-release is recorded before the channel is called, so two processes (or a round after a restart)
-never send one attempt twice: the second decides nothing. The channel's answer is recorded as
-the message's outcome: sent, or failed and retried with the domain's back-off, then given up
-(logged as `message_given_up`), or bounced. The text names the site and the local date and
-time, nothing clinical, and the message's signed links (`reminders.message_text`,
+release is recorded before the channel is called, so two live processes (or a round after a
+restart) never send one attempt twice: the second decides nothing. The channel's answer is
+recorded as the message's outcome: sent, or failed and retried with the domain's back-off, then
+given up (logged as `message_given_up`), or bounced. The text names the site and the local date
+and time, nothing clinical, and the message's signed links (`reminders.message_text`,
 `links.LinkSigner.in_message`).
 
-Not covered yet: a process that dies between a release and the channel's answer leaves that
-attempt released, neither sent nor retried.
+A release is a lease (`Settings.engagement_lease_seconds`): a process that dies between a
+release and the channel's answer leaves the attempt released with no answer, and once the
+lease is over the timer releases the same attempt again and sends it, under the same message
+id and attempt (the e-mail's `Message-ID`, the SMS gateway's `reference`, the outbox's key), so
+a server that got the first can recognise the second. Delivery is at least once: a message
+whose first send got through before the crash goes twice, never none. A late answer from the
+first sender, if it lived after all, is recorded once: the first answer for an attempt wins.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -61,6 +66,7 @@ class Delivery(UseCases):
         read_models: ReadModels,
         vault: PhiVault,
         senders: Mapping[Channel, Sender],
+        lease: timedelta,
         links: LinkSigner,
     ) -> None:
         super().__init__(handler)
@@ -70,6 +76,7 @@ class Delivery(UseCases):
         self._read_models = read_models
         self._vault = vault
         self._senders = senders
+        self._lease = lease
 
     async def due(self, limit: int) -> list[dict[str, Any]]:
         where = {"pending": True, "due_at": {"$lte": utc_text(self.now())}}
@@ -88,7 +95,9 @@ class Delivery(UseCases):
         )
         stream = streams.appointment(meta.tenant, appointment_id)
         consent = await self._consents.of(meta.tenant, message.patient_id)
-        fire = FireMessage(message_id=message_id, consent=consent, now=self.now())
+        fire = FireMessage(
+            message_id=message_id, consent=consent, now=self.now(), lease=self._lease
+        )
         fired = await self.decide(stream, appointment_messages, fire, meta, subject=_patient)
         released = [e for e in fired.events if isinstance(e, MessageReleased)]
         if not released:

@@ -1,6 +1,8 @@
 """One message's way to the patient, once scheduled: its timer fires and it is handed to its
 channel (released) if still due and the patient still consents to the channel, then sent, or
-failed and retried (`retries.RetryPolicy`), or bounced. Used by an appointment's messages
+failed and retried (`retries.RetryPolicy`), or bounced. A release is a lease (`LEASE`): an
+attempt whose answer was never recorded (its sender died) is released again, the same attempt,
+once the lease is over: at least once, never lost. Used by an appointment's messages
 (`reminders`) and by messages that stand alone, each on `engagement-message-<id>` (a recall's,
 a survey's): `message_delivery` is the decider of those."""
 
@@ -8,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Literal
 
-from pydantic import AwareDatetime, ConfigDict
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from services.engagement.domain.consent import Consent
 from services.engagement.domain.events import (
@@ -32,6 +34,11 @@ from shared.events import DomainEvent
 
 MessageStatus = Literal["scheduled", "released", "retrying", "sent", "cancelled", "failed"]
 
+# How long a released attempt waits for its channel's answer before it is offered again: far
+# beyond a channel's own timeout (`Settings.engagement_send_timeout`), so that only an attempt
+# whose sender died is offered twice.
+LEASE = timedelta(minutes=10)
+
 
 @dataclass(frozen=True)
 class Message:
@@ -42,10 +49,18 @@ class Message:
     due_at: datetime  # when the timer fires: the planned time, or the next retry's
     status: MessageStatus = "scheduled"
     attempt: int = 1
+    lease_until: datetime | None = None  # while released: when it is offered again
 
     @property
     def pending(self) -> bool:
         return self.status in ("scheduled", "retrying")
+
+    def offered(self, now: datetime) -> bool:
+        """Whether its timer may release it at `now`: pending and due, or released and its
+        lease over with no answer recorded."""
+        if self.status == "released":
+            return self.lease_until is not None and now >= self.lease_until
+        return self.pending and now >= self.due_at
 
 
 class DeliveryCommand(Command):
@@ -53,12 +68,13 @@ class DeliveryCommand(Command):
 
 
 class FireMessage(DeliveryCommand):
-    """The message's timer fired: hand it to its channel if it is still due. `consent` is the
-    patient's, folded as the timer fires."""
+    """The message's timer fired: hand it to its channel if it is still due (or released and
+    its lease over), for `lease`. `consent` is the patient's, folded as the timer fires."""
 
     message_id: str
     consent: Consent
     now: AwareDatetime
+    lease: timedelta = Field(default=LEASE, gt=timedelta(0))
 
 
 class RecordOutcome(DeliveryCommand):
@@ -73,15 +89,22 @@ class RecordOutcome(DeliveryCommand):
 
 
 def release(message: Message, c: FireMessage) -> list[DomainEvent]:
-    """Released if due; cancelled if the patient opted out of its channel since it was planned;
-    nothing if it is not pending (cancelled, gone already) or the timer is early."""
-    if not message.pending or c.now < message.due_at:
+    """Released if due (again, the same attempt, if its lease is over); cancelled if the patient
+    opted out of its channel since it was planned; nothing if it is not offered (cancelled,
+    gone already, released and still leased) or the timer is early."""
+    if not message.offered(c.now):
         return []
     ids = {"message_id": message.message_id, "patient_id": message.patient_id}
     if not c.consent.allows(message.channel):
         return [MessageCancelled(**ids, reason="opted_out", cancelled_at=c.now)]
     return [
-        MessageReleased(**ids, channel=message.channel, attempt=message.attempt, released_at=c.now)
+        MessageReleased(
+            **ids,
+            channel=message.channel,
+            attempt=message.attempt,
+            released_at=c.now,
+            lease_until=c.now + c.lease,
+        )
     ]
 
 
@@ -104,7 +127,7 @@ def evolve_message(message: Message, event: DomainEvent) -> Message:
         case MessageCancelled():
             return replace(message, status="cancelled")
         case MessageReleased():
-            return replace(message, status="released")
+            return replace(message, status="released", lease_until=event.lease_until)
         case MessageSent():
             return replace(message, status="sent")
         case MessageRetried():

@@ -109,13 +109,17 @@ class AppointmentMessagesStopped(EngagementEvent):
 
 class MessageReleased(EngagementEvent):
     """The timer fired and the message was still due: handed to its channel for attempt
-    `attempt`. Recorded before the channel is called, so that a message goes once."""
+    `attempt`. Recorded before the channel is called, so that a message goes once while its
+    sender lives. The release is a lease: if no answer is recorded by `lease_until` (the
+    process died between the release and the answer), the timer releases the same attempt
+    again, and the channel is told the same message id and attempt (at least once)."""
 
     message_id: str
     patient_id: str
     channel: Channel
     attempt: int = Field(ge=1)
     released_at: AwareDatetime
+    lease_until: AwareDatetime
 
 
 class MessageSent(EngagementEvent):

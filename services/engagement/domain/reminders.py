@@ -9,6 +9,9 @@ reschedule notice at a move), reminders 72 and 24 hours before, a notice if it i
   once (`AppointmentMessagesStopped`), and after it nothing is planned or sent but its notice:
   a timer that fires for a message of a cancelled appointment (the cancellation recorded
   first, in the race) sends nothing. A timer late past the visit's start cancels its message.
+- A released message whose channel's answer was never recorded (its sender died) is offered
+  again when its lease is over (`delivery.LEASE`): the same attempt, so the channel sees the
+  same message id and attempt; cancelled instead if the appointment was cancelled meanwhile.
 - The timer's command carries the patient's consent as folded when it fires: a channel opted
   out of since the plan cancels the message. A patient with no consented channel is sent
   nothing, and nothing is planned for them.
@@ -199,10 +202,19 @@ def _stop(state: AppointmentMessages, c: CancelMessages) -> list[DomainEvent]:
 
 def _fire(state: AppointmentMessages, c: FireMessage) -> Sequence[DomainEvent]:
     message = _message(state, c.message_id)
-    if not message.pending or c.now < message.due_at:
-        return []  # cancelled (the race with a cancellation), already gone, or early
+    if not message.offered(c.now):
+        return []  # cancelled (the race with a cancellation), gone, still leased, or early
     if state.cancelled and message.purpose != "cancellation_notice":
-        return []
+        # Only an attempt released before the cancellation, its answer lost, is left: its
+        # sender died, and the appointment is cancelled now; it is not offered again.
+        return [
+            MessageCancelled(
+                message_id=message.message_id,
+                patient_id=message.patient_id,
+                reason="appointment_cancelled",
+                cancelled_at=c.now,
+            )
+        ]
     if message.purpose != "survey" and state.start is not None and c.now >= state.start:
         # The visit has begun (a timer late after an outage): a reminder now helps nobody.
         return [

@@ -1,5 +1,6 @@
-"""Engagement's due messages: one document per appointment message, pending (scheduled, or
-failed and waiting for its retry) with the time it is due, or done. The delivery timer reads
+"""Engagement's due messages: one document per appointment message, pending (scheduled, failed
+and waiting for its retry, or released and waiting for its channel's answer until its lease is
+over) with the time it is due, or done. The delivery timer reads
 what is due here, then decides on the appointment's stream in the event store: a document a
 little behind sends nothing twice. Replay-safe: each event sets the document's state."""
 
@@ -23,7 +24,7 @@ from shared.projections import View
 PROJECTION = "engagement.deliveries"
 DELIVERIES = "engagement_deliveries"
 
-_Done = MessageReleased | MessageSent | MessageCancelled | MessageGivenUp | MessageBounced
+_Done = MessageSent | MessageCancelled | MessageGivenUp | MessageBounced
 
 
 def utc_text(moment: datetime) -> str:
@@ -50,7 +51,7 @@ class DeliveriesProjection:
     )
 
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
-        if not isinstance(event, MessageScheduled | MessageRetried | _Done):
+        if not isinstance(event, MessageScheduled | MessageRetried | MessageReleased | _Done):
             return
         seen, tenant = event, envelope.tenant
 
@@ -68,6 +69,9 @@ class DeliveriesProjection:
                     }
                 case MessageRetried() if doc is not None:
                     doc.update(pending=True, due_at=utc_text(seen.retry_at))
+                case MessageReleased() if doc is not None:
+                    # Due again only if no answer comes by the end of its lease.
+                    doc.update(pending=True, due_at=utc_text(seen.lease_until))
                 case _ if doc is not None:
                     doc.update(pending=False)
             return doc
