@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     tail_heartbeat_seconds: float = Field(default=15.0, gt=0)
     tail_buffer: int = Field(default=1000, ge=1)
     ledger_key: str = DEVELOPMENT_LEDGER_KEY  # base64 of 32 bytes: seals the audit ledger's blocks
+    # Base64 of 32 bytes: each tenant's secret for the signed links in patients' messages is
+    # derived from it (services/engagement/application/links.py); unset, from `phi_kek` under a
+    # label of its own (so production needs no other secret). Links go to this address.
+    link_key: str | None = None
+    engagement_link_base_url: str = "http://127.0.0.1:8000"
     # A retry finding its Idempotency-Key claimed longer ago than this runs again (a crash).
     idempotency_lease_seconds: float = Field(default=30.0, gt=0)
     # `medoffice serve <service>...`: each named service's port; unset, MEDOFFICE_PORT (which
@@ -72,6 +77,8 @@ class Settings(BaseSettings):
     engagement_sms_gateway_url: str | None = None
     engagement_send_timeout: float = Field(default=10.0, gt=0)  # seconds per attempt
     engagement_delivery_seconds: float = Field(default=30.0, gt=0)  # due messages sent this often
+    # Requests per minute one address may make to engagement's public routes (signed links).
+    engagement_public_requests_per_minute: int = Field(default=60, ge=1)
     # A released message with no answer recorded this long after (its sender died) goes again.
     engagement_lease_seconds: float = Field(default=600.0, gt=0)
     credential_sweep_seconds: float = Field(default=3600.0, gt=0)  # credential sweep's period
@@ -119,7 +126,7 @@ class Settings(BaseSettings):
     ledger_head_publish_seconds: float = Field(default=60.0, gt=0)
     ledger_heads_file: Path | None = None
 
-    @field_validator("phi_kek", "ledger_key", "audit_signing_key")
+    @field_validator("phi_kek", "ledger_key", "audit_signing_key", "link_key")
     @classmethod
     def _a_32_byte_key(cls, value: str | None) -> str | None:
         """Refused at start, with the setting's name, rather than when a service first uses it."""

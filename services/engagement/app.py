@@ -2,8 +2,10 @@
 
 This slice runs a patient's channel consent and an appointment's messages: planned and stopped
 from scheduling's appointments, sent when due through their channel (SMTP, an SMS gateway, or
-the outbox for a channel with no server configured). Recalls, surveys, feedback cases and the
-KPIs have their deciders (`domain/`) but are not wired yet.
+the outbox for a channel with no server configured), with signed confirm and cancel links that
+scheduling carries out; satisfaction surveys and the feedback cases detractors open
+(`application/surveys.py`). Recalls, the front desk's cases and the KPIs have their deciders
+(`domain/`) but are not wired yet.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from fastapi import APIRouter
 
 from services.engagement import consumers
 from services.engagement.api import consent as consent_api
+from services.engagement.api import links as links_api
 from services.engagement.api import messages as messages_api
 from services.engagement.api import outbox as outbox_api
+from services.engagement.api import surveys as surveys_api
 from services.engagement.application.consent import Consents
 from services.engagement.application.delivery import Delivery
+from services.engagement.application.links import LinkSigner, PatientLinkAnswers
 from services.engagement.application.messages import AppointmentMessagesUseCases
 from services.engagement.application.senders import (
     OutboxSender,
@@ -27,14 +32,18 @@ from services.engagement.application.senders import (
     SmsGatewaySender,
     SmtpSender,
 )
+from services.engagement.application.surveys import Surveys
 from services.engagement.contracts import CONTRACT, PatientRecordAccessed
-from services.engagement.domain import consent, reminders, streams
+from services.engagement.domain import cases, consent, reminders, streams, surveys
 from services.engagement.domain.events import Channel
 from services.engagement.projections.contacts import ContactsProjection
 from services.engagement.projections.deliveries import DeliveriesProjection
+from services.engagement.projections.link_answers import LinkAnswersProjection
+from services.engagement.projections.nps import NpsProjection
 from services.engagement.projections.sites import SitesProjection
 from services.scheduling.contracts import CONTRACT as SCHEDULING
 from shared.domain import disclosure_decider
+from shared.http.throttle import Throttle
 from shared.kit import Kit, ServiceSpec
 from shared.reactions import Reaction
 from shared.timers import Timer
@@ -50,6 +59,9 @@ class UseCases:
     delivery: Delivery
     outbox: OutboxSender
     disclosures: Disclosures
+    links: PatientLinkAnswers
+    surveys: Surveys
+    public: Throttle  # every public route's (signed links), per client address
 
 
 def senders(kit: Kit, outbox: OutboxSender) -> dict[Channel, Sender]:
@@ -73,6 +85,7 @@ async def application(kit: Kit) -> UseCases:
     consents = Consents(kit.handler)
     messages = AppointmentMessagesUseCases(kit.handler, consents, kit.read_models)
     outbox = OutboxSender(kit.read_models.store, kit.phi_vault())
+    signer = LinkSigner.from_settings(kit.settings)
     delivery = Delivery(
         kit.handler,
         consents,
@@ -81,6 +94,7 @@ async def application(kit: Kit) -> UseCases:
         kit.phi_vault(),
         senders(kit, outbox),
         timedelta(seconds=kit.settings.engagement_lease_seconds),
+        signer,
     )
     return UseCases(
         consents=consents,
@@ -90,6 +104,9 @@ async def application(kit: Kit) -> UseCases:
         disclosures=Disclosures(
             kit.handler, disclosure_decider(PatientRecordAccessed), streams.record_access
         ),
+        links=PatientLinkAnswers(kit.handler, signer, kit.read_models),
+        surveys=Surveys(kit.handler, consents, messages, signer),
+        public=Throttle(kit.settings.engagement_public_requests_per_minute),
     )
 
 
@@ -98,11 +115,20 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
         consent_api.build_router(app.consents, app.disclosures),
         messages_api.build_router(app.messages, app.disclosures),
         outbox_api.build_router(app.outbox, app.disclosures),
+        links_api.build_router(app.links, app.public),
+        surveys_api.build_public_router(app.surveys, app.public),
+        surveys_api.build_router(
+            app.surveys,
+            kit.read_models,
+            kit.phi_vault(),
+            app.disclosures,
+            kit.settings.read_your_writes_timeout,
+        ),
     ]
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return consumers.reactions(app.messages)
+    return consumers.reactions(app.messages, app.surveys)
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
@@ -112,11 +138,19 @@ def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
 SPEC = ServiceSpec(
     contract=CONTRACT,
     reads=CONTRACT.registry.merged(SCHEDULING.registry),
-    projections=(SitesProjection, ContactsProjection, DeliveriesProjection),
+    projections=(
+        SitesProjection,
+        ContactsProjection,
+        DeliveriesProjection,
+        LinkAnswersProjection,
+        NpsProjection,
+    ),
     # What auditors' streams as of a time fold with (shared/http/streams.py), by stream kind.
     folds={
         "engagement-patient": consent.consent,
         "engagement-appointment": reminders.appointment_messages,
+        "engagement-survey": surveys.survey,
+        "engagement-case": cases.feedback_case,
     },
     application=application,
     reactions=reactions,

@@ -29,6 +29,7 @@ from services.engagement.domain.events import (
     MessageRetried,
     MessageScheduled,
     MessageSent,
+    PatientAnsweredLink,
     PatientDueForRecall,
     PatientRecordAccessed,
     RecallClosed,
@@ -72,6 +73,8 @@ __all__ = [
     "MessageRetried",
     "MessageScheduled",
     "MessageSent",
+    # signed links
+    "PatientAnsweredLink",
     # recalls
     "PatientDueForRecall",
     "RecallClosed",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+from services.engagement.contracts import CONTRACT as ENGAGEMENT
 from services.scheduling import consumers
 from services.scheduling.api import appointments as appointments_api
 from services.scheduling.api import directory as directory_api
@@ -18,6 +19,7 @@ from services.scheduling.api.patients import add_patient_routes
 from services.scheduling.application.appointments import Appointments
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.directory import Directory
+from services.scheduling.application.links import PatientLinks
 from services.scheduling.application.open_slots import OpenSlots
 from services.scheduling.application.patients import Patients
 from services.scheduling.application.tag_index import TagIndex
@@ -25,6 +27,7 @@ from services.scheduling.application.waitlist import Waitlist
 from services.scheduling.contracts import CONTRACT
 from services.scheduling.domain import (
     directory,
+    patient_answers,
     providers,
     series,
     site_day,
@@ -61,6 +64,7 @@ class UseCases:
     slots: OpenSlots
     waitlist: Waitlist
     patients: Patients
+    links: PatientLinks
 
 
 async def application(kit: Kit) -> UseCases:
@@ -77,6 +81,7 @@ async def application(kit: Kit) -> UseCases:
         slots=OpenSlots(directory, read_models, kit.clock),
         waitlist=waitlist,
         patients=Patients(handler, read_models, booking, tags),
+        links=PatientLinks(handler, booking),
     )
 
 
@@ -104,7 +109,7 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return consumers.reactions(app.scheduling, app.appointments, app.waitlist)
+    return consumers.reactions(app.scheduling, app.appointments, app.waitlist, app.links)
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
@@ -122,8 +127,9 @@ async def prepare(kit: Kit) -> None:
 
 SPEC = ServiceSpec(
     contract=CONTRACT,
-    # Its own events, and staffing's: who its providers are (application/staffing.py).
-    reads=CONTRACT.registry.merged(STAFFING.registry),
+    # Its own events, staffing's: who its providers are (application/staffing.py), and
+    # engagement's: patients' answers through signed links (application/links.py).
+    reads=CONTRACT.registry.merged(STAFFING.registry).merged(ENGAGEMENT.registry),
     projections=(
         AppointmentsProjection,
         ProviderScheduleProjection,
@@ -147,6 +153,7 @@ SPEC = ServiceSpec(
         "series": series.series,
         "triage-day": triage.triage_day,
         "waitlist": waitlist.waitlist,
+        "patient-answer": patient_answers.patient_answer,
     },
     prepare=prepare,
     application=application,

@@ -2,7 +2,9 @@
 
 Reactors (each its own consumer group, `reactor.<name>`) finish work a request left halfway: a
 move between days, a series booked whole, a freed slot offered to the waitlist (on scheduling's
-topic); and one records what staffing's events say about providers (on staffing's topic).
+topic); one records what staffing's events say about providers (on staffing's topic); and one
+makes a patient's answer through engagement's signed link the confirmation or cancellation the
+front desk would record (on engagement's topic, `application/links.py`).
 Timers mark no-shows and expire offers. The reactions and timers themselves are use cases
 (`application/reactions.py`, `application/staffing.py`); this module declares which ones run.
 """
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from services.scheduling.application.appointments import Appointments
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.directory import Directory
+from services.scheduling.application.links import AnswerPatientLinks, PatientLinks
 from services.scheduling.application.reactions import (
     FinishMoves,
     FinishSeries,
@@ -30,13 +33,14 @@ from shared.timers import Timer
 
 
 def reactions(
-    scheduling: Scheduling, appointments: Appointments, waitlist: Waitlist
+    scheduling: Scheduling, appointments: Appointments, waitlist: Waitlist, links: PatientLinks
 ) -> Sequence[Reaction]:
     return [
         FinishMoves(appointments),
         FinishSeries(appointments),
         OfferFreedSlots(waitlist),
         LearnFromStaffing(scheduling),
+        AnswerPatientLinks(links),
     ]
 
 

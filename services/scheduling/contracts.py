@@ -8,7 +8,8 @@ changed meaning is a new version (`version = 2`) with an upcaster in the registr
 
 Scheduling consumes staffing's events too (`consumes`): providers, their sites, licences, leave,
 time off and termination are staffing's facts, which scheduling records on each provider's
-stream as its own events (`ProviderLicenceRevoked`...).
+stream as its own events (`ProviderLicenceRevoked`...). And engagement's: a patient's answer
+through a signed link becomes the confirmation or cancellation the front desk would record.
 
 PHI fields (`Phi`) travel sealed (`Sealed`) under the patient's key, named by `patient_id`.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 from services.scheduling.domain.events import (
     AppointmentBooked,
     AppointmentCancelled,
+    AppointmentConfirmed,
     AppointmentMovedOut,
     AppointmentNoShow,
     AppointmentRescheduled,
@@ -28,6 +30,8 @@ from services.scheduling.domain.events import (
     IntakeRecorded,
     PatientCheckedIn,
     PatientForgotten,
+    PatientLinkAnswerApplied,
+    PatientLinkAnswerRefused,
     PatientRecordAccessed,
     PatientRegistered,
     PatientRetriaged,
@@ -77,13 +81,15 @@ CONTRACT = Contract(
     summary="Sites, providers, patients, appointments, series, triage and the waitlist.",
     events=EVENTS,
     registry=registry,
-    # Staffing's events tell scheduling who its providers are (see application/staffing.py).
-    consumes=("scheduling", "staffing"),
+    # Staffing's events tell scheduling who its providers are (see application/staffing.py);
+    # engagement's, what patients answered through its signed links (application/links.py).
+    consumes=("scheduling", "staffing", "engagement"),
 )
 
 __all__ = [
     "AppointmentBooked",
     "AppointmentCancelled",
+    "AppointmentConfirmed",
     "AppointmentMovedOut",
     "AppointmentNoShow",
     "AppointmentRescheduled",
@@ -96,6 +102,8 @@ __all__ = [
     "IntakeRecorded",
     "PatientCheckedIn",
     "PatientForgotten",
+    "PatientLinkAnswerApplied",
+    "PatientLinkAnswerRefused",
     "PatientRecordAccessed",
     "PatientRegistered",
     "PatientRetriaged",

@@ -40,6 +40,9 @@ from services.billing.domain.events import (
 )
 from services.compliance.contracts import CONTRACT as COMPLIANCE
 from services.compliance.domain.alerts import Finding, alert, alert_stream, raise_command
+from services.engagement.contracts import CONTRACT as ENGAGEMENT
+from services.engagement.domain import streams as engagement_streams
+from services.engagement.domain.cases import OpenCase, feedback_case
 from services.finance.domain.accounts import DEFAULT_ACCOUNTS
 from services.staffing.domain import streams as staffing_streams
 from services.staffing.domain.events import EmployeeHired
@@ -51,7 +54,8 @@ from shared.domain import Decider
 from shared.events import DomainEvent, Metadata
 from shared.http.identity import OPERATOR, ROLES, mint_token
 from shared.operations.console.session import COOKIE as CONSOLE_COOKIE
-from shared.settings import Settings
+from shared.phivault import PhiVault
+from shared.settings import Settings, key_bytes
 from tests.api.conftest import TokenFor, post_ok
 from tests.api.staffing_helpers import hire_bookable, hire_provider, scheduling_knows
 from tests.api.test_staffing_shifts import hire as hire_staff
@@ -69,6 +73,11 @@ PUBLIC = {
     ("GET", "/console/sign-in"),
     ("POST", "/console/sign-in"),
     ("POST", "/console/sign-out"),
+    # A patient's signed links: the token is the authority (tests/api/test_engagement_links.py).
+    ("GET", "/engagement/links/{tenant}/{token}"),
+    ("POST", "/engagement/links/{tenant}/{token}"),
+    ("GET", "/engagement/surveys/{tenant}/{token}"),  # tests/api/test_engagement_surveys.py
+    ("POST", "/engagement/surveys/{tenant}/{token}"),
 }
 SCOPES = ("own", "other", "tenant")
 COLUMNS = (*ROLES, OPERATOR)
@@ -1507,6 +1516,38 @@ async def _appointment_messages(admin: httpx.AsyncClient, site: str) -> Call:
     return Call("GET", path)
 
 
+async def _detractor_case(admin: httpx.AsyncClient, site: str) -> Call:
+    """A feedback case at `site`, opened on engagement's store as a detractor's survey answer
+    opens one (the matrix needs no visit for it), its summary sealed."""
+    suite = _BILLING["suite"]
+    service = suite.service("engagement")
+    assert service.event_store is not None
+    relay = service.relay
+    vault = PhiVault(await suite.backends.key_vault(), key_bytes(_billing_settings[-1].phi_kek))
+    handler = CommandHandler(
+        service.event_store,
+        ENGAGEMENT.registry,
+        SystemClock(),
+        UuidIds(),
+        on_commit=relay.notify if relay is not None else lambda: None,
+        vault=vault,
+    )
+    case_id = f"survey-matrix-{next(counter)}"
+    opening = OpenCase(
+        case_id=case_id,
+        patient_id=f"pat-case-{site}",
+        site_id=site,
+        kind="complaint",
+        source="survey",
+        summary="Survey: likelihood to recommend 2 of 10",
+        now=SystemClock().now(),
+        due_on=date(2030, 1, 1),
+    )
+    meta = Metadata(tenant="acme", actor="system:test", site=site, correlation_id="access")
+    await handler.handle(engagement_streams.case("acme", case_id), feedback_case, opening, meta)
+    return Call("GET", f"/engagement/cases/{case_id}")
+
+
 ENGAGEMENT_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("PUT", "/engagement/patients/{patient_id}/consent/{channel}"): _fixed(
         "PUT", "/engagement/patients/pat-c{n}/consent/email", {"opted_in": True}
@@ -1517,6 +1558,8 @@ ENGAGEMENT_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/engagement/appointments/{appointment_id}/messages"): _appointment_messages,
     ("GET", "/engagement/outbox"): _fixed("GET", "/engagement/outbox?patient_id=pat-o{n}"),
     ("GET", "/engagement/streams/{stream}"): _fixed("GET", "/engagement/streams/acme:none"),
+    ("GET", "/engagement/nps"): _fixed("GET", "/engagement/nps?month=2026-12&site_id={site}"),
+    ("GET", "/engagement/cases/{case_id}"): _detractor_case,
 }
 
 
@@ -1818,6 +1861,7 @@ ENDPOINTS: dict[tuple[str, str], Prepare] = {
         "reschedule", {"start": "{start}"}
     ),
     ("POST", "/scheduling/appointments/{appointment_id}/check-in"): _on_booking("check-in"),
+    ("POST", "/scheduling/appointments/{appointment_id}/confirm"): _on_booking("confirm"),
     ("POST", "/scheduling/appointments/{appointment_id}/room"): _on_booking("room", {}, "check-in"),
     ("POST", "/scheduling/appointments/{appointment_id}/complete"): _on_booking(
         "complete", {"procedures": ["99213"], "diagnoses": ["E11.9"]}, "check-in"

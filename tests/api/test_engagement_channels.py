@@ -174,9 +174,9 @@ async def test_an_email_arrives_at_the_smtp_server_with_the_least_phi(
     assert mail["Subject"] == "Your appointment at North"
     text = mail.get_payload(decode=True)
     assert isinstance(text, bytes)
-    assert text.decode().strip() == (
-        "You are booked: your appointment at North on Tue 01 Dec 2026 at 09:00."
-    )
+    said, links = text.decode().strip().split(" Confirm: ")
+    assert said == "You are booked: your appointment at North on Tue 01 Dec 2026 at 09:00."
+    assert links.startswith("http://127.0.0.1:8000/engagement/links/acme/")  # signed links
     assert (await messages(client, appointment_id))["confirmation"]["status"] == "sent"
 
 
@@ -221,7 +221,7 @@ async def test_a_text_goes_to_the_gateway_and_a_failure_is_retried_after_its_bac
     sent = (await messages(client, appointment_id))["confirmation"]
     assert (sent["status"], sent["attempt"]) == ("sent", 2)
     assert [r["to"] for r in gateway.received] == ["+15550100", "+15550100"]
-    assert gateway.received[-1]["text"] == (
-        "You are booked: your appointment at North on Tue 01 Dec 2026 at 09:00."
+    assert gateway.received[-1]["text"].startswith(
+        "You are booked: your appointment at North on Tue 01 Dec 2026 at 09:00. Confirm: "
     )
     assert gateway.received[-1]["reference"] == sent["message_id"]

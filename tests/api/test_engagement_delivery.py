@@ -91,7 +91,9 @@ async def test_each_message_goes_once_when_due(
     }
     held = await outbox(client, "pat-1")
     assert [m["to"] for m in held] == ["pat-1@example.org"] * 2
-    assert held[1]["text"] == "Reminder: your appointment at North on Tue 01 Dec 2026 at 09:00."
+    reminder = "Reminder: your appointment at North on Tue 01 Dec 2026 at 09:00. Confirm: "
+    assert held[1]["text"].startswith(reminder)
+    assert "/engagement/links/acme/" in held[1]["text"]  # signed confirm and cancel links
     assert held[0]["text"].startswith("You are booked: your appointment at North")
     for message in held:  # the least PHI: no visit type, no provider
         assert "ollow" not in message["text"]
@@ -141,7 +143,11 @@ async def test_a_moved_appointment_gets_its_reminder_for_the_new_time_only(
     await settled(suite)
     await timer_of(suite).fire_due()
 
-    reminders = [m["text"] for m in await outbox(client, "pat-1") if "Reminder" in m["text"]]
+    reminders = [
+        m["text"].split(" Confirm: ")[0]  # without its signed links
+        for m in await outbox(client, "pat-1")
+        if "Reminder" in m["text"]
+    ]
     assert reminders == [
         "Reminder: your appointment at North on Tue 01 Dec 2026 at 11:00.",
         "Reminder: your appointment at North on Tue 01 Dec 2026 at 11:00.",

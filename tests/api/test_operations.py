@@ -64,6 +64,8 @@ async def test_projections_report_their_lag_and_generation(
         "engagement.sites",
         "engagement.contacts",
         "engagement.deliveries",
+        "engagement.link_answers",
+        "engagement.nps",
         "finance.ledger",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)

@@ -96,6 +96,8 @@ ENTRIES = {
     # finance: tests/api/test_finance_payables.py reads its writes through each
     "finance-invoice": "/finance/invoices/{invoice_id}",
     "finance-vendor": "/finance/vendors/{vendor_id}",
+    # engagement: tests/api/test_engagement_surveys.py reads its survey answers through it
+    "nps": "/engagement/nps",
 }
 
 

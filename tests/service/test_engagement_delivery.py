@@ -14,6 +14,7 @@ import pytest
 
 from services.engagement.app import UseCases as EngagementUseCases
 from services.engagement.application.delivery import Delivery, DeliveryTimer
+from services.engagement.application.links import LinkSigner
 from services.engagement.application.messages import SiteNotLearnt
 from services.engagement.application.senders import Answer, Outgoing, Sender
 from services.scheduling.app import UseCases as SchedulingUseCases
@@ -62,6 +63,7 @@ def timer(engagement: Engagement, sender: Sender, lease: timedelta) -> DeliveryT
         kit.phi_vault(),
         {"email": sender, "sms": sender},
         lease,
+        LinkSigner.from_settings(kit.settings),
     )
     return DeliveryTimer(delivery)
 

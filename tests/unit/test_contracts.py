@@ -361,6 +361,7 @@ def test_channels_and_operations_follow_the_contracts() -> None:
         "scheduling.publish": ("send", "#/channels/scheduling"),
         "scheduling.receive.scheduling": ("receive", "#/channels/scheduling"),
         "scheduling.receive.staffing": ("receive", "#/channels/staffing"),
+        "scheduling.receive.engagement": ("receive", "#/channels/engagement"),
         "compliance.receive.scheduling": ("receive", "#/channels/scheduling"),
         "staffing.publish": ("send", "#/channels/staffing"),
         "staffing.receive.staffing": ("receive", "#/channels/staffing"),

@@ -58,7 +58,7 @@ def test_a_link_signed_under_another_secret_is_refused() -> None:
 
 
 def test_an_unknown_action_signed_by_us_is_still_refused() -> None:
-    """Only `confirm` and `cancel` mean anything, even under the right signature."""
+    """Only `confirm`, `cancel` and `survey` mean anything, even under the right signature."""
     token = sign(SECRET, "ap-1", "delete", EXPIRES)  # type: ignore[arg-type]
     with pytest.raises(LinkRefused):
         verify(SECRET, token, NOW)

@@ -8,7 +8,8 @@ release is recorded before the channel is called, so two live processes (or a ro
 restart) never send one attempt twice: the second decides nothing. The channel's answer is
 recorded as the message's outcome: sent, or failed and retried with the domain's back-off, then
 given up (logged as `message_given_up`), or bounced. The text names the site and the local date
-and time, nothing clinical (`reminders.message_text`).
+and time, nothing clinical, and the message's signed links (`reminders.message_text`,
+`links.LinkSigner.in_message`).
 
 A release is a lease (`Settings.engagement_lease_seconds`): a process that dies between a
 release and the channel's answer leaves the attempt released with no answer, and once the
@@ -30,6 +31,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from services.engagement.application.consent import Consents
+from services.engagement.application.links import LinkSigner
 from services.engagement.application.messages import AppointmentMessagesUseCases, SiteNotLearnt
 from services.engagement.application.senders import Answer, Outgoing, Sender
 from services.engagement.domain import streams
@@ -65,8 +67,10 @@ class Delivery(UseCases):
         vault: PhiVault,
         senders: Mapping[Channel, Sender],
         lease: timedelta,
+        links: LinkSigner,
     ) -> None:
         super().__init__(handler)
+        self._links = links
         self._consents = consents
         self._messages = messages
         self._read_models = read_models
@@ -86,7 +90,9 @@ class Delivery(UseCases):
         message = planned.state.messages.get(message_id)
         if message is None or planned.site_id is None or planned.state.start is None:
             return False
-        outgoing = await self._outgoing(meta.tenant, planned.site_id, message, planned.state.start)
+        outgoing = await self._outgoing(
+            meta.tenant, planned.site_id, appointment_id, message, planned.state.start
+        )
         stream = streams.appointment(meta.tenant, appointment_id)
         consent = await self._consents.of(meta.tenant, message.patient_id)
         fire = FireMessage(
@@ -116,7 +122,7 @@ class Delivery(UseCases):
         return True
 
     async def _outgoing(
-        self, tenant: str, site: str, message: Message, start: datetime
+        self, tenant: str, site: str, appointment_id: str, message: Message, start: datetime
     ) -> Outgoing | Answer:
         """The message to send, or the answer without sending it: no contact learnt yet
         (failed, retried), no address for the channel or the patient forgotten (bounced)."""
@@ -141,7 +147,12 @@ class Delivery(UseCases):
             channel=message.channel,
             to=to,
             subject=f"Your appointment at {name}",
-            text=message_text(message.purpose, name, local, ""),
+            text=message_text(
+                message.purpose,
+                name,
+                local,
+                self._links.in_message(tenant, appointment_id, message.purpose, start),
+            ),
             attempt=message.attempt,
             at=self.now(),
         )

@@ -171,6 +171,24 @@ class MessageBounced(EngagementEvent):
     bounced_at: AwareDatetime
 
 
+# --------------------------------------------------------------------------- signed links
+
+
+class PatientAnsweredLink(EngagementEvent):
+    """The patient followed a signed confirm or cancel link of a message about the visit at
+    `appointment_start` (the start the message named): recorded once per link, on the
+    appointment's stream. Scheduling makes it its own command (`answer_id` names the answer in
+    what scheduling records about it: applied, or refused with its reason)."""
+
+    answer_id: str
+    appointment_id: str
+    patient_id: str
+    site_id: str
+    action: Literal["confirm", "cancel"]
+    appointment_start: AwareDatetime
+    answered_at: AwareDatetime
+
+
 # ------------------------------------------------------------------------------- recalls
 
 
@@ -308,6 +326,7 @@ registry = EventRegistry(
         MessageRetried,
         MessageGivenUp,
         MessageBounced,
+        PatientAnsweredLink,
         PatientDueForRecall,
         RecallSent,
         RecallClosed,

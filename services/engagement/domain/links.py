@@ -1,5 +1,6 @@
 """Signed confirm and cancel links: a patient who follows one issues the command the front desk
-would. The token is `<appointment>.<action>.<expiry>.<signature>`, the signature an HMAC-SHA256
+would; and survey links, to answer the survey about a completed visit. The token is
+`<appointment>.<action>.<expiry>.<signature>`, the signature an HMAC-SHA256
 over the first three under the office's secret, URL-safe base64 without padding. Verification
 compares signatures in constant time and refuses a token past its expiry. The secret and the
 time are inputs: nothing here reads a key store or a clock."""
@@ -11,11 +12,11 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 from shared.domain import Invalid
 
-Action = Literal["confirm", "cancel"]
+Action = Literal["confirm", "cancel", "survey"]
 ACTIONS: tuple[str, ...] = get_args(Action)
 
 
@@ -59,4 +60,4 @@ def verify(secret: bytes, token: str, now: datetime) -> LinkClaim:
     expires_at = datetime.fromtimestamp(int(expiry), tz=UTC)
     if now >= expires_at:
         raise LinkRefused("the link has expired")
-    return LinkClaim(appointment_id, "confirm" if action == "confirm" else "cancel", expires_at)
+    return LinkClaim(appointment_id, cast(Action, action), expires_at)

@@ -115,6 +115,7 @@ def message_text(purpose: Purpose, site_name: str, local_start: datetime, links:
         "reminder_24h": "Reminder",
         "reschedule_notice": "Your appointment has moved",
         "cancellation_notice": "Cancelled",
+        "survey": "Thank you for coming",
     }.get(purpose, "About")
     return f"{opening}: your appointment at {site_name} on {when}. {links}".strip()
 
@@ -214,7 +215,7 @@ def _fire(state: AppointmentMessages, c: FireMessage) -> Sequence[DomainEvent]:
                 cancelled_at=c.now,
             )
         ]
-    if state.start is not None and c.now >= state.start:
+    if message.purpose != "survey" and state.start is not None and c.now >= state.start:
         # The visit has begun (a timer late after an outage): a reminder now helps nobody.
         return [
             MessageCancelled(

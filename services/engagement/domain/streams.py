@@ -17,3 +17,14 @@ def appointment(tenant: str, appointment_id: str) -> str:
 def record_access(tenant: str, access_id: str) -> str:
     """One response's disclosures of patients' engagement records (PatientRecordAccessed)."""
     return f"{tenant}:record-access:{access_id}"
+
+
+def survey(tenant: str, survey_id: str) -> str:
+    """The satisfaction survey about one completed visit (`surveys.survey`); its id is the
+    appointment's."""
+    return f"{tenant}:engagement-survey:{survey_id}"
+
+
+def case(tenant: str, case_id: str) -> str:
+    """A feedback case (`cases.feedback_case`)."""
+    return f"{tenant}:engagement-case:{case_id}"

@@ -179,6 +179,15 @@ def build_router(
         )
         return recorded(appointment_id, outcome)
 
+    @router.post("/appointments/{appointment_id}/confirm")
+    async def confirm(request: Request, appointment_id: Id, who: Principal = Booking) -> Recorded:
+        """The patient will come (told the front desk; a signed link in a message records the
+        same through engagement). Confirming again records nothing new."""
+        outcome = await appointments.confirm(
+            metadata(request, who), appointment_id, may_see_site=who.at_site
+        )
+        return recorded(appointment_id, outcome)
+
     @router.post("/appointments/{appointment_id}/check-in")
     async def check_in(request: Request, appointment_id: Id, who: Principal = Booking) -> Recorded:
         outcome = await appointments.check_in(

@@ -277,7 +277,12 @@ class Appointments(UseCases):
         )
 
     async def cancel(
-        self, meta: Metadata, appointment_id: str, reason: str, may_see_site: AnySite = _any_site
+        self,
+        meta: Metadata,
+        appointment_id: str,
+        reason: str,
+        may_see_site: AnySite = _any_site,
+        expected_start: datetime | None = None,
     ) -> Outcome[Any]:
         now = self._handler.clock.now()
         return await self._on_its_day(
@@ -288,9 +293,25 @@ class Appointments(UseCases):
                 reason=reason,
                 cancelled_at=now,
                 late_cancel_hours=site.late_cancel_hours,
+                expected_start=expected_start,
             ),
             may_see_site,
         )
+
+    async def confirm(
+        self,
+        meta: Metadata,
+        appointment_id: str,
+        may_see_site: AnySite = _any_site,
+        expected_start: datetime | None = None,
+    ) -> Outcome[Any]:
+        """The patient will come (`expected_start`: refused if the visit has moved since)."""
+        command = site_day.ConfirmAppointment(
+            appointment_id=appointment_id,
+            confirmed_at=self._handler.clock.now(),
+            expected_start=expected_start,
+        )
+        return await self._on_its_day(meta, appointment_id, lambda _: command, may_see_site)
 
     async def check_in(
         self, meta: Metadata, appointment_id: str, may_see_site: AnySite = _any_site

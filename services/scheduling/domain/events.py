@@ -323,6 +323,41 @@ class VisitCompleted(SchedulingEvent):
     completed_at: AwareDatetime
 
 
+class AppointmentConfirmed(SchedulingEvent):
+    """The patient said they will come: at the front desk, or through a signed link in a
+    message (the actor then is `patient-link:<appointment>`). Confirmed once per booking: a
+    move to another day or site books it anew, to be confirmed again."""
+
+    appointment_id: str
+    patient_id: str
+    provider_id: str
+    site_id: str
+    start: AwareDatetime
+    confirmed_at: AwareDatetime
+
+
+class PatientLinkAnswerApplied(SchedulingEvent):
+    """A patient's answer through engagement's signed link (`answer_id`, its
+    `PatientAnsweredLink`) became scheduling's command: the appointment confirmed or
+    cancelled. Recorded once per answer, on `patient-answer:<answer_id>`."""
+
+    answer_id: str
+    appointment_id: str
+    action: str  # "confirm" or "cancel"
+    applied_at: AwareDatetime
+
+
+class PatientLinkAnswerRefused(SchedulingEvent):
+    """A patient's answer through a signed link that scheduling could not carry out: the
+    appointment was cancelled, moved, checked in... (`reason`, scheduling's own words)."""
+
+    answer_id: str
+    appointment_id: str
+    action: str
+    reason: str
+    refused_at: AwareDatetime
+
+
 class AppointmentNoShow(SchedulingEvent):
     appointment_id: str
     patient_id: str
@@ -589,5 +624,8 @@ registry = EventRegistry(
         ProviderLicenceRevoked,
         ProviderLicenceVerified,
         ProviderTimeOffCancelled,
+        AppointmentConfirmed,
+        PatientLinkAnswerApplied,
+        PatientLinkAnswerRefused,
     ]
 )

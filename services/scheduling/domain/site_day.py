@@ -21,6 +21,7 @@ from services.scheduling.domain.calendar import Interval, check_calendar, overla
 from services.scheduling.domain.events import (
     AppointmentBooked,
     AppointmentCancelled,
+    AppointmentConfirmed,
     AppointmentMovedOut,
     AppointmentNoShow,
     AppointmentRescheduled,
@@ -98,6 +99,16 @@ class CancelAppointment(Command):
     reason: str
     cancelled_at: AwareDatetime
     late_cancel_hours: int
+    # The start the patient was told (a signed link's): refused if the visit has moved since.
+    expected_start: AwareDatetime | None = None
+
+
+class ConfirmAppointment(Command):
+    """The patient will come. Confirming a confirmed booking again records nothing."""
+
+    appointment_id: str
+    confirmed_at: AwareDatetime
+    expected_start: AwareDatetime | None = None  # as for CancelAppointment
 
 
 class CheckIn(Command):
@@ -131,6 +142,7 @@ SiteDayCommand = (
     | MoveAppointmentOut
     | WithdrawBooking
     | CancelAppointment
+    | ConfirmAppointment
     | CheckIn
     | RoomPatient
     | CompleteVisit
@@ -147,6 +159,7 @@ class Appointment:
     end: datetime
     status: Status = "booked"
     moved_to: str | None = None
+    confirmed: bool = False
 
     @property
     def holds_time(self) -> bool:
@@ -195,6 +208,8 @@ def evolve(state: SiteDay, event: DomainEvent) -> SiteDay:
             return _set(state, event.appointment_id, status="withdrawn")
         case AppointmentCancelled():
             return _set(state, event.appointment_id, status="cancelled")
+        case AppointmentConfirmed():
+            return _set(state, event.appointment_id, confirmed=True)
         case PatientCheckedIn():
             return _set(state, event.appointment_id, status="checked_in")
         case PatientRoomed():
@@ -250,7 +265,10 @@ def decide(state: SiteDay, command: SiteDayCommand) -> Sequence[DomainEvent]:
                 )
             ]
         case CancelAppointment():
+            _same_start(a, command.expected_start)
             return _cancel(a, command)
+        case ConfirmAppointment():
+            return _confirm(a, command)
         case CheckIn():
             _require(a, {"booked"}, "checked in")
             return [
@@ -346,6 +364,32 @@ def _reschedule(state: SiteDay, a: Appointment, c: RescheduleAppointment) -> Seq
         AppointmentRescheduled(
             **c.model_dump(exclude={"available", "unavailable_reason"}),
             previous_provider_id=a.provider_id,
+        )
+    ]
+
+
+def _same_start(a: Appointment, expected: datetime | None) -> None:
+    if expected is not None and a.start != expected and a.status == "booked":
+        raise Rejected(
+            f"appointment {a.booked.appointment_id} has moved since: it starts at "
+            f"{a.start.isoformat()} now"
+        )
+
+
+def _confirm(a: Appointment, c: ConfirmAppointment) -> Sequence[DomainEvent]:
+    _require(a, {"booked"}, "confirmed")
+    _same_start(a, c.expected_start)
+    if a.confirmed:
+        return []
+    b = a.booked
+    return [
+        AppointmentConfirmed(
+            appointment_id=c.appointment_id,
+            patient_id=b.patient_id,
+            provider_id=a.provider_id,
+            site_id=b.site_id,
+            start=a.start,
+            confirmed_at=c.confirmed_at,
         )
     ]
 

@@ -58,6 +58,11 @@ def waitlist(tenant: str, site_id: str) -> str:
     return f"{tenant}:waitlist:{site_id}"
 
 
+def patient_answer(tenant: str, answer_id: str) -> str:
+    """What became of one patient's answer through engagement's signed link."""
+    return f"{tenant}:patient-answer:{answer_id}"
+
+
 def appointment_tag(tenant: str, appointment_id: str) -> str:
     """On every commit that books the appointment: the site-days it was booked on."""
     return f"{tenant}:appointment:{appointment_id}"

@@ -13,6 +13,7 @@ from services.scheduling.domain import streams
 from services.scheduling.domain.events import (
     AppointmentBooked,
     AppointmentCancelled,
+    AppointmentConfirmed,
     AppointmentMovedOut,
     AppointmentNoShow,
     AppointmentRescheduled,
@@ -34,6 +35,7 @@ APPOINTMENT_EVENTS = (
     AppointmentMovedOut,
     AppointmentWithdrawn,
     AppointmentCancelled,
+    AppointmentConfirmed,
     PatientCheckedIn,
     PatientRoomed,
     VisitCompleted,
@@ -60,6 +62,8 @@ def changes(event: DomainEvent) -> dict[str, Any]:
                 "cancelled_at": fields["cancelled_at"],
                 "late_cancellation": event.late,
             }
+        case AppointmentConfirmed():
+            return {"confirmed_at": fields["confirmed_at"]}
         case PatientCheckedIn():
             return {"status": "checked_in", "checked_in_at": fields["checked_in_at"]}
         case PatientRoomed():
