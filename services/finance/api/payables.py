@@ -210,16 +210,18 @@ def build_router(
         """Pay each invoice of the run once and close it: again, it pays nothing twice."""
         return recorded(run_id, await payables.complete_run(metadata(request, who), run_id))
 
+    @router.post("/payment-runs/{run_id}/abandonment")
+    async def abandon_run(request: Request, run_id: Id, who: Principal = Work) -> Recorded:
+        """Give up a run not completed (one that crashed before it started too): it neither
+        starts nor completes any more, and its invoices not paid are approved again."""
+        return recorded(run_id, await payables.abandon_run(metadata(request, who), run_id))
+
     @router.get("/payment-runs/{run_id}")
     async def run(run_id: Id, who: Principal = ReadAll) -> dict[str, Any]:
-        found = await payables.run(who.tenant, run_id)
-        return {
-            "run_id": found.run_id,
-            "pay_on": None if found.pay_on is None else found.pay_on.isoformat(),
-            "invoices": [i.model_dump(mode="json") for i in found.invoices],
-            "total_cents": found.total_cents,
-            "completed": found.completed,
-        }
+        """What became of a run: `state` scheduling (crashed before it started: start it
+        again with the same id, or abandon it), started, completed or abandoned, and each
+        invoice's `status` in it: scheduled, paid or released."""
+        return await payables.what_became_of(who.tenant, run_id)
 
     # ------------------------------------------------------------------------- aging
 

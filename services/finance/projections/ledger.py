@@ -40,6 +40,7 @@ from services.finance.domain.events import (
     InvoicePaid,
     InvoiceReceived,
     InvoiceRejected,
+    InvoiceReleasedFromRun,
     InvoiceScheduledForPayment,
     InvoiceVoided,
     PayrollJournalPosted,
@@ -348,6 +349,8 @@ def _changed(doc: Document | None, event: DomainEvent) -> Document | None:
         doc["status"], doc["run_id"] = "scheduled", event.run_id
     elif isinstance(event, InvoicePaid):
         doc["status"], doc["paid_on"] = "paid", event.paid_on.isoformat()
+    elif isinstance(event, InvoiceReleasedFromRun):
+        doc["status"], doc["run_id"] = "approved", None
     elif isinstance(event, InvoiceVoided):
         doc["status"], doc["voided_on"] = "voided", event.voided_on.isoformat()
         doc["reason"] = event.reason
