@@ -1680,6 +1680,9 @@ FINANCE_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/finance/invoices/{invoice_id}"): _finance_invoice_read,
     ("POST", "/finance/payment-runs"): _finance_new_run,
     ("POST", "/finance/payment-runs/{run_id}/completion"): _finance_run_call("POST", "/completion"),
+    ("POST", "/finance/payment-runs/{run_id}/abandonment"): _finance_run_call(
+        "POST", "/abandonment"
+    ),
     ("GET", "/finance/payment-runs/{run_id}"): _finance_run_call("GET"),
     ("GET", "/finance/ap-aging"): _fixed("GET", "/finance/ap-aging?site_id={site}"),
     ("GET", "/finance/reports/month"): _fixed(

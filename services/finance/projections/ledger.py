@@ -187,6 +187,7 @@ class LedgerProjection:
                 | InvoiceRejected()
                 | InvoiceScheduledForPayment()
                 | InvoicePaid()
+                | InvoiceReleasedFromRun()
                 | InvoiceVoided()
             ):
                 await view.change(
