@@ -183,6 +183,48 @@ async def test_an_abandoned_run_releases_its_invoices_for_another(
     assert (await client.get("/finance/payment-runs/nope", headers=finance)).status_code == 404
 
 
+async def test_invoices_and_vendors_are_listed_a_page_at_a_time(
+    client: httpx.AsyncClient, finance: dict[str, str], token_for: TokenFor
+) -> None:
+    await books(client, finance)
+    ids = []
+    for n in range(5):
+        site = "south" if n == 4 else "north"
+        made = await post_ok(client, "/finance/invoices", invoice(f"P-{n}", 100 + n, site))
+        ids.append(made["id"])
+    for invoice_id in ids:
+
+        async def received(invoice_id: str = invoice_id) -> bool:
+            return await _status(client, finance, invoice_id, "received")
+
+        await wait_until(received)
+    seen, cursor, pages = [], None, 0
+    while True:
+        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get("/finance/invoices", params=params, headers=finance)).json()
+        seen += [i["invoice_id"] for i in page["invoices"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(ids)
+    assert pages == 3
+    south = token_for("manager", sites=["south"], sub="mgr-2")
+    theirs = await client.get("/finance/invoices", params={"limit": 1}, headers=south)
+    assert [i["invoice_id"] for i in theirs.json()["invoices"]] == [ids[4]]  # a full page
+    none = await client.get("/finance/invoices", params={"status": "paid"}, headers=finance)
+    assert none.json() == {"invoices": [], "next_cursor": None}
+    vendors = (await client.get("/finance/vendors", headers=finance)).json()
+    assert [(v["vendor_id"], v["tax_id"]) for v in vendors["vendors"]] == [("acme-supply", None)]
+    for bad in ({"cursor": "not-ours"}, {"limit": 0}, {"limit": 501}, {"status": "lost"}):
+        refused = await client.get("/finance/invoices", params=bad, headers=finance)
+        assert refused.status_code == 422, bad
+        assert refused.headers["content-type"].startswith(PROBLEM)
+    refused = await client.get("/finance/vendors", params={"cursor": "x"}, headers=finance)
+    assert refused.status_code == 422
+    assert (await client.get("/finance/vendors", headers=south)).status_code == 403
+
+
 async def _status(
     client: httpx.AsyncClient, headers: dict[str, str], invoice_id: str, status: str
 ) -> bool:

@@ -10,6 +10,7 @@ the approved versions, folded from the event store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal
 
@@ -62,6 +63,39 @@ class Reports:
 
     async def invoice(self, tenant: str, invoice_id: str) -> dict[str, Any] | None:
         return public(await self._read_models.get(PROJECTION, INVOICES, f"{tenant}:{invoice_id}"))
+
+    async def vendors(self, tenant: str, limit: int, after: str | None) -> list[dict[str, Any]]:
+        """A page of the tenant's vendors in vendor id order, after the vendor `after`."""
+        return await self._page(VENDORS, tenant, limit, after, lambda _: True)
+
+    async def invoices(
+        self, tenant: str, limit: int, after: str | None, keep: Callable[[dict[str, Any]], bool]
+    ) -> list[dict[str, Any]]:
+        """A page of the tenant's invoices `keep` says, in invoice id order, after `after`:
+        read a page at a time by id until `limit` are kept, so that a page is full."""
+        return await self._page(INVOICES, tenant, limit, after, keep)
+
+    async def _page(
+        self,
+        collection: str,
+        tenant: str,
+        limit: int,
+        after: str | None,
+        keep: Callable[[dict[str, Any]], bool],
+    ) -> list[dict[str, Any]]:
+        page: list[dict[str, Any]] = []
+        start = f"{tenant}:{after}" if after is not None else f"{tenant}:"
+        while len(page) < limit:
+            # The tenant's ids are a range (";" follows ":"): the primary key on every store.
+            where = {"_id": {"$gt": start, "$lt": f"{tenant};"}}
+            found = await self._read_models.find(
+                PROJECTION, collection, where, sort=[("_id", 1)], limit=limit
+            )
+            page += [public(d) or {} for d in found if keep(d)][: limit - len(page)]
+            if len(found) < limit:
+                break
+            start = str(found[-1]["_id"])
+        return page
 
     async def ap_aging(self, tenant: str, as_of: date, sites: list[str] | None) -> dict[str, Any]:
         """What is owed as of the day, by how long past due; `sites`: only invoices coded to
