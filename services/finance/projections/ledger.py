@@ -30,7 +30,7 @@ Read for listing and reporting only: every command decides from the event store.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -138,6 +138,49 @@ class LedgerProjection:
     name = PROJECTION
     contexts = ("finance", "scheduling", "billing")
     collections = (VENDORS, INVOICES, POSTINGS, VISITS, PAYERS, CHARGES, CLAIMS, SUMS, CLOSINGS)
+
+    def keys(self, event: DomainEvent, envelope: Envelope) -> Iterable[tuple[str, str]]:
+        """The documents `apply` reads that the event alone names (the runner reads a batch's
+        in one go): the posting, invoice or visit, and the sums it adds to."""
+        tenant = envelope.tenant
+        match event:
+            case RevenueRecognised():
+                recorded, site, code = (
+                    event.recognised_at.date().isoformat(),
+                    event.site_id,
+                    event.account_code,
+                )
+                yield POSTINGS, f"{tenant}:revenue:{event.learnt_from}"
+                by_posting = (REVENUE_BY_POSTING, month_of(event.posted_on), recorded, site, code)
+                by_service = (
+                    REVENUE_BY_SERVICE,
+                    month_of(event.date_of_service),
+                    recorded,
+                    site,
+                    code,
+                )
+                yield SUMS, sum_id(tenant, by_posting)
+                yield SUMS, sum_id(tenant, by_service)
+            case VisitCompleted():
+                yield VISITS, f"{tenant}:{event.appointment_id}"
+                day = event.completed_at.date().isoformat()
+                key = (VISIT_COUNT, month_of(event.start.date()), day, event.site_id, "")
+                yield SUMS, sum_id(tenant, key)
+            case InvoiceReceived():
+                yield INVOICES, invoice_id(tenant, event.invoice_id)
+                month, day = month_of(event.invoice_date), event.received_on.isoformat()
+                for line in event.lines:
+                    key = (EXPENSE, month, day, line.site_id, line.account_code)
+                    yield SUMS, sum_id(tenant, key)
+            case InvoiceApproved() | InvoiceScheduledForPayment() | InvoicePaid():
+                yield INVOICES, invoice_id(tenant, event.invoice_id)
+            case PayrollJournalPosted():
+                day = event.posted_at.date().isoformat()
+                for entry in event.lines:
+                    site, code = entry.site_id, entry.account_code
+                    yield POSTINGS, f"{tenant}:payroll:{event.journal_id}:{site}:{code}"
+                    key = (EXPENSE, event.month.isoformat(), day, site, code)
+                    yield SUMS, sum_id(tenant, key)
 
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
         added: Counter[SumKey] = Counter()
