@@ -1758,6 +1758,7 @@ FINANCE_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ),
     ("GET", "/finance/budgets/{site_id}/{fiscal_year}"): _finance_on_budget(2032, "GET", "", None),
     ("POST", "/finance/vendors"): _finance_new_vendor,
+    ("GET", "/finance/vendors"): _fixed("GET", "/finance/vendors"),
     ("GET", "/finance/vendors/{vendor_id}"): _finance_vendor,
     ("POST", "/finance/invoices"): _finance_new_invoice,
     ("POST", "/finance/invoices/{invoice_id}/approval"): _finance_invoice_step("approval"),
@@ -1765,9 +1766,13 @@ FINANCE_ENDPOINTS: dict[tuple[str, str], Prepare] = {
         "rejection", FINANCE_REASON
     ),
     ("POST", "/finance/invoices/{invoice_id}/void"): _finance_invoice_step("void", FINANCE_REASON),
+    ("GET", "/finance/invoices"): _fixed("GET", "/finance/invoices"),
     ("GET", "/finance/invoices/{invoice_id}"): _finance_invoice_read,
     ("POST", "/finance/payment-runs"): _finance_new_run,
     ("POST", "/finance/payment-runs/{run_id}/completion"): _finance_run_call("POST", "/completion"),
+    ("POST", "/finance/payment-runs/{run_id}/abandonment"): _finance_run_call(
+        "POST", "/abandonment"
+    ),
     ("GET", "/finance/payment-runs/{run_id}"): _finance_run_call("GET"),
     ("GET", "/finance/ap-aging"): _fixed("GET", "/finance/ap-aging?site_id={site}"),
     ("GET", "/finance/reports/month"): _fixed(

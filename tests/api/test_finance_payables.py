@@ -144,6 +144,87 @@ async def test_a_payment_run_started_and_completed_again_pays_nothing_twice(
     assert voided.status_code == 409  # paid: never voided
 
 
+async def test_an_abandoned_run_releases_its_invoices_for_another(
+    client: httpx.AsyncClient, finance: dict[str, str], token_for: TokenFor
+) -> None:
+    await books(client, finance)
+    made = await post_ok(client, "/finance/invoices", invoice("B-1", 7_000))
+    approver = token_for("finance", sub="fin-2")
+    response = await client.post(f"/finance/invoices/{made['id']}/approval", headers=approver)
+    assert response.status_code == 200, response.text
+    run = {"run_id": "run-1", "pay_on": "2026-11-15"}
+    assert (
+        await client.post("/finance/payment-runs", json=run, headers=finance)
+    ).status_code == 201
+    shown = (await client.get("/finance/payment-runs/run-1", headers=finance)).json()
+    assert shown["state"] == "started"
+    assert [i["status"] for i in shown["invoices"]] == ["scheduled"]
+    for _ in range(2):
+        abandoned = await client.post("/finance/payment-runs/run-1/abandonment", headers=finance)
+        assert abandoned.status_code == 200, abandoned.text
+    shown = (await client.get("/finance/payment-runs/run-1", headers=finance)).json()
+    assert shown["state"] == "abandoned"
+    assert [(i["invoice_id"], i["status"]) for i in shown["invoices"]] == [(made["id"], "released")]
+    await wait_until(lambda: _status(client, finance, made["id"], "approved"))
+    done = await client.post("/finance/payment-runs/run-1/completion", headers=finance)
+    assert done.status_code == 409
+    assert done.headers["content-type"].startswith(PROBLEM)
+    other = {"run_id": "run-2", "pay_on": "2026-11-15"}
+    assert (
+        await client.post("/finance/payment-runs", json=other, headers=finance)
+    ).status_code == 201
+    for _ in range(2):
+        paid = await client.post("/finance/payment-runs/run-2/completion", headers=finance)
+        assert paid.status_code == 200, paid.text
+    late = await client.post("/finance/payment-runs/run-2/abandonment", headers=finance)
+    assert late.status_code == 409  # completed: never abandoned
+    unknown = await client.post("/finance/payment-runs/nope/abandonment", headers=finance)
+    assert unknown.status_code == 404
+    assert (await client.get("/finance/payment-runs/nope", headers=finance)).status_code == 404
+
+
+async def test_invoices_and_vendors_are_listed_a_page_at_a_time(
+    client: httpx.AsyncClient, finance: dict[str, str], token_for: TokenFor
+) -> None:
+    await books(client, finance)
+    ids = []
+    for n in range(5):
+        site = "south" if n == 4 else "north"
+        made = await post_ok(client, "/finance/invoices", invoice(f"P-{n}", 100 + n, site))
+        ids.append(made["id"])
+    for invoice_id in ids:
+
+        async def received(invoice_id: str = invoice_id) -> bool:
+            return await _status(client, finance, invoice_id, "received")
+
+        await wait_until(received)
+    seen, cursor, pages = [], None, 0
+    while True:
+        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get("/finance/invoices", params=params, headers=finance)).json()
+        seen += [i["invoice_id"] for i in page["invoices"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(ids)
+    assert pages == 3
+    south = token_for("manager", sites=["south"], sub="mgr-2")
+    theirs = await client.get("/finance/invoices", params={"limit": 1}, headers=south)
+    assert [i["invoice_id"] for i in theirs.json()["invoices"]] == [ids[4]]  # a full page
+    none = await client.get("/finance/invoices", params={"status": "paid"}, headers=finance)
+    assert none.json() == {"invoices": [], "next_cursor": None}
+    vendors = (await client.get("/finance/vendors", headers=finance)).json()
+    assert [(v["vendor_id"], v["tax_id"]) for v in vendors["vendors"]] == [("acme-supply", None)]
+    for bad in ({"cursor": "not-ours"}, {"limit": 0}, {"limit": 501}, {"status": "lost"}):
+        refused = await client.get("/finance/invoices", params=bad, headers=finance)
+        assert refused.status_code == 422, bad
+        assert refused.headers["content-type"].startswith(PROBLEM)
+    refused = await client.get("/finance/vendors", params={"cursor": "x"}, headers=finance)
+    assert refused.status_code == 422
+    assert (await client.get("/finance/vendors", headers=south)).status_code == 403
+
+
 async def _status(
     client: httpx.AsyncClient, headers: dict[str, str], invoice_id: str, status: str
 ) -> bool:

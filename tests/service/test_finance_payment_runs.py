@@ -13,7 +13,7 @@ from services.finance.app import UseCases
 from services.finance.domain import streams
 from services.finance.domain.events import CostCentre, InvoiceLine
 from services.finance.domain.payables import PayInvoice, ScheduleInvoice, vendor
-from shared.domain import Rejected
+from shared.domain import NotFound, Rejected
 from shared.events import Metadata
 from shared.kit import Assembled
 from tests.service.conftest import META
@@ -89,3 +89,92 @@ async def test_a_run_rerun_after_a_crash_while_paying_pays_the_rest_only(
     done = await app.payables.complete_run(META, "run-1")
     assert done.state.completed
     assert sorted(await _paid(finance_service)) == ids
+
+
+async def _crash_while_scheduling(app: UseCases, run_id: str, *invoice_ids: str) -> None:
+    """The crash: these invoices were scheduled in the run, which was never started."""
+    for invoice_id in invoice_ids:
+        crashed = ScheduleInvoice(
+            vendor_id="v1", invoice_id=invoice_id, run_id=run_id, scheduled_at=app.payables.now()
+        )
+        await app.payables.decide(streams.vendor("acme", "v1"), vendor, crashed, META)
+
+
+async def test_a_run_that_crashed_before_it_started_shows_what_it_holds_and_resumes(
+    finance_service: Assembled[Any],
+) -> None:
+    app: UseCases = finance_service.use_cases
+    ids = await _payable(app, 100, 200)
+    await _crash_while_scheduling(app, "run-1", ids[0])
+    shown = await app.payables.what_became_of("acme", "run-1")
+    assert shown["state"] == "scheduling"
+    assert shown["pay_on"] is None
+    assert [(i["invoice_id"], i["status"]) for i in shown["invoices"]] == [(ids[0], "scheduled")]
+    await app.payables.start_run(META, run_id="run-1", pay_on=date(2026, 12, 31))
+    await app.payables.complete_run(META, "run-1")
+    shown = await app.payables.what_became_of("acme", "run-1")
+    assert shown["state"] == "completed"
+    assert shown["pay_on"] == "2026-12-31"
+    assert [(i["invoice_id"], i["status"]) for i in shown["invoices"]] == [
+        (ids[0], "paid"),
+        (ids[1], "paid"),
+    ]
+    with pytest.raises(Rejected, match="completed"):
+        await app.payables.abandon_run(META, "run-1")
+
+
+async def test_abandoning_a_run_that_crashed_before_it_started_releases_its_invoices(
+    finance_service: Assembled[Any],
+) -> None:
+    app: UseCases = finance_service.use_cases
+    ids = await _payable(app, 100, 200, 300)
+    await _crash_while_scheduling(app, "run-1", ids[0], ids[1])
+    with pytest.raises(Rejected, match="nothing is due"):  # another run cannot take them
+        await app.payables.start_run(META, run_id="run-2", pay_on=date(2026, 9, 1))
+    for _ in range(2):  # abandoning again records nothing more
+        await app.payables.abandon_run(META, "run-1")
+    shown = await app.payables.what_became_of("acme", "run-1")
+    assert shown["state"] == "abandoned"
+    assert [(i["invoice_id"], i["status"]) for i in shown["invoices"]] == [
+        (ids[0], "released"),
+        (ids[1], "released"),
+    ]
+    with pytest.raises(Rejected, match="abandoned"):  # it neither resumes nor completes
+        await app.payables.start_run(META, run_id="run-1", pay_on=date(2026, 12, 31))
+    with pytest.raises(Rejected, match="abandoned"):
+        await app.payables.complete_run(META, "run-1")
+    # Approved again: another run takes and pays all three.
+    started = await app.payables.start_run(META, run_id="run-2", pay_on=date(2026, 12, 31))
+    assert sorted(i.invoice_id for i in started.state.invoices) == ids
+    await app.payables.complete_run(META, "run-2")
+    assert sorted(await _paid(finance_service)) == ids
+    envelopes = await finance_service.kit.store.load(streams.payment_run("acme", "run-1"))
+    assert [e.type.rsplit(".", 2)[-2] for e in envelopes] == ["PaymentRunAbandoned"]
+
+
+async def test_abandoning_a_run_that_crashed_while_paying_keeps_what_it_paid(
+    finance_service: Assembled[Any],
+) -> None:
+    app: UseCases = finance_service.use_cases
+    ids = await _payable(app, 100, 200)
+    started = await app.payables.start_run(META, run_id="run-1", pay_on=date(2026, 12, 31))
+    first = started.state.invoices[0]
+    paid = PayInvoice(
+        vendor_id="v1",
+        invoice_id=first.invoice_id,
+        run_id="run-1",
+        paid_on=date(2026, 12, 31),
+        paid_at=app.payables.now(),
+    )
+    await app.payables.decide(streams.vendor("acme", "v1"), vendor, paid, META)
+    await app.payables.abandon_run(META, "run-1")
+    shown = await app.payables.what_became_of("acme", "run-1")
+    assert shown["state"] == "abandoned"
+    assert {i["invoice_id"]: i["status"] for i in shown["invoices"]} == {
+        first.invoice_id: "paid",
+        next(i for i in ids if i != first.invoice_id): "released",
+    }
+    with pytest.raises(NotFound):
+        await app.payables.what_became_of("acme", "run-none")
+    with pytest.raises(NotFound):
+        await app.payables.abandon_run(META, "run-none")

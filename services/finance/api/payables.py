@@ -4,7 +4,7 @@ entered it; rejected; voided), payment runs and AP aging."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import Field
@@ -19,6 +19,7 @@ from services.finance.api.common import (
     Work,
     check_sites,
     group_wide,
+    readable_sites,
 )
 from services.finance.application.payables import Payables
 from services.finance.application.reports import Reports
@@ -30,9 +31,13 @@ from shared.http.identity import Principal
 from shared.http.routes import (
     AfterVersion,
     Body,
+    Cursor,
     Id,
+    Limit,
     Name,
     Recorded,
+    decode_cursor,
+    next_cursor,
     read_after,
     recorded,
 )
@@ -41,6 +46,8 @@ from shared.readmodels import ReadModels
 
 TaxId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z-]+$")]
 Text = Annotated[str, Field(max_length=500)]
+
+InvoiceStatus = Literal["received", "approved", "rejected", "scheduled", "paid", "voided"]
 
 
 class VendorIn(Body):
@@ -112,6 +119,22 @@ def build_router(
         )
         return recorded(vendor_id, outcome)
 
+    @router.get("/vendors")
+    async def vendors(
+        who: Principal = ReadAll, limit: Limit = 100, cursor: Cursor = None
+    ) -> dict[str, Any]:
+        """Vendors in vendor id order, a page at a time (`next_cursor` to the next); the tax
+        id is shown on a vendor's own read only (null here)."""
+        after = decode_cursor(cursor, 1)[0] if cursor is not None else None
+        found = await reports.vendors(who.tenant, limit, after)
+        for vendor in found:
+            vendor.pop("tenant", None)
+            vendor["tax_id"] = None
+        return {
+            "vendors": found,
+            "next_cursor": next_cursor(found, limit, lambda v: (str(v["vendor_id"]),)),
+        }
+
     @router.get("/vendors/{vendor_id}")
     async def vendor(
         vendor_id: Id, who: Principal = ReadAll, after_version: AfterVersion = None
@@ -175,6 +198,35 @@ def build_router(
         )
         return recorded(invoice_id, outcome)
 
+    @router.get("/invoices")
+    async def invoices(
+        who: Principal = Read,
+        status: InvoiceStatus | None = None,
+        vendor_id: Id | None = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> dict[str, Any]:
+        """Invoices, by `status` and `vendor_id`, in invoice id order, a page at a time
+        (`next_cursor` to the next); a manager sees those coded to their sites only."""
+        after = decode_cursor(cursor, 1)[0] if cursor is not None else None
+        sites = readable_sites(who)
+
+        def keep(doc: dict[str, Any]) -> bool:
+            return (
+                (status is None or doc["status"] == status)
+                and (vendor_id is None or doc["vendor_id"] == vendor_id)
+                and (sites is None or bool(set(doc["site_ids"]) & set(sites)))
+            )
+
+        found = await reports.invoices(who.tenant, limit, after, keep)
+        for invoice in found:
+            invoice.pop("tenant", None)
+            invoice.pop("owing", None)
+        return {
+            "invoices": found,
+            "next_cursor": next_cursor(found, limit, lambda i: (str(i["invoice_id"]),)),
+        }
+
     @router.get("/invoices/{invoice_id}")
     async def invoice(
         invoice_id: Id,
@@ -210,16 +262,18 @@ def build_router(
         """Pay each invoice of the run once and close it: again, it pays nothing twice."""
         return recorded(run_id, await payables.complete_run(metadata(request, who), run_id))
 
+    @router.post("/payment-runs/{run_id}/abandonment")
+    async def abandon_run(request: Request, run_id: Id, who: Principal = Work) -> Recorded:
+        """Give up a run not completed (one that crashed before it started too): it neither
+        starts nor completes any more, and its invoices not paid are approved again."""
+        return recorded(run_id, await payables.abandon_run(metadata(request, who), run_id))
+
     @router.get("/payment-runs/{run_id}")
     async def run(run_id: Id, who: Principal = ReadAll) -> dict[str, Any]:
-        found = await payables.run(who.tenant, run_id)
-        return {
-            "run_id": found.run_id,
-            "pay_on": None if found.pay_on is None else found.pay_on.isoformat(),
-            "invoices": [i.model_dump(mode="json") for i in found.invoices],
-            "total_cents": found.total_cents,
-            "completed": found.completed,
-        }
+        """What became of a run: `state` scheduling (crashed before it started: start it
+        again with the same id, or abandon it), started, completed or abandoned, and each
+        invoice's `status` in it: scheduled, paid or released."""
+        return await payables.what_became_of(who.tenant, run_id)
 
     # ------------------------------------------------------------------------- aging
 

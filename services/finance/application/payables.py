@@ -14,16 +14,19 @@ from services.finance.domain import streams
 from services.finance.domain.events import InvoiceLine, RunInvoice, Terms
 from services.finance.domain.payables import (
     ApproveInvoice,
+    Invoice,
     PayInvoice,
     ReceiveInvoice,
     RegisterVendor,
     RejectInvoice,
+    ReleaseInvoice,
     ScheduleInvoice,
     Vendor,
     VoidInvoice,
     vendor,
 )
 from services.finance.domain.payment_runs import (
+    AbandonPaymentRun,
     CompletePaymentRun,
     PaymentRun,
     StartPaymentRun,
@@ -147,6 +150,8 @@ class Payables(UseCases):
         nothing is scheduled twice."""
         tenant = meta.tenant
         started = await self.state(streams.payment_run(tenant, run_id), payment_run)
+        if started.abandoned:
+            raise Rejected(f"payment run {run_id} was abandoned")
         if started.exists:
             pay_on, vendors = started.pay_on or pay_on, []
         else:
@@ -181,10 +186,69 @@ class Payables(UseCases):
         return await self.decide(streams.payment_run(tenant, run_id), payment_run, start, meta)
 
     async def run(self, tenant: str, run_id: str) -> PaymentRun:
+        """A started run (409 once abandoned, 404 if it never started)."""
         found = await self.state(streams.payment_run(tenant, run_id), payment_run)
+        if found.abandoned:
+            raise Rejected(f"payment run {run_id} was abandoned")
         if not found.exists:
             raise NotFound(f"payment run {run_id} not found")
         return found
+
+    async def what_became_of(self, tenant: str, run_id: str) -> dict[str, Any]:
+        """A run's state and each of its invoices': scheduled in it, paid by it, or released
+        when it was abandoned. A run that crashed before it started is found by the
+        invoices scheduled in it (every vendor's stream is read)."""
+        run = await self.state(streams.payment_run(tenant, run_id), payment_run)
+        invoices = run.invoices if run.exists else await self._scheduled_in(tenant, run_id)
+        if not invoices and not run.abandoned:
+            raise NotFound(f"payment run {run_id} not found")
+        states = await self._vendor_states(tenant, invoices)
+        shown = []
+        for owed in invoices:
+            invoice = states[owed.vendor_id].invoice(owed.invoice_id)
+            shown.append({**owed.model_dump(mode="json"), "status": _in_run(invoice, run_id)})
+        return {
+            "run_id": run_id,
+            "state": run.state,
+            "pay_on": None if run.pay_on is None else run.pay_on.isoformat(),
+            "invoices": shown,
+            "total_cents": sum(owed.amount_cents for owed in invoices),
+            "completed": run.completed,
+        }
+
+    async def abandon_run(self, meta: Metadata, run_id: str) -> Outcome[PaymentRun]:
+        """Give the run up (started or not, after a crash): record it on the run first, so
+        it neither starts nor completes any more, then release each of its invoices not paid
+        back to approved. Again (after a crash midway) it releases what is left."""
+        tenant = meta.tenant
+        stream = streams.payment_run(tenant, run_id)
+        run = await self.state(stream, payment_run)
+        invoices = run.invoices if run.exists else await self._scheduled_in(tenant, run_id)
+        if not invoices and not run.exists and not run.abandoned:
+            raise NotFound(f"payment run {run_id} not found")
+        abandon = AbandonPaymentRun(
+            run_id=run_id, abandoned_by=meta.actor or "", abandoned_at=self.now()
+        )
+        outcome = await self.decide(stream, payment_run, abandon, meta)
+        for owed in invoices:
+            release = ReleaseInvoice(
+                vendor_id=owed.vendor_id,
+                invoice_id=owed.invoice_id,
+                run_id=run_id,
+                released_at=self.now(),
+            )
+            await self.decide(streams.vendor(tenant, owed.vendor_id), vendor, release, meta)
+        return outcome
+
+    async def _scheduled_in(self, tenant: str, run_id: str) -> tuple[RunInvoice, ...]:
+        """The invoices scheduled in a run that never started (or released from it)."""
+        found = [
+            _run_invoice(v, i.invoice_id)
+            for v in await self._vendors(tenant)
+            for i in v.invoices.values()
+            if i.run_id == run_id or run_id in i.released_from
+        ]
+        return tuple(sorted(found, key=lambda i: (i.due_on, i.vendor_id, i.invoice_id)))
 
     async def complete_run(self, meta: Metadata, run_id: str) -> Outcome[PaymentRun]:
         """Pay each invoice of the run not yet paid by it, on its vendor's stream, then close
@@ -210,16 +274,29 @@ class Payables(UseCases):
         )
         return await self.decide(streams.payment_run(tenant, run_id), payment_run, complete, meta)
 
-    async def _paid_by(self, tenant: str, invoices: Sequence[RunInvoice]) -> dict[str, str | None]:
-        """Which run paid each invoice (None: not paid), each vendor's stream loaded once."""
-        states = {
+    async def _vendor_states(
+        self, tenant: str, invoices: Sequence[RunInvoice]
+    ) -> dict[str, Vendor]:
+        """The vendors of these invoices, each vendor's stream loaded once."""
+        return {
             vendor_id: await self.state(streams.vendor(tenant, vendor_id), vendor)
             for vendor_id in sorted({owed.vendor_id for owed in invoices})
         }
+
+    async def _paid_by(self, tenant: str, invoices: Sequence[RunInvoice]) -> dict[str, str | None]:
+        """Which run paid each invoice (None: not paid), each vendor's stream loaded once."""
+        states = await self._vendor_states(tenant, invoices)
         return {
             owed.invoice_id: states[owed.vendor_id].invoice(owed.invoice_id).paid_by_run
             for owed in invoices
         }
+
+
+def _in_run(invoice: Invoice, run_id: str) -> str:
+    """What became of an invoice of the run: paid by it, still scheduled in it, or released."""
+    if invoice.paid_by_run == run_id:
+        return "paid"
+    return "scheduled" if invoice.run_id == run_id else "released"
 
 
 def _vendor_of(stream: str) -> str:

@@ -3,11 +3,14 @@ reports (P&L, budget versus actual, cash collected, cost per visit) as of any da
 
 As of a day, a posting counts when it was recorded on or before it, and an invoice when it
 was received on or before it and neither voided nor rejected by then (its business dates).
-Budgets are the approved versions, folded from the event store.
+The month's figures are read from the ledger's sums per recording day (a range of ids each,
+see projections/ledger.py), not from its postings, invoices and visits one by one. Budgets are
+the approved versions, folded from the event store.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal
 
@@ -21,7 +24,21 @@ from services.finance.domain.reports import (
     cost_per_visit,
     profit_and_loss,
 )
-from services.finance.projections.ledger import INVOICES, POSTINGS, PROJECTION, VENDORS, VISITS
+from services.finance.projections.ledger import (
+    CLOSINGS,
+    EXPENSE,
+    INVOICES,
+    PROJECTION,
+    REVENUE_BY_POSTING,
+    REVENUE_BY_SERVICE,
+    SUMS,
+    VENDORS,
+    VISIT_COUNT,
+    WRITE_OFF_BY_POSTING,
+    WRITE_OFF_BY_SERVICE,
+    closed_after,
+    sum_range,
+)
 from shared.readmodels import ReadModels, public
 
 Basis = Literal["posting", "service"]  # revenue by posting day, or by date of service
@@ -38,12 +55,6 @@ def _owed(doc: dict[str, Any], as_of: date) -> bool:
     )
 
 
-def _expense(doc: dict[str, Any], as_of: date) -> bool:
-    return _on(doc, "received_on", as_of) and not any(
-        _on(doc, field, as_of) for field in ("voided_on", "rejected_on")
-    )
-
-
 class Reports:
     def __init__(self, read_models: ReadModels, accounts: Accounts) -> None:
         self._read_models = read_models
@@ -55,10 +66,43 @@ class Reports:
     async def invoice(self, tenant: str, invoice_id: str) -> dict[str, Any] | None:
         return public(await self._read_models.get(PROJECTION, INVOICES, f"{tenant}:{invoice_id}"))
 
+    async def vendors(self, tenant: str, limit: int, after: str | None) -> list[dict[str, Any]]:
+        """A page of the tenant's vendors in vendor id order, after the vendor `after`."""
+        return await self._page(VENDORS, tenant, limit, after, lambda _: True)
+
+    async def invoices(
+        self, tenant: str, limit: int, after: str | None, keep: Callable[[dict[str, Any]], bool]
+    ) -> list[dict[str, Any]]:
+        """A page of the tenant's invoices `keep` says, in invoice id order, after `after`:
+        read a page at a time by id until `limit` are kept, so that a page is full."""
+        return await self._page(INVOICES, tenant, limit, after, keep)
+
+    async def _page(
+        self,
+        collection: str,
+        tenant: str,
+        limit: int,
+        after: str | None,
+        keep: Callable[[dict[str, Any]], bool],
+    ) -> list[dict[str, Any]]:
+        page: list[dict[str, Any]] = []
+        start = f"{tenant}:{after}" if after is not None else f"{tenant}:"
+        while len(page) < limit:
+            # The tenant's ids are a range (";" follows ":"): the primary key on every store.
+            where = {"_id": {"$gt": start, "$lt": f"{tenant};"}}
+            found = await self._read_models.find(
+                PROJECTION, collection, where, sort=[("_id", 1)], limit=limit
+            )
+            page += [public(d) or {} for d in found if keep(d)][: limit - len(page)]
+            if len(found) < limit:
+                break
+            start = str(found[-1]["_id"])
+        return page
+
     async def ap_aging(self, tenant: str, as_of: date, sites: list[str] | None) -> dict[str, Any]:
         """What is owed as of the day, by how long past due; `sites`: only invoices coded to
         one of them (None: all)."""
-        docs = await self._read_models.find(PROJECTION, INVOICES, {"tenant": tenant})
+        docs = await self._owed_or_closed_after(tenant, as_of)
         totals = dict.fromkeys(BUCKETS, 0)
         owed = []
         for doc in docs:
@@ -87,54 +131,48 @@ class Reports:
             "invoices": owed,
         }
 
+    async def _owed_or_closed_after(self, tenant: str, as_of: date) -> list[dict[str, Any]]:
+        """The invoices that may be owed as of the day: open now (an equality index), or
+        paid, voided or rejected after it (a range of the closings' ids)."""
+        docs = await self._read_models.find(PROJECTION, INVOICES, {"owing": tenant})
+        closings = await self._read_models.find(PROJECTION, CLOSINGS, closed_after(tenant, as_of))
+        later = {c["invoice_id"] for c in closings} - {d["invoice_id"] for d in docs}
+        if later:
+            collection = await self._read_models.collection(PROJECTION, INVOICES)
+            ids = sorted(f"{tenant}:{invoice}" for invoice in later)
+            found = await self._read_models.store.get_many(collection, ids)
+            docs += [found[i] for i in ids if i in found]
+        return docs
+
     # ------------------------------------------------------------------------- actuals
+
+    async def _sums(self, tenant: str, kind: str, month: date, as_of: date) -> list[Row]:
+        """The month's sums of a kind recorded on or before `as_of`, by site and account (an
+        account whose amounts add up to nothing has no row)."""
+        docs = await self._read_models.find(PROJECTION, SUMS, sum_range(tenant, kind, month, as_of))
+        totals: dict[tuple[str, str], int] = {}
+        for doc in docs:
+            key = (doc["site_id"], doc["account_code"])
+            totals[key] = totals.get(key, 0) + int(doc["amount"])
+        return [Row(site, month, code, cents) for (site, code), cents in totals.items() if cents]
 
     async def _revenue(self, tenant: str, month: date, as_of: date, basis: Basis) -> list[Row]:
         """The month's revenue by posting day, or by date of service."""
-        field = "month" if basis == "posting" else "service_month"
-        where = {"tenant": tenant, "kind": "revenue", field: month.isoformat()}
-        docs = await self._read_models.find(PROJECTION, POSTINGS, where)
-        return [
-            Row(d["site_id"], month, d["account_code"], d["amount_cents"])
-            for d in docs
-            if _on(d, "recorded_on", as_of)
-        ]
+        kind = REVENUE_BY_POSTING if basis == "posting" else REVENUE_BY_SERVICE
+        return await self._sums(tenant, kind, month, as_of)
 
     async def _written_off(self, tenant: str, month: date, as_of: date, basis: Basis) -> list[Row]:
         """The month's write-offs (negative), kept apart from revenue: not cash."""
-        field = "month" if basis == "posting" else "service_month"
-        where = {"tenant": tenant, "kind": "write_off", field: month.isoformat()}
-        docs = await self._read_models.find(PROJECTION, POSTINGS, where)
-        return [
-            Row(d["site_id"], month, d["account_code"], d["amount_cents"])
-            for d in docs
-            if _on(d, "recorded_on", as_of)
-        ]
+        kind = WRITE_OFF_BY_POSTING if basis == "posting" else WRITE_OFF_BY_SERVICE
+        return await self._sums(tenant, kind, month, as_of)
 
     async def _expenses(self, tenant: str, month: date, as_of: date) -> list[Row]:
-        payroll = await self._read_models.find(
-            PROJECTION, POSTINGS, {"tenant": tenant, "kind": "payroll", "month": month.isoformat()}
-        )
-        rows = [_row(d) for d in payroll if _on(d, "recorded_on", as_of)]
-        invoices = await self._read_models.find(
-            PROJECTION, INVOICES, {"tenant": tenant, "month": month.isoformat()}
-        )
-        for doc in invoices:
-            if _expense(doc, as_of):
-                rows += [
-                    Row(line["site_id"], month, line["account_code"], line["amount_cents"])
-                    for line in doc["lines"]
-                ]
-        return rows
+        """The month's payroll journals and invoices (by invoice date)."""
+        return await self._sums(tenant, EXPENSE, month, as_of)
 
     async def _visits(self, tenant: str, month: date, as_of: date, site: str | None) -> int:
-        where = {"tenant": tenant, "month": month.isoformat()}
-        docs = await self._read_models.find(PROJECTION, VISITS, where)
-        return sum(
-            1
-            for d in docs
-            if _on(d, "recorded_on", as_of) and (site is None or d["site_id"] == site)
-        )
+        rows = await self._sums(tenant, VISIT_COUNT, month, as_of)
+        return sum(r.amount_cents for r in rows if site is None or r.site_id == site)
 
     async def _budget(self, tenant: str, month: date, sites: list[str]) -> list[Row]:
         """The approved budgets' lines for the month, of the fiscal year it falls in (a
@@ -206,12 +244,3 @@ class Reports:
             "visits": visits,
             "cost_per_visit_cents": cost_per_visit(pnl.expenses_cents, visits),
         }
-
-
-def _row(doc: dict[str, Any]) -> Row:
-    return Row(
-        doc["site_id"],
-        date.fromisoformat(doc["month"]),
-        doc["account_code"],
-        doc["amount_cents"],
-    )

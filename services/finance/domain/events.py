@@ -210,6 +210,16 @@ class InvoicePaid(FinanceEvent):
     paid_at: AwareDatetime
 
 
+class InvoiceReleasedFromRun(FinanceEvent):
+    """Taken back out of a payment run that was abandoned before paying it: approved again,
+    in no run, so another run may pick it."""
+
+    vendor_id: str
+    invoice_id: str
+    run_id: str
+    released_at: AwareDatetime
+
+
 class InvoiceVoided(FinanceEvent):
     """Entered in error or withdrawn by the vendor: owed no more, and no longer a duplicate's
     first."""
@@ -246,6 +256,15 @@ class PaymentRunCompleted(FinanceEvent):
     paid: int  # invoices
     total_cents: int
     completed_at: AwareDatetime
+
+
+class PaymentRunAbandoned(FinanceEvent):
+    """Given up before it was completed (started or not, after a crash): it neither schedules
+    nor pays any more, and the invoices scheduled in it and not paid are released."""
+
+    run_id: str
+    abandoned_by: str
+    abandoned_at: AwareDatetime
 
 
 # ----------------------------------------------------------------------------- actuals
@@ -350,8 +369,10 @@ registry = EventRegistry(
         InvoiceScheduledForPayment,
         InvoicePaid,
         InvoiceVoided,
+        InvoiceReleasedFromRun,
         PaymentRunStarted,
         PaymentRunCompleted,
+        PaymentRunAbandoned,
         PayrollJournalPosted,
         RevenueRecognised,
         PayerClassLearnt,

@@ -6,6 +6,7 @@ An invoice is received (entered) with lines coded to expense accounts and sites;
 
     received -> approved (1 approval; 2 from different people over the second-approval limit)
              -> scheduled (in one payment run) -> paid (by that run, once)
+             scheduled -> approved again (released: its run was abandoned before paying it)
     received or approved -> rejected;  anything but paid or scheduled -> voided
 
 Rules:
@@ -34,6 +35,7 @@ from services.finance.domain.events import (
     InvoicePaid,
     InvoiceReceived,
     InvoiceRejected,
+    InvoiceReleasedFromRun,
     InvoiceScheduledForPayment,
     InvoiceVoided,
     Terms,
@@ -85,6 +87,7 @@ class Invoice(BaseModel):
     voided: bool = False
     run_id: str | None = None  # the run it is scheduled in, or was paid by
     paid_by_run: str | None = None
+    released_from: tuple[str, ...] = ()  # abandoned runs it was scheduled in
 
     @property
     def approved(self) -> bool:
@@ -195,6 +198,15 @@ class PayInvoice(Command):
     paid_at: AwareDatetime
 
 
+class ReleaseInvoice(Command):
+    """Take an invoice back out of an abandoned run (nothing when it is not in that run)."""
+
+    vendor_id: str
+    invoice_id: str
+    run_id: str
+    released_at: AwareDatetime
+
+
 class VoidInvoice(Command):
     vendor_id: str
     invoice_id: str
@@ -211,6 +223,7 @@ VendorCommand = (
     | RejectInvoice
     | ScheduleInvoice
     | PayInvoice
+    | ReleaseInvoice
     | VoidInvoice
 )
 
@@ -247,6 +260,7 @@ def _evolve(state: Vendor, event: DomainEvent) -> Vendor:
         | InvoiceRejected
         | InvoiceScheduledForPayment
         | InvoicePaid
+        | InvoiceReleasedFromRun
         | InvoiceVoided,
     ):
         invoice = state.invoices[event.invoice_id]
@@ -263,6 +277,9 @@ def _evolve_invoice(invoice: Invoice, event: DomainEvent) -> Invoice:
         return invoice.model_copy(update={"run_id": event.run_id})
     if isinstance(event, InvoicePaid):
         return invoice.model_copy(update={"paid_by_run": event.run_id})
+    if isinstance(event, InvoiceReleasedFromRun):
+        released = (*invoice.released_from, event.run_id)
+        return invoice.model_copy(update={"run_id": None, "released_from": released})
     return invoice.model_copy(update={"voided": True})
 
 
@@ -434,6 +451,20 @@ def _pay(state: Vendor, command: PayInvoice) -> list[DomainEvent]:
     ]
 
 
+def _release(state: Vendor, command: ReleaseInvoice) -> list[DomainEvent]:
+    invoice = state.invoice(command.invoice_id)
+    if invoice.run_id != command.run_id or invoice.paid:
+        return []  # released already, or paid by it: nothing to take back
+    return [
+        InvoiceReleasedFromRun(
+            vendor_id=command.vendor_id,
+            invoice_id=invoice.invoice_id,
+            run_id=command.run_id,
+            released_at=command.released_at,
+        )
+    ]
+
+
 def _void(state: Vendor, command: VoidInvoice) -> list[DomainEvent]:
     invoice = state.invoice(command.invoice_id)
     if invoice.voided:
@@ -471,6 +502,8 @@ def _decide(state: Vendor, command: VendorCommand) -> list[DomainEvent]:
         return _schedule(state, command)
     if isinstance(command, PayInvoice):
         return _pay(state, command)
+    if isinstance(command, ReleaseInvoice):
+        return _release(state, command)
     return _void(state, command)
 
 

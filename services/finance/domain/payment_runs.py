@@ -12,6 +12,15 @@ How a run goes (the use case drives it; each step is decided in one stream):
 A crash anywhere is mended by running the same steps again with the same run id: scheduling,
 starting, paying and completing all record nothing the second time, so no invoice is paid
 twice (`still_to_pay` names what a rerun has left to pay).
+
+Or the run is given up instead (`AbandonPaymentRun`, started or not, not once completed):
+`PaymentRunAbandoned` on its stream first, so that it neither starts nor completes any more,
+then each invoice scheduled in it and not paid is released on its vendor's stream
+(`payables.ReleaseInvoice`), approved again for another run. Abandoning again (after a crash
+midway) records nothing on the run and releases what is still in it.
+
+What became of a run (`state`): "scheduling" (invoices scheduled in it, never started: a
+crash before step 3), "started", "completed" or "abandoned".
 """
 
 from __future__ import annotations
@@ -21,7 +30,12 @@ from datetime import date
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from services.finance.domain.events import PaymentRunCompleted, PaymentRunStarted, RunInvoice
+from services.finance.domain.events import (
+    PaymentRunAbandoned,
+    PaymentRunCompleted,
+    PaymentRunStarted,
+    RunInvoice,
+)
 from services.finance.domain.payables import Vendor
 from shared.domain import Command, Decider, Invalid, NotFound, Rejected
 from shared.events import DomainEvent
@@ -51,10 +65,20 @@ class PaymentRun(BaseModel):
     pay_on: date | None = None
     invoices: tuple[RunInvoice, ...] = ()
     completed: bool = False
+    abandoned: bool = False
 
     @property
     def exists(self) -> bool:
-        return bool(self.run_id)
+        """Started (an abandoned run that never started does not exist)."""
+        return self.pay_on is not None
+
+    @property
+    def state(self) -> str:
+        if self.abandoned:
+            return "abandoned"
+        if self.completed:
+            return "completed"
+        return "started" if self.exists else "scheduling"
 
     @property
     def total_cents(self) -> int:
@@ -75,7 +99,13 @@ class CompletePaymentRun(Command):
     completed_at: AwareDatetime
 
 
-PaymentRunCommand = StartPaymentRun | CompletePaymentRun
+class AbandonPaymentRun(Command):
+    run_id: str
+    abandoned_by: str
+    abandoned_at: AwareDatetime
+
+
+PaymentRunCommand = StartPaymentRun | CompletePaymentRun | AbandonPaymentRun
 
 
 def still_to_pay(run: PaymentRun, paid_by: Mapping[str, str | None]) -> tuple[RunInvoice, ...]:
@@ -90,10 +120,14 @@ def _evolve(state: PaymentRun, event: DomainEvent) -> PaymentRun:
         return PaymentRun(run_id=event.run_id, pay_on=event.pay_on, invoices=event.invoices)
     if isinstance(event, PaymentRunCompleted):
         return state.model_copy(update={"completed": True})
+    if isinstance(event, PaymentRunAbandoned):
+        return state.model_copy(update={"run_id": event.run_id, "abandoned": True})
     return state
 
 
 def _start(state: PaymentRun, command: StartPaymentRun) -> list[DomainEvent]:
+    if state.abandoned:
+        raise Rejected(f"payment run {command.run_id} was abandoned")
     ids = [invoice.invoice_id for invoice in command.invoices]
     if len(ids) != len(set(ids)):
         raise Invalid("an invoice is listed twice in one run")
@@ -119,6 +153,8 @@ def _start(state: PaymentRun, command: StartPaymentRun) -> list[DomainEvent]:
 
 
 def _complete(state: PaymentRun, command: CompletePaymentRun) -> list[DomainEvent]:
+    if state.abandoned:
+        raise Rejected(f"payment run {command.run_id} was abandoned")
     if not state.exists:
         raise NotFound(f"payment run {command.run_id} does not exist")
     if state.completed:
@@ -137,9 +173,25 @@ def _complete(state: PaymentRun, command: CompletePaymentRun) -> list[DomainEven
     ]
 
 
+def _abandon(state: PaymentRun, command: AbandonPaymentRun) -> list[DomainEvent]:
+    if state.abandoned:
+        return []
+    if state.completed:
+        raise Rejected(f"payment run {command.run_id} is completed: it is not abandoned")
+    return [
+        PaymentRunAbandoned(
+            run_id=command.run_id,
+            abandoned_by=command.abandoned_by,
+            abandoned_at=command.abandoned_at,
+        )
+    ]
+
+
 def _decide(state: PaymentRun, command: PaymentRunCommand) -> list[DomainEvent]:
     if isinstance(command, StartPaymentRun):
         return _start(state, command)
+    if isinstance(command, AbandonPaymentRun):
+        return _abandon(state, command)
     return _complete(state, command)
 
 
