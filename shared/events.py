@@ -45,6 +45,19 @@ class Metadata(BaseModel):
     causation_id: str | None = None
     traceparent: str | None = None
 
+    @classmethod
+    def reacting_to(cls, envelope: Envelope, actor: str) -> Metadata:
+        """What a service records because of an event it consumed: the event's tenant, site,
+        correlation and trace, caused by it, by `actor` (the reacting service)."""
+        return cls(
+            tenant=envelope.tenant,
+            actor=actor,
+            site=envelope.site,
+            correlation_id=envelope.correlation_id,
+            causation_id=envelope.id,
+            traceparent=envelope.traceparent,
+        )
+
 
 class Envelope(BaseModel):
     """A recorded event: CloudEvents 1.0 attributes, our extensions, and the data."""

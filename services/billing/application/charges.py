@@ -77,14 +77,7 @@ payer_name = Decider[str | None, None](None, _payer_name, _nothing)
 
 
 def caused_by(envelope: Envelope) -> Metadata:
-    return Metadata(
-        tenant=envelope.tenant,
-        actor=SYSTEM,
-        site=envelope.site,
-        correlation_id=envelope.correlation_id,
-        causation_id=envelope.id,
-        traceparent=envelope.traceparent,
-    )
+    return Metadata.reacting_to(envelope, SYSTEM)
 
 
 class Charges(UseCases):

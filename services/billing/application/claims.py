@@ -669,14 +669,7 @@ class Claims(UseCases):
 
 
 def caused_by(envelope: Envelope) -> Metadata:
-    return Metadata(
-        tenant=envelope.tenant,
-        actor=SYSTEM,
-        site=envelope.site,
-        correlation_id=envelope.correlation_id,
-        causation_id=envelope.id,
-        traceparent=envelope.traceparent,
-    )
+    return Metadata.reacting_to(envelope, SYSTEM)
 
 
 class RecheckClaims:

@@ -47,14 +47,7 @@ SYSTEM = "system:billing"
 
 def caused_by(envelope: Envelope) -> Metadata:
     """The metadata of what billing records because of another service's event."""
-    return Metadata(
-        tenant=envelope.tenant,
-        actor=SYSTEM,
-        site=envelope.site,
-        correlation_id=envelope.correlation_id,
-        causation_id=envelope.id,
-        traceparent=envelope.traceparent,
-    )
+    return Metadata.reacting_to(envelope, SYSTEM)
 
 
 def patient_fact(event: DomainEvent, event_id: str) -> learning.PatientFact | None:

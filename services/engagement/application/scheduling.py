@@ -18,14 +18,7 @@ SYSTEM = "system:engagement"
 
 
 def caused_by(envelope: Envelope) -> Metadata:
-    return Metadata(
-        tenant=envelope.tenant,
-        actor=SYSTEM,
-        site=envelope.site,
-        correlation_id=envelope.correlation_id,
-        causation_id=envelope.id,
-        traceparent=envelope.traceparent,
-    )
+    return Metadata.reacting_to(envelope, SYSTEM)
 
 
 class PlanAppointmentMessages:

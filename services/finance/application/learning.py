@@ -35,14 +35,7 @@ SYSTEM = "system:finance"
 
 def caused_by(envelope: Envelope) -> Metadata:
     """The metadata of what finance records because of billing's event."""
-    return Metadata(
-        tenant=envelope.tenant,
-        actor=SYSTEM,
-        site=envelope.site,
-        correlation_id=envelope.correlation_id,
-        causation_id=envelope.id,
-        traceparent=envelope.traceparent,
-    )
+    return Metadata.reacting_to(envelope, SYSTEM)
 
 
 def billing_fact(event: DomainEvent, event_id: str) -> BillingFact | None:
