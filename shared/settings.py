@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     ledger_key: str = DEVELOPMENT_LEDGER_KEY  # base64 of 32 bytes: seals the audit ledger's blocks
     # Base64 of 32 bytes: each tenant's secret for the signed links in patients' messages is
     # derived from it (services/engagement/application/links.py); unset, from `phi_kek` under a
-    # label of its own (so production needs no other secret). Links go to this address.
+    # label of its own (so production needs no other secret). Links go to this address (in
+    # production an https one, which patients reach: the ingress's).
     link_key: str | None = None
     engagement_link_base_url: str = "http://127.0.0.1:8000"
     # A retry finding its Idempotency-Key claimed longer ago than this runs again (a crash).
@@ -144,6 +145,11 @@ class Settings(BaseSettings):
             raise ValueError("MEDOFFICE_JWT_JWKS must name the JWKS of the token issuer")
         if self.env == "production" and self.ledger_key == DEVELOPMENT_LEDGER_KEY:
             raise ValueError("MEDOFFICE_LEDGER_KEY must be set in production")
+        if self.env == "production" and not self.engagement_link_base_url.startswith("https://"):
+            raise ValueError(
+                "MEDOFFICE_ENGAGEMENT_LINK_BASE_URL must be the https address patients' links "
+                "go to in production"
+            )
         return self
 
     @property

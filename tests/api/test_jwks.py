@@ -72,6 +72,7 @@ async def client(tmp_path: Path, jwks: str) -> AsyncIterator[httpx.AsyncClient]:
         jwt_jwks=jwks,
         phi_kek=KEK,
         ledger_key=KEK,  # production refuses the development ledger key too
+        engagement_link_base_url="https://clinic.invalid",  # and links to a loopback address
     )
     suite = await build_suite(settings, clock=TestRunClock())
     await suite.start()

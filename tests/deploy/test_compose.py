@@ -200,7 +200,11 @@ def test_make_secrets_writes_keys_the_settings_accept_and_never_overwrites(tmp_p
     # The keys pass the same checks production applies (32-byte keys, no development secret).
     settings = Settings.model_validate(
         {key.removeprefix("MEDOFFICE_").lower(): value for key, value in values.items()}
-        | {"env": "production", "jwt_jwks": "https://issuer.invalid/jwks.json"}
+        | {
+            "env": "production",
+            "jwt_jwks": "https://issuer.invalid/jwks.json",
+            "engagement_link_base_url": "https://clinic.invalid",
+        }
     )
     assert settings.phi_kek == values["MEDOFFICE_PHI_KEK"]
     assert settings.audit_signing_key == values["MEDOFFICE_AUDIT_SIGNING_KEY"]

@@ -156,6 +156,7 @@ def test_the_settings_accept_the_configuration(overlay: str, objs: tuple[Obj, ..
     if overlay == "prod":
         assert config["MEDOFFICE_ENV"] == "production"
         secrets["jwt_jwks"] = "https://issuer.invalid/jwks.json"  # from ConfigMap medoffice-issuer
+        secrets["engagement_link_base_url"] = "https://clinic.invalid"  # from medoffice-public
     # Read as the services read their environment, with the Secrets' values standing in.
     settings = Settings.model_validate(env | secrets)
     (kafka,) = of_kind(objs, "Kafka")

@@ -54,3 +54,18 @@ def test_each_tenant_and_key_signs_apart() -> None:
     assert own_key.claim("acme", own_key.token("acme", "ap-1", "confirm", START), NOW, "confirm")
     with pytest.raises(ValueError, match="link_key"):
         Settings(link_key="short")
+
+
+def test_production_refuses_links_to_an_address_patients_cannot_reach() -> None:
+    """Production demands the https address patients' links go to: the development default
+    (loopback) would send every patient a dead link."""
+    kek = base64.b64encode(bytes(range(32))).decode()
+    keys = {"env": "production", "jwt_secret": "x" * 40, "jwt_jwks": "/keys.json"}
+    keys |= {"phi_kek": kek, "ledger_key": kek}
+    for address in ("http://127.0.0.1:8000", "http://clinic.example"):
+        with pytest.raises(ValueError, match="MEDOFFICE_ENGAGEMENT_LINK_BASE_URL"):
+            Settings.model_validate(keys | {"engagement_link_base_url": address})
+    production = Settings.model_validate(
+        keys | {"engagement_link_base_url": "https://clinic.example"}
+    )
+    assert production.engagement_link_base_url == "https://clinic.example"

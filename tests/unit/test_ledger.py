@@ -508,7 +508,12 @@ def test_production_refuses_the_development_ledger_key_and_a_key_must_be_32_byte
     with pytest.raises(ValueError, match="MEDOFFICE_LEDGER_KEY"):
         Settings(env="production", jwt_secret="x" * 40, jwt_jwks="/keys.json", phi_kek=kek)
     production = Settings(
-        env="production", jwt_secret="x" * 40, jwt_jwks="/keys.json", phi_kek=kek, ledger_key=kek
+        env="production",
+        jwt_secret="x" * 40,
+        jwt_jwks="/keys.json",
+        phi_kek=kek,
+        ledger_key=kek,
+        engagement_link_base_url="https://clinic.invalid",
     )
     assert key_bytes(production.ledger_key) == bytes(range(32))
     assert len(key_bytes(Settings().ledger_key)) == 32
