@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     engagement_smtp_host: str | None = None
     engagement_smtp_port: int = Field(default=25, ge=1, le=65535)
     engagement_smtp_sender: str = "reminders@medoffice.invalid"
+    # STARTTLS before sending: patients' addresses and visit times cross the network to the
+    # relay; production refuses an SMTP relay without it.
+    engagement_smtp_starttls: bool = False
     engagement_sms_gateway_url: str | None = None
     engagement_send_timeout: float = Field(default=10.0, gt=0)  # seconds per attempt
     engagement_delivery_seconds: float = Field(default=30.0, gt=0)  # due messages sent this often
@@ -145,6 +148,12 @@ class Settings(BaseSettings):
             raise ValueError("MEDOFFICE_JWT_JWKS must name the JWKS of the token issuer")
         if self.env == "production" and self.ledger_key == DEVELOPMENT_LEDGER_KEY:
             raise ValueError("MEDOFFICE_LEDGER_KEY must be set in production")
+        if (
+            self.env == "production"
+            and self.engagement_smtp_host
+            and not self.engagement_smtp_starttls
+        ):
+            raise ValueError("MEDOFFICE_ENGAGEMENT_SMTP_STARTTLS must be on in production")
         if self.env == "production" and not self.engagement_link_base_url.startswith("https://"):
             raise ValueError(
                 "MEDOFFICE_ENGAGEMENT_LINK_BASE_URL must be the https address patients' links "

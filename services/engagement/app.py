@@ -75,6 +75,7 @@ def senders(kit: Kit, outbox: OutboxSender) -> dict[Channel, Sender]:
             s.engagement_smtp_port,
             s.engagement_smtp_sender,
             s.engagement_send_timeout,
+            starttls=s.engagement_smtp_starttls,
         )
     if s.engagement_sms_gateway_url:
         sms = SmsGatewaySender(s.engagement_sms_gateway_url, s.engagement_send_timeout)

@@ -69,3 +69,16 @@ def test_production_refuses_links_to_an_address_patients_cannot_reach() -> None:
         keys | {"engagement_link_base_url": "https://clinic.example"}
     )
     assert production.engagement_link_base_url == "https://clinic.example"
+
+
+def test_production_refuses_an_smtp_relay_without_starttls() -> None:
+    """Patients' addresses and visit times must not cross the network in the clear."""
+    kek = base64.b64encode(bytes(range(32))).decode()
+    keys = {"env": "production", "jwt_secret": "x" * 40, "jwt_jwks": "/keys.json"}
+    keys |= {"phi_kek": kek, "ledger_key": kek, "engagement_link_base_url": "https://c.example"}
+    relay = keys | {"engagement_smtp_host": "smtp.example"}
+    with pytest.raises(ValueError, match="MEDOFFICE_ENGAGEMENT_SMTP_STARTTLS"):
+        Settings.model_validate(relay)
+    assert Settings.model_validate(
+        relay | {"engagement_smtp_starttls": True}
+    ).engagement_smtp_starttls

@@ -54,8 +54,11 @@ class SmtpSender:
     """E-mail through an SMTP server: a recipient refused is a bounce; anything else that goes
     wrong (connection, timeout, a 4xx) a failure, retried."""
 
-    def __init__(self, host: str, port: int, sender: str, timeout: float) -> None:
+    def __init__(
+        self, host: str, port: int, sender: str, timeout: float, starttls: bool = False
+    ) -> None:
         self._host, self._port, self._sender, self._timeout = host, port, sender, timeout
+        self._starttls = starttls
 
     async def send(self, message: Outgoing) -> Answer:
         mail = EmailMessage()
@@ -70,7 +73,7 @@ class SmtpSender:
                 hostname=self._host,
                 port=self._port,
                 timeout=self._timeout,
-                start_tls=False,
+                start_tls=self._starttls,
                 use_tls=False,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
