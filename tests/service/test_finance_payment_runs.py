@@ -178,3 +178,35 @@ async def test_abandoning_a_run_that_crashed_while_paying_keeps_what_it_paid(
         await app.payables.what_became_of("acme", "run-none")
     with pytest.raises(NotFound):
         await app.payables.abandon_run(META, "run-none")
+
+
+async def test_a_run_abandoned_while_it_schedules_leaves_no_invoice_scheduled(
+    finance_service: Assembled[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race: the run is abandoned after its first invoice was scheduled (which the
+    abandonment releases) and before the others were; starting it then fails, and the
+    invoices it scheduled after the abandonment are released too, approved for another run."""
+    app: UseCases = finance_service.use_cases
+    ids = await _payable(app, 100, 200, 300)
+    decide = app.payables.decide
+    abandoned = False
+
+    async def abandon_after_the_first(stream: str, *args: Any) -> Any:
+        nonlocal abandoned
+        outcome = await decide(stream, *args)
+        if isinstance(args[1], ScheduleInvoice) and not abandoned:
+            abandoned = True
+            await app.payables.abandon_run(APPROVER, args[1].run_id)
+        return outcome
+
+    monkeypatch.setattr(app.payables, "decide", abandon_after_the_first)
+    with pytest.raises(Rejected, match="abandoned"):
+        await app.payables.start_run(META, run_id="run-1", pay_on=date(2026, 12, 31))
+    monkeypatch.undo()
+    shown = await app.payables.what_became_of("acme", "run-1")
+    assert shown["state"] == "abandoned"
+    assert {i["invoice_id"]: i["status"] for i in shown["invoices"]} == dict.fromkeys(
+        ids, "released"
+    )
+    started = await app.payables.start_run(META, run_id="run-2", pay_on=date(2026, 12, 31))
+    assert sorted(i.invoice_id for i in started.state.invoices) == ids

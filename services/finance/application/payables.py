@@ -183,7 +183,15 @@ class Payables(UseCases):
             started_by=meta.actor or "",
             started_at=self.now(),
         )
-        return await self.decide(streams.payment_run(tenant, run_id), payment_run, start, meta)
+        try:
+            return await self.decide(streams.payment_run(tenant, run_id), payment_run, start, meta)
+        except Rejected:
+            # Abandoned while this call scheduled: what it scheduled after the abandonment
+            # released the run's invoices would stay scheduled in a dead run. Released here;
+            # a crash before that is mended by abandoning again (it finds them by their run).
+            if (await self.state(streams.payment_run(tenant, run_id), payment_run)).abandoned:
+                await self._release(meta, run_id, invoices)
+            raise
 
     async def run(self, tenant: str, run_id: str) -> PaymentRun:
         """A started run (409 once abandoned, 404 if it never started)."""
@@ -230,6 +238,11 @@ class Payables(UseCases):
             run_id=run_id, abandoned_by=meta.actor or "", abandoned_at=self.now()
         )
         outcome = await self.decide(stream, payment_run, abandon, meta)
+        await self._release(meta, run_id, invoices)
+        return outcome
+
+    async def _release(self, meta: Metadata, run_id: str, invoices: Sequence[RunInvoice]) -> None:
+        """Each invoice back to approved, unless paid or not (any more) in the run."""
         for owed in invoices:
             release = ReleaseInvoice(
                 vendor_id=owed.vendor_id,
@@ -237,8 +250,7 @@ class Payables(UseCases):
                 run_id=run_id,
                 released_at=self.now(),
             )
-            await self.decide(streams.vendor(tenant, owed.vendor_id), vendor, release, meta)
-        return outcome
+            await self.decide(streams.vendor(meta.tenant, owed.vendor_id), vendor, release, meta)
 
     async def _scheduled_in(self, tenant: str, run_id: str) -> tuple[RunInvoice, ...]:
         """The invoices scheduled in a run that never started (or released from it)."""
