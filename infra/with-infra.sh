@@ -81,6 +81,12 @@ while IFS= read -r line; do
 done <<<"$env_lines"
 echo "with-infra: Kafka $MEDOFFICE_KAFKA_BOOTSTRAP, MongoDB $MEDOFFICE_MONGO_URL" >&2
 
+# The test running now, kept by tests/conftest.py: a run killed by a signal (a crash, a kill)
+# reports nothing of its own, and this says where it was.
+export MEDOFFICE_TEST_RUNNING_FILE="$state/running-test"
 rc=0
 "$@" || rc=$?
+if ((rc > 128)) && [[ -s $MEDOFFICE_TEST_RUNNING_FILE ]]; then
+	echo "with-infra: the command died by signal $((rc - 128)) during $(<"$MEDOFFICE_TEST_RUNNING_FILE")" >&2
+fi
 exit "$rc"

@@ -87,3 +87,11 @@ def pytest_configure(config: pytest.Config) -> None:
             + host.replace(".", "\\.")
             + f"', {port}\\)>:pytest.PytestUnraisableExceptionWarning",
         )
+
+
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    """The test starting, in the file infra/with-infra.sh names: a run that dies by a signal
+    reports nothing itself, and with-infra.sh then prints where it was."""
+    path = os.environ.get("MEDOFFICE_TEST_RUNNING_FILE")
+    if path:
+        Path(path).write_text(nodeid)
