@@ -16,8 +16,10 @@ from datetime import timedelta
 
 from fastapi import APIRouter
 
+from services.billing.contracts import CONTRACT as BILLING
 from services.engagement import consumers
 from services.engagement.api import consent as consent_api
+from services.engagement.api import kpis as kpis_api
 from services.engagement.api import links as links_api
 from services.engagement.api import messages as messages_api
 from services.engagement.api import outbox as outbox_api
@@ -38,10 +40,12 @@ from services.engagement.domain import cases, consent, reminders, streams, surve
 from services.engagement.domain.events import Channel
 from services.engagement.projections.contacts import ContactsProjection
 from services.engagement.projections.deliveries import DeliveriesProjection
+from services.engagement.projections.kpis import KpiProjection
 from services.engagement.projections.link_answers import LinkAnswersProjection
 from services.engagement.projections.nps import NpsProjection
 from services.engagement.projections.sites import SitesProjection
 from services.scheduling.contracts import CONTRACT as SCHEDULING
+from services.staffing.contracts import CONTRACT as STAFFING
 from shared.domain import disclosure_decider
 from shared.http.throttle import Throttle
 from shared.kit import Kit, ServiceSpec
@@ -125,6 +129,7 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
             app.disclosures,
             kit.settings.read_your_writes_timeout,
         ),
+        kpis_api.build_router(kpis_api.KpiReader(kit.read_models)),
     ]
 
 
@@ -138,13 +143,16 @@ def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
 
 SPEC = ServiceSpec(
     contract=CONTRACT,
-    reads=CONTRACT.registry.merged(SCHEDULING.registry),
+    reads=CONTRACT.registry.merged(SCHEDULING.registry)
+    .merged(BILLING.registry)
+    .merged(STAFFING.registry),
     projections=(
         SitesProjection,
         ContactsProjection,
         DeliveriesProjection,
         LinkAnswersProjection,
         NpsProjection,
+        KpiProjection,
     ),
     # What auditors' streams as of a time fold with (shared/http/streams.py), by stream kind.
     folds={
