@@ -1559,6 +1559,7 @@ ENGAGEMENT_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/engagement/outbox"): _fixed("GET", "/engagement/outbox?patient_id=pat-o{n}"),
     ("GET", "/engagement/streams/{stream}"): _fixed("GET", "/engagement/streams/acme:none"),
     ("GET", "/engagement/nps"): _fixed("GET", "/engagement/nps?month=2026-12&site_id={site}"),
+    ("GET", "/engagement/kpis"): _fixed("GET", "/engagement/kpis?month=2026-12&site={site}"),
     ("GET", "/engagement/cases/{case_id}"): _detractor_case,
 }
 
