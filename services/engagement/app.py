@@ -19,6 +19,7 @@ from fastapi import APIRouter
 from services.billing.contracts import CONTRACT as BILLING
 from services.engagement import consumers
 from services.engagement.api import consent as consent_api
+from services.engagement.api import dashboard as dashboard_api
 from services.engagement.api import kpis as kpis_api
 from services.engagement.api import links as links_api
 from services.engagement.api import messages as messages_api
@@ -130,6 +131,7 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
             kit.settings.read_your_writes_timeout,
         ),
         kpis_api.build_router(kpis_api.KpiReader(kit.read_models)),
+        dashboard_api.build_router(kpis_api.KpiReader(kit.read_models), kit.clock),
     ]
 
 
