@@ -4,8 +4,9 @@ This slice runs a patient's channel consent and an appointment's messages: plann
 from scheduling's appointments, sent when due through their channel (SMTP, an SMS gateway, or
 the outbox for a channel with no server configured), with signed confirm and cancel links that
 scheduling carries out; satisfaction surveys and the feedback cases detractors open
-(`application/surveys.py`). Recalls, the front desk's cases and the KPIs have their deciders
-(`domain/`) but are not wired yet.
+(`application/surveys.py`); the office KPIs, summed from every context's contracts
+(`projections/kpis.py`), as JSON and as a manager's page (`api/kpis.py`, `api/dashboard.py`).
+Recalls and the front desk's cases have their deciders (`domain/`) but are not wired yet.
 """
 
 from __future__ import annotations
