@@ -6,6 +6,7 @@ id of its definition in docs/kpis.md. Two figures are not served, and say why (`
 from __future__ import annotations
 
 import calendar
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from fractions import Fraction
@@ -67,17 +68,17 @@ def spread(histogram: Mapping[str, int]) -> Spread:
     count = sum(n for _, n in seconds)
     if not count:
         return Spread(0, None, None)
-    total = sum((Fraction(s, 60) * n for s, n in seconds), Fraction(0))
+    total = sum(s * n for s, n in seconds)
 
-    def nth(index: int) -> Fraction:
+    def nth(index: int) -> int:
         for s, n in seconds:
             if index < n:
-                return Fraction(s, 60)
+                return s
             index -= n
         raise IndexError(index)
 
-    middle = (nth((count - 1) // 2) + nth(count // 2)) / 2
-    return Spread(count, total / count, middle)
+    middle = Fraction(nth((count - 1) // 2) + nth(count // 2), 120)
+    return Spread(count, Fraction(total, 60 * count), middle)
 
 
 def available_minutes(templates: Mapping[str, Any], month: str) -> int:
@@ -85,20 +86,24 @@ def available_minutes(templates: Mapping[str, Any], month: str) -> int:
     in force (the latest `from` on or before it, not past its `until`), its windows that day."""
     year, number = (int(part) for part in month.split("-"))
     first = date(year, number, 1)
-    ordered = sorted(templates.values(), key=lambda t: str(t["from"]))
+    ordered = sorted(
+        (
+            date.fromisoformat(str(t["from"])),
+            date.fromisoformat(str(t["until"])) if t.get("until") else None,
+            [sum(e - s for d, s, e in t["windows"] if d == weekday) for weekday in range(7)],
+        )
+        for t in templates.values()
+    )
+    starts = [starting for starting, _, _ in ordered]
     minutes = 0
     for offset in range(calendar.monthrange(year, number)[1]):
         day = first + timedelta(days=offset)
-        started = [t for t in ordered if date.fromisoformat(str(t["from"])) <= day]
-        if not started:
+        index = bisect_right(starts, day) - 1
+        if index < 0:
             continue
-        current = started[-1]
-        until = current.get("until")
-        if until is not None and day > date.fromisoformat(str(until)):
-            continue
-        minutes += sum(
-            end - start for weekday, start, end in current["windows"] if weekday == day.weekday()
-        )
+        _, until, by_weekday = ordered[index]
+        if until is None or day <= until:
+            minutes += by_weekday[day.weekday()]
     return minutes
 
 
@@ -202,9 +207,12 @@ def training(months: Iterable[Figures], month: str) -> dict[str, Any]:
 def credentials(expiring: Mapping[str, int], month: str) -> dict[str, Any]:
     """Credentials expiring within 30, 60 and 90 days after the month's last day."""
     as_of = last_day(month)
+    # Only days inside the widest window can count: the others are left out before counting.
+    widest = as_of + timedelta(days=90)
     held = [
-        kpis.Credential("", "", date.fromisoformat(day))
+        kpis.Credential("", "", expires)
         for day, count in expiring.items()
+        if as_of < (expires := date.fromisoformat(day)) <= widest
         for _ in range(max(count, 0))
     ]
     windows = kpis.credentials_expiring(held, as_of)
