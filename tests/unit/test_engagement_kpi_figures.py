@@ -37,9 +37,17 @@ def test_a_histograms_median_and_mean_are_those_of_the_visits() -> None:
 def test_a_templates_minutes_follow_the_template_in_force_each_day() -> None:
     # March 2026: Mondays 2, 9, 16, 23, 30; Wednesdays 4, 11, 18, 25.
     templates = {
-        "t1": {"windows": [[0, 540, 720]], "from": "2026-01-01", "until": None},  # Mon 3 h
+        "t1": {
+            "windows": [{"weekday": 0, "start": 540, "end": 720}],
+            "from": "2026-01-01",
+            "until": None,
+        },  # Mon 3 h
         # From the 16th, Wednesdays 2 hours only, until the 25th (then nothing in force).
-        "t2": {"windows": [[2, 600, 720]], "from": "2026-03-16", "until": "2026-03-24"},
+        "t2": {
+            "windows": [{"weekday": 2, "start": 600, "end": 720}],
+            "from": "2026-03-16",
+            "until": "2026-03-24",
+        },
     }
     # t1 on the 2nd and 9th (two Mondays, 360); t2 on the 18th (120); the 16th and 23rd are
     # Mondays under t2 (none); from the 25th t2 has ended and no other is in force after it.

@@ -90,7 +90,10 @@ def available_minutes(templates: Mapping[str, Any], month: str) -> int:
         (
             date.fromisoformat(str(t["from"])),
             date.fromisoformat(str(t["until"])) if t.get("until") else None,
-            [sum(e - s for d, s, e in t["windows"] if d == weekday) for weekday in range(7)],
+            [
+                sum(w["end"] - w["start"] for w in t["windows"] if w["weekday"] == weekday)
+                for weekday in range(7)
+            ],
         )
         for t in templates.values()
     )

@@ -239,8 +239,13 @@ class KpiProjection:
 
     async def _availability(self, event: AvailabilitySet, envelope: Envelope, view: View) -> None:
         template = {
+            # Objects, not nested arrays: FerretDB stores no arrays of arrays.
             "windows": [
-                [w.weekday, w.start.hour * 60 + w.start.minute, w.end.hour * 60 + w.end.minute]
+                {
+                    "weekday": w.weekday,
+                    "start": w.start.hour * 60 + w.start.minute,
+                    "end": w.end.hour * 60 + w.end.minute,
+                }
                 for w in event.windows
             ],
             "from": event.effective_from.isoformat(),
