@@ -376,11 +376,8 @@ async def run(per_day: int, queries: int) -> None:
             group_month = await _timed(queries, lambda: reader.month(manager, None, month))
             site_month = await _timed(queries, lambda: reader.month(manager, SITES[0], month))
 
-            async def year() -> None:
-                for m in months_to(f"{YEAR}-12"):
-                    await reader.month(manager, None, m)
-
-            trend = await _timed(max(queries // 10, 3), year)
+            year = months_to(f"{YEAR}-12")
+            trend = await _timed(queries, lambda: reader.months(manager, None, year))
             raw = []
             for _ in range(3):
                 started = time.perf_counter()

@@ -132,7 +132,7 @@ def build_router(reader: KpiReader, clock: Clock) -> APIRouter:
         if site is not None and not who.at_site(site):
             return html.refused(f"You do not work at site {site}.")
         shown = month or f"{clock.now():%Y-%m}"
-        trend = [await reader.month(who, site, m) for m in months_to(shown)]
+        trend = await reader.months(who, site, months_to(shown))
         return html.dashboard(who.sub, site, shown, trend)
 
     return router

@@ -37,49 +37,65 @@ class KpiReader:
         return await self._read.get(projection.PROJECTION, collection, doc_id)
 
     async def month(self, who: Principal, site: str | None, month: str) -> dict[str, Any]:
+        [answer] = await self.months(who, site, [month])
+        return answer
+
+    async def months(
+        self, who: Principal, site: str | None, months: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Each month's answer, read with one query per collection for all of them."""
         tenant = who.tenant
+        where: dict[str, Any] = {"tenant": tenant, "month": {"$in": list(months)}}
         if site is not None:
-            found = await self._get(projection.MONTHS, projection.month_id(tenant, site, month))
-            figures: list[Document] = [found] if found else []
+            where["site_id"] = site
+        figures = await self._find(projection.MONTHS, where)
+        scores = await self._read.find(nps.PROJECTION, nps.NPS, {**where, "kind": "site"})
+        if site is not None:
             templates = await self._get(
                 projection.AVAILABILITY, projection.availability_id(tenant, site)
             )
             availability: list[Document] = [templates] if templates else []
-            answers = await self._read.get(
-                nps.PROJECTION, nps.NPS, nps.site_doc_id(tenant, site, month)
-            )
-            scores: list[Document] = [answers] if answers else []
         else:
-            where = {"tenant": tenant, "month": month}
-            figures = await self._find(projection.MONTHS, where)
             availability = await self._find(projection.AVAILABILITY, {"tenant": tenant})
-            scores = await self._read.find(nps.PROJECTION, nps.NPS, {**where, "kind": "site"})
-        sites = _visible(who, [*figures, *availability, *scores])
         training = await self._find(projection.GROUP, {"tenant": tenant, "kind": "training"})
         held = await self._get(projection.GROUP, projection.credentials_id(tenant))
-        return {
-            "month": month,
-            "site": site,
-            "sites": sites,
-            "kpis": kpi_figures.month_kpis(
-                kpi_figures.merged(d for d in figures if who.at_site(d["site_id"])),
-                kpi_figures.available_by_provider(
-                    (d for d in availability if who.at_site(d["site_id"])), month
-                ),
-                kpi_figures.merged(d for d in scores if who.at_site(d["site_id"])),
-                training,
-                dict((held or {}).get("expiring", {})),
-                month,
-            ),
-            "not_served": [
-                {"id": kpi, "definition": kpi_figures.DEFINITIONS[kpi], "why": why}
-                for kpi, why in kpi_figures.NOT_SERVED.items()
-            ],
-        }
+        expiring = dict((held or {}).get("expiring", {}))
+        availability = [d for d in availability if who.at_site(str(d["site_id"]))]
+        sums, answered = _by_month(who, figures, months), _by_month(who, scores, months)
+        answers = []
+        for month in months:
+            docs = [*sums[month], *answered[month], *availability]
+            answers.append(
+                {
+                    "month": month,
+                    "site": site,
+                    "sites": sorted({str(d["site_id"]) for d in docs}),
+                    "kpis": kpi_figures.month_kpis(
+                        kpi_figures.merged(sums[month]),
+                        kpi_figures.available_by_provider(availability, month),
+                        kpi_figures.merged(answered[month]),
+                        training,
+                        expiring,
+                        month,
+                    ),
+                    "not_served": [
+                        {"id": kpi, "definition": kpi_figures.DEFINITIONS[kpi], "why": why}
+                        for kpi, why in kpi_figures.NOT_SERVED.items()
+                    ],
+                }
+            )
+        return answers
 
 
-def _visible(who: Principal, docs: Sequence[Document]) -> list[str]:
-    return sorted({str(d["site_id"]) for d in docs if who.at_site(str(d["site_id"]))})
+def _by_month(
+    who: Principal, docs: Sequence[Document], months: Sequence[str]
+) -> dict[str, list[Document]]:
+    """The documents at the caller's sites, by their month."""
+    found: dict[str, list[Document]] = {month: [] for month in months}
+    for doc in docs:
+        if who.at_site(str(doc["site_id"])):
+            found[str(doc["month"])].append(doc)
+    return found
 
 
 def build_router(reader: KpiReader) -> APIRouter:
