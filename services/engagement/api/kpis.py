@@ -36,6 +36,10 @@ class KpiReader:
     async def _get(self, collection: str, doc_id: str) -> Document | None:
         return await self._read.get(projection.PROJECTION, collection, doc_id)
 
+    async def _each(self, name: str, collection: str, ids: Sequence[str]) -> list[Document]:
+        found = [await self._read.get(name, collection, doc_id) for doc_id in ids]
+        return [doc for doc in found if doc is not None]
+
     async def month(self, who: Principal, site: str | None, month: str) -> dict[str, Any]:
         [answer] = await self.months(who, site, [month])
         return answer
@@ -43,19 +47,27 @@ class KpiReader:
     async def months(
         self, who: Principal, site: str | None, months: Sequence[str]
     ) -> list[dict[str, Any]]:
-        """Each month's answer, read with one query per collection for all of them."""
+        """Each month's answer: a site's documents read by id, a group's with one query per
+        collection for all the months."""
         tenant = who.tenant
-        where: dict[str, Any] = {"tenant": tenant, "month": {"$in": list(months)}}
-        if site is not None:
-            where["site_id"] = site
-        figures = await self._find(projection.MONTHS, where)
-        scores = await self._read.find(nps.PROJECTION, nps.NPS, {**where, "kind": "site"})
-        if site is not None:
-            templates = await self._get(
-                projection.AVAILABILITY, projection.availability_id(tenant, site)
+        if site is not None:  # by id: a site's month has one document of each
+            figures = await self._each(
+                projection.PROJECTION,
+                projection.MONTHS,
+                [projection.month_id(tenant, site, m) for m in months],
             )
-            availability: list[Document] = [templates] if templates else []
+            scores = await self._each(
+                nps.PROJECTION, nps.NPS, [nps.site_doc_id(tenant, site, m) for m in months]
+            )
+            availability = await self._each(
+                projection.PROJECTION,
+                projection.AVAILABILITY,
+                [projection.availability_id(tenant, site)],
+            )
         else:
+            where = {"tenant": tenant, "month": {"$in": list(months)}}
+            figures = await self._find(projection.MONTHS, where)
+            scores = await self._read.find(nps.PROJECTION, nps.NPS, {**where, "kind": "site"})
             availability = await self._find(projection.AVAILABILITY, {"tenant": tenant})
         training = await self._find(projection.GROUP, {"tenant": tenant, "kind": "training"})
         held = await self._get(projection.GROUP, projection.credentials_id(tenant))
