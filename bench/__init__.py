@@ -31,5 +31,8 @@ only when asked for:
 
 Apart, on the embedded backend: `python -m bench.credentials` (issue 11), staffing's
 expiring-credentials list and daily credential sweep for 2,000 employees with five years of
-history, against the raw reads they cannot do without (bench/credentials.py).
+history, against the raw reads they cannot do without (bench/credentials.py). And for issue
+17: `python -m bench.reminders`, a 6-site group's month of appointment messages scheduled and
+sent a second (bench/reminders.py); `python -m bench.kpis`, the office KPI dashboard over a
+6-site group's year, against reading the year's events raw (bench/kpis.py).
 """

@@ -4,8 +4,9 @@ This slice runs a patient's channel consent and an appointment's messages: plann
 from scheduling's appointments, sent when due through their channel (SMTP, an SMS gateway, or
 the outbox for a channel with no server configured), with signed confirm and cancel links that
 scheduling carries out; satisfaction surveys and the feedback cases detractors open
-(`application/surveys.py`). Recalls, the front desk's cases and the KPIs have their deciders
-(`domain/`) but are not wired yet.
+(`application/surveys.py`); the office KPIs, summed from every context's contracts
+(`projections/kpis.py`), as JSON and as a manager's page (`api/kpis.py`, `api/dashboard.py`).
+Recalls and the front desk's cases have their deciders (`domain/`) but are not wired yet.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from datetime import timedelta
 
 from fastapi import APIRouter
 
+from services.billing.contracts import CONTRACT as BILLING
 from services.engagement import consumers
 from services.engagement.api import consent as consent_api
+from services.engagement.api import dashboard as dashboard_api
+from services.engagement.api import kpis as kpis_api
 from services.engagement.api import links as links_api
 from services.engagement.api import messages as messages_api
 from services.engagement.api import outbox as outbox_api
@@ -38,10 +42,12 @@ from services.engagement.domain import cases, consent, reminders, streams, surve
 from services.engagement.domain.events import Channel
 from services.engagement.projections.contacts import ContactsProjection
 from services.engagement.projections.deliveries import DeliveriesProjection
+from services.engagement.projections.kpis import KpiProjection
 from services.engagement.projections.link_answers import LinkAnswersProjection
 from services.engagement.projections.nps import NpsProjection
 from services.engagement.projections.sites import SitesProjection
 from services.scheduling.contracts import CONTRACT as SCHEDULING
+from services.staffing.contracts import CONTRACT as STAFFING
 from shared.domain import disclosure_decider
 from shared.http.throttle import Throttle
 from shared.kit import Kit, ServiceSpec
@@ -125,6 +131,8 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
             app.disclosures,
             kit.settings.read_your_writes_timeout,
         ),
+        kpis_api.build_router(kpis_api.KpiReader(kit.read_models)),
+        dashboard_api.build_router(kpis_api.KpiReader(kit.read_models), kit.clock),
     ]
 
 
@@ -138,13 +146,16 @@ def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
 
 SPEC = ServiceSpec(
     contract=CONTRACT,
-    reads=CONTRACT.registry.merged(SCHEDULING.registry),
+    reads=CONTRACT.registry.merged(SCHEDULING.registry)
+    .merged(BILLING.registry)
+    .merged(STAFFING.registry),
     projections=(
         SitesProjection,
         ContactsProjection,
         DeliveriesProjection,
         LinkAnswersProjection,
         NpsProjection,
+        KpiProjection,
     ),
     # What auditors' streams as of a time fold with (shared/http/streams.py), by stream kind.
     folds={

@@ -78,6 +78,10 @@ PUBLIC = {
     ("POST", "/engagement/links/{tenant}/{token}"),
     ("GET", "/engagement/surveys/{tenant}/{token}"),  # tests/api/test_engagement_surveys.py
     ("POST", "/engagement/surveys/{tenant}/{token}"),
+    # The manager's KPI page signs in and out like the console (tests/api/test_engagement_kpis*).
+    ("GET", "/engagement/dashboard/sign-in"),
+    ("POST", "/engagement/dashboard/sign-in"),
+    ("POST", "/engagement/dashboard/sign-out"),
 }
 SCOPES = ("own", "other", "tenant")
 COLUMNS = (*ROLES, OPERATOR)
@@ -1559,6 +1563,10 @@ ENGAGEMENT_ENDPOINTS: dict[tuple[str, str], Prepare] = {
     ("GET", "/engagement/outbox"): _fixed("GET", "/engagement/outbox?patient_id=pat-o{n}"),
     ("GET", "/engagement/streams/{stream}"): _fixed("GET", "/engagement/streams/acme:none"),
     ("GET", "/engagement/nps"): _fixed("GET", "/engagement/nps?month=2026-12&site_id={site}"),
+    ("GET", "/engagement/kpis"): _fixed("GET", "/engagement/kpis?month=2026-12&site={site}"),
+    ("GET", "/engagement/dashboard"): _fixed(
+        "GET", "/engagement/dashboard?month=2026-12&site={site}"
+    ),
     ("GET", "/engagement/cases/{case_id}"): _detractor_case,
 }
 

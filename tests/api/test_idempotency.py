@@ -249,7 +249,12 @@ async def test_a_refusal_is_not_stored(
     assert "idempotent-replayed" not in retry.headers
 
 
-PUBLIC = ("/console/sign-", "/engagement/links/{tenant}/", "/engagement/surveys/{tenant}/")
+PUBLIC = (
+    "/console/sign-",
+    "/engagement/dashboard/sign-",
+    "/engagement/links/{tenant}/",
+    "/engagement/surveys/{tenant}/",
+)
 
 
 async def test_every_post_endpoint_is_guarded_by_its_published_policy(suite: Suite) -> None:
@@ -264,8 +269,8 @@ async def test_every_post_endpoint_is_guarded_by_its_published_policy(suite: Sui
         scope = {"type": "http", "method": "POST", "path": concrete, "root_path": ""}
         policies = guards.policies(scope)
         assert policies is not None, path
-        # Only the console's sign-in and sign-out (they take or drop the token) and patients'
-        # signed links (the signed token is the authority) are public.
+        # Only the console's and the KPI page's sign-in and sign-out (they take or drop the
+        # token) and patients' signed links (the signed token is the authority) are public.
         published = [post["x-medoffice-policy"]] if "x-medoffice-policy" in post else []
         assert published or path.startswith(PUBLIC), path
         assert [p.describe() for p in policies] == published, path

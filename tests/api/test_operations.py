@@ -66,6 +66,7 @@ async def test_projections_report_their_lag_and_generation(
         "engagement.deliveries",
         "engagement.link_answers",
         "engagement.nps",
+        "engagement.kpis",
         "finance.ledger",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)

@@ -1,0 +1,127 @@
+"""The office KPIs over HTTP: a month's KPIs at a site, or over the caller's sites together
+(the whole group for a manager of every site), read from the KPI projection's sums by their
+ids (a site) or by tenant and month (a group), never from the visits. Managers, auditors and
+admins read; site-scoped. docs/kpis.md defines each KPI under its `definition` id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from services.engagement.domain import kpi_figures
+from services.engagement.projections import kpis as projection
+from services.engagement.projections import nps
+from shared.documents.port import Document
+from shared.http.identity import Principal, policy
+from shared.http.routes import check_site
+from shared.readmodels import ReadModels
+
+Managers = policy("manager", "auditor", site_scoped=True)
+Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Site = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class KpiReader:
+    """A month's KPIs for a site or for every site a caller may see."""
+
+    def __init__(self, read_models: ReadModels) -> None:
+        self._read = read_models
+
+    async def _find(self, collection: str, where: dict[str, Any]) -> list[Document]:
+        return await self._read.find(projection.PROJECTION, collection, where)
+
+    async def _get(self, collection: str, doc_id: str) -> Document | None:
+        return await self._read.get(projection.PROJECTION, collection, doc_id)
+
+    async def _each(self, name: str, collection: str, ids: Sequence[str]) -> list[Document]:
+        found = [await self._read.get(name, collection, doc_id) for doc_id in ids]
+        return [doc for doc in found if doc is not None]
+
+    async def month(self, who: Principal, site: str | None, month: str) -> dict[str, Any]:
+        [answer] = await self.months(who, site, [month])
+        return answer
+
+    async def months(
+        self, who: Principal, site: str | None, months: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Each month's answer: a site's documents read by id, a group's with one query per
+        collection for all the months."""
+        tenant = who.tenant
+        if site is not None:  # by id: a site's month has one document of each
+            figures = await self._each(
+                projection.PROJECTION,
+                projection.MONTHS,
+                [projection.month_id(tenant, site, m) for m in months],
+            )
+            scores = await self._each(
+                nps.PROJECTION, nps.NPS, [nps.site_doc_id(tenant, site, m) for m in months]
+            )
+            availability = await self._each(
+                projection.PROJECTION,
+                projection.AVAILABILITY,
+                [projection.availability_id(tenant, site)],
+            )
+        else:
+            where = {"tenant": tenant, "month": {"$in": list(months)}}
+            figures = await self._find(projection.MONTHS, where)
+            scores = await self._read.find(nps.PROJECTION, nps.NPS, {**where, "kind": "site"})
+            availability = await self._find(projection.AVAILABILITY, {"tenant": tenant})
+        training = await self._find(projection.GROUP, {"tenant": tenant, "kind": "training"})
+        held = await self._get(projection.GROUP, projection.credentials_id(tenant))
+        expiring = dict((held or {}).get("expiring", {}))
+        availability = [d for d in availability if who.at_site(str(d["site_id"]))]
+        sums, answered = _by_month(who, figures, months), _by_month(who, scores, months)
+        answers = []
+        for month in months:
+            docs = [*sums[month], *answered[month], *availability]
+            answers.append(
+                {
+                    "month": month,
+                    "site": site,
+                    "sites": sorted({str(d["site_id"]) for d in docs}),
+                    "kpis": kpi_figures.month_kpis(
+                        kpi_figures.merged(sums[month]),
+                        kpi_figures.available_by_provider(availability, month),
+                        kpi_figures.merged(answered[month]),
+                        training,
+                        expiring,
+                        month,
+                    ),
+                    "not_served": [
+                        {"id": kpi, "definition": kpi_figures.DEFINITIONS[kpi], "why": why}
+                        for kpi, why in kpi_figures.NOT_SERVED.items()
+                    ],
+                }
+            )
+        return answers
+
+
+def _by_month(
+    who: Principal, docs: Sequence[Document], months: Sequence[str]
+) -> dict[str, list[Document]]:
+    """The documents at the caller's sites, by their month."""
+    found: dict[str, list[Document]] = {month: [] for month in months}
+    for doc in docs:
+        if who.at_site(str(doc["site_id"])):
+            found[str(doc["month"])].append(doc)
+    return found
+
+
+def build_router(reader: KpiReader) -> APIRouter:
+    router = APIRouter(prefix="/engagement", tags=["kpis"])
+
+    @router.get("/kpis")
+    async def office_kpis(
+        month: Month, who: Principal = Managers, site: Site = None
+    ) -> dict[str, Any]:
+        """The month's (YYYY-MM) office KPIs at `site`, or over the caller's sites together:
+        each with its value, numerator and denominator and its definition's id (docs/kpis.md);
+        the KPIs not served say why."""
+        if site is not None:
+            check_site(who, site)
+        return await reader.month(who, site, month)
+
+    return router

@@ -1,0 +1,388 @@
+"""The office KPIs' figures per tenant, site and month, as small documents of sums, fed by
+scheduling's, billing's and staffing's contracts: a dashboard reads a month's documents by
+their fields, never the visits. `domain/kpi_figures.py` turns a document into the KPIs with
+`domain/kpis.py`'s computations; docs/kpis.md says what each figure counts.
+
+- Scheduling (`engagement_kpi_months`, by the site's local month, from the site-day stream):
+  appointments booked, late cancellations, completed visits, no-shows, the seconds from
+  check-in to rooming and to completion (a histogram: seconds -> visits, so median and mean
+  are exact), and minutes booked per provider. Each appointment keeps a working document
+  (`engagement_kpi_items`) of what it counted, so a cancellation or move takes back exactly
+  what its booking added.
+- Providers' weekly availability templates per site (`engagement_kpi_availability`), from which a
+  month's available minutes are computed when read.
+- Billing (by the month of the recorded time, UTC, as billing counts them): charges of
+  original primary claims, payments (payer payments less reversals, plus patient payments),
+  contractual (CO) adjustments, and the claims first adjudicated and those denied then.
+- Staffing names no site on training or credentials: training assignments by the month they
+  fall due, and each credential's last valid day, are counted for the whole tenant
+  (`engagement_kpi_group`).
+
+Replay-safe as every projection: `View.change` skips an event a document has seen.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from services.billing.contracts import (
+    ClaimAdjudicated,
+    ClaimAdjudicationReversed,
+    ClaimCreated,
+    PatientPaymentReceived,
+)
+from services.engagement.domain.kpis import LATE_CANCELLATION
+from services.scheduling.contracts import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentMovedOut,
+    AppointmentNoShow,
+    AppointmentRescheduled,
+    AppointmentWithdrawn,
+    AvailabilitySet,
+    PatientCheckedIn,
+    PatientRoomed,
+    VisitCompleted,
+)
+from services.staffing.contracts import (
+    CredentialRecorded,
+    CredentialRenewed,
+    CredentialRevoked,
+    TrainingAssigned,
+    TrainingCompleted,
+)
+from shared.documents.port import Document
+from shared.events import DomainEvent, Envelope
+from shared.projections import View
+
+PROJECTION = "engagement.kpis"
+MONTHS = "engagement_kpi_months"  # tenant, site and month: the sums a dashboard reads
+GROUP = "engagement_kpi_group"  # tenant (and month): staffing's figures, which name no site
+AVAILABILITY = "engagement_kpi_availability"  # tenant and site: providers' weekly templates
+ITEMS = "engagement_kpi_items"  # working documents: appointments, claims, assignments, ...
+
+Tally = dict[str, int]  # a month document's counters to add (negative: to take back)
+
+
+def month_id(tenant: str, site_id: str, month: str) -> str:
+    return f"{tenant}:{site_id}:{month}"
+
+
+def training_id(tenant: str, month: str) -> str:
+    return f"{tenant}:training:{month}"
+
+
+def credentials_id(tenant: str) -> str:
+    return f"{tenant}:credentials"
+
+
+def availability_id(tenant: str, site_id: str) -> str:
+    return f"{tenant}:availability:{site_id}"
+
+
+def _item(tenant: str, kind: str, key: str) -> str:
+    return f"{tenant}:{kind}:{key}"
+
+
+def _site_month(envelope: Envelope, site_id: str | None, start: datetime) -> tuple[str, str]:
+    """The site and local month of an appointment: its site-day stream names both."""
+    if ":site-day:" in envelope.stream:
+        _, _, site, day = envelope.stream.rsplit(":", 3)
+        return site, day[:7]
+    return site_id or "", f"{start:%Y-%m}"
+
+
+def _utc(envelope: Envelope) -> datetime:
+    return envelope.time.astimezone(UTC)
+
+
+def _seconds(start: str, end: datetime) -> int:
+    return int((end - datetime.fromisoformat(start)).total_seconds())
+
+
+def _minutes(start: datetime, end: datetime) -> int:
+    return int((end - start).total_seconds()) // 60
+
+
+class KpiProjection:
+    name = PROJECTION
+    contexts = ("scheduling", "billing", "staffing")
+    collections = (MONTHS, GROUP, AVAILABILITY, ITEMS)
+    handles: tuple[type[DomainEvent], ...] = (
+        AppointmentBooked,
+        AppointmentRescheduled,
+        AppointmentMovedOut,
+        AppointmentWithdrawn,
+        AppointmentCancelled,
+        AppointmentNoShow,
+        PatientCheckedIn,
+        PatientRoomed,
+        VisitCompleted,
+        AvailabilitySet,
+        ClaimCreated,
+        ClaimAdjudicated,
+        ClaimAdjudicationReversed,
+        PatientPaymentReceived,
+        TrainingAssigned,
+        TrainingCompleted,
+        CredentialRecorded,
+        CredentialRenewed,
+        CredentialRevoked,
+    )
+
+    async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
+        match event:
+            case AvailabilitySet():
+                await self._availability(event, envelope, view)
+            case (
+                AppointmentBooked()
+                | AppointmentRescheduled()
+                | AppointmentMovedOut()
+                | AppointmentWithdrawn()
+                | AppointmentCancelled()
+                | AppointmentNoShow()
+                | PatientCheckedIn()
+                | PatientRoomed()
+                | VisitCompleted()
+            ):
+                await self._appointment(event, envelope, view)
+            case (
+                ClaimCreated()
+                | ClaimAdjudicated()
+                | ClaimAdjudicationReversed()
+                | PatientPaymentReceived()
+            ):
+                await self._revenue(event, envelope, view)
+            case TrainingAssigned() | TrainingCompleted():
+                await self._training(event, envelope, view)
+            case CredentialRecorded() | CredentialRenewed() | CredentialRevoked():
+                await self._credential(event, envelope, view)
+
+    # ------------------------------------------------------------------ appointments
+
+    async def _appointment(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
+        tenant = envelope.tenant
+        appointment_id = str(getattr(event, "appointment_id"))  # noqa: B009
+        key = _item(tenant, "appointment", f"{envelope.stream}:{appointment_id}")
+        before = await view.get(ITEMS, key)
+        if before is None and not isinstance(event, AppointmentBooked):
+            return
+        doc: Document = dict(before) if before else {}
+        tally: Tally = {}
+        if isinstance(event, AppointmentBooked):
+            if before is not None:
+                return
+            site, month = _site_month(envelope, event.site_id, event.start)
+            doc = {
+                "tenant": tenant,
+                "site_id": site,
+                "month": month,
+                "provider_id": event.provider_id,
+                "start": event.start.isoformat(),
+                "minutes": _minutes(event.start, event.end),
+                "status": "booked",
+            }
+            tally = {"booked": 1, f"booked_minutes.{event.provider_id}": doc["minutes"]}
+        else:
+            tally = self._appointment_change(event, doc)
+        await view.change(ITEMS, key, envelope, lambda _: doc)
+        if tally:
+            await self._add(
+                view, envelope, month_id(tenant, doc["site_id"], doc["month"]), doc, tally
+            )
+
+    @staticmethod
+    def _appointment_change(event: DomainEvent, doc: Document) -> Tally:
+        """What the event changes of the appointment's document (in place) and of its month."""
+        booked = doc["status"] == "booked"
+        provider, minutes = str(doc["provider_id"]), int(doc["minutes"])
+        match event:
+            case AppointmentRescheduled() if booked:
+                doc.update(
+                    provider_id=event.provider_id,
+                    start=event.start.isoformat(),
+                    minutes=_minutes(event.start, event.end),
+                )
+                tally = {f"booked_minutes.{provider}": -minutes}
+                key = f"booked_minutes.{event.provider_id}"
+                tally[key] = tally.get(key, 0) + int(doc["minutes"])
+                return tally
+            case AppointmentMovedOut() | AppointmentWithdrawn() if booked:
+                doc["status"] = "gone"
+                return {"booked": -1, f"booked_minutes.{provider}": -minutes}
+            case AppointmentCancelled() if booked:
+                doc["status"] = "cancelled"
+                start = datetime.fromisoformat(str(doc["start"]))
+                late = int(start - event.cancelled_at < LATE_CANCELLATION)
+                return {
+                    "cancelled": 1,
+                    "late_cancelled": late,
+                    f"booked_minutes.{provider}": -minutes,
+                }
+            case AppointmentNoShow() if booked:
+                doc["status"] = "no_show"
+                return {"no_shows": 1}
+            case PatientCheckedIn():
+                doc["checked_in_at"] = event.checked_in_at.isoformat()
+            case PatientRoomed() if "checked_in_at" in doc and "roomed" not in doc:
+                doc["roomed"] = True
+                return {f"wait.{_seconds(str(doc['checked_in_at']), event.roomed_at)}": 1}
+            case VisitCompleted() if booked:
+                doc["status"] = "completed"
+                tally = {"completed": 1}
+                if "checked_in_at" in doc:
+                    seconds = _seconds(str(doc["checked_in_at"]), event.completed_at)
+                    tally[f"cycle.{seconds}"] = 1
+                return tally
+        return {}
+
+    async def _availability(self, event: AvailabilitySet, envelope: Envelope, view: View) -> None:
+        template = {
+            # Objects, not nested arrays: FerretDB stores no arrays of arrays.
+            "windows": [
+                {
+                    "weekday": w.weekday,
+                    "start": w.start.hour * 60 + w.start.minute,
+                    "end": w.end.hour * 60 + w.end.minute,
+                }
+                for w in event.windows
+            ],
+            "from": event.effective_from.isoformat(),
+            "until": event.effective_until.isoformat() if event.effective_until else None,
+        }
+
+        def change(doc: Document | None) -> Document:
+            doc = doc or {"tenant": envelope.tenant, "site_id": event.site_id, "providers": {}}
+            doc["providers"].setdefault(event.provider_id, {})[event.template_id] = template
+            return doc
+
+        doc_id = availability_id(envelope.tenant, event.site_id)
+        await view.change(AVAILABILITY, doc_id, envelope, change)
+
+    # ---------------------------------------------------------------------- revenue
+
+    async def _revenue(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
+        """Billing's counting (docs/kpis.md, "Revenue-cycle KPIs"), by the recorded month."""
+        tenant, month = envelope.tenant, f"{_utc(envelope):%Y-%m}"
+        site: str | None = None
+        tally: Tally = {}
+        match event:
+            case ClaimCreated():
+                claim: Document = {"tenant": tenant, "site_id": event.site_id, "first": False}
+                await view.change(
+                    ITEMS, _item(tenant, "claim", event.claim_id), envelope, lambda _: claim
+                )
+                if event.frequency == "1" and event.primary_claim_id is None:
+                    site, tally = event.site_id, {"charges_cents": event.total_cents}
+            case ClaimAdjudicated():
+                key = _item(tenant, "claim", event.claim_id)
+                found = await view.get(ITEMS, key)
+                if found is None:
+                    return
+                site = str(found["site_id"])
+                contractual = sum(a.amount_cents for a in event.adjustments if a.group == "CO")
+                contractual += sum(
+                    a.amount_cents for ln in event.lines for a in ln.adjustments if a.group == "CO"
+                )
+                tally = {"payments_cents": event.paid_cents, "contractual_cents": contractual}
+                if not found["first"]:
+                    tally.update(first_adjudications=1, denied_first=int(event.outcome == "denied"))
+                    adjudicated = {**found, "first": True}
+                    await view.change(ITEMS, key, envelope, lambda _: adjudicated)
+            case ClaimAdjudicationReversed():
+                found = await view.get(ITEMS, _item(tenant, "claim", event.claim_id))
+                if found is None:
+                    return
+                site, tally = str(found["site_id"]), {"payments_cents": -event.paid_cents}
+            case PatientPaymentReceived():
+                site, tally = event.site_id, {"payments_cents": event.amount_cents}
+        if site is not None and tally:
+            identity = {"tenant": tenant, "site_id": site, "month": month}
+            await self._add(view, envelope, month_id(tenant, site, month), identity, tally)
+
+    # --------------------------------------------------------------------- staffing
+
+    async def _training(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
+        """An assignment counts in the month it falls due; on time once completed by then.
+        Either event may come first (they need not share a stream)."""
+        tenant = envelope.tenant
+        assignment_id = str(getattr(event, "assignment_id"))  # noqa: B009
+        key = _item(tenant, "assignment", assignment_id)
+        doc: Document = dict(await view.get(ITEMS, key) or {"tenant": tenant})
+        if isinstance(event, TrainingAssigned) and "due_on" not in doc:
+            doc["due_on"] = event.due_on.isoformat()
+        elif isinstance(event, TrainingCompleted) and "completed_on" not in doc:
+            doc["completed_on"] = event.completed_on.isoformat()
+        else:
+            return
+        await view.change(ITEMS, key, envelope, lambda _: doc)
+        if "due_on" not in doc:
+            return
+        tally: Tally = {}
+        if isinstance(event, TrainingAssigned):
+            tally["due"] = 1
+        if "completed_on" in doc and doc["completed_on"] <= doc["due_on"]:
+            tally["on_time"] = 1
+        month = str(doc["due_on"])[:7]
+        identity = {"tenant": tenant, "month": month, "kind": "training"}
+        await self._add(view, envelope, training_id(tenant, month), identity, tally, GROUP)
+
+    async def _credential(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
+        """Each credential's last valid day, counted per day for the tenant; a revoked one no
+        longer expires."""
+        tenant = envelope.tenant
+        credential_id = str(getattr(event, "credential_id"))  # noqa: B009
+        key = _item(tenant, "credential", credential_id)
+        before = await view.get(ITEMS, key)
+        was = before.get("expires_on") if before else None
+        match event:
+            case CredentialRecorded():
+                now = event.expires_on.isoformat() if event.expires_on else None
+            case CredentialRenewed():
+                now = event.expires_on.isoformat()
+            case _:
+                now = None
+        if before is None and not isinstance(event, CredentialRecorded):
+            return
+        doc = {"tenant": tenant, "expires_on": now}
+        await view.change(ITEMS, key, envelope, lambda _: doc)
+        tally: Tally = {}
+        if was is not None:
+            tally[f"expiring.{was}"] = -1
+        if now is not None:
+            tally[f"expiring.{now}"] = tally.get(f"expiring.{now}", 0) + 1
+        if tally:
+            identity = {"tenant": tenant, "kind": "credentials"}
+            await self._add(view, envelope, credentials_id(tenant), identity, tally, GROUP)
+
+    # ----------------------------------------------------------------------- sums
+
+    @staticmethod
+    async def _add(
+        view: View,
+        envelope: Envelope,
+        doc_id: str,
+        identity: dict[str, Any],
+        tally: Tally,
+        collection: str = MONTHS,
+    ) -> None:
+        """Add the tally's counters to the document ("a.b": counter b of map a)."""
+        keep: dict[str, Any] = {
+            k: identity[k] for k in ("tenant", "site_id", "month", "kind") if k in identity
+        }
+
+        def change(doc: Document | None) -> Document:
+            doc = doc or dict(keep)
+            for name, amount in tally.items():
+                field, _, sub = name.partition(".")
+                if sub:
+                    counts = doc.setdefault(field, {})
+                    counts[sub] = int(counts.get(sub, 0)) + amount
+                    if not counts[sub]:
+                        del counts[sub]
+                else:
+                    doc[field] = int(doc.get(field, 0)) + amount
+            return doc
+
+        await view.change(collection, doc_id, envelope, change)
