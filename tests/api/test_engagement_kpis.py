@@ -18,7 +18,10 @@ from services.billing.contracts import (
     Adjustment,
     ClaimAdjudicated,
     ClaimCreated,
+    ClaimWrittenOff,
     PatientPaymentReceived,
+    PatientRefunded,
+    PatientResponsibilityAssessed,
 )
 from services.engagement.contracts import CONTRACT as ENGAGEMENT
 from services.engagement.contracts import SurveyAnswered
@@ -79,7 +82,12 @@ class Recorder:
         self._suite, self._settings = suite, settings
 
     async def __call__(
-        self, contract: Contract, stream: str, events: Sequence[DomainEvent], site: str = "north"
+        self,
+        contract: Contract,
+        stream: str,
+        events: Sequence[DomainEvent],
+        site: str = "north",
+        at: str = "2026-11-20T12:00:00",
     ) -> None:
         service = self._suite.service(contract.context)
         assert service.event_store is not None
@@ -88,7 +96,7 @@ class Recorder:
         handler = CommandHandler(
             service.event_store,
             contract.registry,
-            At(utc("2026-11-20T12:00:00")),
+            At(utc(at)),
             UuidIds(),
             on_commit=relay.notify if relay is not None else lambda: None,
             vault=vault,
@@ -245,9 +253,19 @@ async def record_the_money(record: Recorder) -> None:
     c3 (50.00), c1's secondary (no new charges): charges 300.00. c1 paid 70.00 with 20.00
     contractual (CO) at its first adjudication; c2 denied at its first, then paid 150.00 with
     50.00 contractual; a patient paid 5.00. Payments 225.00 of 300.00 - 70.00 collectible:
-    97.8 %. Initial denials: c2 of c1, c2 (c3 never adjudicated): 50.0 %."""
+    97.8 %. Initial denials: c2 of c1, c2 (c3 never adjudicated): 50.0 %.
 
-    def claim(claim_id: str, cents: int, primary: str | None = None) -> ClaimCreated:
+    Days in AR: c1 owes 100.00 - 70.00 - 20.00 = 10.00, less 4.00 written off: 6.00; c2
+    owes nothing; c3 opens at what c1 left the patient: 0. The patient's 5.00 is a credit at
+    north, 2.00 of it refunded: -3.00. c0 (60.00, an original) was recorded on 15 October,
+    after November's events. North's AR at 30 November: 60.00 + 6.00 - 3.00 = 63.00; charges
+    of September to November (91 days): 360.00; 6300 x 91 / 36000 = 15.925: 15.9 days.
+    South: 20.00 the patient owes for s1, no charges; the group: 8300 x 91 / 36000 = 20.98:
+    21.0 days."""
+
+    def claim(
+        claim_id: str, cents: int, primary: str | None = None, on: str = "2026-11-20T12:00:00"
+    ) -> ClaimCreated:
         return ClaimCreated(
             claim_id=claim_id,
             patient_id="pat-a1",
@@ -258,7 +276,7 @@ async def record_the_money(record: Recorder) -> None:
             provider_id="prov-a",
             charge_ids=(claim_id,),
             total_cents=cents,
-            created_at=utc("2026-11-20T12:00:00"),
+            created_at=utc(on),
             primary_claim_id=primary,
         )
 
@@ -299,9 +317,53 @@ async def record_the_money(record: Recorder) -> None:
                 site_id="north",
                 received_by="desk",
                 received_at=utc("2026-11-20T12:00:00"),
+            ),
+            PatientRefunded(
+                patient_id="pat-a1",
+                refund_id="ref-1",
+                amount_cents=200,
+                method="cash",
+                reason="overpaid",
+                refunded_by="desk",
+                refunded_at=utc("2026-11-20T12:00:00"),
+            ),
+        ],
+    )
+    await record(
+        BILLING,
+        "acme:claim:c1",
+        [
+            ClaimWrittenOff(
+                claim_id="c1",
+                reason="small balance",
+                amount_cents=400,
+                written_off_at=utc("2026-11-20T12:00:00"),
             )
         ],
     )
+    await record(
+        BILLING,
+        "acme:patient-ledger:pat-s1",
+        [
+            PatientResponsibilityAssessed(
+                patient_id="pat-s1",
+                entry_id="e-s1",
+                charge_id="ch-s1",
+                claim_id=None,
+                site_id="south",
+                provider_id="prov-a",
+                date_of_service=date(2026, 11, 3),
+                amount_cents=2000,
+                reason="self_pay",
+                learnt_from="s1",
+                assessed_at=utc("2026-11-20T12:00:00"),
+            )
+        ],
+        site="south",
+    )
+    # October's claim, recorded after November's events: its month still counts first.
+    october = "2026-10-15T09:00:00"
+    await record(BILLING, "acme:claim:c0", [claim("c0", 6000, on=october)], at=october)
 
 
 async def record_the_staff(record: Recorder) -> None:
@@ -420,6 +482,10 @@ async def counted(suite: Suite) -> None:
     await wait_until(caught_up, timeout=60, message="the KPIs counted every event")
 
 
+async def _caught_up(runner: Any) -> bool:
+    return bool(await runner.lag() == 0)
+
+
 def by_id(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {kpi["id"]: kpi for kpi in body["kpis"]}
 
@@ -437,6 +503,7 @@ NORTH = {
     "net_promoter_score": (33, 1, 3),
     "initial_denial_rate": (50.0, 1, 2),
     "net_collection_rate": (97.8, 22_500, 23_000),
+    "days_in_ar": (15.9, 6300, 36_000),
     "training_compliance": (66.7, 2, 3),
     "credentials_expiring": (3, None, None),
 }
@@ -447,6 +514,7 @@ GROUP = NORTH | {
     "late_cancellation_rate": (12.5, 1, 8),
     "cycle_time": (37.5, 146.0, 4),
     "provider_utilisation": (23.3, 210, 900),
+    "days_in_ar": (21.0, 8300, 36_000),
 }
 
 
@@ -484,7 +552,19 @@ async def test_each_kpi_equals_its_hand_computation_and_itself_after_a_rebuild(
         {"provider_id": "prov-a", "value": 20.0, "numerator": 180, "denominator": 900}
     ]
     assert served["no_show_rate"]["definition"] == "kpi-no-show-rate"
-    assert {k["id"] for k in north["not_served"]} == {"third_next_available", "days_in_ar"}
+    assert {k["id"] for k in north["not_served"]} == {"third_next_available"}
+    assert (served["days_in_ar"]["days"], served["days_in_ar"]["as_of"]) == (91, "2026-11-30")
+    # Billing's own days in AR, from its receivables, agrees.
+    billing = suite.service("billing")
+    await wait_until(
+        lambda: _caught_up(billing.runner("billing.receivables")),
+        timeout=60,
+        message="billing's receivables counted every event",
+    )
+    params = {"site": "north", "month": MONTH}
+    own = await client.get("/billing/kpis", params=params, headers=manager)
+    assert own.status_code == 200, own.text
+    assert (own.json()["ar_cents"], own.json()["days_in_ar"]) == (6300, 15.9)
 
     started = await client.post(f"/ops/projections/{PROJECTION}/rebuilds", headers=operator)
     assert started.status_code == 202, started.text

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 from services.engagement.api.dashboard import months_to
-from services.engagement.domain import kpi_figures
+from services.engagement.domain import kpi_figures, kpi_receivables
 from services.engagement.domain.kpis import Spread, Visit, wait_time
 
 
@@ -70,3 +70,35 @@ def test_utilisation_counts_providers_with_time_available() -> None:
 def test_the_twelve_months_to_a_month_cross_the_year() -> None:
     assert months_to("2026-02", 4) == ["2025-11", "2025-12", "2026-01", "2026-02"]
     assert len(months_to("2026-12")) == 12
+
+
+def test_days_in_ar_sums_the_balance_of_every_month_to_it_and_charges_of_three() -> None:
+    history = [  # in any order; a later month's documents are not counted
+        {"month": "2027-01", "ar_cents": 500, "charges_cents": 9_000},
+        {"month": "2026-10", "ar_cents": 4_000, "charges_cents": 4_000},
+        {"month": "2026-12", "ar_cents": -1_000, "charges_cents": 3_000},
+        {"month": "2026-11", "ar_cents": 2_000},
+    ]
+    figure = kpi_figures.days_in_ar(history, "2026-12")
+    # 5000 owed at 31 December over 7000 charged in October to December (92 days): 65.71.
+    assert (figure["value"], figure["numerator"], figure["denominator"]) == (65.7, 5_000, 7_000)
+    assert (figure["days"], figure["as_of"]) == (92, "2026-12-31")
+    january = kpi_figures.days_in_ar(history, "2027-01")
+    # November to January: 30 + 31 + 31 days, 12000 charged, 5500 owed: 42.17.
+    assert (january["value"], january["days"]) == (42.2, 92)
+    uncharged = [{"month": "2026-11", "ar_cents": 10}]
+    assert kpi_figures.days_in_ar(uncharged, "2026-11")["value"] is None
+
+
+def test_a_patients_payment_goes_to_the_visit_named_then_the_oldest_then_a_credit() -> None:
+    visits = [
+        {"site_id": "north", "date_of_service": "2026-10-01", "charge_id": "c1", "open_cents": 300},
+        {"site_id": "south", "date_of_service": "2026-09-01", "charge_id": "c2", "open_cents": 200},
+    ]
+    items, moved = kpi_receivables.patient_moved(
+        visits, -1_000, charge_id="c1", site_id="east", today="2026-11-02"
+    )
+    assert moved == {"north": -300, "south": -200, "east": -500}
+    assert [i["open_cents"] for i in items] == [-500]
+    items, moved = kpi_receivables.patient_moved(items, 700, today="2026-11-03")
+    assert moved == {"east": 500, "": 200}  # the credit first, the rest owed at no site

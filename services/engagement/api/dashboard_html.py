@@ -64,7 +64,7 @@ NAMES = {
     "third_next_available": "Third next available",
     "days_in_ar": "Days in AR",
 }
-UNITS = {"percent": " %", "minutes": " min", "score": "", "credentials": ""}
+UNITS = {"percent": " %", "minutes": " min", "score": "", "credentials": "", "days": " days"}
 
 WIDTH, HEIGHT, PAD = 320, 140, 28
 

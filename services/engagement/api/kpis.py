@@ -1,6 +1,6 @@
 """The office KPIs over HTTP: a month's KPIs at a site, or over the caller's sites together
-(the whole group for a manager of every site), read from the KPI projection's sums by their
-ids (a site) or by tenant and month (a group), never from the visits. Managers, auditors and
+(the whole group for a manager of every site), read from the KPI projection's sums: the
+site's (or tenant's) month documents up to the month asked, never the visits. Managers, auditors and
 admins read; site-scoped. docs/kpis.md defines each KPI under its `definition` id.
 """
 
@@ -47,15 +47,19 @@ class KpiReader:
     async def months(
         self, who: Principal, site: str | None, months: Sequence[str]
     ) -> list[dict[str, Any]]:
-        """Each month's answer: a site's documents read by id, a group's with one query per
-        collection for all the months."""
+        """Each month's answer: a site's documents read by id or by a range of ids, a group's
+        with one query per collection for all the months."""
         tenant = who.tenant
-        if site is not None:  # by id: a site's month has one document of each
-            figures = await self._each(
-                projection.PROJECTION,
-                projection.MONTHS,
-                [projection.month_id(tenant, site, m) for m in months],
-            )
+        # The months up to the last asked for, in one query: days in AR sums the receivables
+        # moved in every month up to each. A range of ids (the primary key on every store).
+        where: dict[str, Any] = {
+            "tenant": tenant,
+            "month": {"$lte": max(months)},
+            "_id": {"$gt": f"{tenant}:", "$lt": f"{tenant};"},
+        }
+        if site is not None:
+            last = projection.month_id(tenant, site, max(months))
+            where |= {"site_id": site, "_id": {"$gte": f"{tenant}:{site}:", "$lte": last}}
             scores = await self._each(
                 nps.PROJECTION, nps.NPS, [nps.site_doc_id(tenant, site, m) for m in months]
             )
@@ -65,10 +69,11 @@ class KpiReader:
                 [projection.availability_id(tenant, site)],
             )
         else:
-            where = {"tenant": tenant, "month": {"$in": list(months)}}
-            figures = await self._find(projection.MONTHS, where)
-            scores = await self._read.find(nps.PROJECTION, nps.NPS, {**where, "kind": "site"})
+            asked = {"tenant": tenant, "month": {"$in": list(months)}}
+            scores = await self._read.find(nps.PROJECTION, nps.NPS, {**asked, "kind": "site"})
             availability = await self._find(projection.AVAILABILITY, {"tenant": tenant})
+        history = [d for d in await self._find(projection.MONTHS, where) if _seen_by(who, d)]
+        figures = [d for d in history if d["month"] in months]
         training = await self._find(projection.GROUP, {"tenant": tenant, "kind": "training"})
         held = await self._get(projection.GROUP, projection.credentials_id(tenant))
         expiring = dict((held or {}).get("expiring", {}))
@@ -89,6 +94,7 @@ class KpiReader:
                         training,
                         expiring,
                         month,
+                        history,
                     ),
                     "not_served": [
                         {"id": kpi, "definition": kpi_figures.DEFINITIONS[kpi], "why": why}
@@ -97,6 +103,10 @@ class KpiReader:
                 }
             )
         return answers
+
+
+def _seen_by(who: Principal, doc: Document) -> bool:
+    return who.at_site(str(doc["site_id"]))
 
 
 def _by_month(

@@ -1,6 +1,6 @@
 """A month's KPIs from the sums the KPI projection keeps (projections/kpis.py): pure, each
 through `kpis.py`'s definitions, each served with its value, numerator, denominator and the
-id of its definition in docs/kpis.md. Two figures are not served, and say why (`NOT_SERVED`).
+id of its definition in docs/kpis.md. A figure not served says why (`NOT_SERVED`).
 """
 
 from __future__ import annotations
@@ -37,10 +37,6 @@ NOT_SERVED = {
     "third_next_available": (
         "a measure of the calendar's open slots on the day measured, not a sum of events: "
         "scheduling's open-slot search answers it (GET /scheduling/open-slots)"
-    ),
-    "days_in_ar": (
-        "needs the receivables outstanding at the month's end, which billing keeps "
-        "(GET /billing/kpis); its events alone give no balance without replaying every entry"
     ),
 }
 
@@ -230,6 +226,38 @@ def credentials(expiring: Mapping[str, int], month: str) -> dict[str, Any]:
     }
 
 
+def months_back(month: str, n: int) -> list[str]:
+    """The `n` months ending with `month` ("YYYY-MM"), oldest first."""
+    year, number = (int(part) for part in month.split("-"))
+    found = []
+    for _ in range(n):
+        found.append(f"{year:04d}-{number:02d}")
+        year, number = (year - 1, 12) if number == 1 else (year, number - 1)
+    return found[::-1]
+
+
+def days_in_ar(history: Iterable[Figures], month: str) -> dict[str, Any]:
+    """Receivables at the month's end (the receivables moved, `ar_cents`, in every month up
+    to it) over the average daily charges of the three months ending with it."""
+    window = months_back(month, 3)
+    upto = [m for m in history if str(m.get("month", "")) <= month]
+    balance = sum(int(m.get("ar_cents", 0)) for m in upto)
+    charged = sum(int(m.get("charges_cents", 0)) for m in upto if m.get("month") in window)
+    first = date.fromisoformat(f"{window[0]}-01")
+    days = (last_day(month) - first).days + 1
+    value = kpis.days_in_ar(balance, charged, days)
+    return {
+        "id": "days_in_ar",
+        "definition": DEFINITIONS["days_in_ar"],
+        "unit": "days",
+        "value": None if value is None else float(value),
+        "numerator": balance,
+        "denominator": charged,
+        "days": days,
+        "as_of": last_day(month).isoformat(),
+    }
+
+
 def month_kpis(
     figures: Figures,
     available: Mapping[str, int],
@@ -237,8 +265,10 @@ def month_kpis(
     training_months: Iterable[Figures],
     expiring: Mapping[str, int],
     month: str,
+    history: Iterable[Figures],
 ) -> list[dict[str, Any]]:
-    """Every KPI served for a month, from its sums (a site's, or a group's merged)."""
+    """Every KPI served for a month, from its sums (a site's, or a group's merged); `history`:
+    the same sites' month documents up to the month (days in AR's balance and charges)."""
 
     def count(name: str) -> int:
         return int(figures.get(name, 0))
@@ -258,6 +288,7 @@ def month_kpis(
                 count("payments_cents"), count("charges_cents"), count("contractual_cents")
             ),
         ),
+        days_in_ar(history, month),
         training(training_months, month),
         credentials(expiring, month),
     ]

@@ -13,7 +13,11 @@ their fields, never the visits. `domain/kpi_figures.py` turns a document into th
   month's available minutes are computed when read.
 - Billing (by the month of the recorded time, UTC, as billing counts them): charges of
   original primary claims, payments (payer payments less reversals, plus patient payments),
-  contractual (CO) adjustments, and the claims first adjudicated and those denied then.
+  contractual (CO) adjustments, the claims first adjudicated and those denied then, and
+  `ar_cents`: how much the site's receivables moved in the month (claims' and patients'
+  balances as billing's receivables move them, `domain/kpi_receivables.py`; each claim and
+  patient keeps a working document). A month's AR is the sum of `ar_cents` over the months
+  up to it, so events of any month, in any order, and a rebuild give the same balance.
 - Staffing names no site on training or credentials: training assignments by the month they
   fall due, and each credential's last valid day, are counted for the whole tenant
   (`engagement_kpi_group`).
@@ -30,8 +34,15 @@ from services.billing.contracts import (
     ClaimAdjudicated,
     ClaimAdjudicationReversed,
     ClaimCreated,
+    ClaimReplaced,
+    ClaimWrittenOff,
+    PatientBalanceWrittenOff,
     PatientPaymentReceived,
+    PatientRefunded,
+    PatientResponsibilityAssessed,
 )
+from services.engagement.domain import kpi_receivables
+from services.engagement.domain.kpi_receivables import NO_SITE
 from services.engagement.domain.kpis import LATE_CANCELLATION
 from services.scheduling.contracts import (
     AppointmentBooked,
@@ -55,6 +66,7 @@ from services.staffing.contracts import (
 from shared.documents.port import Document
 from shared.events import DomainEvent, Envelope
 from shared.projections import View
+from shared.readmodels import seen_version
 
 PROJECTION = "engagement.kpis"
 MONTHS = "engagement_kpi_months"  # tenant, site and month: the sums a dashboard reads
@@ -123,7 +135,12 @@ class KpiProjection:
         ClaimCreated,
         ClaimAdjudicated,
         ClaimAdjudicationReversed,
+        ClaimWrittenOff,
+        ClaimReplaced,
+        PatientResponsibilityAssessed,
         PatientPaymentReceived,
+        PatientRefunded,
+        PatientBalanceWrittenOff,
         TrainingAssigned,
         TrainingCompleted,
         CredentialRecorded,
@@ -151,7 +168,12 @@ class KpiProjection:
                 ClaimCreated()
                 | ClaimAdjudicated()
                 | ClaimAdjudicationReversed()
+                | ClaimWrittenOff()
+                | ClaimReplaced()
+                | PatientResponsibilityAssessed()
                 | PatientPaymentReceived()
+                | PatientRefunded()
+                | PatientBalanceWrittenOff()
             ):
                 await self._revenue(event, envelope, view)
             case TrainingAssigned() | TrainingCompleted():
@@ -263,43 +285,146 @@ class KpiProjection:
     # ---------------------------------------------------------------------- revenue
 
     async def _revenue(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
-        """Billing's counting (docs/kpis.md, "Revenue-cycle KPIs"), by the recorded month."""
+        """Billing's counting (docs/kpis.md, "Revenue-cycle KPIs"), by the recorded month,
+        and each site's receivables moved (`ar_cents`, kpi_receivables.py)."""
         tenant, month = envelope.tenant, f"{_utc(envelope):%Y-%m}"
-        site: str | None = None
-        tally: Tally = {}
+        tallies: dict[str, Tally] = {}
         match event:
-            case ClaimCreated():
-                claim: Document = {"tenant": tenant, "site_id": event.site_id, "first": False}
-                await view.change(
-                    ITEMS, _item(tenant, "claim", event.claim_id), envelope, lambda _: claim
-                )
-                if event.frequency == "1" and event.primary_claim_id is None:
-                    site, tally = event.site_id, {"charges_cents": event.total_cents}
+            case ClaimCreated() | ClaimAdjudicated() | ClaimAdjudicationReversed():
+                tallies = await self._claim(event, envelope, view)
+            case ClaimWrittenOff() | ClaimReplaced():
+                tallies = await self._claim(event, envelope, view)
+            case PatientPaymentReceived():
+                tallies = await self._patient(event, envelope, view)
+                payments = tallies.setdefault(event.site_id, {})
+                payments["payments_cents"] = event.amount_cents
+            case PatientResponsibilityAssessed() | PatientRefunded() | PatientBalanceWrittenOff():
+                tallies = await self._patient(event, envelope, view)
+        for site, tally in tallies.items():
+            if site != NO_SITE and tally:
+                identity = {"tenant": tenant, "site_id": site, "month": month}
+                await self._add(view, envelope, month_id(tenant, site, month), identity, tally)
+
+    async def _claim(self, event: DomainEvent, envelope: Envelope, view: View) -> dict[str, Tally]:
+        """A claim's event: its working document (site, insurance balance, postings) moved,
+        and what it counts at the claim's site."""
+        tenant = envelope.tenant
+        claim_id = str(getattr(event, "claim_id"))  # noqa: B009
+        key = _item(tenant, "claim", claim_id)
+        before = await view.get(ITEMS, key)
+        if seen_version(before, envelope.stream) >= envelope.stream_version:
+            return {}
+        if isinstance(event, ClaimCreated):
+            if before is not None:
+                return {}
+            doc: Document = {"tenant": tenant, "site_id": event.site_id, "first": False}
+            opening = event.total_cents
+            if event.frequency == "8":
+                opening = 0
+            elif event.primary_claim_id is not None:
+                primary = await view.get(ITEMS, _item(tenant, "claim", event.primary_claim_id))
+                share = int((primary or {}).get("patient_share_cents", 0))
+                opening = min(event.total_cents, share)
+            doc.update(balance_cents=opening, patient_share_cents=0, postings={})
+            tally: Tally = {"ar_cents": opening}
+            if event.frequency == "1" and event.primary_claim_id is None:
+                tally["charges_cents"] = event.total_cents
+        elif before is None:
+            return {}
+        else:
+            doc = {**before, "postings": dict(before.get("postings", {}))}
+            tally = self._claim_change(event, envelope, doc)
+        doc["balance_cents"] = int(doc.get("balance_cents", 0)) + tally.get("ar_cents", 0)
+        await view.change(ITEMS, key, envelope, lambda _: doc)
+        return {str(doc["site_id"]): {k: v for k, v in tally.items() if v}}
+
+    @staticmethod
+    def _claim_change(event: DomainEvent, envelope: Envelope, doc: Document) -> Tally:
+        """What a claim's later event counts (`ar_cents`: its balance moved); `doc` updated
+        in place but for its balance."""
+        balance = int(doc.get("balance_cents", 0))
+        match event:
             case ClaimAdjudicated():
-                key = _item(tenant, "claim", event.claim_id)
-                found = await view.get(ITEMS, key)
-                if found is None:
-                    return
-                site = str(found["site_id"])
                 contractual = sum(a.amount_cents for a in event.adjustments if a.group == "CO")
                 contractual += sum(
                     a.amount_cents for ln in event.lines for a in ln.adjustments if a.group == "CO"
                 )
-                tally = {"payments_cents": event.paid_cents, "contractual_cents": contractual}
-                if not found["first"]:
+                off = kpi_receivables.taken_off(event)
+                posting = event.posting_id or envelope.id
+                doc["postings"][posting] = {
+                    "taken_off": off,
+                    "patient": event.patient_responsibility_cents,
+                }
+                doc["patient_share_cents"] = (
+                    int(doc.get("patient_share_cents", 0)) + event.patient_responsibility_cents
+                )
+                tally = {
+                    "payments_cents": event.paid_cents,
+                    "contractual_cents": contractual,
+                    "ar_cents": -off,
+                }
+                if not doc["first"]:
                     tally.update(first_adjudications=1, denied_first=int(event.outcome == "denied"))
-                    adjudicated = {**found, "first": True}
-                    await view.change(ITEMS, key, envelope, lambda _: adjudicated)
+                    doc["first"] = True
+                return tally
             case ClaimAdjudicationReversed():
-                found = await view.get(ITEMS, _item(tenant, "claim", event.claim_id))
-                if found is None:
-                    return
-                site, tally = str(found["site_id"]), {"payments_cents": -event.paid_cents}
+                posted = doc["postings"].pop(event.reverses, None)
+                back = (
+                    int(posted["taken_off"])
+                    if posted
+                    else event.paid_cents + event.patient_responsibility_cents
+                )
+                doc["patient_share_cents"] = max(
+                    0, int(doc.get("patient_share_cents", 0)) - event.patient_responsibility_cents
+                )
+                return {"payments_cents": -event.paid_cents, "ar_cents": back}
+            case ClaimWrittenOff():
+                return {"ar_cents": -event.amount_cents}
+            case ClaimReplaced():
+                return {"ar_cents": -balance}
+        return {}
+
+    async def _patient(
+        self, event: DomainEvent, envelope: Envelope, view: View
+    ) -> dict[str, Tally]:
+        """A patient's money event: their open visits and credits moved as billing moves
+        them (kpi_receivables.patient_moved), and the receivables moved at each site."""
+        tenant = envelope.tenant
+        key = _item(tenant, "patient", str(getattr(event, "patient_id")))  # noqa: B009
+        before = await view.get(ITEMS, key)
+        if seen_version(before, envelope.stream) >= envelope.stream_version:
+            return {}
+        items = list((before or {}).get("open", []))
+        today = envelope.time.date().isoformat()
+        match event:
+            case PatientResponsibilityAssessed():
+                visit = {
+                    "site_id": event.site_id,
+                    "date_of_service": event.date_of_service.isoformat(),
+                    "charge_id": event.charge_id,
+                }
+                items, moved = kpi_receivables.patient_moved(
+                    items, event.amount_cents, visit=visit, today=today
+                )
             case PatientPaymentReceived():
-                site, tally = event.site_id, {"payments_cents": event.amount_cents}
-        if site is not None and tally:
-            identity = {"tenant": tenant, "site_id": site, "month": month}
-            await self._add(view, envelope, month_id(tenant, site, month), identity, tally)
+                items, moved = kpi_receivables.patient_moved(
+                    items,
+                    -event.amount_cents,
+                    charge_id=event.charge_id,
+                    site_id=event.site_id,
+                    today=today,
+                )
+            case PatientBalanceWrittenOff():
+                items, moved = kpi_receivables.patient_moved(
+                    items, -event.amount_cents, charge_id=event.charge_id, today=today
+                )
+            case PatientRefunded():
+                items, moved = kpi_receivables.patient_moved(items, event.amount_cents, today=today)
+            case _:
+                return {}
+        doc = {"tenant": tenant, "open": items}
+        await view.change(ITEMS, key, envelope, lambda _: doc)
+        return {site: {"ar_cents": cents} for site, cents in moved.items()}
 
     # --------------------------------------------------------------------- staffing
 
