@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     no_show_timer_seconds: float = 30.0  # how often overdue appointments are looked for
     waitlist_offer_minutes: int = Field(default=120, gt=0)  # how long an offer of a slot stays open
     offer_expiry_timer_seconds: float = 30.0  # how often overdue offers are looked for
+    # How often sites are looked at for their daily third-next-available measure, and the
+    # visit type it is measured with (docs/kpis.md, kpi-third-next-available).
+    third_next_available_timer_seconds: float = Field(default=300.0, gt=0)
+    third_next_available_visit_type: str = "follow-up"
     log_level: str = "info"
     # JSON lines, or the readable console rendering; unset: JSON unless stderr is a terminal.
     log_json: bool | None = None

@@ -16,6 +16,7 @@ from services.scheduling.api import to_reschedule as to_reschedule_api
 from services.scheduling.api import waitlist as waitlist_api
 from services.scheduling.api.fhir.api import build_router as build_fhir_router
 from services.scheduling.api.patients import add_patient_routes
+from services.scheduling.application.access import ThirdNextAvailable
 from services.scheduling.application.appointments import Appointments
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.directory import Directory
@@ -26,6 +27,7 @@ from services.scheduling.application.tag_index import TagIndex
 from services.scheduling.application.waitlist import Waitlist
 from services.scheduling.contracts import CONTRACT
 from services.scheduling.domain import (
+    access,
     directory,
     patient_answers,
     providers,
@@ -65,6 +67,7 @@ class UseCases:
     waitlist: Waitlist
     patients: Patients
     links: PatientLinks
+    access: ThirdNextAvailable
 
 
 async def application(kit: Kit) -> UseCases:
@@ -74,14 +77,24 @@ async def application(kit: Kit) -> UseCases:
     directory = Directory(handler, tags)
     booking = Appointments(handler, directory, tags)
     waitlist = Waitlist(handler, directory, booking, read_models, settings.waitlist_offer_minutes)
+    slots = OpenSlots(directory, read_models, kit.clock)
+    measures = ThirdNextAvailable(
+        handler,
+        directory,
+        read_models,
+        slots,
+        kit.clock,
+        settings.third_next_available_visit_type,
+    )
     return UseCases(
         scheduling=Scheduling(handler, directory),
         directory=directory,
         appointments=booking,
-        slots=OpenSlots(directory, read_models, kit.clock),
+        slots=slots,
         waitlist=waitlist,
         patients=Patients(handler, read_models, booking, tags),
         links=PatientLinks(handler, booking),
+        access=measures,
     )
 
 
@@ -114,7 +127,7 @@ def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
     return consumers.timers(
-        kit.settings, app.appointments, app.directory, app.waitlist, kit.read_models
+        kit.settings, app.appointments, app.directory, app.waitlist, kit.read_models, app.access
     )
 
 
@@ -150,6 +163,7 @@ SPEC = ServiceSpec(
         "visit-type": directory.visit_type,
         "provider": providers.provider,
         "site-day": site_day.site_day,
+        "access-day": access.access_day,
         "series": series.series,
         "triage-day": triage.triage_day,
         "waitlist": waitlist.waitlist,

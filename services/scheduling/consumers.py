@@ -5,7 +5,8 @@ move between days, a series booked whole, a freed slot offered to the waitlist (
 topic); one records what staffing's events say about providers (on staffing's topic); and one
 makes a patient's answer through engagement's signed link the confirmation or cancellation the
 front desk would record (on engagement's topic, `application/links.py`).
-Timers mark no-shows and expire offers. The reactions and timers themselves are use cases
+Timers mark no-shows, expire offers and measure the third next available appointment
+(`application/access.py`). The reactions and timers themselves are use cases
 (`application/reactions.py`, `application/staffing.py`); this module declares which ones run.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from services.scheduling.application.access import ThirdNextAvailable, ThirdNextAvailableTimer
 from services.scheduling.application.appointments import Appointments
 from services.scheduling.application.commands import Scheduling
 from services.scheduling.application.directory import Directory
@@ -50,8 +52,10 @@ def timers(
     directory: Directory,
     waitlist: Waitlist,
     read_models: ReadModels,
+    access: ThirdNextAvailable,
 ) -> Sequence[Timer]:
     return [
         NoShowTimer(appointments, directory, read_models, settings.no_show_timer_seconds),
         OfferExpiryTimer(waitlist, settings.offer_expiry_timer_seconds),
+        ThirdNextAvailableTimer(access, settings.third_next_available_timer_seconds),
     ]

@@ -35,6 +35,7 @@ def test_every_service_declares_its_checks_and_workers(
     assert [w.name for w in built.workers if isinstance(w, Timer)] == [
         "scheduling.no_show_timer",
         "scheduling.offer_expiry_timer",
+        "scheduling.third_next_available_timer",
     ]
     assert {r.projection.name for r in built.runners} >= {"scheduling.patients"}
 

@@ -1,6 +1,6 @@
 """A month's KPIs from the sums the KPI projection keeps (projections/kpis.py): pure, each
 through `kpis.py`'s definitions, each served with its value, numerator, denominator and the
-id of its definition in docs/kpis.md. A figure not served says why (`NOT_SERVED`).
+id of its definition in docs/kpis.md. A figure not served would say why (`NOT_SERVED`).
 """
 
 from __future__ import annotations
@@ -9,12 +9,14 @@ import calendar
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
 from services.engagement.domain import kpis
 from services.engagement.domain.kpis import Ratio, Spread
 
+TENTH = Decimal("0.1")
 Figures = Mapping[str, Any]  # a month document: counters, and maps of counters
 
 # The ids of docs/kpis.md's definitions ("### <id>" headings there).
@@ -33,12 +35,7 @@ DEFINITIONS = {
     "days_in_ar": "kpi-days-in-ar",
 }
 
-NOT_SERVED = {
-    "third_next_available": (
-        "a measure of the calendar's open slots on the day measured, not a sum of events: "
-        "scheduling's open-slot search answers it (GET /scheduling/open-slots)"
-    ),
-}
+NOT_SERVED: dict[str, str] = {}  # every KPI of issue 17 is served
 
 
 def merged(docs: Iterable[Figures]) -> dict[str, Any]:
@@ -236,6 +233,22 @@ def months_back(month: str, n: int) -> list[str]:
     return found[::-1]
 
 
+def third_next_available(figures: Figures) -> dict[str, Any]:
+    """The mean of scheduling's daily measurements in the month (each provider's days to the
+    third next open slot), over those that found three slots within the horizon."""
+    measured, days = int(figures.get("tna_measured", 0)), int(figures.get("tna_days", 0))
+    mean = Decimal(days) / Decimal(measured) if measured else None
+    return {
+        "id": "third_next_available",
+        "definition": DEFINITIONS["third_next_available"],
+        "unit": "days",
+        "value": None if mean is None else float(mean.quantize(TENTH, rounding=ROUND_HALF_UP)),
+        "numerator": days,
+        "denominator": measured,
+        "beyond_horizon": int(figures.get("tna_beyond", 0)),
+    }
+
+
 def days_in_ar(history: Iterable[Figures], month: str) -> dict[str, Any]:
     """Receivables at the month's end (the receivables moved, `ar_cents`, in every month up
     to it) over the average daily charges of the three months ending with it."""
@@ -280,6 +293,7 @@ def month_kpis(
         _time("wait_time", spread(figures.get("wait", {}))),
         _time("cycle_time", spread(figures.get("cycle", {}))),
         utilisation(figures.get("booked_minutes", {}), available),
+        third_next_available(figures),
         nps_of(nps_counts),
         _rate("initial_denial_rate", Ratio(count("denied_first"), count("first_adjudications"))),
         _rate(

@@ -9,6 +9,8 @@ their fields, never the visits. `domain/kpi_figures.py` turns a document into th
   are exact), and minutes booked per provider. Each appointment keeps a working document
   (`engagement_kpi_items`) of what it counted, so a cancellation or move takes back exactly
   what its booking added.
+- Scheduling's daily third-next-available measurements (by the month of the day measured):
+  how many had a third slot within the horizon and their days added up, and how many had not.
 - Providers' weekly availability templates per site (`engagement_kpi_availability`), from which a
   month's available minutes are computed when read.
 - Billing (by the month of the recorded time, UTC, as billing counts them): charges of
@@ -54,6 +56,7 @@ from services.scheduling.contracts import (
     AvailabilitySet,
     PatientCheckedIn,
     PatientRoomed,
+    ThirdNextAvailableMeasured,
     VisitCompleted,
 )
 from services.staffing.contracts import (
@@ -132,6 +135,7 @@ class KpiProjection:
         PatientRoomed,
         VisitCompleted,
         AvailabilitySet,
+        ThirdNextAvailableMeasured,
         ClaimCreated,
         ClaimAdjudicated,
         ClaimAdjudicationReversed,
@@ -152,6 +156,8 @@ class KpiProjection:
         match event:
             case AvailabilitySet():
                 await self._availability(event, envelope, view)
+            case ThirdNextAvailableMeasured():
+                await self._third_next_available(event, envelope, view)
             case (
                 AppointmentBooked()
                 | AppointmentRescheduled()
@@ -281,6 +287,18 @@ class KpiProjection:
 
         doc_id = availability_id(envelope.tenant, event.site_id)
         await view.change(AVAILABILITY, doc_id, envelope, change)
+
+    async def _third_next_available(
+        self, event: ThirdNextAvailableMeasured, envelope: Envelope, view: View
+    ) -> None:
+        """Scheduling's daily measure, counted in the month of the day measured: the days to
+        the third open slot added up over the measurements with one, the others counted."""
+        tenant, month = envelope.tenant, event.measured_on.isoformat()[:7]
+        tally = {"tna_measured": 1, "tna_days": event.days or 0}
+        if event.days is None:
+            tally = {"tna_beyond": 1}
+        identity = {"tenant": tenant, "site_id": event.site_id, "month": month}
+        await self._add(view, envelope, month_id(tenant, event.site_id, month), identity, tally)
 
     # ---------------------------------------------------------------------- revenue
 

@@ -575,6 +575,21 @@ class WaitlistOfferExpired(SchedulingEvent):
     expired_at: AwareDatetime
 
 
+class ThirdNextAvailableMeasured(SchedulingEvent):
+    """How far ahead a provider's third next open slot at a site was, measured on a local day
+    by the open-slot search (IHI's third next available appointment): `days` from
+    `measured_on` to the third open slot of `visit_type_id`, None when there were fewer than
+    three within `horizon_days`. Once per site, provider and day, on the site's access day."""
+
+    site_id: str
+    provider_id: str
+    visit_type_id: str
+    measured_on: date
+    days: int | None
+    horizon_days: int
+    measured_at: AwareDatetime
+
+
 registry = EventRegistry(
     [
         SiteRegistered,
@@ -627,5 +642,6 @@ registry = EventRegistry(
         AppointmentConfirmed,
         PatientLinkAnswerApplied,
         PatientLinkAnswerRefused,
+        ThirdNextAvailableMeasured,
     ]
 )

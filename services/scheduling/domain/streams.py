@@ -36,6 +36,11 @@ def site_day_parts(stream: str) -> tuple[str, str]:
     return site_id, day
 
 
+def access_day(tenant: str, site_id: str, day: date) -> str:
+    """A site's access measures (third next available) taken on one local date."""
+    return f"{tenant}:access-day:{site_id}:{day.isoformat()}"
+
+
 def series(tenant: str, series_id: str) -> str:
     return f"{tenant}:series:{series_id}"
 
