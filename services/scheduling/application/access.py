@@ -52,9 +52,12 @@ class ThirdNextAvailable:
         self._visit_type_id = visit_type_id
 
     async def sites(self) -> dict[tuple[str, str], list[str]]:
-        """Every tenant's sites with providers' calendars, and those providers."""
+        """Every tenant's sites with providers' calendars (active, with a weekly template at
+        the site), and those providers."""
         found: dict[tuple[str, str], list[str]] = {}
         for doc in await self._read_models.find(AVAILABILITY, BOOKABLE, {"kind": "provider"}):
+            if not doc.get("active") or not doc.get("templates"):
+                continue
             key = (str(doc["tenant"]), str(doc["site_id"]))
             found.setdefault(key, []).append(str(doc["provider_id"]))
         return {key: sorted(set(providers)) for key, providers in sorted(found.items())}
