@@ -4,8 +4,9 @@ This slice runs a patient's channel consent and an appointment's messages: plann
 from scheduling's appointments, sent when due through their channel (SMTP, an SMS gateway, or
 the outbox for a channel with no server configured), with signed confirm and cancel links that
 scheduling carries out; satisfaction surveys and the feedback cases detractors open
-(`application/surveys.py`). Recalls, the front desk's cases and the KPIs have their deciders
-(`domain/`) but are not wired yet.
+(`application/surveys.py`); the front desk's feedback cases, a privacy complaint's linked to
+the incident compliance opens for it (`application/cases.py`). Recalls and the KPIs have their
+deciders (`domain/`) but are not wired yet.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from datetime import timedelta
 
 from fastapi import APIRouter
 
+from services.compliance.contracts import CONTRACT as COMPLIANCE
 from services.engagement import consumers
+from services.engagement.api import cases as cases_api
 from services.engagement.api import consent as consent_api
 from services.engagement.api import links as links_api
 from services.engagement.api import messages as messages_api
 from services.engagement.api import outbox as outbox_api
 from services.engagement.api import surveys as surveys_api
+from services.engagement.application.cases import Cases, LinkCaseIncidents
 from services.engagement.application.consent import Consents
 from services.engagement.application.delivery import Delivery
 from services.engagement.application.links import LinkSigner, PatientLinkAnswers
@@ -36,6 +40,7 @@ from services.engagement.application.surveys import Surveys
 from services.engagement.contracts import CONTRACT, PatientRecordAccessed
 from services.engagement.domain import cases, consent, reminders, streams, surveys
 from services.engagement.domain.events import Channel
+from services.engagement.projections.cases import CasesProjection
 from services.engagement.projections.contacts import ContactsProjection
 from services.engagement.projections.deliveries import DeliveriesProjection
 from services.engagement.projections.link_answers import LinkAnswersProjection
@@ -61,6 +66,7 @@ class UseCases:
     disclosures: Disclosures
     links: PatientLinkAnswers
     surveys: Surveys
+    cases: Cases
     public: Throttle  # every public route's (signed links), per client address
 
 
@@ -107,6 +113,7 @@ async def application(kit: Kit) -> UseCases:
         ),
         links=PatientLinkAnswers(kit.handler, signer, kit.read_models),
         surveys=Surveys(kit.handler, consents, messages, signer),
+        cases=Cases(kit.handler, kit.read_models),
         public=Throttle(kit.settings.engagement_public_requests_per_minute),
     )
 
@@ -119,7 +126,10 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
         links_api.build_router(app.links, app.public),
         surveys_api.build_public_router(app.surveys, app.public),
         surveys_api.build_router(
-            app.surveys,
+            app.surveys, kit.read_models, kit.settings.read_your_writes_timeout
+        ),
+        cases_api.build_router(
+            app.cases,
             kit.read_models,
             kit.phi_vault(),
             app.disclosures,
@@ -129,7 +139,7 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return consumers.reactions(app.messages, app.surveys)
+    return [*consumers.reactions(app.messages, app.surveys), LinkCaseIncidents(app.cases)]
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
@@ -138,13 +148,14 @@ def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
 
 SPEC = ServiceSpec(
     contract=CONTRACT,
-    reads=CONTRACT.registry.merged(SCHEDULING.registry),
+    reads=CONTRACT.registry.merged(SCHEDULING.registry).merged(COMPLIANCE.registry),
     projections=(
         SitesProjection,
         ContactsProjection,
         DeliveriesProjection,
         LinkAnswersProjection,
         NpsProjection,
+        CasesProjection,
     ),
     # What auditors' streams as of a time fold with (shared/http/streams.py), by stream kind.
     folds={

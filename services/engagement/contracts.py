@@ -19,6 +19,7 @@ from services.engagement.domain.events import (
     ChannelOptedOut,
     ChannelPreferenceSet,
     FeedbackCaseAssigned,
+    FeedbackCaseIncidentLinked,
     FeedbackCaseOpened,
     FeedbackCaseResolved,
     MessageBounced,
@@ -81,6 +82,7 @@ __all__ = [
     "RecallSent",
     # surveys and feedback
     "FeedbackCaseAssigned",
+    "FeedbackCaseIncidentLinked",
     "FeedbackCaseOpened",
     "FeedbackCaseResolved",
     "SurveyAnswer",

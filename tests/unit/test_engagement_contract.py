@@ -18,6 +18,7 @@ from services.engagement.contracts import (
     ChannelOptedOut,
     ChannelPreferenceSet,
     FeedbackCaseAssigned,
+    FeedbackCaseIncidentLinked,
     FeedbackCaseOpened,
     FeedbackCaseResolved,
     MessageBounced,
@@ -157,6 +158,7 @@ EXAMPLES: list[DomainEvent] = [
     FeedbackCaseResolved(
         case_id="case-1", **P, resolution="Apologised", resolved_by="emp-1", resolved_at=T0
     ),
+    FeedbackCaseIncidentLinked(case_id="case-1", incident_id="case-case-1", linked_at=T0),
     PatientRecordAccessed(
         **P, endpoint="/engagement/cases", purpose=None, outcome="ok", accessed_at=T0
     ),

@@ -265,8 +265,11 @@ CaseKind = Literal["complaint", "compliment", "privacy_complaint"]
 
 
 class FeedbackCaseOpened(EngagementEvent, PhiEvent):
-    """A complaint or compliment, from a survey (a detractor's) or the front desk. A privacy
-    complaint names compliance's incident from the start."""
+    """A complaint or compliment (or a privacy complaint, which compliance opens an incident
+    for), from a survey (a detractor's) or the front desk, about a patient at a site, and the
+    visit if `appointment_id` names one. `incident_id` is null: compliance's incident is
+    linked after the opening (`FeedbackCaseIncidentLinked`); the field stays so that openings
+    recorded with it still read."""
 
     case_id: str
     patient_id: str
@@ -279,6 +282,7 @@ class FeedbackCaseOpened(EngagementEvent, PhiEvent):
     survey_id: str | None = None
     provider_id: str | None = None
     incident_id: str | None = None
+    appointment_id: str | None = None
 
 
 class FeedbackCaseAssigned(EngagementEvent):
@@ -297,6 +301,15 @@ class FeedbackCaseResolved(EngagementEvent, PhiEvent):
     resolution: Phi
     resolved_by: str
     resolved_at: AwareDatetime
+
+
+class FeedbackCaseIncidentLinked(EngagementEvent):
+    """Compliance opened `incident_id` for the privacy complaint (learnt from its
+    `IncidentReported`, which names the case)."""
+
+    case_id: str
+    incident_id: str
+    linked_at: AwareDatetime
 
 
 # -------------------------------------------------------------------------------- access
@@ -335,6 +348,7 @@ registry = EventRegistry(
         FeedbackCaseOpened,
         FeedbackCaseAssigned,
         FeedbackCaseResolved,
+        FeedbackCaseIncidentLinked,
         PatientRecordAccessed,
     ]
 )
