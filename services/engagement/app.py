@@ -36,16 +36,16 @@ from services.engagement.application.senders import (
     SmsGatewaySender,
     SmtpSender,
 )
+from services.engagement.application.sites import LearnSites, Sites
 from services.engagement.application.surveys import Surveys
 from services.engagement.contracts import CONTRACT, PatientRecordAccessed
-from services.engagement.domain import cases, consent, reminders, streams, surveys
+from services.engagement.domain import cases, consent, reminders, sites, streams, surveys
 from services.engagement.domain.events import Channel
 from services.engagement.projections.cases import CasesProjection
 from services.engagement.projections.contacts import ContactsProjection
 from services.engagement.projections.deliveries import DeliveriesProjection
 from services.engagement.projections.link_answers import LinkAnswersProjection
 from services.engagement.projections.nps import NpsProjection
-from services.engagement.projections.sites import SitesProjection
 from services.scheduling.contracts import CONTRACT as SCHEDULING
 from shared.domain import disclosure_decider
 from shared.http.throttle import Throttle
@@ -60,6 +60,7 @@ NAME = CONTRACT.context
 @dataclass(frozen=True)
 class UseCases:
     consents: Consents
+    sites: Sites
     messages: AppointmentMessagesUseCases
     delivery: Delivery
     outbox: OutboxSender
@@ -90,7 +91,8 @@ def senders(kit: Kit, outbox: OutboxSender) -> dict[Channel, Sender]:
 
 async def application(kit: Kit) -> UseCases:
     consents = Consents(kit.handler)
-    messages = AppointmentMessagesUseCases(kit.handler, consents, kit.read_models)
+    learnt_sites = Sites(kit.handler)
+    messages = AppointmentMessagesUseCases(kit.handler, consents, learnt_sites)
     outbox = OutboxSender(kit.read_models.store, kit.phi_vault())
     signer = LinkSigner.from_settings(kit.settings)
     delivery = Delivery(
@@ -105,6 +107,7 @@ async def application(kit: Kit) -> UseCases:
     )
     return UseCases(
         consents=consents,
+        sites=learnt_sites,
         messages=messages,
         delivery=delivery,
         outbox=outbox,
@@ -139,7 +142,11 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return [*consumers.reactions(app.messages, app.surveys), LinkCaseIncidents(app.cases)]
+    return [
+        LearnSites(app.sites),
+        *consumers.reactions(app.messages, app.surveys),
+        LinkCaseIncidents(app.cases),
+    ]
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
@@ -150,7 +157,6 @@ SPEC = ServiceSpec(
     contract=CONTRACT,
     reads=CONTRACT.registry.merged(SCHEDULING.registry).merged(COMPLIANCE.registry),
     projections=(
-        SitesProjection,
         ContactsProjection,
         DeliveriesProjection,
         LinkAnswersProjection,
@@ -163,6 +169,7 @@ SPEC = ServiceSpec(
         "engagement-appointment": reminders.appointment_messages,
         "engagement-survey": surveys.survey,
         "engagement-case": cases.feedback_case,
+        "engagement-site": sites.site,
     },
     application=application,
     reactions=reactions,

@@ -35,6 +35,7 @@ from services.engagement.domain.events import (
     PatientRecordAccessed,
     RecallClosed,
     RecallSent,
+    SiteLearnt,
     SurveyAnswer,
     SurveyAnswered,
     SurveySent,
@@ -80,6 +81,8 @@ __all__ = [
     "PatientDueForRecall",
     "RecallClosed",
     "RecallSent",
+    # sites
+    "SiteLearnt",
     # surveys and feedback
     "FeedbackCaseAssigned",
     "FeedbackCaseIncidentLinked",

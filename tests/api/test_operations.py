@@ -61,11 +61,11 @@ async def test_projections_report_their_lag_and_generation(
         "billing.payments",
         "billing.patient_balances",
         "billing.receivables",
-        "engagement.sites",
         "engagement.contacts",
         "engagement.deliveries",
         "engagement.link_answers",
         "engagement.nps",
+        "engagement.cases",
         "finance.ledger",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)

@@ -34,6 +34,7 @@ from services.engagement.contracts import (
     PatientRecordAccessed,
     RecallClosed,
     RecallSent,
+    SiteLearnt,
     SurveyAnswer,
     SurveyAnswered,
     SurveySent,
@@ -159,6 +160,7 @@ EXAMPLES: list[DomainEvent] = [
         case_id="case-1", **P, resolution="Apologised", resolved_by="emp-1", resolved_at=T0
     ),
     FeedbackCaseIncidentLinked(case_id="case-1", incident_id="case-case-1", linked_at=T0),
+    SiteLearnt(site_id="site-1", name="North", time_zone="America/New_York", learnt_from="ev-1"),
     PatientRecordAccessed(
         **P, endpoint="/engagement/cases", purpose=None, outcome="ok", accessed_at=T0
     ),

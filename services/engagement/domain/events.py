@@ -70,6 +70,20 @@ class ChannelPreferenceSet(EngagementEvent):
     recorded_at: AwareDatetime
 
 
+# --------------------------------------------------------------------------------- sites
+
+
+class SiteLearnt(EngagementEvent):
+    """A site's name and time zone (IANA, e.g. "America/New_York"), learnt from scheduling's
+    `SiteRegistered` (`learnt_from`, its event id): what a message calls the site, and the
+    zone its quiet hours and local times are in."""
+
+    site_id: str
+    name: str
+    time_zone: str
+    learnt_from: str
+
+
 # ------------------------------------------------------------------------------ messages
 
 
@@ -349,6 +363,7 @@ registry = EventRegistry(
         FeedbackCaseAssigned,
         FeedbackCaseResolved,
         FeedbackCaseIncidentLinked,
+        SiteLearnt,
         PatientRecordAccessed,
     ]
 )

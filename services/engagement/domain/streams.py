@@ -28,3 +28,8 @@ def survey(tenant: str, survey_id: str) -> str:
 def case(tenant: str, case_id: str) -> str:
     """A feedback case (`cases.feedback_case`)."""
     return f"{tenant}:engagement-case:{case_id}"
+
+
+def site(tenant: str, site_id: str) -> str:
+    """What engagement learnt of a site of scheduling's (`sites.site`)."""
+    return f"{tenant}:engagement-site:{site_id}"
