@@ -5,8 +5,9 @@ from scheduling's appointments, sent when due through their channel (SMTP, an SM
 the outbox for a channel with no server configured), with signed confirm and cancel links that
 scheduling carries out; satisfaction surveys and the feedback cases detractors open
 (`application/surveys.py`); the front desk's feedback cases, a privacy complaint's linked to
-the incident compliance opens for it (`application/cases.py`). Recalls and the KPIs have their
-deciders (`domain/`) but are not wired yet.
+the incident compliance opens for it (`application/cases.py`); recalls by a manager's rule per visit
+type, sent when due and listed per site until the patient books (`application/recalls.py`).
+The KPIs have their deciders (`domain/`) but are not wired yet.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from services.engagement.api import consent as consent_api
 from services.engagement.api import links as links_api
 from services.engagement.api import messages as messages_api
 from services.engagement.api import outbox as outbox_api
+from services.engagement.api import recalls as recalls_api
 from services.engagement.api import surveys as surveys_api
 from services.engagement.application.cases import Cases, LinkCaseIncidents
 from services.engagement.application.consent import Consents
 from services.engagement.application.delivery import Delivery
 from services.engagement.application.links import LinkSigner, PatientLinkAnswers
 from services.engagement.application.messages import AppointmentMessagesUseCases
+from services.engagement.application.recalls import Recalls, RecallTimer, TrackRecalls
 from services.engagement.application.senders import (
     OutboxSender,
     Sender,
@@ -39,13 +42,23 @@ from services.engagement.application.senders import (
 from services.engagement.application.sites import LearnSites, Sites
 from services.engagement.application.surveys import Surveys
 from services.engagement.contracts import CONTRACT, PatientRecordAccessed
-from services.engagement.domain import cases, consent, reminders, sites, streams, surveys
+from services.engagement.domain import (
+    cases,
+    consent,
+    recall_rules,
+    recalls,
+    reminders,
+    sites,
+    streams,
+    surveys,
+)
 from services.engagement.domain.events import Channel
 from services.engagement.projections.cases import CasesProjection
 from services.engagement.projections.contacts import ContactsProjection
 from services.engagement.projections.deliveries import DeliveriesProjection
 from services.engagement.projections.link_answers import LinkAnswersProjection
 from services.engagement.projections.nps import NpsProjection
+from services.engagement.projections.recalls import RecallsProjection
 from services.scheduling.contracts import CONTRACT as SCHEDULING
 from shared.domain import disclosure_decider
 from shared.http.throttle import Throttle
@@ -68,6 +81,7 @@ class UseCases:
     links: PatientLinkAnswers
     surveys: Surveys
     cases: Cases
+    recalls: Recalls
     public: Throttle  # every public route's (signed links), per client address
 
 
@@ -117,6 +131,7 @@ async def application(kit: Kit) -> UseCases:
         links=PatientLinkAnswers(kit.handler, signer, kit.read_models),
         surveys=Surveys(kit.handler, consents, messages, signer),
         cases=Cases(kit.handler, kit.read_models),
+        recalls=Recalls(kit.handler, consents, learnt_sites, kit.read_models),
         public=Throttle(kit.settings.engagement_public_requests_per_minute),
     )
 
@@ -131,6 +146,7 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
         surveys_api.build_router(
             app.surveys, kit.read_models, kit.settings.read_your_writes_timeout
         ),
+        recalls_api.build_router(app.recalls, app.disclosures),
         cases_api.build_router(
             app.cases,
             kit.read_models,
@@ -146,11 +162,13 @@ def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
         LearnSites(app.sites),
         *consumers.reactions(app.messages, app.surveys),
         LinkCaseIncidents(app.cases),
+        TrackRecalls(app.recalls),
     ]
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:
-    return consumers.timers(kit.settings, app.delivery)
+    every = kit.settings.engagement_delivery_seconds
+    return [*consumers.timers(kit.settings, app.delivery), RecallTimer(app.recalls, every)]
 
 
 SPEC = ServiceSpec(
@@ -162,6 +180,7 @@ SPEC = ServiceSpec(
         LinkAnswersProjection,
         NpsProjection,
         CasesProjection,
+        RecallsProjection,
     ),
     # What auditors' streams as of a time fold with (shared/http/streams.py), by stream kind.
     folds={
@@ -170,6 +189,8 @@ SPEC = ServiceSpec(
         "engagement-survey": surveys.survey,
         "engagement-case": cases.feedback_case,
         "engagement-site": sites.site,
+        "engagement-recall": recalls.recall,
+        "engagement-recall-rule": recall_rules.recall_rule,
     },
     application=application,
     reactions=reactions,

@@ -34,6 +34,7 @@ from services.engagement.domain.events import (
     PatientDueForRecall,
     PatientRecordAccessed,
     RecallClosed,
+    RecallRuleSet,
     RecallSent,
     SiteLearnt,
     SurveyAnswer,
@@ -80,6 +81,7 @@ __all__ = [
     # recalls
     "PatientDueForRecall",
     "RecallClosed",
+    "RecallRuleSet",
     "RecallSent",
     # sites
     "SiteLearnt",

@@ -1583,6 +1583,10 @@ ENGAGEMENT_ENDPOINTS: dict[tuple[str, str], Prepare] = {
         "resolution", {"resolution": "Apologised"}, owned=True
     ),
     ("GET", "/engagement/cases"): _fixed("GET", "/engagement/cases?site={site}"),
+    ("PUT", "/engagement/recall-rules/{visit_type_id}"): _fixed(
+        "PUT", "/engagement/recall-rules/vt-r{n}", {"interval_months": 12}
+    ),
+    ("GET", "/engagement/recalls"): _fixed("GET", "/engagement/recalls?site={site}"),
     ("PUT", "/engagement/patients/{patient_id}/consent/{channel}"): _fixed(
         "PUT", "/engagement/patients/pat-c{n}/consent/email", {"opted_in": True}
     ),

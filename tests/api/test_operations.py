@@ -66,6 +66,7 @@ async def test_projections_report_their_lag_and_generation(
         "engagement.link_answers",
         "engagement.nps",
         "engagement.cases",
+        "engagement.recalls",
         "finance.ledger",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)

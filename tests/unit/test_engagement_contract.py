@@ -33,6 +33,7 @@ from services.engagement.contracts import (
     PatientDueForRecall,
     PatientRecordAccessed,
     RecallClosed,
+    RecallRuleSet,
     RecallSent,
     SiteLearnt,
     SurveyAnswer,
@@ -122,6 +123,7 @@ EXAMPLES: list[DomainEvent] = [
     PatientDueForRecall(**P, site_id="site-1", recall_kind="annual", last_visit_on=DAY, due_on=DAY),
     RecallSent(**P, site_id="site-1", due_on=DAY, message_id="m-2", sent_on=DAY),
     RecallClosed(**P, site_id="site-1", due_on=DAY, appointment_id="ap-2", closed_on=DAY),
+    RecallRuleSet(visit_type_id="annual", interval_months=12, set_by="mgr-1", set_at=T0),
     SurveySent(
         survey_id="sv-1",
         **P,

@@ -207,21 +207,42 @@ class PatientAnsweredLink(EngagementEvent):
 
 
 class PatientDueForRecall(EngagementEvent):
-    """The patient's periodic visit falls due on `due_on` (`last_visit_on` + the interval)."""
+    """The patient's periodic visit falls due on `due_on` (`last_visit_on` + the interval,
+    `interval_months`: the recall rule of the visit's type, `visit_type_id`; "annual" is 12
+    months). `appointment_id` and `visit_start` name the completed visit it follows (its
+    recall message is planned beside that visit's other messages)."""
 
     patient_id: str
     site_id: str
-    recall_kind: Literal["annual"]
+    recall_kind: Literal["annual", "periodic"]
     last_visit_on: date
     due_on: date
+    interval_months: int = Field(default=12, ge=1)
+    visit_type_id: str | None = None
+    appointment_id: str | None = None
+    visit_start: AwareDatetime | None = None
 
 
 class RecallSent(EngagementEvent):
+    """The recall fell due and its message was planned (`message_id`, sent by the delivery
+    timer), once; null when the patient consented to no channel then: no message goes for this
+    recall, and the patient stays on the site's recall list until they book."""
+
     patient_id: str
     site_id: str
     due_on: date
-    message_id: str
+    message_id: str | None
     sent_on: date
+
+
+class RecallRuleSet(EngagementEvent):
+    """A visit of type `visit_type_id`, completed, makes the patient due again
+    `interval_months` later (a manager's rule)."""
+
+    visit_type_id: str
+    interval_months: int = Field(ge=1, le=120)
+    set_by: str
+    set_at: AwareDatetime
 
 
 class RecallClosed(EngagementEvent):
@@ -357,6 +378,7 @@ registry = EventRegistry(
         PatientDueForRecall,
         RecallSent,
         RecallClosed,
+        RecallRuleSet,
         SurveySent,
         SurveyAnswered,
         FeedbackCaseOpened,
