@@ -34,6 +34,7 @@ from services.compliance.application.index import ChainIndex
 from services.compliance.application.ledger import AuditLedger
 from services.compliance.application.monitors import Monitors
 from services.compliance.application.policies import Policies
+from services.compliance.application.privacy_complaints import OpenPrivacyIncidents
 from services.compliance.application.queries import AuditQueries
 from services.compliance.application.signing import (
     SigningKeyUnusable,
@@ -196,7 +197,8 @@ def routers(kit: Kit, app: UseCases) -> Sequence[APIRouter]:
 
 
 def reactions(kit: Kit, app: UseCases) -> Sequence[Reaction]:
-    return [app.monitors.reaction()]  # the monitors that watch events as they arrive
+    # The monitors that watch events as they arrive, and privacy complaints made incidents.
+    return [app.monitors.reaction(), OpenPrivacyIncidents(app.incidents)]
 
 
 def timers(kit: Kit, app: UseCases) -> Sequence[Timer]:

@@ -4,8 +4,9 @@ Each booking, move, cancellation and withdrawal scheduling publishes plans or st
 appointment's messages (`PlanAppointmentMessages`, consumer group
 `reactor.engagement.plan_messages`). A completed visit plans its survey
 (`reactor.engagement.surveys`), and a detractor's answer opens a feedback case
-(`reactor.engagement.detractor_cases`, on engagement's own topic). The sites' time zones are
-a read model (`projections/sites.py`), not a reactor. The delivery timer sends each message
+(`reactor.engagement.detractor_cases`, on engagement's own topic). The sites' names and time
+zones are learnt as engagement's own events (`application/sites.py`,
+`reactor.engagement.learn_sites`). The delivery timer sends each message
 due through its channel (`application/delivery.py`).
 """
 

@@ -19,6 +19,7 @@ from services.engagement.domain.events import (
     ChannelOptedOut,
     ChannelPreferenceSet,
     FeedbackCaseAssigned,
+    FeedbackCaseIncidentLinked,
     FeedbackCaseOpened,
     FeedbackCaseResolved,
     MessageBounced,
@@ -33,7 +34,9 @@ from services.engagement.domain.events import (
     PatientDueForRecall,
     PatientRecordAccessed,
     RecallClosed,
+    RecallRuleSet,
     RecallSent,
+    SiteLearnt,
     SurveyAnswer,
     SurveyAnswered,
     SurveySent,
@@ -78,9 +81,13 @@ __all__ = [
     # recalls
     "PatientDueForRecall",
     "RecallClosed",
+    "RecallRuleSet",
     "RecallSent",
+    # sites
+    "SiteLearnt",
     # surveys and feedback
     "FeedbackCaseAssigned",
+    "FeedbackCaseIncidentLinked",
     "FeedbackCaseOpened",
     "FeedbackCaseResolved",
     "SurveyAnswer",

@@ -1552,7 +1552,45 @@ async def _detractor_case(admin: httpx.AsyncClient, site: str) -> Call:
     return Call("GET", f"/engagement/cases/{case_id}")
 
 
+def _case_body(site: str, **change: Any) -> dict[str, Any]:
+    return {
+        "patient_id": f"pat-case-{site}",
+        "site_id": site,
+        "kind": "complaint",
+        "summary": "Waited an hour",
+        "due_on": "2030-01-01",
+        **change,
+    }
+
+
+async def _case_opening(_: httpx.AsyncClient, site: str) -> Call:
+    return Call("POST", "/engagement/cases", _case_body(site))
+
+
+def _on_case(step: str, body: dict[str, Any], owned: bool = False) -> Prepare:
+    """A step of a front-desk case at `site` (opened by admin, with an owner if `owned`)."""
+
+    async def prepare(admin: httpx.AsyncClient, site: str) -> Call:
+        change = {"owner_id": "mgr-case"} if owned else {}
+        opened = await post_ok(admin, "/engagement/cases", _case_body(site, **change))
+        return Call("POST", f"/engagement/cases/{opened['id']}/{step}", body)
+
+    return prepare
+
+
 ENGAGEMENT_ENDPOINTS: dict[tuple[str, str], Prepare] = {
+    ("POST", "/engagement/cases"): _case_opening,
+    ("POST", "/engagement/cases/{case_id}/assignment"): _on_case(
+        "assignment", {"owner_id": "mgr-2", "due_on": "2030-01-02"}
+    ),
+    ("POST", "/engagement/cases/{case_id}/resolution"): _on_case(
+        "resolution", {"resolution": "Apologised"}, owned=True
+    ),
+    ("GET", "/engagement/cases"): _fixed("GET", "/engagement/cases?site={site}"),
+    ("PUT", "/engagement/recall-rules/{visit_type_id}"): _fixed(
+        "PUT", "/engagement/recall-rules/vt-r{n}", {"interval_months": 12}
+    ),
+    ("GET", "/engagement/recalls"): _fixed("GET", "/engagement/recalls?site={site}"),
     ("PUT", "/engagement/patients/{patient_id}/consent/{channel}"): _fixed(
         "PUT", "/engagement/patients/pat-c{n}/consent/email", {"opted_in": True}
     ),

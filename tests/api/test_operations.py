@@ -61,12 +61,13 @@ async def test_projections_report_their_lag_and_generation(
         "billing.payments",
         "billing.patient_balances",
         "billing.receivables",
-        "engagement.sites",
         "engagement.contacts",
         "engagement.deliveries",
         "engagement.link_answers",
         "engagement.nps",
         "engagement.kpis",
+        "engagement.cases",
+        "engagement.recalls",
         "finance.ledger",
     }
     assert all(p["generation"] == 1 and p["running"] for p in status)

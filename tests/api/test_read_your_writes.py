@@ -98,6 +98,8 @@ ENTRIES = {
     "finance-vendor": "/finance/vendors/{vendor_id}",
     # engagement: tests/api/test_engagement_surveys.py reads its survey answers through it
     "nps": "/engagement/nps",
+    # engagement: tests/api/test_engagement_cases.py reads its cases' writes through it
+    "engagement-cases": "/engagement/cases",
 }
 
 

@@ -46,7 +46,7 @@ async def test_every_readme_example_answers_2xx_on_a_fresh_start(
     assert shutil.which("curl"), "the README's examples need curl"
     assert shutil.which("jq"), "the README's examples need jq"
     blocks = examples((ROOT / "README.md").read_text())
-    assert len(blocks) == 5
+    assert len(blocks) == 6
     script = WRAPPER + "\n".join(blocks)
     requests = sum(line.count("curl -s") for line in script.splitlines())
     await server.ready(timeout=120)  # the server listens once the demo is seeded

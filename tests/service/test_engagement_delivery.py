@@ -15,8 +15,8 @@ import pytest
 from services.engagement.app import UseCases as EngagementUseCases
 from services.engagement.application.delivery import Delivery, DeliveryTimer
 from services.engagement.application.links import LinkSigner
-from services.engagement.application.messages import SiteNotLearnt
 from services.engagement.application.senders import Answer, Outgoing, Sender
+from services.engagement.application.sites import SiteNotLearnt
 from services.scheduling.app import UseCases as SchedulingUseCases
 from services.scheduling.domain import directory
 from shared.kit import Assembled

@@ -52,6 +52,7 @@ def test_every_service_declares_its_checks_and_workers(
     assert compliance_service.kit.vault is None  # it never opens patients' data
     assert [w.name for w in audit.workers] == [
         "reactor.compliance.monitors",
+        "reactor.compliance.privacy_complaints",
         "compliance.audit_ledger",
         "compliance.monitor.credentials",
         "compliance.monitor.training",

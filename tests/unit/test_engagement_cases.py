@@ -1,5 +1,5 @@
-"""Feedback cases: opened once, a privacy complaint only with compliance's incident, assigned
-to an owner with a due date, resolved once."""
+"""Feedback cases: opened once, a privacy complaint linked once to compliance's incident,
+assigned to an owner with a due date, resolved once."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import pytest
 from services.engagement.domain.cases import (
     AssignCase,
     CaseCommand,
+    LinkIncident,
     OpenCase,
     ResolveCase,
     feedback_case,
 )
 from services.engagement.domain.events import (
     FeedbackCaseAssigned,
+    FeedbackCaseIncidentLinked,
     FeedbackCaseOpened,
     FeedbackCaseResolved,
 )
@@ -61,12 +63,20 @@ def test_a_case_is_opened_once() -> None:
         when([OPENED], OPEN.model_copy(update={"summary": "Something else"}))
 
 
-def test_a_privacy_complaint_needs_compliances_incident() -> None:
+def test_a_privacy_complaint_is_linked_once_to_compliances_incident() -> None:
     privacy = OPEN.model_copy(update={"kind": "privacy_complaint"})
-    with pytest.raises(Invalid, match="incident"):
-        when([], privacy)
-    linked = when([], privacy.model_copy(update={"incident_id": "inc-4"}))
-    assert [e.incident_id for e in linked if isinstance(e, FeedbackCaseOpened)] == ["inc-4"]
+    (opened,) = when([], privacy)
+    link = LinkIncident(case_id="case-1", incident_id="inc-4", now=NOW)
+    linked = FeedbackCaseIncidentLinked(case_id="case-1", incident_id="inc-4", linked_at=NOW)
+    assert when([opened], link) == [linked]
+    assert when([opened, linked], link) == []  # compliance's event redelivered
+    assert feedback_case.fold([opened, linked]).incident_id == "inc-4"
+    with pytest.raises(Rejected, match="linked to incident inc-4"):
+        when([opened, linked], link.model_copy(update={"incident_id": "inc-5"}))
+    with pytest.raises(Rejected, match="only a privacy complaint"):
+        when([OPENED], link)
+    with pytest.raises(NotFound):
+        when([], link)
 
 
 def test_a_case_says_what_it_is_about_and_is_not_due_in_the_past() -> None:

@@ -18,6 +18,7 @@ from services.engagement.contracts import (
     ChannelOptedOut,
     ChannelPreferenceSet,
     FeedbackCaseAssigned,
+    FeedbackCaseIncidentLinked,
     FeedbackCaseOpened,
     FeedbackCaseResolved,
     MessageBounced,
@@ -32,7 +33,9 @@ from services.engagement.contracts import (
     PatientDueForRecall,
     PatientRecordAccessed,
     RecallClosed,
+    RecallRuleSet,
     RecallSent,
+    SiteLearnt,
     SurveyAnswer,
     SurveyAnswered,
     SurveySent,
@@ -120,6 +123,7 @@ EXAMPLES: list[DomainEvent] = [
     PatientDueForRecall(**P, site_id="site-1", recall_kind="annual", last_visit_on=DAY, due_on=DAY),
     RecallSent(**P, site_id="site-1", due_on=DAY, message_id="m-2", sent_on=DAY),
     RecallClosed(**P, site_id="site-1", due_on=DAY, appointment_id="ap-2", closed_on=DAY),
+    RecallRuleSet(visit_type_id="annual", interval_months=12, set_by="mgr-1", set_at=T0),
     SurveySent(
         survey_id="sv-1",
         **P,
@@ -157,6 +161,8 @@ EXAMPLES: list[DomainEvent] = [
     FeedbackCaseResolved(
         case_id="case-1", **P, resolution="Apologised", resolved_by="emp-1", resolved_at=T0
     ),
+    FeedbackCaseIncidentLinked(case_id="case-1", incident_id="case-case-1", linked_at=T0),
+    SiteLearnt(site_id="site-1", name="North", time_zone="America/New_York", learnt_from="ev-1"),
     PatientRecordAccessed(
         **P, endpoint="/engagement/cases", purpose=None, outcome="ok", accessed_at=T0
     ),

@@ -23,10 +23,17 @@ from services.compliance.domain.incidents import (
     incident_stream,
 )
 from services.compliance.projections.incidents import INCIDENTS, PROJECTION, incident_doc_id
+from services.engagement.contracts import FeedbackCaseOpened
 from shared.commands import CommandHandler, Outcome
 from shared.events import Metadata
 from shared.readmodels import ReadModels, public
 from shared.usecases import UseCases
+
+
+def case_incident_id(case_id: str) -> str:
+    """The incident a feedback case (a privacy complaint) opens."""
+    return f"case-{case_id}"
+
 
 Step = AssessRisk | RecordNotification | RecordInvestigation | CloseIncident
 
@@ -63,6 +70,27 @@ class Incidents(UseCases):
             reported_at=self.now(),
         )
         return await self.decide(incident_stream(meta.tenant, incident_id), incident, command, meta)
+
+    async def open_for_case(self, meta: Metadata, case: FeedbackCaseOpened) -> Outcome[Incident]:
+        """The privacy incident a patient's privacy complaint opens, once per case (its id is
+        the case's, so a redelivered opening records nothing). It names the case, not the
+        complaint's words: those stay sealed with engagement."""
+        today = self.today()
+        command = ReportIncident(
+            incident_id=case_incident_id(case.case_id),
+            kind="privacy",
+            site_id=case.site_id,
+            title=f"Privacy complaint: feedback case {case.case_id}",
+            description=(
+                "A patient complained about the privacy of their data "
+                f"(engagement's feedback case {case.case_id}, source {case.source})."
+            ),
+            discovered_on=min(case.opened_at.date(), today),
+            reported_at=self.now(),
+            case_id=case.case_id,
+        )
+        stream = incident_stream(meta.tenant, command.incident_id)
+        return await self.decide(stream, incident, command, meta)
 
     async def record(self, meta: Metadata, incident_id: str, step: Step) -> Outcome[Incident]:
         """One step of the incident's lifecycle (its `today` is the clock's)."""

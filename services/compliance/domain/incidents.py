@@ -46,7 +46,8 @@ RECIPIENTS: tuple[Recipient, ...] = ("individuals", "media", "hhs")
 
 class IncidentReported(ComplianceEvent):
     """An incident at a site, discovered on `discovered_on` (the deadlines count from it).
-    `description` names no patient: those affected are counted when it is assessed."""
+    `description` names no patient: those affected are counted when it is assessed.
+    `case_id` names engagement's feedback case (a privacy complaint) it was opened for."""
 
     incident_id: str
     kind: Kind
@@ -56,6 +57,7 @@ class IncidentReported(ComplianceEvent):
     occurred_on: date | None = None
     discovered_on: date
     reported_at: datetime
+    case_id: str | None = None
 
 
 class IncidentRiskAssessed(ComplianceEvent):
@@ -109,6 +111,7 @@ class ReportIncident(Command):
     occurred_on: date | None = None
     discovered_on: date
     reported_at: datetime
+    case_id: str | None = None
 
 
 class AssessRisk(Command):
@@ -164,6 +167,7 @@ class Incident:
     notified: frozenset[Recipient] = frozenset()
     investigated: bool = False
     closed: bool = False
+    case_id: str | None = None  # engagement's feedback case it was opened for
 
     @property
     def exists(self) -> bool:
@@ -223,7 +227,10 @@ def evolve(state: Incident, event: DomainEvent) -> Incident:
     match event:
         case IncidentReported():
             return Incident(
-                incident_id=event.incident_id, kind=event.kind, discovered_on=event.discovered_on
+                incident_id=event.incident_id,
+                kind=event.kind,
+                discovered_on=event.discovered_on,
+                case_id=event.case_id,
             )
         case IncidentRiskAssessed():
             assessment = Assessment(event.breach, event.patients_affected)
@@ -307,6 +314,8 @@ def decide(state: Incident, command: IncidentCommand) -> list[DomainEvent]:
 
 
 def _report(state: Incident, command: ReportIncident) -> list[DomainEvent]:
+    if state.exists and command.case_id is not None and state.case_id == command.case_id:
+        return []  # the case's incident, opened already (its opening redelivered)
     if state.exists:
         raise Rejected(f"incident {command.incident_id} exists")
     reported_on = command.reported_at.date()
@@ -324,6 +333,7 @@ def _report(state: Incident, command: ReportIncident) -> list[DomainEvent]:
             occurred_on=command.occurred_on,
             discovered_on=command.discovered_on,
             reported_at=command.reported_at,
+            case_id=command.case_id,
         )
     ]
 

@@ -71,6 +71,7 @@ def _facts(event: DomainEvent, doc: Document | None, envelope: Envelope) -> Docu
                 "discovered_on": event.discovered_on.isoformat(),
                 "reported_at": event.reported_at.isoformat(),
                 "reported_by": envelope.actor,
+                "case_id": event.case_id,
                 "status": "open",
                 "assessment": None,
                 "notifications": [],

@@ -1,9 +1,8 @@
 """Satisfaction surveys over HTTP. The patient's side is public (the survey link's signed
 token is the authority, throttled and size-limited like the confirm and cancel links): what
 the survey asks, and the answer, once. The office's side needs a token: NPS per site and per
-provider at a site for a month (managers and auditors, and admin; site-scoped), and a feedback
-case a detractor opened (front desk, managers, auditors; site-scoped; its summary is the
-patient's data, opened for the reader and the disclosure recorded).
+provider at a site for a month (managers and auditors, and admin; site-scoped). The feedback
+case a detractor opens is read like any case (`api/cases.py`).
 """
 
 from __future__ import annotations
@@ -15,18 +14,14 @@ from pydantic import Field
 
 from services.engagement.api.links import Tenant, Token, correlation_of, public_router
 from services.engagement.application.surveys import Surveys
-from services.engagement.domain import streams
 from services.engagement.domain.events import SurveyAnswer
 from services.engagement.projections.nps import NPS, PROJECTION, scored, site_doc_id
-from shared.access import AccessLog, record_disclosure
 from shared.http.identity import Principal, policy
 from shared.http.routes import Body, Id, Recorded, check_site, read_after, recorded
 from shared.http.throttle import Throttle
-from shared.phivault import PhiVault
 from shared.readmodels import ReadModels
 
 Managers = policy("manager", "auditor", site_scoped=True)
-CaseReaders = policy("front_desk", "manager", "auditor", site_scoped=True)
 Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
@@ -72,8 +67,6 @@ def build_public_router(surveys: Surveys, throttle: Throttle) -> APIRouter:
 def build_router(
     surveys: Surveys,
     read_models: ReadModels,
-    vault: PhiVault,
-    disclosures: AccessLog,
     wait_timeout: float,
 ) -> APIRouter:
     router = APIRouter(prefix="/engagement", tags=["surveys"])
@@ -120,29 +113,5 @@ def build_router(
             for kind in ("site", "provider")
         }
         return {"month": month, "sites": by_kind["site"], "providers": by_kind["provider"]}
-
-    @router.get("/cases/{case_id}")
-    async def case(request: Request, case_id: Id, who: Principal = CaseReaders) -> dict[str, Any]:
-        """A feedback case as recorded (from the event store): its summary opened."""
-        state = await surveys.case(who.tenant, case_id)
-        opened = state.opened
-        if opened is None or not who.at_site(opened.site_id):
-            raise HTTPException(404, f"no case {case_id}")
-        await record_disclosure(disclosures, request, who, [opened.patient_id])
-        return {
-            "case_id": case_id,
-            "patient_id": opened.patient_id,
-            "site_id": opened.site_id,
-            "kind": opened.kind,
-            "source": opened.source,
-            "summary": await vault.reveal(who.tenant, opened.summary),
-            "opened_at": opened.opened_at.isoformat(),
-            "due_on": (state.due_on or opened.due_on).isoformat(),
-            "owner_id": state.owner_id,
-            "resolved": state.resolved,
-            "survey_id": opened.survey_id,
-            "provider_id": opened.provider_id,
-            "stream": streams.case(who.tenant, case_id),
-        }
 
     return router

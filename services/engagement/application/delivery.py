@@ -26,13 +26,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import structlog
 
 from services.engagement.application.consent import Consents
 from services.engagement.application.links import LinkSigner
-from services.engagement.application.messages import AppointmentMessagesUseCases, SiteNotLearnt
+from services.engagement.application.messages import AppointmentMessagesUseCases
 from services.engagement.application.senders import Answer, Outgoing, Sender
 from services.engagement.domain import streams
 from services.engagement.domain.delivery import FireMessage, Message, RecordOutcome
@@ -41,8 +40,6 @@ from services.engagement.domain.reminders import appointment_messages, message_t
 from services.engagement.projections.contacts import CONTACTS, contact_id
 from services.engagement.projections.contacts import PROJECTION as CONTACTS_PROJECTION
 from services.engagement.projections.deliveries import DELIVERIES, PROJECTION, utc_text
-from services.engagement.projections.sites import PROJECTION as SITES_PROJECTION
-from services.engagement.projections.sites import SITES, site_id
 from shared.commands import CommandHandler
 from shared.domain import DomainError
 from shared.events import Metadata
@@ -135,11 +132,9 @@ class Delivery(UseCases):
         to = await self._vault.reveal(tenant, contact.get(field) or "")
         if not to or to == REDACTED:
             return Answer("bounced", f"no {field} on file")
-        doc = await self._read_models.get(SITES_PROJECTION, SITES, site_id(tenant, site))
-        if doc is None:
-            raise SiteNotLearnt(f"site {site} not learnt yet")
-        name = str(doc["name"])
-        local = start.astimezone(ZoneInfo(str(doc["time_zone"])))
+        known = await self._messages.site(tenant, site)
+        name = known.name
+        local = start.astimezone(known.zone)
         return Outgoing(
             tenant=tenant,
             message_id=message.message_id,

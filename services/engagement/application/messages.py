@@ -5,9 +5,9 @@ plans the confirmation or reschedule notice and the 72/24-hour reminders; a move
 day plans them again for the new start; a cancellation stops them (and plans the cancellation
 notice); a booking withdrawn by scheduling's own process stops them with no notice, for it never
 was an appointment. Every command decides on the appointment's stream in the event store, with
-the patient's consent folded from theirs; the site's time zone comes from the sites read model
-learnt from scheduling's `SiteRegistered` (a site not learnt yet: `SiteNotLearnt`, the event
-is delivered again).
+the patient's consent folded from theirs and the site's time zone from the site's stream, learnt
+from scheduling's `SiteRegistered` as engagement's own event (`application/sites.py`; a site
+not learnt yet: `SiteNotLearnt`, the event is delivered again).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from services.engagement.application.consent import Consents
+from services.engagement.application.sites import KnownSite, Sites
 from services.engagement.domain import streams
 from services.engagement.domain.consent import Consent
 from services.engagement.domain.events import MessageScheduled
@@ -27,17 +28,10 @@ from services.engagement.domain.reminders import (
     PlanMessages,
     appointment_messages,
 )
-from services.engagement.projections.sites import PROJECTION, SITES, site_id
 from shared.commands import CommandHandler, Outcome
 from shared.domain import Decider
-from shared.errors import RetryLater
 from shared.events import DomainEvent, Metadata
-from shared.readmodels import ReadModels
 from shared.usecases import UseCases
-
-
-class SiteNotLearnt(RetryLater):
-    """Engagement has not learnt the appointment's site (its time zone) yet: try again later."""
 
 
 @dataclass(frozen=True)
@@ -60,18 +54,17 @@ appointment_site = Decider[str | None, None](None, _site_of, _nothing)
 
 
 class AppointmentMessagesUseCases(UseCases):
-    def __init__(
-        self, handler: CommandHandler, consents: Consents, read_models: ReadModels
-    ) -> None:
+    def __init__(self, handler: CommandHandler, consents: Consents, sites: Sites) -> None:
         super().__init__(handler)
         self._consents = consents
-        self._read_models = read_models
+        self._sites = sites
+
+    async def site(self, tenant: str, site: str) -> KnownSite:
+        """The site as engagement learnt it (`SiteNotLearnt` if it has not yet)."""
+        return await self._sites.of(tenant, site)
 
     async def zone(self, tenant: str, site: str) -> ZoneInfo:
-        doc = await self._read_models.get(PROJECTION, SITES, site_id(tenant, site))
-        if doc is None:
-            raise SiteNotLearnt(f"site {site} not learnt yet")
-        return ZoneInfo(str(doc["time_zone"]))
+        return (await self._sites.of(tenant, site)).zone
 
     async def plan(
         self,

@@ -18,7 +18,7 @@ from services.engagement.application.consent import Consents
 from services.engagement.application.links import LinkSigner
 from services.engagement.application.messages import AppointmentMessagesUseCases
 from services.engagement.domain import streams
-from services.engagement.domain.cases import Case, case_for_detractor, feedback_case
+from services.engagement.domain.cases import case_for_detractor, feedback_case
 from services.engagement.domain.events import SurveyAnswer, SurveyAnswered
 from services.engagement.domain.survey_messages import PlanSurvey, survey_message
 from services.engagement.domain.surveys import QUESTIONS, AnswerSurvey, SendSurvey, Survey, survey
@@ -127,10 +127,6 @@ class Surveys(UseCases):
         if opening is None or (await self.state(stream, feedback_case)).opened is not None:
             return
         await self.decide(stream, feedback_case, opening, meta, subject=_patient)
-
-    async def case(self, tenant: str, case_id: str) -> Case:
-        """The case as recorded (folded from the event store; its words still sealed)."""
-        return await self.state(streams.case(tenant, case_id), feedback_case)
 
 
 def caused_by(envelope: Envelope) -> Metadata:

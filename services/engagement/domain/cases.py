@@ -1,13 +1,14 @@
 """Feedback cases, on `engagement-case-<id>`: a complaint or a compliment from a survey or the
 front desk, with an owner, a due date and a resolution. Opened once (the same opening again,
 a redelivery, records nothing), assigned (again, to move it), resolved once. A privacy
-complaint names compliance's incident from its opening. A detractor's survey answer opens a
-complaint (`case_for_detractor`)."""
+complaint is linked to the incident compliance opens for it (`LinkIncident`, once; the same
+link again records nothing). A detractor's survey answer opens a complaint
+(`case_for_detractor`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Literal
 
@@ -16,6 +17,7 @@ from pydantic import AwareDatetime
 from services.engagement.domain.events import (
     CaseKind,
     FeedbackCaseAssigned,
+    FeedbackCaseIncidentLinked,
     FeedbackCaseOpened,
     FeedbackCaseResolved,
     SurveyAnswered,
@@ -23,6 +25,7 @@ from services.engagement.domain.events import (
 from services.engagement.domain.surveys import is_detractor
 from shared.domain import Command, Decider, Invalid, NotFound, Rejected
 from shared.events import DomainEvent
+from shared.phi import Phi
 
 DETRACTOR_CASE_DUE_DAYS = 7
 
@@ -33,6 +36,8 @@ class Case:
     owner_id: str | None = None
     due_on: date | None = None
     resolved: bool = False
+    incident_id: str | None = None
+    resolution: Phi | None = None  # as recorded (sealed)
 
 
 class OpenCase(Command):
@@ -46,7 +51,7 @@ class OpenCase(Command):
     due_on: date
     survey_id: str | None = None
     provider_id: str | None = None
-    incident_id: str | None = None
+    appointment_id: str | None = None
 
 
 class AssignCase(Command):
@@ -64,7 +69,15 @@ class ResolveCase(Command):
     now: AwareDatetime
 
 
-CaseCommand = OpenCase | AssignCase | ResolveCase
+class LinkIncident(Command):
+    """Compliance opened `incident_id` for the privacy complaint."""
+
+    case_id: str
+    incident_id: str
+    now: AwareDatetime
+
+
+CaseCommand = OpenCase | AssignCase | ResolveCase | LinkIncident
 
 
 def case_for_detractor(answered: SurveyAnswered, case_id: str, today: date) -> OpenCase | None:
@@ -88,17 +101,17 @@ def case_for_detractor(answered: SurveyAnswered, case_id: str, today: date) -> O
 def _evolve(state: Case, event: DomainEvent) -> Case:
     match event:
         case FeedbackCaseOpened():
-            return Case(opened=event, due_on=event.due_on)
+            return Case(opened=event, due_on=event.due_on, incident_id=event.incident_id)
         case FeedbackCaseAssigned():
-            return Case(state.opened, event.owner_id, event.due_on, state.resolved)
+            return replace(state, owner_id=event.owner_id, due_on=event.due_on)
         case FeedbackCaseResolved():
-            return Case(state.opened, state.owner_id, state.due_on, resolved=True)
+            return replace(state, resolved=True, resolution=event.resolution)
+        case FeedbackCaseIncidentLinked():
+            return replace(state, incident_id=event.incident_id)
     return state
 
 
 def _open(state: Case, c: OpenCase) -> Sequence[DomainEvent]:
-    if c.kind == "privacy_complaint" and not c.incident_id:
-        raise Invalid("a privacy complaint links to compliance's incident")
     if not c.summary.strip():
         raise Invalid("a case says what it is about")
     if c.due_on < c.now.date():
@@ -114,7 +127,7 @@ def _open(state: Case, c: OpenCase) -> Sequence[DomainEvent]:
         due_on=c.due_on,
         survey_id=c.survey_id,
         provider_id=c.provider_id,
-        incident_id=c.incident_id,
+        appointment_id=c.appointment_id,
     )
     if state.opened is not None:
         same = state.opened.model_dump(exclude={"opened_at"}) == opened.model_dump(
@@ -131,6 +144,8 @@ def _decide(state: Case, c: CaseCommand) -> Sequence[DomainEvent]:
         return _open(state, c)
     if state.opened is None:
         raise NotFound(f"no case {c.case_id}")
+    if isinstance(c, LinkIncident):
+        return _link(state, c)
     if state.resolved:
         raise Rejected("the case is resolved")
     match c:
@@ -162,6 +177,20 @@ def _decide(state: Case, c: CaseCommand) -> Sequence[DomainEvent]:
                     resolved_at=c.now,
                 )
             ]
+
+
+def _link(state: Case, c: LinkIncident) -> Sequence[DomainEvent]:
+    """Linked once, whether resolved or not (compliance may answer after the resolution)."""
+    assert state.opened is not None
+    if state.opened.kind != "privacy_complaint":
+        raise Rejected("only a privacy complaint links to an incident")
+    if state.incident_id == c.incident_id:
+        return []
+    if state.incident_id is not None:
+        raise Rejected(f"the case is linked to incident {state.incident_id}")
+    return [
+        FeedbackCaseIncidentLinked(case_id=c.case_id, incident_id=c.incident_id, linked_at=c.now)
+    ]
 
 
 feedback_case = Decider[Case, CaseCommand](Case(), _evolve, _decide)

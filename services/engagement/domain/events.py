@@ -70,6 +70,20 @@ class ChannelPreferenceSet(EngagementEvent):
     recorded_at: AwareDatetime
 
 
+# --------------------------------------------------------------------------------- sites
+
+
+class SiteLearnt(EngagementEvent):
+    """A site's name and time zone (IANA, e.g. "America/New_York"), learnt from scheduling's
+    `SiteRegistered` (`learnt_from`, its event id): what a message calls the site, and the
+    zone its quiet hours and local times are in."""
+
+    site_id: str
+    name: str
+    time_zone: str
+    learnt_from: str
+
+
 # ------------------------------------------------------------------------------ messages
 
 
@@ -193,21 +207,42 @@ class PatientAnsweredLink(EngagementEvent):
 
 
 class PatientDueForRecall(EngagementEvent):
-    """The patient's periodic visit falls due on `due_on` (`last_visit_on` + the interval)."""
+    """The patient's periodic visit falls due on `due_on` (`last_visit_on` + the interval,
+    `interval_months`: the recall rule of the visit's type, `visit_type_id`; "annual" is 12
+    months). `appointment_id` and `visit_start` name the completed visit it follows (its
+    recall message is planned beside that visit's other messages)."""
 
     patient_id: str
     site_id: str
-    recall_kind: Literal["annual"]
+    recall_kind: Literal["annual", "periodic"]
     last_visit_on: date
     due_on: date
+    interval_months: int = Field(default=12, ge=1)
+    visit_type_id: str | None = None
+    appointment_id: str | None = None
+    visit_start: AwareDatetime | None = None
 
 
 class RecallSent(EngagementEvent):
+    """The recall fell due and its message was planned (`message_id`, sent by the delivery
+    timer), once; null when the patient consented to no channel then: no message goes for this
+    recall, and the patient stays on the site's recall list until they book."""
+
     patient_id: str
     site_id: str
     due_on: date
-    message_id: str
+    message_id: str | None
     sent_on: date
+
+
+class RecallRuleSet(EngagementEvent):
+    """A visit of type `visit_type_id`, completed, makes the patient due again
+    `interval_months` later (a manager's rule)."""
+
+    visit_type_id: str
+    interval_months: int = Field(ge=1, le=120)
+    set_by: str
+    set_at: AwareDatetime
 
 
 class RecallClosed(EngagementEvent):
@@ -265,8 +300,11 @@ CaseKind = Literal["complaint", "compliment", "privacy_complaint"]
 
 
 class FeedbackCaseOpened(EngagementEvent, PhiEvent):
-    """A complaint or compliment, from a survey (a detractor's) or the front desk. A privacy
-    complaint names compliance's incident from the start."""
+    """A complaint or compliment (or a privacy complaint, which compliance opens an incident
+    for), from a survey (a detractor's) or the front desk, about a patient at a site, and the
+    visit if `appointment_id` names one. `incident_id` is null: compliance's incident is
+    linked after the opening (`FeedbackCaseIncidentLinked`); the field stays so that openings
+    recorded with it still read."""
 
     case_id: str
     patient_id: str
@@ -279,6 +317,7 @@ class FeedbackCaseOpened(EngagementEvent, PhiEvent):
     survey_id: str | None = None
     provider_id: str | None = None
     incident_id: str | None = None
+    appointment_id: str | None = None
 
 
 class FeedbackCaseAssigned(EngagementEvent):
@@ -297,6 +336,15 @@ class FeedbackCaseResolved(EngagementEvent, PhiEvent):
     resolution: Phi
     resolved_by: str
     resolved_at: AwareDatetime
+
+
+class FeedbackCaseIncidentLinked(EngagementEvent):
+    """Compliance opened `incident_id` for the privacy complaint (learnt from its
+    `IncidentReported`, which names the case)."""
+
+    case_id: str
+    incident_id: str
+    linked_at: AwareDatetime
 
 
 # -------------------------------------------------------------------------------- access
@@ -330,11 +378,14 @@ registry = EventRegistry(
         PatientDueForRecall,
         RecallSent,
         RecallClosed,
+        RecallRuleSet,
         SurveySent,
         SurveyAnswered,
         FeedbackCaseOpened,
         FeedbackCaseAssigned,
         FeedbackCaseResolved,
+        FeedbackCaseIncidentLinked,
+        SiteLearnt,
         PatientRecordAccessed,
     ]
 )

@@ -109,6 +109,8 @@ def message_id(appointment_id: str, purpose: Purpose, start: datetime) -> str:
 def message_text(purpose: Purpose, site_name: str, local_start: datetime, links: str) -> str:
     """What the patient reads: the site and the local date and time, nothing clinical."""
     when = f"{local_start:%a %d %b %Y} at {local_start:%H:%M}"
+    if purpose == "recall":
+        return f"Time to book your next visit at {site_name}: your last was on {when}."
     opening = {
         "confirmation": "You are booked",
         "reminder_72h": "Reminder",
@@ -215,7 +217,8 @@ def _fire(state: AppointmentMessages, c: FireMessage) -> Sequence[DomainEvent]:
                 cancelled_at=c.now,
             )
         ]
-    if message.purpose != "survey" and state.start is not None and c.now >= state.start:
+    after_visit = message.purpose in ("survey", "recall")  # about a visit that took place
+    if not after_visit and state.start is not None and c.now >= state.start:
         # The visit has begun (a timer late after an outage): a reminder now helps nobody.
         return [
             MessageCancelled(

@@ -28,3 +28,18 @@ def survey(tenant: str, survey_id: str) -> str:
 def case(tenant: str, case_id: str) -> str:
     """A feedback case (`cases.feedback_case`)."""
     return f"{tenant}:engagement-case:{case_id}"
+
+
+def site(tenant: str, site_id: str) -> str:
+    """What engagement learnt of a site of scheduling's (`sites.site`)."""
+    return f"{tenant}:engagement-site:{site_id}"
+
+
+def recall(tenant: str, patient_id: str) -> str:
+    """A patient's recall (`recalls.recall`)."""
+    return f"{tenant}:engagement-recall:{patient_id}"
+
+
+def recall_rule(tenant: str, visit_type_id: str) -> str:
+    """The recall rule of a visit type (`recall_rules.recall_rule`)."""
+    return f"{tenant}:engagement-recall-rule:{visit_type_id}"
