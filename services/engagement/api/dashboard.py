@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-import jwt
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
@@ -21,12 +20,14 @@ from services.engagement.api.kpis import KpiReader, Site
 from shared.clock import Clock
 from shared.http.identity import Policy, Principal, Role, TokenVerifier
 from shared.http.problems import Answered
+from shared.http.session_cookie import SessionCookie
 from shared.operations.console.live import form_field
 from shared.operations.console.session import same_origin
 
 COOKIE = "medoffice_kpis"
 PATH = "/engagement/dashboard"
 SIGN_IN = f"{PATH}/sign-in"
+SESSION = SessionCookie(COOKIE, PATH)
 READERS: frozenset[Role] = frozenset({"manager", "auditor"})
 PageMonth = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
@@ -54,31 +55,11 @@ class DashboardPolicy(Policy):
         caller = _verify(request, token)
         if caller is None:
             again = RedirectResponse(SIGN_IN, status_code=303)
-            forget(again, request)
+            SESSION.forget(again, request)
             raise Answered(again)
         if not (READERS & set(caller.roles)) and "admin" not in caller.roles:
             raise Answered(html.refused("This page is for managers, auditors and admins."))
         return caller
-
-
-def keep(response: Response, request: Request, token: str, now: float) -> None:
-    expires = jwt.decode(token, options={"verify_signature": False}).get("exp")
-    max_age = max(0, int(expires - now)) if isinstance(expires, int | float) else 3600
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=max_age,
-        path=PATH,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
-
-
-def forget(response: Response, request: Request) -> None:
-    response.delete_cookie(
-        COOKIE, path=PATH, httponly=True, samesite="strict", secure=request.url.scheme == "https"
-    )
 
 
 def months_to(month: str, count: int = 12) -> list[str]:
@@ -111,7 +92,7 @@ def build_router(reader: KpiReader, clock: Clock) -> APIRouter:
         if not (READERS & set(caller.roles)) and "admin" not in caller.roles:
             return html.refused("This page is for managers, auditors and admins.")
         signed_in = RedirectResponse(PATH, status_code=303)
-        keep(signed_in, request, token, clock.now().timestamp())
+        SESSION.keep(signed_in, request, token, clock.now().timestamp())
         return signed_in
 
     @router.post("/sign-out", response_class=HTMLResponse, response_model=None)
@@ -120,7 +101,7 @@ def build_router(reader: KpiReader, clock: Clock) -> APIRouter:
         if not same_origin(request):
             return html.refused("This sign-out did not come from the KPI page.")
         signed_out = RedirectResponse(SIGN_IN, status_code=303)
-        forget(signed_out, request)
+        SESSION.forget(signed_out, request)
         return signed_out
 
     @router.get("", response_class=HTMLResponse)

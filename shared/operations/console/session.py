@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import jwt
 import structlog
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
 from shared.http.identity import Identity, Operator, OperatorPolicy, TokenVerifier
 from shared.http.problems import Answered, problem
+from shared.http.session_cookie import SessionCookie
 from shared.operations.console import pages
 
 log = structlog.get_logger(__name__)
@@ -36,26 +36,16 @@ def verify(request: Request, token: str) -> Identity:
     return verifier.verify(token)
 
 
+SESSION = SessionCookie(COOKIE, PATH)
+
+
 def keep(response: Response, request: Request, token: str) -> None:
     """Set the session cookie on `response`, for as long as the token is valid."""
-    expires = jwt.decode(token, options={"verify_signature": False}).get("exp")
-    now = datetime.now(UTC).timestamp()
-    max_age = max(0, int(expires - now)) if isinstance(expires, int | float) else 3600
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=max_age,
-        path=PATH,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    SESSION.keep(response, request, token, datetime.now(UTC).timestamp())
 
 
 def forget(response: Response, request: Request) -> None:
-    response.delete_cookie(
-        COOKIE, path=PATH, httponly=True, samesite="strict", secure=request.url.scheme == "https"
-    )
+    SESSION.forget(response, request)
 
 
 def same_origin(request: Request) -> bool:
