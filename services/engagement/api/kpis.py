@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from services.engagement.domain import kpi_figures
+from services.engagement.domain import kpi_figures, kpi_staff
 from services.engagement.projections import kpis as projection
 from services.engagement.projections import nps
 from shared.documents.port import Document
@@ -74,8 +74,7 @@ class KpiReader:
             availability = await self._find(projection.AVAILABILITY, {"tenant": tenant})
         history = [d for d in await self._find(projection.MONTHS, where) if _seen_by(who, d)]
         figures = [d for d in history if d["month"] in months]
-        training = await self._find(projection.GROUP, {"tenant": tenant, "kind": "training"})
-        held = await self._get(projection.GROUP, projection.credentials_id(tenant))
+        training, held = await self._staff(tenant, site)
         expiring = dict((held or {}).get("expiring", {}))
         availability = [d for d in availability if who.at_site(str(d["site_id"]))]
         sums, answered = _by_month(who, figures, months), _by_month(who, scores, months)
@@ -95,6 +94,7 @@ class KpiReader:
                         expiring,
                         month,
                         history,
+                        tenant_wide=site is None,
                     ),
                     "not_served": [
                         {"id": kpi, "definition": kpi_figures.DEFINITIONS[kpi], "why": why}
@@ -103,6 +103,17 @@ class KpiReader:
                 }
             )
         return answers
+
+    async def _staff(self, tenant: str, site: str | None) -> tuple[list[Document], Document | None]:
+        """Training's month documents and the credentials' document: the site's, or over
+        a group the tenant's (each assignment and credential once, whatever its sites)."""
+        if site is None:
+            training = await self._find(projection.GROUP, {"tenant": tenant, "kind": "training"})
+            return training, await self._get(projection.GROUP, kpi_staff.credentials_id(tenant))
+        where = {"tenant": tenant, "kind": "site-training", "site_id": site}
+        training = await self._find(projection.GROUP, where)
+        held = await self._get(projection.GROUP, kpi_staff.site_credentials_id(tenant, site))
+        return training, held
 
 
 def _seen_by(who: Principal, doc: Document) -> bool:

@@ -192,15 +192,20 @@ def last_day(month: str) -> date:
     return date(year, number, calendar.monthrange(year, number)[1])
 
 
-def training(months: Iterable[Figures], month: str) -> dict[str, Any]:
+def _scope(tenant_wide: bool) -> dict[str, str]:
+    """A group's staffing figures are the tenant's, marked so; a site's are the site's."""
+    return {"scope": "tenant"} if tenant_wide else {}
+
+
+def training(months: Iterable[Figures], month: str, *, tenant_wide: bool) -> dict[str, Any]:
     """Assignments due by the month's end completed by their due date, over those due."""
     upto = [m for m in months if str(m.get("month", "")) <= month]
     due = sum(int(m.get("due", 0)) for m in upto)
     on_time = sum(int(m.get("on_time", 0)) for m in upto)
-    return {**_rate("training_compliance", Ratio(on_time, due)), "scope": "tenant"}
+    return {**_rate("training_compliance", Ratio(on_time, due)), **_scope(tenant_wide)}
 
 
-def credentials(expiring: Mapping[str, int], month: str) -> dict[str, Any]:
+def credentials(expiring: Mapping[str, int], month: str, *, tenant_wide: bool) -> dict[str, Any]:
     """Credentials expiring within 30, 60 and 90 days after the month's last day."""
     as_of = last_day(month)
     # Only days inside the widest window can count: the others are left out before counting.
@@ -217,7 +222,7 @@ def credentials(expiring: Mapping[str, int], month: str) -> dict[str, Any]:
         "definition": DEFINITIONS["credentials_expiring"],
         "unit": "credentials",
         "value": windows[90],
-        "scope": "tenant",
+        **_scope(tenant_wide),
         "as_of": as_of.isoformat(),
         "within_days": {str(days): n for days, n in windows.items()},
     }
@@ -279,9 +284,12 @@ def month_kpis(
     expiring: Mapping[str, int],
     month: str,
     history: Iterable[Figures],
+    *,
+    tenant_wide: bool,
 ) -> list[dict[str, Any]]:
     """Every KPI served for a month, from its sums (a site's, or a group's merged); `history`:
-    the same sites' month documents up to the month (days in AR's balance and charges)."""
+    the same sites' month documents up to the month (days in AR's balance and charges);
+    `tenant_wide`: the training and credentials given are the tenant's, not one site's."""
 
     def count(name: str) -> int:
         return int(figures.get(name, 0))
@@ -303,6 +311,6 @@ def month_kpis(
             ),
         ),
         days_in_ar(history, month),
-        training(training_months, month),
-        credentials(expiring, month),
+        training(training_months, month, tenant_wide=tenant_wide),
+        credentials(expiring, month, tenant_wide=tenant_wide),
     ]

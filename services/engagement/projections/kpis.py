@@ -20,15 +20,19 @@ their fields, never the visits. `domain/kpi_figures.py` turns a document into th
   balances as billing's receivables move them, `domain/kpi_receivables.py`; each claim and
   patient keeps a working document). A month's AR is the sum of `ar_cents` over the months
   up to it, so events of any month, in any order, and a rebuild give the same balance.
-- Staffing names no site on training or credentials: training assignments by the month they
-  fall due, and each credential's last valid day, are counted for the whole tenant
-  (`engagement_kpi_group`).
+- Staffing (`engagement_kpi_group`): training assignments by the month they fall due, and each
+  credential's last valid day, counted once for the whole tenant and at each of the
+  employee's sites as they stood when the assignment or expiry was recorded (staffing's
+  events name no site: each employee's working document keeps their placements from
+  `EmployeeHired` and `JobChanged`, `domain/kpi_staff.py`). An employee never seen hired
+  counts for the tenant only.
 
 Replay-safe as every projection: `View.change` skips an event a document has seen.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,8 +47,9 @@ from services.billing.contracts import (
     PatientRefunded,
     PatientResponsibilityAssessed,
 )
-from services.engagement.domain import kpi_receivables
+from services.engagement.domain import kpi_receivables, kpi_staff
 from services.engagement.domain.kpi_receivables import NO_SITE
+from services.engagement.domain.kpi_staff import Counted
 from services.engagement.domain.kpis import LATE_CANCELLATION
 from services.scheduling.contracts import (
     AppointmentBooked,
@@ -63,6 +68,8 @@ from services.staffing.contracts import (
     CredentialRecorded,
     CredentialRenewed,
     CredentialRevoked,
+    EmployeeHired,
+    JobChanged,
     TrainingAssigned,
     TrainingCompleted,
 )
@@ -73,7 +80,7 @@ from shared.readmodels import seen_version
 
 PROJECTION = "engagement.kpis"
 MONTHS = "engagement_kpi_months"  # tenant, site and month: the sums a dashboard reads
-GROUP = "engagement_kpi_group"  # tenant (and month): staffing's figures, which name no site
+GROUP = "engagement_kpi_group"  # tenant, or tenant and site (and month): staffing's figures
 AVAILABILITY = "engagement_kpi_availability"  # tenant and site: providers' weekly templates
 ITEMS = "engagement_kpi_items"  # working documents: appointments, claims, assignments, ...
 
@@ -84,20 +91,35 @@ def month_id(tenant: str, site_id: str, month: str) -> str:
     return f"{tenant}:{site_id}:{month}"
 
 
-def training_id(tenant: str, month: str) -> str:
-    return f"{tenant}:training:{month}"
-
-
-def credentials_id(tenant: str) -> str:
-    return f"{tenant}:credentials"
-
-
 def availability_id(tenant: str, site_id: str) -> str:
     return f"{tenant}:availability:{site_id}"
 
 
 def _item(tenant: str, kind: str, key: str) -> str:
     return f"{tenant}:{kind}:{key}"
+
+
+def _moment(envelope: Envelope) -> str:
+    """The event's recorded time, as text that sorts as the times do."""
+    return _utc(envelope).isoformat(timespec="microseconds")
+
+
+def _employee(tenant: str, doc: Document | None) -> Document:
+    """An employee's working document (kpi_staff.py): their placements and the items
+    (assignments, credentials) counted at the sites they place them."""
+    found = dict(doc or {"tenant": tenant})
+    return {
+        **found,
+        "placements": list(found.get("placements", [])),
+        "items": list(found.get("items", [])),
+    }
+
+
+def _replaced_by(doc: Document) -> Callable[[Document | None], Document]:
+    return lambda _: doc
+
+
+_CREDENTIAL_EVENTS = (CredentialRecorded, CredentialRenewed, CredentialRevoked)
 
 
 def _site_month(envelope: Envelope, site_id: str | None, start: datetime) -> tuple[str, str]:
@@ -145,6 +167,8 @@ class KpiProjection:
         PatientPaymentReceived,
         PatientRefunded,
         PatientBalanceWrittenOff,
+        EmployeeHired,
+        JobChanged,
         TrainingAssigned,
         TrainingCompleted,
         CredentialRecorded,
@@ -182,10 +206,16 @@ class KpiProjection:
                 | PatientBalanceWrittenOff()
             ):
                 await self._revenue(event, envelope, view)
-            case TrainingAssigned() | TrainingCompleted():
-                await self._training(event, envelope, view)
-            case CredentialRecorded() | CredentialRenewed() | CredentialRevoked():
-                await self._credential(event, envelope, view)
+            case EmployeeHired() | JobChanged():
+                await self._placement(event, envelope, view)
+            case (
+                TrainingAssigned()
+                | TrainingCompleted()
+                | CredentialRecorded()
+                | CredentialRenewed()
+                | CredentialRevoked()
+            ):
+                await self._staff_item(event, envelope, view)
 
     # ------------------------------------------------------------------ appointments
 
@@ -446,58 +476,81 @@ class KpiProjection:
 
     # --------------------------------------------------------------------- staffing
 
-    async def _training(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
-        """An assignment counts in the month it falls due; on time once completed by then.
-        Either event may come first (they need not share a stream)."""
+    async def _placement(
+        self, event: EmployeeHired | JobChanged, envelope: Envelope, view: View
+    ) -> None:
+        """The employee's sites from this moment (recorded time) on; their training and
+        credentials already counted from then on move to these sites. Events of other streams
+        may come before or after it: each is counted at the sites in force at its own time."""
         tenant = envelope.tenant
-        assignment_id = str(getattr(event, "assignment_id"))  # noqa: B009
-        key = _item(tenant, "assignment", assignment_id)
-        doc: Document = dict(await view.get(ITEMS, key) or {"tenant": tenant})
-        if isinstance(event, TrainingAssigned) and "due_on" not in doc:
-            doc["due_on"] = event.due_on.isoformat()
-        elif isinstance(event, TrainingCompleted) and "completed_on" not in doc:
-            doc["completed_on"] = event.completed_on.isoformat()
-        else:
-            return
-        await view.change(ITEMS, key, envelope, lambda _: doc)
-        if "due_on" not in doc:
-            return
-        tally: Tally = {}
-        if isinstance(event, TrainingAssigned):
-            tally["due"] = 1
-        if "completed_on" in doc and doc["completed_on"] <= doc["due_on"]:
-            tally["on_time"] = 1
-        month = str(doc["due_on"])[:7]
-        identity = {"tenant": tenant, "month": month, "kind": "training"}
-        await self._add(view, envelope, training_id(tenant, month), identity, tally, GROUP)
-
-    async def _credential(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
-        """Each credential's last valid day, counted per day for the tenant; a revoked one no
-        longer expires."""
-        tenant = envelope.tenant
-        credential_id = str(getattr(event, "credential_id"))  # noqa: B009
-        key = _item(tenant, "credential", credential_id)
+        key = _item(tenant, "employee", event.employee_id)
         before = await view.get(ITEMS, key)
-        was = before.get("expires_on") if before else None
-        match event:
-            case CredentialRecorded():
-                now = event.expires_on.isoformat() if event.expires_on else None
-            case CredentialRenewed():
-                now = event.expires_on.isoformat()
-            case _:
-                now = None
-        if before is None and not isinstance(event, CredentialRecorded):
+        if seen_version(before, envelope.stream) >= envelope.stream_version:
             return
-        doc = {"tenant": tenant, "expires_on": now}
+        employee = _employee(tenant, before)
+        placement = {
+            "at": _moment(envelope),
+            "version": envelope.stream_version,
+            "sites": sorted(set(event.site_ids)),
+        }
+        employee["placements"] = kpi_staff.placed(employee["placements"], placement)
+        moved: dict[str, Counted] = {}
+        for entry in employee["items"]:
+            item_key = str(entry["key"])
+            item = await view.get(ITEMS, item_key)
+            sites = kpi_staff.sites_at(employee["placements"], str(entry["at"]))
+            if item is None or item.get("sites", []) == sites:
+                continue
+            now: Document = {**item, "sites": sites}
+            kpi_staff.add_into(moved, kpi_staff.moved(tenant, item, now))
+            await view.change(ITEMS, item_key, envelope, _replaced_by(now))
+        await view.change(ITEMS, key, envelope, lambda _: employee)
+        await self._add_all(view, envelope, moved)
+
+    async def _staff_item(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
+        """A training assignment (counted in the month it falls due; on time once completed
+        by then; either event may come first) or a credential (its last valid day; a revoked
+        one no longer expires): counted for the tenant once and at each of the employee's
+        sites as they stood when the assignment or the credential's last expiry was recorded.
+        """
+        tenant = envelope.tenant
+        kind = "credential" if isinstance(event, _CREDENTIAL_EVENTS) else "assignment"
+        item_id = str(getattr(event, f"{kind}_id"))
+        key = _item(tenant, kind, item_id)
+        before = await view.get(ITEMS, key)
+        if seen_version(before, envelope.stream) >= envelope.stream_version:
+            return
+        if before is None and isinstance(event, CredentialRenewed | CredentialRevoked):
+            return
+        doc: Document = dict(before or {"tenant": tenant, "kind": kind, "sites": []})
+        placed = False
+        match event:
+            case TrainingAssigned() if "due_on" not in doc:
+                doc["due_on"], placed = event.due_on.isoformat(), True
+            case TrainingCompleted() if "completed_on" not in doc:
+                doc["completed_on"] = event.completed_on.isoformat()
+            case CredentialRecorded() | CredentialRenewed():
+                expires = event.expires_on
+                doc["expires_on"], placed = expires.isoformat() if expires else None, True
+            case CredentialRevoked():
+                doc["expires_on"] = None
+            case _:
+                return
+        if placed:
+            employee_key = _item(tenant, "employee", str(getattr(event, "employee_id")))  # noqa: B009
+            employee = _employee(tenant, await view.get(ITEMS, employee_key))
+            at = _moment(envelope)
+            others = [entry for entry in employee["items"] if entry["key"] != key]
+            employee["items"] = [*others, {"key": key, "at": at}]
+            doc["sites"] = kpi_staff.sites_at(employee["placements"], at)
+            await view.change(ITEMS, employee_key, envelope, lambda _: employee)
         await view.change(ITEMS, key, envelope, lambda _: doc)
-        tally: Tally = {}
-        if was is not None:
-            tally[f"expiring.{was}"] = -1
-        if now is not None:
-            tally[f"expiring.{now}"] = tally.get(f"expiring.{now}", 0) + 1
-        if tally:
-            identity = {"tenant": tenant, "kind": "credentials"}
-            await self._add(view, envelope, credentials_id(tenant), identity, tally, GROUP)
+        await self._add_all(view, envelope, kpi_staff.moved(tenant, before, doc))
+
+    async def _add_all(self, view: View, envelope: Envelope, moved: dict[str, Counted]) -> None:
+        for doc_id, (identity, tally) in sorted(moved.items()):
+            if any(tally.values()):
+                await self._add(view, envelope, doc_id, identity, tally, GROUP)
 
     # ----------------------------------------------------------------------- sums
 
