@@ -44,6 +44,8 @@ from services.staffing.contracts import (
     CredentialRecorded,
     CredentialRenewed,
     CredentialRevoked,
+    EmployeeHired,
+    JobChanged,
     TrainingAssigned,
     TrainingCompleted,
 )
@@ -386,36 +388,72 @@ async def record_the_money(record: Recorder) -> None:
     await record(BILLING, "acme:claim:c0", [claim("c0", 6000, on=october)], at=october)
 
 
+def assigned(assignment: str, due: date, employee: str = "emp-1") -> TrainingAssigned:
+    return TrainingAssigned(
+        assignment_id=assignment,
+        employee_id=employee,
+        course_id="hipaa",
+        course_name="HIPAA",
+        assigned_on=date(2026, 9, 1),
+        due_on=due,
+    )
+
+
+def completed(assignment: str, on: date, employee: str = "emp-1") -> TrainingCompleted:
+    return TrainingCompleted(
+        assignment_id=assignment,
+        employee_id=employee,
+        course_id="hipaa",
+        completed_on=on,
+        evidence="certificate",
+        recorded_by="hr",
+    )
+
+
+def credential(credential_id: str, expires: date, employee: str = "emp-1") -> CredentialRecorded:
+    return CredentialRecorded(
+        credential_id=credential_id,
+        employee_id=employee,
+        kind="bls",
+        issuer="AHA",
+        number=credential_id,
+        issued_on=date(2025, 1, 1),
+        expires_on=expires,
+    )
+
+
+def job(employee: str, *sites: str) -> dict[str, Any]:
+    return {"employee_id": employee, "title": "Nurse", "role": "nurse", "site_ids": sites}
+
+
 async def record_the_staff(record: Recorder) -> None:
-    """Training due by 30 November: t1 (done before due), t2 (done late), t4 (October, done
-    before due); t3 falls due in December: 2 of 3 on time, 66.7 %. Credentials after 30
-    November: cr1 on 20 December (20 days), cr2 on 15 January (46), cr3 renewed from 10
-    December to 20 February (82), cr4 in June (not within 90), cr5 revoked, cr6 expired on 1
-    November: within 30 days 1, 60 days 2, 90 days 3."""
-
-    def assigned(assignment: str, due: date) -> TrainingAssigned:
-        return TrainingAssigned(
-            assignment_id=assignment,
-            employee_id="emp-1",
-            course_id="hipaa",
-            course_name="HIPAA",
-            assigned_on=date(2026, 9, 1),
-            due_on=due,
+    """Staffing's events on their own streams (an employee's job, their training record, one
+    credential's life). emp-1 works at north and south, so everything of theirs counts at
+    both: training due by 30 November t1 (done before due), t2 (done late), t4 (October, done
+    before due); t3 falls due in December. Credentials after 30 November: cr1 on 20 December
+    (20 days), cr2 on 15 January (46), cr3 renewed from 10 December to 20 February (82), cr4
+    in June (not within 90), cr5 revoked, cr6 expired on 1 November.
+    emp-2 works at south: t5 done late; cr7 on 5 December (5 days).
+    emp-3 works at north, then (10 November) at south: t6, assigned before the move, done on
+    time, counts at north; t7, assigned after, not done, at south; cr8, recorded at north (20
+    January), renewed after the move to 10 February (72 days), counts at south only.
+    emp-9 was never hired as far as the KPIs know: t8 done on time, cr9 on 1 December (1 day)
+    count for the group only."""
+    hired = "2026-11-01T08:00:00"
+    for employee, sites in (("emp-1", ("north", "south")), ("emp-2", ("south",))):
+        hire = EmployeeHired(
+            **job(employee, *sites), name=employee, fte=1.0, hired_on=date(2026, 1, 5)
         )
-
-    def completed(assignment: str, on: date) -> TrainingCompleted:
-        return TrainingCompleted(
-            assignment_id=assignment,
-            employee_id="emp-1",
-            course_id="hipaa",
-            completed_on=on,
-            evidence="certificate",
-            recorded_by="hr",
-        )
-
+        await record(STAFFING, f"acme:employee:{employee}", [hire], at=hired)
     await record(
         STAFFING,
-        "acme:employee:emp-1",
+        "acme:employee:emp-3",
+        [EmployeeHired(**job("emp-3", "north"), name="emp-3", fte=1.0, hired_on=date(2026, 1, 5))],
+        at=hired,
+    )
+    await record(
+        STAFFING,
+        "acme:training:emp-1",
         [
             assigned("t1", date(2026, 11, 10)),
             completed("t1", date(2026, 11, 8)),
@@ -426,18 +464,6 @@ async def record_the_staff(record: Recorder) -> None:
             completed("t4", date(2026, 9, 30)),
         ],
     )
-
-    def credential(credential_id: str, expires: date) -> CredentialRecorded:
-        return CredentialRecorded(
-            credential_id=credential_id,
-            employee_id="emp-1",
-            kind="bls",
-            issuer="AHA",
-            number=credential_id,
-            issued_on=date(2025, 1, 1),
-            expires_on=expires,
-        )
-
     expiring = {
         "cr1": date(2026, 12, 20),
         "cr2": date(2027, 1, 15),
@@ -467,6 +493,36 @@ async def record_the_staff(record: Recorder) -> None:
             )
         ],
     )
+    late = [
+        assigned("t5", date(2026, 11, 25), "emp-2"),
+        completed("t5", date(2026, 11, 30), "emp-2"),
+    ]
+    await record(STAFFING, "acme:training:emp-2", late)
+    await record(STAFFING, "acme:credential:cr7", [credential("cr7", date(2026, 12, 5), "emp-2")])
+    before, moved, after = "2026-11-05T09:00:00", "2026-11-10T09:00:00", "2026-11-12T09:00:00"
+    on_time = [
+        assigned("t6", date(2026, 11, 6), "emp-3"),
+        completed("t6", date(2026, 11, 1), "emp-3"),
+    ]
+    await record(STAFFING, "acme:training:emp-3", on_time, at=before)
+    await record(
+        STAFFING, "acme:credential:cr8", [credential("cr8", date(2027, 1, 20), "emp-3")], at=before
+    )
+    change = JobChanged(**job("emp-3", "south"), fte=1.0, effective_on=date(2026, 11, 10))
+    await record(STAFFING, "acme:employee:emp-3", [change], at=moved)
+    await record(
+        STAFFING, "acme:training:emp-3", [assigned("t7", date(2026, 11, 12), "emp-3")], at=after
+    )
+    renewed = CredentialRenewed(
+        credential_id="cr8", employee_id="emp-3", expires_on=date(2027, 2, 10)
+    )
+    await record(STAFFING, "acme:credential:cr8", [renewed], at=after)
+    unknown = [
+        assigned("t8", date(2026, 11, 3), "emp-9"),
+        completed("t8", date(2026, 11, 2), "emp-9"),
+    ]
+    await record(STAFFING, "acme:training:emp-9", unknown)
+    await record(STAFFING, "acme:credential:cr9", [credential("cr9", date(2026, 12, 1), "emp-9")])
 
 
 async def record_the_answers(record: Recorder) -> None:
@@ -525,7 +581,8 @@ NORTH = {
     "initial_denial_rate": (50.0, 1, 2),
     "net_collection_rate": (97.8, 22_500, 23_000),
     "days_in_ar": (15.9, 6300, 36_000),
-    "training_compliance": (66.7, 2, 3),
+    # emp-1's t1, t2, t4 and emp-3's t6; emp-1's cr1, cr2, cr3 (cr8 left with emp-3).
+    "training_compliance": (75.0, 3, 4),
     "credentials_expiring": (3, None, None),
 }
 # The group adds south's one visit: completed 4 of 5 kept, 8 booked, cycles 21, 30, 45, 50,
@@ -537,6 +594,17 @@ GROUP = NORTH | {
     "provider_utilisation": (23.3, 210, 900),
     "third_next_available": (4.3, 13, 3),
     "days_in_ar": (21.0, 8300, 36_000),
+    # The tenant's, each once: t1, t2, t4, t5, t6, t7, t8; cr1, cr2, cr3, cr7, cr8, cr9.
+    "training_compliance": (57.1, 4, 7),
+    "credentials_expiring": (6, None, None),
+}
+# South's training: emp-1's t1, t2, t4, emp-2's t5 and emp-3's t7; credentials: emp-1's cr1,
+# cr2, cr3, emp-2's cr7 and emp-3's cr8.
+SOUTH_STAFF = {"training_compliance": (40.0, 2, 5), "credentials_expiring": (5, None, None)}
+WITHIN_DAYS = {
+    "north": {"30": 1, "60": 2, "90": 3},
+    "south": {"30": 2, "60": 3, "90": 5},
+    "group": {"30": 3, "60": 4, "90": 6},
 }
 
 
@@ -562,14 +630,23 @@ async def test_each_kpi_equals_its_hand_computation_and_itself_after_a_rebuild(
         return body
 
     north = await kpis(month=MONTH, site="north")
+    south = await kpis(month=MONTH, site="south")
     group = await kpis(month=MONTH)
     assert {k: figures(v) for k, v in by_id(north).items()} == NORTH
     assert {k: figures(v) for k, v in by_id(group).items()} == GROUP
+    assert {k: figures(by_id(south)[k]) for k in SOUTH_STAFF} == SOUTH_STAFF
+    for name, body in (("north", north), ("south", south), ("group", group)):
+        staff = by_id(body)
+        assert staff["credentials_expiring"]["within_days"] == WITHIN_DAYS[name], name
+        scope = {
+            kpi.get("scope")
+            for kpi in (staff["credentials_expiring"], staff["training_compliance"])
+        }
+        assert scope == ({"tenant"} if name == "group" else {None}), name
     assert group["sites"] == ["north", "south"]
     served = by_id(north)
     assert (served["wait_time"]["median"], served["wait_time"]["mean"]) == (12.0, 14.3)
     assert (served["cycle_time"]["median"], served["cycle_time"]["mean"]) == (45.0, 41.7)
-    assert served["credentials_expiring"]["within_days"] == {"30": 1, "60": 2, "90": 3}
     assert served["provider_utilisation"]["providers"] == [
         {"provider_id": "prov-a", "value": 20.0, "numerator": 180, "denominator": 900}
     ]
@@ -600,6 +677,7 @@ async def test_each_kpi_equals_its_hand_computation_and_itself_after_a_rebuild(
 
     await wait_until(switched, timeout=60, message="the KPI projection rebuilt")
     assert await kpis(month=MONTH, site="north") == north
+    assert await kpis(month=MONTH, site="south") == south
     assert await kpis(month=MONTH) == group
 
 
