@@ -81,12 +81,16 @@ async def test_a_manager_reads_the_months_kpis_and_their_trends_in_chromium(
     await page.open(f"{DASHBOARD}?month={MONTH}&site=north")
     await page.until(lambda: "2026-11, site north" in page.read("main h2"), "north's November")
     row = '[data-kpi="{}"] td'
+    staff_heading = '[data-kpi="training_compliance"] th'
     assert await page.text(row.format("no_show_rate")) == "25.0 %"
     assert await page.text(row.format("wait_time")) == "12.0 min"
     assert await page.text(row.format("net_collection_rate")) == "97.8 %"
     assert await page.text(row.format("net_promoter_score")) == "33"
     assert await page.text(row.format("days_in_ar")) == "15.9 days"
     assert await page.text(row.format("third_next_available")) == "5.5 days"
+    # Training and credentials are north's own, not marked as the tenant's.
+    assert await page.text(row.format("training_compliance")) == "75.0 %"
+    assert await page.text(staff_heading) == "Training compliance"
     assert await page.count("figure[data-chart] svg") == 12
     # November is the last of the twelve months, and the only one with figures.
     assert await page.count('[data-chart="no_show_rate"] circle') == 1
@@ -96,6 +100,8 @@ async def test_a_manager_reads_the_months_kpis_and_their_trends_in_chromium(
     await page.open(f"{DASHBOARD}?month={MONTH}")
     await page.until(lambda: "all your sites" in page.read("main h2"), "the group's November")
     assert await page.text(row.format("no_show_rate")) == "20.0 %"
+    assert await page.text(row.format("training_compliance")) == "57.1 %"
+    assert await page.text(staff_heading) == "Training compliance (every site)"
     await page.screenshot("group-november")
     # No style or anything else was refused by the Content-Security-Policy; nothing failed.
     assert await page.console_errors() == []
