@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import calendar
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from services.engagement.domain import kpis
+from services.engagement.domain import kpi_off, kpis
+from services.engagement.domain.kpi_off import Wall
 from services.engagement.domain.kpis import Ratio, Spread
 
 TENTH = Decimal("0.1")
@@ -74,9 +76,11 @@ def spread(histogram: Mapping[str, int]) -> Spread:
     return Spread(count, Fraction(total, 60 * count), middle)
 
 
-def available_minutes(templates: Mapping[str, Any], month: str) -> int:
+def available_minutes(templates: Mapping[str, Any], month: str, off: Sequence[Wall] = ()) -> int:
     """Minutes of a provider's weekly templates at a site in the month: each day, the template
-    in force (the latest `from` on or before it, not past its `until`), its windows that day."""
+    in force (the latest `from` on or before it, not past its `until`), its windows that day,
+    less the part of them the provider's time off (`off`, the site's wall-clock time,
+    kpi_off.py) covers."""
     year, number = (int(part) for part in month.split("-"))
     first = date(year, number, 1)
     ordered = sorted(
@@ -84,7 +88,7 @@ def available_minutes(templates: Mapping[str, Any], month: str) -> int:
             date.fromisoformat(str(t["from"])),
             date.fromisoformat(str(t["until"])) if t.get("until") else None,
             [
-                sum(w["end"] - w["start"] for w in t["windows"] if w["weekday"] == weekday)
+                [(int(w["start"]), int(w["end"])) for w in t["windows"] if w["weekday"] == weekday]
                 for weekday in range(7)
             ],
         )
@@ -99,17 +103,32 @@ def available_minutes(templates: Mapping[str, Any], month: str) -> int:
             continue
         _, until, by_weekday = ordered[index]
         if until is None or day <= until:
-            minutes += by_weekday[day.weekday()]
+            windows = by_weekday[day.weekday()]
+            minutes += sum(end - start for start, end in windows)
+            minutes -= kpi_off.covered(day, windows, off)
     return minutes
 
 
-def available_by_provider(availability: Iterable[Figures], month: str) -> dict[str, int]:
-    """Per provider, minutes available in the month over the sites' template documents."""
+def available_by_provider(
+    availability: Iterable[Figures], month: str, off: Mapping[str, Figures] | None = None
+) -> dict[str, int]:
+    """Per provider, minutes available in the month over the sites' template documents, less
+    their time off (`off`: each provider's off document) in each site's zone (UTC while the
+    site's registration is not seen)."""
     found: dict[str, int] = {}
     for doc in availability:
+        zone = _zone(doc.get("time_zone"))
         for provider, templates in dict(doc.get("providers", {})).items():
-            found[provider] = found.get(provider, 0) + available_minutes(templates, month)
+            walls = kpi_off.off_walls((off or {}).get(provider, {}), zone)
+            found[provider] = found.get(provider, 0) + available_minutes(templates, month, walls)
     return found
+
+
+def _zone(name: Any) -> tzinfo:
+    try:
+        return ZoneInfo(str(name)) if name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
 
 
 def _minutes(value: Fraction | None) -> float | None:
