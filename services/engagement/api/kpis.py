@@ -72,15 +72,20 @@ class KpiReader:
             asked = {"tenant": tenant, "month": {"$in": list(months)}}
             scores = await self._read.find(nps.PROJECTION, nps.NPS, {**asked, "kind": "site"})
             availability = await self._find(projection.AVAILABILITY, {"tenant": tenant})
+        off = {str(d["provider_id"]): d for d in availability if d.get("kind") == "off"}
+        availability = [d for d in availability if d.get("kind") != "off"]
+        if site is not None:
+            off = await self._off(tenant, availability)
         history = [d for d in await self._find(projection.MONTHS, where) if _seen_by(who, d)]
         figures = [d for d in history if d["month"] in months]
         training, held = await self._staff(tenant, site)
         expiring = dict((held or {}).get("expiring", {}))
         availability = [d for d in availability if who.at_site(str(d["site_id"]))]
+        templated = [d for d in availability if d.get("providers")]
         sums, answered = _by_month(who, figures, months), _by_month(who, scores, months)
         answers = []
         for month in months:
-            docs = [*sums[month], *answered[month], *availability]
+            docs = [*sums[month], *answered[month], *templated]
             answers.append(
                 {
                     "month": month,
@@ -88,7 +93,7 @@ class KpiReader:
                     "sites": sorted({str(d["site_id"]) for d in docs}),
                     "kpis": kpi_figures.month_kpis(
                         kpi_figures.merged(sums[month]),
-                        kpi_figures.available_by_provider(availability, month),
+                        kpi_figures.available_by_provider(availability, month, off),
                         kpi_figures.merged(answered[month]),
                         training,
                         expiring,
@@ -103,6 +108,13 @@ class KpiReader:
                 }
             )
         return answers
+
+    async def _off(self, tenant: str, availability: Sequence[Document]) -> dict[str, Document]:
+        """The time off of the providers with a template at the site, by provider."""
+        providers = sorted({p for d in availability for p in d.get("providers", {})})
+        ids = [projection.off_id(tenant, p) for p in providers]
+        found = await self._each(projection.PROJECTION, projection.AVAILABILITY, ids)
+        return {str(d["provider_id"]): d for d in found}
 
     async def _staff(self, tenant: str, site: str | None) -> tuple[list[Document], Document | None]:
         """Training's month documents and the credentials' document: the site's, or over

@@ -11,8 +11,13 @@ their fields, never the visits. `domain/kpi_figures.py` turns a document into th
   what its booking added.
 - Scheduling's daily third-next-available measurements (by the month of the day measured):
   how many had a third slot within the horizon and their days added up, and how many had not.
-- Providers' weekly availability templates per site (`engagement_kpi_availability`), from which a
-  month's available minutes are computed when read.
+- Providers' weekly availability templates per site (`engagement_kpi_availability`, with the
+  site's zone from `SiteRegistered`), and beside them each provider's time off the template
+  (`kind: "off"`, per tenant and provider): blocks (`TimeBlocked`), time off approved and
+  cancelled, leave started and ended, each kept by its id so that they count in any order,
+  before or after the template. A month's available minutes are the templates' less the time
+  off they cover, computed when read (`domain/kpi_off.py`). Scheduling's events of time off
+  name no site: they are off at every site.
 - Billing (by the month of the recorded time, UTC, as billing counts them): charges of
   original primary claims, payments (payer payments less reversals, plus patient payments),
   contractual (CO) adjustments, the claims first adjudicated and those denied then, and
@@ -61,7 +66,13 @@ from services.scheduling.contracts import (
     AvailabilitySet,
     PatientCheckedIn,
     PatientRoomed,
+    ProviderLeaveEnded,
+    ProviderLeaveStarted,
+    ProviderTimeOffApproved,
+    ProviderTimeOffCancelled,
+    SiteRegistered,
     ThirdNextAvailableMeasured,
+    TimeBlocked,
     VisitCompleted,
 )
 from services.staffing.contracts import (
@@ -93,6 +104,11 @@ def month_id(tenant: str, site_id: str, month: str) -> str:
 
 def availability_id(tenant: str, site_id: str) -> str:
     return f"{tenant}:availability:{site_id}"
+
+
+def off_id(tenant: str, provider_id: str) -> str:
+    """A provider's time off the template (in AVAILABILITY, `kind: "off"`)."""
+    return f"{tenant}:off:{provider_id}"
 
 
 def _item(tenant: str, kind: str, key: str) -> str:
@@ -138,6 +154,10 @@ def _seconds(start: str, end: datetime) -> int:
     return int((end - datetime.fromisoformat(start)).total_seconds())
 
 
+def _span(start: datetime, end: datetime) -> dict[str, str]:
+    return {"start": start.isoformat(), "end": end.isoformat()}
+
+
 def _minutes(start: datetime, end: datetime) -> int:
     return int((end - start).total_seconds()) // 60
 
@@ -157,6 +177,12 @@ class KpiProjection:
         PatientRoomed,
         VisitCompleted,
         AvailabilitySet,
+        SiteRegistered,
+        TimeBlocked,
+        ProviderTimeOffApproved,
+        ProviderTimeOffCancelled,
+        ProviderLeaveStarted,
+        ProviderLeaveEnded,
         ThirdNextAvailableMeasured,
         ClaimCreated,
         ClaimAdjudicated,
@@ -180,6 +206,16 @@ class KpiProjection:
         match event:
             case AvailabilitySet():
                 await self._availability(event, envelope, view)
+            case SiteRegistered():
+                await self._site(event, envelope, view)
+            case (
+                TimeBlocked()
+                | ProviderTimeOffApproved()
+                | ProviderTimeOffCancelled()
+                | ProviderLeaveStarted()
+                | ProviderLeaveEnded()
+            ):
+                await self._off(event, envelope, view)
             case ThirdNextAvailableMeasured():
                 await self._third_next_available(event, envelope, view)
             case (
@@ -317,6 +353,46 @@ class KpiProjection:
 
         doc_id = availability_id(envelope.tenant, event.site_id)
         await view.change(AVAILABILITY, doc_id, envelope, change)
+
+    async def _site(self, event: SiteRegistered, envelope: Envelope, view: View) -> None:
+        """The site's zone: its templates' windows are its local time."""
+
+        def change(doc: Document | None) -> Document:
+            doc = doc or {"tenant": envelope.tenant, "site_id": event.site_id, "providers": {}}
+            doc["time_zone"] = event.time_zone
+            return doc
+
+        doc_id = availability_id(envelope.tenant, event.site_id)
+        await view.change(AVAILABILITY, doc_id, envelope, change)
+
+    async def _off(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
+        """A block, time off or leave of the provider's, by its id: an approval keeps its
+        cancellation whichever came first, a leave's end its start; the earliest end counts
+        (as scheduling's `on_leave`)."""
+        provider = str(getattr(event, "provider_id"))  # noqa: B009
+
+        def change(doc: Document | None) -> Document:
+            doc = doc or {"tenant": envelope.tenant, "kind": "off", "provider_id": provider}
+            match event:
+                case TimeBlocked():
+                    blocks = doc.setdefault("blocks", {})
+                    blocks[event.block_id] = _span(event.start, event.end)
+                case ProviderTimeOffApproved():
+                    entry = doc.setdefault("time_off", {}).setdefault(event.time_off_id, {})
+                    entry.update(_span(event.start, event.end))
+                case ProviderTimeOffCancelled():
+                    entry = doc.setdefault("time_off", {}).setdefault(event.time_off_id, {})
+                    entry["cancelled"] = True
+                case ProviderLeaveStarted():
+                    leave = doc.setdefault("leaves", {}).setdefault(event.leave_id, {})
+                    leave["from"] = event.starts_on.isoformat()
+                case ProviderLeaveEnded():
+                    leave = doc.setdefault("leaves", {}).setdefault(event.leave_id, {})
+                    back = event.returned_on.isoformat()
+                    leave["back"] = min(back, str(leave.get("back", back)))
+            return doc
+
+        await view.change(AVAILABILITY, off_id(envelope.tenant, provider), envelope, change)
 
     async def _third_next_available(
         self, event: ThirdNextAvailableMeasured, envelope: Envelope, view: View
