@@ -35,7 +35,10 @@ from services.scheduling.contracts import (
     AvailabilitySet,
     PatientCheckedIn,
     PatientRoomed,
+    ProviderTimeOffApproved,
+    ProviderTimeOffCancelled,
     ThirdNextAvailableMeasured,
+    TimeBlocked,
     VisitCompleted,
     Window,
 )
@@ -174,13 +177,23 @@ async def record_the_month(record: Recorder) -> None:
       a7 16:00 withdrawn (never an appointment)
       a8 booked with prov-b 16:30-17:00, moved to prov-a 16:30-17:30 (60 minutes), still booked
     south: s1 Tuesday 3 November 09:00, checked in 09:00, done 09:21 (cycle 21), not roomed.
-    prov-a is available at north on Mondays 09:00-12:00: five Mondays, 900 minutes.
+    prov-a is available at north on Mondays 09:00-12:00: five Mondays, 900 minutes, less
+    10:00-11:00 blocked on the 9th (recorded before the template: 60), a day of time off on
+    the 16th (180) and none for the 23rd's time off, cancelled: 660 minutes.
     Third next available, as scheduling measured it: at north prov-a 4 days on 2 November,
     7 on 3 November, none within the horizon on 4 November, and 9 on 1 December (next
     month); at south 2 days on 3 November. North: (4 + 7) / 2 = 5.5, one beyond the horizon;
     the group: 13 / 3 = 4.3.
     """
     day = "acme:site-day:north:2026-11-02"
+    block = TimeBlocked(
+        provider_id="prov-a",
+        block_id="b1",
+        start=utc("2026-11-09T10:00:00"),
+        end=utc("2026-11-09T11:00:00"),
+        reason="team meeting",
+    )
+    await record(SCHEDULING, "acme:provider:prov-a", [block])
     await record(
         SCHEDULING,
         "acme:provider:prov-a",
@@ -192,7 +205,17 @@ async def record_the_month(record: Recorder) -> None:
                 windows=(Window(weekday=0, start=time(9), end=time(12)),),
                 effective_from=date(2026, 11, 1),
                 effective_until=None,
-            )
+            ),
+            *(
+                ProviderTimeOffApproved(
+                    provider_id="prov-a",
+                    time_off_id=time_off,
+                    start=utc(f"2026-11-{monday}T00:00:00"),
+                    end=utc(f"2026-11-{monday + 1}T00:00:00"),
+                )
+                for time_off, monday in (("o1", 16), ("o2", 23))
+            ),
+            ProviderTimeOffCancelled(provider_id="prov-a", time_off_id="o2", learnt_from="hr"),
         ],
     )
     slots = {"a1": "09:00", "a2": "10:00", "a3": "11:00", "a4": "13:00", "a5": "14:00"}
@@ -575,7 +598,7 @@ NORTH = {
     "late_cancellation_rate": (14.3, 1, 7),
     "wait_time": (12.0, 43.0, 3),
     "cycle_time": (45.0, 125.0, 3),
-    "provider_utilisation": (20.0, 180, 900),
+    "provider_utilisation": (27.3, 180, 660),
     "third_next_available": (5.5, 11, 2),
     "net_promoter_score": (33, 1, 3),
     "initial_denial_rate": (50.0, 1, 2),
@@ -586,12 +609,12 @@ NORTH = {
     "credentials_expiring": (3, None, None),
 }
 # The group adds south's one visit: completed 4 of 5 kept, 8 booked, cycles 21, 30, 45, 50,
-# and its 30 minutes of prov-a's (available at north only): 210 of 900.
+# and its 30 minutes of prov-a's (available at north only): 210 of 660.
 GROUP = NORTH | {
     "no_show_rate": (20.0, 1, 5),
     "late_cancellation_rate": (12.5, 1, 8),
     "cycle_time": (37.5, 146.0, 4),
-    "provider_utilisation": (23.3, 210, 900),
+    "provider_utilisation": (31.8, 210, 660),
     "third_next_available": (4.3, 13, 3),
     "days_in_ar": (21.0, 8300, 36_000),
     # The tenant's, each once: t1, t2, t4, t5, t6, t7, t8; cr1, cr2, cr3, cr7, cr8, cr9.
@@ -648,7 +671,7 @@ async def test_each_kpi_equals_its_hand_computation_and_itself_after_a_rebuild(
     assert (served["wait_time"]["median"], served["wait_time"]["mean"]) == (12.0, 14.3)
     assert (served["cycle_time"]["median"], served["cycle_time"]["mean"]) == (45.0, 41.7)
     assert served["provider_utilisation"]["providers"] == [
-        {"provider_id": "prov-a", "value": 20.0, "numerator": 180, "denominator": 900}
+        {"provider_id": "prov-a", "value": 27.3, "numerator": 180, "denominator": 660}
     ]
     assert served["no_show_rate"]["definition"] == "kpi-no-show-rate"
     assert north["not_served"] == []
