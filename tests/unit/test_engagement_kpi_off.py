@@ -54,9 +54,12 @@ def test_time_off_covers_the_template_windows_once_and_cancelled_time_off_not_at
 
 def test_time_off_is_read_in_the_sites_zone() -> None:
     # 09:00-12:00 at Berlin (UTC+1 in March before the 29th) is 08:00-11:00 UTC.
-    site = {"site_id": "north", "time_zone": "Europe/Berlin", "providers": {"p": MONDAYS}}
+    site = {"site_id": "north", "providers": {"p": MONDAYS}}
     off = {"blocks": {"b": span("2026-03-02T10:00:00+00:00", "2026-03-02T12:00:00+00:00")}}
-    assert kpi_figures.available_by_provider([site], "2026-03", {"p": off}) == {"p": 840}
+    zones = {"north": BERLIN}
+    assert kpi_figures.available_by_provider([site], "2026-03", {"p": off}, zones) == {"p": 840}
+    # A site without a zone given is read in UTC: 10:00-12:00 UTC covers 120 minutes.
+    assert kpi_figures.available_by_provider([site], "2026-03", {"p": off}) == {"p": 780}
 
 
 def test_across_a_change_of_clock_the_wall_clock_windows_are_covered() -> None:
@@ -80,10 +83,11 @@ def test_across_a_change_of_clock_the_wall_clock_windows_are_covered() -> None:
     )
     assert kpi_off.covered(date(2026, 3, 29), [(60, 240)], spring) == 180
     sundays = {"t": {"windows": [{"weekday": 6, "start": 0, "end": 240}], "from": "2026-10-01"}}
-    site = {"site_id": "north", "time_zone": "Europe/Berlin", "providers": {"p": sundays}}
+    site = {"site_id": "north", "providers": {"p": sundays}}
     off = {"time_off": {"o": span(start.isoformat(), end.isoformat())}}
     # Four Sundays of October (4, 11, 18, 25) at 240 minutes, less 180 on the 25th.
-    assert kpi_figures.available_by_provider([site], "2026-10", {"p": off}) == {"p": 780}
+    zones = {"north": BERLIN}
+    assert kpi_figures.available_by_provider([site], "2026-10", {"p": off}, zones) == {"p": 780}
 
 
 def test_a_time_off_not_ending_after_it_starts_covers_nothing() -> None:

@@ -7,7 +7,9 @@ admins read; site-scoped. docs/kpis.md defines each KPI under its `definition` i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, tzinfo
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query
 
@@ -93,7 +95,9 @@ class KpiReader:
                     "sites": sorted({str(d["site_id"]) for d in docs}),
                     "kpis": kpi_figures.month_kpis(
                         kpi_figures.merged(sums[month]),
-                        kpi_figures.available_by_provider(availability, month, off),
+                        kpi_figures.available_by_provider(
+                            availability, month, off, _zones(availability)
+                        ),
                         kpi_figures.merged(answered[month]),
                         training,
                         expiring,
@@ -126,6 +130,17 @@ class KpiReader:
         training = await self._find(projection.GROUP, where)
         held = await self._get(projection.GROUP, kpi_staff.site_credentials_id(tenant, site))
         return training, held
+
+
+def _zones(availability: Sequence[Document]) -> dict[str, tzinfo]:
+    """Each site's zone as `SiteRegistered` named it (UTC while not seen, or not known here)."""
+    zones: dict[str, tzinfo] = {}
+    for doc in availability:
+        try:
+            zones[str(doc["site_id"])] = ZoneInfo(str(doc.get("time_zone") or "UTC"))
+        except (ZoneInfoNotFoundError, ValueError):
+            zones[str(doc["site_id"])] = UTC
+    return zones
 
 
 def _seen_by(who: Principal, doc: Document) -> bool:

@@ -12,7 +12,6 @@ from datetime import UTC, date, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.engagement.domain import kpi_off, kpis
 from services.engagement.domain.kpi_off import Wall
@@ -110,25 +109,21 @@ def available_minutes(templates: Mapping[str, Any], month: str, off: Sequence[Wa
 
 
 def available_by_provider(
-    availability: Iterable[Figures], month: str, off: Mapping[str, Figures] | None = None
+    availability: Iterable[Figures],
+    month: str,
+    off: Mapping[str, Figures] | None = None,
+    zones: Mapping[str, tzinfo] | None = None,
 ) -> dict[str, int]:
     """Per provider, minutes available in the month over the sites' template documents, less
-    their time off (`off`: each provider's off document) in each site's zone (UTC while the
-    site's registration is not seen)."""
+    their time off (`off`: each provider's off document) in each site's zone (`zones`, by
+    site; UTC for a site without one)."""
     found: dict[str, int] = {}
     for doc in availability:
-        zone = _zone(doc.get("time_zone"))
+        zone = (zones or {}).get(str(doc.get("site_id")), UTC)
         for provider, templates in dict(doc.get("providers", {})).items():
             walls = kpi_off.off_walls((off or {}).get(provider, {}), zone)
             found[provider] = found.get(provider, 0) + available_minutes(templates, month, walls)
     return found
-
-
-def _zone(name: Any) -> tzinfo:
-    try:
-        return ZoneInfo(str(name)) if name else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
 
 
 def _minutes(value: Fraction | None) -> float | None:

@@ -67,13 +67,13 @@ def off_walls(doc: Mapping[str, Any], zone: tzinfo) -> list[Wall]:
         back = date.fromisoformat(str(leave["back"])) if leave.get("back") else date.max
         first = date.fromisoformat(str(leave["from"]))
         if first < back:
-            found.append((datetime.combine(first, time()), datetime.combine(back, time())))
+            found.append((datetime.combine(first, time.min), datetime.combine(back, time.min)))
     return merged(found)
 
 
 def covered(day: date, windows: Iterable[tuple[int, int]], off: Sequence[Wall]) -> int:
     """Minutes of the day's windows (local minutes from midnight) the off intervals cover."""
-    midnight = datetime.combine(day, time())
+    midnight = datetime.combine(day, time.min)
     minutes = 0
     for start, end in windows:
         w_start, w_end = midnight + start * MINUTE, midnight + end * MINUTE
