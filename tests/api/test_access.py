@@ -2179,6 +2179,13 @@ def _documented_rows() -> dict[str, str]:
     return {row.split(" | ")[0]: row for row in table[2:]}
 
 
+def _cells(row: str | None) -> list[list[str]] | None:
+    """A documented row's statuses: per column, per scope."""
+    if row is None:
+        return None
+    return [cell.split("/") for cell in row.strip(" |").split(" | ")[1:]]
+
+
 def _header() -> str:
     return "| endpoint | " + " | ".join(COLUMNS) + " |\n|---|" + "---|" * len(COLUMNS)
 
@@ -2219,16 +2226,27 @@ async def test_the_access_matrix_is_the_documented_one(
     await _hire_providers(suite)
     await _staffing_group(client, suite)
     found = {}
+    documented = _documented_rows()
+    # A cell documented as refused (403) asks with the call prepared last in its scope: the
+    # refusal comes before any work, and any other answer fails the test all the same. Each
+    # cell is still a real request; only the preparing is spared. Not when writing the matrix.
+    writing = bool(os.environ.get("MEDOFFICE_WRITE_ACCESS_MATRIX"))
     for (method, path), prepare in ENDPOINTS.items():
         if _part_of(path) != part:
             continue
+        key = f"| `{method} {path}`"
+        expected = _cells(documented.get(key))
         cells = []
-        for role in COLUMNS:
+        last: dict[str, Call] = {}
+        for column, role in enumerate(COLUMNS):
             statuses = []
-            for scope in SCOPES:
+            for n, scope in enumerate(SCOPES):
                 site = "north" if scope == "own" else "south" if scope == "other" else "north"
                 tenant = "globex" if scope == "tenant" else "acme"
-                call = await prepare(client, site)
+                refused = expected is not None and expected[column][n] == "403"
+                if writing or not refused or scope not in last:
+                    last[scope] = await prepare(client, site)
+                call = last[scope]
                 # An operator belongs to no tenant: the same token in every scope.
                 headers = (
                     operator
@@ -2252,11 +2270,10 @@ async def test_the_access_matrix_is_the_documented_one(
                 assert response.status_code < 500, (role, scope, call, response.text)
                 statuses.append(str(response.status_code))
             cells.append("/".join(statuses))
-        key = f"| `{method} {path}`"
         found[key] = f"{key} | " + " | ".join(cells) + " |"
-    if os.environ.get("MEDOFFICE_WRITE_ACCESS_MATRIX"):
+    if writing:
         _write_rows(found)
-    documented = _documented_rows()
+        documented = _documented_rows()
     differing = {
         key: (documented.get(key), row) for key, row in found.items() if documented.get(key) != row
     }
