@@ -136,6 +136,17 @@ def _replaced_by(doc: Document) -> Callable[[Document | None], Document]:
 
 
 _CREDENTIAL_EVENTS = (CredentialRecorded, CredentialRenewed, CredentialRevoked)
+_APPOINTMENT_EVENTS = (
+    AppointmentBooked,
+    AppointmentRescheduled,
+    AppointmentMovedOut,
+    AppointmentWithdrawn,
+    AppointmentCancelled,
+    AppointmentNoShow,
+    PatientCheckedIn,
+    PatientRoomed,
+    VisitCompleted,
+)
 
 
 def _site_month(envelope: Envelope, site_id: str | None, start: datetime) -> tuple[str, str]:
@@ -202,6 +213,18 @@ class KpiProjection:
         CredentialRevoked,
     )
 
+    def keys(self, event: DomainEvent, envelope: Envelope) -> list[tuple[str, str]]:
+        """The documents an appointment's event reads: its working document and, on its
+        site-day stream, its month's (read together for a batch: `View.prefetch`)."""
+        if not isinstance(event, _APPOINTMENT_EVENTS):
+            return []
+        tenant, appointment_id = envelope.tenant, str(getattr(event, "appointment_id"))  # noqa: B009
+        keys = [(ITEMS, _item(tenant, "appointment", f"{envelope.stream}:{appointment_id}"))]
+        if ":site-day:" in envelope.stream:
+            site, month = _site_month(envelope, None, envelope.time)
+            keys.append((MONTHS, month_id(tenant, site, month)))
+        return keys
+
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
         match event:
             case AvailabilitySet():
@@ -218,17 +241,7 @@ class KpiProjection:
                 await self._off(event, envelope, view)
             case ThirdNextAvailableMeasured():
                 await self._third_next_available(event, envelope, view)
-            case (
-                AppointmentBooked()
-                | AppointmentRescheduled()
-                | AppointmentMovedOut()
-                | AppointmentWithdrawn()
-                | AppointmentCancelled()
-                | AppointmentNoShow()
-                | PatientCheckedIn()
-                | PatientRoomed()
-                | VisitCompleted()
-            ):
+            case _ if isinstance(event, _APPOINTMENT_EVENTS):
                 await self._appointment(event, envelope, view)
             case (
                 ClaimCreated()
