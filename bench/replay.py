@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.heap import fixtures_frozen
 from bench.report import Figure
 from services.scheduling.domain.events import registry
 from services.scheduling.projections.appointments import APPOINTMENTS, AppointmentsProjection
@@ -228,21 +228,6 @@ async def embedded(
         await bus.stop()
         await store.close()
     return result
-
-
-@contextlib.contextmanager
-def fixtures_frozen() -> Iterator[None]:
-    """Everything alive now (the bench's own envelopes and records, hundreds of thousands of
-    objects a process replaying would not hold) kept out of the garbage collector's walks
-    until the block ends, for ours and the raw path alike. Each full collection walked them
-    all: a fifth of our catch-up, which allocates per event, and next to nothing of the raw
-    path, which hardly allocates."""
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _sqlite(path: Path, durability: Durability) -> sqlite3.Connection:

@@ -1,4 +1,4 @@
-"""The replay bench keeps its own fixtures out of the garbage collector's walks while the clock
+"""The benchmarks keep their own fixtures out of the garbage collector's walks while the clock
 runs, and gives them back after, whatever happens in between."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from bench.replay import fixtures_frozen
+from bench.heap import fixtures_frozen
 
 
 def test_what_is_alive_is_frozen_while_the_block_runs_and_thawed_after() -> None:
