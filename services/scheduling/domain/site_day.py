@@ -150,9 +150,44 @@ SiteDayCommand = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """What the booking that made an appointment said, kept in the folded state. A slotted
+    dataclass of plain values rather than the event itself: a process keeps the states of
+    thousands of site-days (shared/commands.py), and every full collection of the garbage
+    collector walks them; an event kept whole (a model, its field set) was three tracked
+    objects per appointment where this and the appointment are two."""
+
+    appointment_id: str
+    patient_id: str
+    provider_id: str
+    site_id: str
+    room_id: str | None
+    visit_type_id: str
+    start: datetime
+    end: datetime
+    booked_at: datetime
+    series_id: str | None
+
+    @classmethod
+    def of(cls, event: AppointmentBooked) -> Booking:
+        return cls(
+            appointment_id=event.appointment_id,
+            patient_id=event.patient_id,
+            provider_id=event.provider_id,
+            site_id=event.site_id,
+            room_id=event.room_id,
+            visit_type_id=event.visit_type_id,
+            start=event.start,
+            end=event.end,
+            booked_at=event.booked_at,
+            series_id=event.series_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Appointment:
-    booked: AppointmentBooked
+    booked: Booking
     provider_id: str
     room_id: str | None
     start: datetime
@@ -191,7 +226,9 @@ class SiteDay:
 def evolve(state: SiteDay, event: DomainEvent) -> SiteDay:
     match event:
         case AppointmentBooked():
-            a = Appointment(event, event.provider_id, event.room_id, event.start, event.end)
+            a = Appointment(
+                Booking.of(event), event.provider_id, event.room_id, event.start, event.end
+            )
             return SiteDay({**state.appointments, event.appointment_id: a})
         case AppointmentRescheduled():
             return _set(
@@ -307,7 +344,7 @@ def _require(a: Appointment, allowed: set[str], verb: str) -> None:
 _SAME_BOOKING = ("patient_id", "provider_id", "site_id", "visit_type_id", "start", "end")
 
 
-def _same_booking(existing: AppointmentBooked, c: BookAppointment) -> bool:
+def _same_booking(existing: Booking, c: BookAppointment) -> bool:
     """A retry of the booking that made `existing` (a different clock reading aside)."""
     room_ok = c.room_id == existing.room_id or (
         c.room_id is None and existing.room_id in c.candidate_rooms
