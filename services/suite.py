@@ -122,7 +122,7 @@ async def _operations(
     recorded in the `operations` event `store` (one for the deployment: every process opens
     the same) and relayed to its topic, which compliance audits."""
     runners = {r.projection.name: r for s in services for r in s.runners}
-    relay = OutboxRelay(store, backends.bus, settings.topic)
+    relay = OutboxRelay(store, backends.bus, settings.topic, linger=settings.relay_linger)
     log = OperatorLog(store, clock, ids, on_commit=relay.notify)
     dead_letters = DeadLetters(
         # Its contexts' dead letters, and the operators' own topic's (compliance may park one).

@@ -181,7 +181,13 @@ async def assemble_parts(
     vault = PhiVault(keys, key_bytes(settings.phi_kek)) if keys is not None else None
     contract = spec.contract
     relay = (
-        OutboxRelay(store, backends.bus, settings.topic, skip=contract.stored_only)
+        OutboxRelay(
+            store,
+            backends.bus,
+            settings.topic,
+            skip=contract.stored_only,
+            linger=settings.relay_linger,
+        )
         if contract.relayed
         else None
     )

@@ -58,6 +58,11 @@ class OutboxRelay:
         self._stopping = False
 
     @property
+    def linger(self) -> float:
+        """Seconds between publishes while commits keep coming."""
+        return self._linger
+
+    @property
     def store(self) -> EventStore:
         """The store whose commits it publishes."""
         return self._store

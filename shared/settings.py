@@ -15,6 +15,10 @@ DEVELOPMENT_JWT_SECRET = "development-only-jwt-secret-not-for-production"
 DEVELOPMENT_PHI_KEK = "ZGV2ZWxvcG1lbnQtb25seS1waGkta2V5LTMyYnl0ZXM="
 # 32 bytes, base64: the key the audit ledger's blocks are sealed (HMAC-SHA256) with in development.
 DEVELOPMENT_LEDGER_KEY = "ZGV2ZWxvcG1lbnQtb25seS1sZWRnZXIta2V5LTMyYnk="
+# The outbox relay's linger by backend: in process a batch costs a consumer little; on Kafka
+# and MongoDB each costs every consumer a fetch and reads and writes to the database.
+EMBEDDED_LINGER = 0.05
+SCALE_OUT_LINGER = 0.25
 
 
 class Settings(BaseSettings):
@@ -41,6 +45,11 @@ class Settings(BaseSettings):
     seed_demo: bool = True
     # Off for a process that should only serve while another one relays the outbox.
     outbox_relay: bool = True
+    # While commits keep coming, the outbox relay publishes at most once this often, so that
+    # every consumer takes them in one batch (shared/outbox.py); a commit after a quiet spell
+    # goes out at once. Unset: 0.05 s embedded, 0.25 s on Kafka and MongoDB, where each batch
+    # costs every consumer round trips (docs/benchmarks.md).
+    relay_linger_seconds: float | None = Field(default=None, ge=0, le=5)
     read_your_writes_timeout: float = 5.0
     no_show_timer_seconds: float = 30.0  # how often overdue appointments are looked for
     waitlist_offer_minutes: int = Field(default=120, gt=0)  # how long an offer of a slot stays open
@@ -168,6 +177,13 @@ class Settings(BaseSettings):
     @property
     def scale_out(self) -> bool:
         return bool(self.kafka_bootstrap and self.mongo_url)
+
+    @property
+    def relay_linger(self) -> float:
+        """Seconds between the relay's publishes while commits keep coming."""
+        if self.relay_linger_seconds is not None:
+            return self.relay_linger_seconds
+        return SCALE_OUT_LINGER if self.scale_out else EMBEDDED_LINGER
 
     def ledger_heads_topic(self) -> str:
         return f"{self.topic_namespace}medoffice.compliance.ledger-heads"
