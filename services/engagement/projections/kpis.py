@@ -178,15 +178,7 @@ class KpiProjection:
     contexts = ("scheduling", "billing", "staffing")
     collections = (MONTHS, GROUP, AVAILABILITY, ITEMS)
     handles: tuple[type[DomainEvent], ...] = (
-        AppointmentBooked,
-        AppointmentRescheduled,
-        AppointmentMovedOut,
-        AppointmentWithdrawn,
-        AppointmentCancelled,
-        AppointmentNoShow,
-        PatientCheckedIn,
-        PatientRoomed,
-        VisitCompleted,
+        *_APPOINTMENT_EVENTS,
         AvailabilitySet,
         SiteRegistered,
         TimeBlocked,
