@@ -149,6 +149,12 @@ _APPOINTMENT_EVENTS = (
 )
 
 
+def _appointment_item(event: DomainEvent, envelope: Envelope) -> str:
+    """The working document of the appointment an event of its site-day stream is about."""
+    appointment_id = str(getattr(event, "appointment_id"))  # noqa: B009
+    return _item(envelope.tenant, "appointment", f"{envelope.stream}:{appointment_id}")
+
+
 def _site_month(envelope: Envelope, site_id: str | None, start: datetime) -> tuple[str, str]:
     """The site and local month of an appointment: its site-day stream names both."""
     if ":site-day:" in envelope.stream:
@@ -210,11 +216,10 @@ class KpiProjection:
         site-day stream, its month's (read together for a batch: `View.prefetch`)."""
         if not isinstance(event, _APPOINTMENT_EVENTS):
             return []
-        tenant, appointment_id = envelope.tenant, str(getattr(event, "appointment_id"))  # noqa: B009
-        keys = [(ITEMS, _item(tenant, "appointment", f"{envelope.stream}:{appointment_id}"))]
+        keys = [(ITEMS, _appointment_item(event, envelope))]
         if ":site-day:" in envelope.stream:
             site, month = _site_month(envelope, None, envelope.time)
-            keys.append((MONTHS, month_id(tenant, site, month)))
+            keys.append((MONTHS, month_id(envelope.tenant, site, month)))
         return keys
 
     async def apply(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
@@ -262,8 +267,7 @@ class KpiProjection:
 
     async def _appointment(self, event: DomainEvent, envelope: Envelope, view: View) -> None:
         tenant = envelope.tenant
-        appointment_id = str(getattr(event, "appointment_id"))  # noqa: B009
-        key = _item(tenant, "appointment", f"{envelope.stream}:{appointment_id}")
+        key = _appointment_item(event, envelope)
         before = await view.get(ITEMS, key)
         if before is None and not isinstance(event, AppointmentBooked):
             return
